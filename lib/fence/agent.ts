@@ -1,0 +1,65 @@
+/**
+ * What a fence agent is: a declaration (docs, options, whether it has plugs) and a device with a
+ * few callbacks. Everything else (option parsing, metadata, the verify-after-act loop, exit codes)
+ * belongs to the framework in this directory.
+ */
+import type { Deadline } from "../deadline.js";
+import type { Logger } from "../log.js";
+import type { AgentDocs } from "./metadata.js";
+import type { OptionSpec } from "./options.js";
+import type { FenceOptions } from "./values.js";
+
+/** A power state as read from the device. Anything but "on" or "off" is "unknown", never "off". */
+export type PowerState = "on" | "off" | "unknown";
+export type PowerTarget = "on" | "off";
+
+export interface FenceContext {
+  readonly options: FenceOptions;
+  readonly log: Logger;
+  /** By when the device must be reached and logged in to (login_timeout). */
+  readonly loginDeadline: Deadline;
+  /** How long one command may take, retransmissions included (shell_timeout, or the agent's own). */
+  readonly commandTimeoutMs: number;
+}
+
+export interface PlugInfo {
+  readonly plug: string;
+  readonly alias?: string;
+  readonly state?: PowerState;
+}
+
+/**
+ * The device callbacks. `plug` is undefined for agents without plugs (one device = one target).
+ * Callbacks throw KvmhaErrors for failures; they never decide success, the framework does.
+ */
+export interface FenceDevice<Session> {
+  connect(ctx: FenceContext): Promise<Session>;
+  getPowerState(session: Session, plug: string | undefined, ctx: FenceContext): Promise<PowerState>;
+  setPowerState(session: Session, plug: string | undefined, target: PowerTarget, ctx: FenceContext): Promise<void>;
+  /** The device's own power cycle (method=cycle): unverified, so opt-in only. */
+  powerCycle?(session: Session, plug: string | undefined, ctx: FenceContext): Promise<void>;
+  /** A diagnostic interrupt (NMI), for agents that advertise `diag`. */
+  diag?(session: Session, ctx: FenceContext): Promise<void>;
+  listPlugs?(session: Session, ctx: FenceContext): Promise<readonly PlugInfo[]>;
+  /** Always called once connect succeeded; must be bounded and must not throw. */
+  disconnect(session: Session, ctx: FenceContext): Promise<void>;
+}
+
+export interface FenceAgent<Session> {
+  readonly docs: AgentDocs;
+  /** The agent's own options and the standard ones it uses (common ones are added by the framework). */
+  readonly options: readonly OptionSpec[];
+  /** "none": the device is the target (IPMI). "many": plugs select targets (PDU outlets). */
+  readonly plugs: "none" | "many";
+  /** Options that must be set for any action that talks to the device. */
+  readonly required: readonly string[];
+  /** Must a password or password_script be given? */
+  readonly needsPassword: boolean;
+  /** Extra actions beyond the standard set (e.g. "diag"). */
+  readonly extraActions?: readonly string[];
+  /** Agent-specific checks of option combinations; throws UsageError. */
+  validate?(options: FenceOptions, log: Logger): void;
+  /** The per-command budget in ms, when the agent has its own option for it (ipmitool_timeout). */
+  commandTimeoutMs?(options: FenceOptions): number;
+  readonly device: FenceDevice<Session>;
+}

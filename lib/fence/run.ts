@@ -1,0 +1,303 @@
+/**
+ * The fence-agent runner: input → options → action → the verify-after-act loop → exit code.
+ * Success is printed only for a power state read back from the device; a state that is neither
+ * on nor off is a failure, never "off".
+ */
+import { VERSION } from "../cli/version.js";
+import { Deadline, sleep } from "../deadline.js";
+import { KvmhaError, UsageError } from "../errors.js";
+import { Logger } from "../log.js";
+import type { FenceAgent, FenceContext, FenceDevice, PowerState, PowerTarget } from "./agent.js";
+import { FenceExit, FenceFailure } from "./errors.js";
+import { manPage, metadataXml, usageText } from "./metadata.js";
+import { type OptionSpec, commonOptions, standard } from "./options.js";
+import { OptionIndex, type RawInput, parseArgv, parseStdin } from "./parse.js";
+import { runPasswordScript } from "./secrets.js";
+import { type FenceOptions, resolveOptions } from "./values.js";
+
+export interface AgentIo {
+  readStdin(): Promise<string>;
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: AgentIo = {
+  readStdin: async () => {
+    if (process.stdin.isTTY) process.stderr.write("Reading options as key=value lines from stdin (end with Ctrl-D); -h for help\n");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const POWER_ACTIONS = ["on", "off", "reboot", "status"] as const;
+
+/** The options an agent takes, in declaration order, each once. */
+export function agentOptions<S>(agent: FenceAgent<S>): OptionSpec[] {
+  const extra: OptionSpec[] = agent.plugs === "many" ? [standard.plug, standard.plug_separator, standard.separator] : [];
+  const seen = new Set<string>();
+  return [...agent.options, ...extra, ...commonOptions].filter((spec) => !seen.has(spec.name) && seen.add(spec.name) !== undefined);
+}
+
+export function agentActions<S>(agent: FenceAgent<S>): string[] {
+  const actions: string[] = [...POWER_ACTIONS];
+  if (agent.plugs === "many") actions.push("list", "list-status");
+  actions.push("monitor", "metadata", "manpage", "validate-all", ...(agent.extraActions ?? []));
+  return actions;
+}
+
+export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly string[], io: AgentIo = processIo): Promise<number> {
+  const started = Date.now();
+  const log = new Logger({ write: io.err });
+  try {
+    const specs = agentOptions(agent);
+    const index = new OptionIndex(specs);
+    const input: RawInput = args.length > 0 ? parseArgv(args, index) : parseStdin(await io.readStdin(), index);
+    let options = resolveOptions(index, input);
+    const verbosity = options.integer("verbose_level") ?? 0;
+    log.configure({ quiet: options.flag("quiet"), verbosity, debugFile: options.string("debug_file") });
+    for (const name of ["password", "snmp_priv_passwd"]) if (index.byStdinKey(name) !== undefined) log.addSecret(options.string(name));
+    for (const warning of input.warnings) log.warning(warning);
+
+    const actions = agentActions(agent);
+    const action = normaliseAction(options.string("action") ?? "reboot");
+    if (options.flag("help")) {
+      io.out(usageText(agent.docs, specs, actions, "reboot"));
+      return FenceExit.success;
+    }
+    if (options.flag("version")) {
+      io.out(`${VERSION}\n`);
+      return FenceExit.success;
+    }
+    if (action === "metadata") {
+      io.out(metadataXml(agent.docs, specs, actions));
+      return FenceExit.success;
+    }
+    if (action === "manpage") {
+      io.out(manPage(agent.docs, specs, actions, VERSION));
+      return FenceExit.success;
+    }
+    if (!actions.includes(action)) throw new UsageError(`Failed: Unrecognised action '${action}'`);
+
+    for (const spec of specs) {
+      if (spec.ignored !== undefined && options.isGiven(spec.name)) log.warning(`${spec.name} is ignored: ${spec.ignored}`);
+    }
+    validate(agent, options, action);
+    agent.validate?.(options, log);
+    if (action === "validate-all") return FenceExit.success;
+    log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
+    if (options.isGiven("disable_timeout") || process.env.PCMK_service === "pacemaker-fenced") {
+      log.debug("timeouts stay bounded under Pacemaker, so that a dead device fails fast (disable_timeout has no effect)");
+    }
+
+    const script = options.string("password_script");
+    // As in fence-agents, a password_script wins over a password.
+    if (script !== undefined) {
+      const password = await runPasswordScript(script, Math.max(5000, options.seconds("shell_timeout") * 1000));
+      log.addSecret(password);
+      options = options.with("password", password);
+    }
+
+    if (action === "off" || action === "reboot") await runDelay(options, started, log);
+
+    const ctx: FenceContext = {
+      options,
+      log,
+      loginDeadline: Deadline.inSeconds(options.seconds("login_timeout")),
+      commandTimeoutMs: agent.commandTimeoutMs?.(options) ?? options.seconds("shell_timeout") * 1000,
+    };
+    const session = await agent.device.connect(ctx);
+    try {
+      return await perform(agent, session, action, ctx, io);
+    } finally {
+      await agent.device.disconnect(session, ctx);
+    }
+  } catch (err) {
+    if (err instanceof KvmhaError) {
+      log.error(err.message);
+      return err.exitCode;
+    }
+    log.error(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return FenceExit.failure;
+  }
+}
+
+function normaliseAction(action: string): string {
+  const lower = action.trim().toLowerCase();
+  // OCF spelling, and fence-agents' fabric names.
+  if (lower === "meta-data") return "metadata";
+  if (lower === "enable") return "on";
+  if (lower === "disable") return "off";
+  return lower;
+}
+
+function validate<S>(agent: FenceAgent<S>, options: FenceOptions, action: string): void {
+  for (const name of agent.required) {
+    if (options.string(name) === undefined || options.string(name) === "") {
+      throw new UsageError(name === "ip" ? "Failed: You have to enter fence address" : `Failed: You have to set ${name}`);
+    }
+  }
+  if (agent.needsPassword && options.string("password") === undefined && options.string("password_script") === undefined) {
+    throw new UsageError("Failed: You have to enter password or password script");
+  }
+  if (agent.plugs === "many" && ["on", "off", "reboot", "status"].includes(action) && !options.string("plug")) {
+    throw new UsageError("Failed: You have to enter plug number or machine identification");
+  }
+}
+
+/** `delay` counts from the agent's start, as fence-agents do; only off and reboot wait. */
+async function runDelay(options: FenceOptions, started: number, log: Logger): Promise<void> {
+  const delayMs = options.seconds("delay") * 1000;
+  const left = started + delayMs - Date.now();
+  if (left > 0) {
+    log.info(`Delay ${Math.round(left / 100) / 10} second(s) before logging in to the fence device`);
+    await sleep(left);
+  }
+}
+
+function plugsOf(options: FenceOptions, agent: FenceAgent<unknown>): (string | undefined)[] {
+  if (agent.plugs === "none") return [undefined];
+  const sep = options.string("plug_separator") ?? ",";
+  const list = (options.string("plug") ?? "").split(sep).map((p) => p.trim()).filter((p) => p !== "");
+  return [...new Set(list)];
+}
+
+function plugName(plug: string | undefined): string {
+  return plug === undefined ? "" : ` of plug ${plug}`;
+}
+
+async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx: FenceContext, io: AgentIo): Promise<number> {
+  const device = agent.device;
+  const { log, options } = ctx;
+  const plugs = plugsOf(options, agent as FenceAgent<unknown>);
+
+  if (action === "list" || action === "list-status" || (action === "monitor" && agent.plugs === "many")) {
+    if (device.listPlugs === undefined) throw new FenceFailure("this device cannot list its plugs");
+    const sep = options.string("separator") ?? ",";
+    const list = await device.listPlugs(session, ctx);
+    if (action === "monitor") return FenceExit.success;
+    for (const entry of list) {
+      const fields = [entry.plug, entry.alias ?? ""];
+      if (action === "list-status") fields.push((entry.state ?? "unknown").toUpperCase());
+      io.out(`${fields.join(sep)}\n`);
+    }
+    return FenceExit.success;
+  }
+  if (action === "diag") {
+    if (device.diag === undefined) throw new FenceFailure("this device has no diagnostic interrupt");
+    await device.diag(session, ctx);
+    io.out("Success: Diagnostic interrupt sent\n");
+    return FenceExit.success;
+  }
+
+  const states = await readStates(device, session, plugs, ctx);
+  const unknown = states.findIndex((s) => s === "unknown");
+  if (unknown !== -1) throw new FenceFailure(`Failed: the power state${plugName(plugs[unknown])} is neither on nor off`);
+  const overall: PowerTarget = states.every((s) => s === "off") ? "off" : "on";
+
+  switch (action) {
+    case "monitor":
+      return FenceExit.success;
+    case "status":
+      io.out(`Status: ${overall.toUpperCase()}\n`);
+      return overall === "off" ? FenceExit.statusOff : FenceExit.success;
+    case "on":
+    case "off": {
+      const target: PowerTarget = action;
+      if (states.every((s) => s === target)) {
+        io.out(`Success: Already ${target.toUpperCase()}\n`);
+        return FenceExit.success;
+      }
+      const attempts = target === "on" ? 1 + Math.max(0, options.integer("retry_on") ?? 1) : 1;
+      await switchAndVerify(device, session, plugs, states, target, attempts, ctx);
+      io.out(`Success: Powered ${target.toUpperCase()}\n`);
+      return FenceExit.success;
+    }
+    case "reboot":
+      return reboot(agent, session, plugs, states, ctx, io);
+    default:
+      throw new UsageError(`Failed: Unrecognised action '${action}'`);
+  }
+}
+
+async function reboot<S>(
+  agent: FenceAgent<S>,
+  session: S,
+  plugs: (string | undefined)[],
+  states: PowerState[],
+  ctx: FenceContext,
+  io: AgentIo,
+): Promise<number> {
+  const device = agent.device;
+  const { log, options } = ctx;
+  if (options.declares("method") && options.string("method") === "cycle" && device.powerCycle !== undefined) {
+    log.warning("method=cycle: the device's own power cycle is not verified; the target may never have been off. Use method=onoff to prove it");
+    for (const plug of plugs) await device.powerCycle(session, plug, ctx);
+    io.out("Success: Rebooted\n");
+    return FenceExit.success;
+  }
+  if (!states.every((s) => s === "off")) await switchAndVerify(device, session, plugs, states, "off", 1, ctx);
+  // Fencing is done once off is read back; power on is a courtesy that may fail.
+  try {
+    const attempts = Math.max(1, options.integer("retry_on") ?? 1);
+    await switchAndVerify(device, session, plugs, plugs.map(() => "off"), "on", attempts, ctx);
+  } catch (err) {
+    log.error(`Timed out waiting to power ON (the target is off, so fencing succeeded): ${err instanceof Error ? err.message : String(err)}`);
+  }
+  io.out("Success: Rebooted\n");
+  return FenceExit.success;
+}
+
+async function readStates<S>(device: FenceDevice<S>, session: S, plugs: (string | undefined)[], ctx: FenceContext): Promise<PowerState[]> {
+  const states: PowerState[] = [];
+  for (const plug of plugs) states.push(await device.getPowerState(session, plug, ctx));
+  return states;
+}
+
+/**
+ * Switches every plug not yet at `target`, then reads the states back until all match or
+ * power_timeout passes. Reads that fail are retried until the deadline; the last reason is kept.
+ */
+async function switchAndVerify<S>(
+  device: FenceDevice<S>,
+  session: S,
+  plugs: (string | undefined)[],
+  states: readonly PowerState[],
+  target: PowerTarget,
+  attempts: number,
+  ctx: FenceContext,
+): Promise<void> {
+  const { log, options } = ctx;
+  const powerWaitMs = options.seconds("power_wait") * 1000;
+  const maxPauseMs = Math.max(50, options.seconds("stonith_status_sleep") * 1000);
+  let lastProblem = "";
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    for (const [i, plug] of plugs.entries()) {
+      if (attempt === 1 && states[i] === target) continue;
+      log.info(`Powering ${target.toUpperCase()}${plugName(plug)}`);
+      await device.setPowerState(session, plug, target, ctx);
+    }
+    if (powerWaitMs > 0) await sleep(powerWaitMs);
+    const deadline = Deadline.inSeconds(options.seconds("power_timeout"));
+    let pauseMs = 50;
+    for (;;) {
+      try {
+        const now = await readStates(device, session, plugs, ctx);
+        const pending = plugs.filter((_, i) => now[i] !== target);
+        if (pending.length === 0) return;
+        lastProblem = `still ${now.find((s) => s !== target) ?? "unknown"}${plugName(pending[0])}`;
+      } catch (err) {
+        if (!(err instanceof KvmhaError)) throw err;
+        lastProblem = err.message;
+        log.debug(`status read failed while waiting: ${err.message}`);
+      }
+      if (deadline.expired()) break;
+      await sleep(pauseMs, deadline);
+      pauseMs = Math.min(pauseMs * 2, maxPauseMs);
+    }
+    log.warning(`power ${target} not confirmed within ${options.seconds("power_timeout")} s (attempt ${attempt} of ${attempts}): ${lastProblem}`);
+  }
+  throw new FenceFailure(`Failed: Timed out waiting to power ${target.toUpperCase()}${lastProblem ? ` (${lastProblem})` : ""}`);
+}

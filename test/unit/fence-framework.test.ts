@@ -1,0 +1,259 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { FenceAgent, PowerState } from "../../lib/fence/agent.js";
+import { FenceFailure } from "../../lib/fence/errors.js";
+import { standard } from "../../lib/fence/options.js";
+import { OptionIndex, parseArgv, parseStdin } from "../../lib/fence/parse.js";
+import { type AgentIo, agentOptions, runFenceAgent } from "../../lib/fence/run.js";
+
+/**
+ * A device of outlets in memory: the framework's loop is what is under test here. Real devices
+ * are tested against real simulators in test/integration.
+ */
+class Outlets {
+  state = new Map<string, PowerState>([
+    ["1", "on"],
+    ["2", "on"],
+    ["3", "on"],
+  ]);
+  stuck = new Set<string>();
+  /** Plugs whose switch takes effect only after this many reads. */
+  lag = 0;
+  calls: string[] = [];
+  connectError: Error | undefined;
+  private pending: { plug: string; target: "on" | "off"; reads: number }[] = [];
+
+  agent(extra: Partial<FenceAgent<Outlets>> = {}): FenceAgent<Outlets> {
+    return {
+      docs: { name: "fence_test", shortdesc: "test", longdesc: "test agent", vendorUrl: "" },
+      options: [standard.ip, standard.username, standard.password, standard.password_script],
+      plugs: "many",
+      required: ["ip"],
+      needsPassword: true,
+      device: {
+        connect: async () => {
+          this.calls.push("connect");
+          if (this.connectError) throw this.connectError;
+          return this;
+        },
+        getPowerState: async (_s, plug) => {
+          this.calls.push(`get ${plug}`);
+          for (const p of this.pending) p.reads += 1;
+          for (const p of this.pending.filter((x) => x.reads > this.lag)) this.state.set(p.plug, p.target);
+          this.pending = this.pending.filter((x) => x.reads <= this.lag);
+          return this.state.get(plug ?? "") ?? "unknown";
+        },
+        setPowerState: async (_s, plug, target) => {
+          this.calls.push(`set ${plug} ${target}`);
+          if (!this.stuck.has(plug ?? "")) this.pending.push({ plug: plug ?? "", target, reads: 0 });
+        },
+        listPlugs: async () => [...this.state].map(([plug, state]) => ({ plug, alias: `outlet${plug}`, state })),
+        disconnect: async () => {
+          this.calls.push("disconnect");
+        },
+      },
+      ...extra,
+    };
+  }
+}
+
+async function run(agent: FenceAgent<Outlets>, args: string[], stdin = ""): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const io: AgentIo = { readStdin: async () => stdin, out: (t) => (out += t), err: (t) => (err += t) };
+  const code = await runFenceAgent(agent, args, io);
+  return { code, out, err };
+}
+
+const BASE = ["-a", "pdu1", "-l", "admin", "-p", "s3cret-pw"];
+
+describe("option input", () => {
+  const index = new OptionIndex(agentOptions(new Outlets().agent()));
+
+  it("parses GNU short, clustered, long and prefixed options", () => {
+    const raw = parseArgv(["-a10.0.0.1", "--user=root", "-vvq", "--password", "x", "--plug", "3", "-o", "off"], index);
+    assert.equal(raw.values.get("ip"), "10.0.0.1");
+    assert.equal(raw.values.get("username"), "root");
+    assert.equal(raw.values.get("password"), "x");
+    assert.equal(raw.values.get("plug"), "3");
+    assert.equal(raw.values.get("quiet"), "1");
+    assert.equal(raw.verboseCount, 2);
+  });
+
+  it("rejects unknown and ambiguous options with a usage error", () => {
+    assert.throws(() => parseArgv(["--no-such"], index), /not recognized/);
+    assert.throws(() => parseArgv(["-Z"], index), /not recognized/);
+    assert.throws(() => parseArgv(["--p", "1"], index), /ambiguous/);
+    assert.throws(() => parseArgv(["-a"], index), /requires argument/);
+  });
+
+  it("reads key=value lines: comments, aliases, last duplicate wins, booleans", () => {
+    const raw = parseStdin(
+      ["# comment", "ipaddr=10.0.0.1", "login=root", "passwd=one", "passwd=two", "port=4", "verbose=yes", "nodename=n1", "quiet=maybe", "  ", "power-timeout=7"].join("\n"),
+      index,
+    );
+    assert.equal(raw.values.get("ip"), "10.0.0.1");
+    assert.equal(raw.values.get("username"), "root");
+    assert.equal(raw.values.get("password"), "two");
+    assert.equal(raw.values.get("plug"), "4");
+    assert.equal(raw.values.get("verbose"), "1");
+    assert.equal(raw.values.get("nodename"), "n1");
+    assert.equal(raw.values.get("power_timeout"), "7");
+    assert.equal(raw.verboseCount, 1);
+    assert.equal(raw.values.has("quiet"), false);
+    assert.equal(raw.warnings.length, 1);
+  });
+
+  it("warns about unknown stdin keys without echoing their values", () => {
+    const raw = parseStdin("pasword=hunter2\nip=1.2.3.4\n", index);
+    assert.deepEqual(raw.warnings, ["Parse error: Ignoring unknown option 'pasword'"]);
+  });
+});
+
+describe("the verify-after-act loop", () => {
+  it("reports status with exit 0 for on and 2 for off", async () => {
+    const dev = new Outlets();
+    assert.deepEqual(await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"]), { code: 0, out: "Status: ON\n", err: "" });
+    dev.state.set("1", "off");
+    assert.equal((await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"])).code, 2);
+  });
+
+  it("switches off and reads the state back before reporting success", async () => {
+    const dev = new Outlets();
+    dev.lag = 2;
+    const r = await run(dev.agent(), [...BASE, "-n", "2", "-o", "off"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out, "Success: Powered OFF\n");
+    assert.equal(dev.state.get("2"), "off");
+    assert.deepEqual(dev.calls.slice(0, 3), ["connect", "get 2", "set 2 off"]);
+    assert.equal(dev.calls.at(-1), "disconnect");
+  });
+
+  it("switches and verifies every plug of a list, each once", async () => {
+    const dev = new Outlets();
+    const r = await run(dev.agent(), [...BASE, "-n", "1,3,3", "-o", "off"]);
+    assert.equal(r.code, 0);
+    assert.equal(dev.state.get("1"), "off");
+    assert.equal(dev.state.get("3"), "off");
+    assert.equal(dev.state.get("2"), "on");
+    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), ["set 1 off", "set 3 off"]);
+  });
+
+  it("fails when one plug of a list never goes off", async () => {
+    const dev = new Outlets();
+    dev.stuck.add("3");
+    const r = await run(dev.agent(), [...BASE, "-n", "1,3", "-o", "off", "--power-timeout", "0.3"]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /ERROR: Failed: Timed out waiting to power OFF \(still on of plug 3\)/);
+    assert.equal(r.out, "");
+  });
+
+  it("never treats an unknown state as off", async () => {
+    const dev = new Outlets();
+    dev.state.set("2", "unknown");
+    for (const action of ["status", "off", "reboot"]) {
+      const r = await run(dev.agent(), [...BASE, "-n", "2", "-o", action]);
+      assert.equal(r.code, 1, action);
+      assert.match(r.err, /neither on nor off/);
+      assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), []);
+    }
+  });
+
+  it("says Already OFF without switching", async () => {
+    const dev = new Outlets();
+    dev.state.set("1", "off");
+    const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off"]);
+    assert.equal(r.out, "Success: Already OFF\n");
+    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), []);
+  });
+
+  it("reboots as verified off then on; success rests on the off", async () => {
+    const dev = new Outlets();
+    let r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "reboot"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out, "Success: Rebooted\n");
+    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), ["set 1 off", "set 1 on"]);
+
+    const stuckOn = new Outlets();
+    stuckOn.state.set("1", "off");
+    stuckOn.stuck.add("1");
+    r = await run(stuckOn.agent(), [...BASE, "-n", "1", "-o", "reboot", "--power-timeout", "0.2"]);
+    assert.equal(r.code, 0, "off is proven, so the reboot fenced even though on failed");
+    assert.match(r.err, /Timed out waiting to power ON/);
+
+    const stuckOff = new Outlets();
+    stuckOff.stuck.add("1");
+    r = await run(stuckOff.agent(), [...BASE, "-n", "1", "-o", "reboot", "--power-timeout", "0.2"]);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.out, /Success/);
+  });
+
+  it("lists plugs with their real states", async () => {
+    const dev = new Outlets();
+    dev.state.set("2", "off");
+    const r = await run(dev.agent(), [...BASE, "-o", "list-status"]);
+    assert.equal(r.out, "1,outlet1,ON\n2,outlet2,OFF\n3,outlet3,ON\n");
+  });
+
+  it("maps device failures to exit 1 and one line", async () => {
+    const dev = new Outlets();
+    dev.connectError = new FenceFailure("no answer from 127.0.0.1:623 within 1 s");
+    const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "ERROR: no answer from 127.0.0.1:623 within 1 s\n");
+  });
+
+  it("never writes the password, even when a device error or the debug log contains it", async () => {
+    const dev = new Outlets();
+    dev.connectError = new FenceFailure("device said: bad password s3cret-pw");
+    const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off", "-vvv"]);
+    assert.doesNotMatch(r.err + r.out, /s3cret-pw/);
+    assert.match(r.err, /\[hidden\]/);
+  });
+
+  it("takes the password from password_script, and hides it", async () => {
+    const dev = new Outlets();
+    let seen = "";
+    const agent = dev.agent();
+    const r = await run(
+      {
+        ...agent,
+        device: {
+          ...agent.device,
+          connect: async (ctx) => {
+            seen = ctx.options.string("password") ?? "";
+            throw new FenceFailure(`login refused for ${seen}`);
+          },
+        },
+      },
+      [],
+      "ip=pdu\nplug=1\naction=off\npassword_script=echo from-script\n",
+    );
+    assert.equal(seen, "from-script");
+    assert.doesNotMatch(r.err, /from-script/);
+  });
+
+  it("validates input with clear errors and exit 1", async () => {
+    const dev = new Outlets();
+    assert.match((await run(dev.agent(), ["-l", "x", "-p", "y", "-n", "1"])).err, /You have to enter fence address/);
+    assert.match((await run(dev.agent(), ["-a", "x", "-n", "1"])).err, /password or password script/);
+    assert.match((await run(dev.agent(), [...BASE, "-o", "off"])).err, /plug number/);
+    assert.match((await run(dev.agent(), [...BASE, "-o", "explode"])).err, /Unrecognised action 'explode'/);
+    assert.match((await run(dev.agent(), [...BASE, "--power-timeout", "soon"])).err, /not a valid time in seconds/);
+    assert.equal((await run(dev.agent(), [...BASE, "-o", "validate-all"])).code, 0);
+    assert.equal(dev.calls.length, 0, "validation never talks to the device");
+  });
+
+  it("prints metadata, usage and version without touching the device", async () => {
+    const dev = new Outlets();
+    const meta = await run(dev.agent(), ["-o", "meta-data"]);
+    assert.equal(meta.code, 0);
+    assert.match(meta.out, /^<\?xml version="1.0" \?>\n<resource-agent name="fence_test"/);
+    assert.match(meta.out, /<parameter name="ip" unique="0" required="0" obsoletes="ipaddr">/);
+    assert.match(meta.out, /<parameter name="ipaddr" unique="0" required="0" deprecated="1">/);
+    assert.match(meta.out, /<action name="list-status" \/>/);
+    assert.equal((await run(dev.agent(), ["-h"])).code, 0);
+    assert.match((await run(dev.agent(), ["-V"])).out, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(dev.calls, []);
+  });
+});
