@@ -8,36 +8,76 @@ export type Command = (args: readonly string[]) => Promise<number>;
 /** OCF_ERR_UNIMPLEMENTED */
 const OCF_ERR_UNIMPLEMENTED = 3;
 
+/** Where an installed link for a command goes: a fence agent (sbin) or an OCF resource agent. */
+export type CommandKind = "fence" | "ocf";
+
+export interface CommandSpec {
+  readonly kind: CommandKind;
+  /**
+   * Implemented, advertised in the usage text, installed by `npm run install-agents`. A command
+   * that is not shipped still dispatches (its link exists in dist/bin) but only says so and fails.
+   */
+  readonly shipped: boolean;
+  readonly run: Command;
+}
+
 /**
- * The multi-call table: one binary, one behaviour per invoked name. Imports are static so that
- * the bundle and the startup snapshot hold every agent already compiled.
+ * The multi-call table: one binary, one behaviour per invoked name. It is the one list of names:
+ * scripts/build.mjs makes a link in dist/bin for every entry and scripts/install-agents.mjs
+ * installs the shipped ones. An agent module is imported on first use: the bundle holds every
+ * agent, but the startup snapshot initializes only this dispatcher, so nothing an agent reads at
+ * load time (environment, clock) is frozen at build time.
  */
-const commands: Record<string, Command> = {
-  fence_ipmi: async (args) => (await import("../../fence/fence_ipmi.js")).main(args),
-  fence_pdu: async () => {
-    throw new NotImplementedError("fence_pdu", 1);
+const commands: Record<string, CommandSpec> = {
+  fence_ipmi: {
+    kind: "fence",
+    shipped: true,
+    run: async (args) => (await import("../../fence/fence_ipmi.js")).main(args),
   },
-  VirtualDomain: async () => {
-    throw new NotImplementedError("VirtualDomain", OCF_ERR_UNIMPLEMENTED);
+  fence_pdu: {
+    kind: "fence",
+    shipped: false,
+    run: async () => {
+      throw new NotImplementedError("fence_pdu", 1);
+    },
+  },
+  VirtualDomain: {
+    kind: "ocf",
+    shipped: false,
+    run: async () => {
+      throw new NotImplementedError("VirtualDomain", OCF_ERR_UNIMPLEMENTED);
+    },
   },
 };
 
+/** Every name the binary answers to. */
 export function commandNames(): string[] {
   return Object.keys(commands);
+}
+
+/** The table without its functions, for the build and install scripts. */
+export function commandTable(): { name: string; kind: CommandKind; shipped: boolean }[] {
+  return Object.entries(commands).map(([name, spec]) => ({ name, kind: spec.kind, shipped: spec.shipped }));
+}
+
+function shippedNames(): string[] {
+  return commandTable()
+    .filter((c) => c.shipped)
+    .map((c) => c.name);
 }
 
 /** `kvmha <command> args…` runs a command by name, so the one binary works without its links. */
 export async function main(argv0: string, args: readonly string[]): Promise<number> {
   let name = basename(argv0);
   let rest = args;
-  if (name === "kvmha" || !(name in commands)) {
+  if (name === "kvmha" || !Object.hasOwn(commands, name)) {
     const [first, ...tail] = args;
     if (first === "--version" || first === "-V") {
-      process.stdout.write(`kvmha ${VERSION}\n`);
+      process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
       return 0;
     }
-    if (first === undefined || first === "--help" || first === "-h" || !(first in commands)) {
-      const known = commandNames().join(", ");
+    if (first === undefined || first === "--help" || first === "-h" || !Object.hasOwn(commands, first)) {
+      const known = shippedNames().join(", ");
       const out = first === undefined || first === "--help" || first === "-h" ? process.stdout : process.stderr;
       out.write(`usage: kvmha COMMAND [ARGS…]   (commands: ${known}; or invoke through a link named after one)\n`);
       return first === undefined || first === "--help" || first === "-h" ? 0 : 1;
@@ -45,10 +85,10 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
     name = first;
     rest = tail;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (command === undefined) return 1;
   try {
-    return await command(rest);
+    return await command.run(rest);
   } catch (err) {
     return reportFatal(name, err);
   }
