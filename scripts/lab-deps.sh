@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Install the Debian packages the kvmha test lab needs, if any are missing.
+#
+#   scripts/lab-deps.sh          install what is missing (apt-get update once)
+#   scripts/lab-deps.sh --check  only report; exit 1 if something is missing
+#
+# Idempotent: when everything is present it only asks dpkg and exits 0.
+# Needs root (or password-less sudo) only when it has to install.
+set -euo pipefail
+
+# The lab's packages, one per line: add new lab dependencies here.
+LAB_PACKAGES=(
+  openipmi     # ipmi_sim, the simulated BMC
+  ipmitool     # independent IPMI client
+  fence-agents # reference fence_ipmilan
+  hyperfine    # benchmarks
+  iproute2     # ip netns for namespaced test networks
+)
+
+check_only=0
+case "${1:-}" in
+  "") ;;
+  --check) check_only=1 ;;
+  -h | --help)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *)
+    echo "lab-deps: unknown argument '$1' (try --help)" >&2
+    exit 2
+    ;;
+esac
+
+missing_packages() {
+  local pkg status
+  for pkg in "${LAB_PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == installed ]] || echo "$pkg"
+  done
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "lab-deps: dpkg-query not found: this script supports Debian-based systems only" >&2
+  exit 1
+fi
+
+mapfile -t missing < <(missing_packages)
+if ((${#missing[@]} == 0)); then
+  echo "lab-deps: all ${#LAB_PACKAGES[@]} lab packages are installed"
+  exit 0
+fi
+
+echo "lab-deps: missing: ${missing[*]}"
+if ((check_only)); then
+  exit 1
+fi
+
+as_root=()
+if ((EUID != 0)); then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "lab-deps: installing needs root; rerun as root or with password-less sudo:" >&2
+    echo "  apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "lab-deps: apt-get update"
+if ! "${as_root[@]}" apt-get update -q; then
+  echo "lab-deps: apt-get update failed; cannot install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "lab-deps: apt-get install ${missing[*]}"
+if ! "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  echo "lab-deps: apt-get install failed for: ${missing[*]}" >&2
+  exit 1
+fi
+
+mapfile -t still < <(missing_packages)
+if ((${#still[@]} > 0)); then
+  echo "lab-deps: still missing after install: ${still[*]}" >&2
+  exit 1
+fi
+echo "lab-deps: installed ${missing[*]}"
