@@ -1,0 +1,406 @@
+// A real BMC for tests: OpenIPMI's ipmi_sim on a loopback UDP port, with
+// its chassis power state kept in a file the test can read and write.
+//
+// Each BMC gets a private directory (under $KVMHA_LAB_DIR, else the OS temp
+// dir) holding its config, its chassis hook, its persistent state and its
+// log. Nothing outside that directory is written, and stop() kills only the
+// ipmi_sim process it started, then removes the directory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { requireProgram } from './bins.js';
+import { claimPort, releasePort, reserveUdpPort } from './ports.js';
+
+export type PowerState = 'on' | 'off';
+export type Privilege = 'callback' | 'user' | 'operator' | 'admin';
+
+export interface LabUser {
+  /** 1-16 characters, no quotes or whitespace. */
+  name: string;
+  /** 1-20 characters (IPMI 1.5 uses only the first 16), no quotes. */
+  password: string;
+  /** Highest privilege the user may take. */
+  privilege: Privilege;
+}
+
+/** May do everything, including Chassis Control. */
+export const ADMIN_USER: Readonly<LabUser> = Object.freeze({
+  name: 'admin',
+  password: 'secret',
+  privilege: 'admin',
+});
+/** Operator privilege: enough for Chassis Control. */
+export const OPERATOR_USER: Readonly<LabUser> = Object.freeze({
+  name: 'operator',
+  password: 'opsecret',
+  privilege: 'operator',
+});
+/** User privilege: may read status; Chassis Control answers 0xD4. */
+export const VIEWER_USER: Readonly<LabUser> = Object.freeze({
+  name: 'viewer',
+  password: 'viewsecret',
+  privilege: 'user',
+});
+/** The users every lab BMC has unless told otherwise (IPMI user ids 2, 3, 4). */
+export const LAB_USERS: readonly Readonly<LabUser>[] = Object.freeze([
+  ADMIN_USER,
+  OPERATOR_USER,
+  VIEWER_USER,
+]);
+
+/** RMCP+ cipher suite to use: RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128. */
+export const LAB_CIPHER_SUITE = 3;
+/** The BMC's GUID (ASCII "kvmha-lab-bmc-01"), fixed so captures are reproducible. */
+export const LAB_GUID = '6b766d68612d6c61622d626d632d3031';
+/** IPMI LAN channel number of the simulated BMC. */
+export const LAB_LAN_CHANNEL = 1;
+
+export interface BmcOptions {
+  /** Users of the BMC; default {@link LAB_USERS}. */
+  users?: readonly LabUser[];
+  /** Start in the "stuck" fault mode: power changes are accepted, not applied. */
+  stuck?: boolean;
+  /** Chassis power at start; default 'on'. */
+  initialPower?: PowerState;
+  /** UDP port; default a free one. */
+  port?: number;
+  /** Loopback address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** BMC GUID as 32 hex digits; default {@link LAB_GUID}. */
+  guid?: string;
+  /** How long to wait for the BMC to answer; default 15 s. */
+  startTimeoutMs?: number;
+}
+
+export interface Bmc {
+  host: string;
+  port: number;
+  /** The BMC's private directory. */
+  dir: string;
+  /** Process id of ipmi_sim. */
+  pid: number;
+  /** File holding the chassis power state: "1" on, "0" off. */
+  powerFile: string;
+  readPower(): Promise<PowerState>;
+  /** Change the power state behind the BMC's back (as if a person pressed the button). */
+  setPower(state: PowerState): Promise<void>;
+  /** Switch the "stuck" fault mode on or off. */
+  setStuck(on: boolean): Promise<void>;
+  /** Calls ipmi_sim made to the chassis hook, oldest first, e.g. "set power 0". */
+  chassisCalls(): Promise<string[]>;
+  /** What ipmi_sim printed (startup errors; runtime errors go to syslog). */
+  output(): Promise<string>;
+  /** Kill this BMC's ipmi_sim (only its pid), wait for it, remove its directory. */
+  stop(): Promise<void>;
+}
+
+const HOOK_SOURCE = fileURLToPath(new URL('./chassis-control.sh', import.meta.url));
+// Paths go into ipmi_sim's config and through popen()'s shell unquoted.
+const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
+const SAFE_CRED = /^[\x21\x23-\x7e]+$/; // printable ASCII without space or '"'
+const PRIVILEGES: readonly Privilege[] = ['callback', 'user', 'operator', 'admin'];
+const BIND_RETRIES = 3;
+
+const live = new Set<{ child: ChildProcess; dir: string }>();
+process.once('exit', () => {
+  // Last resort if a test forgot stop(): synchronous, our own pids only.
+  for (const entry of live) {
+    try {
+      entry.child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    try {
+      fs.rmSync(entry.dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+});
+
+function isLoopback(host: string): boolean {
+  const parts = host.split('.');
+  return (
+    parts.length === 4 &&
+    parts[0] === '127' &&
+    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)
+  );
+}
+
+function checkUsers(users: readonly LabUser[]): void {
+  if (users.length === 0 || users.length > 62) throw new Error('a lab BMC needs 1-62 users');
+  const seen = new Set<string>();
+  for (const u of users) {
+    if (!SAFE_CRED.test(u.name) || u.name.length > 16) {
+      throw new Error(`bad lab user name '${u.name}': 1-16 printable characters, no space or quote`);
+    }
+    if (!SAFE_CRED.test(u.password) || u.password.length > 20) {
+      throw new Error(`bad password for lab user '${u.name}': 1-20 printable characters, no space or quote`);
+    }
+    if (!PRIVILEGES.includes(u.privilege)) throw new Error(`bad privilege '${u.privilege}' for '${u.name}'`);
+    if (seen.has(u.name)) throw new Error(`duplicate lab user '${u.name}'`);
+    seen.add(u.name);
+  }
+}
+
+function labBaseDir(): string {
+  const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
+  fs.mkdirSync(base, { recursive: true });
+  return base;
+}
+
+function lanConf(o: {
+  dir: string;
+  host: string;
+  port: number;
+  guid: string;
+  users: readonly LabUser[];
+}): string {
+  const lines = [
+    '# Generated by kvmha test/lab/ipmi-bmc.ts',
+    'name "kvmha-lab"',
+    'set_working_mc 0x20',
+    `  startlan ${LAB_LAN_CHANNEL}`,
+    `    addr ${o.host} ${o.port}`,
+    '    priv_limit admin',
+    // IPMI 1.5 sessions: MD5 and straight password; RMCP+ is always on once
+    // a GUID is set (ipmi_sim refuses RMCP+ without one).
+    '    allowed_auths_callback md5 straight',
+    '    allowed_auths_user md5 straight',
+    '    allowed_auths_operator md5 straight',
+    '    allowed_auths_admin md5 straight',
+    `    guid ${o.guid}`,
+    '  endlan',
+    `  chassis_control "/bin/sh ${o.dir}/chassis-control.sh ${o.dir}"`,
+    // user <id> <enabled> <name> <password> <max-priv> <max-sessions>
+    ...o.users.map((u, i) => `  user ${i + 2} true "${u.name}" "${u.password}" ${u.privilege} 10`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function emuCommands(guid: string): string {
+  return [
+    '# Generated by kvmha test/lab/ipmi-bmc.ts: one BMC at IPMB 0x20',
+    'mc_setbmc 0x20',
+    // ipmb dev-id sdrs dev-rev fw-major fw-minor(BCD) support(chassis+sensor)
+    // manufacturer (IANA 32473, for documentation) product
+    'mc_add 0x20 0x01 no-device-sdrs 0x01 0x01 0x00 0x81 0x007ed9 0x0001',
+    `mc_set_guid 0x20 ${guid}`,
+    'mc_enable 0x20',
+    '',
+  ].join('\n');
+}
+
+/** One Get Channel Authentication Capabilities request, IPMI 1.5 framing, no session. */
+function authCapsRequest(): Buffer {
+  const msg = [0x20, 0x06 << 2, 0, 0x81, 0x00, 0x38, 0x8e, 0x04, 0];
+  msg[2] = (0x100 - ((msg[0]! + msg[1]!) & 0xff)) & 0xff;
+  let sum = 0;
+  for (let i = 3; i < 8; i++) sum += msg[i]!;
+  msg[8] = (0x100 - (sum & 0xff)) & 0xff;
+  return Buffer.from([0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, msg.length, ...msg]);
+}
+
+function isAuthCapsOk(buf: Buffer): boolean {
+  // RMCP(4) + session header(10) + rqAddr netFn chk rsAddr seq cmd cc ...
+  return buf.length >= 22 && buf[3] === 0x07 && buf[19] === 0x38 && buf[20] === 0x00;
+}
+
+/** Wait until an IPMI LAN endpoint answers Get Channel Auth Caps; false if `deadline` passes first. */
+export async function waitForIpmi(
+  host: string,
+  port: number,
+  deadline: number,
+  shouldStop: () => boolean = () => false,
+): Promise<boolean> {
+  const sock = dgram.createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, '127.0.0.1', () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    let answered = false;
+    sock.on('message', (buf) => {
+      if (isAuthCapsOk(buf)) answered = true;
+    });
+    sock.on('error', () => {
+      // ICMP port unreachable while the daemon starts: keep polling
+    });
+    const request = authCapsRequest();
+    while (!answered && !shouldStop() && Date.now() < deadline) {
+      sock.send(request, port, host);
+      const until = Math.min(deadline, Date.now() + 200);
+      while (!answered && Date.now() < until) await sleep(10);
+    }
+    return answered;
+  } finally {
+    sock.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function exitPromise(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+async function waitExit(exited: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([exited.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${path.dirname(file)}/.${path.basename(file)}.${process.pid}.tmp`;
+  await fsp.writeFile(tmp, text);
+  await fsp.rename(tmp, file);
+}
+
+async function readPowerFile(file: string): Promise<PowerState> {
+  const text = (await fsp.readFile(file, 'utf8')).trim();
+  if (text === '1') return 'on';
+  if (text === '0') return 'off';
+  throw new Error(`power file ${file} holds '${text}', expected 0 or 1`);
+}
+
+/** Start a simulated BMC; resolves once it answers IPMI on its UDP port. */
+export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
+  const ipmiSim = requireProgram('ipmi_sim');
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new Error(`lab BMC host must be a 127.0.0.0/8 address, got '${host}'`);
+  const users = opts.users ?? LAB_USERS;
+  checkUsers(users);
+  const guid = (opts.guid ?? LAB_GUID).toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(guid)) throw new Error(`BMC guid must be 32 hex digits, got '${guid}'`);
+  const timeoutMs = opts.startTimeoutMs ?? 15_000;
+
+  const dir = await fsp.mkdtemp(path.join(labBaseDir(), 'kvmha-lab-'));
+  if (!SAFE_PATH.test(dir)) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw new Error(
+      `lab directory '${dir}' has characters ipmi_sim's config cannot carry; set KVMHA_LAB_DIR to a plain path`,
+    );
+  }
+  const powerFile = path.join(dir, 'power');
+  const logFile = path.join(dir, 'ipmi_sim.log');
+  try {
+    await fsp.mkdir(path.join(dir, 'state'));
+    await fsp.copyFile(HOOK_SOURCE, path.join(dir, 'chassis-control.sh'));
+    await fsp.writeFile(powerFile, (opts.initialPower ?? 'on') === 'on' ? '1\n' : '0\n');
+    await fsp.writeFile(path.join(dir, 'chassis.log'), '');
+    if (opts.stuck) await fsp.writeFile(path.join(dir, 'stuck'), '');
+    await fsp.writeFile(path.join(dir, 'bmc.emu'), emuCommands(guid));
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    let port: number;
+    if (opts.port !== undefined) {
+      port = opts.port;
+      claimPort(port);
+    } else {
+      port = await reserveUdpPort(host);
+    }
+    await fsp.writeFile(path.join(dir, 'lan.conf'), lanConf({ dir, host, port, guid, users }));
+    const logFd = fs.openSync(logFile, 'w');
+    const child = spawn(
+      ipmiSim,
+      ['-c', `${dir}/lan.conf`, '-f', `${dir}/bmc.emu`, '-s', `${dir}/state`, '-n'],
+      { cwd: dir, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C' } },
+    );
+    fs.closeSync(logFd);
+    const entry = { child, dir };
+    live.add(entry);
+    let spawnError: Error | undefined;
+    child.once('error', (err) => {
+      spawnError = err;
+    });
+    const exited = exitPromise(child);
+    let dead = false;
+    void exited.then(() => {
+      dead = true;
+    });
+
+    const ready = await waitForIpmi(host, port, Date.now() + timeoutMs, () => dead || !!spawnError);
+    if (ready && !dead) {
+      const pid = child.pid!;
+      let stopped: Promise<void> | undefined;
+      const bmc: Bmc = {
+        host,
+        port,
+        dir,
+        pid,
+        powerFile,
+        readPower: () => readPowerFile(powerFile),
+        setPower: (state) => writeAtomic(powerFile, state === 'on' ? '1\n' : '0\n'),
+        async setStuck(on) {
+          const flag = path.join(dir, 'stuck');
+          if (on) await fsp.writeFile(flag, '');
+          else await fsp.rm(flag, { force: true });
+        },
+        async chassisCalls() {
+          const text = await fsp.readFile(path.join(dir, 'chassis.log'), 'utf8');
+          return text.split('\n').filter((l) => l.length > 0);
+        },
+        output: () => fsp.readFile(logFile, 'utf8'),
+        stop() {
+          stopped ??= (async () => {
+            if (!dead) {
+              child.kill('SIGTERM');
+              if (!(await waitExit(exited, 5_000))) {
+                child.kill('SIGKILL');
+                if (!(await waitExit(exited, 5_000))) {
+                  throw new Error(`ipmi_sim pid ${pid} did not exit after SIGKILL`);
+                }
+              }
+            }
+            live.delete(entry);
+            releasePort(port);
+            if (!process.env.KVMHA_LAB_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+          })();
+          return stopped;
+        },
+      };
+      return bmc;
+    }
+
+    // Not ready: find out why, clean up this attempt.
+    if (!dead && !spawnError) {
+      child.kill('SIGKILL');
+      await waitExit(exited, 5_000);
+    }
+    live.delete(entry);
+    releasePort(port);
+    const output = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim() : '';
+    const inUse = /address already in use/i.test(output);
+    if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
+    await fsp.rm(dir, { recursive: true, force: true });
+    const why = spawnError
+      ? `could not run ${ipmiSim}: ${spawnError.message}`
+      : dead
+        ? `ipmi_sim exited (code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
+        : `ipmi_sim did not answer on ${host}:${port} within ${timeoutMs} ms`;
+    throw new Error(`lab BMC failed to start: ${why}\n--- ipmi_sim output ---\n${output || '(none)'}`);
+  }
+}
