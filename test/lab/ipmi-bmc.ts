@@ -155,6 +155,76 @@ function labBaseDir(): string {
   return base;
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let reaped = false;
+
+/** Clean up BMCs left by test processes that died without stop() (done once by startBmc too). */
+export function reapOrphanBmcs(): void {
+  reaped = false;
+  reapOrphans(labBaseDir());
+}
+
+/**
+ * A test process killed by a signal cannot stop its BMCs. Clean up after
+ * such runs: for each lab directory whose owning process is gone, kill the
+ * ipmi_sim it recorded (only if that pid still runs with this directory on
+ * its command line, so a reused pid is never touched) and remove the
+ * directory.
+ */
+function reapOrphans(base: string): void {
+  if (reaped) return;
+  reaped = true;
+  let names: string[];
+  try {
+    names = fs.readdirSync(base).filter((n) => n.startsWith('kvmha-lab-'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(base, name);
+    const owner = readPid(path.join(dir, 'owner.pid'));
+    if (owner === undefined || pidAlive(owner)) continue;
+    const sim = readPid(path.join(dir, 'ipmi_sim.pid'));
+    if (sim !== undefined) {
+      let cmdline = '';
+      try {
+        cmdline = fs.readFileSync(`/proc/${sim}/cmdline`, 'utf8');
+      } catch {
+        // gone already
+      }
+      if (cmdline.includes(`${dir}/lan.conf`)) {
+        try {
+          process.kill(sim, 'SIGKILL');
+        } catch {
+          // raced with its exit
+        }
+      }
+    }
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
 function lanConf(o: {
   dir: string;
   host: string;
@@ -293,7 +363,10 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   if (!/^[0-9a-f]{32}$/.test(guid)) throw new Error(`BMC guid must be 32 hex digits, got '${guid}'`);
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
-  const dir = await fsp.mkdtemp(path.join(labBaseDir(), 'kvmha-lab-'));
+  const base = labBaseDir();
+  reapOrphans(base);
+  const dir = await fsp.mkdtemp(path.join(base, 'kvmha-lab-'));
+  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
   if (!SAFE_PATH.test(dir)) {
     await fsp.rm(dir, { recursive: true, force: true });
     throw new Error(
@@ -330,6 +403,7 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
       { cwd: dir, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C' } },
     );
     fs.closeSync(logFd);
+    if (child.pid !== undefined) fs.writeFileSync(path.join(dir, 'ipmi_sim.pid'), `${child.pid}\n`);
     const entry = { child, dir };
     live.add(entry);
     let spawnError: Error | undefined;
