@@ -1,0 +1,801 @@
+/**
+ * The IPMI-over-LAN client: log in (IPMI 2.0 RMCP+ by default, IPMI 1.5 when lanplus is off),
+ * send requests inside the session, close it. Built on the pure codecs; the sockets and timers
+ * live in transport.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { decodeGetChannelAuthCapabilitiesResponse, encodeGetChannelAuthCapabilitiesRequest } from './channel-auth.js';
+import type { ChannelAuthCapabilities } from './channel-auth.js';
+import {
+  DEFAULT_CIPHER_SUITE_PREFERENCE,
+  bmcKey,
+  cipherSuite,
+  deriveSessionKeys,
+  keyExchangeAuthCodeLength,
+  rakp2KeyExchangeAuthCode,
+  rakp3KeyExchangeAuthCode,
+  rakp4IntegrityCheckValue,
+  userKey,
+} from './cipher-suites.js';
+import type { CipherSuite, RakpValues } from './cipher-suites.js';
+import { AppCmd, NetFn, PrivilegeLevel, commandName, completionCodeMeaning, privilegeName } from './constants.js';
+import type { IpmiPrivilege } from './constants.js';
+import { constantTimeEqual, hex } from './bytes.js';
+import {
+  IpmiAuthError,
+  IpmiCompletionCodeError,
+  IpmiConfigError,
+  IpmiError,
+  IpmiProtocolError,
+  IpmiSessionError,
+  IpmiTimeoutError,
+  formatSeconds,
+} from './errors.js';
+import { RQSEQ_MODULO, decodeIpmiResponse, encodeIpmiRequest, responseMatches } from './message.js';
+import type { IpmiResponse } from './message.js';
+import {
+  ALGORITHM_REJECTED_STATUSES,
+  NAME_ONLY_LOOKUP,
+  PayloadType,
+  decodeOpenSessionResponse,
+  decodeRakp2,
+  decodeRakp4,
+  decodeRmcpPlusPacket,
+  encodeOpenSessionRequest,
+  encodeRakp1,
+  encodeRakp3,
+  encodeRmcpPlusPacket,
+  openSessionPacket,
+  rmcpPlusStatusMeaning,
+} from './rmcpplus.js';
+import type { OpenSessionResponse, Rakp2, Rakp4, SessionSecurity } from './rmcpplus.js';
+import {
+  decodeActivateSessionResponse,
+  decodeGetSessionChallengeResponse,
+  decodeSetSessionPrivilegeLevelResponse,
+  encodeActivateSessionRequest,
+  encodeCloseSessionRequest,
+  encodeGetSessionChallengeRequest,
+  encodeSetSessionPrivilegeLevelRequest,
+  usernameBytes,
+} from './session-commands.js';
+import type { ActivatedSession, SessionChallenge } from './session-commands.js';
+import { AuthType, decodeSession15Packet, encodeSession15Packet, passwordKey15, verifySession15AuthCode } from './session15.js';
+import { UdpTransport } from './transport.js';
+import type { Log } from './transport.js';
+
+export type { IpmiPrivilege } from './constants.js';
+
+export interface IpmiTarget {
+  /** BMC host name or address. */
+  host: string;
+  /** UDP port; callers default it to 623. */
+  port: number;
+  username: string;
+  /** Never logged, never in error messages. */
+  password: string;
+  /** The BMC key Kg (from hexadecimal_kg), IPMI 2.0 only. Without it, Kg is the password key. */
+  kg?: Buffer;
+  privilege: IpmiPrivilege;
+  /** false = IPMI 1.5. */
+  lanplus: boolean;
+  /** RMCP+ cipher suite; undefined = try 17, and 3 at once if the BMC refuses 17's algorithms. */
+  cipher?: number;
+  /** IPMI 1.5 authentication type; undefined = MD5. */
+  auth?: 'md5' | 'password' | 'none';
+}
+
+export interface IpmiTiming {
+  /** Epoch milliseconds by which the session must be open. */
+  loginDeadline: number;
+  /** Total time for one request, retransmissions included. */
+  requestTimeoutMs: number;
+  /** First retransmission interval, default 250 ms; each next one doubles, up to 1 s. */
+  retransmitMs?: number;
+}
+
+export interface IpmiSession {
+  /**
+   * Sends a request and returns the response data after the completion code. A non-zero
+   * completion code throws IpmiCompletionCodeError at once (no retry); no answer within
+   * requestTimeoutMs throws IpmiTimeoutError. Requests on one session are sent one at a time.
+   */
+  request(netFn: number, cmd: number, data?: Buffer): Promise<Buffer>;
+  /** Sends Close Session (bounded wait), closes the socket. Never throws; idempotent. */
+  close(): Promise<void>;
+  /** The RMCP+ cipher suite in use; -1 for an IPMI 1.5 session. */
+  readonly cipher: number;
+}
+
+const DEFAULT_RETRANSMIT_MS = 250;
+/** Close Session is a courtesy to the BMC (it frees a session slot): never wait long for it. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Opens a session with the BMC. Everything, retransmissions and a cipher suite fall-back
+ * included, happens before `timing.loginDeadline`. Throws IpmiAuthError for bad credentials,
+ * IpmiTimeoutError when the BMC does not answer, IpmiSessionError / IpmiCompletionCodeError when it
+ * refuses, IpmiConfigError for a target that cannot work.
+ */
+export async function openSession(target: IpmiTarget, timing: IpmiTiming, log?: (line: string) => void): Promise<IpmiSession> {
+  const say: Log = log ?? (() => {});
+  validate(target);
+  const login = new LoginClock(timing.loginDeadline);
+  const transport = await UdpTransport.open(target.host, target.port, login.left(), say);
+  try {
+    return target.lanplus
+      ? await loginRmcpPlus(transport, target, timing, login, say)
+      : await loginIpmi15(transport, target, timing, login, say);
+  } catch (err) {
+    transport.close();
+    throw err;
+  }
+}
+
+function validate(target: IpmiTarget): void {
+  if (!(target.privilege in PrivilegeLevel)) throw new IpmiConfigError(`unknown privilege level '${String(target.privilege)}'`);
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
+    throw new IpmiConfigError(`invalid UDP port ${String(target.port)}`);
+  }
+  usernameBytes(target.username);
+  if (target.lanplus) {
+    userKey(target.password);
+    if (target.kg) bmcKey(target.kg);
+    if (target.cipher !== undefined) cipherSuite(target.cipher);
+    if (target.auth !== undefined) throw new IpmiConfigError('auth applies to IPMI 1.5 only (lanplus is on)');
+  } else {
+    passwordKey15(target.password);
+    if (target.cipher !== undefined) throw new IpmiConfigError('cipher suites apply to IPMI 2.0 only (lanplus is off)');
+    if (target.kg) throw new IpmiConfigError('Kg applies to IPMI 2.0 only (lanplus is off)');
+  }
+}
+
+/** Time left until the login deadline, for each login step. */
+class LoginClock {
+  readonly started = Date.now();
+  constructor(readonly deadline: number) {}
+  left(): number {
+    return this.deadline - Date.now();
+  }
+  /** Timeout for the next step: the request timeout, cut short by the login deadline. */
+  step(requestTimeoutMs: number, peer: string, what: string): number {
+    const left = this.left();
+    if (left <= 0) throw new IpmiTimeoutError(peer, Date.now() - this.started, `login unfinished at its deadline, before ${what}`);
+    return Math.min(requestTimeoutMs, left);
+  }
+}
+
+/**
+ * Receive-side sequence number check: a response must be new (not seen before) and not far
+ * behind the newest one, so a replayed or delayed duplicate is not taken for an answer.
+ */
+class SequenceWindow {
+  private highest = 0;
+  private readonly seen = new Set<number>();
+  constructor(private readonly width = 16) {}
+
+  check(seq: number): void {
+    if (this.highest > 0 && seq + this.width <= this.highest) {
+      throw new IpmiProtocolError(`session sequence number ${seq} is stale (newest ${this.highest})`);
+    }
+    if (this.seen.has(seq)) throw new IpmiProtocolError(`session sequence number ${seq} seen before`);
+    this.seen.add(seq);
+    if (seq > this.highest) this.highest = seq;
+    for (const s of this.seen) if (s + this.width <= this.highest) this.seen.delete(s);
+  }
+}
+
+/** What the two session kinds share: rqSeq, one-at-a-time requests, completion codes, close. */
+abstract class SessionBase implements IpmiSession {
+  abstract readonly cipher: number;
+  protected rqSeq = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    protected readonly transport: UdpTransport,
+    protected readonly timing: IpmiTiming,
+    protected readonly log: Log,
+  ) {}
+
+  protected get retransmitMs(): number {
+    return this.timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+  }
+
+  protected nextRqSeq(): number {
+    const seq = this.rqSeq;
+    this.rqSeq = (this.rqSeq + 1) % RQSEQ_MODULO;
+    return seq;
+  }
+
+  /** One request/response inside the session; the response may carry any completion code. */
+  protected abstract exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse>;
+
+  /** The ID the BMC gave the session, which Close Session names. */
+  protected abstract get bmcSessionId(): number;
+
+  request(netFn: number, cmd: number, data: Buffer = Buffer.alloc(0)): Promise<Buffer> {
+    if (this.closing) {
+      return Promise.reject(new IpmiSessionError(`cannot send ${commandName(netFn, cmd)} to BMC ${this.transport.peer}: session closed`));
+    }
+    return this.serialized(() => this.requestNow(netFn, cmd, data, this.timing.requestTimeoutMs));
+  }
+
+  /** Runs `fn` after every earlier request has finished, whatever their outcome. */
+  protected serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  protected async requestNow(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<Buffer> {
+    const name = commandName(netFn, cmd);
+    const rsp = await this.exchange(netFn, cmd, data, timeoutMs);
+    this.log(`ipmi: <- ${name}: completion code ${hex(rsp.completionCode)}`);
+    if (rsp.completionCode !== 0) {
+      throw new IpmiCompletionCodeError(name, rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
+    }
+    return rsp.data;
+  }
+
+  /** Raises the session to `privilege` (sessions start at User level). */
+  async setPrivilege(privilege: IpmiPrivilege, timeoutMs: number): Promise<void> {
+    const level = PrivilegeLevel[privilege];
+    const data = await this.serialized(() =>
+      this.requestNow(NetFn.App, AppCmd.SetSessionPrivilegeLevel, encodeSetSessionPrivilegeLevelRequest(level), timeoutMs),
+    );
+    const granted = decodeSetSessionPrivilegeLevelResponse(data);
+    if (granted !== level) {
+      throw new IpmiAuthError(`BMC ${this.transport.peer} granted privilege ${privilegeName(granted)} instead of ${privilege}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.closeWithin(Math.min(this.timing.requestTimeoutMs, CLOSE_TIMEOUT_MS));
+  }
+
+  closeWithin(timeoutMs: number): Promise<void> {
+    this.closing ??= this.serialized(async () => {
+      try {
+        await this.requestNow(NetFn.App, AppCmd.CloseSession, encodeCloseSessionRequest(this.bmcSessionId), timeoutMs);
+      } catch (err) {
+        this.log(`ipmi: Close Session failed: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        this.transport.close();
+      }
+    });
+    return this.closing;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* IPMI 2.0 / RMCP+                                                                                */
+
+class RmcpPlusSession extends SessionBase {
+  private outboundSeq = 1;
+  private readonly inbound = new SequenceWindow();
+
+  constructor(
+    transport: UdpTransport,
+    timing: IpmiTiming,
+    log: Log,
+    private readonly security: SessionSecurity,
+    /** SIDm: ours; the BMC puts it in every packet it sends us. */
+    private readonly consoleSessionId: number,
+    /** SIDc: the BMC's; we put it in every packet we send. */
+    private readonly managedSystemSessionId: number,
+    firstRqSeq: number,
+  ) {
+    super(transport, timing, log);
+    this.rqSeq = firstRqSeq;
+  }
+
+  get cipher(): number {
+    return this.security.suite.id;
+  }
+
+  protected get bmcSessionId(): number {
+    return this.managedSystemSessionId;
+  }
+
+  protected exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
+    const rqSeq = this.nextRqSeq();
+    const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
+    const name = commandName(netFn, cmd);
+    this.log(`ipmi: -> ${name} (rqSeq ${rqSeq})`);
+    return this.transport.exchange({
+      what: name,
+      timeoutMs,
+      retransmitMs: this.retransmitMs,
+      // Every attempt is a new packet: the BMC rejects a repeated session sequence number.
+      packet: () =>
+        encodeRmcpPlusPacket(
+          { payloadType: PayloadType.IPMI, sessionId: this.managedSystemSessionId, sessionSeq: this.nextOutboundSeq(), payload: message },
+          this.security,
+          randomBytes(16),
+        ),
+      match: (datagram) => {
+        const packet = openSessionPacket(datagram, this.security); // integrity first: forgeries change nothing
+        if (packet.sessionId !== this.consoleSessionId) {
+          throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
+        }
+        this.inbound.check(packet.sessionSeq);
+        if (packet.payloadType !== PayloadType.IPMI) return undefined;
+        const rsp = decodeIpmiResponse(packet.payload);
+        return responseMatches(rsp, { netFn, cmd, rqSeq }) ? rsp : undefined;
+      },
+    });
+  }
+
+  private nextOutboundSeq(): number {
+    const seq = this.outboundSeq;
+    this.outboundSeq = this.outboundSeq >= 0xffffffff ? 1 : this.outboundSeq + 1;
+    return seq;
+  }
+}
+
+/** RAKP 2/4 status codes that mean the credentials or the privilege were refused. */
+const AUTH_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x0f]);
+
+async function loginRmcpPlus(
+  transport: UdpTransport,
+  target: IpmiTarget,
+  timing: IpmiTiming,
+  login: LoginClock,
+  log: Log,
+): Promise<IpmiSession> {
+  const peer = transport.peer;
+  const retransmitMs = timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+  const privilege = PrivilegeLevel[target.privilege];
+  let rqSeq = 0;
+  let messageTag = 0;
+
+  // 1. Get Channel Authentication Capabilities, asking for the IPMI 2.0 extended data.
+  const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, true, rqSeq++);
+  if (!caps.ipmi20Supported) {
+    throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 2.0 (RMCP+) on this channel; try lanplus=0`);
+  }
+  if (caps.kgConfigured && !target.kg) log('ipmi: the BMC reports a non-zero Kg, but none is configured');
+
+  const candidates = target.cipher !== undefined ? [target.cipher] : [...DEFAULT_CIPHER_SUITE_PREFERENCE];
+  const kuid = userKey(target.password);
+  const kg = target.kg ? bmcKey(target.kg) : undefined;
+  const username = usernameBytes(target.username);
+
+  for (let i = 0; i < candidates.length; i++) {
+    const suite = cipherSuite(candidates[i]!);
+    const fallback = i + 1 < candidates.length ? candidates[i + 1] : undefined;
+    const consoleSessionId = randomSessionId();
+
+    // 2. RMCP+ Open Session Request. When a fall-back exists, a BMC that stays silent about this
+    // suite must not eat the whole login: it gets half of what is left.
+    const tag = messageTag++ & 0xff;
+    let stepTimeout = login.step(timing.requestTimeoutMs, peer, 'Open Session');
+    if (fallback !== undefined) stepTimeout = Math.min(stepTimeout, Math.floor(login.left() / 2));
+    const what = `Open Session Request (cipher suite ${suite.id})`;
+    log(`ipmi: -> ${what}`);
+    let open: OpenSessionResponse;
+    try {
+      open = await transport.exchange({
+        what,
+        timeoutMs: stepTimeout,
+        retransmitMs,
+        packet: () =>
+          encodeRmcpPlusPacket({
+            payloadType: PayloadType.OpenSessionRequest,
+            sessionId: 0,
+            sessionSeq: 0,
+            payload: encodeOpenSessionRequest({
+              messageTag: tag,
+              requestedMaximumPrivilege: 0,
+              consoleSessionId,
+              authentication: suite.authentication,
+              integrity: suite.integrity,
+              confidentiality: suite.confidentiality,
+            }),
+          }),
+        match: (datagram) => {
+          const packet = decodeRmcpPlusPacket(datagram);
+          if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
+          const rsp = decodeOpenSessionResponse(packet.payload);
+          if (rsp.messageTag !== tag) return undefined;
+          if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
+          return rsp;
+        },
+      });
+    } catch (err) {
+      if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
+        log(`ipmi: no answer to cipher suite ${suite.id}; trying cipher suite ${fallback}`);
+        continue;
+      }
+      throw err;
+    }
+    if (open.statusCode !== 0) {
+      const why = `${rmcpPlusStatusMeaning(open.statusCode)} (RMCP+ status ${hex(open.statusCode)})`;
+      log(`ipmi: <- Open Session Response: ${why}`);
+      if (fallback !== undefined && ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
+        log(`ipmi: BMC refuses cipher suite ${suite.id}; trying cipher suite ${fallback}`);
+        continue;
+      }
+      if (ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
+        throw new IpmiSessionError(`BMC ${peer} does not support cipher suite ${suite.id}: ${why}`, open.statusCode);
+      }
+      throw new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, open.statusCode);
+    }
+    if (open.authentication !== suite.authentication || open.integrity !== suite.integrity || open.confidentiality !== suite.confidentiality) {
+      throw new IpmiSessionError(`BMC ${peer} answered cipher suite ${suite.id} with other algorithms`);
+    }
+    const managedSystemSessionId = open.managedSystemSessionId!;
+    log(`ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}`);
+
+    // 3. RAKP 1 / RAKP 2: the BMC proves it knows the password (and we learn whether it knows the user).
+    const rakpTag = messageTag++ & 0xff;
+    const consoleRandom = randomBytes(16);
+    const requestedRole = privilege | NAME_ONLY_LOOKUP; // name-only lookup, as ipmitool does
+    log(`ipmi: -> RAKP 1 (user ${target.username}, privilege ${target.privilege})`);
+    const rakp2: Rakp2 = await transport.exchange({
+      what: 'RAKP 1',
+      timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 1'),
+      retransmitMs,
+      packet: () =>
+        encodeRmcpPlusPacket({
+          payloadType: PayloadType.RAKP1,
+          sessionId: 0,
+          sessionSeq: 0,
+          payload: encodeRakp1({ messageTag: rakpTag, managedSystemSessionId, consoleRandom, requestedRole, username }),
+        }),
+      match: (datagram) => {
+        const packet = decodeRmcpPlusPacket(datagram);
+        if (packet.payloadType !== PayloadType.RAKP2) return undefined;
+        const m = decodeRakp2(packet.payload);
+        if (m.messageTag !== rakpTag) return undefined;
+        if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+        return m;
+      },
+    });
+    if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 2', rakp2.statusCode);
+    const v: RakpValues = {
+      consoleSessionId,
+      managedSystemSessionId,
+      consoleRandom,
+      managedSystemRandom: rakp2.managedSystemRandom!,
+      managedSystemGuid: rakp2.managedSystemGuid!,
+      requestedRole,
+      username,
+    };
+    const received = rakp2.keyExchangeAuthCode!;
+    if (received.length !== keyExchangeAuthCodeLength(suite)) {
+      throw new IpmiProtocolError(`RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`);
+    }
+    if (!constantTimeEqual(received, rakp2KeyExchangeAuthCode(suite, kuid, v))) {
+      // The BMC keyed its HMAC with the user's real password; no RAKP 3 is sent.
+      throw new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': wrong password (RAKP 2 key exchange code does not match)`);
+    }
+    log('ipmi: <- RAKP 2: key exchange code verified');
+
+    // 4. RAKP 3 / RAKP 4: we prove we know the password; the BMC proves it derived the same SIK.
+    const keys = deriveSessionKeys(suite, kuid, kg, v);
+    log('ipmi: -> RAKP 3');
+    const rakp4: Rakp4 = await transport.exchange({
+      what: 'RAKP 3',
+      timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 3'),
+      retransmitMs,
+      packet: () =>
+        encodeRmcpPlusPacket({
+          payloadType: PayloadType.RAKP3,
+          sessionId: 0,
+          sessionSeq: 0,
+          payload: encodeRakp3({ messageTag: rakpTag, statusCode: 0, managedSystemSessionId, keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v) }),
+        }),
+      match: (datagram) => {
+        const packet = decodeRmcpPlusPacket(datagram);
+        if (packet.payloadType !== PayloadType.RAKP4) return undefined;
+        const m = decodeRakp4(packet.payload);
+        if (m.messageTag !== rakpTag) return undefined;
+        if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+        return m;
+      },
+    });
+    if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 4', rakp4.statusCode);
+    if (!constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
+      throw new IpmiAuthError(
+        `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
+          (kg ? 'the configured Kg (hexadecimal_kg) is not the BMC key' : 'the BMC uses a Kg (set hexadecimal_kg)'),
+      );
+    }
+    log(`ipmi: <- RAKP 4: verified; session open with cipher suite ${suite.id}`);
+
+    const session = new RmcpPlusSession(
+      transport,
+      timing,
+      log,
+      { suite, k1: keys.k1, k2: keys.k2 },
+      consoleSessionId,
+      managedSystemSessionId,
+      rqSeq,
+    );
+    await afterActivation(session, peer, target, timing, login);
+    return session;
+  }
+  // Only reached when every candidate timed out and left a fall-back attempt no time.
+  throw new IpmiTimeoutError(peer, Date.now() - login.started, 'Open Session');
+}
+
+function rakpRefusal(peer: string, target: IpmiTarget, message: string, status: number): IpmiError {
+  const why = `${rmcpPlusStatusMeaning(status)} (${message} status ${hex(status)})`;
+  if (status === 0x0d) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}': ${why}`);
+  if (status === 0x09 || status === 0x0a) {
+    return new IpmiAuthError(`BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${why}`);
+  }
+  if (AUTH_STATUSES.has(status)) return new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': ${why}`);
+  return new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, status);
+}
+
+/**
+ * Set Session Privilege Level, as ipmitool does: sessions start at User level, so only operator
+ * and administrator need it. A failure closes the session on the BMC before it is reported.
+ */
+async function afterActivation(
+  session: SessionBase,
+  peer: string,
+  target: IpmiTarget,
+  timing: IpmiTiming,
+  login: LoginClock,
+): Promise<void> {
+  if (PrivilegeLevel[target.privilege] <= PrivilegeLevel.user) return;
+  try {
+    await session.setPrivilege(target.privilege, login.step(timing.requestTimeoutMs, peer, 'Set Session Privilege Level'));
+  } catch (err) {
+    // Free the BMC's session slot, but do not let that run far past the login deadline.
+    await session.closeWithin(Math.min(CLOSE_TIMEOUT_MS, Math.max(200, login.left())));
+    throw err;
+  }
+}
+
+function randomSessionId(): number {
+  for (;;) {
+    const id = randomBytes(4).readUInt32LE(0);
+    if (id !== 0) return id;
+  }
+}
+
+/** Get Channel Authentication Capabilities, outside any session (IPMI 1.5 format, no AuthCode). */
+async function getChannelAuthCapabilities(
+  transport: UdpTransport,
+  timing: IpmiTiming,
+  login: LoginClock,
+  log: Log,
+  privilege: number,
+  ipmi20: boolean,
+  rqSeq: number,
+): Promise<ChannelAuthCapabilities> {
+  const peer = transport.peer;
+  const netFn = NetFn.App;
+  const cmd = AppCmd.GetChannelAuthenticationCapabilities;
+  const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data: encodeGetChannelAuthCapabilitiesRequest(privilege, ipmi20) });
+  log(`ipmi: -> Get Channel Authentication Capabilities${ipmi20 ? ' (IPMI 2.0 extended data)' : ''}`);
+  const rsp = await transport.exchange({
+    what: 'Get Channel Authentication Capabilities',
+    timeoutMs: login.step(timing.requestTimeoutMs, peer, 'Get Channel Authentication Capabilities'),
+    retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
+    packet: () => encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
+    match: (datagram) => {
+      const packet = decodeSession15Packet(datagram);
+      if (packet.sessionId !== 0) return undefined;
+      const r = decodeIpmiResponse(packet.message);
+      return responseMatches(r, { netFn, cmd, rqSeq }) ? r : undefined;
+    },
+  });
+  if (rsp.completionCode !== 0) {
+    if (ipmi20 && rsp.completionCode === 0xcc) {
+      // An IPMI 1.5 BMC does not know the "IPMI 2.0 extended data" bit.
+      throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`);
+    }
+    throw new IpmiCompletionCodeError('Get Channel Authentication Capabilities', rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
+  }
+  const caps = decodeGetChannelAuthCapabilitiesResponse(rsp.data);
+  const types = Object.entries(caps.authTypes).filter(([, on]) => on).map(([t]) => t);
+  log(
+    `ipmi: <- channel ${caps.channel}: IPMI 2.0 ${caps.ipmi20Supported ? 'supported' : 'not supported'}, ` +
+      `IPMI 1.5 authentication types: ${types.join(', ') || 'none listed'}`,
+  );
+  return caps;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* IPMI 1.5                                                                                        */
+
+class Ipmi15Session extends SessionBase {
+  readonly cipher = -1;
+  private outboundSeq: number;
+  private readonly inbound = new SequenceWindow();
+
+  constructor(
+    transport: UdpTransport,
+    timing: IpmiTiming,
+    log: Log,
+    private readonly authType: number,
+    private readonly passwordKey: Buffer,
+    private readonly perMessageAuthenticationDisabled: boolean,
+    private readonly activated: ActivatedSession,
+    firstRqSeq: number,
+  ) {
+    super(transport, timing, log);
+    this.outboundSeq = activated.initialInboundSeq;
+    this.rqSeq = firstRqSeq;
+  }
+
+  protected get bmcSessionId(): number {
+    return this.activated.sessionId;
+  }
+
+  protected exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
+    const rqSeq = this.nextRqSeq();
+    const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
+    const name = commandName(netFn, cmd);
+    this.log(`ipmi: -> ${name} (rqSeq ${rqSeq})`);
+    return this.transport.exchange({
+      what: name,
+      timeoutMs,
+      retransmitMs: this.retransmitMs,
+      packet: () => {
+        const sessionSeq = this.outboundSeq;
+        this.outboundSeq = this.outboundSeq >= 0xffffffff ? 1 : this.outboundSeq + 1;
+        return encodeSession15Packet({ authType: this.authType, sessionSeq, sessionId: this.activated.sessionId, message }, this.passwordKey);
+      },
+      match: (datagram) => {
+        const packet = decodeSession15Packet(datagram);
+        if (packet.sessionId !== this.activated.sessionId) throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
+        // With per-message authentication disabled the BMC may answer without an AuthCode.
+        if (packet.authType === AuthType.none && this.authType !== AuthType.none && !this.perMessageAuthenticationDisabled) {
+          throw new IpmiProtocolError('unauthenticated packet in an authenticated IPMI 1.5 session');
+        }
+        if (packet.authType !== AuthType.none && packet.authType !== this.authType) {
+          throw new IpmiProtocolError(`authentication type ${hex(packet.authType)} in a ${hex(this.authType)} session`);
+        }
+        verifySession15AuthCode(packet, this.passwordKey);
+        if (packet.sessionSeq !== 0) this.inbound.check(packet.sessionSeq);
+        const rsp = decodeIpmiResponse(packet.message);
+        return responseMatches(rsp, { netFn, cmd, rqSeq }) ? rsp : undefined;
+      },
+    });
+  }
+}
+
+const AUTH_TYPE_OF: Readonly<Record<NonNullable<IpmiTarget['auth']>, number>> = {
+  md5: AuthType.md5,
+  password: AuthType.straightPassword,
+  none: AuthType.none,
+};
+
+async function loginIpmi15(
+  transport: UdpTransport,
+  target: IpmiTarget,
+  timing: IpmiTiming,
+  login: LoginClock,
+  log: Log,
+): Promise<IpmiSession> {
+  const peer = transport.peer;
+  const retransmitMs = timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
+  const privilege = PrivilegeLevel[target.privilege];
+  const passwordKey = passwordKey15(target.password);
+  let rqSeq = 0;
+
+  const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, false, rqSeq++);
+  const auth = target.auth ?? 'md5';
+  const authType = AUTH_TYPE_OF[auth];
+  const offered =
+    authType === AuthType.md5 ? caps.authTypes.md5 : authType === AuthType.straightPassword ? caps.authTypes.straightPassword : caps.authTypes.none;
+  if (!offered) {
+    throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 1.5 authentication type ${auth} at privilege ${target.privilege}`);
+  }
+
+  // Get Session Challenge, outside the session.
+  const challengeData = await sessionlessRequest(
+    transport,
+    timing,
+    login,
+    log,
+    AppCmd.GetSessionChallenge,
+    encodeGetSessionChallengeRequest(authType, target.username),
+    rqSeq++,
+    (cc) => {
+      if (cc === 0x81) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`);
+      if (cc === 0x82) return new IpmiAuthError(`BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`);
+      return undefined;
+    },
+  );
+  const challenge: SessionChallenge = decodeGetSessionChallengeResponse(challengeData);
+
+  // Activate Session: the first packet carrying an AuthCode. A BMC drops one with a wrong
+  // password silently, so a timeout here most likely means that.
+  const activateSeq = rqSeq++;
+  const initialOutboundSeq = randomSessionId();
+  const message = encodeIpmiRequest({
+    netFn: NetFn.App,
+    cmd: AppCmd.ActivateSession,
+    rqSeq: activateSeq,
+    data: encodeActivateSessionRequest({ authType, maximumPrivilege: privilege, challenge: challenge.challenge, initialOutboundSeq }),
+  });
+  log(`ipmi: -> Activate Session (user ${target.username}, ${auth} authentication)`);
+  const timeoutMs = login.step(timing.requestTimeoutMs, peer, 'Activate Session');
+  let rsp: IpmiResponse;
+  try {
+    rsp = await transport.exchange({
+      what: 'Activate Session',
+      timeoutMs,
+      retransmitMs,
+      packet: () =>
+        encodeSession15Packet({ authType, sessionSeq: 0, sessionId: challenge.temporarySessionId, message }, passwordKey),
+      match: (datagram) => {
+        const packet = decodeSession15Packet(datagram);
+        if (packet.sessionId !== challenge.temporarySessionId) return undefined;
+        if (packet.authType !== AuthType.none) verifySession15AuthCode(packet, passwordKey);
+        const r = decodeIpmiResponse(packet.message);
+        return responseMatches(r, { netFn: NetFn.App, cmd: AppCmd.ActivateSession, rqSeq: activateSeq }) ? r : undefined;
+      },
+    });
+  } catch (err) {
+    if (err instanceof IpmiTimeoutError && authType !== AuthType.none) {
+      throw new IpmiAuthError(
+        `BMC ${peer} did not answer Activate Session within ${formatSeconds(timeoutMs)}: most likely a wrong password ` +
+          `for user '${target.username}' (IPMI 1.5 BMCs ignore a login with a bad AuthCode)`,
+      );
+    }
+    throw err;
+  }
+  if (rsp.completionCode !== 0) {
+    const meaning = completionCodeMeaning(rsp.completionCode, NetFn.App, AppCmd.ActivateSession);
+    if (rsp.completionCode === 0x86) {
+      throw new IpmiAuthError(`BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${meaning} (0x86)`);
+    }
+    throw new IpmiCompletionCodeError('Activate Session', rsp.completionCode, meaning);
+  }
+  const activated = decodeActivateSessionResponse(rsp.data);
+  log(`ipmi: <- Activate Session: session ${hex(activated.sessionId, 8)} open`);
+  const session = new Ipmi15Session(
+    transport,
+    timing,
+    log,
+    authType,
+    passwordKey,
+    caps.perMessageAuthenticationDisabled,
+    activated,
+    rqSeq,
+  );
+  await afterActivation(session, peer, target, timing, login);
+  return session;
+}
+
+/** An IPMI 1.5 request outside any session; `refusal` may turn a completion code into a typed error. */
+async function sessionlessRequest(
+  transport: UdpTransport,
+  timing: IpmiTiming,
+  login: LoginClock,
+  log: Log,
+  cmd: number,
+  data: Buffer,
+  rqSeq: number,
+  refusal: (cc: number) => IpmiError | undefined,
+): Promise<Buffer> {
+  const netFn = NetFn.App;
+  const name = commandName(netFn, cmd);
+  const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
+  log(`ipmi: -> ${name}`);
+  const rsp = await transport.exchange({
+    what: name,
+    timeoutMs: login.step(timing.requestTimeoutMs, transport.peer, name),
+    retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
+    packet: () => encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
+    match: (datagram) => {
+      const packet = decodeSession15Packet(datagram);
+      if (packet.sessionId !== 0) return undefined;
+      const r = decodeIpmiResponse(packet.message);
+      return responseMatches(r, { netFn, cmd, rqSeq }) ? r : undefined;
+    },
+  });
+  if (rsp.completionCode !== 0) {
+    throw refusal(rsp.completionCode) ?? new IpmiCompletionCodeError(name, rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
+  }
+  return rsp.data;
+}
