@@ -297,7 +297,7 @@ async function switchAndVerify<S>(
       await sleep(pauseMs, deadline);
       pauseMs = Math.min(pauseMs * 2, maxPauseMs);
     }
-    log.warning(`power ${target} not confirmed within ${options.seconds("power_timeout")} s (attempt ${attempt} of ${attempts}): ${lastProblem}`);
+    if (attempt < attempts) log.warning(`power ${target} not confirmed within ${options.seconds("power_timeout")} s (attempt ${attempt} of ${attempts}): ${lastProblem}; trying again`);
   }
   throw new FenceFailure(`Failed: Timed out waiting to power ${target.toUpperCase()}${lastProblem ? ` (${lastProblem})` : ""}`);
 }

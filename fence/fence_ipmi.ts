@@ -1,0 +1,185 @@
+/**
+ * fence_ipmi: a drop-in for fence_ipmilan that speaks IPMI over LAN itself (no ipmitool).
+ * Same option names; IPMI 2.0 (RMCP+) unless lanplus=0 is given explicitly.
+ */
+import { UsageError } from "../lib/errors.js";
+import type { FenceAgent } from "../lib/fence/agent.js";
+import { type OptionSpec, standard } from "../lib/fence/options.js";
+import { runFenceAgent } from "../lib/fence/run.js";
+import type { FenceOptions } from "../lib/fence/values.js";
+import { chassisControl, getChassisStatus } from "../lib/ipmi/chassis.js";
+import { type IpmiSession, type IpmiTarget, openSession } from "../lib/ipmi/client.js";
+
+const PRIVILEGES = ["callback", "user", "operator", "administrator"] as const;
+type Privilege = (typeof PRIVILEGES)[number];
+const AUTH_TYPES = ["md5", "password", "none"] as const;
+type AuthType = (typeof AUTH_TYPES)[number];
+const NATIVE = "fence_ipmi speaks IPMI itself and runs no ipmitool";
+
+const ipmiOptions: readonly OptionSpec[] = [
+  { ...standard.ip, required: true },
+  { ...standard.ipport, default: "623" },
+  standard.username,
+  standard.password,
+  standard.password_script,
+  {
+    name: "lanplus",
+    short: "P",
+    type: "boolean",
+    default: "1",
+    shortdesc: "Use IPMI 2.0 (RMCP+, authenticated and encrypted). On by default; lanplus=0 selects IPMI 1.5 for old BMCs",
+    order: 1,
+  },
+  {
+    name: "cipher",
+    short: "C",
+    value: "cipher",
+    type: "integer",
+    shortdesc: "Cipher suite (as ipmitool -C): 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128). Unset: 17, falling back to 3 at once",
+    order: 1,
+  },
+  {
+    name: "privlvl",
+    short: "L",
+    value: "level",
+    type: "select",
+    choices: PRIVILEGES,
+    default: "administrator",
+    shortdesc: "Privilege level on IPMI device",
+    order: 1,
+  },
+  {
+    name: "method",
+    short: "m",
+    value: "method",
+    type: "select",
+    choices: ["onoff", "cycle"],
+    default: "onoff",
+    shortdesc: "Method to fence: onoff (verified off, then on) or cycle (the BMC's own power cycle, which is NOT verified)",
+    order: 1,
+  },
+  {
+    name: "hexadecimal_kg",
+    long: "hexadecimal-kg",
+    value: "key",
+    type: "string",
+    secret: true,
+    shortdesc: "Hexadecimal-encoded Kg key for IPMIv2 authentication",
+    order: 1,
+  },
+  {
+    name: "auth",
+    short: "A",
+    value: "auth",
+    type: "select",
+    choices: AUTH_TYPES,
+    shortdesc: "IPMI 1.5 authentication type (only with lanplus=0)",
+    order: 1,
+  },
+  {
+    name: "ipmitool_timeout",
+    value: "timeout",
+    type: "second",
+    default: "2",
+    shortdesc: "Timeout (sec) for one IPMI request, retransmissions included",
+    order: 200,
+  },
+  {
+    ...standard.plug,
+    shortdesc: "IP address or hostname of fencing device (together with --port-as-ip)",
+  },
+  // Advertised by fence_ipmilan, so accepted; with one target it changes nothing.
+  standard.plug_separator,
+  {
+    name: "port_as_ip",
+    type: "boolean",
+    shortdesc: 'Make "port/plug" to be an alias to IP address',
+    order: 200,
+  },
+  {
+    name: "target",
+    value: "targetaddress",
+    type: "string",
+    shortdesc: "Bridge IPMI requests to the remote target address (not supported by fence_ipmi)",
+    order: 1,
+  },
+  { name: "ipmitool_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: NATIVE },
+  { name: "use_sudo", aliases: ["sudo"], type: "boolean", shortdesc: "Accepted for compatibility; unused", order: 205, ignored: NATIVE },
+  { name: "sudo_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 205, ignored: NATIVE },
+];
+
+const SUPPORTED_CIPHERS = new Set([3, 17]);
+
+function hostOf(options: FenceOptions): string {
+  const plug = options.string("plug");
+  return options.flag("port_as_ip") && plug !== undefined && plug !== "" ? plug : (options.string("ip") ?? "");
+}
+
+export const fenceIpmi: FenceAgent<IpmiSession> = {
+  docs: {
+    name: "fence_ipmi",
+    shortdesc: "Fence agent for IPMI (native IPMI 2.0, no ipmitool)",
+    longdesc:
+      "fence_ipmi is a fence agent for machines controlled by an IPMI BMC. It speaks IPMI over LAN itself (RMCP+ with cipher suite 17 or 3; IPMI 1.5 only when lanplus=0) and reports success only for a power state read back from the BMC. It accepts fence_ipmilan's parameters.",
+    vendorUrl: "https://www.intel.com/content/www/us/en/products/docs/servers/ipmi/ipmi-home.html",
+  },
+  options: ipmiOptions,
+  plugs: "none",
+  required: ["ip"],
+  needsPassword: false,
+  extraActions: ["diag"],
+  commandTimeoutMs: (options) => options.seconds("ipmitool_timeout") * 1000,
+  validate(options) {
+    if (options.isGiven("target")) throw new UsageError("Failed: target (IPMI bridging) is not supported by fence_ipmi");
+    const cipher = options.integer("cipher");
+    if (cipher !== undefined && !SUPPORTED_CIPHERS.has(cipher)) {
+      throw new UsageError(`Failed: cipher suite ${cipher} is not supported; use 17 or 3`);
+    }
+    if (options.flag("lanplus") && options.isGiven("auth")) {
+      throw new UsageError("Failed: auth applies to IPMI 1.5 only; give lanplus=0 to use it");
+    }
+    const kg = options.string("hexadecimal_kg");
+    if (kg !== undefined && !/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg)) {
+      throw new UsageError("Failed: hexadecimal_kg must be up to 20 bytes written in hexadecimal");
+    }
+    if (hostOf(options) === "") throw new UsageError("Failed: You have to enter fence address");
+  },
+  device: {
+    async connect(ctx) {
+      const { options } = ctx;
+      const kg = options.string("hexadecimal_kg");
+      const target: IpmiTarget = {
+        host: hostOf(options),
+        port: options.integer("ipport") ?? 623,
+        username: options.string("username") ?? "",
+        password: options.string("password") ?? "",
+        privilege: (options.string("privlvl") ?? "administrator") as Privilege,
+        lanplus: options.flag("lanplus"),
+        ...(kg === undefined ? {} : { kg: Buffer.from(kg.replace(/^0x/, ""), "hex") }),
+        ...(options.integer("cipher") === undefined ? {} : { cipher: options.integer("cipher") }),
+        ...(options.string("auth") === undefined ? {} : { auth: options.string("auth") as AuthType }),
+      };
+      return openSession(target, { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs }, (line) => ctx.log.debug(line));
+    },
+    async getPowerState(session) {
+      const status = await getChassisStatus(session);
+      return status.powerOn ? "on" : "off";
+    },
+    async setPowerState(session, _plug, target) {
+      await chassisControl(session, target);
+    },
+    async powerCycle(session) {
+      await chassisControl(session, "cycle");
+    },
+    async diag(session) {
+      await chassisControl(session, "diag");
+    },
+    async disconnect(session) {
+      await session.close();
+    },
+  },
+};
+
+export function main(args: readonly string[]): Promise<number> {
+  return runFenceAgent(fenceIpmi, args);
+}

@@ -1,0 +1,34 @@
+/**
+ * Runs kvmha's built agents the way Pacemaker does: the executable from dist/bin, options as
+ * key=value lines on stdin (so no secret is ever in argv), or on the command line for CLI tests.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunResult, run } from "./clients.js";
+
+export const DIST_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/bin");
+
+/** Path of a built agent; a missing build is a failure with the fix in the message. */
+export function agentPath(name: string): string {
+  const file = path.join(DIST_BIN, name);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run 'npm run build' (npm test does it first)`);
+  return file;
+}
+
+export function stdinOf(options: Record<string, string | number | boolean | undefined>): string {
+  return Object.entries(options)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v === true ? "1" : v === false ? "0" : String(v)}\n`)
+    .join("");
+}
+
+/** Runs an agent with key=value options on stdin. */
+export function runAgentStdin(name: string, options: Record<string, string | number | boolean | undefined>, killAfterMs = 60_000): Promise<RunResult> {
+  return run(agentPath(name), [], { input: stdinOf(options), killAfterMs, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+}
+
+/** Runs an agent with command-line options (never put a real secret here in production). */
+export function runAgentArgs(name: string, args: readonly string[], killAfterMs = 60_000): Promise<RunResult> {
+  return run(agentPath(name), args, { killAfterMs, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+}
