@@ -11,6 +11,7 @@ import {
   bmcKey,
   cipherSuite,
   deriveSessionKeys,
+  integrityAuthCodeLength,
   keyExchangeAuthCodeLength,
   rakp2KeyExchangeAuthCode,
   rakp3KeyExchangeAuthCode,
@@ -90,7 +91,7 @@ export interface IpmiTiming {
   loginDeadline: number;
   /** Total time for one request, retransmissions included. */
   requestTimeoutMs: number;
-  /** First retransmission interval, default 250 ms; each next one doubles, up to 1 s. */
+  /** First retransmission interval, default 250 ms; each next one is half as long again, up to 0.5 s. */
   retransmitMs?: number;
 }
 
@@ -337,6 +338,29 @@ class RmcpPlusSession extends SessionBase {
 /** RAKP 2/4 status codes that mean the credentials or the privilege were refused. */
 const AUTH_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x0f]);
 
+/** Login attempts per cipher suite when a RAKP answer is lost (see loginRmcpPlus). */
+const MAX_LOGIN_ATTEMPTS = 3;
+
+interface LoginContext {
+  transport: UdpTransport;
+  target: IpmiTarget;
+  timing: IpmiTiming;
+  login: LoginClock;
+  log: Log;
+  retransmitMs: number;
+  /** Message tags, distinct per message so late answers to an earlier attempt are told apart. */
+  nextTag: () => number;
+}
+
+/**
+ * Result of one RMCP+ login attempt with one cipher suite: a session, a reason to try the next
+ * suite, or a lost RAKP answer that makes starting over worthwhile.
+ */
+type Attempt =
+  | { kind: 'session'; session: RmcpPlusSession }
+  | { kind: 'next-suite' }
+  | { kind: 'start-over'; error: IpmiTimeoutError };
+
 async function loginRmcpPlus(
   transport: UdpTransport,
   target: IpmiTarget,
@@ -345,95 +369,128 @@ async function loginRmcpPlus(
   log: Log,
 ): Promise<IpmiSession> {
   const peer = transport.peer;
-  const retransmitMs = timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
   const privilege = PrivilegeLevel[target.privilege];
-  let rqSeq = 0;
-  let messageTag = 0;
+  let tag = 0;
+  const ctx: LoginContext = {
+    transport,
+    target,
+    timing,
+    login,
+    log,
+    retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
+    nextTag: () => tag++ & 0xff,
+  };
 
   // 1. Get Channel Authentication Capabilities, asking for the IPMI 2.0 extended data.
-  const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, true, rqSeq++);
+  const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, true, 0);
   if (!caps.ipmi20Supported) {
     throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 2.0 (RMCP+) on this channel; try lanplus=0`);
   }
   if (caps.kgConfigured && !target.kg) log('ipmi: the BMC reports a non-zero Kg, but none is configured');
 
   const candidates = target.cipher !== undefined ? [target.cipher] : [...DEFAULT_CIPHER_SUITE_PREFERENCE];
+  for (let i = 0; i < candidates.length; i++) {
+    const suite = cipherSuite(candidates[i]!);
+    const fallback = candidates[i + 1];
+    for (let attempt = 1; ; attempt++) {
+      const result = await attemptRmcpPlusLogin(ctx, suite, attempt === 1 ? fallback : undefined);
+      if (result.kind === 'session') {
+        await afterActivation(result.session, peer, target, timing, login);
+        return result.session;
+      }
+      if (result.kind === 'next-suite') {
+        log(`ipmi: trying cipher suite ${fallback}`);
+        break;
+      }
+      // A lost RAKP 2 or RAKP 4 cannot always be recovered by retransmission: a BMC that has
+      // moved on may not answer the repeated message. Starting over with a new session can.
+      if (attempt >= MAX_LOGIN_ATTEMPTS || login.left() <= 0) throw result.error;
+      log(`ipmi: ${result.error.message}; starting the login over`);
+    }
+  }
+  // Only reached when every suite but the last timed out and the last had no time left.
+  throw new IpmiTimeoutError(peer, Date.now() - login.started, 'Open Session');
+}
+
+/**
+ * Open Session, RAKP 1-4 with one cipher suite (sections 13.17-13.23). With `fallback` set, a
+ * refusal of the algorithms, or silence, leads to 'next-suite' instead of an error; silence then
+ * gets only half of the time left, so the fall-back still has time.
+ */
+async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallback: number | undefined): Promise<Attempt> {
+  const { transport, target, timing, login, log, retransmitMs } = ctx;
+  const peer = transport.peer;
+  const privilege = PrivilegeLevel[target.privilege];
   const kuid = userKey(target.password);
   const kg = target.kg ? bmcKey(target.kg) : undefined;
   const username = usernameBytes(target.username);
+  const consoleSessionId = randomSessionId();
 
-  for (let i = 0; i < candidates.length; i++) {
-    const suite = cipherSuite(candidates[i]!);
-    const fallback = i + 1 < candidates.length ? candidates[i + 1] : undefined;
-    const consoleSessionId = randomSessionId();
-
-    // 2. RMCP+ Open Session Request. When a fall-back exists, a BMC that stays silent about this
-    // suite must not eat the whole login: it gets half of what is left.
-    const tag = messageTag++ & 0xff;
-    let stepTimeout = login.step(timing.requestTimeoutMs, peer, 'Open Session');
-    if (fallback !== undefined) stepTimeout = Math.min(stepTimeout, Math.floor(login.left() / 2));
-    const what = `Open Session Request (cipher suite ${suite.id})`;
-    log(`ipmi: -> ${what}`);
-    let open: OpenSessionResponse;
-    try {
-      open = await transport.exchange({
-        what,
-        timeoutMs: stepTimeout,
-        retransmitMs,
-        packet: () =>
-          encodeRmcpPlusPacket({
-            payloadType: PayloadType.OpenSessionRequest,
-            sessionId: 0,
-            sessionSeq: 0,
-            payload: encodeOpenSessionRequest({
-              messageTag: tag,
-              requestedMaximumPrivilege: 0,
-              consoleSessionId,
-              authentication: suite.authentication,
-              integrity: suite.integrity,
-              confidentiality: suite.confidentiality,
-            }),
+  // RMCP+ Open Session Request / Response.
+  const openTag = ctx.nextTag();
+  let openTimeout = login.step(timing.requestTimeoutMs, peer, 'Open Session');
+  if (fallback !== undefined) openTimeout = Math.min(openTimeout, Math.floor(login.left() / 2));
+  const what = `Open Session Request (cipher suite ${suite.id})`;
+  log(`ipmi: -> ${what}`);
+  let open: OpenSessionResponse;
+  try {
+    open = await transport.exchange({
+      what,
+      timeoutMs: openTimeout,
+      retransmitMs,
+      packet: () =>
+        encodeRmcpPlusPacket({
+          payloadType: PayloadType.OpenSessionRequest,
+          sessionId: 0,
+          sessionSeq: 0,
+          payload: encodeOpenSessionRequest({
+            messageTag: openTag,
+            requestedMaximumPrivilege: 0,
+            consoleSessionId,
+            authentication: suite.authentication,
+            integrity: suite.integrity,
+            confidentiality: suite.confidentiality,
           }),
-        match: (datagram) => {
-          const packet = decodeRmcpPlusPacket(datagram);
-          if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
-          const rsp = decodeOpenSessionResponse(packet.payload);
-          if (rsp.messageTag !== tag) return undefined;
-          if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
-          return rsp;
-        },
-      });
-    } catch (err) {
-      if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
-        log(`ipmi: no answer to cipher suite ${suite.id}; trying cipher suite ${fallback}`);
-        continue;
-      }
-      throw err;
+        }),
+      match: (datagram) => {
+        const packet = decodeRmcpPlusPacket(datagram);
+        if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
+        const rsp = decodeOpenSessionResponse(packet.payload);
+        if (rsp.messageTag !== openTag) return undefined;
+        if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
+        return rsp;
+      },
+    });
+  } catch (err) {
+    if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
+      log(`ipmi: no answer to cipher suite ${suite.id}`);
+      return { kind: 'next-suite' };
     }
-    if (open.statusCode !== 0) {
-      const why = `${rmcpPlusStatusMeaning(open.statusCode)} (RMCP+ status ${hex(open.statusCode)})`;
-      log(`ipmi: <- Open Session Response: ${why}`);
-      if (fallback !== undefined && ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
-        log(`ipmi: BMC refuses cipher suite ${suite.id}; trying cipher suite ${fallback}`);
-        continue;
-      }
-      if (ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
-        throw new IpmiSessionError(`BMC ${peer} does not support cipher suite ${suite.id}: ${why}`, open.statusCode);
-      }
-      throw new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, open.statusCode);
+    throw err;
+  }
+  if (open.statusCode !== 0) {
+    const why = `${rmcpPlusStatusMeaning(open.statusCode)} (RMCP+ status ${hex(open.statusCode)})`;
+    log(`ipmi: <- Open Session Response: ${why}`);
+    if (ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
+      if (fallback !== undefined) return { kind: 'next-suite' };
+      throw new IpmiSessionError(`BMC ${peer} does not support cipher suite ${suite.id}: ${why}`, open.statusCode);
     }
-    if (open.authentication !== suite.authentication || open.integrity !== suite.integrity || open.confidentiality !== suite.confidentiality) {
-      throw new IpmiSessionError(`BMC ${peer} answered cipher suite ${suite.id} with other algorithms`);
-    }
-    const managedSystemSessionId = open.managedSystemSessionId!;
-    log(`ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}`);
+    throw new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, open.statusCode);
+  }
+  if (open.authentication !== suite.authentication || open.integrity !== suite.integrity || open.confidentiality !== suite.confidentiality) {
+    throw new IpmiSessionError(`BMC ${peer} answered cipher suite ${suite.id} with other algorithms`);
+  }
+  const managedSystemSessionId = open.managedSystemSessionId!;
+  log(`ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}`);
 
-    // 3. RAKP 1 / RAKP 2: the BMC proves it knows the password (and we learn whether it knows the user).
-    const rakpTag = messageTag++ & 0xff;
-    const consoleRandom = randomBytes(16);
-    const requestedRole = privilege | NAME_ONLY_LOOKUP; // name-only lookup, as ipmitool does
-    log(`ipmi: -> RAKP 1 (user ${target.username}, privilege ${target.privilege})`);
-    const rakp2: Rakp2 = await transport.exchange({
+  // RAKP 1 / RAKP 2: the BMC proves it knows the password (and we learn whether it knows the user).
+  const rakpTag = ctx.nextTag();
+  const consoleRandom = randomBytes(16);
+  const requestedRole = privilege | NAME_ONLY_LOOKUP; // name-only lookup, as ipmitool does
+  log(`ipmi: -> RAKP 1 (user ${target.username}, privilege ${target.privilege})`);
+  let rakp2: Rakp2;
+  try {
+    rakp2 = await transport.exchange({
       what: 'RAKP 1',
       timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 1'),
       retransmitMs,
@@ -453,30 +510,37 @@ async function loginRmcpPlus(
         return m;
       },
     });
-    if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 2', rakp2.statusCode);
-    const v: RakpValues = {
-      consoleSessionId,
-      managedSystemSessionId,
-      consoleRandom,
-      managedSystemRandom: rakp2.managedSystemRandom!,
-      managedSystemGuid: rakp2.managedSystemGuid!,
-      requestedRole,
-      username,
-    };
-    const received = rakp2.keyExchangeAuthCode!;
-    if (received.length !== keyExchangeAuthCodeLength(suite)) {
-      throw new IpmiProtocolError(`RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`);
-    }
-    if (!constantTimeEqual(received, rakp2KeyExchangeAuthCode(suite, kuid, v))) {
-      // The BMC keyed its HMAC with the user's real password; no RAKP 3 is sent.
-      throw new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': wrong password (RAKP 2 key exchange code does not match)`);
-    }
-    log('ipmi: <- RAKP 2: key exchange code verified');
+  } catch (err) {
+    if (err instanceof IpmiTimeoutError) return { kind: 'start-over', error: err };
+    throw err;
+  }
+  if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 2', rakp2.statusCode);
+  const v: RakpValues = {
+    consoleSessionId,
+    managedSystemSessionId,
+    consoleRandom,
+    managedSystemRandom: rakp2.managedSystemRandom!,
+    managedSystemGuid: rakp2.managedSystemGuid!,
+    requestedRole,
+    username,
+  };
+  const received = rakp2.keyExchangeAuthCode!;
+  if (received.length !== keyExchangeAuthCodeLength(suite)) {
+    throw new IpmiProtocolError(`RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`);
+  }
+  if (!constantTimeEqual(received, rakp2KeyExchangeAuthCode(suite, kuid, v))) {
+    // The BMC keyed its HMAC with the user's real password; no RAKP 3 is sent.
+    throw new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': wrong password (RAKP 2 key exchange code does not match)`);
+  }
+  log('ipmi: <- RAKP 2: key exchange code verified');
 
-    // 4. RAKP 3 / RAKP 4: we prove we know the password; the BMC proves it derived the same SIK.
-    const keys = deriveSessionKeys(suite, kuid, kg, v);
-    log('ipmi: -> RAKP 3');
-    const rakp4: Rakp4 = await transport.exchange({
+  // RAKP 3 / RAKP 4: we prove we know the password; the BMC proves it derived the same SIK.
+  const keys = deriveSessionKeys(suite, kuid, kg, v);
+  const security: SessionSecurity = { suite, k1: keys.k1, k2: keys.k2 };
+  log('ipmi: -> RAKP 3');
+  let rakp4: Rakp4;
+  try {
+    rakp4 = await transport.exchange({
       what: 'RAKP 3',
       timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 3'),
       retransmitMs,
@@ -488,37 +552,36 @@ async function loginRmcpPlus(
           payload: encodeRakp3({ messageTag: rakpTag, statusCode: 0, managedSystemSessionId, keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v) }),
         }),
       match: (datagram) => {
-        const packet = decodeRmcpPlusPacket(datagram);
+        // A BMC that already activated the session (its first RAKP 4 was lost) may answer a
+        // repeated RAKP 3 inside the session: ipmi_sim does. Such a packet must verify with the
+        // new session keys.
+        const parsed = decodeRmcpPlusPacket(datagram, integrityAuthCodeLength(suite));
+        const protectedPacket = parsed.authenticated || parsed.encrypted;
+        const packet = protectedPacket ? openSessionPacket(datagram, security) : parsed;
         if (packet.payloadType !== PayloadType.RAKP4) return undefined;
+        if (protectedPacket && packet.sessionId !== consoleSessionId) return undefined;
         const m = decodeRakp4(packet.payload);
         if (m.messageTag !== rakpTag) return undefined;
         if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
         return m;
       },
     });
-    if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 4', rakp4.statusCode);
-    if (!constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
-      throw new IpmiAuthError(
-        `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
-          (kg ? 'the configured Kg (hexadecimal_kg) is not the BMC key' : 'the BMC uses a Kg (set hexadecimal_kg)'),
-      );
-    }
-    log(`ipmi: <- RAKP 4: verified; session open with cipher suite ${suite.id}`);
-
-    const session = new RmcpPlusSession(
-      transport,
-      timing,
-      log,
-      { suite, k1: keys.k1, k2: keys.k2 },
-      consoleSessionId,
-      managedSystemSessionId,
-      rqSeq,
-    );
-    await afterActivation(session, peer, target, timing, login);
-    return session;
+  } catch (err) {
+    if (err instanceof IpmiTimeoutError) return { kind: 'start-over', error: err };
+    throw err;
   }
-  // Only reached when every candidate timed out and left a fall-back attempt no time.
-  throw new IpmiTimeoutError(peer, Date.now() - login.started, 'Open Session');
+  if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 4', rakp4.statusCode);
+  if (!constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
+    throw new IpmiAuthError(
+      `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
+        (kg ? 'the configured Kg (hexadecimal_kg) is not the BMC key' : 'the BMC uses a Kg (set hexadecimal_kg)'),
+    );
+  }
+  log(`ipmi: <- RAKP 4: verified; session open with cipher suite ${suite.id}`);
+  return {
+    kind: 'session',
+    session: new RmcpPlusSession(transport, timing, log, security, consoleSessionId, managedSystemSessionId, 1),
+  };
 }
 
 function rakpRefusal(peer: string, target: IpmiTarget, message: string, status: number): IpmiError {
@@ -662,6 +725,9 @@ class Ipmi15Session extends SessionBase {
   }
 }
 
+/** Challenge + Activate Session rounds before silence is taken for a wrong password. */
+const MAX_ACTIVATE_ATTEMPTS = 2;
+
 const AUTH_TYPE_OF: Readonly<Record<NonNullable<IpmiTarget['auth']>, number>> = {
   md5: AuthType.md5,
   password: AuthType.straightPassword,
@@ -690,59 +756,61 @@ async function loginIpmi15(
     throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 1.5 authentication type ${auth} at privilege ${target.privilege}`);
   }
 
-  // Get Session Challenge, outside the session.
-  const challengeData = await sessionlessRequest(
-    transport,
-    timing,
-    login,
-    log,
-    AppCmd.GetSessionChallenge,
-    encodeGetSessionChallengeRequest(authType, target.username),
-    rqSeq++,
-    (cc) => {
-      if (cc === 0x81) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`);
-      if (cc === 0x82) return new IpmiAuthError(`BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`);
-      return undefined;
-    },
-  );
-  const challenge: SessionChallenge = decodeGetSessionChallengeResponse(challengeData);
-
-  // Activate Session: the first packet carrying an AuthCode. A BMC drops one with a wrong
-  // password silently, so a timeout here most likely means that.
-  const activateSeq = rqSeq++;
-  const initialOutboundSeq = randomSessionId();
-  const message = encodeIpmiRequest({
-    netFn: NetFn.App,
-    cmd: AppCmd.ActivateSession,
-    rqSeq: activateSeq,
-    data: encodeActivateSessionRequest({ authType, maximumPrivilege: privilege, challenge: challenge.challenge, initialOutboundSeq }),
-  });
-  log(`ipmi: -> Activate Session (user ${target.username}, ${auth} authentication)`);
-  const timeoutMs = login.step(timing.requestTimeoutMs, peer, 'Activate Session');
-  let rsp: IpmiResponse;
-  try {
-    rsp = await transport.exchange({
-      what: 'Activate Session',
-      timeoutMs,
-      retransmitMs,
-      packet: () =>
-        encodeSession15Packet({ authType, sessionSeq: 0, sessionId: challenge.temporarySessionId, message }, passwordKey),
-      match: (datagram) => {
-        const packet = decodeSession15Packet(datagram);
-        if (packet.sessionId !== challenge.temporarySessionId) return undefined;
-        if (packet.authType !== AuthType.none) verifySession15AuthCode(packet, passwordKey);
-        const r = decodeIpmiResponse(packet.message);
-        return responseMatches(r, { netFn: NetFn.App, cmd: AppCmd.ActivateSession, rqSeq: activateSeq }) ? r : undefined;
+  // Get Session Challenge, then Activate Session: the first packet carrying an AuthCode. A BMC
+  // drops one with a wrong password silently, so silence most likely means that; but it may also
+  // be a lost answer after which the BMC has used up the challenge, so one more challenge is asked
+  // for before giving up.
+  let rsp: IpmiResponse | undefined;
+  for (let attempt = 1; rsp === undefined; attempt++) {
+    const challengeData = await sessionlessRequest(
+      transport,
+      timing,
+      login,
+      log,
+      AppCmd.GetSessionChallenge,
+      encodeGetSessionChallengeRequest(authType, target.username),
+      rqSeq++,
+      (cc) => {
+        if (cc === 0x81) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`);
+        if (cc === 0x82) return new IpmiAuthError(`BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`);
+        return undefined;
       },
+    );
+    const challenge: SessionChallenge = decodeGetSessionChallengeResponse(challengeData);
+    const activateSeq = rqSeq++;
+    const message = encodeIpmiRequest({
+      netFn: NetFn.App,
+      cmd: AppCmd.ActivateSession,
+      rqSeq: activateSeq,
+      data: encodeActivateSessionRequest({ authType, maximumPrivilege: privilege, challenge: challenge.challenge, initialOutboundSeq: randomSessionId() }),
     });
-  } catch (err) {
-    if (err instanceof IpmiTimeoutError && authType !== AuthType.none) {
+    log(`ipmi: -> Activate Session (user ${target.username}, ${auth} authentication)`);
+    const timeoutMs = login.step(timing.requestTimeoutMs, peer, 'Activate Session');
+    try {
+      rsp = await transport.exchange({
+        what: 'Activate Session',
+        timeoutMs,
+        retransmitMs,
+        packet: () => encodeSession15Packet({ authType, sessionSeq: 0, sessionId: challenge.temporarySessionId, message }, passwordKey),
+        match: (datagram) => {
+          const packet = decodeSession15Packet(datagram);
+          if (packet.sessionId !== challenge.temporarySessionId) return undefined;
+          if (packet.authType !== AuthType.none) verifySession15AuthCode(packet, passwordKey);
+          const r = decodeIpmiResponse(packet.message);
+          return responseMatches(r, { netFn: NetFn.App, cmd: AppCmd.ActivateSession, rqSeq: activateSeq }) ? r : undefined;
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof IpmiTimeoutError) || authType === AuthType.none) throw err;
+      if (attempt < MAX_ACTIVATE_ATTEMPTS && login.left() > 0) {
+        log(`ipmi: no answer to Activate Session; asking for a new challenge`);
+        continue;
+      }
       throw new IpmiAuthError(
-        `BMC ${peer} did not answer Activate Session within ${formatSeconds(timeoutMs)}: most likely a wrong password ` +
-          `for user '${target.username}' (IPMI 1.5 BMCs ignore a login with a bad AuthCode)`,
+        `BMC ${peer} did not answer Activate Session (${attempt} ${attempt > 1 ? 'tries' : 'try'} of ${formatSeconds(timeoutMs)}): ` +
+          `most likely a wrong password for user '${target.username}' (IPMI 1.5 BMCs ignore a login with a bad AuthCode)`,
       );
     }
-    throw err;
   }
   if (rsp.completionCode !== 0) {
     const meaning = completionCodeMeaning(rsp.completionCode, NetFn.App, AppCmd.ActivateSession);

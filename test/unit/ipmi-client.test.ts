@@ -57,6 +57,8 @@ const USERS: FakeUser[] = [
 ];
 
 interface FakeBmcOptions {
+  /** A repeated RAKP 3 after activation: answered inside the session (as ipmi_sim does), or dropped. */
+  repeatedRakp3?: 'in-session' | 'drop';
   /** RMCP+ suites the BMC accepts. Default: 17 and 3. */
   suites?: number[];
   /** Open Session for these suites is dropped without an answer. */
@@ -83,7 +85,8 @@ interface Ipmi15BmcSession {
   outSeq: number;
 }
 
-type Hook = (name: string, nth: number) => 'drop' | number | undefined;
+/** 'drop': ignore the request; 'lose': act on it but lose the answer; a number: answer with that completion code. */
+type Hook = (name: string, nth: number) => 'drop' | 'lose' | number | undefined;
 type Extra = (reply: Buffer, bmc: FakeBmc) => Buffer[];
 
 /** A scripted BMC on 127.0.0.1: RMCP+ and IPMI 1.5 logins, chassis commands, and fault hooks. */
@@ -241,15 +244,25 @@ class FakeBmc {
 
   private onRakp3(payload: Buffer): void {
     const m = decodeRakp3(payload);
-    this.note('RAKP 3');
+    const nth = this.note('RAKP 3');
     const s = this.plus.get(m.managedSystemSessionId);
     if (!s?.values || !s.user) return;
+    if (s.security) {
+      // The session is active already: this RAKP 3 is a retransmission.
+      if (this.opts.repeatedRakp3 !== 'in-session') return;
+      const keys = deriveSessionKeys(s.suite, userKey(s.user.password), this.opts.kg ? bmcKey(this.opts.kg) : undefined, s.values);
+      const again = encodeRakp4({ messageTag: m.messageTag, statusCode: 0, consoleSessionId: s.consoleSessionId, integrityCheckValue: rakp4IntegrityCheckValue(s.suite, keys.sik, s.values) });
+      this.send(encodeRmcpPlusPacket({ payloadType: PayloadType.RAKP4, sessionId: s.consoleSessionId, sessionSeq: s.outSeq++, payload: again }, s.security, randomBytes(16)));
+      return;
+    }
+    const lose = this.hook?.('RAKP 3', nth) === 'lose';
     const kuid = userKey(s.user.password);
     if (!m.keyExchangeAuthCode.equals(rakp3KeyExchangeAuthCode(s.suite, kuid, s.values))) {
       return this.reply(PayloadType.RAKP4, encodeRakp4({ messageTag: m.messageTag, statusCode: 0x0f, consoleSessionId: s.consoleSessionId }));
     }
     const keys = deriveSessionKeys(s.suite, kuid, this.opts.kg ? bmcKey(this.opts.kg) : undefined, s.values);
     s.security = { suite: s.suite, k1: keys.k1, k2: keys.k2 };
+    if (lose) return;
     this.reply(
       PayloadType.RAKP4,
       encodeRakp4({
@@ -273,9 +286,12 @@ class FakeBmc {
     }
     const pending = this.challenges.get(p.sessionId);
     if (pending && req.cmd === AppCmd.ActivateSession) {
-      this.note('Activate Session');
+      const nth = this.note('Activate Session');
       const key = passwordKey15(pending.user.password);
       verifySession15AuthCode(p, key); // a wrong password is dropped silently, as BMCs do
+      // A challenge is good for one activation: a repeated Activate Session goes unanswered.
+      this.challenges.delete(p.sessionId);
+      if (this.hook?.('Activate Session', nth) === 'lose') return;
       const a = decodeActivateSessionRequest(req.data);
       const sessionId = (randomBytes(4).readUInt32LE(0) | 1) >>> 0;
       const inbound = (randomBytes(4).readUInt32LE(0) | 1) >>> 0;
@@ -518,6 +534,27 @@ describe('openSession over RMCP+', () => {
     await session.close();
   });
 
+  it('a lost RAKP 4 is recovered when the BMC answers the repeated RAKP 3 inside the session (ipmi_sim)', async () => {
+    const bmc = await fakeBmc({ repeatedRakp3: 'in-session' });
+    bmc.hook = (name, nth) => (name === 'RAKP 3' && nth === 1 ? 'lose' : undefined);
+    const session = await openSession(target(bmc), timing());
+    assert.equal((await getChassisStatus(session)).powerOn, true);
+    assert.deepEqual(bmc.seen.filter((s) => s.startsWith('Open Session') || s.startsWith('RAKP')), ['Open Session 17', 'RAKP 1', 'RAKP 3', 'RAKP 3']);
+    await session.close();
+  });
+
+  it('a lost RAKP 4 with a BMC that ignores the repeated RAKP 3: the login starts over', async () => {
+    const bmc = await fakeBmc({ repeatedRakp3: 'drop' });
+    bmc.hook = (name, nth) => (name === 'RAKP 3' && nth === 1 ? 'lose' : undefined);
+    const { log, lines } = logger();
+    const session = await openSession(target(bmc), timing(3000, 300), log);
+    assert.equal(session.cipher, 17);
+    assert.equal((await getChassisStatus(session)).powerOn, true);
+    assert.equal(bmc.seen.filter((s) => s === 'Open Session 17').length, 2);
+    assert.ok(lines.some((l) => /starting the login over/.test(l)));
+    await session.close();
+  });
+
   it('ignores stale, duplicate and forged datagrams and takes the real answer', async () => {
     const bmc = await fakeBmc();
     const { log, lines } = logger();
@@ -617,6 +654,15 @@ describe('openSession over IPMI 1.5 (lanplus=0)', () => {
       'Chassis Control',
       'Close Session',
     ]);
+  });
+
+  it('a lost Activate Session answer: a new challenge, then the session', async () => {
+    const bmc = await fakeBmc();
+    bmc.hook = (name, nth) => (name === 'Activate Session' && nth === 1 ? 'lose' : undefined);
+    const session = await openSession(target(bmc, { lanplus: false }), timing(3000, 300));
+    assert.equal((await getChassisStatus(session)).powerOn, true);
+    assert.equal(bmc.seen.filter((s) => s === 'Get Session Challenge').length, 2);
+    await session.close();
   });
 
   it('a wrong password gets no answer from the BMC and is reported as an auth error', async () => {
