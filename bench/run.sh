@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks against the reference agents (hyperfine), after set-up if needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+node --import tsx bench/fence-ipmi.ts

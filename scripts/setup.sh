@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian 12 machine with Node and npm to a built kvmha with its lab installed.
+# Each step runs only when something is missing or stale, so a second run costs seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/lab-deps.sh
+
+# npm dependencies: (re)install when node_modules is absent or older than the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npm run --silent build
