@@ -761,6 +761,7 @@ async function loginIpmi15(
   // be a lost answer after which the BMC has used up the challenge, so one more challenge is asked
   // for before giving up.
   let rsp: IpmiResponse | undefined;
+  let waitedMs = 0;
   for (let attempt = 1; rsp === undefined; attempt++) {
     const challengeData = await sessionlessRequest(
       transport,
@@ -786,6 +787,7 @@ async function loginIpmi15(
     });
     log(`ipmi: -> Activate Session (user ${target.username}, ${auth} authentication)`);
     const timeoutMs = login.step(timing.requestTimeoutMs, peer, 'Activate Session');
+    waitedMs += timeoutMs;
     try {
       rsp = await transport.exchange({
         what: 'Activate Session',
@@ -807,7 +809,7 @@ async function loginIpmi15(
         continue;
       }
       throw new IpmiAuthError(
-        `BMC ${peer} did not answer Activate Session (${attempt} ${attempt > 1 ? 'tries' : 'try'} of ${formatSeconds(timeoutMs)}): ` +
+        `BMC ${peer} did not answer Activate Session within ${formatSeconds(waitedMs)} (${attempt} ${attempt > 1 ? 'challenges' : 'challenge'}): ` +
           `most likely a wrong password for user '${target.username}' (IPMI 1.5 BMCs ignore a login with a bad AuthCode)`,
       );
     }

@@ -70,5 +70,5 @@ function hex2(n: number): string {
 /** 5000 -> "5 s", 2500 -> "2.5 s", 250 -> "0.25 s": the form used in one-line messages. */
 export function formatSeconds(ms: number): string {
   const s = Math.max(0, ms) / 1000;
-  return `${Number(s.toFixed(s >= 10 ? 0 : 2))} s`;
+  return `${Number(s.toFixed(s >= 10 ? 0 : s >= 1 ? 1 : 2))} s`;
 }
