@@ -13,7 +13,7 @@
  */
 import { basename } from "node:path";
 import { startupSnapshot } from "node:v8";
-import { main, reportFatal } from "./main.js";
+import { main, preloadShippedCommands, reportFatal } from "./main.js";
 
 /** What the process was invoked as, and with which arguments. */
 interface Invocation {
@@ -63,6 +63,7 @@ if (startupSnapshot.isBuildingSnapshot()) {
   startupSnapshot.setDeserializeMainFunction(() => {
     void start();
   });
+  void preloadShippedCommands();
 } else {
   void start();
 }
