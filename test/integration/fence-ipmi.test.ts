@@ -127,6 +127,20 @@ describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
     }
   });
 
+  it("method=cycle uses the BMC's power cycle, warned about as unverified", async () => {
+    const before = (await bmc.chassisCalls()).length;
+    const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "reboot", method: "cycle" }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "Success: Rebooted\n");
+    assert.match(r.stderr, /^WARNING: method=cycle: .*not verified/);
+    assert.ok((await bmc.chassisCalls()).slice(before).includes("set power 0"));
+  });
+
+  it("reports a diagnostic interrupt the BMC does not support with its completion code", async () => {
+    const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "diag" }));
+    assertOneLineFailure(r, /Chassis Control: invalid data field in request \(0xCC\)/);
+  });
+
   it("agrees with fence_ipmilan on the same BMC", async () => {
     await bmc.setPower("off");
     const reference = await fenceIpmilan(bmc, "status");
@@ -225,6 +239,13 @@ describe("fence_ipmi with cipher suite 17", () => {
       assert.equal(bmc17.power, "on");
     }
     assert.ok(bmc17.log.some((l) => l.includes("-> 17")));
+  });
+
+  it("sends a diagnostic interrupt (diag)", async () => {
+    const r = await runAgentStdin("fence_ipmi", target(bmc17, { action: "diag" }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "Success: Diagnostic interrupt sent\n");
+    assert.ok(bmc17.log.includes("chassis control 4"));
   });
 
   it("refuses a wrong password with cipher 17", async () => {
