@@ -30,6 +30,8 @@ export interface OptionSpec {
   readonly ignored?: string;
   /** Not advertised in metadata or usage (still parsed). */
   readonly hidden?: boolean;
+  /** This option names a command whose first output line is the value of that (secret) option. */
+  readonly scriptFor?: string;
 }
 
 export function longName(spec: OptionSpec): string {
@@ -104,6 +106,7 @@ export const standard = {
     type: "string",
     shortdesc: "Script to run to retrieve password",
     order: ORDER_DEVICE,
+    scriptFor: "password",
   },
   plug: {
     name: "plug",

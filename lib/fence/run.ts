@@ -58,7 +58,7 @@ export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly stri
     let options = resolveOptions(index, input);
     const verbosity = options.integer("verbose_level") ?? 0;
     log.configure({ quiet: options.flag("quiet"), verbosity, debugFile: options.string("debug_file") });
-    for (const name of ["password", "snmp_priv_passwd"]) if (index.byStdinKey(name) !== undefined) log.addSecret(options.string(name));
+    for (const spec of specs) if (spec.secret === true) log.addSecret(options.string(spec.name));
     for (const warning of input.warnings) log.warning(warning);
 
     const actions = agentActions(agent);
@@ -92,12 +92,13 @@ export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly stri
       log.debug("timeouts stay bounded under Pacemaker, so that a dead device fails fast (disable_timeout has no effect)");
     }
 
-    const script = options.string("password_script");
-    // As in fence-agents, a password_script wins over a password.
-    if (script !== undefined) {
-      const password = await runPasswordScript(script, Math.max(5000, options.seconds("shell_timeout") * 1000));
-      log.addSecret(password);
-      options = options.with("password", password);
+    // As in fence-agents, a script wins over the value it stands for.
+    for (const spec of specs) {
+      const script = spec.scriptFor === undefined ? undefined : options.string(spec.name);
+      if (spec.scriptFor === undefined || script === undefined) continue;
+      const secret = await runPasswordScript(spec.name, script, Math.max(5000, options.seconds("shell_timeout") * 1000));
+      log.addSecret(secret);
+      options = options.with(spec.scriptFor, secret);
     }
 
     if (action === "off" || action === "reboot") await runDelay(options, started, log);

@@ -1,12 +1,12 @@
 /**
- * password_script: the password comes from a command's first output line, so it never has to
+ * password_script (and its kin, e.g. snmp_priv_passwd_script): the secret comes from a command's first output line, so it never has to
  * appear in the CIB, in argv or in the environment. The command runs through /bin/sh like the
  * fence-agents' popen, bounded in time; its output is never logged.
  */
 import { execFile } from "node:child_process";
 import { PasswordScriptError } from "./errors.js";
 
-export function runPasswordScript(script: string, timeoutMs: number): Promise<string> {
+export function runPasswordScript(option: string, script: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       "/bin/sh",
@@ -15,11 +15,11 @@ export function runPasswordScript(script: string, timeoutMs: number): Promise<st
       (error, stdout) => {
         if (error !== null) {
           const why = error.killed ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : `exited with status ${String(error.code ?? "unknown")}`;
-          reject(new PasswordScriptError(`password_script ${why}`));
+          reject(new PasswordScriptError(`${option} ${why}`));
           return;
         }
         const password = stdout.split("\n")[0]?.replace(/\s+$/, "") ?? "";
-        if (password === "") reject(new PasswordScriptError("password_script printed no password"));
+        if (password === "") reject(new PasswordScriptError(`${option} printed no password`));
         else resolve(password);
       },
     );
