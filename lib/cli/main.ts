@@ -36,10 +36,8 @@ const commands: Record<string, CommandSpec> = {
   },
   fence_pdu: {
     kind: "fence",
-    shipped: false,
-    run: async () => {
-      throw new NotImplementedError("fence_pdu", 1);
-    },
+    shipped: true,
+    run: async (args) => (await import("../../fence/fence_pdu.js")).main(args),
   },
   VirtualDomain: {
     kind: "ocf",
@@ -57,6 +55,7 @@ const commands: Record<string, CommandSpec> = {
  */
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
+  await import("../../fence/fence_pdu.js");
 }
 
 /** Every name the binary answers to. */

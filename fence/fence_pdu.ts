@@ -1,0 +1,287 @@
+/**
+ * fence_pdu: switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, and
+ * reports success only for outlet states read back. Takes fence_apc_snmp's parameters; the
+ * device is recognised by its sysObjectID (or named with device=) among the profiles in
+ * fence/pdu-profiles/.
+ */
+import { UsageError } from "../lib/errors.js";
+import type { FenceAgent, FenceContext, PlugInfo, PowerState } from "../lib/fence/agent.js";
+import { FenceFailure } from "../lib/fence/errors.js";
+import { type OptionSpec, standard } from "../lib/fence/options.js";
+import { runFenceAgent } from "../lib/fence/run.js";
+import type { FenceOptions } from "../lib/fence/values.js";
+import {
+  type SnmpAuthProtocol,
+  type SnmpClient,
+  type SnmpPrivProtocol,
+  type SnmpSecurityLevel,
+  type SnmpTarget,
+  type SnmpVersion,
+  openSnmp,
+} from "../lib/snmp/client.js";
+import { SnmpRequestError } from "../lib/snmp/errors.js";
+import { type SnmpValue, describeValue, indexOf } from "../lib/snmp/values.js";
+import { PDU_PROFILES, type PduOutlet, type PduProfile, controlWrite, outletOfRow, profileById, profileForSysObjectId, rowIndex } from "./pdu-profiles/index.js";
+
+const SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0";
+/** More outlets than any PDU has: a walk that goes on longer is a broken agent. */
+const MAX_OUTLETS = 1024;
+
+const AUTH_PROTOCOLS: Record<string, SnmpAuthProtocol> = { MD5: "md5", SHA: "sha", SHA224: "sha224", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
+const PRIV_PROTOCOLS: Record<string, SnmpPrivProtocol> = { DES: "des", AES: "aes", AES256: "aes256b", AES256C: "aes256r" };
+
+const pduOptions: readonly OptionSpec[] = [
+  { ...standard.ip, required: true },
+  { ...standard.ipport, default: "161" },
+  {
+    name: "community",
+    short: "c",
+    value: "community",
+    type: "string",
+    default: "private",
+    secret: true,
+    shortdesc: "Set the community string (SNMP v1 and v2c)",
+    order: 1,
+  },
+  {
+    name: "snmp_version",
+    short: "d",
+    value: "version",
+    type: "select",
+    choices: ["1", "2c", "3"],
+    default: "1",
+    shortdesc: "Specifies SNMP version to use",
+    order: 1,
+  },
+  { ...standard.username, shortdesc: "SNMPv3 user name" },
+  { ...standard.password, shortdesc: "SNMPv3 authentication password" },
+  standard.password_script,
+  {
+    name: "snmp_auth_prot",
+    short: "b",
+    value: "prot",
+    type: "select",
+    choices: Object.keys(AUTH_PROTOCOLS),
+    shortdesc: "Set authentication protocol (SNMPv3; default MD5, as net-snmp's tools)",
+    order: 1,
+  },
+  {
+    name: "snmp_sec_level",
+    short: "E",
+    value: "level",
+    type: "select",
+    choices: ["noAuthNoPriv", "authNoPriv", "authPriv"],
+    shortdesc: "Set security level (SNMPv3; default: authPriv with a privacy password, authNoPriv with a password)",
+    order: 1,
+  },
+  {
+    name: "snmp_priv_prot",
+    short: "B",
+    value: "prot",
+    type: "select",
+    choices: Object.keys(PRIV_PROTOCOLS),
+    shortdesc: "Set privacy protocol (SNMPv3; default DES, as net-snmp's tools; AES256 is Blumenthal's, AES256C Reeder's)",
+    order: 1,
+  },
+  {
+    name: "snmp_priv_passwd",
+    short: "P",
+    value: "pass",
+    type: "string",
+    secret: true,
+    shortdesc: "Set privacy protocol password",
+    order: 1,
+  },
+  {
+    name: "snmp_priv_passwd_script",
+    short: "R",
+    value: "script",
+    type: "string",
+    scriptFor: "snmp_priv_passwd",
+    shortdesc: "Script to run to retrieve privacy password",
+    order: 1,
+  },
+  {
+    name: "device",
+    value: "profile",
+    type: "select",
+    choices: PDU_PROFILES.map((p) => p.id),
+    shortdesc: "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID)",
+    order: 1,
+  },
+  { name: "inet4_only", short: "4", type: "boolean", shortdesc: "Forces agent to use IPv4 addresses only", order: 1 },
+  { name: "inet6_only", short: "6", type: "boolean", shortdesc: "Forces agent to use IPv6 addresses only", order: 1 },
+  { name: "snmpget_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
+  { name: "snmpset_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
+  { name: "snmpwalk_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
+];
+
+interface PduSession {
+  readonly snmp: SnmpClient;
+  readonly profile: PduProfile;
+  /** Outlet names → addresses, read once when a plug is given by name. */
+  names?: Map<string, PduOutlet>;
+}
+
+function snmpTarget(options: FenceOptions): SnmpTarget {
+  const host = options.string("ip") ?? "";
+  const version = (options.string("snmp_version") ?? "1") as SnmpVersion;
+  const transport = options.flag("inet6_only") || (host.includes(":") && !options.flag("inet4_only")) ? "udp6" : "udp4";
+  const base = { host, port: options.integer("ipport") ?? 161, version, transport } as const;
+  if (version !== "3") return { ...base, community: options.string("community") ?? "private" };
+  const password = options.string("password");
+  const privPassword = options.string("snmp_priv_passwd");
+  const level = (options.string("snmp_sec_level") ??
+    (privPassword !== undefined ? "authPriv" : password !== undefined ? "authNoPriv" : "noAuthNoPriv")) as SnmpSecurityLevel;
+  return {
+    ...base,
+    user: {
+      name: options.string("username") ?? "",
+      level,
+      authProtocol: AUTH_PROTOCOLS[options.string("snmp_auth_prot") ?? "MD5"] ?? "md5",
+      ...(password === undefined ? {} : { authPassword: password }),
+      privProtocol: PRIV_PROTOCOLS[options.string("snmp_priv_prot") ?? "DES"] ?? "des",
+      ...(privPassword === undefined ? {} : { privPassword }),
+    },
+  };
+}
+
+function plugId(address: PduOutlet): string {
+  return address.switchNo === 1 ? String(address.outlet) : `${address.switchNo}:${address.outlet}`;
+}
+
+async function outletNames(session: PduSession): Promise<Map<string, PduOutlet>> {
+  if (session.names !== undefined) return session.names;
+  const names = new Map<string, PduOutlet>();
+  if (session.profile.name !== undefined) {
+    for (const row of await session.snmp.walk(session.profile.name.oid, MAX_OUTLETS)) {
+      const index = indexOf(row.oid, session.profile.name.oid);
+      const address = index === undefined ? undefined : outletOfRow(session.profile, index);
+      if (address !== undefined && row.value.kind === "string" && row.value.value !== "") names.set(row.value.value, address);
+    }
+  }
+  session.names = names;
+  return names;
+}
+
+/** A plug as the admin writes it: `3`, `2:3` (outlet 3 of switch 2), or an outlet's name. */
+async function resolvePlug(session: PduSession, plug: string | undefined): Promise<PduOutlet> {
+  if (plug === undefined) throw new UsageError("Failed: You have to enter plug number or machine identification");
+  const numbered = /^(?:(\d+):)?(\d+)$/.exec(plug);
+  if (numbered !== null) {
+    const address = { switchNo: Number(numbered[1] ?? 1), outlet: Number(numbered[2]) };
+    if (address.switchNo !== 1 && !session.profile.switches) {
+      throw new UsageError(`Failed: plug ${plug} names switch ${address.switchNo}, but ${session.profile.id} PDUs have one switch`);
+    }
+    return address;
+  }
+  const address = (await outletNames(session)).get(plug);
+  if (address === undefined) throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
+  return address;
+}
+
+function stateOf(profile: PduProfile, value: SnmpValue): PowerState {
+  if (value.kind !== "integer") return "unknown";
+  if (profile.state.on.includes(value.value)) return "on";
+  if (profile.state.off.includes(value.value)) return "off";
+  return "unknown";
+}
+
+const WRITE_REFUSALS = new Set(["noAccess", "notWritable", "readOnly", "authorizationError", "noSuchName"]);
+
+async function readOutlet(session: PduSession, plug: string | undefined, ctx: FenceContext): Promise<PowerState> {
+  const address = await resolvePlug(session, plug);
+  const oid = `${session.profile.state.oid}.${rowIndex(session.profile, address)}`;
+  const [value] = await session.snmp.get([oid]);
+  if (value === undefined || value.kind === "missing") {
+    throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${value?.kind === "missing" ? value.reason : "no value"} at ${oid})`);
+  }
+  const state = stateOf(session.profile, value);
+  if (state === "unknown") ctx.log.warning(`outlet ${plugId(address)} state reads ${describeValue(value)}, which is neither on nor off for ${session.profile.id}`);
+  return state;
+}
+
+export const fencePdu: FenceAgent<PduSession> = {
+  docs: {
+    name: "fence_pdu",
+    shortdesc: "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Server Technology, Tripp Lite, CyberPower)",
+    longdesc:
+      "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=). Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
+    vendorUrl: "https://www.apc.com",
+  },
+  options: pduOptions,
+  plugs: "many",
+  required: ["ip"],
+  needsPassword: false,
+  validate(options) {
+    if (options.flag("inet4_only") && options.flag("inet6_only")) throw new UsageError("Failed: inet4_only and inet6_only exclude each other");
+    if (options.string("snmp_version") === "3" && !options.string("username")) throw new UsageError("Failed: SNMPv3 needs username");
+    const level = snmpTarget(options).user?.level;
+    if (level !== undefined && level !== "noAuthNoPriv" && options.string("password") === undefined && options.string("password_script") === undefined) {
+      throw new UsageError(`Failed: security level ${level} needs password or password_script`);
+    }
+    if (level === "authPriv" && options.string("snmp_priv_passwd") === undefined && options.string("snmp_priv_passwd_script") === undefined) {
+      throw new UsageError("Failed: security level authPriv needs snmp_priv_passwd or snmp_priv_passwd_script");
+    }
+  },
+  device: {
+    async connect(ctx) {
+      const target = snmpTarget(ctx.options);
+      const snmp = openSnmp(target, Math.min(ctx.commandTimeoutMs, ctx.loginDeadline.remainingMs()), (line) => ctx.log.debug(line));
+      try {
+        const named = ctx.options.string("device");
+        if (named !== undefined) return { snmp, profile: profileById(named) as PduProfile };
+        const [id] = await snmp.get([SYS_OBJECT_ID]);
+        if (id?.kind !== "oid") throw new FenceFailure(`Failed: PDU ${snmp.peer} did not say what it is (sysObjectID is ${id === undefined ? "absent" : describeValue(id)}); set device=`);
+        const profile = profileForSysObjectId(id.value);
+        if (profile === undefined) {
+          throw new FenceFailure(`Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`);
+        }
+        ctx.log.debug(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
+        return { snmp, profile };
+      } catch (err) {
+        snmp.close();
+        throw err;
+      }
+    },
+    getPowerState: (session, plug, ctx) => readOutlet(session, plug, ctx),
+    async setPowerState(session, plug, target) {
+      const address = await resolvePlug(session, plug);
+      const write = controlWrite(session.profile, target);
+      try {
+        await session.snmp.setInteger(`${write.oid}.${rowIndex(session.profile, address)}`, write.value);
+      } catch (err) {
+        if (err instanceof SnmpRequestError && WRITE_REFUSALS.has(err.status)) {
+          throw new FenceFailure(`Failed: PDU ${session.snmp.peer} refused to switch outlet ${plugId(address)} ${target}: the community or user is read-only (${err.status})`);
+        }
+        throw err;
+      }
+    },
+    async listPlugs(session) {
+      const profile = session.profile;
+      const states = await session.snmp.walk(profile.state.oid, MAX_OUTLETS);
+      const names = new Map<string, string>();
+      if (profile.name !== undefined) {
+        for (const row of await session.snmp.walk(profile.name.oid, MAX_OUTLETS)) {
+          const index = indexOf(row.oid, profile.name.oid);
+          if (index !== undefined && row.value.kind === "string") names.set(index, row.value.value);
+        }
+      }
+      const plugs: PlugInfo[] = [];
+      for (const row of states) {
+        const index = indexOf(row.oid, profile.state.oid);
+        const address = index === undefined ? undefined : outletOfRow(profile, index);
+        if (index === undefined || address === undefined) continue;
+        plugs.push({ plug: plugId(address), alias: names.get(index) ?? "", state: stateOf(profile, row.value) });
+      }
+      return plugs;
+    },
+    async disconnect(session) {
+      session.snmp.close();
+    },
+  },
+};
+
+export function main(args: readonly string[]): Promise<number> {
+  return runFenceAgent(fencePdu, args);
+}

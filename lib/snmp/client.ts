@@ -1,0 +1,182 @@
+/**
+ * The thin I/O layer over the `net-snmp` package: one session, bounded requests, library errors
+ * turned into typed kvmha errors whose messages never carry a community or password (some of the
+ * library's own messages do, so none is passed through).
+ */
+import snmp from "net-snmp";
+import { SnmpAuthError, SnmpError, SnmpProtocolError, SnmpRequestError, SnmpTimeoutError } from "./errors.js";
+import { type SnmpValue, compareOids, isUnder, toSnmpValue } from "./values.js";
+
+export type SnmpVersion = "1" | "2c" | "3";
+export type SnmpSecurityLevel = "noAuthNoPriv" | "authNoPriv" | "authPriv";
+export type SnmpAuthProtocol = "md5" | "sha" | "sha224" | "sha256" | "sha384" | "sha512";
+export type SnmpPrivProtocol = "des" | "aes" | "aes256b" | "aes256r";
+
+export interface SnmpUser {
+  readonly name: string;
+  readonly level: SnmpSecurityLevel;
+  readonly authProtocol?: SnmpAuthProtocol;
+  readonly authPassword?: string;
+  readonly privProtocol?: SnmpPrivProtocol;
+  readonly privPassword?: string;
+}
+
+export interface SnmpTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly version: SnmpVersion;
+  readonly transport: "udp4" | "udp6";
+  /** v1 and v2c. */
+  readonly community?: string;
+  /** v3. */
+  readonly user?: SnmpUser;
+}
+
+export interface SnmpRow {
+  readonly oid: string;
+  readonly value: SnmpValue;
+}
+
+export interface SnmpClient {
+  readonly peer: string;
+  get(oids: readonly string[]): Promise<SnmpValue[]>;
+  setInteger(oid: string, value: number): Promise<void>;
+  /** The rows of one column (or any subtree), in order, at most `maxRows`. */
+  walk(base: string, maxRows: number): Promise<SnmpRow[]>;
+  close(): void;
+}
+
+const VERSIONS: Record<"1" | "2c", number> = { "1": snmp.Version1, "2c": snmp.Version2c };
+
+/** net-snmp's ResponseInvalidCode numbers (index.js) that mean a security failure. */
+const COULD_NOT_DECRYPT = 4;
+const AUTH_FAILURE = 5;
+
+function errorStatusName(status: number): string {
+  const name = snmp.ErrorStatus[status];
+  return typeof name === "string" ? name.charAt(0).toLowerCase() + name.slice(1) : `error status ${status}`;
+}
+
+export function openSnmp(target: SnmpTarget, requestTimeoutMs: number, log: (line: string) => void = () => {}): SnmpClient {
+  const peer = target.transport === "udp6" ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  // Retransmit well inside the budget: a lost datagram costs one interval, not the whole timeout.
+  const intervalMs = Math.max(200, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
+  const retries = Math.max(0, Math.floor(requestTimeoutMs / intervalMs) - 1);
+  const options = {
+    port: target.port,
+    transport: target.transport,
+    timeout: intervalMs,
+    retries,
+    backoff: 1,
+    // A GET answered for another OID must never be read as this one's value.
+    reportOidMismatchErrors: true,
+    backwardsGetNexts: false,
+  };
+  let session: snmp.Session;
+  if (target.version === "3") {
+    const user = target.user;
+    if (user === undefined) throw new SnmpProtocolError("SNMPv3 needs a user");
+    session = snmp.createV3Session(target.host, {
+      name: user.name,
+      level: snmp.SecurityLevel[user.level],
+      ...(user.level === "noAuthNoPriv" ? {} : { authProtocol: snmp.AuthProtocols[user.authProtocol ?? "sha"], authKey: user.authPassword ?? "" }),
+      ...(user.level === "authPriv" ? { privProtocol: snmp.PrivProtocols[user.privProtocol ?? "aes"], privKey: user.privPassword ?? "" } : {}),
+    }, options);
+  } else {
+    session = snmp.createSession(target.host, target.community ?? "", { ...options, version: VERSIONS[target.version] });
+  }
+  // Undecodable datagrams (a garbage answer) are emitted as errors; they must not end the process.
+  session.on("error", (err: unknown) => log(`snmp: ignored an undecodable datagram from ${peer}: ${err instanceof Error ? err.name : "error"}`));
+
+  const failure = (err: unknown, what: string): SnmpError => {
+    if (err instanceof SnmpError) return err;
+    const seconds = Math.round(requestTimeoutMs / 100) / 10;
+    if (err instanceof snmp.RequestTimedOutError) {
+      return new SnmpTimeoutError(
+        target.version === "3"
+          ? `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable`
+          : `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable, or the community is wrong (SNMP v${target.version} does not answer a wrong community)`,
+      );
+    }
+    if (err instanceof snmp.ResponseInvalidError) {
+      const user = target.user?.name ?? "";
+      if (err.code === COULD_NOT_DECRYPT || /decrypt/i.test(err.message)) {
+        return new SnmpAuthError(`PDU ${peer} could not decrypt, or be decrypted by, SNMPv3 user '${user}': wrong snmp_priv_passwd or snmp_priv_prot`);
+      }
+      if (err.code === AUTH_FAILURE) {
+        if (/unknown user/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} does not know SNMPv3 user '${user}'`);
+        if (/wrong digest|digest/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} refused the SNMPv3 authentication of user '${user}': wrong password or snmp_auth_prot`);
+        if (/security level/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} does not allow security level ${target.user?.level ?? ""} for SNMPv3 user '${user}'`);
+        if (/time window/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} answered outside the SNMPv3 time window`);
+        return new SnmpAuthError(`PDU ${peer} refused the SNMPv3 security parameters of user '${user}'`);
+      }
+      return new SnmpProtocolError(`unexpected answer from PDU ${peer} (${what}): response check ${String(snmp.ResponseInvalidCode[err.code] ?? err.code)} failed`);
+    }
+    if (err instanceof snmp.RequestFailedError) {
+      const status = errorStatusName(err.status);
+      return new SnmpRequestError(`PDU ${peer} refused ${what}: ${status}`, status);
+    }
+    return new SnmpProtocolError(`SNMP request to PDU ${peer} failed (${what}): ${err instanceof Error ? err.name : "unknown error"}`);
+  };
+
+  /** One request, bounded by our own timer too, whatever the library's retransmissions do. */
+  const request = (what: string, start: (callback: snmp.ResponseCallback) => void): Promise<snmp.Varbind[]> =>
+    new Promise((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        reject(failure(new snmp.RequestTimedOutError("timeout"), what));
+      }, requestTimeoutMs + 250);
+      log(`snmp: -> ${what}`);
+      try {
+        start((err, varbinds) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          if (err) reject(failure(err, what));
+          else resolve(varbinds ?? []);
+        });
+      } catch (err) {
+        done = true;
+        clearTimeout(timer);
+        reject(failure(err, what));
+      }
+    });
+
+  return {
+    peer,
+    async get(oids) {
+      const varbinds = await request(`GET ${oids.join(" ")}`, (cb) => session.get([...oids], cb));
+      if (varbinds.length !== oids.length) throw new SnmpProtocolError(`PDU ${peer} answered ${varbinds.length} values for ${oids.length} OIDs`);
+      return varbinds.map((vb) => toSnmpValue(vb.type, vb.value));
+    },
+    async setInteger(oid, value) {
+      const varbinds = await request(`SET ${oid} = ${value}`, (cb) => session.set([{ oid, type: snmp.ObjectType.Integer, value }], cb));
+      const echoed = varbinds[0] === undefined ? undefined : toSnmpValue(varbinds[0].type, varbinds[0].value);
+      if (echoed?.kind === "missing") throw new SnmpRequestError(`PDU ${peer} has no object ${oid} (${echoed.reason})`, echoed.reason);
+    },
+    async walk(base, maxRows) {
+      const rows: SnmpRow[] = [];
+      let cursor = base;
+      while (rows.length < maxRows) {
+        const [vb] = await request(`GETNEXT ${cursor}`, (cb) => session.getNext([cursor], cb));
+        if (vb === undefined) break;
+        const value = toSnmpValue(vb.type, vb.value);
+        if (value.kind === "missing" || !isUnder(vb.oid, base)) break;
+        // An agent that answers GETNEXT with an OID that does not follow would loop forever.
+        if (compareOids(vb.oid, cursor) <= 0) throw new SnmpProtocolError(`PDU ${peer} walked backwards at ${vb.oid}`);
+        rows.push({ oid: vb.oid, value });
+        cursor = vb.oid;
+      }
+      return rows;
+    },
+    close() {
+      try {
+        session.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
