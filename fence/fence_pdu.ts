@@ -5,7 +5,7 @@
  * fence/pdu-profiles/.
  */
 import { UsageError } from "../lib/errors.js";
-import type { FenceAgent, FenceContext, PlugInfo, PowerState } from "../lib/fence/agent.js";
+import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
 import { FenceFailure } from "../lib/fence/errors.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
 import { runFenceAgent } from "../lib/fence/run.js";
@@ -189,15 +189,24 @@ function stateOf(profile: PduProfile, value: SnmpValue): PowerState {
 
 const WRITE_REFUSALS = new Set(["noAccess", "notWritable", "readOnly", "authorizationError", "noSuchName"]);
 
-async function readOutlet(session: PduSession, plug: string | undefined, ctx: FenceContext): Promise<PowerState> {
+async function readOutlet(session: PduSession, plug: string | undefined): Promise<PowerState> {
   const address = await resolvePlug(session, plug);
   const oid = `${session.profile.state.oid}.${rowIndex(session.profile, address)}`;
-  const [value] = await session.snmp.get([oid]);
-  if (value === undefined || value.kind === "missing") {
-    throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${value?.kind === "missing" ? value.reason : "no value"} at ${oid})`);
+  const noOutlet = (why: string) => new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${why} at ${oid})`);
+  let value: SnmpValue | undefined;
+  try {
+    [value] = await session.snmp.get([oid]);
+  } catch (err) {
+    // SNMP v1 has no "no such instance" value: the whole GET fails with noSuchName instead.
+    if (err instanceof SnmpRequestError && err.status === "noSuchName") throw noOutlet(err.status);
+    throw err;
   }
+  if (value === undefined || value.kind === "missing") throw noOutlet(value?.kind === "missing" ? value.reason : "no value");
   const state = stateOf(session.profile, value);
-  if (state === "unknown") ctx.log.warning(`outlet ${plugId(address)} state reads ${describeValue(value)}, which is neither on nor off for ${session.profile.id}`);
+  if (state === "unknown") {
+    // Said here rather than by the framework, so that the one line names the value read.
+    throw new FenceFailure(`Failed: outlet ${plugId(address)} of PDU ${session.snmp.peer} reads ${describeValue(value)}, which is neither on nor off for ${session.profile.id}`);
+  }
   return state;
 }
 
@@ -244,7 +253,7 @@ export const fencePdu: FenceAgent<PduSession> = {
         throw err;
       }
     },
-    getPowerState: (session, plug, ctx) => readOutlet(session, plug, ctx),
+    getPowerState: (session, plug) => readOutlet(session, plug),
     async setPowerState(session, plug, target) {
       const address = await resolvePlug(session, plug);
       const write = controlWrite(session.profile, target);
