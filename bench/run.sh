@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node --import tsx bench/fence-ipmi.ts
+node --import tsx bench/fence-pdu.ts
