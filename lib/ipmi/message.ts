@@ -49,32 +49,24 @@ export interface IpmiRequestFields {
 }
 
 export function encodeIpmiRequest(req: IpmiRequestFields): Buffer {
-  const data = req.data ?? Buffer.alloc(0);
-  const out = Buffer.alloc(7 + data.length);
-  out[0] = req.rsAddr ?? BMC_SLAVE_ADDRESS;
-  out[1] = ((req.netFn & 0x3f) << 2) | ((req.rsLun ?? 0) & 0x03);
-  out[2] = ipmbChecksum(out, 0, 2);
-  out[3] = req.rqAddr ?? REMOTE_CONSOLE_SOFTWARE_ID;
-  out[4] = ((req.rqSeq & 0x3f) << 2) | ((req.rqLun ?? 0) & 0x03);
-  out[5] = req.cmd & 0xff;
-  data.copy(out, 6);
-  out[out.length - 1] = ipmbChecksum(out, 3, out.length - 1);
-  return out;
+  return encodeFrame(
+    {
+      to: req.rsAddr ?? BMC_SLAVE_ADDRESS,
+      netFn: req.netFn,
+      toLun: req.rsLun ?? 0,
+      from: req.rqAddr ?? REMOTE_CONSOLE_SOFTWARE_ID,
+      rqSeq: req.rqSeq,
+      fromLun: req.rqLun ?? 0,
+      cmd: req.cmd,
+    },
+    req.data ?? Buffer.alloc(0),
+  );
 }
 
 export function decodeIpmiRequest(buf: Buffer): IpmiRequest {
-  if (buf.length < 7) throw new IpmiProtocolError(`IPMI request: ${buf.length} bytes, at least 7 needed`);
-  checkChecksums(buf, 'IPMI request');
-  const r = new Reader(buf, 'IPMI request', 0, buf.length - 1);
-  const rsAddr = r.u8('rsAddr');
-  const netFnLun = r.u8('netFn/rsLUN');
-  r.u8('checksum 1');
-  const rqAddr = r.u8('rqAddr');
-  const seqLun = r.u8('rqSeq/rqLUN');
-  const cmd = r.u8('cmd');
-  const netFn = netFnLun >> 2;
-  if (netFn & 1) throw new IpmiProtocolError(`IPMI request: netFn ${hex(netFn)} is a response netFn`);
-  return { rsAddr, netFn, rsLun: netFnLun & 3, rqAddr, rqSeq: seqLun >> 2, rqLun: seqLun & 3, cmd, data: r.rest() };
+  const { frame: f, body } = decodeFrame(buf, 'IPMI request', 7);
+  if (f.netFn & 1) throw new IpmiProtocolError(`IPMI request: netFn ${hex(f.netFn)} is a response netFn`);
+  return { rsAddr: f.to, netFn: f.netFn, rsLun: f.toLun, rqAddr: f.from, rqSeq: f.rqSeq, rqLun: f.fromLun, cmd: f.cmd, data: body.rest() };
 }
 
 export interface IpmiResponseFields {
@@ -91,44 +83,77 @@ export interface IpmiResponseFields {
 
 /** Encodes a response; `netFn` is the response netFn (request netFn + 1). */
 export function encodeIpmiResponse(rsp: IpmiResponseFields): Buffer {
-  const data = rsp.data ?? Buffer.alloc(0);
-  const out = Buffer.alloc(8 + data.length);
-  out[0] = rsp.rqAddr ?? REMOTE_CONSOLE_SOFTWARE_ID;
-  out[1] = ((rsp.netFn & 0x3f) << 2) | ((rsp.rqLun ?? 0) & 0x03);
+  return encodeFrame(
+    {
+      to: rsp.rqAddr ?? REMOTE_CONSOLE_SOFTWARE_ID,
+      netFn: rsp.netFn,
+      toLun: rsp.rqLun ?? 0,
+      from: rsp.rsAddr ?? BMC_SLAVE_ADDRESS,
+      rqSeq: rsp.rqSeq,
+      fromLun: rsp.rsLun ?? 0,
+      cmd: rsp.cmd,
+    },
+    Buffer.concat([Buffer.from([rsp.completionCode & 0xff]), rsp.data ?? Buffer.alloc(0)]),
+  );
+}
+
+export function decodeIpmiResponse(buf: Buffer): IpmiResponse {
+  const { frame: f, body } = decodeFrame(buf, 'IPMI response', 8);
+  const completionCode = body.u8('completion code');
+  if (!(f.netFn & 1)) throw new IpmiProtocolError(`IPMI response: netFn ${hex(f.netFn)} is a request netFn`);
+  return {
+    rqAddr: f.to,
+    netFn: f.netFn,
+    rqLun: f.toLun,
+    rsAddr: f.from,
+    rqSeq: f.rqSeq,
+    rsLun: f.fromLun,
+    cmd: f.cmd,
+    completionCode,
+    data: body.rest(),
+  };
+}
+
+/**
+ * The header requests and responses share. The receiver comes first: in a request the responder
+ * (rsAddr/rsLUN), in a response the requester (rqAddr/rqLUN). Then checksum 1, the sender, rqSeq,
+ * the command; then the body (a response's starts with the completion code) and checksum 2.
+ */
+interface Frame {
+  to: number;
+  netFn: number;
+  toLun: number;
+  from: number;
+  rqSeq: number;
+  fromLun: number;
+  cmd: number;
+}
+
+function encodeFrame(f: Frame, body: Buffer): Buffer {
+  const out = Buffer.alloc(7 + body.length);
+  out[0] = f.to;
+  out[1] = ((f.netFn & 0x3f) << 2) | (f.toLun & 0x03);
   out[2] = ipmbChecksum(out, 0, 2);
-  out[3] = rsp.rsAddr ?? BMC_SLAVE_ADDRESS;
-  out[4] = ((rsp.rqSeq & 0x3f) << 2) | ((rsp.rsLun ?? 0) & 0x03);
-  out[5] = rsp.cmd & 0xff;
-  out[6] = rsp.completionCode & 0xff;
-  data.copy(out, 7);
+  out[3] = f.from;
+  out[4] = ((f.rqSeq & 0x3f) << 2) | (f.fromLun & 0x03);
+  out[5] = f.cmd & 0xff;
+  body.copy(out, 6);
   out[out.length - 1] = ipmbChecksum(out, 3, out.length - 1);
   return out;
 }
 
-export function decodeIpmiResponse(buf: Buffer): IpmiResponse {
-  if (buf.length < 8) throw new IpmiProtocolError(`IPMI response: ${buf.length} bytes, at least 8 needed`);
-  checkChecksums(buf, 'IPMI response');
-  const r = new Reader(buf, 'IPMI response', 0, buf.length - 1);
-  const rqAddr = r.u8('rqAddr');
-  const netFnLun = r.u8('netFn/rqLUN');
+/** The checked header, and a Reader over the body (checksum 2 excluded). */
+function decodeFrame(buf: Buffer, what: string, minLength: number): { frame: Frame; body: Reader } {
+  if (buf.length < minLength) throw new IpmiProtocolError(`${what}: ${buf.length} bytes, at least ${minLength} needed`);
+  checkChecksums(buf, what);
+  const r = new Reader(buf, what, 0, buf.length - 1);
+  const to = r.u8('receiver address');
+  const netFnLun = r.u8('netFn/LUN');
   r.u8('checksum 1');
-  const rsAddr = r.u8('rsAddr');
-  const seqLun = r.u8('rqSeq/rsLUN');
+  const from = r.u8('sender address');
+  const seqLun = r.u8('rqSeq/LUN');
   const cmd = r.u8('cmd');
-  const completionCode = r.u8('completion code');
-  const netFn = netFnLun >> 2;
-  if (!(netFn & 1)) throw new IpmiProtocolError(`IPMI response: netFn ${hex(netFn)} is a request netFn`);
-  return {
-    rqAddr,
-    netFn,
-    rqLun: netFnLun & 3,
-    rsAddr,
-    rqSeq: seqLun >> 2,
-    rsLun: seqLun & 3,
-    cmd,
-    completionCode,
-    data: r.rest(),
-  };
+  return { frame: { to, netFn: netFnLun >> 2, toLun: netFnLun & 3, from, rqSeq: seqLun >> 2, fromLun: seqLun & 3, cmd }, body: r };
 }
 
 /** Checksum 1 covers the two address/netFn bytes, checksum 2 everything from rqAddr/rsAddr on. */

@@ -383,10 +383,7 @@ export interface Rakp2 {
 }
 
 export function encodeRakp2(m: Rakp2): Buffer {
-  const head = Buffer.alloc(8);
-  head[0] = m.messageTag & 0xff;
-  head[1] = m.statusCode & 0xff;
-  head.writeUInt32LE((m.consoleSessionId ?? 0) >>> 0, 4);
+  const head = rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
   if (m.statusCode !== 0) return head;
   return Buffer.concat([
     head,
@@ -399,18 +396,9 @@ export function encodeRakp2(m: Rakp2): Buffer {
 /** The Key Exchange Authentication Code is the rest of the payload; its length is checked by the caller. */
 export function decodeRakp2(payload: Buffer): Rakp2 {
   const r = new Reader(payload, 'RAKP 2');
-  const messageTag = r.u8('message tag');
-  const statusCode = r.u8('status code');
-  if (statusCode !== 0) {
-    const m: Rakp2 = { messageTag, statusCode };
-    if (r.remaining >= 6) {
-      r.skip(2, 'reserved');
-      m.consoleSessionId = r.u32le('remote console session ID');
-    }
-    return m;
-  }
-  r.skip(2, 'reserved');
-  const consoleSessionId = r.u32le('remote console session ID');
+  const head = readRakpReplyHead(r);
+  if (head.statusCode !== 0) return head;
+  const { messageTag, statusCode, consoleSessionId } = head;
   const managedSystemRandom = r.bytes(RANDOM_NUMBER_LENGTH, 'managed system random number');
   const managedSystemGuid = r.bytes(GUID_LENGTH, 'managed system GUID');
   return { messageTag, statusCode, consoleSessionId, managedSystemRandom, managedSystemGuid, keyExchangeAuthCode: r.rest() };
@@ -424,11 +412,7 @@ export interface Rakp3 {
 }
 
 export function encodeRakp3(m: Rakp3): Buffer {
-  const head = Buffer.alloc(8);
-  head[0] = m.messageTag & 0xff;
-  head[1] = m.statusCode & 0xff;
-  head.writeUInt32LE(m.managedSystemSessionId >>> 0, 4);
-  return Buffer.concat([head, m.keyExchangeAuthCode]);
+  return Buffer.concat([rakpHead(m.messageTag, m.statusCode, m.managedSystemSessionId), m.keyExchangeAuthCode]);
 }
 
 export function decodeRakp3(payload: Buffer): Rakp3 {
@@ -448,26 +432,31 @@ export interface Rakp4 {
 }
 
 export function encodeRakp4(m: Rakp4): Buffer {
-  const head = Buffer.alloc(8);
-  head[0] = m.messageTag & 0xff;
-  head[1] = m.statusCode & 0xff;
-  head.writeUInt32LE((m.consoleSessionId ?? 0) >>> 0, 4);
+  const head = rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
   return m.statusCode !== 0 ? head : Buffer.concat([head, m.integrityCheckValue ?? Buffer.alloc(0)]);
 }
 
 export function decodeRakp4(payload: Buffer): Rakp4 {
   const r = new Reader(payload, 'RAKP 4');
+  const head = readRakpReplyHead(r);
+  if (head.statusCode !== 0) return head;
+  return { ...head, integrityCheckValue: r.rest() };
+}
+
+/** RAKP 2, 3 and 4 start alike: message tag, status code, 2 reserved bytes, a session ID. */
+function rakpHead(messageTag: number, statusCode: number, sessionId: number): Buffer {
+  const head = Buffer.alloc(8);
+  head[0] = messageTag & 0xff;
+  head[1] = statusCode & 0xff;
+  head.writeUInt32LE(sessionId >>> 0, 4);
+  return head;
+}
+
+/** The head of the BMC's RAKP 2 or 4; a refusal may end right after its status code. */
+function readRakpReplyHead(r: Reader): { messageTag: number; statusCode: number; consoleSessionId?: number } {
   const messageTag = r.u8('message tag');
   const statusCode = r.u8('status code');
-  if (statusCode !== 0) {
-    const m: Rakp4 = { messageTag, statusCode };
-    if (r.remaining >= 6) {
-      r.skip(2, 'reserved');
-      m.consoleSessionId = r.u32le('remote console session ID');
-    }
-    return m;
-  }
+  if (statusCode !== 0 && r.remaining < 6) return { messageTag, statusCode };
   r.skip(2, 'reserved');
-  const consoleSessionId = r.u32le('remote console session ID');
-  return { messageTag, statusCode, consoleSessionId, integrityCheckValue: r.rest() };
+  return { messageTag, statusCode, consoleSessionId: r.u32le('remote console session ID') };
 }
