@@ -49,7 +49,7 @@ import {
   openSessionPacket,
   rmcpPlusStatusMeaning,
 } from './rmcpplus.js';
-import type { OpenSessionResponse, Rakp2, Rakp4, SessionSecurity } from './rmcpplus.js';
+import type { OpenSessionResponse, SessionSecurity } from './rmcpplus.js';
 import {
   decodeActivateSessionResponse,
   decodeGetSessionChallengeResponse,
@@ -186,10 +186,12 @@ class SequenceWindow {
   }
 }
 
-/** What the two session kinds share: rqSeq, one-at-a-time requests, completion codes, close. */
+/**
+ * What the two session kinds share: rqSeq, session sequence numbers, one-at-a-time requests,
+ * completion codes, close. A subclass only wraps and unwraps IPMI messages in its session format.
+ */
 abstract class SessionBase implements IpmiSession {
   abstract readonly cipher: number;
-  protected rqSeq = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
@@ -197,23 +199,50 @@ abstract class SessionBase implements IpmiSession {
     protected readonly transport: UdpTransport,
     protected readonly timing: IpmiTiming,
     protected readonly log: Log,
+    private rqSeq: number,
+    private outboundSeq: number,
   ) {}
-
-  protected get retransmitMs(): number {
-    return this.timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS;
-  }
-
-  protected nextRqSeq(): number {
-    const seq = this.rqSeq;
-    this.rqSeq = (this.rqSeq + 1) % RQSEQ_MODULO;
-    return seq;
-  }
-
-  /** One request/response inside the session; the response may carry any completion code. */
-  protected abstract exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse>;
 
   /** The ID the BMC gave the session, which Close Session names. */
   protected abstract get bmcSessionId(): number;
+
+  /** The datagram carrying `message` with session sequence number `sessionSeq`. */
+  protected abstract wrap(message: Buffer, sessionSeq: number): Buffer;
+
+  /**
+   * The IPMI message in a received datagram, or undefined for one that carries none. Throws
+   * IpmiProtocolError for a datagram that is not an authentic, new packet of this session.
+   */
+  protected abstract unwrap(datagram: Buffer): Buffer | undefined;
+
+  /** One request/response inside the session; the response may carry any completion code. */
+  private exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
+    const rqSeq = this.rqSeq;
+    this.rqSeq = (this.rqSeq + 1) % RQSEQ_MODULO;
+    const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
+    const name = commandName(netFn, cmd);
+    this.log(`ipmi: -> ${name} (rqSeq ${rqSeq})`);
+    return this.transport.exchange({
+      what: name,
+      timeoutMs,
+      retransmitMs: this.timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
+      // Every attempt is a new packet: a BMC rejects a repeated session sequence number.
+      packet: () => this.wrap(message, this.nextOutboundSeq()),
+      match: (datagram) => {
+        const payload = this.unwrap(datagram);
+        if (payload === undefined) return undefined;
+        const rsp = decodeIpmiResponse(payload);
+        return responseMatches(rsp, { netFn, cmd, rqSeq }) ? rsp : undefined;
+      },
+    });
+  }
+
+  /** The next session sequence number; after 2^32 - 1 comes 1 (0 marks a packet outside a session). */
+  private nextOutboundSeq(): number {
+    const seq = this.outboundSeq;
+    this.outboundSeq = this.outboundSeq >= 0xffffffff ? 1 : this.outboundSeq + 1;
+    return seq;
+  }
 
   request(netFn: number, cmd: number, data: Buffer = Buffer.alloc(0)): Promise<Buffer> {
     if (this.closing) {
@@ -273,7 +302,6 @@ abstract class SessionBase implements IpmiSession {
 /* IPMI 2.0 / RMCP+                                                                                */
 
 class RmcpPlusSession extends SessionBase {
-  private outboundSeq = 1;
   private readonly inbound = new SequenceWindow();
 
   constructor(
@@ -287,8 +315,7 @@ class RmcpPlusSession extends SessionBase {
     private readonly managedSystemSessionId: number,
     firstRqSeq: number,
   ) {
-    super(transport, timing, log);
-    this.rqSeq = firstRqSeq;
+    super(transport, timing, log, firstRqSeq, 1);
   }
 
   get cipher(): number {
@@ -299,39 +326,21 @@ class RmcpPlusSession extends SessionBase {
     return this.managedSystemSessionId;
   }
 
-  protected exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
-    const rqSeq = this.nextRqSeq();
-    const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
-    const name = commandName(netFn, cmd);
-    this.log(`ipmi: -> ${name} (rqSeq ${rqSeq})`);
-    return this.transport.exchange({
-      what: name,
-      timeoutMs,
-      retransmitMs: this.retransmitMs,
-      // Every attempt is a new packet: the BMC rejects a repeated session sequence number.
-      packet: () =>
-        encodeRmcpPlusPacket(
-          { payloadType: PayloadType.IPMI, sessionId: this.managedSystemSessionId, sessionSeq: this.nextOutboundSeq(), payload: message },
-          this.security,
-          randomBytes(16),
-        ),
-      match: (datagram) => {
-        const packet = openSessionPacket(datagram, this.security); // integrity first: forgeries change nothing
-        if (packet.sessionId !== this.consoleSessionId) {
-          throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
-        }
-        this.inbound.check(packet.sessionSeq);
-        if (packet.payloadType !== PayloadType.IPMI) return undefined;
-        const rsp = decodeIpmiResponse(packet.payload);
-        return responseMatches(rsp, { netFn, cmd, rqSeq }) ? rsp : undefined;
-      },
-    });
+  protected wrap(message: Buffer, sessionSeq: number): Buffer {
+    return encodeRmcpPlusPacket(
+      { payloadType: PayloadType.IPMI, sessionId: this.managedSystemSessionId, sessionSeq, payload: message },
+      this.security,
+      randomBytes(16),
+    );
   }
 
-  private nextOutboundSeq(): number {
-    const seq = this.outboundSeq;
-    this.outboundSeq = this.outboundSeq >= 0xffffffff ? 1 : this.outboundSeq + 1;
-    return seq;
+  protected unwrap(datagram: Buffer): Buffer | undefined {
+    const packet = openSessionPacket(datagram, this.security); // integrity first: forgeries change nothing
+    if (packet.sessionId !== this.consoleSessionId) {
+      throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
+    }
+    this.inbound.check(packet.sessionSeq);
+    return packet.payloadType === PayloadType.IPMI ? packet.payload : undefined;
   }
 }
 
@@ -418,7 +427,7 @@ async function loginRmcpPlus(
  * gets only half of the time left, so the fall-back still has time.
  */
 async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallback: number | undefined): Promise<Attempt> {
-  const { transport, target, timing, login, log, retransmitMs } = ctx;
+  const { transport, target, timing, login, log } = ctx;
   const peer = transport.peer;
   const privilege = PrivilegeLevel[target.privilege];
   const kuid = userKey(target.password);
@@ -432,34 +441,23 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   if (fallback !== undefined) openTimeout = Math.min(openTimeout, Math.floor(login.left() / 2));
   const what = `Open Session Request (cipher suite ${suite.id})`;
   log(`ipmi: -> ${what}`);
+  const request = encodeOpenSessionRequest({
+    messageTag: openTag,
+    requestedMaximumPrivilege: 0,
+    consoleSessionId,
+    authentication: suite.authentication,
+    integrity: suite.integrity,
+    confidentiality: suite.confidentiality,
+  });
   let open: OpenSessionResponse;
   try {
-    open = await transport.exchange({
-      what,
-      timeoutMs: openTimeout,
-      retransmitMs,
-      packet: () =>
-        encodeRmcpPlusPacket({
-          payloadType: PayloadType.OpenSessionRequest,
-          sessionId: 0,
-          sessionSeq: 0,
-          payload: encodeOpenSessionRequest({
-            messageTag: openTag,
-            requestedMaximumPrivilege: 0,
-            consoleSessionId,
-            authentication: suite.authentication,
-            integrity: suite.integrity,
-            confidentiality: suite.confidentiality,
-          }),
-        }),
-      match: (datagram) => {
-        const packet = decodeRmcpPlusPacket(datagram);
-        if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
-        const rsp = decodeOpenSessionResponse(packet.payload);
-        if (rsp.messageTag !== openTag) return undefined;
-        if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
-        return rsp;
-      },
+    open = await setupExchange(ctx, what, openTimeout, PayloadType.OpenSessionRequest, request, (datagram) => {
+      const packet = decodeRmcpPlusPacket(datagram);
+      if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
+      const rsp = decodeOpenSessionResponse(packet.payload);
+      if (rsp.messageTag !== openTag) return undefined;
+      if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
+      return rsp;
     });
   } catch (err) {
     if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
@@ -488,32 +486,16 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   const consoleRandom = randomBytes(16);
   const requestedRole = privilege | NAME_ONLY_LOOKUP; // name-only lookup, as ipmitool does
   log(`ipmi: -> RAKP 1 (user ${target.username}, privilege ${target.privilege})`);
-  let rakp2: Rakp2;
-  try {
-    rakp2 = await transport.exchange({
-      what: 'RAKP 1',
-      timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 1'),
-      retransmitMs,
-      packet: () =>
-        encodeRmcpPlusPacket({
-          payloadType: PayloadType.RAKP1,
-          sessionId: 0,
-          sessionSeq: 0,
-          payload: encodeRakp1({ messageTag: rakpTag, managedSystemSessionId, consoleRandom, requestedRole, username }),
-        }),
-      match: (datagram) => {
-        const packet = decodeRmcpPlusPacket(datagram);
-        if (packet.payloadType !== PayloadType.RAKP2) return undefined;
-        const m = decodeRakp2(packet.payload);
-        if (m.messageTag !== rakpTag) return undefined;
-        if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
-        return m;
-      },
-    });
-  } catch (err) {
-    if (err instanceof IpmiTimeoutError) return { kind: 'start-over', error: err };
-    throw err;
-  }
+  const rakp1 = encodeRakp1({ messageTag: rakpTag, managedSystemSessionId, consoleRandom, requestedRole, username });
+  const rakp2 = await rakpExchange(ctx, 'RAKP 1', PayloadType.RAKP1, rakp1, (datagram) => {
+    const packet = decodeRmcpPlusPacket(datagram);
+    if (packet.payloadType !== PayloadType.RAKP2) return undefined;
+    const m = decodeRakp2(packet.payload);
+    if (m.messageTag !== rakpTag) return undefined;
+    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+    return m;
+  });
+  if (rakp2 instanceof IpmiTimeoutError) return { kind: 'start-over', error: rakp2 };
   if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 2', rakp2.statusCode);
   const v: RakpValues = {
     consoleSessionId,
@@ -538,38 +520,22 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   const keys = deriveSessionKeys(suite, kuid, kg, v);
   const security: SessionSecurity = { suite, k1: keys.k1, k2: keys.k2 };
   log('ipmi: -> RAKP 3');
-  let rakp4: Rakp4;
-  try {
-    rakp4 = await transport.exchange({
-      what: 'RAKP 3',
-      timeoutMs: login.step(timing.requestTimeoutMs, peer, 'RAKP 3'),
-      retransmitMs,
-      packet: () =>
-        encodeRmcpPlusPacket({
-          payloadType: PayloadType.RAKP3,
-          sessionId: 0,
-          sessionSeq: 0,
-          payload: encodeRakp3({ messageTag: rakpTag, statusCode: 0, managedSystemSessionId, keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v) }),
-        }),
-      match: (datagram) => {
-        // A BMC that already activated the session (its first RAKP 4 was lost) may answer a
-        // repeated RAKP 3 inside the session: ipmi_sim does. Such a packet must verify with the
-        // new session keys.
-        const parsed = decodeRmcpPlusPacket(datagram, integrityAuthCodeLength(suite));
-        const protectedPacket = parsed.authenticated || parsed.encrypted;
-        const packet = protectedPacket ? openSessionPacket(datagram, security) : parsed;
-        if (packet.payloadType !== PayloadType.RAKP4) return undefined;
-        if (protectedPacket && packet.sessionId !== consoleSessionId) return undefined;
-        const m = decodeRakp4(packet.payload);
-        if (m.messageTag !== rakpTag) return undefined;
-        if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
-        return m;
-      },
-    });
-  } catch (err) {
-    if (err instanceof IpmiTimeoutError) return { kind: 'start-over', error: err };
-    throw err;
-  }
+  const rakp3 = encodeRakp3({ messageTag: rakpTag, statusCode: 0, managedSystemSessionId, keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v) });
+  const rakp4 = await rakpExchange(ctx, 'RAKP 3', PayloadType.RAKP3, rakp3, (datagram) => {
+    // A BMC that already activated the session (its first RAKP 4 was lost) may answer a
+    // repeated RAKP 3 inside the session: ipmi_sim does. Such a packet must verify with the
+    // new session keys.
+    const parsed = decodeRmcpPlusPacket(datagram, integrityAuthCodeLength(suite));
+    const protectedPacket = parsed.authenticated || parsed.encrypted;
+    const packet = protectedPacket ? openSessionPacket(datagram, security) : parsed;
+    if (packet.payloadType !== PayloadType.RAKP4) return undefined;
+    if (protectedPacket && packet.sessionId !== consoleSessionId) return undefined;
+    const m = decodeRakp4(packet.payload);
+    if (m.messageTag !== rakpTag) return undefined;
+    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+    return m;
+  });
+  if (rakp4 instanceof IpmiTimeoutError) return { kind: 'start-over', error: rakp4 };
   if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 4', rakp4.statusCode);
   if (!constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
     throw new IpmiAuthError(
@@ -582,6 +548,36 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
     kind: 'session',
     session: new RmcpPlusSession(transport, timing, log, security, consoleSessionId, managedSystemSessionId, 1),
   };
+}
+
+/** An RMCP+ session-setup message (Open Session, RAKP 1, RAKP 3): outside any session, so session ID and sequence number 0. */
+function setupExchange<T>(
+  ctx: LoginContext,
+  what: string,
+  timeoutMs: number,
+  payloadType: number,
+  payload: Buffer,
+  match: (datagram: Buffer) => T | undefined,
+): Promise<T> {
+  const packet = encodeRmcpPlusPacket({ payloadType, sessionId: 0, sessionSeq: 0, payload });
+  return ctx.transport.exchange({ what, timeoutMs, retransmitMs: ctx.retransmitMs, packet: () => packet, match });
+}
+
+/** RAKP 1 or RAKP 3; a timeout (the login deadline's included) is returned, for the login to start over. */
+async function rakpExchange<T>(
+  ctx: LoginContext,
+  what: string,
+  payloadType: number,
+  payload: Buffer,
+  match: (datagram: Buffer) => T | undefined,
+): Promise<T | IpmiTimeoutError> {
+  try {
+    const timeoutMs = ctx.login.step(ctx.timing.requestTimeoutMs, ctx.transport.peer, what);
+    return await setupExchange(ctx, what, timeoutMs, payloadType, payload, match);
+  } catch (err) {
+    if (err instanceof IpmiTimeoutError) return err;
+    throw err;
+  }
 }
 
 function rakpRefusal(peer: string, target: IpmiTarget, message: string, status: number): IpmiError {
@@ -632,31 +628,16 @@ async function getChannelAuthCapabilities(
   ipmi20: boolean,
   rqSeq: number,
 ): Promise<ChannelAuthCapabilities> {
-  const peer = transport.peer;
-  const netFn = NetFn.App;
-  const cmd = AppCmd.GetChannelAuthenticationCapabilities;
-  const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data: encodeGetChannelAuthCapabilitiesRequest(privilege, ipmi20) });
-  log(`ipmi: -> Get Channel Authentication Capabilities${ipmi20 ? ' (IPMI 2.0 extended data)' : ''}`);
-  const rsp = await transport.exchange({
-    what: 'Get Channel Authentication Capabilities',
-    timeoutMs: login.step(timing.requestTimeoutMs, peer, 'Get Channel Authentication Capabilities'),
-    retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
-    packet: () => encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
-    match: (datagram) => {
-      const packet = decodeSession15Packet(datagram);
-      if (packet.sessionId !== 0) return undefined;
-      const r = decodeIpmiResponse(packet.message);
-      return responseMatches(r, { netFn, cmd, rqSeq }) ? r : undefined;
-    },
-  });
-  if (rsp.completionCode !== 0) {
-    if (ipmi20 && rsp.completionCode === 0xcc) {
+  const data = await sessionlessRequest(transport, timing, login, log, {
+    cmd: AppCmd.GetChannelAuthenticationCapabilities,
+    data: encodeGetChannelAuthCapabilitiesRequest(privilege, ipmi20),
+    rqSeq,
+    note: ipmi20 ? ' (IPMI 2.0 extended data)' : '',
+    refusal: (cc) =>
       // An IPMI 1.5 BMC does not know the "IPMI 2.0 extended data" bit.
-      throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`);
-    }
-    throw new IpmiCompletionCodeError('Get Channel Authentication Capabilities', rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
-  }
-  const caps = decodeGetChannelAuthCapabilitiesResponse(rsp.data);
+      ipmi20 && cc === 0xcc ? new IpmiSessionError(`BMC ${transport.peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`) : undefined,
+  });
+  const caps = decodeGetChannelAuthCapabilitiesResponse(data);
   const types = Object.entries(caps.authTypes).filter(([, on]) => on).map(([t]) => t);
   log(
     `ipmi: <- channel ${caps.channel}: IPMI 2.0 ${caps.ipmi20Supported ? 'supported' : 'not supported'}, ` +
@@ -670,7 +651,6 @@ async function getChannelAuthCapabilities(
 
 class Ipmi15Session extends SessionBase {
   readonly cipher = -1;
-  private outboundSeq: number;
   private readonly inbound = new SequenceWindow();
 
   constructor(
@@ -683,45 +663,30 @@ class Ipmi15Session extends SessionBase {
     private readonly activated: ActivatedSession,
     firstRqSeq: number,
   ) {
-    super(transport, timing, log);
-    this.outboundSeq = activated.initialInboundSeq;
-    this.rqSeq = firstRqSeq;
+    super(transport, timing, log, firstRqSeq, activated.initialInboundSeq);
   }
 
   protected get bmcSessionId(): number {
     return this.activated.sessionId;
   }
 
-  protected exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
-    const rqSeq = this.nextRqSeq();
-    const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
-    const name = commandName(netFn, cmd);
-    this.log(`ipmi: -> ${name} (rqSeq ${rqSeq})`);
-    return this.transport.exchange({
-      what: name,
-      timeoutMs,
-      retransmitMs: this.retransmitMs,
-      packet: () => {
-        const sessionSeq = this.outboundSeq;
-        this.outboundSeq = this.outboundSeq >= 0xffffffff ? 1 : this.outboundSeq + 1;
-        return encodeSession15Packet({ authType: this.authType, sessionSeq, sessionId: this.activated.sessionId, message }, this.passwordKey);
-      },
-      match: (datagram) => {
-        const packet = decodeSession15Packet(datagram);
-        if (packet.sessionId !== this.activated.sessionId) throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
-        // With per-message authentication disabled the BMC may answer without an AuthCode.
-        if (packet.authType === AuthType.none && this.authType !== AuthType.none && !this.perMessageAuthenticationDisabled) {
-          throw new IpmiProtocolError('unauthenticated packet in an authenticated IPMI 1.5 session');
-        }
-        if (packet.authType !== AuthType.none && packet.authType !== this.authType) {
-          throw new IpmiProtocolError(`authentication type ${hex(packet.authType)} in a ${hex(this.authType)} session`);
-        }
-        verifySession15AuthCode(packet, this.passwordKey);
-        if (packet.sessionSeq !== 0) this.inbound.check(packet.sessionSeq);
-        const rsp = decodeIpmiResponse(packet.message);
-        return responseMatches(rsp, { netFn, cmd, rqSeq }) ? rsp : undefined;
-      },
-    });
+  protected wrap(message: Buffer, sessionSeq: number): Buffer {
+    return encodeSession15Packet({ authType: this.authType, sessionSeq, sessionId: this.activated.sessionId, message }, this.passwordKey);
+  }
+
+  protected unwrap(datagram: Buffer): Buffer {
+    const packet = decodeSession15Packet(datagram);
+    if (packet.sessionId !== this.activated.sessionId) throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
+    // With per-message authentication disabled the BMC may answer without an AuthCode.
+    if (packet.authType === AuthType.none && this.authType !== AuthType.none && !this.perMessageAuthenticationDisabled) {
+      throw new IpmiProtocolError('unauthenticated packet in an authenticated IPMI 1.5 session');
+    }
+    if (packet.authType !== AuthType.none && packet.authType !== this.authType) {
+      throw new IpmiProtocolError(`authentication type ${hex(packet.authType)} in a ${hex(this.authType)} session`);
+    }
+    verifySession15AuthCode(packet, this.passwordKey);
+    if (packet.sessionSeq !== 0) this.inbound.check(packet.sessionSeq);
+    return packet.message;
   }
 }
 
@@ -763,20 +728,16 @@ async function loginIpmi15(
   let rsp: IpmiResponse | undefined;
   let waitedMs = 0;
   for (let attempt = 1; rsp === undefined; attempt++) {
-    const challengeData = await sessionlessRequest(
-      transport,
-      timing,
-      login,
-      log,
-      AppCmd.GetSessionChallenge,
-      encodeGetSessionChallengeRequest(authType, target.username),
-      rqSeq++,
-      (cc) => {
+    const challengeData = await sessionlessRequest(transport, timing, login, log, {
+      cmd: AppCmd.GetSessionChallenge,
+      data: encodeGetSessionChallengeRequest(authType, target.username),
+      rqSeq: rqSeq++,
+      refusal: (cc) => {
         if (cc === 0x81) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`);
         if (cc === 0x82) return new IpmiAuthError(`BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`);
         return undefined;
       },
-    );
+    });
     const challenge: SessionChallenge = decodeGetSessionChallengeResponse(challengeData);
     const activateSeq = rqSeq++;
     const message = encodeIpmiRequest({
@@ -837,21 +798,23 @@ async function loginIpmi15(
   return session;
 }
 
-/** An IPMI 1.5 request outside any session; `refusal` may turn a completion code into a typed error. */
-async function sessionlessRequest(
-  transport: UdpTransport,
-  timing: IpmiTiming,
-  login: LoginClock,
-  log: Log,
-  cmd: number,
-  data: Buffer,
-  rqSeq: number,
-  refusal: (cc: number) => IpmiError | undefined,
-): Promise<Buffer> {
+interface SessionlessRequest {
+  cmd: number;
+  data: Buffer;
+  rqSeq: number;
+  /** Added to the log line of the request. */
+  note?: string;
+  /** Turns a completion code into a typed error; otherwise IpmiCompletionCodeError. */
+  refusal?: (cc: number) => IpmiError | undefined;
+}
+
+/** An IPMI 1.5 request (netFn App) outside any session, as login steps send them. */
+async function sessionlessRequest(transport: UdpTransport, timing: IpmiTiming, login: LoginClock, log: Log, req: SessionlessRequest): Promise<Buffer> {
+  const { cmd, rqSeq } = req;
   const netFn = NetFn.App;
   const name = commandName(netFn, cmd);
-  const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
-  log(`ipmi: -> ${name}`);
+  const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data: req.data });
+  log(`ipmi: -> ${name}${req.note ?? ''}`);
   const rsp = await transport.exchange({
     what: name,
     timeoutMs: login.step(timing.requestTimeoutMs, transport.peer, name),
@@ -865,7 +828,8 @@ async function sessionlessRequest(
     },
   });
   if (rsp.completionCode !== 0) {
-    throw refusal(rsp.completionCode) ?? new IpmiCompletionCodeError(name, rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
+    const cc = rsp.completionCode;
+    throw req.refusal?.(cc) ?? new IpmiCompletionCodeError(name, cc, completionCodeMeaning(cc, netFn, cmd));
   }
   return rsp.data;
 }
