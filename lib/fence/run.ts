@@ -3,6 +3,8 @@
  * Success is printed only for a power state read back from the device; a state that is neither
  * on nor off is a failure, never "off".
  */
+import { readFileSync } from "node:fs";
+import { isatty } from "node:tty";
 import { VERSION } from "../cli/version.js";
 import { Deadline, sleep } from "../deadline.js";
 import { KvmhaError, UsageError } from "../errors.js";
@@ -23,10 +25,18 @@ export interface AgentIo {
 
 export const processIo: AgentIo = {
   readStdin: async () => {
-    if (process.stdin.isTTY) process.stderr.write("Reading options as key=value lines from stdin (end with Ctrl-D); -h for help\n");
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+    if (isatty(0)) process.stderr.write("Reading options as key=value lines from stdin (end with Ctrl-D); -h for help\n");
+    try {
+      // A plain read of fd 0: Pacemaker writes the options and closes the pipe. Creating
+      // process.stdin would load the stream machinery, which costs more than the whole read.
+      return readFileSync(0, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      // A non-blocking stdin (inherited from a parent that set O_NONBLOCK): read it as a stream.
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    }
   },
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
