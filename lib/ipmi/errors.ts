@@ -6,6 +6,10 @@ import { KvmhaError } from '../errors.js';
  */
 export abstract class IpmiError extends KvmhaError {
   readonly exitCode: number = 1;
+  constructor(message: string) {
+    // Messages quote what the caller gave (user name, host): a line break there must not split them.
+    super(message.replace(/\s*[\r\n]+\s*/g, ' '));
+  }
 }
 
 /**

@@ -40,8 +40,9 @@ export interface Exchange<T> {
 }
 
 export class UdpTransport {
-  private busy = false;
   private closed = false;
+  /** Ends the exchange in progress, if any: set while one is. */
+  private abortExchange: (() => void) | undefined;
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -79,8 +80,7 @@ export class UdpTransport {
 
   exchange<T>(x: Exchange<T>): Promise<T> {
     if (this.closed) return Promise.reject(new IpmiSessionError(`cannot send ${x.what} to BMC ${this.peer}: session closed`));
-    if (this.busy) throw new Error('UdpTransport: one exchange at a time');
-    this.busy = true;
+    if (this.abortExchange) throw new Error('UdpTransport: one exchange at a time');
     return new Promise<T>((resolvePromise, rejectPromise) => {
       const started = Date.now();
       let attempt = 0;
@@ -90,7 +90,7 @@ export class UdpTransport {
 
       const finish = (): void => {
         done = true;
-        this.busy = false;
+        this.abortExchange = undefined;
         clearTimeout(retransmitTimer);
         clearTimeout(deadlineTimer);
         this.socket.off('message', onMessage);
@@ -143,6 +143,7 @@ export class UdpTransport {
         resolvePromise(answer);
       };
 
+      this.abortExchange = () => fail(new IpmiSessionError(`BMC ${this.peer}: session closed while waiting for ${x.what}`));
       const deadlineTimer = setTimeout(() => fail(new IpmiTimeoutError(this.peer, x.timeoutMs, x.what)), Math.max(0, x.timeoutMs));
       this.socket.on('message', onMessage);
       send();
@@ -150,9 +151,11 @@ export class UdpTransport {
     });
   }
 
+  /** Closes the socket; an exchange still waiting fails at once (its timers would send on a closed socket). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.abortExchange?.();
     try {
       this.socket.close();
     } catch {

@@ -23,6 +23,7 @@ import {
   type RakpValues,
 } from '../../lib/ipmi/cipher-suites.js';
 import { openSession, type IpmiTarget, type IpmiTiming } from '../../lib/ipmi/client.js';
+import { UdpTransport } from '../../lib/ipmi/transport.js';
 import { AppCmd, ChassisCmd, NetFn, commandName } from '../../lib/ipmi/constants.js';
 import { IpmiAuthError, IpmiCompletionCodeError, IpmiConfigError, IpmiSessionError, IpmiTimeoutError } from '../../lib/ipmi/errors.js';
 import { type IpmiRequest, decodeIpmiRequest, encodeIpmiResponse } from '../../lib/ipmi/message.js';
@@ -472,6 +473,12 @@ describe('openSession over RMCP+', () => {
     await rejects(openSession(target(bmc, { username: 'mallory' }), timing()), IpmiAuthError, /does not know user 'mallory': unauthorized name \(RAKP 2 status 0x0D\)/);
   });
 
+  it('an error message stays one line when the user name holds a line break', async () => {
+    const bmc = await fakeBmc();
+    const err = await rejects(openSession(target(bmc, { username: 'mal\nlory' }), timing()), IpmiAuthError, /does not know user 'mal lory'/);
+    assert.ok(!/[\r\n]/.test(err.message));
+  });
+
   it('a privilege above the user limit is an auth error', async () => {
     const bmc = await fakeBmc();
     await rejects(
@@ -678,5 +685,23 @@ describe('openSession over IPMI 1.5 (lanplus=0)', () => {
   it('an authentication type the channel does not offer is refused', async () => {
     const bmc = await fakeBmc();
     await rejects(openSession(target(bmc, { lanplus: false, auth: 'none' }), timing()), IpmiSessionError, /authentication type none/);
+  });
+});
+
+describe('UdpTransport', () => {
+  it('close() ends an exchange still waiting at once, without sending on the closed socket', async () => {
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((ok) => silent.bind(0, '127.0.0.1', ok));
+    try {
+      const transport = await UdpTransport.open('127.0.0.1', silent.address().port, 1000, () => {});
+      const pending = transport.exchange({ what: 'Get Chassis Status', timeoutMs: 5000, retransmitMs: 10, packet: () => Buffer.from([0]), match: () => undefined });
+      const t0 = Date.now();
+      transport.close();
+      await rejects(pending, IpmiSessionError, /session closed while waiting for Get Chassis Status/);
+      assert.ok(Date.now() - t0 < 500, 'not after the exchange timeout');
+      await new Promise((r) => setTimeout(r, 50)); // a retransmission timer left running would throw here
+    } finally {
+      silent.close();
+    }
   });
 });
