@@ -4,7 +4,6 @@
  * IpmiProtocolError: no RangeError, no TypeError, no hang.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeGetChannelAuthCapabilitiesResponse } from '../../lib/ipmi/channel-auth.js';
 import { decodeGetChassisStatusResponse } from '../../lib/ipmi/chassis.js';
@@ -30,6 +29,7 @@ import {
   decodeSetSessionPrivilegeLevelResponse,
 } from '../../lib/ipmi/session-commands.js';
 import { decodeSession15Packet, passwordKey15, verifySession15AuthCode } from '../../lib/ipmi/session15.js';
+import { loadVector } from '../vectors/ipmi/vectors.js';
 
 /** mulberry32: a small, seedable PRNG, so a failure can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -49,11 +49,9 @@ const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n },
 
 /** Real datagrams and payloads from the captures, as seeds for mutation. */
 function seeds(): Buffer[] {
-  const dir = new URL('../vectors/ipmi/', import.meta.url);
   const out: Buffer[] = [];
   for (const name of ['rmcpplus_C3_chassis_status', 'rmcpplus_C17_rejected', 'ipmi15_md5_chassis_status']) {
-    const v = JSON.parse(readFileSync(new URL(`${name}.json`, dir), 'utf8')) as { packets: { hex: string }[] };
-    for (const p of v.packets) {
+    for (const p of loadVector(name).packets) {
       const b = Buffer.from(p.hex, 'hex');
       out.push(b, b.subarray(4), b.subarray(16), b.subarray(17), b.subarray(30));
     }
@@ -156,9 +154,7 @@ describe('decoders under hostile input', () => {
 
   it('mutated real session packets are all rejected by the session keys they were made with', () => {
     // A capture's own session: any change to an authenticated packet must fail.
-    const v = JSON.parse(readFileSync(new URL('../vectors/ipmi/rmcpplus_C3_chassis_status.json', import.meta.url), 'utf8')) as {
-      packets: { hex: string; k1?: string; k2?: string }[];
-    };
+    const v = loadVector('rmcpplus_C3_chassis_status');
     const rakp2 = v.packets.find((p) => p.k1)!;
     const security: SessionSecurity = { suite: suite3, k1: Buffer.from(rakp2.k1!, 'hex'), k2: Buffer.from(rakp2.k2!, 'hex') };
     const sessionPackets = v.packets.map((p) => Buffer.from(p.hex, 'hex')).filter((b) => b[5] === 0xc0);

@@ -4,7 +4,6 @@
  * and packet must come out byte for byte as captured and independently decoded.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeGetChannelAuthCapabilitiesResponse, encodeGetChannelAuthCapabilitiesRequest } from '../../lib/ipmi/channel-auth.js';
 import { decodeGetChassisStatusResponse, encodeChassisControlRequest } from '../../lib/ipmi/chassis.js';
@@ -60,35 +59,7 @@ import {
   passwordKey15,
   verifySession15AuthCode,
 } from '../../lib/ipmi/session15.js';
-
-interface VectorPacket {
-  dir: 'rc->bmc' | 'bmc->rc';
-  hex: string;
-  hmac?: string;
-  hmacValid?: boolean;
-  icv?: string;
-  icvValid?: boolean;
-  sik?: string;
-  k1?: string;
-  k2?: string;
-  authCode?: string;
-  authCodeValid?: boolean;
-  iv?: string;
-  plaintextPadded?: string;
-  sessionSeq?: number;
-  openSessionStatus?: number;
-}
-
-interface Vector {
-  username: string;
-  password: string;
-  bmcGuid: string;
-  packets: VectorPacket[];
-}
-
-function load(name: string): Vector {
-  return JSON.parse(readFileSync(new URL(`../vectors/ipmi/${name}.json`, import.meta.url), 'utf8')) as Vector;
-}
+import { type Vector, type VectorPacket, loadVector } from '../vectors/ipmi/vectors.js';
 
 const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex');
 const isRmcpPlus = (p: VectorPacket): boolean => bytes(p.hex)[4] === AuthType.rmcpPlus;
@@ -264,7 +235,7 @@ function ipmiOf(m: SessionMessage) {
 }
 
 describe('IPMI 2.0 vectors: cipher suite 3, chassis power status', () => {
-  const v = load('rmcpplus_C3_chassis_status');
+  const v = loadVector('rmcpplus_C3_chassis_status');
 
   it('Get Channel Authentication Capabilities asks for IPMI 2.0 data and decodes', () => {
     checkAuthCapabilities(v, 0, true);
@@ -312,7 +283,7 @@ describe('IPMI 2.0 vectors: cipher suite 3, chassis power status', () => {
 });
 
 describe('IPMI 2.0 vectors: cipher suite 3, Chassis Control off, then on', () => {
-  const v = load('rmcpplus_C3_chassis_off_on');
+  const v = loadVector('rmcpplus_C3_chassis_off_on');
 
   it('two logins and sessions reproduce byte for byte; the controls are power down and power up', () => {
     const controls: number[] = [];
@@ -334,7 +305,7 @@ describe('IPMI 2.0 vectors: cipher suite 3, Chassis Control off, then on', () =>
 });
 
 describe('IPMI 2.0 vectors: wrong password', () => {
-  const v = load('rmcpplus_C3_wrong_password');
+  const v = loadVector('rmcpplus_C3_wrong_password');
   const suite = cipherSuite(3);
 
   function rakpValues(): { values: RakpValues; hmac: Buffer } {
@@ -369,7 +340,7 @@ describe('IPMI 2.0 vectors: wrong password', () => {
 });
 
 describe('IPMI 2.0 vectors: cipher suite 17 refused by ipmi_sim', () => {
-  const v = load('rmcpplus_C17_rejected');
+  const v = loadVector('rmcpplus_C17_rejected');
 
   it('Open Session Request for 17 encodes as captured; status 0x04 decodes from a 2-byte payload', () => {
     const suite = cipherSuite(17);
@@ -395,7 +366,7 @@ describe('IPMI 2.0 vectors: cipher suite 17 refused by ipmi_sim', () => {
 });
 
 describe('IPMI 2.0 vectors: Get Channel Cipher Suites (never answered by ipmi_sim)', () => {
-  const v = load('rmcpplus_noC_get_cipher_suites');
+  const v = loadVector('rmcpplus_noC_get_cipher_suites');
 
   it('the session-less IPMI payload in RMCP+ format decodes and re-encodes', () => {
     const pkt = decodeRmcpPlusPacket(bytes(v.packets[2]!.hex));
@@ -408,7 +379,7 @@ describe('IPMI 2.0 vectors: Get Channel Cipher Suites (never answered by ipmi_si
 });
 
 describe('IPMI 1.5 vectors: MD5 session, chassis status', () => {
-  const v = load('ipmi15_md5_chassis_status');
+  const v = loadVector('ipmi15_md5_chassis_status');
   const key = passwordKey15(v.password);
 
   it('ASF Presence Ping encodes as captured; the Pong says IPMI is supported', () => {
@@ -487,7 +458,7 @@ describe('IPMI 1.5 vectors: MD5 session, chassis status', () => {
 });
 
 describe('IPMI 1.5 vectors: MD5 with a wrong password', () => {
-  const v = load('ipmi15_md5_wrong_password');
+  const v = loadVector('ipmi15_md5_wrong_password');
 
   it("the Activate Session AuthCode does not verify with the BMC's password, and the BMC stays silent", () => {
     const activate = decodeSession15Packet(bytes(v.packets[6]!.hex));
