@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { requireProgram } from './bins.js';
-import { claimPort, releasePort, reserveUdpPort } from './ports.js';
+import { claimPort, pidAlive, releasePort, reserveUdpPort } from './ports.js';
 
 export type PowerState = 'on' | 'off';
 export type Privilege = 'callback' | 'user' | 'operator' | 'admin';
@@ -153,15 +153,6 @@ function labBaseDir(): string {
   const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
   return base;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readPid(file: string): number | undefined {

@@ -30,7 +30,8 @@ function ephemeralLow(): number {
   return 32768;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this ID exists (EPERM: it does, but belongs to another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
