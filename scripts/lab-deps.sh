@@ -15,6 +15,8 @@ LAB_PACKAGES=(
   fence-agents # reference fence_ipmilan
   hyperfine    # benchmarks
   iproute2     # ip netns for namespaced test networks
+  snmpd        # net-snmp agent behind the simulated PDUs
+  snmp         # independent SNMP clients: snmpget, snmpset, snmpwalk
 )
 
 check_only=0
