@@ -29,7 +29,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -146,38 +146,6 @@ for (const dir of [DIST, BIN, WORK]) {
 chmodSync(DIST, 0o755);
 chmodSync(BIN, 0o755);
 
-const missing = [];
-/**
- * A command module that does not exist yet (an agent still being written) would fail the bundle;
- * it becomes a stub that fails with NotImplementedError instead, and the manifest records it so
- * that install-agents refuses to install it as if it worked.
- */
-const missingCommandModules = {
-  name: "missing-command-modules",
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?\// }, (a) => {
-      if (a.importer !== COMMAND_TABLE) return undefined;
-      const abs = resolve(dirname(a.importer), a.path);
-      const candidates = [abs, abs.replace(/\.js$/, ".ts"), abs.replace(/\.js$/, ".tsx"), abs.replace(/\.js$/, ".mts")];
-      if (candidates.some((p) => existsSync(p))) return undefined;
-      return { path: abs, namespace: "kvmha-missing" };
-    });
-    build.onLoad({ filter: /.*/, namespace: "kvmha-missing" }, (a) => {
-      const rel = relative(ROOT, a.path).replace(/\.js$/, ".ts");
-      missing.push(rel);
-      return {
-        contents:
-          `import { NotImplementedError } from "./errors.ts";\n` +
-          `export async function main(): Promise<number> {\n` +
-          `  throw new NotImplementedError(${JSON.stringify(basename(rel, ".ts"))}, 1);\n` +
-          `}\n`,
-        loader: "ts",
-        resolveDir: join(ROOT, "lib"),
-      };
-    });
-  },
-};
-
 const esbuild = await import("esbuild");
 const bundleFile = join(WORK, "kvmha.cjs");
 const esbuildOptions = {
@@ -206,14 +174,10 @@ const esbuildOptions = {
       "var __kvmhaImportMeta={get url(){return require('node:url').pathToFileURL(process.execPath).href}," +
       "get filename(){return process.execPath},get dirname(){return require('node:path').dirname(process.execPath)}};",
   },
-  plugins: [missingCommandModules],
 };
 const bundle = await stepAsync("bundle", () =>
   esbuild.build(esbuildOptions).catch(() => fail("bundling failed (esbuild's messages above)")),
 );
-for (const rel of missing) {
-  process.stderr.write(`build: WARNING: ${rel} does not exist; its command fails with "not implemented" in this build\n`);
-}
 const bundleBytes = readFileSync(bundleFile);
 
 // ---- 2.–3. executable --------------------------------------------------------------------------
@@ -322,7 +286,6 @@ const manifest = {
   size,
   buildKey,
   commands,
-  missing,
 };
 writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
 chmodSync(MANIFEST, 0o644);
