@@ -21,7 +21,7 @@ import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
 import { findProgram } from './bins.js';
 import { requirePduProgram } from './pdu-bins.js';
 import { probeGet } from './pdu-probe.js';
-import { claimPort, releasePort, reserveUdpPort } from './ports.js';
+import { claimPort, pidAlive, releasePort, reserveUdpPort } from './ports.js';
 
 export type OutletState = 'on' | 'off';
 
@@ -228,15 +228,6 @@ function labBaseDir(): string {
   const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
   return base;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readPid(file: string): number | undefined {
