@@ -110,6 +110,7 @@ const ipmiOptions: readonly OptionSpec[] = [
 
 const SUPPORTED_CIPHERS = new Set([3, 17]);
 
+/** The BMC's address: with port_as_ip the plug names it (one device entry for many BMCs). */
 function hostOf(options: FenceOptions): string {
   const plug = options.string("plug");
   return options.flag("port_as_ip") && plug !== undefined && plug !== "" ? plug : (options.string("ip") ?? "");
@@ -148,6 +149,8 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
     async connect(ctx) {
       const { options } = ctx;
       const kg = options.string("hexadecimal_kg");
+      const cipher = options.integer("cipher");
+      const auth = options.string("auth");
       const target: IpmiTarget = {
         host: hostOf(options),
         port: options.integer("ipport") ?? 623,
@@ -156,8 +159,8 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
         privilege: (options.string("privlvl") ?? "administrator") as Privilege,
         lanplus: options.flag("lanplus"),
         ...(kg === undefined ? {} : { kg: Buffer.from(kg.replace(/^0x/, ""), "hex") }),
-        ...(options.integer("cipher") === undefined ? {} : { cipher: options.integer("cipher") }),
-        ...(options.string("auth") === undefined ? {} : { auth: options.string("auth") as AuthType }),
+        ...(cipher === undefined ? {} : { cipher }),
+        ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };
       return openSession(target, { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs }, (line) => ctx.log.debug(line));
     },

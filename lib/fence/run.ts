@@ -47,8 +47,9 @@ const POWER_ACTIONS = ["on", "off", "reboot", "status"] as const;
 /** The options an agent takes, in declaration order, each once. */
 export function agentOptions<S>(agent: FenceAgent<S>): OptionSpec[] {
   const extra: OptionSpec[] = agent.plugs === "many" ? [standard.plug, standard.plug_separator, standard.separator] : [];
-  const seen = new Set<string>();
-  return [...agent.options, ...extra, ...commonOptions].filter((spec) => !seen.has(spec.name) && seen.add(spec.name) !== undefined);
+  const byName = new Map<string, OptionSpec>();
+  for (const spec of [...agent.options, ...extra, ...commonOptions]) if (!byName.has(spec.name)) byName.set(spec.name, spec);
+  return [...byName.values()];
 }
 
 export function agentActions<S>(agent: FenceAgent<S>): string[] {
@@ -94,7 +95,7 @@ export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly stri
     for (const spec of specs) {
       if (spec.ignored !== undefined && options.isGiven(spec.name)) log.warning(`${spec.name} is ignored: ${spec.ignored}`);
     }
-    validate(agent, options, action);
+    checkRequiredOptions(agent, options, action);
     agent.validate?.(options, log);
     if (action === "validate-all") return FenceExit.success;
     log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
@@ -144,7 +145,8 @@ function normaliseAction(action: string): string {
   return lower;
 }
 
-function validate<S>(agent: FenceAgent<S>, options: FenceOptions, action: string): void {
+/** The options every action that talks to the device needs, with fence-agents' messages. */
+function checkRequiredOptions<S>(agent: FenceAgent<S>, options: FenceOptions, action: string): void {
   for (const name of agent.required) {
     if (options.string(name) === undefined || options.string(name) === "") {
       throw new UsageError(name === "ip" ? "Failed: You have to enter fence address" : `Failed: You have to set ${name}`);
@@ -153,7 +155,7 @@ function validate<S>(agent: FenceAgent<S>, options: FenceOptions, action: string
   if (agent.needsPassword && options.string("password") === undefined && options.string("password_script") === undefined) {
     throw new UsageError("Failed: You have to enter password or password script");
   }
-  if (agent.plugs === "many" && ["on", "off", "reboot", "status"].includes(action) && !options.string("plug")) {
+  if (agent.plugs === "many" && (POWER_ACTIONS as readonly string[]).includes(action) && !options.string("plug")) {
     throw new UsageError("Failed: You have to enter plug number or machine identification");
   }
 }
@@ -181,7 +183,7 @@ function plugName(plug: string | undefined): string {
 
 async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx: FenceContext, io: AgentIo): Promise<number> {
   const device = agent.device;
-  const { log, options } = ctx;
+  const { options } = ctx;
   const plugs = plugsOf(options, agent as FenceAgent<unknown>);
 
   if (action === "list" || action === "list-status" || (action === "monitor" && agent.plugs === "many")) {
