@@ -52,11 +52,16 @@ async function start(): Promise<void> {
   process.on("unhandledRejection", fatal);
   const { name, args } = invocation(runningInSea(), process.argv, process.argv0);
   fatalName = name;
+  let code: number;
   try {
-    process.exitCode = await main(name, args);
+    code = await main(name, args);
   } catch (err) {
-    process.exitCode = reportFatal(name, err);
+    code = reportFatal(name, err);
   }
+  // Exit now rather than when the event loop drains: a DNS lookup that cannot be cancelled, or a
+  // library's forgotten timer, must not hold a fencing result back. On Linux, writes to pipes,
+  // files and terminals are synchronous, so nothing printed is lost.
+  process.exit(code);
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {

@@ -136,8 +136,13 @@ export function parseStdin(text: string, index: OptionIndex): RawInput {
     const line = rawLine.trim();
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
-    const key = (eq === -1 ? line : line.slice(0, eq)).trim();
-    let value = eq === -1 ? "" : line.slice(eq + 1);
+    if (eq === -1) {
+      // Not an option at all; perhaps a password pasted on a line of its own: never echo it.
+      warnings.push("Parse error: Ignoring a line without '='");
+      continue;
+    }
+    const key = line.slice(0, eq).trim();
+    let value = line.slice(eq + 1);
     // Pacemaker never quotes, but admins testing by hand do.
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     const spec = index.byStdinKey(key);

@@ -257,7 +257,7 @@ async function reboot<S>(
     const attempts = Math.max(1, options.integer("retry_on") ?? 1);
     await switchAndVerify(device, session, plugs, plugs.map(() => "off"), "on", attempts, ctx);
   } catch (err) {
-    log.error(`Timed out waiting to power ON (the target is off, so fencing succeeded): ${err instanceof Error ? err.message : String(err)}`);
+    log.error(`Power ON after the reboot's verified off failed (the target was off, so fencing succeeded): ${err instanceof Error ? err.message : String(err)}`);
   }
   io.out("Success: Rebooted\n");
   return FenceExit.success;

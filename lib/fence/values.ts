@@ -61,7 +61,8 @@ export class FenceOptions {
     const parts: string[] = [];
     for (const [name, value] of this.values) {
       const spec = this.spec(name);
-      parts.push(`${name}=${spec.secret === true ? "[hidden]" : value}`);
+      // A script's command line may hold the secret itself (`echo …`), so it is hidden too.
+      parts.push(`${name}=${spec.secret === true || spec.scriptFor !== undefined ? "[hidden]" : value}`);
     }
     return parts.join(" ");
   }

@@ -94,7 +94,9 @@ export function openSnmp(target: SnmpTarget, requestTimeoutMs: number, log: (lin
     if (err instanceof snmp.RequestTimedOutError) {
       return new SnmpTimeoutError(
         target.version === "3"
-          ? `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable`
+          ? `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable${
+              target.user?.level === "authPriv" ? ", or snmp_priv_passwd or snmp_priv_prot is wrong (a PDU drops what it cannot decrypt)" : ""
+            }`
           : `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable, or the community is wrong (SNMP v${target.version} does not answer a wrong community)`,
       );
     }

@@ -104,9 +104,9 @@ describe("option input", () => {
     assert.equal(raw.warnings.length, 1);
   });
 
-  it("warns about unknown stdin keys without echoing their values", () => {
-    const raw = parseStdin("pasword=hunter2\nip=1.2.3.4\n", index);
-    assert.deepEqual(raw.warnings, ["Parse error: Ignoring unknown option 'pasword'"]);
+  it("warns about unknown stdin keys and stray lines without echoing values", () => {
+    const raw = parseStdin("pasword=hunter2\nip=1.2.3.4\nhunter3\n", index);
+    assert.deepEqual(raw.warnings, ["Parse error: Ignoring unknown option 'pasword'", "Parse error: Ignoring a line without '='"]);
   });
 });
 
@@ -209,6 +209,14 @@ describe("the verify-after-act loop", () => {
     const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off", "-vvv"]);
     assert.doesNotMatch(r.err + r.out, /s3cret-pw/);
     assert.match(r.err, /\[hidden\]/);
+  });
+
+  it("hides secrets and password scripts in the debug dump of options", async () => {
+    const dev = new Outlets();
+    const r = await run(dev.agent(), [], "ip=pdu\nplug=1\naction=status\npassword=visible-pw\npassword_script=echo script-pw\nverbose_level=3\n");
+    assert.match(r.err, /password=\[hidden\]/);
+    assert.match(r.err, /password_script=\[hidden\]/);
+    assert.doesNotMatch(r.err, /visible-pw|script-pw/);
   });
 
   it("takes the password from password_script, and hides it", async () => {
