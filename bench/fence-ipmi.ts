@@ -34,10 +34,10 @@ async function main(): Promise<void> {
       referenceName: "fence_ipmilan",
       oursName: "fence_ipmi",
       cases: [
-        { name: "start-up (-o metadata)", reference: `${reference} -o metadata`, ours: `${ours} -o metadata`, runs: 20 },
-        timed("status", "status", 10),
-        timed("off (verified)", "off", 5),
-        timed("reboot", "reboot", 3),
+        { name: "start-up (-o metadata)", reference: `${reference} -o metadata`, ours: `${ours} -o metadata`, runs: 40 },
+        timed("status", "status", 30),
+        timed("off (verified)", "off", 10),
+        timed("reboot", "reboot", 5),
       ],
     });
     saveResult("fence-ipmi", table);

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     const on = optionsFile(dir, "prepare-on", { ...base, ...versions.v1, action: "on" });
     const cases: BenchCase[] = [];
     for (const [version, options] of Object.entries(versions)) {
-      for (const [name, action, runs] of [["status", "status", 10], ["off (verified)", "off", 10], ["reboot", "reboot", 5]] as const) {
+      for (const [name, action, runs] of [["status", "status", 30], ["off (verified)", "off", 20], ["reboot", "reboot", 10]] as const) {
         const input = optionsFile(dir, `${version}-${action}`, { ...base, ...options, action });
         cases.push({ name: `${version} ${name}`, reference: `${reference} < ${input}`, ours: `${ours} < ${input}`, prepare: `${ours} < ${on} > /dev/null`, runs });
       }

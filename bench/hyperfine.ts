@@ -38,7 +38,7 @@ export function benchmark(table: BenchTable): string {
   try {
     for (const c of table.cases) {
       const json = path.join(dir, "result.json");
-      const args = ["--style", "basic", "--warmup", "1", "--runs", String(c.runs), "--export-json", json];
+      const args = ["--style", "basic", "--warmup", "3", "--runs", String(c.runs), "--export-json", json];
       if (c.prepare !== undefined) args.push("--prepare", c.prepare);
       args.push("-n", table.referenceName, c.reference, "-n", table.oursName, c.ours);
       process.stderr.write(`bench: ${table.oursName} ${c.name}\n`);
