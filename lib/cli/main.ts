@@ -56,6 +56,7 @@ const commands: Record<string, CommandSpec> = {
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
+  await (await import("../snmp/client.js")).exerciseSnmpCodec();
 }
 
 /** Every name the binary answers to. */

@@ -3,6 +3,7 @@
  * turned into typed kvmha errors whose messages never carry a community or password (some of the
  * library's own messages do, so none is passed through).
  */
+import { EventEmitter } from "node:events";
 import snmp from "net-snmp";
 import { SnmpAuthError, SnmpError, SnmpProtocolError, SnmpRequestError, SnmpTimeoutError } from "./errors.js";
 import { type SnmpValue, compareOids, isUnder, toSnmpValue } from "./values.js";
@@ -181,4 +182,52 @@ export function openSnmp(target: SnmpTarget, requestTimeoutMs: number, log: (lin
       }
     },
   };
+}
+
+/**
+ * Runs one SNMPv2c GET through net-snmp's encoder and decoder with no network: the datagram
+ * socket is a stand-in that answers each request with the request itself turned into a response.
+ * Called while the startup snapshot is built, so the executable starts with that code compiled.
+ */
+export async function exerciseSnmpCodec(): Promise<void> {
+  class LoopbackSocket extends EventEmitter {
+    send(buffer: Buffer, offset: number, length: number, port: number, address: string, callback: (error: Error | null, bytes: number) => void): void {
+      callback(null, length);
+      const response = asGetResponse(buffer.subarray(offset, offset + length));
+      if (response !== undefined) setImmediate(() => this.emit("message", response, { address, port, family: "IPv4", size: response.length }));
+    }
+    bind(): void {}
+    close(): void {
+      this.emit("close");
+    }
+    ref(): void {}
+    unref(): void {}
+  }
+  const session = snmp.createSession("127.0.0.1", "public", {
+    version: snmp.Version2c,
+    timeout: 1000,
+    retries: 0,
+    dgramModule: { createSocket: () => new LoopbackSocket() },
+  });
+  session.on("error", () => {});
+  try {
+    await new Promise<void>((resolve) => session.get(["1.3.6.1.2.1.1.2.0"], () => resolve()));
+  } finally {
+    session.close();
+  }
+}
+
+/** A v1/v2c GetRequest turned into a GetResponse (PDU tag 0xA0 → 0xA2), or undefined. */
+function asGetResponse(request: Buffer): Buffer | undefined {
+  const skipHeader = (at: number): number => {
+    const first = request[at + 1] ?? 0;
+    return at + 2 + (first & 0x80 ? first & 0x7f : 0);
+  };
+  let at = skipHeader(0); // SEQUENCE
+  at = skipHeader(at) + (request[at + 1] ?? 0); // version
+  at = skipHeader(at) + (request[at + 1] ?? 0); // community
+  if (request[at] !== 0xa0) return undefined;
+  const response = Buffer.from(request);
+  response[at] = 0xa2;
+  return response;
 }

@@ -21,6 +21,8 @@ declare module "net-snmp" {
     idBitsSize?: 16 | 32;
     backwardsGetNexts?: boolean;
     reportOidMismatchErrors?: boolean;
+    /** Replaces node:dgram (used to exercise the codec without a network). */
+    dgramModule?: { createSocket(type: string): EventEmitter };
   }
 
   export interface V3User {
