@@ -1,0 +1,84 @@
+/**
+ * An agent's meta-data XML and usage line, generated from its declaration so they never drift from
+ * what the agent does. The XML is valid against resource-agents' ra-api-1.dtd (OCF 1.0) unless the
+ * agent implements `reload-agent`: that is OCF 1.1, so such an agent says `<version>1.1</version>`
+ * and marks its reloadable parameters, which the 1.0 DTD does not know.
+ */
+import type { OcfActionName, OcfAgent } from "./agent.js";
+
+export function xmlEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** Metadata order: the usual life cycle first, whatever order the declaration uses. */
+const ACTION_ORDER: readonly OcfActionName[] = [
+  "start",
+  "stop",
+  "monitor",
+  "status",
+  "promote",
+  "demote",
+  "notify",
+  "migrate_to",
+  "migrate_from",
+  "reload",
+  "reload-agent",
+];
+
+export function agentActionNames(agent: OcfAgent): OcfActionName[] {
+  return ACTION_ORDER.filter((a) => agent.actions[a] !== undefined);
+}
+
+/** The actions the agent answers to, framework ones included, for usage text. */
+export function allActionNames(agent: OcfAgent): string[] {
+  return [...agentActionNames(agent), "meta-data", "validate-all"];
+}
+
+export function usageLine(agent: OcfAgent): string {
+  return `usage: ${agent.name} {${allActionNames(agent).join("|")}}\n`;
+}
+
+export function isOcf11(agent: OcfAgent): boolean {
+  return agent.actions["reload-agent"] !== undefined;
+}
+
+export function metadataXml(agent: OcfAgent): string {
+  const ocf11 = isOcf11(agent);
+  const out: string[] = [];
+  out.push('<?xml version="1.0"?>');
+  out.push('<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">');
+  out.push(`<resource-agent name="${xmlEscape(agent.name)}" version="${xmlEscape(agent.version)}">`);
+  out.push(`<version>${ocf11 ? "1.1" : "1.0"}</version>`);
+  out.push("");
+  out.push(`<longdesc lang="en">\n${xmlEscape(agent.longdesc.trim())}\n</longdesc>`);
+  out.push(`<shortdesc lang="en">${xmlEscape(agent.shortdesc)}</shortdesc>`);
+  out.push("");
+  out.push("<parameters>");
+  for (const p of agent.parameters) {
+    const reload = ocf11 && p.reloadable === true ? ' reloadable="1"' : "";
+    out.push(`<parameter name="${xmlEscape(p.name)}" unique="${p.unique === true ? 1 : 0}" required="${p.required === true ? 1 : 0}"${reload}>`);
+    out.push(`<longdesc lang="en">\n${xmlEscape(p.longdesc.trim())}\n</longdesc>`);
+    out.push(`<shortdesc lang="en">${xmlEscape(p.shortdesc)}</shortdesc>`);
+    // A secret's default is shown like any other (it is in the agent for all to read anyway).
+    const dflt = p.default === undefined ? "" : ` default="${xmlEscape(p.default)}"`;
+    out.push(`<content type="${p.type}"${dflt} />`);
+    out.push("</parameter>");
+  }
+  out.push("</parameters>");
+  out.push("");
+  out.push("<actions>");
+  for (const name of agentActionNames(agent)) {
+    const a = agent.actions[name];
+    if (a === undefined) continue;
+    let attrs = `name="${name}" timeout="${xmlEscape(a.timeout)}"`;
+    if (a.interval !== undefined) attrs += ` interval="${xmlEscape(a.interval)}"`;
+    if (a.depth !== undefined) attrs += ` depth="${a.depth}"`;
+    if (a.role !== undefined) attrs += ` role="${xmlEscape(a.role)}"`;
+    out.push(`<action ${attrs} />`);
+  }
+  out.push('<action name="meta-data" timeout="5s" />');
+  out.push(`<action name="validate-all" timeout="${xmlEscape(agent.validateTimeout ?? "20s")}" />`);
+  out.push("</actions>");
+  out.push("</resource-agent>");
+  return `${out.join("\n")}\n`;
+}
