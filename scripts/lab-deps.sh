@@ -17,6 +17,13 @@ LAB_PACKAGES=(
   iproute2     # ip netns for namespaced test networks
   snmpd        # net-snmp agent behind the simulated PDUs
   snmp         # independent SNMP clients: snmpget, snmpset, snmpwalk
+  libvirt-daemon             # libvirtd (monolithic; Debian 12 has no virtqemud)
+  libvirt-daemon-driver-qemu # libvirtd's QEMU driver module
+  libvirt-clients            # virsh
+  qemu-system-x86            # the lab's guests (TCG, no KVM needed)
+  busybox-static             # the guests' initramfs
+  linux-image-cloud-amd64    # the guests' kernel (/boot/vmlinuz-*-cloud-amd64)
+  util-linux                 # unshare, nsenter: libvirtd's private mount namespace
 )
 
 check_only=0

@@ -1,0 +1,81 @@
+// Proves the libvirt test lab with plain virsh: a private libvirtd (its own
+// mount namespace) serving the test driver and the QEMU driver, and real
+// QEMU guests (TCG) whose console shows their uptime and which power off on
+// ACPI shutdown.
+// Run: node --import tsx --test test/integration/libvirt-lab.test.ts
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import type { RunResult } from '../lab/clients.js';
+import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+
+function show(r: RunResult): string {
+  return `${r.argv.join(' ')}\nexit ${r.code} signal ${r.signal} in ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+function states(listOutput: string): Map<string, string> {
+  // `virsh -q list --all`: " 1    name   running" / " -    name   shut off"
+  const map = new Map<string, string>();
+  for (const line of listOutput.split('\n')) {
+    const m = /^\s*(\S+)\s+(\S+)\s+(.+?)\s*$/.exec(line);
+    if (m) map.set(m[2]!, m[3]!);
+  }
+  return map;
+}
+
+async function withLibvirt<T>(lv: Libvirt, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Error) err.message += `\n--- libvirtd output (tail) ---\n${(await lv.output()).slice(-3000)}`;
+    throw err;
+  }
+}
+
+describe('private libvirtd', { timeout: 120_000 }, () => {
+  let lv: Libvirt;
+  before(async () => {
+    lv = await startLibvirt();
+  });
+  after(async () => {
+    await lv?.stop();
+  });
+
+  test('is private: its socket is in the lab directory, the host has none', async () => {
+    assert.ok(lv.socket.startsWith(`${lv.dir}/`));
+    assert.ok(fs.existsSync(lv.socket));
+    assert.ok(!fs.existsSync('/run/libvirt/libvirt-sock'), 'the host must have no /run/libvirt/libvirt-sock');
+    // Inside the namespace, /run/libvirt is the lab's directory.
+    const r = await lv.exec('cat', ['/run/libvirt/libvirtd.pid']);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(Number(r.stdout.trim()), lv.pid);
+    const caps = await lv.virshOk(['capabilities']);
+    assert.match(caps, new RegExp(`<uuid>${lv.hostUuid}</uuid>`));
+    assert.match(caps, /<domain type='qemu'\/>/);
+  });
+
+  test('test driver: state is shared by separate virsh runs while a connection is held', async () => {
+    await withLibvirt(lv, async () => {
+      await lv.holdTestDriver();
+      const xml =
+        "<domain type='test'><name>lab-t1</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>";
+      const file = `${lv.dir}/lab-t1.xml`;
+      fs.writeFileSync(file, xml);
+      await lv.virshOk(['define', file], { uri: lv.testUri });
+      await lv.virshOk(['start', 'lab-t1'], { uri: lv.testUri });
+      assert.equal(states(await lv.virshOk(['list', '--all'], { uri: lv.testUri })).get('lab-t1'), 'running');
+      assert.equal((await lv.virshOk(['domstate', 'lab-t1'], { uri: lv.testUri })).trim(), 'running');
+      await lv.virshOk(['destroy', 'lab-t1'], { uri: lv.testUri });
+      assert.equal((await lv.virshOk(['domstate', 'lab-t1'], { uri: lv.testUri })).trim(), 'shut off');
+      await lv.virshOk(['undefine', 'lab-t1'], { uri: lv.testUri });
+      assert.equal(states(await lv.virshOk(['list', '--all'], { uri: lv.testUri })).has('lab-t1'), false);
+      // Released, the default node starts afresh at the next connection.
+      await lv.virshOk(['destroy', 'test'], { uri: lv.testUri });
+      assert.equal((await lv.virshOk(['domstate', 'test'], { uri: lv.testUri })).trim(), 'shut off');
+      await lv.releaseTestDriver();
+      assert.equal((await lv.virshOk(['domstate', 'test'], { uri: lv.testUri })).trim(), 'running');
+    });
+  });
+});

@@ -1,0 +1,534 @@
+// A private libvirtd for tests: Debian 12's monolithic libvirtd (the package
+// ships no virtqemud), started by hand (no systemd) in its own mount
+// namespace, where the lab's directory is bind-mounted over /etc/libvirt,
+// /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt
+// (test/lab/libvirt/ns-start.sh). Clients reach it through its socket, which
+// the host sees at <dir>/run/libvirt-sock:
+//
+//   qemu+unix:///system?socket=<dir>/run/libvirt-sock   the QEMU driver
+//   test+unix:///default?socket=<dir>/run/libvirt-sock  the test driver
+//
+// The test driver's "default" node lives inside libvirtd and is shared by
+// every connection while at least one is open; holdTestDriver() keeps one
+// open so that separate `virsh -c <testUri>` runs see the same state.
+//
+// Every process in the namespace (libvirtd, the QEMUs it starts, their
+// helpers) is ours: stop() destroys the running guests, stops libvirtd, then
+// kills whatever is left in that mount namespace (identified by its inode,
+// recorded in <dir>/mntns, so a reused pid is never touched). A test process
+// that died without stop() leaves a directory whose owner.pid is dead: the
+// next startLibvirt() (or reapOrphanLibvirts()) kills its namespace and
+// removes it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { run, type RunResult } from './clients.js';
+import { requireLibvirtProgram, requireQemuDriver } from './libvirt-bins.js';
+import { pidAlive } from './ports.js';
+
+export interface LibvirtOptions {
+  /** host_uuid in libvirtd.conf (migration refuses two hosts with the same one); default random. */
+  hostUuid?: string;
+  /** Run libvirtd inside this network namespace (`ip netns` name, /run/netns/NAME). */
+  netns?: string;
+  /** Also listen on TCP (libvirtd --listen, auth_tcp "none", no TLS): for migration between lab nodes. */
+  listenTcp?: { address: string; port?: number };
+  /** How long to wait for libvirtd to answer; default 20 s. */
+  startTimeoutMs?: number;
+}
+
+export interface VirshOptions {
+  /** Connection URI; default the QEMU driver's `uri`. */
+  uri?: string;
+  /** Kill virsh (only it) after this long; default 30 s. */
+  killAfterMs?: number;
+  input?: string;
+}
+
+export interface Libvirt {
+  /** The lab directory (config, runtime, state, logs, guests). */
+  dir: string;
+  /** libvirtd's pid (the same process that ran unshare and ns-start.sh). */
+  pid: number;
+  /** The read-write UNIX socket, as the host sees it. */
+  socket: string;
+  /** QEMU driver: qemu+unix:///system?socket=... */
+  uri: string;
+  /** Test driver, served by this libvirtd: test+unix:///default?socket=... */
+  testUri: string;
+  /** qemu+tcp://ADDRESS:PORT/system when started with listenTcp. */
+  tcpUri?: string;
+  hostUuid: string;
+  netns?: string;
+  /** Where the guests' kernels, initramfs, XML and console logs go (a directory under `dir`). */
+  guestDir: string;
+  /** Prefix to run a command inside libvirtd's mount (and network) namespace: `[...nsenter, prog, ...args]`. */
+  nsenter: string[];
+  /** `virsh -c <uri> ARGS` with a time limit (LC_ALL=C). */
+  virsh(args: readonly string[], opts?: VirshOptions): Promise<RunResult>;
+  /** Like virsh(), but throws (with virsh's output and libvirtd's log tail) unless it exits 0. */
+  virshOk(args: readonly string[], opts?: VirshOptions): Promise<string>;
+  /** Run a program inside libvirtd's namespaces (nsenter), with a time limit. */
+  exec(program: string, args: readonly string[], opts?: { killAfterMs?: number; input?: string }): Promise<RunResult>;
+  /**
+   * Open a long-lived connection to the test driver (an interactive virsh
+   * fed through a pipe) so its state outlives single virsh runs. Idempotent;
+   * resolves once the connection is open. Released by stop() or releaseTestDriver().
+   */
+  holdTestDriver(): Promise<void>;
+  releaseTestDriver(): Promise<void>;
+  /** libvirtd's output (its log goes to stderr, warnings and errors only). */
+  output(): Promise<string>;
+  /** A guest's QEMU log (/var/log/libvirt/qemu/NAME.log inside the namespace). */
+  qemuLog(name: string): Promise<string>;
+  /** Destroy running guests, stop libvirtd, kill what is left in its namespace, remove the directory. */
+  stop(): Promise<void>;
+}
+
+const NS_START = fileURLToPath(new URL('./libvirt/ns-start.sh', import.meta.url));
+const DIR_PREFIX = 'kvmha-libvirt-';
+/** /var/cache/libvirt of every lab libvirtd (not a DIR_PREFIX name: never reaped). */
+const CACHE_NAME = 'kvmha-cache-libvirt';
+const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
+const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const VIRSH_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: os.tmpdir() };
+
+interface LiveEntry {
+  child: ChildProcess;
+  dir: string;
+  holders: Set<ChildProcess>;
+}
+const live = new Set<LiveEntry>();
+process.once('exit', () => {
+  // Last resort if a test forgot stop(): synchronous, our own namespaces only.
+  for (const entry of live) {
+    for (const h of entry.holders) safeKill(h.pid, 'SIGKILL');
+    killNamespace(entry.dir);
+    safeKill(entry.child.pid, 'SIGKILL');
+    if (!process.env.KVMHA_LAB_KEEP) {
+      try {
+        fs.rmSync(entry.dir, { recursive: true, force: true });
+      } catch {
+        // best effort (a mount point still busy, say)
+      }
+    }
+  }
+});
+
+function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function labBaseDir(): string {
+  const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
+  fs.mkdirSync(base, { recursive: true });
+  return base;
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mntNsOf(pid: number): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids whose mount namespace is `ns` ("mnt:[4026532...]"). */
+function pidsInNamespace(ns: string): number[] {
+  if (ns === mntNsOf(process.pid)) return []; // never the host's namespace
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((pid) => pid !== process.pid && mntNsOf(pid) === ns);
+}
+
+/** SIGKILL every process left in the lab's recorded mount namespace (synchronous). */
+function killNamespace(dir: string): number[] {
+  let ns: string;
+  try {
+    ns = fs.readFileSync(path.join(dir, 'mntns'), 'utf8').trim();
+  } catch {
+    return [];
+  }
+  if (!/^mnt:\[\d+\]$/.test(ns)) return [];
+  const pids = pidsInNamespace(ns);
+  for (const pid of pids) safeKill(pid, 'SIGKILL');
+  return pids;
+}
+
+let reaped = false;
+
+/** Clean up lab libvirtds (and their guests) left by test processes that died without stop(). */
+export function reapOrphanLibvirts(): void {
+  reaped = false;
+  reapOrphans(labBaseDir());
+}
+
+function reapOrphans(base: string): void {
+  if (reaped) return;
+  reaped = true;
+  let names: string[];
+  try {
+    names = fs.readdirSync(base).filter((n) => n.startsWith(DIR_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(base, name);
+    const owner = readPid(path.join(dir, 'owner.pid'));
+    if (owner === undefined || pidAlive(owner)) continue;
+    killNamespace(dir);
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function exitPromise(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+async function waitExit(exited: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([exited.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+async function readOr(file: string, fallback = ''): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function tail(text: string, lines = 40): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+function libvirtdConf(o: { hostUuid: string; listenTcp?: { address: string; port: number } }): string {
+  const lines = [
+    '# Generated by kvmha test/lab/libvirt-daemon.ts',
+    'unix_sock_group = "root"',
+    'unix_sock_ro_perms = "0770"',
+    'unix_sock_rw_perms = "0770"',
+    'auth_unix_ro = "none"',
+    'auth_unix_rw = "none"',
+    // Warnings and errors to stderr (our log file); no journald, no syslog.
+    'log_outputs = "3:stderr"',
+    `host_uuid = "${o.hostUuid}"`,
+  ];
+  if (o.listenTcp) {
+    lines.push(
+      'listen_tls = 0',
+      'listen_tcp = 1',
+      `listen_addr = "${o.listenTcp.address}"`,
+      `tcp_port = "${o.listenTcp.port}"`,
+      'auth_tcp = "none"',
+      'mdns_adv = 0',
+    );
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function qemuConf(o: { migrationAddress?: string }): string {
+  const lines = [
+    '# Generated by kvmha test/lab/libvirt-daemon.ts',
+    // No libvirt-qemu user on this host: run guests as root, label nothing.
+    'user = "root"',
+    'group = "root"',
+    'dynamic_ownership = 0',
+    'remember_owner = 0',
+    'security_driver = "none"',
+    // No systemd, no cgroup delegation: do not touch cgroups.
+    'cgroup_controllers = [ ]',
+    // No private /dev per guest (needs nothing from the host's udev then).
+    'namespaces = [ ]',
+    // The guests' stdout/stderr straight to /var/log/libvirt/qemu/NAME.log, no virtlogd.
+    'stdio_handler = "file"',
+    'vnc_listen = "127.0.0.1"',
+    'spice_listen = "127.0.0.1"',
+  ];
+  if (o.migrationAddress) lines.push(`migration_address = "${o.migrationAddress}"`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function withQemuUser(text: string, file: 'passwd' | 'group'): string {
+  const has = text.split('\n').some((l) => l.startsWith('libvirt-qemu:'));
+  if (has) return text;
+  const body = text.endsWith('\n') || text === '' ? text : `${text}\n`;
+  return file === 'passwd'
+    ? `${body}libvirt-qemu:x:64055:64055:kvmha lab (unused, guests run as root):/var/lib/libvirt:/usr/sbin/nologin\n`
+    : `${body}libvirt-qemu:x:64055:\n`;
+}
+
+/** Start a private libvirtd; resolves once `virsh -c <uri> version` answers. */
+export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> {
+  const libvirtd = requireLibvirtProgram('libvirtd');
+  const virsh = requireLibvirtProgram('virsh');
+  const unshare = requireLibvirtProgram('unshare');
+  const nsenterBin = requireLibvirtProgram('nsenter');
+  requireLibvirtProgram('qemu-system-x86_64');
+  requireQemuDriver();
+  if (process.getuid?.() !== 0) throw new Error('the libvirt lab needs root (mount namespaces, a system-mode libvirtd)');
+  const hostUuid = opts.hostUuid ?? randomUUID();
+  if (!UUID.test(hostUuid)) throw new Error(`hostUuid '${hostUuid}' is not a UUID`);
+  const netns = opts.netns;
+  if (netns !== undefined) {
+    if (!NETNS_NAME.test(netns)) throw new Error(`bad netns name '${netns}'`);
+    if (!fs.existsSync(`/run/netns/${netns}`)) throw new Error(`network namespace '${netns}' does not exist (/run/netns/${netns})`);
+  }
+  let listenTcp: { address: string; port: number } | undefined;
+  if (opts.listenTcp) {
+    if (!/^[0-9.]+$/.test(opts.listenTcp.address)) throw new Error(`listenTcp.address must be an IPv4 address`);
+    listenTcp = { address: opts.listenTcp.address, port: opts.listenTcp.port ?? 16509 };
+  }
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+
+  const base = labBaseDir();
+  reapOrphans(base);
+  const dir = await fsp.mkdtemp(path.join(base, DIR_PREFIX));
+  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
+  if (!SAFE_PATH.test(dir)) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw new Error(`lab directory '${dir}' has characters libvirt's URIs cannot carry; set KVMHA_LAB_DIR to a plain path`);
+  }
+  const logFile = path.join(dir, 'libvirtd.log');
+  const guestDir = path.join(dir, 'guests');
+  try {
+    for (const sub of ['etc', 'run', 'lib', 'log', 'guests']) await fsp.mkdir(path.join(dir, sub));
+    // QEMU capability probing costs seconds per libvirtd; its cache (keyed by
+    // the binaries' timestamps) is shared by all lab libvirtds.
+    const cache = path.join(base, CACHE_NAME);
+    await fsp.mkdir(cache, { recursive: true });
+    await fsp.symlink(cache, path.join(dir, 'cache'));
+    await fsp.writeFile(path.join(dir, 'etc', 'libvirtd.conf'), libvirtdConf({ hostUuid, listenTcp }));
+    await fsp.writeFile(path.join(dir, 'etc', 'qemu.conf'), qemuConf({ migrationAddress: listenTcp?.address }));
+    // Clients inside the namespace (virsh run through exec()) read this.
+    await fsp.writeFile(path.join(dir, 'etc', 'libvirt.conf'), '# kvmha lab\n');
+    await fsp.writeFile(path.join(dir, 'passwd'), withQemuUser(await readOr('/etc/passwd'), 'passwd'));
+    await fsp.writeFile(path.join(dir, 'group'), withQemuUser(await readOr('/etc/group'), 'group'));
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const socket = path.join(dir, 'run', 'libvirt-sock');
+  const uri = `qemu+unix:///system?socket=${socket}`;
+  const testUri = `test+unix:///default?socket=${socket}`;
+  const daemonArgs = [libvirtd, '--config', '/etc/libvirt/libvirtd.conf', '--pid-file', '/run/libvirt/libvirtd.pid'];
+  if (listenTcp) daemonArgs.push('--listen');
+  const argv = [unshare, '--mount', '--propagation', 'private', '--', '/bin/sh', NS_START, dir, ...daemonArgs];
+  const [program, args] =
+    netns === undefined
+      ? [argv[0]!, argv.slice(1)]
+      : [nsenterBin, [`--net=/run/netns/${netns}`, '--', ...argv]];
+
+  const logFd = fs.openSync(logFile, 'w');
+  const started = Date.now();
+  const child = spawn(program, args, {
+    cwd: dir,
+    stdio: ['ignore', logFd, logFd],
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: dir },
+  });
+  fs.closeSync(logFd);
+  const entry: LiveEntry = { child, dir, holders: new Set() };
+  live.add(entry);
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+  const exited = exitPromise(child);
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
+  const pid = child.pid;
+
+  const runVirsh = (a: readonly string[], o: VirshOptions = {}): Promise<RunResult> =>
+    run(virsh, ['-q', '-c', o.uri ?? uri, ...a], {
+      env: VIRSH_ENV,
+      killAfterMs: o.killAfterMs ?? 30_000,
+      ...(o.input === undefined ? {} : { input: o.input }),
+    });
+
+  // Readiness: the namespace exists (recorded for cleanup) and libvirtd answers.
+  const hostNs = mntNsOf(process.pid);
+  let recorded = false;
+  let lastTry: RunResult | undefined;
+  let ready = false;
+  const deadline = started + timeoutMs;
+  while (!dead && !spawnError && Date.now() < deadline) {
+    if (!recorded && pid !== undefined) {
+      const ns = mntNsOf(pid);
+      // nsenter (netns) and unshare exec in place: same pid, new namespace once unshared.
+      if (ns !== undefined && ns !== hostNs && /libvirtd/.test(await readOr(`/proc/${pid}/comm`))) {
+        await fsp.writeFile(path.join(dir, 'mntns'), `${ns}\n`);
+        recorded = true;
+      }
+    }
+    if (recorded && fs.existsSync(socket)) {
+      lastTry = await runVirsh(['version'], { killAfterMs: Math.max(1_000, Math.min(5_000, deadline - Date.now())) });
+      if (lastTry.code === 0) {
+        ready = true;
+        break;
+      }
+    }
+    await sleep(50);
+  }
+
+  if (!ready || dead) {
+    if (!dead && !spawnError) child.kill('SIGKILL');
+    await waitExit(exited, 5_000);
+    killNamespace(dir);
+    live.delete(entry);
+    const output = tail(await readOr(logFile), 60);
+    await fsp.rm(dir, { recursive: true, force: true });
+    const why = spawnError
+      ? `could not run ${program}: ${spawnError.message}`
+      : dead
+        ? `libvirtd exited (code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
+        : `libvirtd did not answer on ${socket} within ${timeoutMs} ms` +
+          (lastTry ? ` (last virsh: exit ${lastTry.code}: ${lastTry.stderr.trim()})` : '');
+    throw new Error(`lab libvirtd failed to start: ${why}\n--- libvirtd output ---\n${output || '(none)'}`);
+  }
+
+  const nsenter = [nsenterBin, `--mount=/proc/${pid}/ns/mnt`, ...(netns ? [`--net=/run/netns/${netns}`] : []), '--'];
+  let holder: ChildProcess | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const lv: Libvirt = {
+    dir,
+    pid: pid!,
+    socket,
+    uri,
+    testUri,
+    ...(listenTcp ? { tcpUri: `qemu+tcp://${listenTcp.address}:${listenTcp.port}/system` } : {}),
+    hostUuid,
+    ...(netns ? { netns } : {}),
+    guestDir,
+    nsenter,
+    virsh: runVirsh,
+    async virshOk(a, o = {}) {
+      const r = await runVirsh(a, o);
+      if (r.code !== 0) {
+        throw new Error(
+          `virsh ${a.join(' ')} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''} in ${r.ms} ms): ` +
+            `${r.stderr.trim() || r.stdout.trim()}\n--- libvirtd output (tail) ---\n${tail(await readOr(logFile), 20)}`,
+        );
+      }
+      return r.stdout;
+    },
+    exec(program2, args2, o = {}) {
+      return run(nsenter[0]!, [...nsenter.slice(1), program2, ...args2], {
+        env: VIRSH_ENV,
+        killAfterMs: o.killAfterMs ?? 30_000,
+        ...(o.input === undefined ? {} : { input: o.input }),
+      });
+    },
+    async holdTestDriver() {
+      if (holder && holder.exitCode === null && holder.signalCode === null) return;
+      const h = spawn(virsh, ['-c', testUri], { stdio: ['pipe', 'pipe', 'pipe'], env: VIRSH_ENV });
+      entry.holders.add(h);
+      holder = h;
+      let out = '';
+      let err = '';
+      h.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      h.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+      h.once('error', (e) => (err += `\n${e.message}`));
+      const hExited = exitPromise(h);
+      h.once('exit', () => entry.holders.delete(h));
+      // Ask it something: its answer proves the connection is open.
+      h.stdin!.write('uri\n');
+      const until = Date.now() + 10_000;
+      while (!out.includes('test+unix://') && Date.now() < until && h.exitCode === null && h.signalCode === null) {
+        await sleep(20);
+      }
+      if (!out.includes('test+unix://')) {
+        h.kill('SIGKILL');
+        await waitExit(hExited, 2_000);
+        throw new Error(`could not hold a test driver connection: virsh said ${JSON.stringify(out + err)}`);
+      }
+    },
+    async releaseTestDriver() {
+      const h = holder;
+      holder = undefined;
+      if (!h || h.exitCode !== null || h.signalCode !== null) return;
+      const hExited = exitPromise(h);
+      h.stdin!.end('quit\n');
+      if (!(await waitExit(hExited, 3_000))) {
+        h.kill('SIGKILL');
+        await waitExit(hExited, 2_000);
+      }
+    },
+    output: () => readOr(logFile),
+    qemuLog: (name) => readOr(path.join(dir, 'log', 'qemu', `${name}.log`)),
+    stop() {
+      stopped ??= (async () => {
+        await lv.releaseTestDriver();
+        if (!dead) {
+          // Guests outlive libvirtd by design: destroy them first (politeness; the
+          // namespace sweep below would kill their QEMUs anyway).
+          const list = await runVirsh(['list', '--name'], { killAfterMs: 5_000 });
+          if (list.code === 0) {
+            for (const name of list.stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+              await runVirsh(['destroy', name], { killAfterMs: 10_000 });
+            }
+          }
+          child.kill('SIGTERM');
+          if (!(await waitExit(exited, 10_000))) {
+            child.kill('SIGKILL');
+            if (!(await waitExit(exited, 5_000))) throw new Error(`libvirtd pid ${pid} did not exit after SIGKILL`);
+          }
+        }
+        // Anything still in the namespace (a QEMU, a helper) is ours.
+        const until = Date.now() + 5_000;
+        while (killNamespace(dir).length > 0 && Date.now() < until) await sleep(50);
+        live.delete(entry);
+        if (!process.env.KVMHA_LAB_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+  return lv;
+}
