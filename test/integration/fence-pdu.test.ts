@@ -193,6 +193,32 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
     assert.ok(r.ms < 3000 + 1500, `took ${r.ms} ms`);
   });
 
+  it("monitors, lists and prints its man page", async () => {
+    let r = await runAgentStdin("fence_pdu", pduTarget(pdu, { action: "monitor" }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    r = await runAgentStdin("fence_pdu", pduTarget(pdu, { action: "list" }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split("\n")[0], "1,Outlet 1");
+    r = await runAgentArgs("fence_pdu", ["-o", "manpage"]);
+    assert.match(r.stdout, /^\.TH FENCE_PDU 8/);
+  });
+
+  it("lists what a truncated table holds, and still fences every outlet", async () => {
+    await pdu.setFault({ truncated: true });
+    try {
+      let r = await runAgentStdin("fence_pdu", pduTarget(pdu, { action: "list-status" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split("\n").length, 4, r.stdout);
+      r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: 8, action: "reboot" }));
+      assert.equal(r.code, 0, r.stderr);
+      r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: "Outlet 8", action: "status" }));
+      assertOneLineFailure(r, /no outlet named 'Outlet 8'/);
+    } finally {
+      await pdu.setFault({});
+    }
+  });
+
   it("takes the command line too, with fence_apc_snmp's short options", async () => {
     const r = await runAgentArgs("fence_pdu", ["-a", pdu.host, "-u", String(pdu.port), "-c", PDU_COMMUNITIES.readWrite, "-d", "2c", "-n", "1", "-o", "status"]);
     assert.equal(r.code, 0, r.stderr);
@@ -226,6 +252,23 @@ describe("fence_pdu against dead and unknown PDUs", () => {
       r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: 1, action: "status", device: "apc-rpdu" }));
       assert.equal(r.code, 0, r.stderr);
     } finally {
+      await pdu.stop();
+    }
+  });
+
+  it("fails cleanly when the PDU answers garbage datagrams", async () => {
+    const { startLossyProxy } = await import("../lab/lossy-proxy.js");
+    const pdu = await startPdu({ profile: profileById("apc-rpdu")!, outlets: 2 });
+    const proxy = await startLossyProxy({ upstreamPort: pdu.port, mode: "garbage", seed: 3 });
+    try {
+      for (const version of [{ snmp_version: "2c" }, v3(PDU_V3_USERS.rwAuthPriv)]) {
+        const r = await runAgentStdin("fence_pdu", pduTarget(proxy, { ...version, plug: 1, action: "off", shell_timeout: 2 }));
+        assertOneLineFailure(r, /PDU/);
+        assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
+      }
+      assert.equal(await pdu.readOutlet(1), "on");
+    } finally {
+      await proxy.stop();
       await pdu.stop();
     }
   });
