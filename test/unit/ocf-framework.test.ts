@@ -105,7 +105,7 @@ describe("OCF runner: the Dummy example agent", () => {
 
   it("a required parameter that is unset or empty: OCF_ERR_CONFIGURED, as ocf-rarun", async () => {
     const agent: OcfAgent = { ...dummy, parameters: [{ name: "config", type: "string", required: true, shortdesc: "c", longdesc: "c" }] };
-    for (const env of [{}, { OCF_RESKEY_config: "" }]) {
+    for (const env of [{}, { OCF_RESKEY_config: "" }] as Record<string, string>[]) {
       const r = await run(agent, ["monitor"], env);
       assert.equal(r.code, OcfExit.ERR_CONFIGURED);
       assert.match(r.err, /^ocf-exit-reason:config: required parameter not set\n/);
