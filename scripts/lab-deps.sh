@@ -24,6 +24,8 @@ LAB_PACKAGES=(
   busybox-static             # the guests' initramfs
   linux-image-cloud-amd64    # the guests' kernel (/boot/vmlinuz-*-cloud-amd64)
   util-linux                 # unshare, nsenter: libvirtd's private mount namespace
+  resource-agents            # ra-api-1.dtd, ocf-tester (lib/ocf tests)
+  libxml2-utils              # xmllint: OCF meta-data checked against ra-api-1.dtd
 )
 
 check_only=0
