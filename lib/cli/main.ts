@@ -57,6 +57,7 @@ export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
   await (await import("../snmp/client.js")).exerciseSnmpCodec();
+  await (await import("../ipmi/warm-up.js")).exerciseIpmiClient();
 }
 
 /** Every name the binary answers to. */

@@ -63,7 +63,7 @@ import {
 import type { ActivatedSession, SessionChallenge } from './session-commands.js';
 import { AuthType, decodeSession15Packet, encodeSession15Packet, passwordKey15, verifySession15AuthCode } from './session15.js';
 import { UdpTransport } from './transport.js';
-import type { Log } from './transport.js';
+import type { DatagramSocketFactory, Log } from './transport.js';
 
 export type { IpmiPrivilege } from './constants.js';
 
@@ -108,6 +108,12 @@ export interface IpmiSession {
   readonly cipher: number;
 }
 
+/** Replacements for the client's I/O; only the snapshot warm-up (warm-up.ts) passes any. */
+export interface IpmiClientIo {
+  /** The UDP socket; default node:dgram. */
+  createSocket?: DatagramSocketFactory;
+}
+
 const DEFAULT_RETRANSMIT_MS = 250;
 /** Close Session is a courtesy to the BMC (it frees a session slot): never wait long for it. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -118,11 +124,16 @@ const CLOSE_TIMEOUT_MS = 2000;
  * IpmiTimeoutError when the BMC does not answer, IpmiSessionError / IpmiCompletionCodeError when it
  * refuses, IpmiConfigError for a target that cannot work.
  */
-export async function openSession(target: IpmiTarget, timing: IpmiTiming, log?: (line: string) => void): Promise<IpmiSession> {
+export async function openSession(
+  target: IpmiTarget,
+  timing: IpmiTiming,
+  log?: (line: string) => void,
+  io: IpmiClientIo = {},
+): Promise<IpmiSession> {
   const say: Log = log ?? (() => {});
   validate(target);
   const login = new LoginClock(timing.loginDeadline);
-  const transport = await UdpTransport.open(target.host, target.port, login.left(), say);
+  const transport = await UdpTransport.open(target.host, target.port, login.left(), say, io.createSocket);
   try {
     return target.lanplus
       ? await loginRmcpPlus(transport, target, timing, login, say)

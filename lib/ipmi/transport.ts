@@ -10,6 +10,25 @@ import { IpmiError, IpmiNetworkError, IpmiSessionError, IpmiTimeoutError, format
 
 export type Log = (line: string) => void;
 
+/** The part of a `dgram.Socket` the transport uses: a stand-in (the snapshot warm-up) implements just this. */
+export interface DatagramSocket {
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'message', listener: (msg: Buffer) => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'message', listener: (msg: Buffer) => void): unknown;
+  bind(port: number, callback: () => void): unknown;
+  connect(port: number, address: string, callback: () => void): void;
+  send(msg: Buffer, callback: (error: Error | null) => void): void;
+  close(): unknown;
+  unref(): unknown;
+}
+
+/** Makes the transport's socket; the default is node:dgram's. */
+export type DatagramSocketFactory = (type: 'udp4' | 'udp6') => DatagramSocket;
+
+const createDgramSocket: DatagramSocketFactory = (type) => dgram.createSocket(type);
+
 /**
  * Retransmission intervals grow by half from the first one, up to this. The cap is low because a
  * lost datagram is far more common than a BMC slower than half a second, and each request's
@@ -45,17 +64,20 @@ export class UdpTransport {
   private abortExchange: (() => void) | undefined;
 
   private constructor(
-    private readonly socket: dgram.Socket,
+    private readonly socket: DatagramSocket,
     /** "host:port" of the BMC, for messages. */
     readonly peer: string,
     private readonly log: Log,
   ) {}
 
-  /** Resolves the host (bounded by `timeoutMs`) and connects a socket bound to an ephemeral port. */
-  static async open(host: string, port: number, timeoutMs: number, log: Log): Promise<UdpTransport> {
+  /**
+   * Resolves the host (bounded by `timeoutMs`) and connects a socket bound to an ephemeral port.
+   * `createSocket` replaces node:dgram (the snapshot warm-up's in-process BMC).
+   */
+  static async open(host: string, port: number, timeoutMs: number, log: Log, createSocket: DatagramSocketFactory = createDgramSocket): Promise<UdpTransport> {
     const peer = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
     const address = isIP(host) ? host : await resolve(host, peer, timeoutMs);
-    const socket = dgram.createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
     // A late ICMP error or a send failure must not crash the process; a missing answer is
     // reported by the exchange's own timeout.
     socket.on('error', (err) => log(`ipmi: socket error: ${err.message}`));
