@@ -63,5 +63,6 @@ export const dummy: OcfAgent = {
 };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  process.exitCode = await runOcfAgent(dummy, process.argv.slice(2), process.env);
+  // Exit at once, as lib/cli/entry.ts does: an action cut off at its deadline may still be pending.
+  process.exit(await runOcfAgent(dummy, process.argv.slice(2), process.env));
 }
