@@ -408,7 +408,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
       }
     }
     if (recorded && fs.existsSync(socket)) {
-      lastTry = await runVirsh(['version'], { killAfterMs: Math.max(1_000, Math.min(5_000, deadline - Date.now())) });
+      // The first answer can take seconds: libvirtd probes QEMU's capabilities when its cache is stale.
+      lastTry = await runVirsh(['version'], { killAfterMs: Math.max(1_000, deadline - Date.now()) });
       if (lastTry.code === 0) {
         ready = true;
         break;
