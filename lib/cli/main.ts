@@ -56,8 +56,9 @@ const commands: Record<string, CommandSpec> = {
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
-  await (await import("../snmp/client.js")).exerciseSnmpCodec();
-  await (await import("../ipmi/warm-up.js")).exerciseIpmiClient();
+  const { warmUpWithoutTimers } = await import("./snapshot.js");
+  await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
+  await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
 }
 
 /** Every name the binary answers to. */

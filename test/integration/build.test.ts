@@ -144,6 +144,33 @@ describe("dist/bin", () => {
     assert.match(r.stdout, /<resource-agent name="fence_ipmi"/);
   });
 
+  it("fires timers of every duration after the startup snapshot (a dead device fails in time)", async () => {
+    // Warm-ups run while the snapshot is built; timers left from them once stalled timers of
+    // other durations at run time, and a fence agent waited forever on a silent device.
+    const { createSocket } = await import("node:dgram");
+    const silent = createSocket("udp4");
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    const port = silent.address().port;
+    try {
+      const cases: [string, string, number][] = [
+        ["fence_pdu", `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\nshell_timeout=0.5\n`, 500],
+        ["fence_pdu", `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\n`, 3000],
+        ["fence_ipmi", `ip=127.0.0.1\nipport=${port}\naction=status\nlogin_timeout=2\n`, 2000],
+        ["fence_ipmi", `ip=127.0.0.1\nipport=${port}\naction=status\n`, 5000],
+      ];
+      for (const [agent, input, budgetMs] of cases) {
+        const started = Date.now();
+        const r = spawnSync(join(BIN, agent), [], { input, encoding: "utf8", env: bareEnv, timeout: budgetMs + 10_000 });
+        const took = Date.now() - started;
+        assert.equal(r.status, 1, `${agent} within ${budgetMs} ms: ${r.stderr}`);
+        assert.ok(took < budgetMs + 2000, `${agent} took ${took} ms for a ${budgetMs} ms budget`);
+        assert.match(r.stderr, /no answer/);
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
   it("does not depend on the host's node, nor on NODE_OPTIONS", () => {
     const r = run(KVMHA, ["--version"], { PATH: "/nonexistent", NODE_OPTIONS: "--require /nonexistent/preload.js" });
     assert.equal(r.status, 0, r.stderr);
