@@ -26,6 +26,7 @@ LAB_PACKAGES=(
   util-linux                 # unshare, nsenter: libvirtd's private mount namespace
   resource-agents            # ra-api-1.dtd, ocf-tester (lib/ocf tests)
   libxml2-utils              # xmllint: OCF meta-data checked against ra-api-1.dtd
+  pacemaker-cli-utils        # stonith_admin, crm_resource: Pacemaker reads our metadata
 )
 
 check_only=0
