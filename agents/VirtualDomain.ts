@@ -1,0 +1,500 @@
+/**
+ * ocf:kvmha:VirtualDomain — a libvirt guest as a Pacemaker resource, with the parameters of
+ * resource-agents' ocf:heartbeat:VirtualDomain (same names, defaults, meaning). This slice: start,
+ * stop, monitor/status, validate-all, meta-data. Live migration, utilization, snapshot/backing-file
+ * handling and config saving are declared (metadata) but not implemented yet (docs/VirtualDomain.md).
+ *
+ * Safety rules, where they differ from the reference agent:
+ * - every virsh call and every loop is bounded by the op deadline;
+ * - stop never reports success while libvirt still shows the guest: graceful shutdown (honouring
+ *   shutdown_mode) within the op timeout less a destroy reserve, then destroy, then a check;
+ * - the domain's name and UUID are kept in HA_RSCTMP at start, so a stop or probe whose config
+ *   file has gone still asks libvirt instead of assuming the guest is stopped;
+ * - libvirt's failure states (crashed, paused on an I/O error) are failures, not "running".
+ */
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Deadline, sleep } from "../lib/deadline.js";
+import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
+import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
+import type { ParamSpec } from "../lib/ocf/params.js";
+import { DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
+import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
+import { type VirshResult, virsh, virshMessage } from "../lib/libvirt/virsh.js";
+
+/** Time kept back from a graceful shutdown for destroy and the final check (at least). */
+export const DESTROY_RESERVE_MS = 15_000;
+/** How often a graceful shutdown request is repeated (a power button pressed during boot is lost). */
+export const SHUTDOWN_REPEAT_MS = 10_000;
+/** How often states are polled while waiting. */
+const POLL_MS = 500;
+/** Kept back from ctx.deadline so that our own reason is printed rather than the runner's cut-off. */
+const REPORT_MS = 300;
+
+const p = (spec: ParamSpec): ParamSpec => spec;
+
+const parameters: readonly ParamSpec[] = [
+  p({ name: "config", type: "string", required: true, unique: true, default: "", shortdesc: "Virtual domain configuration file", longdesc: "Absolute path to the libvirt configuration file (domain XML) for this virtual domain. The domain's name and UUID are read from it." }),
+  p({ name: "hypervisor", type: "string", shortdesc: "Hypervisor URI", longdesc: "Hypervisor URI to connect to (see libvirt's URI formats). The default is system dependent: virsh's own default, as 'virsh --quiet uri' prints it." }),
+  p({ name: "force_stop", type: "boolean", default: "0", shortdesc: "Always force shutdown on stop", longdesc: "Always forcefully shut down (destroy) the domain on stop. By default a graceful shutdown is tried first and destroy is used only when it does not finish in time. Set this only if the domain (or the virtualization backend) does not support graceful shutdown." }),
+  p({ name: "migration_transport", type: "string", default: "", shortdesc: "Remote hypervisor transport", longdesc: "Transport used to connect to the remote hypervisor while migrating (see libvirt's documentation). Omitted: libvirt's default transport. (Migration is not implemented in this version.)" }),
+  p({ name: "migration_user", type: "string", shortdesc: "Remote username for the remoteuri", longdesc: "The user name in the remote libvirt URI for migration; omitted: none (root). Ignored when remoteuri is set. (Migration is not implemented in this version.)" }),
+  p({ name: "migration_downtime", type: "integer", default: "0", shortdesc: "Live migration downtime", longdesc: "Maximum downtime during live migration, in milliseconds (0: libvirt's default). (Migration is not implemented in this version.)" }),
+  p({ name: "migration_speed", type: "integer", default: "0", shortdesc: "Live migration speed", longdesc: "Live migration speed limit per resource in MiB/s (0: no limit). (Migration is not implemented in this version.)" }),
+  p({ name: "migration_network_suffix", type: "string", default: "", shortdesc: "Migration network host name suffix", longdesc: "Use a dedicated migration network: the suffix is appended to the target node's host name (before its first dot) to form the migration target, e.g. node1 with suffix -mig becomes node1-mig. (Migration is not implemented in this version.)" }),
+  p({ name: "migrateuri", type: "string", shortdesc: "Custom migrateuri for migration state transfer", longdesc: "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport. (Migration is not implemented in this version.)" }),
+  p({ name: "migrate_options", type: "string", shortdesc: "live migrate options", longdesc: "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri. (Migration is not implemented in this version.)" }),
+  p({ name: "monitor_scripts", type: "string", default: "", shortdesc: "space-separated list of monitor scripts", longdesc: "Space-separated list of programs run (without arguments) by monitor while the domain runs, each bounded by the op deadline; any exit code but 0 fails the monitor with the program's output. start waits until they succeed too." }),
+  p({ name: "autoset_utilization_cpu", type: "boolean", default: "true", shortdesc: "Enable auto-setting the CPU utilization of the resource", longdesc: "Set the resource's cpu utilization from the domain's vCPU count on monitor. (Not implemented in this version.)" }),
+  p({ name: "autoset_utilization_host_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the host_memory utilization of the resource", longdesc: "Set the resource's host_memory utilization (MiB) from the domain's maximum memory on monitor. (Not implemented in this version.)" }),
+  p({ name: "autoset_utilization_hv_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the hv_memory utilization of the resource", longdesc: "Set the resource's hv_memory utilization (MiB) from the domain's maximum memory on monitor. (Not implemented in this version.)" }),
+  p({ name: "unset_utilization_cpu", type: "boolean", default: "false", shortdesc: "Enable auto-removing the CPU utilization of the resource", longdesc: "Remove the cpu utilization attribute when autoset_utilization_cpu is off. (Not implemented in this version.)" }),
+  p({ name: "unset_utilization_host_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the host_memory utilization of the resource", longdesc: "Remove the host_memory utilization attribute when autoset_utilization_host_memory is off. (Not implemented in this version.)" }),
+  p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "Remove the hv_memory utilization attribute when autoset_utilization_hv_memory is off. (Not implemented in this version.)" }),
+  p({ name: "migrateport", type: "integer", shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215. (Migration is not implemented in this version.)" }),
+  p({ name: "remoteuri", type: "string", shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix. (Migration is not implemented in this version.)" }),
+  p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Save the running domain's configuration back to the config file on stop (and monitor). (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Implies save_config_on_stop and then runs 'csync2 -x' on the config file. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where the domain's RAM state is saved on stop and restored from on start. Incompatible with force_stop. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode: the backing file (full path) the domain's qcow2 image is created on. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start. Needs backingfile. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "shutdown_mode", type: "string", default: "", shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
+  p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Start the storage pools and networks the domain uses before starting it. (Not implemented in this version: setting it is refused by validation.)" }),
+];
+
+/** What this slice refuses rather than silently ignores: each changes what start or stop does. */
+const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = [
+  { name: "snapshot", set: (ctx) => (ctx.params.string("snapshot") ?? "") !== "" },
+  { name: "backingfile", set: (ctx) => (ctx.params.string("backingfile") ?? "") !== "" },
+  { name: "stateless", set: (ctx) => ctx.params.flag("stateless") },
+  { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
+  { name: "save_config_on_stop", set: (ctx) => ctx.params.flag("save_config_on_stop") },
+  { name: "sync_config_on_stop", set: (ctx) => ctx.params.flag("sync_config_on_stop") },
+  { name: "start_resources", set: (ctx) => ctx.params.flag("start_resources") },
+];
+
+/** The domain the resource is about: from the config file, else from the record start left. */
+interface Domain {
+  readonly name: string;
+  readonly uuid: string | undefined;
+  readonly type: string | undefined;
+  /** Where it came from, for log lines. */
+  readonly source: "config" | "record";
+}
+
+function recordFile(ctx: OcfContext): string {
+  return join(ctx.rscTmp, `VirtualDomain-${ctx.instance}.domain`);
+}
+
+async function readRecord(ctx: OcfContext): Promise<Domain | undefined> {
+  try {
+    const data = JSON.parse(await readFile(recordFile(ctx), "utf8")) as { name?: unknown; uuid?: unknown; type?: unknown };
+    if (typeof data.name !== "string" || data.name === "") return undefined;
+    return { name: data.name, uuid: typeof data.uuid === "string" ? data.uuid : undefined, type: typeof data.type === "string" ? data.type : undefined, source: "record" };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeRecord(ctx: OcfContext, d: Domain): Promise<void> {
+  const file = recordFile(ctx);
+  try {
+    await mkdir(ctx.rscTmp, { recursive: true });
+    await writeFile(`${file}.tmp`, `${JSON.stringify({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config") })}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  } catch (err) {
+    ctx.log.warning(`cannot record the domain in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+type ConfigRead = { ok: true; domain: Domain } | { ok: false; reason: string; unreadable: boolean };
+
+async function readConfig(ctx: OcfContext): Promise<ConfigRead> {
+  const path = ctx.params.string("config") ?? "";
+  let xml: string;
+  try {
+    xml = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    return { ok: false, unreadable: true, reason: `configuration file ${path} does not exist or is not readable${code === "" ? "" : ` (${code})`}` };
+  }
+  try {
+    const info = parseDomainXml(xml);
+    return { ok: true, domain: { name: info.name, uuid: info.uuid, type: info.type, source: "config" } };
+  } catch (err) {
+    const why = err instanceof DomainXmlError ? err.message : String(err);
+    return { ok: false, unreadable: false, reason: `configuration file ${path}: ${why}` };
+  }
+}
+
+/** The domain from config, else from the record; undefined (with the config's problem) when neither. */
+async function findDomain(ctx: OcfContext): Promise<{ domain: Domain | undefined; configProblem: string | undefined }> {
+  const c = await readConfig(ctx);
+  if (c.ok) return { domain: c.domain, configProblem: undefined };
+  return { domain: await readRecord(ctx), configProblem: c.reason };
+}
+
+function uri(ctx: OcfContext): string | undefined {
+  const u = ctx.params.string("hypervisor");
+  return u === undefined || u === "" ? undefined : u;
+}
+
+/** A deadline for one step: the op deadline less the time kept for our own reason. */
+function stepDeadline(ctx: OcfContext, ms?: number): Deadline {
+  const d = Deadline.in(ctx.deadline.remainingMs() - REPORT_MS);
+  return ms === undefined ? d : d.within(ms);
+}
+
+function run(ctx: OcfContext, args: readonly string[], deadline: Deadline = stepDeadline(ctx)): Promise<VirshResult> {
+  ctx.log.debug(`virsh ${args.join(" ")}`);
+  return virsh(args, deadline, { uri: uri(ctx), env: ctx.childEnv(), signal: ctx.signal });
+}
+
+function secs(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+/** A virsh call that did not give an answer: why, in one line. */
+function noAnswer(ctx: OcfContext, r: VirshResult, what: string): string {
+  if (r.spawnError !== undefined) return `${what}: cannot run virsh (${r.spawnError})`;
+  if (r.timedOut) return `${what}: virsh did not answer within ${secs(r.ms)} (libvirtd hung or unreachable${uri(ctx) === undefined ? "" : ` at ${uri(ctx)}`})`;
+  return `${what}: ${virshMessage(r)}`;
+}
+
+type Observation = { kind: "state"; state: DomainState } | { kind: "gone" } | { kind: "error"; reason: string; connection: boolean };
+
+/** One `virsh domstate --reason`: the domain's state, its absence, or why libvirt could not say. */
+async function observe(ctx: OcfContext, d: Domain, deadline?: Deadline): Promise<Observation> {
+  const r = await run(ctx, ["domstate", "--reason", d.name], deadline);
+  if (r.code === 0) {
+    const state = parseDomstate(r.stdout);
+    return { kind: "state", state };
+  }
+  const message = virshMessage(r);
+  if (r.code !== undefined && isNotFound(message)) return { kind: "gone" };
+  return { kind: "error", reason: noAnswer(ctx, r, `state of domain ${d.name}`), connection: r.timedOut || r.code === undefined || isConnectionFailure(message) };
+}
+
+/**
+ * The state, retried while libvirt has none yet ("no state") or cannot be reached, until `deadline`.
+ * Returns the last observation.
+ */
+async function settledState(ctx: OcfContext, d: Domain, deadline: Deadline): Promise<Observation> {
+  for (;;) {
+    const o = await observe(ctx, d, deadline);
+    if (o.kind === "gone" || (o.kind === "state" && o.state.health !== "unknown")) return o;
+    if (deadline.remainingMs() < 1000) return o;
+    ctx.log.info(o.kind === "state" ? `domain ${d.name} has no definite state yet (${o.state.state}), asking again` : `${o.reason}; asking again`);
+    await sleep(1000, deadline);
+  }
+}
+
+/**
+ * Is a QEMU process for this domain running? Used only when libvirtd cannot be asked, for QEMU
+ * domains (as the reference agent's pid_status): QEMU's argv holds `-name guest=NAME,…`.
+ */
+export async function qemuProcessRunning(name: string, procDir = "/proc"): Promise<boolean> {
+  const { readdir } = await import("node:fs/promises");
+  let pids: string[];
+  try {
+    pids = (await readdir(procDir)).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return false;
+  }
+  for (const pid of pids) {
+    let argv: string[];
+    try {
+      argv = (await readFile(join(procDir, pid, "cmdline"), "latin1")).split("\0");
+    } catch {
+      continue;
+    }
+    const exe = (argv[0] ?? "").split("/").pop() ?? "";
+    if (!/^(qemu-system-.*|qemu-kvm|kvm|qemu-dm)$/.test(exe)) continue;
+    for (let i = 1; i + 1 < argv.length; i++) {
+      if (argv[i] !== "-name") continue;
+      if (qemuNameArg(argv[i + 1] ?? "") === name) return true;
+    }
+  }
+  return false;
+}
+
+/** The guest name in QEMU's `-name` value: `guest=NAME,debug-threads=on` or `NAME` (`,,` is a comma). */
+export function qemuNameArg(value: string): string {
+  const parts: string[] = [];
+  let cur = "";
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if (ch === "," && value[i + 1] === ",") {
+      cur += ",";
+      i++;
+    } else if (ch === ",") {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  parts.push(cur);
+  const guest = parts.find((x) => x.startsWith("guest="));
+  if (guest !== undefined) return guest.slice("guest=".length);
+  return parts[0]?.includes("=") === true ? "" : parts[0] ?? "";
+}
+
+function isQemu(d: Domain): boolean {
+  return d.type === "kvm" || d.type === "qemu";
+}
+
+/** OCF status of a settled observation, for monitor. Throws for failures. */
+async function statusOf(ctx: OcfContext, d: Domain, o: Observation): Promise<OcfStatus> {
+  if (o.kind === "gone") {
+    ctx.log.debug(`domain ${d.name} is not defined: not running`);
+    return OcfExit.NOT_RUNNING;
+  }
+  if (o.kind === "error") {
+    if (o.connection && isQemu(d)) {
+      const up = await qemuProcessRunning(d.name);
+      ctx.log.warning(`${o.reason}; a QEMU process for ${d.name} is ${up ? "" : "not "}running`);
+      return up ? OcfExit.SUCCESS : OcfExit.NOT_RUNNING;
+    }
+    throw new OcfGenericError(o.reason);
+  }
+  const s = o.state;
+  switch (s.health) {
+    case "running":
+      return OcfExit.SUCCESS;
+    case "stopped":
+      return OcfExit.NOT_RUNNING;
+    case "failed":
+      throw new OcfGenericError(`domain ${d.name} has failed: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`);
+    default:
+      throw new OcfGenericError(`domain ${d.name} has no definite state: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`);
+  }
+}
+
+/** Runs monitor_scripts in order; the first failure is the reason. */
+async function runMonitorScripts(ctx: OcfContext, d: Domain): Promise<string | undefined> {
+  const scripts = (ctx.params.string("monitor_scripts") ?? "").split(/\s+/).filter((s) => s !== "");
+  for (const script of scripts) {
+    const deadline = stepDeadline(ctx);
+    if (deadline.remainingMs() < 200) return `monitor script ${script} for domain ${d.name}: no time left`;
+    const r = await new Promise<{ code: number | undefined; out: string; killed: boolean; error?: string }>((resolve) => {
+      execFile(script, [], { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        const out = `${stdout}${stderr}`.trim().replace(/\s+/g, " ").slice(0, 300);
+        if (e === null) resolve({ code: 0, out, killed: false });
+        else resolve({ code: typeof e.code === "number" ? e.code : undefined, out, killed: e.killed === true, error: typeof e.code === "string" ? e.code : undefined });
+      });
+    });
+    if (r.code === 0) {
+      ctx.log.debug(`monitor script ${script} for domain ${d.name} succeeded: ${r.out}`);
+      continue;
+    }
+    if (r.killed) return `monitor script ${script} for domain ${d.name} did not finish in time`;
+    if (r.error !== undefined) return `monitor script ${script} for domain ${d.name} cannot run (${r.error})`;
+    return `monitor script ${script} for domain ${d.name} returned ${r.code ?? "?"} with output: ${r.out}`;
+  }
+  return undefined;
+}
+
+async function monitor(ctx: OcfContext): Promise<OcfStatus> {
+  const { domain: d, configProblem } = await findDomain(ctx);
+  if (d === undefined) {
+    // Neither the config nor a record of a start here: nothing this agent started can run here.
+    ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: not running`);
+    return OcfExit.NOT_RUNNING;
+  }
+  if (configProblem !== undefined) ctx.log.warning(`${configProblem}; asking libvirt about domain ${d.name} (recorded at start)`);
+  const status = await statusOf(ctx, d, await settledState(ctx, d, stepDeadline(ctx)));
+  if (status !== OcfExit.SUCCESS) return status;
+  if (configProblem === undefined) await writeRecordIfMissing(ctx, d);
+  const failed = await runMonitorScripts(ctx, d);
+  if (failed !== undefined) throw new OcfGenericError(failed);
+  return OcfExit.SUCCESS;
+}
+
+async function writeRecordIfMissing(ctx: OcfContext, d: Domain): Promise<void> {
+  const r = await readRecord(ctx);
+  if (r === undefined || r.name !== d.name) await writeRecord(ctx, d);
+}
+
+async function start(ctx: OcfContext): Promise<void> {
+  const c = await readConfig(ctx);
+  if (!c.ok) throw c.unreadable ? new OcfNotInstalled(c.reason) : new OcfNotConfigured(c.reason);
+  const d = c.domain;
+  const first = await settledState(ctx, d, stepDeadline(ctx, 10_000));
+  if (first.kind === "error") throw new OcfGenericError(first.reason);
+  if (first.kind === "state") {
+    if (first.state.health === "running") {
+      await writeRecord(ctx, d);
+      ctx.log.info(`domain ${d.name} already running`);
+      return;
+    }
+    if (first.state.health === "failed") throw new OcfGenericError(`domain ${d.name} is ${first.state.state} (${first.state.reason}): stop it before starting it`);
+    // Defined but shut off: as the reference agent, drop the definition so that the config file is
+    // what runs (a transient domain); the file itself is never touched.
+    if (first.state.health === "stopped") {
+      const u = await run(ctx, ["undefine", d.name]);
+      if (u.code === 0) ctx.log.info(`domain ${d.name} was defined and shut off: undefined it, ${ctx.params.string("config")} is what runs`);
+      else ctx.log.warning(`cannot undefine the shut-off domain ${d.name}: ${virshMessage(u)}`);
+    }
+  }
+  // Recorded before it runs: a stop or probe must find it even if this process dies right after.
+  await writeRecord(ctx, d);
+  const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
+  if (r.code !== 0) {
+    const again = await observe(ctx, d);
+    if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh create").replace(/^virsh create: /, "")}`);
+    ctx.log.warning(`virsh create failed (${virshMessage(r)}) but domain ${d.name} runs`);
+  }
+  ctx.log.info(`domain ${d.name} created from ${ctx.params.string("config")}`);
+  // Wait until libvirt shows it running and the monitor scripts pass, as monitor would see it.
+  let last = "no answer yet";
+  for (;;) {
+    const deadline = stepDeadline(ctx);
+    const o = await observe(ctx, d, deadline);
+    if (o.kind === "state" && o.state.health === "running") {
+      const failed = await runMonitorScripts(ctx, d);
+      if (failed === undefined) return;
+      last = failed;
+    } else if (o.kind === "state" && o.state.health === "failed") {
+      throw new OcfGenericError(`domain ${d.name} failed while starting: ${o.state.state} (${o.state.reason})`);
+    } else if (o.kind === "gone") {
+      throw new OcfGenericError(`domain ${d.name} disappeared while starting (see libvirt's log for the domain)`);
+    } else last = o.kind === "state" ? `state ${o.state.state}` : o.reason;
+    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200) throw new OcfGenericError(`domain ${d.name} created but not confirmed running in time: ${last}`);
+    await sleep(POLL_MS, stepDeadline(ctx));
+  }
+}
+
+/** Waits until the domain is not running (shut off or gone) or `until` passes. */
+async function waitStopped(ctx: OcfContext, d: Domain, until: Deadline, onTick?: () => Promise<void>): Promise<Observation> {
+  for (;;) {
+    const o = await observe(ctx, d, until.within(Math.max(ctx.deadline.remainingMs() - REPORT_MS, 0)));
+    if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) return o;
+    if (until.remainingMs() < POLL_MS) return o;
+    await sleep(POLL_MS, until);
+    await onTick?.();
+  }
+}
+
+function describe(o: Observation): string {
+  if (o.kind === "gone") return "not defined";
+  if (o.kind === "error") return o.reason;
+  return `${o.state.state}${o.state.reason === "" ? "" : ` (${o.state.reason})`}`;
+}
+
+async function destroy(ctx: OcfContext, d: Domain): Promise<void> {
+  ctx.log.info(`destroying domain ${d.name} (forced stop)`);
+  let last: Observation | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const r = await run(ctx, ["destroy", d.name]);
+    const message = virshMessage(r);
+    if (r.code !== 0 && !(r.code !== undefined && (isNotRunning(message) || isNotFound(message)))) {
+      ctx.log.warning(`destroy of domain ${d.name} (attempt ${attempt}): ${noAnswer(ctx, r, "virsh destroy")}`);
+    }
+    last = await waitStopped(ctx, d, stepDeadline(ctx, 5000));
+    if (last.kind === "gone" || (last.kind === "state" && last.state.health === "stopped")) {
+      ctx.log.info(`domain ${d.name} destroyed: ${describe(last)}`);
+      return;
+    }
+    if (stepDeadline(ctx).remainingMs() < 1000) break;
+  }
+  throw new OcfGenericError(`domain ${d.name} still not stopped after destroy: ${describe(last)}`);
+}
+
+async function stop(ctx: OcfContext): Promise<void> {
+  const { domain: d, configProblem } = await findDomain(ctx);
+  if (d === undefined) {
+    ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: resource considered stopped`);
+    return;
+  }
+  if (configProblem !== undefined) ctx.log.warning(`${configProblem}; stopping domain ${d.name} (recorded at start)`);
+  const first = await settledState(ctx, d, stepDeadline(ctx, 10_000));
+  if (first.kind === "gone" || (first.kind === "state" && first.state.health === "stopped")) {
+    ctx.log.info(`domain ${d.name} already stopped (${describe(first)})`);
+    return;
+  }
+  if (first.kind === "error") {
+    if (first.connection && isQemu(d) && !(await qemuProcessRunning(d.name))) {
+      ctx.log.warning(`${first.reason}; no QEMU process for ${d.name} runs: stopped`);
+      return;
+    }
+    throw new OcfGenericError(`cannot stop domain ${d.name}: ${first.reason}`);
+  }
+  if (first.kind === "state" && first.state.health !== "running") {
+    // crashed, paused on an error: nothing graceful can work.
+    ctx.log.info(`domain ${d.name} is ${describe(first)}: destroying it`);
+    return destroy(ctx, d);
+  }
+  if (ctx.params.flag("force_stop")) return destroy(ctx, d);
+  const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
+  if (graceMs < 1000) {
+    ctx.log.warning(`stop timeout ${secs(ctx.timeoutMs)} leaves no time for a graceful shutdown before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: destroying domain ${d.name}`);
+    return destroy(ctx, d);
+  }
+  const grace = Deadline.in(graceMs);
+  const mode = ctx.params.string("shutdown_mode") ?? "";
+  const args = ["shutdown", d.name, ...(mode === "" ? [] : ["--mode", mode])];
+  const request = async (): Promise<boolean> => {
+    const r = await run(ctx, args, grace.within(Math.max(grace.remainingMs(), 0)));
+    if (r.code === 0) return true;
+    const message = virshMessage(r);
+    if (r.code !== undefined && (isNotRunning(message) || isNotFound(message))) return true;
+    ctx.log.warning(`graceful shutdown request for domain ${d.name} failed: ${noAnswer(ctx, r, "virsh shutdown")}`);
+    return false;
+  };
+  ctx.log.info(`shutting down domain ${d.name} gracefully${mode === "" ? "" : ` (mode ${mode})`}, up to ${secs(graceMs)}`);
+  if (await request()) {
+    let lastRequest = Date.now();
+    const o = await waitStopped(ctx, d, grace, async () => {
+      if (Date.now() - lastRequest >= SHUTDOWN_REPEAT_MS && grace.remainingMs() > 1000) {
+        lastRequest = Date.now();
+        ctx.log.info(`domain ${d.name} still running: repeating the shutdown request`);
+        await request();
+      }
+    });
+    if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
+      ctx.log.info(`domain ${d.name} shut down gracefully (${describe(o)})`);
+      return;
+    }
+    ctx.log.warning(`domain ${d.name} did not shut down within ${secs(graceMs)} (${describe(o)}): destroying it`);
+  }
+  return destroy(ctx, d);
+}
+
+async function validate(ctx: OcfContext): Promise<void> {
+  // stop and monitor find the domain themselves (config, else the record from start) and never
+  // give up on a guest libvirt shows running; the runner would map a failure here to "stopped".
+  if (ctx.action !== "start" && ctx.action !== "validate-all") return;
+  if (ctx.params.flag("force_stop") && (ctx.params.string("snapshot") ?? "") !== "") {
+    throw new OcfNotConfigured("the 'force_stop' and 'snapshot' options cannot be used together");
+  }
+  if (ctx.params.flag("stateless") && (ctx.params.string("backingfile") ?? "") === "") {
+    throw new OcfNotConfigured("stateless needs a backing file (backingfile)");
+  }
+  for (const n of NOT_YET) {
+    if (n.set(ctx)) throw new OcfNotConfigured(`${n.name} is not implemented in this version of ocf:kvmha:VirtualDomain`);
+  }
+  const mode = ctx.params.string("shutdown_mode") ?? "";
+  if (mode !== "" && !/^[a-z]+(,[a-z]+)*$/.test(mode)) throw new OcfNotConfigured(`shutdown_mode '${mode}' is not a list of virsh shutdown modes`);
+  const c = await readConfig(ctx);
+  if (!c.ok) throw c.unreadable ? new OcfNotInstalled(c.reason) : new OcfNotConfigured(c.reason);
+}
+
+export const virtualDomain: OcfAgent = {
+  name: "VirtualDomain",
+  version: "1.0",
+  shortdesc: "Manages virtual domains through the libvirt virtualization framework",
+  longdesc:
+    "Resource agent for a libvirt virtual domain (a KVM/QEMU guest, or any domain libvirt manages), with the parameters of ocf:heartbeat:VirtualDomain. start creates the domain from its XML file and waits until it runs; stop shuts it down gracefully within the stop timeout less a 15 s reserve, then destroys it, and succeeds only once libvirt no longer shows it running; monitor maps libvirt's states (crashed, or paused on an I/O error, is a failure). Every virsh call is bounded by the operation's timeout.",
+  parameters,
+  actions: {
+    start: { timeout: "90s", run: start },
+    stop: { timeout: "90s", run: stop },
+    status: { timeout: "30s", interval: "10s", depth: 0, run: monitor },
+    monitor: { timeout: "30s", interval: "10s", depth: 0, run: monitor },
+  },
+  validateTimeout: "5s",
+  requiredBinaries: ["virsh"],
+  validate,
+};
