@@ -159,11 +159,12 @@ function secs(ms: number): string {
 /** A virsh call that did not give an answer: why, in one line. */
 function noAnswer(ctx: OcfContext, r: VirshResult, what: string): string {
   if (r.spawnError !== undefined) return `${what}: cannot run virsh (${r.spawnError})`;
+  if (r.timedOut && r.ms === 0) return `${what}: no time left to ask libvirt`;
   if (r.timedOut) return `${what}: virsh did not answer within ${secs(r.ms)} (libvirtd hung or unreachable${uri(ctx) === undefined ? "" : ` at ${uri(ctx)}`})`;
   return `${what}: ${virshMessage(r)}`;
 }
 
-type Observation = { kind: "state"; state: DomainState } | { kind: "gone" } | { kind: "error"; reason: string; connection: boolean };
+type Observation = { kind: "state"; state: DomainState } | { kind: "gone" } | { kind: "error"; reason: string; connection: boolean; notStarted: boolean };
 
 /** One `virsh domstate --reason`: the domain's state, its absence, or why libvirt could not say. */
 async function observe(ctx: OcfContext, d: Domain, deadline?: Deadline): Promise<Observation> {
@@ -174,7 +175,7 @@ async function observe(ctx: OcfContext, d: Domain, deadline?: Deadline): Promise
   }
   const message = virshMessage(r);
   if (r.code !== undefined && isNotFound(message)) return { kind: "gone" };
-  return { kind: "error", reason: noAnswer(ctx, r, `state of domain ${d.name}`), connection: r.timedOut || r.code === undefined || isConnectionFailure(message) };
+  return { kind: "error", reason: noAnswer(ctx, r, `state of domain ${d.name}`), connection: r.timedOut || r.code === undefined || isConnectionFailure(message), notStarted: r.timedOut && r.ms === 0 };
 }
 
 /**
@@ -182,10 +183,14 @@ async function observe(ctx: OcfContext, d: Domain, deadline?: Deadline): Promise
  * Returns the last observation.
  */
 async function settledState(ctx: OcfContext, d: Domain, deadline: Deadline): Promise<Observation> {
+  let last: Observation | undefined;
   for (;;) {
     const o = await observe(ctx, d, deadline);
+    // A call that had no time to run says nothing new: keep the previous answer as the reason.
+    if (o.kind === "error" && o.notStarted && last !== undefined) return last;
+    last = o;
     if (o.kind === "gone" || (o.kind === "state" && o.state.health !== "unknown")) return o;
-    if (deadline.remainingMs() < 1000) return o;
+    if (deadline.remainingMs() < 2000) return o;
     ctx.log.info(o.kind === "state" ? `domain ${d.name} has no definite state yet (${o.state.state}), asking again` : `${o.reason}; asking again`);
     await sleep(1000, deadline);
   }

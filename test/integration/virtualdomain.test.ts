@@ -1,0 +1,223 @@
+// ocf:kvmha:VirtualDomain against the lab's private libvirtd: the test driver (fast) for start,
+// stop, monitor, probes, a missing config file, libvirtd unreachable or hung; real QEMU guests
+// (TCG) for graceful shutdown (shutdown_mode) against destroy.
+// Run: node --import tsx --test test/integration/virtualdomain.test.ts
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { virtualDomain } from '../../agents/VirtualDomain.js';
+import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
+import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
+
+interface AgentRun {
+  code: number;
+  out: string;
+  err: string;
+  ms: number;
+}
+
+async function agent(action: string, env: Record<string, string>): Promise<AgentRun> {
+  const r = { out: '', err: '' };
+  const io: OcfIo = {
+    out: (t) => {
+      r.out += t;
+    },
+    err: (t) => {
+      r.err += t;
+    },
+    stderrIsTty: () => false,
+    syslog: () => undefined,
+    startedAt: () => Date.now(),
+    pid: process.pid,
+  };
+  const t0 = Date.now();
+  const code = await runOcfAgent(virtualDomain, [action], { PATH: process.env.PATH ?? '', OCF_ROOT: '/usr/lib/ocf', ...env }, io);
+  return { code, ...r, ms: Date.now() - t0 };
+}
+
+function show(r: AgentRun): string {
+  return `exit ${r.code} in ${r.ms} ms\nstdout: ${r.out}\nstderr: ${r.err}`;
+}
+
+const testXml = (name: string): string =>
+  `<domain type='test'>\n  <name>${name}</name>\n  <memory unit='MiB'>64</memory>\n  <os><type>hvm</type></os>\n</domain>\n`;
+
+describe('VirtualDomain with the test driver', { timeout: 120_000 }, () => {
+  let lv: Libvirt;
+  let dir: string;
+  let n = 0;
+  /** A fresh resource: its own config file, HA_RSCTMP and instance name. */
+  function resource(extra: Record<string, string> = {}): { env: Record<string, string>; name: string; config: string } {
+    n++;
+    const name = `vd-t${n}`;
+    const config = path.join(dir, `${name}.xml`);
+    fs.writeFileSync(config, testXml(name));
+    const rsctmp = path.join(dir, `rsctmp-${n}`);
+    return {
+      name,
+      config,
+      env: { OCF_RESOURCE_INSTANCE: `r${n}`, HA_RSCTMP: rsctmp, OCF_RESKEY_config: config, OCF_RESKEY_hypervisor: lv.testUri, ...extra },
+    };
+  }
+  async function domstate(name: string): Promise<string> {
+    const r = await lv.virsh(['domstate', name], { uri: lv.testUri });
+    return r.code === 0 ? r.stdout.trim() : `error: ${r.stderr.trim()}`;
+  }
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-test-'));
+    lv = await startLibvirt();
+    await lv.holdTestDriver();
+  });
+  after(async () => {
+    await lv?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('probe, start, monitor, start again, stop, stop again, probe', async () => {
+    const { env, name } = resource();
+    const probe = { ...env, OCF_RESKEY_CRM_meta_interval: '0' };
+    let r = await agent('monitor', probe);
+    assert.equal(r.code, 7, show(r));
+    r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(await domstate(name), 'running');
+    assert.ok(fs.existsSync(path.join(env.HA_RSCTMP!, 'VirtualDomain-r1.domain')) || fs.readdirSync(env.HA_RSCTMP!).some((f) => f.endsWith('.domain')));
+    r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' });
+    assert.equal(r.code, 0, show(r));
+    r = await agent('status', env);
+    assert.equal(r.code, 0, show(r));
+    r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /already running/);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /shut down gracefully/);
+    assert.match(await domstate(name), /error: .*(failed to get domain|not found)/i);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    r = await agent('monitor', probe);
+    assert.equal(r.code, 7, show(r));
+  });
+
+  test('force_stop destroys at once; a paused guest is running; validate-all', async () => {
+    const { env, name } = resource({ OCF_RESKEY_force_stop: 'true' });
+    assert.equal((await agent('validate-all', env)).code, 0);
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    await lv.virshOk(['suspend', name], { uri: lv.testUri });
+    r = await agent('monitor', env);
+    assert.equal(r.code, 0, show(r));
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /destroying domain/);
+    assert.doesNotMatch(r.err, /gracefully/);
+    assert.match(await domstate(name), /^error:/);
+  });
+
+  test('a shutdown_mode the domain does not support: the request fails, stop destroys', async () => {
+    // The test driver supports no --mode: virsh shutdown --mode acpi fails ("unsupported flags").
+    const { env, name } = resource({ OCF_RESKEY_shutdown_mode: 'acpi' });
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /mode acpi/);
+    assert.match(r.err, /graceful shutdown request .* failed: .*unsupported flags/);
+    assert.match(r.err, /destroying domain/);
+    assert.match(await domstate(name), /^error:/);
+  });
+
+  test('config file gone: probe and stop still ask libvirt about the recorded domain', async () => {
+    const { env, name, config } = resource();
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    fs.rmSync(config);
+    r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /recorded at start/);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(await domstate(name), /^error:/);
+    r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' });
+    assert.equal(r.code, 7, show(r));
+    // Start and validate-all need the file: not installed here.
+    r = await agent('start', env);
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.err, /ocf-exit-reason:configuration file .* does not exist or is not readable/);
+    assert.equal((await agent('validate-all', env)).code, 5);
+    // Neither config nor record: nothing this agent started can run here.
+    const fresh = { ...env, HA_RSCTMP: path.join(dir, 'empty-rsctmp') };
+    assert.equal((await agent('monitor', { ...fresh, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    assert.equal((await agent('stop', fresh)).code, 0);
+  });
+
+  test('a defined, shut-off domain of the same name is replaced by the config file', async () => {
+    const { env, name, config } = resource();
+    await lv.virshOk(['define', config], { uri: lv.testUri });
+    assert.equal(await domstate(name), 'shut off');
+    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /undefined it/);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(await domstate(name), /^error:/);
+  });
+
+  test('configuration errors: bad XML, unimplemented options, conflicting options', async () => {
+    const { env, config } = resource();
+    fs.writeFileSync(config, '<domain type="test"><name>x</name>');
+    let r = await agent('validate-all', env);
+    assert.equal(r.code, 6, show(r));
+    assert.match(r.err, /not well-formed XML/);
+    fs.writeFileSync(config, testXml('vd-cfg'));
+    r = await agent('start', { ...env, OCF_RESKEY_snapshot: '/var/lib/snap' });
+    assert.equal(r.code, 6, show(r));
+    assert.match(r.err, /snapshot is not implemented/);
+    r = await agent('validate-all', { ...env, OCF_RESKEY_snapshot: '/x', OCF_RESKEY_force_stop: '1' });
+    assert.equal(r.code, 6, show(r));
+    assert.match(r.err, /force_stop' and 'snapshot'/);
+    r = await agent('validate-all', { ...env, OCF_RESKEY_stateless: 'true' });
+    assert.equal(r.code, 6, show(r));
+    r = await agent('validate-all', { ...env, OCF_RESKEY_config: '' });
+    assert.equal(r.code, 6, show(r));
+    // A stop never fails on configuration: it asks libvirt (nothing runs here).
+    r = await agent('stop', { ...env, OCF_RESKEY_snapshot: '/x', OCF_RESKEY_force_stop: '1' });
+    assert.equal(r.code, 0, show(r));
+  });
+
+  test('libvirtd unreachable: monitor and stop fail with a reason, never "stopped"', async () => {
+    const { env } = resource({ OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock` });
+    for (const action of ['monitor', 'stop']) {
+      const r = await agent(action, { ...env, OCF_RESKEY_CRM_meta_timeout: '4000' });
+      assert.equal(r.code, 1, `${action}: ${show(r)}`);
+      assert.match(r.err, /ocf-exit-reason:.*(failed to connect|Failed to connect socket)/, action);
+    }
+  });
+
+  test('libvirtd hung: the monitor says so before its op timeout', async () => {
+    // A socket that accepts connections and never answers, as a hung libvirtd.
+    const sock = path.join(dir, 'hung-sock');
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      const { env } = resource({ OCF_RESKEY_hypervisor: `test+unix:///default?socket=${sock}` });
+      const r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_timeout: '3000', OCF_RESKEY_CRM_meta_interval: '10000' });
+      assert.equal(r.code, 1, show(r));
+      assert.ok(r.ms < 3000, show(r));
+      assert.match(r.err, /ocf-exit-reason:state of domain vd-t\d+: virsh did not answer within .* \(libvirtd hung or unreachable/);
+      const s = await agent('stop', { ...env, OCF_RESKEY_CRM_meta_timeout: '3000' });
+      assert.equal(s.code, 1, show(s));
+      assert.ok(s.ms < 3000, show(s));
+    } finally {
+      server.close();
+    }
+  });
+});
