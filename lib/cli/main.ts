@@ -1,12 +1,9 @@
 import { basename } from "node:path";
-import { KvmhaError, NotImplementedError } from "../errors.js";
+import { KvmhaError } from "../errors.js";
 import { VERSION } from "./version.js";
 
 /** What one invoked name runs: it gets the arguments (argv minus program) and returns the exit code. */
 export type Command = (args: readonly string[]) => Promise<number>;
-
-/** OCF_ERR_UNIMPLEMENTED */
-const OCF_ERR_UNIMPLEMENTED = 3;
 
 /** Where an installed link for a command goes: a fence agent (sbin) or an OCF resource agent. */
 export type CommandKind = "fence" | "ocf";
@@ -41,9 +38,10 @@ const commands: Record<string, CommandSpec> = {
   },
   VirtualDomain: {
     kind: "ocf",
-    shipped: false,
-    run: async () => {
-      throw new NotImplementedError("VirtualDomain", OCF_ERR_UNIMPLEMENTED);
+    shipped: true,
+    run: async (args) => {
+      const [{ virtualDomain }, { runOcfAgent }] = await Promise.all([import("../../agents/VirtualDomain.js"), import("../ocf/run.js")]);
+      return runOcfAgent(virtualDomain, args, process.env);
     },
   },
 };
@@ -56,6 +54,8 @@ const commands: Record<string, CommandSpec> = {
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
+  await import("../../agents/VirtualDomain.js");
+  await import("../ocf/run.js");
   const { warmUpWithoutTimers } = await import("./snapshot.js");
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
