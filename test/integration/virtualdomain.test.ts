@@ -221,3 +221,50 @@ describe('VirtualDomain with the test driver', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('VirtualDomain with QEMU guests (TCG)', { timeout: 240_000 }, () => {
+  let lv: Libvirt;
+  before(async () => {
+    guestKernel(); // fails first, naming the package, if the guest kernel is missing
+    lv = await startLibvirt();
+  });
+  after(async () => {
+    await lv?.stop();
+  });
+
+  test('shutdown_mode=acpi: a graceful shutdown; shutdown_mode=agent (no guest agent): destroy', async () => {
+    const g = await defineGuest(lv, { name: 'vd-g1', memoryMb: 128, define: false });
+    const env = {
+      OCF_RESOURCE_INSTANCE: 'vm1',
+      HA_RSCTMP: path.join(lv.dir, 'rsctmp'),
+      OCF_RESKEY_config: g.xmlFile,
+      OCF_RESKEY_hypervisor: lv.uri,
+      OCF_RESKEY_CRM_meta_timeout: '60000',
+    };
+    try {
+      let r = await agent('start', { ...env, OCF_RESKEY_shutdown_mode: 'acpi' });
+      assert.equal(r.code, 0, show(r));
+      assert.equal(await g.state(), 'running');
+      assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' })).code, 0);
+      await g.waitForUptime(0, 60_000); // acpid runs: the power button is heard
+      r = await agent('stop', { ...env, OCF_RESKEY_shutdown_mode: 'acpi' });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.err, /shut down gracefully/);
+      assert.match(await g.console(), /power button pressed, powering off/);
+      assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+
+      r = await agent('start', env);
+      assert.equal(r.code, 0, show(r));
+      await g.waitForUptime(0, 60_000);
+      r = await agent('stop', { ...env, OCF_RESKEY_shutdown_mode: 'agent' });
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.err, /graceful shutdown request for domain vd-g1 failed/);
+      assert.match(r.err, /domain vd-g1 destroyed/);
+      assert.doesNotMatch(await g.console(), /power button pressed/);
+      assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    } catch (err) {
+      if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+      throw err;
+    }
+  });
+});
