@@ -13,7 +13,7 @@ import { describe, test } from 'node:test';
 import { PDU_PROFILES, profileById } from '../../fence/pdu-profiles/index.js';
 import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
 import type { RunResult } from '../lab/clients.js';
-import { PDU_LAB_PROGRAMS, requirePduProgram, type PduLabProgram } from '../lab/pdu-bins.js';
+import { PDU_LAB_PROGRAMS, requireProgram } from '../lab/bins.js';
 import {
   fenceApcSnmp,
   parseSnmpOutput,
@@ -135,10 +135,10 @@ const controlOid = (outlet: number, sw = 1, profile = APC) => outletOid(profile,
 const nameOid = (outlet: number, sw = 1, profile = APC) => outletOid(profile, 'name', outlet, sw);
 
 describe('PDU lab programs', () => {
-  for (const name of Object.keys(PDU_LAB_PROGRAMS) as PduLabProgram[]) {
+  for (const name of PDU_LAB_PROGRAMS) {
     test(`${name} is installed`, () => {
       // Throws with "run scripts/lab-deps.sh" when missing: a failure, not a skip.
-      assert.ok(requirePduProgram(name).startsWith('/'));
+      assert.ok(requireProgram(name).startsWith('/'));
     });
   }
 });

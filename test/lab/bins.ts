@@ -4,16 +4,43 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Debian package that provides each program the lab runs. */
-export const LAB_PROGRAMS = {
+/** Debian package that provides each program a lab runs: the one table for every lab. */
+export const LAB_PACKAGES = {
+  // IPMI lab (and the benches)
   ipmi_sim: 'openipmi',
   ipmitool: 'ipmitool',
   fence_ipmilan: 'fence-agents',
   hyperfine: 'hyperfine',
   ip: 'iproute2',
+  // PDU lab
+  snmpd: 'snmpd',
+  snmpget: 'snmp',
+  snmpset: 'snmp',
+  snmpwalk: 'snmp',
+  fence_apc_snmp: 'fence-agents',
+  // libvirt lab
+  libvirtd: 'libvirt-daemon',
+  virsh: 'libvirt-clients',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  busybox: 'busybox-static',
+  unshare: 'util-linux',
+  nsenter: 'util-linux',
 } as const;
 
-export type LabProgram = keyof typeof LAB_PROGRAMS;
+export type LabProgram = keyof typeof LAB_PACKAGES;
+
+/** The programs each lab runs (its lab test checks that every one is installed). */
+export const IPMI_LAB_PROGRAMS: readonly LabProgram[] = ['ipmi_sim', 'ipmitool', 'fence_ipmilan', 'hyperfine', 'ip'];
+export const PDU_LAB_PROGRAMS: readonly LabProgram[] = ['snmpd', 'snmpget', 'snmpset', 'snmpwalk', 'fence_apc_snmp'];
+export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
+  'libvirtd',
+  'virsh',
+  'qemu-system-x86_64',
+  'busybox',
+  'unshare',
+  'nsenter',
+  'ip',
+];
 
 // fence agents live in /usr/sbin, which a non-login PATH may lack.
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
@@ -33,12 +60,17 @@ export function findProgram(name: string): string | undefined {
   return undefined;
 }
 
+/** The error for a missing lab dependency `what` (a program or a file) and the Debian package that has it. */
+export function missingProgram(what: string, pkg: string): Error {
+  return new Error(
+    `lab program '${what}' is not installed (Debian package '${pkg}'); ` +
+      'run scripts/lab-deps.sh to install the lab dependencies',
+  );
+}
+
 /** Absolute path of a lab program; throws a clear error when it is missing. */
 export function requireProgram(name: LabProgram): string {
   const found = findProgram(name);
   if (found) return found;
-  throw new Error(
-    `lab program '${name}' is not installed (Debian package '${LAB_PROGRAMS[name]}'); ` +
-      'run scripts/lab-deps.sh to install the lab dependencies',
-  );
+  throw missingProgram(name, LAB_PACKAGES[name]);
 }

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
 import type { Libvirt } from './libvirt-daemon.js';
-import { requireLibvirtProgram, requireStaticBusybox } from './libvirt-bins.js';
+import { requireProgram } from './bins.js';
+import { requireStaticBusybox } from './libvirt-bins.js';
 
 export interface GuestKernel {
   /** /boot/vmlinuz-VERSION */
@@ -260,7 +261,7 @@ export async function defineGuest(lv: Libvirt, opts: GuestOptions): Promise<Gues
   const vcpus = opts.vcpus ?? 1;
   if (!Number.isInteger(memoryMb) || memoryMb < 64 || memoryMb > 4096) throw new Error(`memoryMb must be 64-4096, got ${memoryMb}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8) throw new Error(`vcpus must be 1-8, got ${vcpus}`);
-  const emulator = requireLibvirtProgram('qemu-system-x86_64');
+  const emulator = requireProgram('qemu-system-x86_64');
   const k = guestKernel();
   const initrd = await initramfsIn(lv, k);
   const dir = path.join(lv.guestDir, name);

@@ -8,8 +8,8 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
+import { requireProgram } from './bins.js';
 import { run, type RunResult } from './clients.js';
-import { requirePduProgram } from './pdu-bins.js';
 import { PDU_COMMUNITIES, type PduV3User } from './pdu-sim.js';
 
 export interface SnmpTarget {
@@ -49,7 +49,7 @@ async function netSnmp(
   args: readonly string[],
   opts: NetSnmpOptions,
 ): Promise<RunResult> {
-  const bin = requirePduProgram(program);
+  const bin = requireProgram(program);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kvmha-snmpconf-'));
   try {
     const conf = [`persistentDir ${dir}`];
@@ -179,7 +179,7 @@ export async function fenceApcSnmp(
     .join('');
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kvmha-snmpconf-'));
   try {
-    return await run(requirePduProgram('fence_apc_snmp'), [], {
+    return await run(requireProgram('fence_apc_snmp'), [], {
       input,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
