@@ -6,16 +6,35 @@
 // log. Nothing outside that directory is written, and stop() kills only the
 // ipmi_sim process it started, then removes the directory.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { requireProgram } from './bins.js';
-import { claimPort, pidAlive, releasePort, reserveUdpPort } from './ports.js';
+import {
+  abandon,
+  BIND_RETRIES,
+  cleanupAtExit,
+  cmdlineOf,
+  deathReason,
+  isLoopback,
+  killAndRemoveSync,
+  labBaseDir,
+  makeLabDir,
+  orphanReaper,
+  readLogSync,
+  readPid,
+  removeLabDir,
+  sleep,
+  spawnLogged,
+  startFailure,
+  takeUdpPort,
+  terminate,
+  writeAtomic,
+} from './daemon.js';
+import { releasePort } from './ports.js';
 
 export type PowerState = 'on' | 'off';
 export type Privilege = 'callback' | 'user' | 'operator' | 'admin';
@@ -101,37 +120,9 @@ export interface Bmc {
 }
 
 const HOOK_SOURCE = fileURLToPath(new URL('./chassis-control.sh', import.meta.url));
-// Paths go into ipmi_sim's config and through popen()'s shell unquoted.
-const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
+// Paths go into ipmi_sim's config and through popen()'s shell unquoted: daemon.ts's SAFE_PATH.
 const SAFE_CRED = /^[\x21\x23-\x7e]+$/; // printable ASCII without space or '"'
 const PRIVILEGES: readonly Privilege[] = ['callback', 'user', 'operator', 'admin'];
-const BIND_RETRIES = 3;
-
-const live = new Set<{ child: ChildProcess; dir: string }>();
-process.once('exit', () => {
-  // Last resort if a test forgot stop(): synchronous, our own pids only.
-  for (const entry of live) {
-    try {
-      entry.child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-    try {
-      fs.rmSync(entry.dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
-
-function isLoopback(host: string): boolean {
-  const parts = host.split('.');
-  return (
-    parts.length === 4 &&
-    parts[0] === '127' &&
-    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)
-  );
-}
 
 function checkUsers(users: readonly LabUser[]): void {
   if (users.length === 0 || users.length > 62) throw new Error('a lab BMC needs 1-62 users');
@@ -149,29 +140,6 @@ function checkUsers(users: readonly LabUser[]): void {
   }
 }
 
-function labBaseDir(): string {
-  const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
-  fs.mkdirSync(base, { recursive: true });
-  return base;
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-let reaped = false;
-
-/** Clean up BMCs left by test processes that died without stop() (done once by startBmc too). */
-export function reapOrphanBmcs(): void {
-  reaped = false;
-  reapOrphans(labBaseDir());
-}
-
 /**
  * A test process killed by a signal cannot stop its BMCs. Clean up after
  * such runs: for each lab directory whose owning process is gone, kill the
@@ -179,41 +147,20 @@ export function reapOrphanBmcs(): void {
  * its command line, so a reused pid is never touched) and remove the
  * directory.
  */
-function reapOrphans(base: string): void {
-  if (reaped) return;
-  reaped = true;
-  let names: string[];
-  try {
-    names = fs.readdirSync(base).filter((n) => n.startsWith('kvmha-lab-'));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = path.join(base, name);
-    const owner = readPid(path.join(dir, 'owner.pid'));
-    if (owner === undefined || pidAlive(owner)) continue;
-    const sim = readPid(path.join(dir, 'ipmi_sim.pid'));
-    if (sim !== undefined) {
-      let cmdline = '';
-      try {
-        cmdline = fs.readFileSync(`/proc/${sim}/cmdline`, 'utf8');
-      } catch {
-        // gone already
-      }
-      if (cmdline.includes(`${dir}/lan.conf`)) {
-        try {
-          process.kill(sim, 'SIGKILL');
-        } catch {
-          // raced with its exit
-        }
-      }
-    }
+const orphans = orphanReaper('kvmha-lab-', (dir) => {
+  const sim = readPid(path.join(dir, 'ipmi_sim.pid'));
+  if (sim !== undefined && cmdlineOf(sim).includes(`${dir}/lan.conf`)) {
     try {
-      fs.rmSync(dir, { recursive: true, force: true });
+      process.kill(sim, 'SIGKILL');
     } catch {
-      // best effort
+      // raced with its exit
     }
   }
+});
+
+/** Clean up BMCs left by test processes that died without stop() (done once by startBmc too). */
+export function reapOrphanBmcs(): void {
+  orphans.now();
 }
 
 function lanConf(o: {
@@ -309,33 +256,6 @@ export async function waitForIpmi(
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function exitPromise(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-async function waitExit(exited: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = await Promise.race([exited.then(() => true as const), timeout]);
-  clearTimeout(timer);
-  return done;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${path.dirname(file)}/.${path.basename(file)}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, text);
-  await fsp.rename(tmp, file);
-}
-
 async function readPowerFile(file: string): Promise<PowerState> {
   const text = (await fsp.readFile(file, 'utf8')).trim();
   if (text === '1') return 'on';
@@ -355,15 +275,8 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
   const base = labBaseDir();
-  reapOrphans(base);
-  const dir = await fsp.mkdtemp(path.join(base, 'kvmha-lab-'));
-  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
-  if (!SAFE_PATH.test(dir)) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw new Error(
-      `lab directory '${dir}' has characters ipmi_sim's config cannot carry; set KVMHA_LAB_DIR to a plain path`,
-    );
-  }
+  orphans.once(base);
+  const dir = await makeLabDir(base, 'kvmha-lab-', "ipmi_sim's config");
   const powerFile = path.join(dir, 'power');
   const logFile = path.join(dir, 'ipmi_sim.log');
   try {
@@ -379,36 +292,19 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   }
 
   for (let attempt = 1; ; attempt++) {
-    let port: number;
-    if (opts.port !== undefined) {
-      port = opts.port;
-      claimPort(port);
-    } else {
-      port = await reserveUdpPort(host);
-    }
+    const port = await takeUdpPort(host, opts.port);
     await fsp.writeFile(path.join(dir, 'lan.conf'), lanConf({ dir, host, port, guid, users }));
-    const logFd = fs.openSync(logFile, 'w');
-    const child = spawn(
+    const sim = spawnLogged(
       ipmiSim,
       ['-c', `${dir}/lan.conf`, '-f', `${dir}/bmc.emu`, '-s', `${dir}/state`, '-n'],
-      { cwd: dir, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C' } },
+      { cwd: dir, env: { ...process.env, LC_ALL: 'C' }, logFile },
     );
-    fs.closeSync(logFd);
+    const { child } = sim;
     if (child.pid !== undefined) fs.writeFileSync(path.join(dir, 'ipmi_sim.pid'), `${child.pid}\n`);
-    const entry = { child, dir };
-    live.add(entry);
-    let spawnError: Error | undefined;
-    child.once('error', (err) => {
-      spawnError = err;
-    });
-    const exited = exitPromise(child);
-    let dead = false;
-    void exited.then(() => {
-      dead = true;
-    });
+    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
 
-    const ready = await waitForIpmi(host, port, Date.now() + timeoutMs, () => dead || !!spawnError);
-    if (ready && !dead) {
+    const ready = await waitForIpmi(host, port, Date.now() + timeoutMs, () => sim.dead || !!sim.spawnError);
+    if (ready && !sim.dead) {
       const pid = child.pid!;
       let stopped: Promise<void> | undefined;
       const bmc: Bmc = {
@@ -431,18 +327,10 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
         output: () => fsp.readFile(logFile, 'utf8'),
         stop() {
           stopped ??= (async () => {
-            if (!dead) {
-              child.kill('SIGTERM');
-              if (!(await waitExit(exited, 5_000))) {
-                child.kill('SIGKILL');
-                if (!(await waitExit(exited, 5_000))) {
-                  throw new Error(`ipmi_sim pid ${pid} did not exit after SIGKILL`);
-                }
-              }
-            }
-            live.delete(entry);
+            await terminate(sim, 'ipmi_sim');
+            untrack();
             releasePort(port);
-            if (!process.env.KVMHA_LAB_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+            await removeLabDir(dir);
           })();
           return stopped;
         },
@@ -451,21 +339,15 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     }
 
     // Not ready: find out why, clean up this attempt.
-    if (!dead && !spawnError) {
-      child.kill('SIGKILL');
-      await waitExit(exited, 5_000);
-    }
-    live.delete(entry);
+    await abandon(sim);
+    untrack();
     releasePort(port);
-    const output = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim() : '';
+    const output = readLogSync(logFile);
     const inUse = /address already in use/i.test(output);
     if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
     await fsp.rm(dir, { recursive: true, force: true });
-    const why = spawnError
-      ? `could not run ${ipmiSim}: ${spawnError.message}`
-      : dead
-        ? `ipmi_sim exited (code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
-        : `ipmi_sim did not answer on ${host}:${port} within ${timeoutMs} ms`;
-    throw new Error(`lab BMC failed to start: ${why}\n--- ipmi_sim output ---\n${output || '(none)'}`);
+    const why =
+      deathReason(sim, 'ipmi_sim', ipmiSim) ?? `ipmi_sim did not answer on ${host}:${port} within ${timeoutMs} ms`;
+    throw startFailure('lab BMC', why, 'ipmi_sim', output);
   }
 }

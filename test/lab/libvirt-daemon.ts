@@ -28,9 +28,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { requireProgram } from './bins.js';
 import { run, type RunResult } from './clients.js';
-import { requireLibvirtProgram, requireQemuDriver } from './libvirt-bins.js';
-import { pidAlive } from './ports.js';
+import {
+  cleanupAtExit,
+  deathReason,
+  exitPromise,
+  labBaseDir,
+  makeLabDir,
+  orphanReaper,
+  readOr,
+  removeLabDir,
+  sleep,
+  spawnLogged,
+  startFailure,
+  terminate,
+  waitExit,
+} from './daemon.js';
+import { requireQemuDriver } from './libvirt-bins.js';
 
 export interface LibvirtOptions {
   /** host_uuid in libvirtd.conf (migration refuses two hosts with the same one); default random. */
@@ -95,32 +110,9 @@ const NS_START = fileURLToPath(new URL('./libvirt/ns-start.sh', import.meta.url)
 const DIR_PREFIX = 'kvmha-libvirt-';
 /** /var/cache/libvirt of every lab libvirtd (not a DIR_PREFIX name: never reaped). */
 const CACHE_NAME = 'kvmha-cache-libvirt';
-const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
 const NETNS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const VIRSH_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: os.tmpdir() };
-
-interface LiveEntry {
-  child: ChildProcess;
-  dir: string;
-  holders: Set<ChildProcess>;
-}
-const live = new Set<LiveEntry>();
-process.once('exit', () => {
-  // Last resort if a test forgot stop(): synchronous, our own namespaces only.
-  for (const entry of live) {
-    for (const h of entry.holders) safeKill(h.pid, 'SIGKILL');
-    killNamespace(entry.dir);
-    safeKill(entry.child.pid, 'SIGKILL');
-    if (!process.env.KVMHA_LAB_KEEP) {
-      try {
-        fs.rmSync(entry.dir, { recursive: true, force: true });
-      } catch {
-        // best effort (a mount point still busy, say)
-      }
-    }
-  }
-});
 
 function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -128,21 +120,6 @@ function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
     process.kill(pid, signal);
   } catch {
     // already gone
-  }
-}
-
-function labBaseDir(): string {
-  const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
-  fs.mkdirSync(base, { recursive: true });
-  return base;
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -180,63 +157,11 @@ function killNamespace(dir: string): number[] {
   return pids;
 }
 
-let reaped = false;
+const orphans = orphanReaper(DIR_PREFIX, killNamespace);
 
 /** Clean up lab libvirtds (and their guests) left by test processes that died without stop(). */
 export function reapOrphanLibvirts(): void {
-  reaped = false;
-  reapOrphans(labBaseDir());
-}
-
-function reapOrphans(base: string): void {
-  if (reaped) return;
-  reaped = true;
-  let names: string[];
-  try {
-    names = fs.readdirSync(base).filter((n) => n.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = path.join(base, name);
-    const owner = readPid(path.join(dir, 'owner.pid'));
-    if (owner === undefined || pidAlive(owner)) continue;
-    killNamespace(dir);
-    try {
-      fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function exitPromise(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-async function waitExit(exited: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = await Promise.race([exited.then(() => true as const), timeout]);
-  clearTimeout(timer);
-  return done;
-}
-
-async function readOr(file: string, fallback = ''): Promise<string> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch {
-    return fallback;
-  }
+  orphans.now();
 }
 
 function tail(text: string, lines = 40): string {
@@ -304,11 +229,11 @@ function withQemuUser(text: string, file: 'passwd' | 'group'): string {
 
 /** Start a private libvirtd; resolves once `virsh -c <uri> version` answers. */
 export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> {
-  const libvirtd = requireLibvirtProgram('libvirtd');
-  const virsh = requireLibvirtProgram('virsh');
-  const unshare = requireLibvirtProgram('unshare');
-  const nsenterBin = requireLibvirtProgram('nsenter');
-  requireLibvirtProgram('qemu-system-x86_64');
+  const libvirtd = requireProgram('libvirtd');
+  const virsh = requireProgram('virsh');
+  const unshare = requireProgram('unshare');
+  const nsenterBin = requireProgram('nsenter');
+  requireProgram('qemu-system-x86_64');
   requireQemuDriver();
   if (process.getuid?.() !== 0) throw new Error('the libvirt lab needs root (mount namespaces, a system-mode libvirtd)');
   const hostUuid = opts.hostUuid ?? randomUUID();
@@ -326,13 +251,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
 
   const base = labBaseDir();
-  reapOrphans(base);
-  const dir = await fsp.mkdtemp(path.join(base, DIR_PREFIX));
-  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
-  if (!SAFE_PATH.test(dir)) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw new Error(`lab directory '${dir}' has characters libvirt's URIs cannot carry; set KVMHA_LAB_DIR to a plain path`);
-  }
+  orphans.once(base);
+  const dir = await makeLabDir(base, DIR_PREFIX, "libvirt's URIs");
   const logFile = path.join(dir, 'libvirtd.log');
   const guestDir = path.join(dir, 'guests');
   try {
@@ -364,24 +284,26 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
       ? [argv[0]!, argv.slice(1)]
       : [nsenterBin, [`--net=/run/netns/${netns}`, '--', ...argv]];
 
-  const logFd = fs.openSync(logFile, 'w');
   const started = Date.now();
-  const child = spawn(program, args, {
+  const daemon = spawnLogged(program, args, {
     cwd: dir,
-    stdio: ['ignore', logFd, logFd],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: dir },
+    logFile,
   });
-  fs.closeSync(logFd);
-  const entry: LiveEntry = { child, dir, holders: new Set() };
-  live.add(entry);
-  let spawnError: Error | undefined;
-  child.once('error', (err) => {
-    spawnError = err;
-  });
-  const exited = exitPromise(child);
-  let dead = false;
-  void exited.then(() => {
-    dead = true;
+  const { child } = daemon;
+  const holders = new Set<ChildProcess>();
+  const untrack = cleanupAtExit(() => {
+    // Last resort if a test forgot stop(): synchronous, our own namespaces only.
+    for (const h of holders) safeKill(h.pid, 'SIGKILL');
+    killNamespace(dir);
+    safeKill(child.pid, 'SIGKILL');
+    if (!process.env.KVMHA_LAB_KEEP) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // best effort (a mount point still busy, say)
+      }
+    }
   });
   const pid = child.pid;
 
@@ -398,7 +320,7 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
   let lastTry: RunResult | undefined;
   let ready = false;
   const deadline = started + timeoutMs;
-  while (!dead && !spawnError && Date.now() < deadline) {
+  while (!daemon.dead && !daemon.spawnError && Date.now() < deadline) {
     if (!recorded && pid !== undefined) {
       const ns = mntNsOf(pid);
       // nsenter (netns) and unshare exec in place: same pid, new namespace once unshared.
@@ -418,20 +340,18 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     await sleep(50);
   }
 
-  if (!ready || dead) {
-    if (!dead && !spawnError) child.kill('SIGKILL');
-    await waitExit(exited, 5_000);
+  if (!ready || daemon.dead) {
+    if (!daemon.dead && !daemon.spawnError) child.kill('SIGKILL');
+    await waitExit(daemon.exited, 5_000);
     killNamespace(dir);
-    live.delete(entry);
+    untrack();
     const output = tail(await readOr(logFile), 60);
     await fsp.rm(dir, { recursive: true, force: true });
-    const why = spawnError
-      ? `could not run ${program}: ${spawnError.message}`
-      : dead
-        ? `libvirtd exited (code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
-        : `libvirtd did not answer on ${socket} within ${timeoutMs} ms` +
-          (lastTry ? ` (last virsh: exit ${lastTry.code}: ${lastTry.stderr.trim()})` : '');
-    throw new Error(`lab libvirtd failed to start: ${why}\n--- libvirtd output ---\n${output || '(none)'}`);
+    const why =
+      deathReason(daemon, 'libvirtd', program) ??
+      `libvirtd did not answer on ${socket} within ${timeoutMs} ms` +
+        (lastTry ? ` (last virsh: exit ${lastTry.code}: ${lastTry.stderr.trim()})` : '');
+    throw startFailure('lab libvirtd', why, 'libvirtd', output);
   }
 
   const nsenter = [nsenterBin, `--mount=/proc/${pid}/ns/mnt`, ...(netns ? [`--net=/run/netns/${netns}`] : []), '--'];
@@ -470,7 +390,7 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     async holdTestDriver() {
       if (holder && holder.exitCode === null && holder.signalCode === null) return;
       const h = spawn(virsh, ['-c', testUri], { stdio: ['pipe', 'pipe', 'pipe'], env: VIRSH_ENV });
-      entry.holders.add(h);
+      holders.add(h);
       holder = h;
       let out = '';
       let err = '';
@@ -478,7 +398,7 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
       h.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
       h.once('error', (e) => (err += `\n${e.message}`));
       const hExited = exitPromise(h);
-      h.once('exit', () => entry.holders.delete(h));
+      h.once('exit', () => holders.delete(h));
       // Ask it something: its answer proves the connection is open.
       h.stdin!.write('uri\n');
       const until = Date.now() + 10_000;
@@ -507,7 +427,7 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     stop() {
       stopped ??= (async () => {
         await lv.releaseTestDriver();
-        if (!dead) {
+        if (!daemon.dead) {
           // Guests outlive libvirtd by design: destroy them first (politeness; the
           // namespace sweep below would kill their QEMUs anyway).
           const list = await runVirsh(['list', '--name'], { killAfterMs: 5_000 });
@@ -516,17 +436,13 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
               await runVirsh(['destroy', name], { killAfterMs: 10_000 });
             }
           }
-          child.kill('SIGTERM');
-          if (!(await waitExit(exited, 10_000))) {
-            child.kill('SIGKILL');
-            if (!(await waitExit(exited, 5_000))) throw new Error(`libvirtd pid ${pid} did not exit after SIGKILL`);
-          }
         }
+        await terminate(daemon, 'libvirtd', 10_000);
         // Anything still in the namespace (a QEMU, a helper) is ours.
         const until = Date.now() + 5_000;
         while (killNamespace(dir).length > 0 && Date.now() < until) await sleep(50);
-        live.delete(entry);
-        if (!process.env.KVMHA_LAB_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+        untrack();
+        await removeLabDir(dir);
       })();
       return stopped;
     },

@@ -10,18 +10,38 @@
 // if it outlives snmpd, the handler snmpd started for it), then removes the
 // directory.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
-import { findProgram } from './bins.js';
-import { requirePduProgram } from './pdu-bins.js';
+import { findProgram, requireProgram } from './bins.js';
+import {
+  abandon,
+  BIND_RETRIES,
+  cleanupAtExit,
+  cmdlineOf,
+  deathReason,
+  isLoopback,
+  killAndRemoveSync,
+  labBaseDir,
+  makeLabDir,
+  orphanReaper,
+  readLogSync,
+  readOr,
+  readPid,
+  removeLabDir,
+  SAFE_PATH,
+  sleep,
+  spawnLogged,
+  startFailure,
+  takeUdpPort,
+  terminate,
+  writeAtomic,
+} from './daemon.js';
 import { probeGet } from './pdu-probe.js';
-import { claimPort, pidAlive, releasePort, reserveUdpPort } from './ports.js';
+import { pidAlive, releasePort } from './ports.js';
 
 export type OutletState = 'on' | 'off';
 
@@ -189,63 +209,11 @@ export function outletOid(
 }
 
 const HANDLER_SOURCE = fileURLToPath(new URL('./pdu-handler.mjs', import.meta.url));
-// Paths go into snmpd.conf, whose pass_persist splits its command on spaces.
-const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
+// Paths go into snmpd.conf, whose pass_persist splits its command on spaces: daemon.ts's SAFE_PATH.
 const SAFE_CRED = /^[\x21-\x7e]{8,64}$/; // printable ASCII, no space
 const SAFE_NAME = /^[A-Za-z0-9._-]{1,32}$/;
 const NUMERIC_OID = /^\d+(\.\d+)+$/;
-const BIND_RETRIES = 3;
 const DIR_PREFIX = 'kvmha-pdu-';
-
-const live = new Set<{ child: ChildProcess; dir: string }>();
-process.once('exit', () => {
-  // Last resort if a test forgot stop(): synchronous, our own pids only.
-  // The handler exits by itself when snmpd's end of its pipe closes.
-  for (const entry of live) {
-    try {
-      entry.child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-    try {
-      fs.rmSync(entry.dir, { recursive: true, force: true });
-    } catch {
-      // best effort
-    }
-  }
-});
-
-function isLoopback(host: string): boolean {
-  const parts = host.split('.');
-  return (
-    parts.length === 4 &&
-    parts[0] === '127' &&
-    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)
-  );
-}
-
-function labBaseDir(): string {
-  const base = process.env.KVMHA_LAB_DIR ? path.resolve(process.env.KVMHA_LAB_DIR) : os.tmpdir();
-  fs.mkdirSync(base, { recursive: true });
-  return base;
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
 
 /** Live processes whose command line names something inside `dir` (snmpd, handlers). */
 function processesUsing(dir: string): number[] {
@@ -264,45 +232,24 @@ function processesUsing(dir: string): number[] {
   return found;
 }
 
-let reaped = false;
-
-/** Clean up PDUs left by test processes that died without stop() (done once by startPdu too). */
-export function reapOrphanPdus(): void {
-  reaped = false;
-  reapOrphans(labBaseDir());
-}
-
 /**
  * For each PDU directory whose owning test process is gone, kill the
  * processes that run from it (snmpd and its handler: only pids whose command
  * line names that directory, so a reused pid is never touched) and remove it.
  */
-function reapOrphans(base: string): void {
-  if (reaped) return;
-  reaped = true;
-  let names: string[];
-  try {
-    names = fs.readdirSync(base).filter((n) => n.startsWith(DIR_PREFIX));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const dir = path.join(base, name);
-    const owner = readPid(path.join(dir, 'owner.pid'));
-    if (owner === undefined || pidAlive(owner)) continue;
-    for (const pid of processesUsing(dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // raced with its exit
-      }
-    }
+const orphans = orphanReaper(DIR_PREFIX, (dir) => {
+  for (const pid of processesUsing(dir)) {
     try {
-      fs.rmSync(dir, { recursive: true, force: true });
+      process.kill(pid, 'SIGKILL');
     } catch {
-      // best effort
+      // raced with its exit
     }
   }
+});
+
+/** Clean up PDUs left by test processes that died without stop() (done once by startPdu too). */
+export function reapOrphanPdus(): void {
+  orphans.now();
 }
 
 /** Node for the handler: the one running the tests (absolute), else `node` on PATH. */
@@ -426,33 +373,6 @@ function checkUsers(): void {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function exitPromise(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-async function waitExit(exited: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const done = await Promise.race([exited.then(() => true as const), timeout]);
-  clearTimeout(timer);
-  return done;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${path.dirname(file)}/.${path.basename(file)}.${process.pid}.tmp`;
-  await fsp.writeFile(tmp, text);
-  await fsp.rename(tmp, file);
-}
-
 /** Handlers snmpd started for this PDU that still run (their pid files name them). */
 function handlerPids(dir: string): number[] {
   let names: string[];
@@ -500,7 +420,7 @@ function parseRef(ref: OutletRef, pdu: { outlets: number; switches: number }): s
 
 /** Start a simulated PDU; resolves once snmpd answers sysObjectID and outlet 1's state. */
 export async function startPdu(opts: PduOptions): Promise<Pdu> {
-  const snmpd = requirePduProgram('snmpd');
+  const snmpd = requireProgram('snmpd');
   const node = handlerNode();
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host)) throw new Error(`lab PDU host must be a 127.0.0.0/8 address, got '${host}'`);
@@ -523,15 +443,8 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
   const base = labBaseDir();
-  reapOrphans(base);
-  const dir = await fsp.mkdtemp(path.join(base, DIR_PREFIX));
-  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
-  if (!SAFE_PATH.test(dir)) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw new Error(
-      `lab directory '${dir}' has characters snmpd.conf cannot carry; set KVMHA_LAB_DIR to a plain path`,
-    );
-  }
+  orphans.once(base);
+  const dir = await makeLabDir(base, DIR_PREFIX, 'snmpd.conf');
   const stateFile = path.join(dir, 'state.json');
   const faultFile = path.join(dir, 'faults.json');
   const setsFile = path.join(dir, 'sets.log');
@@ -569,15 +482,8 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
   const probeOids = ['1.3.6.1.2.1.1.2.0', outletOid(profile, 'state', 1, 1)];
 
   for (let attempt = 1; ; attempt++) {
-    let port: number;
-    if (opts.port !== undefined) {
-      port = opts.port;
-      claimPort(port);
-    } else {
-      port = await reserveUdpPort(host);
-    }
-    const logFd = fs.openSync(logFile, 'w');
-    const child = spawn(
+    const port = await takeUdpPort(host, opts.port);
+    const daemon = spawnLogged(
       snmpd,
       [
         '-f', // foreground: this process is snmpd, the pid we kill
@@ -593,7 +499,7 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
       ],
       {
         cwd: dir,
-        stdio: ['ignore', logFd, logFd],
+        logFile,
         // A clean environment: no MIB loading (MIBS empty), persistent store in
         // the PDU's directory, nothing like NODE_OPTIONS reaching the handler.
         env: {
@@ -604,18 +510,9 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
         },
       },
     );
-    fs.closeSync(logFd);
-    const entry = { child, dir };
-    live.add(entry);
-    let spawnError: Error | undefined;
-    child.once('error', (err) => {
-      spawnError = err;
-    });
-    const exited = exitPromise(child);
-    let dead = false;
-    void exited.then(() => {
-      dead = true;
-    });
+    const { child } = daemon;
+    // The handler exits by itself when snmpd's end of its pipe closes.
+    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
 
     const answer = await probeGet(
       host,
@@ -623,7 +520,7 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
       PDU_COMMUNITIES.readOnly,
       probeOids,
       Date.now() + timeoutMs,
-      () => dead || !!spawnError,
+      () => daemon.dead || !!daemon.spawnError,
     );
     const good =
       answer !== undefined &&
@@ -631,7 +528,7 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
       answer.varbinds.length === 2 &&
       answer.varbinds[0]!.value === sysObjectId &&
       answer.varbinds[1]!.tag === 0x02;
-    if (good && !dead) {
+    if (good && !daemon.dead) {
       const pid = child.pid!;
       let stopped: Promise<void> | undefined;
       const pdu: Pdu = {
@@ -669,31 +566,16 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
           return text.split('\n').filter((l) => l.length > 0);
         },
         async output() {
-          const read = async (f: string) => {
-            try {
-              return await fsp.readFile(f, 'utf8');
-            } catch {
-              return '';
-            }
-          };
-          const handler = await read(handlerLog);
-          return `${await read(logFile)}${handler ? `--- handler errors ---\n${handler}` : ''}`;
+          const handler = await readOr(handlerLog);
+          return `${await readOr(logFile)}${handler ? `--- handler errors ---\n${handler}` : ''}`;
         },
         stop() {
           stopped ??= (async () => {
-            if (!dead) {
-              child.kill('SIGTERM');
-              if (!(await waitExit(exited, 5_000))) {
-                child.kill('SIGKILL');
-                if (!(await waitExit(exited, 5_000))) {
-                  throw new Error(`snmpd pid ${pid} did not exit after SIGKILL`);
-                }
-              }
-            }
+            await terminate(daemon, 'snmpd');
             await stopHandlers(dir);
-            live.delete(entry);
+            untrack();
             releasePort(port);
-            if (!process.env.KVMHA_LAB_KEEP) await fsp.rm(dir, { recursive: true, force: true });
+            await removeLabDir(dir);
           })();
           return stopped;
         },
@@ -702,28 +584,26 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
     }
 
     // Not ready: find out why, clean up this attempt.
-    if (!dead && !spawnError) {
-      child.kill('SIGKILL');
-      await waitExit(exited, 5_000);
-    }
+    await abandon(daemon);
     await stopHandlers(dir);
-    live.delete(entry);
+    untrack();
     releasePort(port);
-    const output = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').trim() : '';
-    const handlerErrors = fs.existsSync(handlerLog) ? fs.readFileSync(handlerLog, 'utf8').trim() : '';
+    const output = readLogSync(logFile);
+    const handlerErrors = readLogSync(handlerLog);
     const inUse = /Error opening specified endpoint/i.test(output);
     if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
     await fsp.rm(dir, { recursive: true, force: true });
-    const why = spawnError
-      ? `could not run ${snmpd}: ${spawnError.message}`
-      : dead
-        ? `snmpd exited (code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'})`
-        : answer === undefined
-          ? `snmpd did not answer on ${host}:${port} within ${timeoutMs} ms`
-          : `snmpd answered the readiness GET wrongly: ${JSON.stringify(answer)}`;
-    throw new Error(
-      `lab PDU failed to start: ${why}\n--- snmpd output ---\n${output || '(none)'}` +
-        (handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : ''),
+    const why =
+      deathReason(daemon, 'snmpd', snmpd) ??
+      (answer === undefined
+        ? `snmpd did not answer on ${host}:${port} within ${timeoutMs} ms`
+        : `snmpd answered the readiness GET wrongly: ${JSON.stringify(answer)}`);
+    throw startFailure(
+      'lab PDU',
+      why,
+      'snmpd',
+      output,
+      handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : '',
     );
   }
 }
