@@ -20,6 +20,7 @@ import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
 import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
 import { DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
+import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
 import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
 import { type VirshResult, virsh, virshMessage } from "../lib/libvirt/virsh.js";
 
@@ -283,7 +284,7 @@ async function runMonitorScripts(ctx: OcfContext, d: Domain): Promise<string | u
     const deadline = stepDeadline(ctx);
     if (deadline.remainingMs() < 200) return `monitor script ${script} for domain ${d.name}: no time left`;
     const r = await new Promise<{ code: number | undefined; out: string; killed: boolean; error?: string }>((resolve) => {
-      execFile(script, [], { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile(script, [], { env: ctx.childEnv(), timeout: Math.floor(deadline.remainingMs()), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
         const out = `${stdout}${stderr}`.trim().replace(/\s+/g, " ").slice(0, 300);
         if (e === null) resolve({ code: 0, out, killed: false });
@@ -486,6 +487,146 @@ async function validate(ctx: OcfContext): Promise<void> {
   if (!c.ok) throw c.unreadable ? new OcfNotInstalled(c.reason) : new OcfNotConfigured(c.reason);
 }
 
+/** Kept back from migrate_to's deadline to abort the migration job and confirm the guest stayed. */
+export const ABORT_RESERVE_MS = 5_000;
+
+async function localUri(ctx: OcfContext): Promise<string> {
+  const u = uri(ctx);
+  if (u !== undefined) return u;
+  const r = await run(ctx, ["uri"], stepDeadline(ctx, 10_000));
+  if (r.code !== 0) throw new OcfGenericError(noAnswer(ctx, r, "virsh uri"));
+  return r.stdout.trim();
+}
+
+function intParam(ctx: OcfContext, name: string): number {
+  const v = ctx.params.string(name) ?? "";
+  return /^\d+$/.test(v.trim()) ? Number.parseInt(v.trim(), 10) : 0;
+}
+
+async function plan(ctx: OcfContext): Promise<MigrationPlan> {
+  const hypervisor = await localUri(ctx);
+  try {
+    return migrationPlan({
+      hypervisor,
+      targetNode: ctx.meta("migrate_target"),
+      remoteuri: ctx.params.string("remoteuri"),
+      migrationTransport: ctx.params.string("migration_transport"),
+      migrationUser: ctx.params.string("migration_user"),
+      migrationNetworkSuffix: ctx.params.string("migration_network_suffix"),
+      migrateuri: ctx.params.string("migrateuri"),
+      migrateport: ctx.params.string("migrateport"),
+      migrateOptions: ctx.params.string("migrate_options"),
+    });
+  } catch (err) {
+    if (err instanceof MigrationConfigError) throw new OcfNotConfigured(err.message);
+    throw err;
+  }
+}
+
+/**
+ * Live migration to OCF_RESKEY_CRM_meta_migrate_target. `virsh migrate --live` is bounded: when
+ * it has not finished ABORT_RESERVE_MS before the op deadline the job is aborted (domjobabort),
+ * so the guest goes on running here and the action fails with the reason.
+ */
+async function migrateTo(ctx: OcfContext): Promise<void> {
+  const { domain: d, configProblem } = await findDomain(ctx);
+  if (d === undefined) throw new OcfGenericError(`migrate_to: ${configProblem ?? "no domain"}; no record of a start on this node`);
+  const mp = await plan(ctx);
+  const first = await settledState(ctx, d, stepDeadline(ctx, 10_000));
+  if (!(first.kind === "state" && first.state.health === "running")) {
+    throw new OcfGenericError(`domain ${d.name}: migrate_to: not active locally (${describe(first)})`);
+  }
+  const speed = intParam(ctx, "migration_speed");
+  const downtime = intParam(ctx, "migration_downtime");
+  const args = ["migrate", "--live", ...mp.options, ...(speed > 0 ? ["--bandwidth", String(speed)] : []), d.name, mp.remoteUri, ...(mp.migrateUri === undefined ? [] : ["--migrateuri", mp.migrateUri])];
+  const whole = stepDeadline(ctx);
+  const abortAt = whole.remainingMs() - Math.min(ABORT_RESERVE_MS, Math.floor(whole.remainingMs() / 3));
+  if (abortAt < 1000) throw new OcfGenericError(`domain ${d.name}: migrate_to timeout ${secs(ctx.timeoutMs)} leaves no time to migrate`);
+  ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} (virsh ${args.join(" ")}), up to ${secs(abortAt)}`);
+  const started = Date.now();
+  const migration = run(ctx, args, whole);
+  let done: VirshResult | undefined;
+  void migration.then((r) => {
+    done = r;
+  });
+  const ac = new AbortController();
+  const timer = new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, abortAt);
+    ac.signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  // The downtime can be set only while the job runs: asked once it has started, retried briefly.
+  const setDowntime = async (): Promise<void> => {
+    if (downtime <= 0) return;
+    for (let i = 0; i < 20 && done === undefined && Date.now() - started < abortAt - 1000; i++) {
+      await sleep(250);
+      if (done !== undefined) return;
+      const r = await run(ctx, ["migrate-setmaxdowntime", d.name, String(downtime)], stepDeadline(ctx, 5000));
+      if (r.code === 0) {
+        ctx.log.info(`domain ${d.name}: migration downtime limit set to ${downtime} ms`);
+        return;
+      }
+    }
+    if (done === undefined) ctx.log.warning(`domain ${d.name}: could not set the migration downtime to ${downtime} ms`);
+  };
+  void setDowntime();
+  const first2 = await Promise.race([migration.then(() => "done" as const), timer.then(() => "late" as const)]);
+  ac.abort();
+  let r: VirshResult;
+  if (first2 === "done") r = await migration;
+  else {
+    ctx.log.warning(`domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)}: aborting the migration job`);
+    const a = await run(ctx, ["domjobabort", d.name], stepDeadline(ctx, 10_000));
+    if (a.code !== 0) ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
+    r = await migration;
+    if (r.code === 0) {
+      ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} completed before the abort took effect`);
+      return;
+    }
+    const here = await observe(ctx, d);
+    const runsHere = here.kind === "state" && here.state.health === "running";
+    throw new OcfGenericError(
+      `domain ${d.name}: live migration to ${mp.targetHost} did not finish within ${secs(abortAt)} (op timeout ${secs(ctx.timeoutMs)}): migration job aborted, domain ${runsHere ? "still runs on this node" : `is ${describe(here)} on this node`}`,
+    );
+  }
+  if (r.code !== 0) {
+    const here = await observe(ctx, d);
+    throw new OcfGenericError(`domain ${d.name}: live migration to ${mp.targetHost} failed: ${noAnswer(ctx, r, "virsh migrate").replace(/^virsh migrate: /, "")} (on this node: ${describe(here)})`);
+  }
+  ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} succeeded in ${secs(Date.now() - started)}`);
+}
+
+/**
+ * On the target after migrate_to: the guest must run here. Waits (bounded) only while libvirt
+ * shows no definite state or monitor scripts fail; shut off or not defined fails at once.
+ */
+async function migrateFrom(ctx: OcfContext): Promise<void> {
+  const { domain: d, configProblem } = await findDomain(ctx);
+  if (d === undefined) throw new OcfGenericError(`migrate_from: ${configProblem ?? "no domain"}`);
+  const source = ctx.meta("migrate_source");
+  let last = "no answer yet";
+  for (;;) {
+    const o = await settledState(ctx, d, stepDeadline(ctx));
+    if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
+      throw new OcfGenericError(`domain ${d.name} is not running on this node after migration${source === undefined ? "" : ` from ${source}`} (${describe(o)})`);
+    }
+    if (o.kind === "state" && o.state.health === "failed") throw new OcfGenericError(`domain ${d.name} has failed after migration: ${describe(o)}`);
+    if (o.kind === "state" && o.state.health === "running") {
+      await writeRecord(ctx, d);
+      const failed = await runMonitorScripts(ctx, d);
+      if (failed === undefined) {
+        ctx.log.info(`domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`);
+        return;
+      }
+      last = failed;
+    } else last = describe(o);
+    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200) throw new OcfGenericError(`domain ${d.name} not confirmed running after migration: ${last}`);
+    await sleep(POLL_MS, stepDeadline(ctx));
+  }
+}
+
 export const virtualDomain: OcfAgent = {
   name: "VirtualDomain",
   version: "1.0",
@@ -498,6 +639,8 @@ export const virtualDomain: OcfAgent = {
     stop: { timeout: "90s", run: stop },
     status: { timeout: "30s", interval: "10s", depth: 0, run: monitor },
     monitor: { timeout: "30s", interval: "10s", depth: 0, run: monitor },
+    migrate_from: { timeout: "60s", run: migrateFrom },
+    migrate_to: { timeout: "120s", run: migrateTo },
   },
   validateTimeout: "5s",
   requiredBinaries: ["virsh"],

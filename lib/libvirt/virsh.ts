@@ -46,7 +46,8 @@ export function virshMessage(r: VirshResult): string {
 export function virsh(args: readonly string[], deadline: Deadline, opts: VirshOptions = {}): Promise<VirshResult> {
   const full = [...(opts.uri !== undefined && opts.uri !== "" ? ["--connect", opts.uri] : []), "--quiet", ...args];
   const started = Date.now();
-  const timeout = deadline.remainingMs();
+  // Whole milliseconds: execFile refuses a fractional timeout (a deadline from performance.timeOrigin is fractional).
+  const timeout = Math.floor(deadline.remainingMs());
   if (timeout < MIN_CALL_MS) {
     return Promise.resolve({ args: full, code: undefined, stdout: "", stderr: "", timedOut: true, spawnError: undefined, ms: 0 });
   }

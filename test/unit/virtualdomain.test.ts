@@ -165,11 +165,12 @@ describe("VirtualDomain meta-data", () => {
     assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort());
     for (const [name, what] of theirs) assert.equal(ours.get(name), what, name);
   });
-  it("advertises the reference's timeouts for start, stop, monitor, status", () => {
+  it("advertises the reference's timeouts for start, stop, monitor, status, migrate_to, migrate_from", () => {
     assert.match(xml, /<action name="start" timeout="90s" \/>/);
     assert.match(xml, /<action name="stop" timeout="90s" \/>/);
     assert.match(xml, /<action name="monitor" timeout="30s" interval="10s" depth="0" \/>/);
     assert.match(xml, /<action name="status" timeout="30s" interval="10s" depth="0" \/>/);
-    assert.doesNotMatch(xml, /migrate_to|migrate_from/);
+    assert.match(xml, /<action name="migrate_to" timeout="120s" \/>/);
+    assert.match(xml, /<action name="migrate_from" timeout="60s" \/>/);
   });
 });

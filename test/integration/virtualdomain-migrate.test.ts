@@ -1,0 +1,148 @@
+// ocf:kvmha:VirtualDomain live migration between the lab's two namespaced nodes (docs/lab.md, "Two
+// nodes and live migration"): the built agent (dist/bin/VirtualDomain) runs inside each node's
+// namespaces, as Pacemaker would run it there. One QEMU guest (TCG): start on A, migrate_to B,
+// migrate_from on B, monitors, uptime kept; then a migration back that cannot finish in its op
+// timeout (migration_speed=1) is aborted and the guest stays on B; migrate_from where nothing runs
+// fails at once.
+// Needs `npm run build` first. Run: node --import tsx --test test/integration/virtualdomain-migrate.test.ts
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AGENT = path.join(ROOT, 'dist', 'bin', 'VirtualDomain');
+
+interface Run {
+  code: number | null;
+  out: string;
+  err: string;
+  ms: number;
+}
+
+function show(r: Run): string {
+  return `exit ${r.code} in ${r.ms} ms\nstdout: ${r.out}\nstderr: ${r.err}`;
+}
+
+/** The agent inside node `lv`'s namespaces (mount and network), with this OCF environment. */
+async function agentOn(lv: Libvirt, action: string, env: Record<string, string>): Promise<Run> {
+  const t0 = Date.now();
+  const vars = Object.entries({ OCF_ROOT: '/usr/lib/ocf', ...env }).map(([k, v]) => `${k}=${v}`);
+  const r = await lv.exec('env', [...vars, AGENT, action], { killAfterMs: 180_000 });
+  return { code: r.code, out: r.stdout, err: r.stderr, ms: Date.now() - t0 };
+}
+
+describe('VirtualDomain live migration between two lab nodes', { timeout: 300_000 }, () => {
+  const nsA = `kvmha-vdm-${process.pid}-a`;
+  const nsB = `kvmha-vdm-${process.pid}-b`;
+  const devA = `vdm${process.pid}a`;
+  const devB = `vdm${process.pid}b`;
+  const ADDR_A = '10.78.0.1';
+  const ADDR_B = '10.78.0.2';
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 });
+  let a: Libvirt | undefined;
+  let b: Libvirt | undefined;
+  before(async () => {
+    assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
+    const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
+    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/migrate.ts']) {
+      assert.ok(fs.statSync(path.join(ROOT, src)).mtimeMs <= built, `${src} is newer than ${AGENT}: run npm run build`);
+    }
+    guestKernel();
+    ip('netns', 'add', nsA);
+    ip('netns', 'add', nsB);
+    ip('link', 'add', devA, 'netns', nsA, 'type', 'veth', 'peer', 'name', devB, 'netns', nsB);
+    ip('-n', nsA, 'addr', 'add', `${ADDR_A}/24`, 'dev', devA);
+    ip('-n', nsB, 'addr', 'add', `${ADDR_B}/24`, 'dev', devB);
+    for (const [ns, dev] of [[nsA, devA], [nsB, devB]] as const) {
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+    a = await startLibvirt({ netns: nsA, listenTcp: { address: ADDR_A } });
+    b = await startLibvirt({ netns: nsB, listenTcp: { address: ADDR_B } });
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    for (const ns of [nsA, nsB]) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // never created
+      }
+    }
+  });
+
+  test('migrate_to A→B, migrate_from on B; a migration that cannot finish in time is aborted', async () => {
+    const A = a!;
+    const B = b!;
+    const g = await defineGuest(A, { name: 'vd-mig', memoryMb: 128, define: false });
+    // What Pacemaker gives every action on either node; each node has its own HA_RSCTMP.
+    const base = {
+      OCF_RESOURCE_INSTANCE: 'vm',
+      OCF_RESKEY_config: g.xmlFile,
+      OCF_RESKEY_hypervisor: 'qemu:///system',
+      OCF_RESKEY_migration_transport: 'tcp',
+      OCF_RESKEY_migrateuri: 'tcp://%n',
+    };
+    const onA = { ...base, HA_RSCTMP: path.join(A.dir, 'rsctmp') };
+    const onB = { ...base, HA_RSCTMP: path.join(B.dir, 'rsctmp') };
+    const diag = async (): Promise<string> =>
+      `\n--- console (tail) ---\n${(await g.console()).slice(-1000)}\n--- A libvirtd ---\n${(await A.output()).slice(-1500)}\n--- B libvirtd ---\n${(await B.output()).slice(-1500)}`;
+    try {
+      // migrate_to with no target: a configuration error, the guest is not touched.
+      let r = await agentOn(A, 'start', { ...onA, OCF_RESKEY_CRM_meta_timeout: '60000' });
+      assert.equal(r.code, 0, show(r));
+      const before = await g.waitForUptime(2, 60_000);
+      r = await agentOn(A, 'migrate_to', { ...onA, OCF_RESKEY_CRM_meta_timeout: '20000' });
+      assert.equal(r.code, 6, show(r));
+      assert.match(r.err, /ocf-exit-reason:.*migrate_target is not set/);
+      // Not running on B: migrate_from there fails at once (the reference would loop forever).
+      r = await agentOn(B, 'migrate_from', { ...onB, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_A });
+      assert.equal(r.code, 1, show(r));
+      assert.ok(r.ms < 10_000, show(r));
+      assert.match(r.err, /ocf-exit-reason:domain vd-mig is not running on this node after migration from 10\.78\.0\.1/);
+
+      // The migration: A → B.
+      r = await agentOn(A, 'migrate_to', { ...onA, OCF_RESKEY_CRM_meta_timeout: '120000', OCF_RESKEY_CRM_meta_migrate_target: ADDR_B, OCF_RESKEY_migration_downtime: '500' });
+      assert.equal(r.code, 0, show(r) + (await diag()));
+      assert.match(r.err, /qemu\+tcp:\/\/10\.78\.0\.2\/system --migrateuri tcp:\/\/10\.78\.0\.2/);
+      assert.match(r.err, /live migration to 10\.78\.0\.2 succeeded/);
+      r = await agentOn(B, 'migrate_from', { ...onB, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_A });
+      assert.equal(r.code, 0, show(r));
+      assert.ok(r.ms < 10_000, show(r));
+      r = await agentOn(B, 'monitor', { ...onB, OCF_RESKEY_CRM_meta_interval: '10000' });
+      assert.equal(r.code, 0, show(r));
+      r = await agentOn(A, 'monitor', { ...onA, OCF_RESKEY_CRM_meta_interval: '0' });
+      assert.equal(r.code, 7, show(r));
+      // The same guest goes on counting on B (not a reboot).
+      const later = await g.waitForUptime(before + 2, 30_000);
+      assert.ok(later > before + 1, `uptime went from ${before} to ${later}`);
+
+      // Back to A at 1 MiB/s with a 10 s op timeout: cannot finish; the job is aborted, B keeps it.
+      r = await agentOn(B, 'migrate_to', { ...onB, OCF_RESKEY_CRM_meta_timeout: '10000', OCF_RESKEY_CRM_meta_migrate_target: ADDR_A, OCF_RESKEY_migration_speed: '1' });
+      assert.equal(r.code, 1, show(r) + (await diag()));
+      assert.ok(r.ms < 10_000, show(r));
+      assert.match(r.err, /--bandwidth 1/);
+      assert.match(r.err, /ocf-exit-reason:domain vd-mig: live migration to 10\.78\.0\.1 did not finish within .*: migration job aborted, domain still runs on this node/);
+      r = await agentOn(B, 'monitor', { ...onB, OCF_RESKEY_CRM_meta_interval: '10000' });
+      assert.equal(r.code, 0, show(r));
+      r = await agentOn(A, 'monitor', { ...onA, OCF_RESKEY_CRM_meta_interval: '0' });
+      assert.equal(r.code, 7, show(r));
+      const still = await g.uptime();
+      await g.waitForUptime((still ?? 0) + 2, 30_000);
+
+      r = await agentOn(B, 'stop', { ...onB, OCF_RESKEY_CRM_meta_timeout: '30000', OCF_RESKEY_force_stop: '1' });
+      assert.equal(r.code, 0, show(r));
+    } catch (err) {
+      if (err instanceof Error && !err.message.includes('--- console')) err.message += await diag();
+      throw err;
+    }
+  });
+});
