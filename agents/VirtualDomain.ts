@@ -1,7 +1,7 @@
 /**
  * ocf:kvmha:VirtualDomain — a libvirt guest as a Pacemaker resource, with the parameters of
- * resource-agents' ocf:heartbeat:VirtualDomain (same names, defaults, meaning). This slice: start,
- * stop, monitor/status, validate-all, meta-data. Live migration, utilization, snapshot/backing-file
+ * resource-agents' ocf:heartbeat:VirtualDomain (same names, defaults, meaning): start, stop,
+ * monitor/status, migrate_to/migrate_from, validate-all, meta-data. Utilization, snapshot/backing-file
  * handling and config saving are declared (metadata) but not implemented yet (docs/VirtualDomain.md).
  *
  * Safety rules, where they differ from the reference agent:
@@ -10,7 +10,9 @@
  *   shutdown_mode) within the op timeout less a destroy reserve, then destroy, then a check;
  * - the domain's name and UUID are kept in HA_RSCTMP at start, so a stop or probe whose config
  *   file has gone still asks libvirt instead of assuming the guest is stopped;
- * - libvirt's failure states (crashed, paused on an I/O error) are failures, not "running".
+ * - libvirt's failure states (crashed, paused on an I/O error) are failures, not "running";
+ * - migrate_to aborts the migration job (domjobabort) before its deadline, leaving the guest here;
+ *   migrate_from checks the guest runs here and never waits without bound.
  */
 import { execFile } from "node:child_process";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -39,13 +41,13 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "config", type: "string", required: true, unique: true, default: "", shortdesc: "Virtual domain configuration file", longdesc: "Absolute path to the libvirt configuration file (domain XML) for this virtual domain. The domain's name and UUID are read from it." }),
   p({ name: "hypervisor", type: "string", shortdesc: "Hypervisor URI", longdesc: "Hypervisor URI to connect to (see libvirt's URI formats). The default is system dependent: virsh's own default, as 'virsh --quiet uri' prints it." }),
   p({ name: "force_stop", type: "boolean", default: "0", shortdesc: "Always force shutdown on stop", longdesc: "Always forcefully shut down (destroy) the domain on stop. By default a graceful shutdown is tried first and destroy is used only when it does not finish in time. Set this only if the domain (or the virtualization backend) does not support graceful shutdown." }),
-  p({ name: "migration_transport", type: "string", default: "", shortdesc: "Remote hypervisor transport", longdesc: "Transport used to connect to the remote hypervisor while migrating (see libvirt's documentation). Omitted: libvirt's default transport. (Migration is not implemented in this version.)" }),
-  p({ name: "migration_user", type: "string", shortdesc: "Remote username for the remoteuri", longdesc: "The user name in the remote libvirt URI for migration; omitted: none (root). Ignored when remoteuri is set. (Migration is not implemented in this version.)" }),
-  p({ name: "migration_downtime", type: "integer", default: "0", shortdesc: "Live migration downtime", longdesc: "Maximum downtime during live migration, in milliseconds (0: libvirt's default). (Migration is not implemented in this version.)" }),
-  p({ name: "migration_speed", type: "integer", default: "0", shortdesc: "Live migration speed", longdesc: "Live migration speed limit per resource in MiB/s (0: no limit). (Migration is not implemented in this version.)" }),
-  p({ name: "migration_network_suffix", type: "string", default: "", shortdesc: "Migration network host name suffix", longdesc: "Use a dedicated migration network: the suffix is appended to the target node's host name (before its first dot) to form the migration target, e.g. node1 with suffix -mig becomes node1-mig. (Migration is not implemented in this version.)" }),
-  p({ name: "migrateuri", type: "string", shortdesc: "Custom migrateuri for migration state transfer", longdesc: "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport. (Migration is not implemented in this version.)" }),
-  p({ name: "migrate_options", type: "string", shortdesc: "live migrate options", longdesc: "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri. (Migration is not implemented in this version.)" }),
+  p({ name: "migration_transport", type: "string", default: "", shortdesc: "Remote hypervisor transport", longdesc: "Transport used to connect to the remote hypervisor while migrating (see libvirt's documentation). Omitted: libvirt's default transport." }),
+  p({ name: "migration_user", type: "string", shortdesc: "Remote username for the remoteuri", longdesc: "The user name in the remote libvirt URI for migration; omitted: none (root). Ignored when remoteuri is set." }),
+  p({ name: "migration_downtime", type: "integer", default: "0", shortdesc: "Live migration downtime", longdesc: "Maximum downtime during live migration, in milliseconds (0: libvirt's default)." }),
+  p({ name: "migration_speed", type: "integer", default: "0", shortdesc: "Live migration speed", longdesc: "Live migration speed limit per resource in MiB/s (0: no limit), passed as 'virsh migrate --bandwidth'." }),
+  p({ name: "migration_network_suffix", type: "string", default: "", shortdesc: "Migration network host name suffix", longdesc: "Use a dedicated migration network: the suffix is appended to the target node's host name (before its first dot) to form the migration target, e.g. node1 with suffix -mig becomes node1-mig." }),
+  p({ name: "migrateuri", type: "string", shortdesc: "Custom migrateuri for migration state transfer", longdesc: "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport." }),
+  p({ name: "migrate_options", type: "string", shortdesc: "live migrate options", longdesc: "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri." }),
   p({ name: "monitor_scripts", type: "string", default: "", shortdesc: "space-separated list of monitor scripts", longdesc: "Space-separated list of programs run (without arguments) by monitor while the domain runs, each bounded by the op deadline; any exit code but 0 fails the monitor with the program's output. start waits until they succeed too." }),
   p({ name: "autoset_utilization_cpu", type: "boolean", default: "true", shortdesc: "Enable auto-setting the CPU utilization of the resource", longdesc: "Set the resource's cpu utilization from the domain's vCPU count on monitor. (Not implemented in this version.)" }),
   p({ name: "autoset_utilization_host_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the host_memory utilization of the resource", longdesc: "Set the resource's host_memory utilization (MiB) from the domain's maximum memory on monitor. (Not implemented in this version.)" }),
@@ -53,8 +55,8 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "unset_utilization_cpu", type: "boolean", default: "false", shortdesc: "Enable auto-removing the CPU utilization of the resource", longdesc: "Remove the cpu utilization attribute when autoset_utilization_cpu is off. (Not implemented in this version.)" }),
   p({ name: "unset_utilization_host_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the host_memory utilization of the resource", longdesc: "Remove the host_memory utilization attribute when autoset_utilization_host_memory is off. (Not implemented in this version.)" }),
   p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "Remove the hv_memory utilization attribute when autoset_utilization_hv_memory is off. (Not implemented in this version.)" }),
-  p({ name: "migrateport", type: "integer", shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215. (Migration is not implemented in this version.)" }),
-  p({ name: "remoteuri", type: "string", shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix. (Migration is not implemented in this version.)" }),
+  p({ name: "migrateport", type: "integer", shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215." }),
+  p({ name: "remoteuri", type: "string", shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix." }),
   p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Save the running domain's configuration back to the config file on stop (and monitor). (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Implies save_config_on_stop and then runs 'csync2 -x' on the config file. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where the domain's RAM state is saved on stop and restored from on start. Incompatible with force_stop. (Not implemented in this version: setting it is refused by validation.)" }),
@@ -632,7 +634,7 @@ export const virtualDomain: OcfAgent = {
   version: "1.0",
   shortdesc: "Manages virtual domains through the libvirt virtualization framework",
   longdesc:
-    "Resource agent for a libvirt virtual domain (a KVM/QEMU guest, or any domain libvirt manages), with the parameters of ocf:heartbeat:VirtualDomain. start creates the domain from its XML file and waits until it runs; stop shuts it down gracefully within the stop timeout less a 15 s reserve, then destroys it, and succeeds only once libvirt no longer shows it running; monitor maps libvirt's states (crashed, or paused on an I/O error, is a failure). Every virsh call is bounded by the operation's timeout.",
+    "Resource agent for a libvirt virtual domain (a KVM/QEMU guest, or any domain libvirt manages), with the parameters of ocf:heartbeat:VirtualDomain. start creates the domain from its XML file and waits until it runs; stop shuts it down gracefully within the stop timeout less a 15 s reserve, then destroys it, and succeeds only once libvirt no longer shows it running; monitor maps libvirt's states (crashed, or paused on an I/O error, is a failure). migrate_to live-migrates to the node Pacemaker names (virsh migrate --live) and aborts the migration job if it cannot finish within the operation's timeout, leaving the guest running on the source; migrate_from confirms the guest runs on the target. Every virsh call is bounded by the operation's timeout.",
   parameters,
   actions: {
     start: { timeout: "90s", run: start },
