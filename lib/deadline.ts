@@ -13,8 +13,9 @@ export class Deadline {
     return Deadline.in(seconds * 1000, now);
   }
 
+  /** Whole milliseconds left (timer and child-process APIs refuse fractions). */
   remainingMs(now: number = Date.now()): number {
-    return Math.max(0, this.at - now);
+    return Math.max(0, Math.floor(this.at - now));
   }
 
   expired(now: number = Date.now()): boolean {

@@ -41,7 +41,7 @@ export const processOcfIo: OcfIo = {
     // in the past and the current time is used instead.
     const now = Date.now();
     const origin = performance.timeOrigin;
-    return now - origin >= 0 && now - origin < 60_000 ? origin : now;
+    return now - origin >= 0 && now - origin < 60_000 ? Math.floor(origin) : now;
   },
   get pid() {
     return process.pid;
