@@ -3,13 +3,12 @@
 // Run: node --import tsx --test test/integration/lab.test.ts
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import { once } from 'node:events';
 import { describe, test } from 'node:test';
 
 import { IPMI_LAB_PROGRAMS, requireProgram } from '../lab/bins.js';
+import { isRunning, orphanedByKilledOwner } from '../lab/daemon.js';
 import { fenceIpmilan, ipmitool, type RunResult } from '../lab/clients.js';
 import {
   ADMIN_USER,
@@ -58,15 +57,6 @@ function assertFailed(r: RunResult): void {
   assert.notEqual(r.code, 0, `expected failure:\n${show(r)}`);
 }
 
-/** True while `pid` runs (a zombie waiting for its reaper counts as gone). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function assertNoPassword(r: RunResult): void {
   for (const u of LAB_USERS) {
@@ -256,31 +246,15 @@ describe('simulated BMC (ipmi_sim) with ipmitool', () => {
 
   test('a BMC left behind by a killed test process is reaped', QUICK, async () => {
     const bmcModule = new URL('../lab/ipmi-bmc.ts', import.meta.url).href;
-    const script = `const m = await import(${JSON.stringify(bmcModule)});
+    const { pid, dir } = await orphanedByKilledOwner(`const m = await import(${JSON.stringify(bmcModule)});
 const b = await m.startBmc();
-console.log(JSON.stringify({ pid: b.pid, dir: b.dir }));
-setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      let line = '';
-      for await (const chunk of child.stdout!) {
-        line += String(chunk);
-        if (line.includes('\n')) break;
-      }
-      const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
-      child.kill('SIGKILL'); // no chance to run its exit handler
-      await once(child, 'exit');
-      assert.ok(isRunning(pid), 'the orphaned ipmi_sim should still run');
-      reapOrphanBmcs();
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && isRunning(pid)) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(!isRunning(pid), `orphaned ipmi_sim ${pid} still runs`);
-      assert.equal(fs.existsSync(dir), false);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+console.log(JSON.stringify({ pid: b.pid, dir: b.dir }));`);
+    assert.ok(isRunning(pid), 'the orphaned ipmi_sim should still run');
+    reapOrphanBmcs();
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && isRunning(pid)) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!isRunning(pid), `orphaned ipmi_sim ${pid} still runs`);
+    assert.equal(fs.existsSync(dir), false);
   });
 
   test('a BMC that cannot start fails with ipmi_sim\'s own message', QUICK, async () => {

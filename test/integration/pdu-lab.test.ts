@@ -14,6 +14,7 @@ import { PDU_PROFILES, profileById } from '../../fence/pdu-profiles/index.js';
 import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
 import type { RunResult } from '../lab/clients.js';
 import { PDU_LAB_PROGRAMS, requireProgram } from '../lab/bins.js';
+import { isRunning, orphanedByKilledOwner } from '../lab/daemon.js';
 import {
   fenceApcSnmp,
   parseSnmpOutput,
@@ -105,15 +106,6 @@ function assertNoSecret(r: RunResult): void {
   for (const s of secrets) assert.ok(!r.argv.includes(s), `secret in argv: ${r.argv.join(' ')}`);
 }
 
-/** True while `pid` runs (a zombie waiting for its reaper counts as gone). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Processes (other than zombies) whose command line names something in `dir`. */
 function processesIn(dir: string): string[] {
@@ -450,33 +442,17 @@ describe('simulated PDU (snmpd + pass_persist) with net-snmp tools', () => {
   test('a PDU left behind by a killed test process is reaped', QUICK, async () => {
     const simModule = new URL('../lab/pdu-sim.ts', import.meta.url).href;
     const profileModule = new URL('../../fence/pdu-profiles/index.ts', import.meta.url).href;
-    const script = `const m = await import(${JSON.stringify(simModule)});
+    const { pid, dir } = await orphanedByKilledOwner(`const m = await import(${JSON.stringify(simModule)});
 const p = await import(${JSON.stringify(profileModule)});
 const pdu = await m.startPdu({ profile: p.profileById('apc-rpdu') });
-console.log(JSON.stringify({ pid: pdu.pid, dir: pdu.dir }));
-setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      let line = '';
-      for await (const chunk of child.stdout!) {
-        line += String(chunk);
-        if (line.includes('\n')) break;
-      }
-      const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
-      child.kill('SIGKILL'); // no chance to run its exit handler
-      await once(child, 'exit');
-      assert.ok(isRunning(pid), 'the orphaned snmpd should still run');
-      assert.ok(processesIn(dir).some((p) => p.includes('pdu-handler.mjs')), 'its handler too');
-      reapOrphanPdus();
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && processesIn(dir).length > 0) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(processesIn(dir), []);
-      assert.equal(fs.existsSync(dir), false);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+console.log(JSON.stringify({ pid: pdu.pid, dir: pdu.dir }));`);
+    assert.ok(isRunning(pid), 'the orphaned snmpd should still run');
+    assert.ok(processesIn(dir).some((p) => p.includes('pdu-handler.mjs')), 'its handler too');
+    reapOrphanPdus();
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && processesIn(dir).length > 0) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(processesIn(dir), []);
+    assert.equal(fs.existsSync(dir), false);
   });
 
   test('a PDU that cannot start fails with snmpd\'s own message', QUICK, async () => {

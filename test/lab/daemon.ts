@@ -253,3 +253,37 @@ export async function terminate(p: LabProcess, name: string, termMs = 5_000): Pr
 export function startFailure(what: string, why: string, name: string, output: string, more = ''): Error {
   return new Error(`${what} failed to start: ${why}\n--- ${name} output ---\n${output || '(none)'}${more}`);
 }
+
+/** True while `pid` runs (a zombie waiting for its reaper counts as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For the orphan-reaping tests: runs `script` (an ES module body that starts a lab daemon and
+ * prints `{"pid":…,"dir":…}` on one line) in a child process, then SIGKILLs that child so its exit
+ * handler never runs, and returns what the daemon left behind.
+ */
+export async function orphanedByKilledOwner(script: string): Promise<{ pid: number; dir: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `${script}\nsetInterval(() => {}, 1000);`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let line = '';
+    for await (const chunk of child.stdout!) {
+      line += String(chunk);
+      if (line.includes('\n')) break;
+    }
+    const left = JSON.parse(line) as { pid: number; dir: string };
+    child.kill('SIGKILL'); // no chance to run its exit handler
+    await exitPromise(child);
+    return left;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
