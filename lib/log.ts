@@ -52,8 +52,9 @@ export class Logger {
     return out;
   }
 
-  get level(): number {
-    return this.verbosity;
+  /** Would a debug line be written anywhere? Lets callers skip building one on the hot path. */
+  get debugging(): boolean {
+    return this.debugFile !== undefined || (!this.quiet && this.verbosity >= 2);
   }
 
   error(message: string): void {

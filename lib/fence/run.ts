@@ -98,7 +98,7 @@ export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly stri
     checkRequiredOptions(agent, options, action);
     agent.validate?.(options, log);
     if (action === "validate-all") return FenceExit.success;
-    log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
+    if (log.debugging) log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
     if (options.isGiven("disable_timeout") || process.env.PCMK_service === "pacemaker-fenced") {
       log.debug("timeouts stay bounded under Pacemaker, so that a dead device fails fast (disable_timeout has no effect)");
     }
