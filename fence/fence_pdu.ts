@@ -8,7 +8,7 @@ import { UsageError } from "../lib/errors.js";
 import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
 import { FenceFailure } from "../lib/fence/errors.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { runFenceAgent } from "../lib/fence/run.js";
+import { plugList, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import {
   type SnmpAuthProtocol,
@@ -135,13 +135,12 @@ const PREFETCH_MAX_PLUGS = 2;
  */
 function prefetchOids(options: FenceOptions): string[] {
   if (options.string("snmp_version") === "1") return [];
-  const plugs = (options.string("plug") ?? "").split(options.string("plug_separator") ?? ",").map((p) => p.trim()).filter((p) => p !== "");
+  const plugs = plugList(options);
   if (plugs.length === 0 || plugs.length > PREFETCH_MAX_PLUGS) return [];
   const oids = new Set<string>();
   for (const plug of plugs) {
-    const m = /^(?:(\d+):)?(\d+)$/.exec(plug);
-    if (m === null) return [];
-    const address = { switchNo: Number(m[1] ?? 1), outlet: Number(m[2]) };
+    const address = numberedOutlet(plug);
+    if (address === undefined) return [];
     for (const profile of PDU_PROFILES) {
       if (profile.sysObjectIds.length > 0) oids.add(`${profile.state.oid}.${rowIndex(profile, address)}`);
     }
@@ -190,20 +189,25 @@ async function outletNames(session: PduSession): Promise<Map<string, PduOutlet>>
   return names;
 }
 
+/** `3` → outlet 3 of switch 1; `2:3` → outlet 3 of switch 2; anything else is a name (undefined). */
+function numberedOutlet(plug: string): PduOutlet | undefined {
+  const m = /^(?:(\d+):)?(\d+)$/.exec(plug);
+  return m === null ? undefined : { switchNo: Number(m[1] ?? 1), outlet: Number(m[2]) };
+}
+
 /** A plug as the admin writes it: `3`, `2:3` (outlet 3 of switch 2), or an outlet's name. */
 async function resolvePlug(session: PduSession, plug: string | undefined): Promise<PduOutlet> {
   if (plug === undefined) throw new UsageError("Failed: You have to enter plug number or machine identification");
-  const numbered = /^(?:(\d+):)?(\d+)$/.exec(plug);
-  if (numbered !== null) {
-    const address = { switchNo: Number(numbered[1] ?? 1), outlet: Number(numbered[2]) };
+  const address = numberedOutlet(plug);
+  if (address !== undefined) {
     if (address.switchNo !== 1 && !session.profile.switches) {
       throw new UsageError(`Failed: plug ${plug} names switch ${address.switchNo}, but ${session.profile.id} PDUs have one switch`);
     }
     return address;
   }
-  const address = (await outletNames(session)).get(plug);
-  if (address === undefined) throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
-  return address;
+  const named = (await outletNames(session)).get(plug);
+  if (named === undefined) throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
+  return named;
 }
 
 function stateOf(profile: PduProfile, value: SnmpValue): PowerState {

@@ -170,11 +170,15 @@ async function runDelay(options: FenceOptions, started: number, log: Logger): Pr
   }
 }
 
-function plugsOf(options: FenceOptions, agent: FenceAgent<unknown>): (string | undefined)[] {
-  if (agent.plugs === "none") return [undefined];
+/** The plugs given (`plug=3,4` with the plug separator), each once, in order. */
+export function plugList(options: FenceOptions): string[] {
   const sep = options.string("plug_separator") ?? ",";
   const list = (options.string("plug") ?? "").split(sep).map((p) => p.trim()).filter((p) => p !== "");
   return [...new Set(list)];
+}
+
+function plugsOf(options: FenceOptions, agent: FenceAgent<unknown>): (string | undefined)[] {
+  return agent.plugs === "none" ? [undefined] : plugList(options);
 }
 
 function plugName(plug: string | undefined): string {
