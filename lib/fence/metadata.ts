@@ -3,6 +3,7 @@
  * fence-agents XML metadata (read by Pacemaker, pcs, crmsh, stonith_admin), `--help` usage, and
  * a man page.
  */
+import { xmlEscape } from "../xml.js";
 import { type OptionSpec, longName, takesValue } from "./options.js";
 
 export interface AgentDocs {
@@ -33,10 +34,6 @@ function rows(specs: readonly OptionSpec[]): Row[] {
 export function getoptText(spec: OptionSpec): string {
   const long = `--${longName(spec)}${takesValue(spec) ? `=[${spec.value}]` : ""}`;
   return spec.short === undefined ? long : `-${spec.short}, ${long}`;
-}
-
-export function xmlEscape(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/'/g, "&apos;");
 }
 
 export function metadataXml(docs: AgentDocs, specs: readonly OptionSpec[], actions: readonly string[]): string {

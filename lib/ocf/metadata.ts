@@ -4,11 +4,8 @@
  * agent implements `reload-agent`: that is OCF 1.1, so such an agent says `<version>1.1</version>`
  * and marks its reloadable parameters, which the 1.0 DTD does not know.
  */
+import { xmlEscape } from "../xml.js";
 import type { OcfActionName, OcfAgent } from "./agent.js";
-
-export function xmlEscape(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
 
 /** Metadata order: the usual life cycle first, whatever order the declaration uses. */
 const ACTION_ORDER: readonly OcfActionName[] = [
