@@ -16,6 +16,7 @@ import zlib from 'node:zlib';
 import type { Libvirt } from './libvirt-daemon.js';
 import { requireProgram } from './bins.js';
 import { requireStaticBusybox } from './libvirt-bins.js';
+import { sleep } from './daemon.js';
 
 export interface GuestKernel {
   /** /boot/vmlinuz-VERSION */
@@ -232,9 +233,6 @@ export function guestXml(o: {
 `;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function readOr(file: string): Promise<string> {
   try {

@@ -4,6 +4,7 @@
 // net-snmp command-line tools (checked separately by the tests).
 
 import dgram from 'node:dgram';
+import { sleep } from './daemon.js';
 
 export interface ProbeVarbind {
   oid: string;
@@ -141,9 +142,6 @@ export function decodeResponse(buf: Buffer, requestId?: number): ProbeResponse |
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * Send a v2c GET for `oids` every 250 ms until an answer comes, `deadline`
