@@ -27,6 +27,11 @@ LAB_PACKAGES=(
   resource-agents            # ra-api-1.dtd, ocf-tester (lib/ocf tests)
   libxml2-utils              # xmllint: OCF meta-data checked against ra-api-1.dtd
   pacemaker-cli-utils        # stonith_admin, crm_resource: Pacemaker reads our metadata
+  pacemaker                  # pacemakerd and its daemons: the lab cluster
+  corosync                   # the lab cluster's membership and quorum
+  pcs                        # pcs -f: rendered configurations applied as admins do
+  crmsh                      # crm: rendered crmsh scripts, crm ra info
+  strace                     # counts the processes an agent spawns (bench)
 )
 
 check_only=0

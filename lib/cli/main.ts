@@ -47,6 +47,26 @@ const commands: Record<string, CommandSpec> = {
 };
 
 /**
+ * kvmha's own subcommands (`kvmha render`, `kvmha check`): tools for the admin, not agents, so they
+ * have no links of their own. Each module exports `main(args)` returning the exit code.
+ */
+const subcommands: Record<string, { readonly summary: string; readonly run: Command }> = {
+  render: {
+    summary: "render an inventory into pcs, crmsh and CIB XML configurations",
+    run: async (args) => (await import("../../commands/render.js")).main(args),
+  },
+  check: {
+    summary: "check a CIB's fencing and guest resources (and, with --probe, the devices)",
+    run: async (args) => (await import("../../commands/check.js")).main(args),
+  },
+};
+
+/** The subcommands and what each does, for usage texts and man pages. */
+export function subcommandTable(): { name: string; summary: string }[] {
+  return Object.entries(subcommands).map(([name, spec]) => ({ name, summary: spec.summary }));
+}
+
+/**
  * Loads the shipped agents' modules. The build calls this while it takes the startup snapshot, so
  * the executable starts with them already compiled and initialized (their module level holds
  * declarations only: nothing that reads the environment, the clock or randomness).
@@ -88,11 +108,20 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
       process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
       return 0;
     }
+    const subcommand = first !== undefined && Object.hasOwn(subcommands, first) ? subcommands[first] : undefined;
+    if (subcommand !== undefined) {
+      try {
+        return await subcommand.run(tail);
+      } catch (err) {
+        return reportFatal(`kvmha ${first}`, err);
+      }
+    }
     if (first === undefined || first === "--help" || first === "-h" || !Object.hasOwn(commands, first)) {
-      const known = shippedNames().join(", ");
-      const out = first === undefined || first === "--help" || first === "-h" ? process.stdout : process.stderr;
-      out.write(`usage: kvmha COMMAND [ARGS…]   (commands: ${known}; or invoke through a link named after one)\n`);
-      return first === undefined || first === "--help" || first === "-h" ? 0 : 1;
+      const asked = first === undefined || first === "--help" || first === "-h";
+      const out = asked ? process.stdout : process.stderr;
+      const tools = subcommandTable().map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`).join("");
+      out.write(`usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n`);
+      return asked ? 0 : 1;
     }
     name = first;
     rest = tail;
