@@ -5,7 +5,7 @@
 import { UsageError } from "../lib/errors.js";
 import type { FenceAgent } from "../lib/fence/agent.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { runFenceAgent } from "../lib/fence/run.js";
+import { processIo, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import { chassisControl, getChassisStatus } from "../lib/ipmi/chassis.js";
 import { type IpmiSession, type IpmiTarget, openSession } from "../lib/ipmi/client.js";
@@ -124,6 +124,29 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
       "fence_ipmi is a fence agent for machines controlled by an IPMI BMC. It speaks IPMI over LAN itself (RMCP+ with cipher suite 17 or 3; IPMI 1.5 only when lanplus=0) and reports success only for a power state read back from the BMC. It accepts fence_ipmilan's parameters.",
     vendorUrl: "https://www.intel.com/content/www/us/en/products/docs/servers/ipmi/ipmi-home.html",
   },
+  // fence-agents ships these as links to fence_ipmilan (fence_ilo3 also sets power_wait=4, and
+  // fence_ilo3/4/5 and fence_ipmilanplus lanplus=1). lanplus is our default under every name.
+  aliases: [
+    { name: "fence_ipmilanplus", shortdesc: "Fence agent for IPMI 2.0 (lanplus) BMCs, native (fence_ipmi)", note: "the same as fence_ipmi, whose default is already IPMI 2.0." },
+    {
+      name: "fence_idrac",
+      shortdesc: "Fence agent for Dell iDRAC over IPMI 2.0, native (fence_ipmi)",
+      note: "IPMI over LAN must be enabled on the iDRAC. IPMI 2.0 by default (fence-agents' fence_idrac uses IPMI 1.5 unless lanplus=1).",
+    },
+    {
+      name: "fence_ilo3",
+      shortdesc: "Fence agent for HP iLO3 over IPMI 2.0, native (fence_ipmi; power_wait 4 s)",
+      note: "power_wait defaults to 4 seconds, as in fence-agents' fence_ilo3.",
+      defaults: { power_wait: "4" },
+    },
+    { name: "fence_ilo4", shortdesc: "Fence agent for HP iLO4 over IPMI 2.0, native (fence_ipmi)", note: "IPMI/DCMI over LAN must be enabled on the iLO." },
+    { name: "fence_ilo5", shortdesc: "Fence agent for HPE iLO5 over IPMI 2.0, native (fence_ipmi)", note: "IPMI/DCMI over LAN must be enabled on the iLO (it is off by default on iLO5)." },
+    {
+      name: "fence_imm",
+      shortdesc: "Fence agent for IBM/Lenovo Integrated Management Module over IPMI 2.0, native (fence_ipmi)",
+      note: "IPMI 2.0 by default (fence-agents' fence_imm uses IPMI 1.5 unless lanplus=1).",
+    },
+  ],
   options: ipmiOptions,
   plugs: "none",
   required: ["ip"],
@@ -183,6 +206,6 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
   },
 };
 
-export function main(args: readonly string[]): Promise<number> {
-  return runFenceAgent(fenceIpmi, args);
+export function main(args: readonly string[], invokedAs?: string): Promise<number> {
+  return runFenceAgent(fenceIpmi, args, processIo, invokedAs);
 }

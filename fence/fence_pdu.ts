@@ -8,7 +8,7 @@ import { UsageError } from "../lib/errors.js";
 import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
 import { FenceFailure } from "../lib/fence/errors.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { plugList, runFenceAgent } from "../lib/fence/run.js";
+import { plugList, processIo, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import {
   type SnmpAuthProtocol,
@@ -249,6 +249,20 @@ export const fencePdu: FenceAgent<PduSession> = {
       "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=). Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
     vendorUrl: "https://www.apc.com",
   },
+  // fence-agents' SNMP PDU agents served by these profiles. Not fence_eaton_snmp: it drives the
+  // older Eaton Managed ePDU and Pulizzi tables, which no profile here covers.
+  aliases: [
+    {
+      name: "fence_apc_snmp",
+      shortdesc: "Fence agent for APC and Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
+      note: "every profile is recognised by its sysObjectID; an unrecognised PDU is an error, never taken for an APC MasterSwitch (device=apc-masterswitch selects that on purpose).",
+    },
+    {
+      name: "fence_tripplite_snmp",
+      shortdesc: "Fence agent for Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
+      note: "Tripp Lite PDUs with LX network cards (TRIPPLITE-PRODUCTS); every other profile is recognised too.",
+    },
+  ],
   options: pduOptions,
   plugs: "many",
   required: ["ip"],
@@ -337,6 +351,6 @@ export const fencePdu: FenceAgent<PduSession> = {
   },
 };
 
-export function main(args: readonly string[]): Promise<number> {
-  return runFenceAgent(fencePdu, args);
+export function main(args: readonly string[], invokedAs?: string): Promise<number> {
+  return runFenceAgent(fencePdu, args, processIo, invokedAs);
 }

@@ -2,8 +2,11 @@ import { basename } from "node:path";
 import { KvmhaError } from "../errors.js";
 import { VERSION } from "./version.js";
 
-/** What one invoked name runs: it gets the arguments (argv minus program) and returns the exit code. */
-export type Command = (args: readonly string[]) => Promise<number>;
+/**
+ * What one invoked name runs: it gets the arguments (argv minus program) and the name it was
+ * invoked as (an alias's, for a command that has aliases), and returns the exit code.
+ */
+export type Command = (args: readonly string[], invokedAs?: string) => Promise<number>;
 
 /** Where an installed link for a command goes: a fence agent (sbin) or an OCF resource agent. */
 export type CommandKind = "fence" | "ocf";
@@ -29,12 +32,12 @@ const commands: Record<string, CommandSpec> = {
   fence_ipmi: {
     kind: "fence",
     shipped: true,
-    run: async (args) => (await import("../../fence/fence_ipmi.js")).main(args),
+    run: async (args, invokedAs) => (await import("../../fence/fence_ipmi.js")).main(args, invokedAs),
   },
   fence_pdu: {
     kind: "fence",
     shipped: true,
-    run: async (args) => (await import("../../fence/fence_pdu.js")).main(args),
+    run: async (args, invokedAs) => (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
   },
   VirtualDomain: {
     kind: "ocf",
@@ -45,6 +48,28 @@ const commands: Record<string, CommandSpec> = {
     },
   },
 };
+
+/**
+ * fence-agents' names that our agents answer to (alias → command). Each agent declares what its
+ * aliases change (`aliases` in its FenceAgent). They are not links in dist/bin nor installed by
+ * install-agents: fence-agents owns these files, and the kvmha-fence-aliases package takes them
+ * over with dpkg-divert (scripts/package.mjs, docs/install.md).
+ */
+const aliases: Record<string, string> = {
+  fence_ipmilanplus: "fence_ipmi",
+  fence_idrac: "fence_ipmi",
+  fence_ilo3: "fence_ipmi",
+  fence_ilo4: "fence_ipmi",
+  fence_ilo5: "fence_ipmi",
+  fence_imm: "fence_ipmi",
+  fence_apc_snmp: "fence_pdu",
+  fence_tripplite_snmp: "fence_pdu",
+};
+
+/** The aliases and the command each stands for, for the package script and man pages. */
+export function aliasTable(): { name: string; of: string }[] {
+  return Object.entries(aliases).map(([name, of]) => ({ name, of }));
+}
 
 /**
  * kvmha's own subcommands (`kvmha render`, `kvmha check`): tools for the admin, not agents, so they
@@ -102,7 +127,8 @@ function shippedNames(): string[] {
 export async function main(argv0: string, args: readonly string[]): Promise<number> {
   let name = basename(argv0);
   let rest = args;
-  if (name === "kvmha" || !Object.hasOwn(commands, name)) {
+  const known = (n: string): boolean => Object.hasOwn(commands, n) || Object.hasOwn(aliases, n);
+  if (name === "kvmha" || !known(name)) {
     const [first, ...tail] = args;
     if (first === "--version" || first === "-V") {
       process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
@@ -116,20 +142,24 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
         return reportFatal(`kvmha ${first}`, err);
       }
     }
-    if (first === undefined || first === "--help" || first === "-h" || !Object.hasOwn(commands, first)) {
+    if (first === undefined || first === "--help" || first === "-h" || !known(first)) {
       const asked = first === undefined || first === "--help" || first === "-h";
       const out = asked ? process.stdout : process.stderr;
       const tools = subcommandTable().map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`).join("");
-      out.write(`usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n`);
+      out.write(
+        `usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n` +
+          `aliases (package kvmha-fence-aliases): ${Object.keys(aliases).join(", ")}\n`,
+      );
       return asked ? 0 : 1;
     }
     name = first;
     rest = tail;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const target = Object.hasOwn(aliases, name) ? (aliases[name] as string) : name;
+  const command = Object.hasOwn(commands, target) ? commands[target] : undefined;
   if (command === undefined) return 1;
   try {
-    return await command.run(rest);
+    return await command.run(rest, name);
   } catch (err) {
     return reportFatal(name, err);
   }

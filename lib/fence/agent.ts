@@ -45,8 +45,23 @@ export interface FenceDevice<Session> {
   disconnect(session: Session, ctx: FenceContext): Promise<void>;
 }
 
+/**
+ * Another name the agent answers to (a link named after a fence-agents agent, e.g. fence_ilo3),
+ * with its own description and, where the device family needs it, its own option defaults.
+ */
+export interface FenceAlias {
+  readonly name: string;
+  readonly shortdesc: string;
+  /** Appended to the agent's longdesc: what this name changes, said once. */
+  readonly note?: string;
+  /** Option defaults that differ under this name (e.g. power_wait for iLO3). */
+  readonly defaults?: Readonly<Record<string, string>>;
+}
+
 export interface FenceAgent<Session> {
   readonly docs: AgentDocs;
+  /** The names of fence-agents agents this agent stands in for (see lib/fence/alias.ts). */
+  readonly aliases?: readonly FenceAlias[];
   /** The agent's own options and the standard ones it uses (common ones are added by the framework). */
   readonly options: readonly OptionSpec[];
   /** "none": the device is the target (IPMI). "many": plugs select targets (PDU outlets). */

@@ -9,6 +9,7 @@ import { VERSION } from "../cli/version.js";
 import { Deadline, sleep } from "../deadline.js";
 import { KvmhaError, UsageError } from "../errors.js";
 import { Logger } from "../log.js";
+import { agentAs } from "./alias.js";
 import type { FenceAgent, FenceContext, FenceDevice, PowerState, PowerTarget } from "./agent.js";
 import { FenceExit, FenceFailure } from "./errors.js";
 import { manPage, metadataXml, usageText } from "./metadata.js";
@@ -59,10 +60,12 @@ export function agentActions<S>(agent: FenceAgent<S>): string[] {
   return actions;
 }
 
-export async function runFenceAgent<S>(agent: FenceAgent<S>, args: readonly string[], io: AgentIo = processIo): Promise<number> {
+/** Runs `declared` under the name it was invoked by (its own, or one of its aliases). */
+export async function runFenceAgent<S>(declared: FenceAgent<S>, args: readonly string[], io: AgentIo = processIo, invokedAs?: string): Promise<number> {
   const started = Date.now();
   const log = new Logger({ write: io.err });
   try {
+    const agent = agentAs(declared, invokedAs);
     const specs = agentOptions(agent);
     const index = new OptionIndex(specs);
     const input: RawInput = args.length > 0 ? parseArgv(args, index) : parseStdin(await io.readStdin(), index);
