@@ -108,5 +108,11 @@ export function manPage(docs: AgentDocs, specs: readonly OptionSpec[], actions: 
     out.push(".TP", `.B ${roff(key)}`, roff(alias ? `Obsolete name of ${spec.name}.` : spec.shortdesc));
   }
   out.push(".SH EXIT STATUS", "0 on success; 1 on failure; 2 for status when the target is off.");
+  const names = (docs.symlinks ?? []).filter((l) => l.name !== docs.name);
+  if (names.length > 0) {
+    out.push(".SH OTHER NAMES", "The same agent also answers to these names (package kvmha\-fence\-aliases):");
+    for (const l of names) out.push(".TP", `.B ${roff(l.name)}`, roff(l.shortdesc));
+  }
+  out.push(".SH SEE ALSO", "\\fBkvmha\\fR(8), \\fBstonith_admin\\fR(8), \\fBpcs\\fR(8), \\fBcrm\\fR(8)");
   return `${out.join("\n")}\n`;
 }
