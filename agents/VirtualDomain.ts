@@ -21,7 +21,8 @@ import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
 import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
-import { DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
+import { type DomainXmlInfo, DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
+import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
 import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
 import { type VirshResult, virsh, virshMessage } from "../lib/libvirt/virsh.js";
@@ -49,12 +50,12 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "migrateuri", type: "string", shortdesc: "Custom migrateuri for migration state transfer", longdesc: "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport." }),
   p({ name: "migrate_options", type: "string", shortdesc: "live migrate options", longdesc: "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri." }),
   p({ name: "monitor_scripts", type: "string", default: "", shortdesc: "space-separated list of monitor scripts", longdesc: "Space-separated list of programs run (without arguments) by monitor while the domain runs, each bounded by the op deadline; any exit code but 0 fails the monitor with the program's output. start waits until they succeed too." }),
-  p({ name: "autoset_utilization_cpu", type: "boolean", default: "true", shortdesc: "Enable auto-setting the CPU utilization of the resource", longdesc: "Set the resource's cpu utilization from the domain's vCPU count on monitor. (Not implemented in this version.)" }),
-  p({ name: "autoset_utilization_host_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the host_memory utilization of the resource", longdesc: "Set the resource's host_memory utilization (MiB) from the domain's maximum memory on monitor. (Not implemented in this version.)" }),
-  p({ name: "autoset_utilization_hv_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the hv_memory utilization of the resource", longdesc: "Set the resource's hv_memory utilization (MiB) from the domain's maximum memory on monitor. (Not implemented in this version.)" }),
-  p({ name: "unset_utilization_cpu", type: "boolean", default: "false", shortdesc: "Enable auto-removing the CPU utilization of the resource", longdesc: "Remove the cpu utilization attribute when autoset_utilization_cpu is off. (Not implemented in this version.)" }),
-  p({ name: "unset_utilization_host_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the host_memory utilization of the resource", longdesc: "Remove the host_memory utilization attribute when autoset_utilization_host_memory is off. (Not implemented in this version.)" }),
-  p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "Remove the hv_memory utilization attribute when autoset_utilization_hv_memory is off. (Not implemented in this version.)" }),
+  p({ name: "autoset_utilization_cpu", type: "boolean", default: "true", shortdesc: "Enable auto-setting the CPU utilization of the resource", longdesc: "Set the resource's cpu utilization attribute to the domain's vCPU count (the config file's <vcpu>, its current= count when given) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
+  p({ name: "autoset_utilization_host_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the host_memory utilization of the resource", longdesc: "Set the resource's host_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
+  p({ name: "autoset_utilization_hv_memory", type: "boolean", default: "true", shortdesc: "Enable auto-setting the hv_memory utilization of the resource", longdesc: "Set the resource's hv_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
+  p({ name: "unset_utilization_cpu", type: "boolean", default: "false", shortdesc: "Enable auto-removing the CPU utilization of the resource", longdesc: "When autoset_utilization_cpu is off, delete the resource's cpu utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
+  p({ name: "unset_utilization_host_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the host_memory utilization of the resource", longdesc: "When autoset_utilization_host_memory is off, delete the resource's host_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
+  p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "When autoset_utilization_hv_memory is off, delete the resource's hv_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
   p({ name: "migrateport", type: "integer", shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215." }),
   p({ name: "remoteuri", type: "string", shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix." }),
   p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Save the running domain's configuration back to the config file on stop (and monitor). (Not implemented in this version: setting it is refused by validation.)" }),
@@ -85,6 +86,8 @@ interface Domain {
   readonly type: string | undefined;
   /** Where it came from, for log lines. */
   readonly source: "config" | "record";
+  /** The parsed config file (source "config" only). */
+  readonly xml?: DomainXmlInfo;
 }
 
 function recordFile(ctx: OcfContext): string {
@@ -125,7 +128,7 @@ async function readConfig(ctx: OcfContext): Promise<ConfigRead> {
   }
   try {
     const info = parseDomainXml(xml);
-    return { ok: true, domain: { name: info.name, uuid: info.uuid, type: info.type, source: "config" } };
+    return { ok: true, domain: { name: info.name, uuid: info.uuid, type: info.type, source: "config", xml: info } };
   } catch (err) {
     const why = err instanceof DomainXmlError ? err.message : String(err);
     return { ok: false, unreadable: false, reason: `configuration file ${path}: ${why}` };
@@ -317,7 +320,71 @@ async function monitor(ctx: OcfContext): Promise<OcfStatus> {
   if (configProblem === undefined) await writeRecordIfMissing(ctx, d);
   const failed = await runMonitorScripts(ctx, d);
   if (failed !== undefined) throw new OcfGenericError(failed);
+  await updateUtilization(ctx, d);
   return OcfExit.SUCCESS;
+}
+
+/** After a failed crm_resource (no CIB here, cluster down), writes wait this long. */
+export const UTILIZATION_RETRY_MS = 60_000;
+/** The most one crm_resource call may take. */
+const CRM_RESOURCE_MS = 10_000;
+
+function utilizationFile(ctx: OcfContext): string {
+  return join(ctx.rscTmp, `VirtualDomain-${ctx.instance}.utilization`);
+}
+
+/**
+ * Sets (or deletes) the cpu/hv_memory/host_memory utilization attributes from the config file's
+ * XML, and only those that differ from what this node last wrote (recorded in HA_RSCTMP): a
+ * steady-state monitor runs no crm_resource at all. A failure is a warning, never the monitor's.
+ */
+async function updateUtilization(ctx: OcfContext, d: Domain): Promise<void> {
+  if (d.xml === undefined) return;
+  const flag = (prefix: string) => Object.fromEntries(UTILIZATION_ATTRS.map((a) => [a, ctx.params.flag(`${prefix}_${a}`)])) as Record<(typeof UTILIZATION_ATTRS)[number], boolean>;
+  const flags = { autoset: flag("autoset_utilization"), unset: flag("unset_utilization") };
+  const file = utilizationFile(ctx);
+  let text: string | undefined;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    text = undefined;
+  }
+  let record: UtilizationRecord = parseUtilizationRecord(text);
+  const ops = utilizationOps(flags, utilizationValues(d.xml.vcpus, d.xml.memoryKib), record);
+  if (ops.length === 0) return;
+  if (record.retryAfter !== undefined && Date.now() < record.retryAfter) {
+    ctx.log.debug(`utilization of ${ctx.instance}: ${ops.length} change(s) held back after a failed crm_resource`);
+    return;
+  }
+  const before = JSON.stringify(record);
+  for (const op of ops) {
+    const deadline = stepDeadline(ctx, CRM_RESOURCE_MS);
+    if (deadline.remainingMs() < 500) break;
+    const args = crmResourceArgs(ctx.instance, op);
+    const r = await new Promise<{ ok: boolean; why: string }>((resolve) => {
+      execFile("crm_resource", args, { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        if (e === null) return resolve({ ok: true, why: "" });
+        const out = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
+        resolve({ ok: false, why: e.killed === true ? "did not answer in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${out}` });
+      });
+    });
+    if (!r.ok) {
+      ctx.log.warning(`crm_resource failed to ${op.op === "set" ? `set utilization attribute ${op.attr} to ${op.value}` : `delete utilization attribute ${op.attr}`}: ${r.why}; retrying in ${secs(UTILIZATION_RETRY_MS)}`);
+      record = { values: record.values, retryAfter: Date.now() + UTILIZATION_RETRY_MS };
+      break;
+    }
+    ctx.log.info(op.op === "set" ? `utilization ${op.attr}=${op.value} set for ${ctx.instance}` : `utilization ${op.attr} deleted for ${ctx.instance}`);
+    record = recordAfter(record, op);
+  }
+  if (JSON.stringify(record) === before) return;
+  try {
+    await mkdir(ctx.rscTmp, { recursive: true });
+    await writeFile(`${file}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  } catch (err) {
+    ctx.log.warning(`cannot record the utilization in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 async function writeRecordIfMissing(ctx: OcfContext, d: Domain): Promise<void> {
@@ -362,7 +429,10 @@ async function start(ctx: OcfContext): Promise<void> {
     const o = await observe(ctx, d, deadline);
     if (o.kind === "state" && o.state.health === "running") {
       const failed = await runMonitorScripts(ctx, d);
-      if (failed === undefined) return;
+      if (failed === undefined) {
+        await updateUtilization(ctx, d);
+        return;
+      }
       last = failed;
     } else if (o.kind === "state" && o.state.health === "failed") {
       throw new OcfGenericError(`domain ${d.name} failed while starting: ${o.state.state} (${o.state.reason})`);
@@ -620,6 +690,7 @@ async function migrateFrom(ctx: OcfContext): Promise<void> {
       const failed = await runMonitorScripts(ctx, d);
       if (failed === undefined) {
         ctx.log.info(`domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`);
+        await updateUtilization(ctx, d);
         return;
       }
       last = failed;

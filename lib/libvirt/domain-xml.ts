@@ -14,6 +14,14 @@ export interface DomainXmlInfo {
   readonly type: string;
   /** `<devices><emulator>`, when given. */
   readonly emulator: string | undefined;
+  /** vCPUs the domain starts with: `<vcpu current='N'>` else `<vcpu>`'s count (what `virsh dominfo` shows as CPU(s)). */
+  readonly vcpus: number | undefined;
+  /** `<memory>` (the maximum memory, `virsh dominfo`'s "Max memory") in KiB. */
+  readonly memoryKib: number | undefined;
+  /** Storage pools the disks use (`<source pool='…'>`), sorted, each once. */
+  readonly pools: readonly string[];
+  /** Virtual networks the interfaces use (`<source network='…'>`), sorted, each once. */
+  readonly networks: readonly string[];
 }
 
 /** A domain XML that cannot be read: the message says why, in one line. */
@@ -74,7 +82,68 @@ export function parseDomainXml(xml: string): DomainXmlInfo {
   if (uuidText !== undefined && !UUID.test(uuidText)) throw new DomainXmlError(`<uuid> '${uuidText}' is not a UUID`);
   const devices = only(domain, "devices", "<domain>");
   const emulator = devices !== undefined && typeof devices === "object" ? text(only(devices as XmlNode, "emulator", "<devices>"))?.trim() : undefined;
-  return { name, uuid: uuidText === undefined || uuidText === "" ? undefined : normalizeUuid(uuidText), type, emulator: emulator === "" ? undefined : emulator };
+  const vcpu = only(domain, "vcpu", "<domain>");
+  const vcpus = positiveInt((vcpu as XmlNode | undefined)?.$?.current) ?? positiveInt(text(vcpu));
+  if (vcpu !== undefined && vcpus === undefined) throw new DomainXmlError(`<vcpu> '${text(vcpu)?.trim() ?? ""}' is not a vCPU count`);
+  const memory = only(domain, "memory", "<domain>");
+  const memoryKib = memory === undefined ? undefined : toKib(text(memory) ?? "", (memory as XmlNode).$?.unit);
+  const pools = new Set<string>();
+  const networks = new Set<string>();
+  if (devices !== undefined && typeof devices === "object") {
+    for (const [kind, attr, into] of [["disk", "pool", pools], ["interface", "network", networks]] as const) {
+      const list = (devices as XmlNode)[kind];
+      for (const dev of Array.isArray(list) ? list : []) {
+        const sources = (dev as XmlNode).source;
+        for (const src of Array.isArray(sources) ? sources : []) {
+          const v = (src as XmlNode).$?.[attr]?.trim();
+          if (v !== undefined && v !== "") into.add(v);
+        }
+      }
+    }
+  }
+  return {
+    name,
+    uuid: uuidText === undefined || uuidText === "" ? undefined : normalizeUuid(uuidText),
+    type,
+    emulator: emulator === "" ? undefined : emulator,
+    vcpus,
+    memoryKib,
+    pools: [...pools].sort(),
+    networks: [...networks].sort(),
+  };
+}
+
+function positiveInt(v: string | undefined): number | undefined {
+  const t = v?.trim() ?? "";
+  return /^\d+$/.test(t) && Number.parseInt(t, 10) > 0 ? Number.parseInt(t, 10) : undefined;
+}
+
+/** libvirt's memory units (docs: formatdomain, "Memory Allocation"); no unit is KiB. */
+const UNIT_BYTES: Readonly<Record<string, number>> = {
+  b: 1,
+  bytes: 1,
+  kb: 1e3,
+  k: 1024,
+  kib: 1024,
+  mb: 1e6,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  tb: 1e12,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** A `<memory unit=U>N</memory>` value in KiB (rounded up, as libvirt does), or a DomainXmlError. */
+export function toKib(value: string, unit: string | undefined): number {
+  const v = value.trim();
+  const u = (unit ?? "KiB").trim().toLowerCase();
+  const factor = UNIT_BYTES[u];
+  if (!/^\d+$/.test(v)) throw new DomainXmlError(`<memory> '${v}' is not a number`);
+  if (factor === undefined) throw new DomainXmlError(`<memory> unit '${unit ?? ""}' is not one libvirt knows`);
+  return Math.ceil((Number.parseInt(v, 10) * factor) / 1024);
 }
 
 /** A UUID as libvirt prints it: lower case, with dashes. */

@@ -28,7 +28,7 @@ describe("domain XML", () => {
     const d = parseDomainXml(
       "<?xml version='1.0'?>\n<!-- a comment <name>no</name> -->\n<domain type='kvm'>\n  <name>\n  vm1 </name>\n  <uuid>4DEA22B31D52D8F32516782E98AB3FA0</uuid>\n  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>\n</domain>\n",
     );
-    assert.deepEqual(d, { name: "vm1", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", type: "kvm", emulator: "/usr/bin/qemu-system-x86_64" });
+    assert.deepEqual(d, { name: "vm1", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", type: "kvm", emulator: "/usr/bin/qemu-system-x86_64", vcpus: undefined, memoryKib: undefined, pools: [], networks: [] });
   });
   it("decodes entities and CDATA, ignores <name> elsewhere (metadata, devices)", () => {
     const d = parseDomainXml("<domain type='test'><metadata><x:name xmlns:x='urn:x'>other</x:name></metadata><name><![CDATA[a&b]]></name><devices><disk><name>nope</name></disk></devices></domain>");

@@ -1,0 +1,135 @@
+// ocf:kvmha:VirtualDomain's newer features against the lab's libvirtd with the test driver:
+// utilization written only on change (a fake crm_resource on PATH logs its calls), persistent
+// definitions kept across start/stop, validate-all's environment checks (OCF_CHECK_LEVEL=10),
+// guest_agent_check, reload-agent.
+// Run: node --import tsx --test test/integration/virtualdomain-features.test.ts
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { virtualDomain } from '../../agents/VirtualDomain.js';
+import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
+import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+
+interface AgentRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function agent(action: string, env: Record<string, string>): Promise<AgentRun> {
+  const r = { out: '', err: '' };
+  const io: OcfIo = {
+    out: (t) => {
+      r.out += t;
+    },
+    err: (t) => {
+      r.err += t;
+    },
+    stderrIsTty: () => false,
+    syslog: () => undefined,
+    startedAt: () => Date.now(),
+    pid: process.pid,
+  };
+  const code = await runOcfAgent(virtualDomain, [action], { PATH: process.env.PATH ?? '', OCF_ROOT: '/usr/lib/ocf', ...env }, io);
+  return { code, ...r };
+}
+
+function show(r: AgentRun): string {
+  return `exit ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`;
+}
+
+const testXml = (name: string, o: { vcpu?: number; memMib?: number; uuid?: string; extra?: string } = {}): string =>
+  `<domain type='test'>\n  <name>${name}</name>\n${o.uuid === undefined ? '' : `  <uuid>${o.uuid}</uuid>\n`}  <memory unit='MiB'>${o.memMib ?? 64}</memory>\n  <vcpu>${o.vcpu ?? 1}</vcpu>\n  <os><type>hvm</type></os>\n${o.extra ?? ''}</domain>\n`;
+
+describe('VirtualDomain features with the test driver', { timeout: 180_000 }, () => {
+  let lv: Libvirt;
+  let dir: string;
+  let n = 0;
+  function resource(xml: (name: string) => string = (nm) => testXml(nm), extra: Record<string, string> = {}): { env: Record<string, string>; name: string; config: string } {
+    n++;
+    const name = `vd-f${n}`;
+    const config = path.join(dir, `${name}.xml`);
+    fs.writeFileSync(config, xml(name));
+    return {
+      name,
+      config,
+      env: { OCF_RESOURCE_INSTANCE: `f${n}`, HA_RSCTMP: path.join(dir, `rsctmp-${n}`), OCF_RESKEY_config: config, OCF_RESKEY_hypervisor: lv.testUri, ...extra },
+    };
+  }
+  /** A crm_resource that appends its arguments to a log and exits `code`; returns PATH and the log. */
+  function fakeCrmResource(code = 0): { PATH: string; log: string } {
+    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
+    const log = path.join(bin, 'calls');
+    fs.writeFileSync(log, '');
+    fs.writeFileSync(path.join(bin, 'crm_resource'), `#!/bin/sh\necho "$*" >> '${log}'\n${code === 0 ? '' : 'echo "Could not connect to the CIB" >&2\n'}exit ${code}\n`, { mode: 0o755 });
+    return { PATH: `${bin}:${process.env.PATH ?? ''}`, log };
+  }
+  const calls = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-feat-'));
+    lv = await startLibvirt();
+    await lv.holdTestDriver();
+  });
+  after(async () => {
+    await lv?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('utilization: written on the first monitor, not again, again when the XML changes; unset deletes once', async () => {
+    const { env, config, name } = resource((nm) => testXml(nm, { vcpu: 2, memMib: 96 }));
+    const crm = fakeCrmResource();
+    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: '10000' };
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    const inst = env.OCF_RESOURCE_INSTANCE;
+    assert.deepEqual(calls(crm.log), [
+      `--resource ${inst} --utilization --set-parameter cpu --parameter-value 2`,
+      `--resource ${inst} --utilization --set-parameter hv_memory --parameter-value 96`,
+      `--resource ${inst} --utilization --set-parameter host_memory --parameter-value 96`,
+    ]);
+    fs.writeFileSync(crm.log, '');
+    for (let i = 0; i < 2; i++) {
+      r = await agent('monitor', e);
+      assert.equal(r.code, 0, show(r));
+    }
+    assert.deepEqual(calls(crm.log), [], 'a steady-state monitor writes nothing');
+    fs.writeFileSync(config, testXml(name, { vcpu: 3, memMib: 96 }));
+    r = await agent('monitor', e);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`]);
+    fs.writeFileSync(crm.log, '');
+    const off = { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true', OCF_RESKEY_autoset_utilization_hv_memory: 'false' };
+    r = await agent('monitor', off);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --delete-parameter cpu`]);
+    r = await agent('monitor', off);
+    assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --delete-parameter cpu`], 'deleted once');
+    // Autoset again: written again.
+    r = await agent('monitor', e);
+    assert.equal(calls(crm.log).at(-1), `--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`);
+    assert.equal((await agent('stop', e)).code, 0);
+  });
+
+  test('utilization: a failing crm_resource is a warning, one call, then held back', async () => {
+    const { env } = resource((nm) => testXml(nm, { vcpu: 2 }));
+    const crm = fakeCrmResource(1);
+    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: '10000' };
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /WARNING: crm_resource failed to set utilization attribute cpu to 2: exit 1: Could not connect to the CIB; retrying in 60 s/);
+    assert.equal(calls(crm.log).length, 1);
+    r = await agent('monitor', e);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(calls(crm.log).length, 1, 'held back after a failure');
+    // No crm_resource at all: still a warning only.
+    r = await agent('monitor', { ...e, PATH: '/usr/bin:/bin', HA_RSCTMP: path.join(dir, 'rsctmp-nocrm') });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /crm_resource failed .*cannot run \(ENOENT\)/);
+    assert.equal((await agent('stop', e)).code, 0);
+  });
+});

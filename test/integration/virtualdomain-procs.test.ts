@@ -1,0 +1,83 @@
+// How many processes ocf:kvmha:VirtualDomain's monitor spawns (strace -f counting successful
+// execve calls of the built agent, dist/bin/VirtualDomain): with the default parameters
+// (utilization on) the first monitor of a running domain writes its utilization (virsh + 3
+// crm_resource, a fake one on PATH); every later monitor runs exactly one process, virsh.
+// Needs `npm run build` first. Run: node --import tsx --test test/integration/virtualdomain-procs.test.ts
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+
+import { findProgram } from '../lab/bins.js';
+import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const AGENT = path.join(ROOT, 'dist', 'bin', 'VirtualDomain');
+
+/** Runs the built agent under strace; returns its exit code and the programs it executed (itself excluded). */
+function traced(action: string, env: Record<string, string>, out: string): Promise<{ code: number | null; execs: string[]; err: string }> {
+  return new Promise((resolve) => {
+    execFile('strace', ['-f', '-qq', '-e', 'trace=execve', '-e', 'signal=none', '-o', out, AGENT, action], { env, timeout: 60_000, killSignal: 'SIGKILL' }, (err, _stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+      const lines = fs.readFileSync(out, 'utf8').split('\n');
+      const execs = lines.filter((l) => / execve\(/.test(l) && / = 0$/.test(l)).map((l) => /execve\("([^"]+)"/.exec(l)?.[1] ?? '?');
+      resolve({ code, execs: execs.slice(1), err: stderr });
+    });
+  });
+}
+
+describe('VirtualDomain monitor: processes spawned', { timeout: 120_000 }, () => {
+  let lv: Libvirt;
+  let dir: string;
+  before(async () => {
+    assert.ok(findProgram('strace') !== undefined, 'strace is not installed: install the Debian package strace (scripts/lab-deps.sh)');
+    assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
+    const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
+    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/utilization.ts']) {
+      assert.ok(fs.statSync(path.join(ROOT, src)).mtimeMs <= built, `${src} is newer than ${AGENT}: run npm run build`);
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-procs-'));
+    lv = await startLibvirt();
+    await lv.holdTestDriver();
+  });
+  after(async () => {
+    await lv?.stop();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('steady state: one process (virsh) per monitor with utilization on', async () => {
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'crm_resource'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const config = path.join(dir, 'vd-p1.xml');
+    fs.writeFileSync(config, "<domain type='test'><name>vd-p1</name><memory unit='MiB'>64</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>\n");
+    const env = {
+      PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+      OCF_ROOT: '/usr/lib/ocf',
+      OCF_RESOURCE_INSTANCE: 'p1',
+      HA_RSCTMP: path.join(dir, 'rsctmp'),
+      OCF_RESKEY_config: config,
+      OCF_RESKEY_hypervisor: lv.testUri,
+      OCF_RESKEY_CRM_meta_interval: '10000',
+      OCF_RESKEY_CRM_meta_timeout: '30000',
+    };
+    const start = await traced('start', env, path.join(dir, 'start.strace'));
+    assert.equal(start.code, 0, start.err);
+    // start wrote the utilization; remove its record so the first monitor writes it again.
+    fs.rmSync(path.join(dir, 'rsctmp', 'VirtualDomain-p1.utilization'));
+    const first = await traced('monitor', env, path.join(dir, 'm1.strace'));
+    assert.equal(first.code, 0, first.err);
+    assert.deepEqual(first.execs.map((e) => path.basename(e)), ['virsh', 'crm_resource', 'crm_resource', 'crm_resource']);
+    for (let i = 2; i <= 3; i++) {
+      const m = await traced('monitor', env, path.join(dir, `m${i}.strace`));
+      assert.equal(m.code, 0, m.err);
+      assert.deepEqual(m.execs.map((e) => path.basename(e)), ['virsh'], `monitor ${i}`);
+    }
+    const stop = await traced('stop', env, path.join(dir, 'stop.strace'));
+    assert.equal(stop.code, 0, stop.err);
+  });
+});
