@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DomainXmlError, parseDomainXml, toKib } from "../../lib/libvirt/domain-xml.js";
-import { crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationFlags, utilizationOps, utilizationValues } from "../../lib/libvirt/utilization.js";
+import { crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationFlags, type UtilizationRecord, utilizationOps, utilizationValues } from "../../lib/libvirt/utilization.js";
 
 const all = (v: boolean) => ({ cpu: v, hv_memory: v, host_memory: v });
 const DEFAULTS: UtilizationFlags = { autoset: all(true), unset: all(false) };
@@ -46,7 +46,7 @@ describe("utilization operations", () => {
   it("writes everything first, nothing once recorded, only what changed after", () => {
     const first = utilizationOps(DEFAULTS, values, { values: {} });
     assert.deepEqual(first.map((o) => o.attr), ["cpu", "hv_memory", "host_memory"]);
-    let rec = { values: {} };
+    let rec: UtilizationRecord = { values: {} };
     for (const op of first) rec = recordAfter(rec, op);
     assert.deepEqual(utilizationOps(DEFAULTS, values, rec), []);
     assert.deepEqual(utilizationOps(DEFAULTS, utilizationValues(4, 1536 * 1024), rec), [{ attr: "cpu", op: "set", value: "4" }]);
@@ -55,7 +55,7 @@ describe("utilization operations", () => {
     const flags: UtilizationFlags = { autoset: { cpu: false, hv_memory: false, host_memory: true }, unset: { cpu: true, hv_memory: false, host_memory: true } };
     const ops = utilizationOps(flags, values, { values: { cpu: "2", hv_memory: "1536" } });
     assert.deepEqual(ops, [{ attr: "cpu", op: "delete" }, { attr: "host_memory", op: "set", value: "1536" }]);
-    let rec = { values: { cpu: "2", hv_memory: "1536" } };
+    let rec: UtilizationRecord = { values: { cpu: "2", hv_memory: "1536" } };
     for (const op of ops) rec = recordAfter(rec, op);
     assert.deepEqual(rec.values, { cpu: null, hv_memory: "1536", host_memory: "1536" });
     assert.deepEqual(utilizationOps(flags, values, rec), []);
