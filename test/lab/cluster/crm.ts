@@ -1,0 +1,159 @@
+// Reading Pacemaker's view of the lab cluster: `crm_mon -1 -X` (run inside a
+// node) parsed into the few facts the tests need, and `stonith_admin --history`.
+
+import { parseStringPromise } from 'xml2js';
+
+import type { ClusterNode } from './nodes.js';
+
+export interface CrmNode {
+  name: string;
+  online: boolean;
+  standby: boolean;
+  unclean: boolean;
+  /** Pacemaker's "pending" (joining) state. */
+  pending: boolean;
+}
+
+export interface CrmResource {
+  id: string;
+  agent: string;
+  role: string;
+  active: boolean;
+  failed: boolean;
+  /** Nodes the resource is active on (more than one: Pacemaker sees it running twice). */
+  nodes: string[];
+}
+
+export interface CrmStatus {
+  dc: string | undefined;
+  quorum: boolean;
+  nodes: CrmNode[];
+  resources: CrmResource[];
+}
+
+type Attrs = Record<string, string>;
+interface XmlElem {
+  $?: Attrs;
+  [child: string]: XmlElem[] | Attrs | undefined;
+}
+
+function kids(e: XmlElem | undefined, name: string): XmlElem[] {
+  const v = e?.[name];
+  return Array.isArray(v) ? v : [];
+}
+
+function collectResources(e: XmlElem, out: CrmResource[]): void {
+  for (const r of kids(e, 'resource')) {
+    const a = r.$ ?? {};
+    out.push({
+      id: a.id ?? '',
+      agent: a.resource_agent ?? '',
+      role: a.role ?? '',
+      active: a.active === 'true',
+      failed: a.failed === 'true',
+      nodes: kids(r, 'node').map((n) => n.$?.name ?? ''),
+    });
+  }
+  for (const g of [...kids(e, 'group'), ...kids(e, 'clone'), ...kids(e, 'bundle')]) collectResources(g, out);
+}
+
+/** Parse `crm_mon --output-as=xml` (Pacemaker 2.1). */
+export async function parseCrmMon(xml: string): Promise<CrmStatus> {
+  const doc = (await parseStringPromise(xml)) as { 'pacemaker-result'?: XmlElem };
+  const root = doc['pacemaker-result'];
+  if (!root) throw new Error(`crm_mon output is not a pacemaker-result: ${xml.slice(0, 200)}`);
+  const summary = kids(root, 'summary')[0];
+  const dcElem = kids(summary, 'current_dc')[0]?.$;
+  const nodes = kids(kids(root, 'nodes')[0], 'node').map((n) => {
+    const a = n.$ ?? {};
+    return {
+      name: a.name ?? '',
+      online: a.online === 'true',
+      standby: a.standby === 'true',
+      unclean: a.unclean === 'true',
+      pending: a.pending === 'true',
+    };
+  });
+  const resources: CrmResource[] = [];
+  const resElem = kids(root, 'resources')[0];
+  if (resElem) collectResources(resElem, resources);
+  return {
+    dc: dcElem?.present === 'true' ? dcElem.name : undefined,
+    quorum: dcElem?.with_quorum === 'true',
+    nodes,
+    resources,
+  };
+}
+
+/** `crm_mon -1 -X` on `node`, parsed; undefined when it fails (node down, Pacemaker starting). */
+export async function crmStatus(node: ClusterNode, killAfterMs = 10_000): Promise<CrmStatus | undefined> {
+  if (!node.running) return undefined;
+  const r = await node.exec('crm_mon', ['-1', '--output-as=xml'], { killAfterMs });
+  if (r.code !== 0 || !r.stdout.includes('<pacemaker-result')) return undefined;
+  try {
+    return await parseCrmMon(r.stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FenceEvent {
+  target: string;
+  action: string;
+  state: string;
+  /** When it completed (ms since the epoch), if it did. */
+  completed: number | undefined;
+  delegate: string | undefined;
+}
+
+/** `stonith_admin --history '*' --output-as=xml` on `node`, parsed. */
+export async function fenceHistory(node: ClusterNode): Promise<FenceEvent[]> {
+  const r = await node.exec('stonith_admin', ['--history', '*', '--output-as=xml'], { killAfterMs: 10_000 });
+  if (!r.stdout.includes('<pacemaker-result')) return [];
+  const doc = (await parseStringPromise(r.stdout)) as { 'pacemaker-result'?: XmlElem };
+  const hist = kids(doc['pacemaker-result'], 'fence_history')[0];
+  return kids(hist, 'fence_event').map((e) => {
+    const a = e.$ ?? {};
+    const when = a.completed ? Date.parse(a.completed.replace(' ', 'T')) : Number.NaN;
+    return {
+      target: a.target ?? '',
+      action: a.action ?? '',
+      state: a.status ?? '',
+      completed: Number.isNaN(when) ? undefined : when,
+      delegate: a.delegate,
+    };
+  });
+}
+
+/**
+ * Poll crm_mon on `on` until `ok(status)` holds; returns that status. Throws after `ms` with the
+ * last status seen and the node's Pacemaker log tail.
+ */
+export async function waitForStatus(
+  on: ClusterNode,
+  what: string,
+  ok: (s: CrmStatus) => boolean,
+  ms: number,
+  everyMs = 500,
+): Promise<CrmStatus> {
+  const deadline = Date.now() + ms;
+  let last: CrmStatus | undefined;
+  for (;;) {
+    last = (await crmStatus(on, Math.max(1_000, Math.min(10_000, deadline - Date.now())))) ?? last;
+    if (last && ok(last)) return last;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `cluster did not reach "${what}" within ${ms} ms (seen from ${on.name}); last status: ${JSON.stringify(last)}\n` +
+          `--- ${on.name} pacemaker.log (tail) ---\n${await on.log(40)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Every named node online (not unclean, not pending) and a DC elected, as `on` sees it. */
+export function allOnline(names: readonly string[]): (s: CrmStatus) => boolean {
+  return (s) =>
+    s.dc !== undefined &&
+    names.every((n) => s.nodes.some((x) => x.name === n && x.online && !x.unclean && !x.pending));
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# kvmha cluster lab: the "init" of one simulated cluster node (PID 1 of the
+# node's PID namespace). Started by test/lab/cluster/node.ts as
+#
+#   nsenter --net=/run/netns/NETNS -- unshare --pid --fork --kill-child \
+#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME
+#
+# In the node's private mount namespace it puts the node's directories over
+# the system paths corosync, Pacemaker and libvirtd use, adds kvmha's agents
+# to /usr/sbin and /usr/lib/ocf/resource.d (overlays: the host's /usr is never
+# written), sets the hostname, starts corosync, pacemakerd and libvirtd, and
+# then only reaps children. Killing this process (from outside) kills every
+# process of the node at once: that is the node's power cut.
+set -eu
+dir=$1
+name=$2
+
+hostname "$name"
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mkdir -p /run/lock
+bind() {
+  mount --bind "$1" "$2"
+}
+bind "$dir/etc/corosync" /etc/corosync
+bind "$dir/lib/corosync" /var/lib/corosync
+bind "$dir/lib/pacemaker" /var/lib/pacemaker
+bind "$dir/log" /var/log
+# The agents: overlays whose upper layers hold links to the lab's copy of kvmha.
+mount -t overlay overlay -o "lowerdir=/usr/sbin,upperdir=$dir/ovl/sbin,workdir=$dir/ovl/sbin.work" /usr/sbin
+mount -t overlay overlay -o "lowerdir=/usr/lib/ocf/resource.d,upperdir=$dir/ovl/ocf,workdir=$dir/ovl/ocf.work" /usr/lib/ocf/resource.d
+# libvirt (as test/lab/libvirt/ns-start.sh does for a single libvirtd)
+mkdir -p /run/libvirt /etc/libvirt /var/lib/libvirt /var/cache/libvirt
+bind "$dir/libvirt/etc" /etc/libvirt
+bind "$dir/libvirt/lib" /var/lib/libvirt
+bind "$dir/libvirt/cache" /var/cache/libvirt
+bind "$dir/passwd" /etc/passwd
+bind "$dir/group" /etc/group
+# Node names resolve on every node (migration URIs name the target node).
+bind "$dir/../hosts" /etc/hosts
+mkdir -p /run/pacemaker /run/crm /run/corosync
+chown hacluster:haclient /run/crm /run/pacemaker
+
+ip link set lo up
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+corosync -f >>/var/log/corosync.out 2>&1 &
+echo $! >/run/corosync.pid
+# pacemakerd gives up if corosync does not answer yet: wait for it (bounded).
+tries=0
+until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1 || [ $tries -ge 100 ]; do
+  sleep 0.1
+  tries=$((tries + 1))
+done
+PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no PCMK_logpriority=info \
+  pacemakerd >>/var/log/pacemakerd.out 2>&1 &
+echo $! >/run/pacemakerd.pid
+libvirtd --config /etc/libvirt/libvirtd.conf --pid-file /run/libvirt/libvirtd.pid --listen \
+  >>/var/log/libvirtd.out 2>&1 &
+# PID 1: reap whatever is reparented to us, forever.
+# (bash reaps every child in its SIGCHLD handler, also the QEMUs libvirtd
+# double-forks: a zombie QEMU would make libvirt wait for it to die.)
+while :; do
+  sleep 1 &
+  wait $! || true
+done
