@@ -15,7 +15,7 @@
  *   migrate_from checks the guest runs here and never waits without bound.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
@@ -405,13 +405,10 @@ async function start(ctx: OcfContext): Promise<void> {
       return;
     }
     if (first.state.health === "failed") throw new OcfGenericError(`domain ${d.name} is ${first.state.state} (${first.state.reason}): stop it before starting it`);
-    // Defined but shut off: as the reference agent, drop the definition so that the config file is
-    // what runs (a transient domain); the file itself is never touched.
-    if (first.state.health === "stopped") {
-      const u = await run(ctx, ["undefine", d.name]);
-      if (u.code === 0) ctx.log.info(`domain ${d.name} was defined and shut off: undefined it, ${ctx.params.string("config")} is what runs`);
-      else ctx.log.warning(`cannot undefine the shut-off domain ${d.name}: ${virshMessage(u)}`);
-    }
+    // Defined but shut off: the admin's persistent definition is kept (unlike the reference,
+    // which undefines it). With the same UUID, `virsh create` runs the file's XML as the live
+    // configuration and libvirt keeps the persistent one for after the stop.
+    if (first.state.health === "stopped") await setAsideDefinition(ctx, d);
   }
   // Recorded before it runs: a stop or probe must find it even if this process dies right after.
   await writeRecord(ctx, d);
@@ -480,7 +477,61 @@ async function destroy(ctx: OcfContext, d: Domain): Promise<void> {
   throw new OcfGenericError(`domain ${d.name} still not stopped after destroy: ${describe(last)}`);
 }
 
+/** Where start keeps a persistent definition it had to undefine, until stop defines it again. */
+function definitionBackup(ctx: OcfContext): string {
+  return join(ctx.varLib, "VirtualDomain", `${ctx.instance}.persistent.xml`);
+}
+
+/**
+ * A defined, shut-off domain of the config's name. Same UUID as the config: nothing to do, create
+ * keeps the definition. Otherwise create would refuse ("already exists with uuid"): the persistent
+ * definition is saved to HA_VARLIB (which survives a reboot) and undefined; stop defines it again.
+ */
+async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
+  const u = await run(ctx, ["domuuid", d.name], stepDeadline(ctx, 10_000));
+  const defined = u.code === 0 ? u.stdout.trim().toLowerCase() : undefined;
+  if (defined !== undefined && d.uuid !== undefined && defined === d.uuid) {
+    ctx.log.info(`domain ${d.name} is defined here with the config's UUID: it runs from ${ctx.params.string("config")}, its persistent definition stays`);
+    return;
+  }
+  const x = await run(ctx, ["dumpxml", "--inactive", "--security-info", d.name], stepDeadline(ctx, 10_000));
+  if (x.code !== 0 || x.stdout.trim() === "") throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and its definition cannot be saved: ${noAnswer(ctx, x, "virsh dumpxml")}`);
+  const file = definitionBackup(ctx);
+  try {
+    await mkdir(join(ctx.varLib, "VirtualDomain"), { recursive: true, mode: 0o700 });
+    await writeFile(`${file}.tmp`, x.stdout, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  } catch (err) {
+    throw new OcfGenericError(`domain ${d.name} is defined here with another UUID; cannot save its definition to ${file} (${err instanceof Error ? err.message : String(err)}): not undefining it`);
+  }
+  const r = await run(ctx, ["undefine", d.name]);
+  if (r.code !== 0) throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and cannot be undefined: ${noAnswer(ctx, r, "virsh undefine")}`);
+  ctx.log.warning(`domain ${d.name} was defined here (UUID ${defined ?? "?"}) with another UUID than ${ctx.params.string("config")}: its definition is saved in ${file} and is defined again on stop`);
+}
+
+/** After a successful stop: the persistent definition start set aside, defined again. */
+async function restoreDefinition(ctx: OcfContext): Promise<void> {
+  const file = definitionBackup(ctx);
+  try {
+    await access(file);
+  } catch {
+    return;
+  }
+  const r = await run(ctx, ["define", file], stepDeadline(ctx, 10_000));
+  if (r.code !== 0) {
+    ctx.log.warning(`cannot define again the persistent definition saved in ${file}: ${noAnswer(ctx, r, "virsh define")}; it stays there`);
+    return;
+  }
+  await rm(file, { force: true });
+  ctx.log.info(`persistent definition saved at start defined again from ${file}`);
+}
+
 async function stop(ctx: OcfContext): Promise<void> {
+  await stopDomain(ctx);
+  await restoreDefinition(ctx);
+}
+
+async function stopDomain(ctx: OcfContext): Promise<void> {
   const { domain: d, configProblem } = await findDomain(ctx);
   if (d === undefined) {
     ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: resource considered stopped`);

@@ -132,4 +132,50 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.match(r.err, /crm_resource failed .*cannot run \(ENOENT\)/);
     assert.equal((await agent('stop', e)).code, 0);
   });
+
+  test('persistent definition with the same UUID: start runs the file, stop leaves the definition unchanged', async () => {
+    const uuid = '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c01';
+    const { env, name, config } = resource((nm) => testXml(nm, { uuid, vcpu: 2, extra: '  <description>from the config file</description>\n' }), { HA_VARLIB: path.join(dir, 'varlib-same') });
+    const persistentFile = path.join(dir, `${name}-persistent.xml`);
+    fs.writeFileSync(persistentFile, testXml(name, { uuid, vcpu: 1, extra: "  <description>the admin's own</description>\n" }));
+    await lv.virshOk(['define', persistentFile], { uri: lv.testUri });
+    const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /persistent definition stays/);
+    assert.doesNotMatch(r.err, /undefine/);
+    // The file's XML is what runs; the persistent definition is still there.
+    assert.match(await lv.virshOk(['dumpxml', name], { uri: lv.testUri }), /from the config file/);
+    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /CPU\(s\):\s+2[\s\S]*Persistent:\s+yes/);
+    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' })).code, 0);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(await lv.virshOk(['list', '--all', '--persistent', '--name'], { uri: lv.testUri }), new RegExp(`^${name}$`, 'm'));
+    assert.equal(await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri }), before);
+    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    assert.equal(fs.existsSync(path.join(dir, 'varlib-same', 'VirtualDomain')), false, 'nothing set aside');
+    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+  });
+
+  test('persistent definition with another UUID: saved, undefined, defined again by stop; unchanged', async () => {
+    const varlib = path.join(dir, 'varlib-other');
+    const { env, name, config } = resource((nm) => testXml(nm, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c02' }), { HA_VARLIB: varlib });
+    const persistentFile = path.join(dir, `${name}-persistent.xml`);
+    fs.writeFileSync(persistentFile, testXml(name, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c03', extra: '  <description>keep me</description>\n' }));
+    await lv.virshOk(['define', persistentFile], { uri: lv.testUri });
+    const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /WARNING: domain .* with another UUID than .*: its definition is saved in .* and is defined again on stop/);
+    const saved = path.join(varlib, 'VirtualDomain', `${env.OCF_RESOURCE_INSTANCE}.persistent.xml`);
+    assert.match(fs.readFileSync(saved, 'utf8'), /keep me/);
+    assert.match(await lv.virshOk(['domuuid', name], { uri: lv.testUri }), /7c02/);
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri }), before);
+    assert.equal(fs.existsSync(saved), false);
+    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+    assert.ok(config);
+  });
 });
+

@@ -158,17 +158,21 @@ describe('VirtualDomain with the test driver', { timeout: 120_000 }, () => {
     assert.equal((await agent('stop', fresh)).code, 0);
   });
 
-  test('a defined, shut-off domain of the same name is replaced by the config file', async () => {
-    const { env, name, config } = resource();
+  test('a defined, shut-off domain of the same name (no UUID in the file): set aside at start, defined again at stop', async () => {
+    const { env, name, config } = resource({ HA_VARLIB: path.join(dir, 'varlib-defined') });
     await lv.virshOk(['define', config], { uri: lv.testUri });
+    const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
     assert.equal(await domstate(name), 'shut off');
     assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
     let r = await agent('start', env);
     assert.equal(r.code, 0, show(r));
-    assert.match(r.err, /undefined it/);
+    assert.match(r.err, /definition is saved in .* and is defined again on stop/);
     r = await agent('stop', env);
     assert.equal(r.code, 0, show(r));
-    assert.match(await domstate(name), /^error:/);
+    assert.match(r.err, /defined again from/);
+    assert.equal(await domstate(name), 'shut off');
+    assert.equal(await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri }), before);
+    await lv.virshOk(['undefine', name], { uri: lv.testUri });
   });
 
   test('configuration errors: bad XML, unimplemented options, conflicting options', async () => {
