@@ -29,6 +29,7 @@ import {
   cleanupAtExit,
   cmdlineOf,
   exitPromise,
+  isRunning,
   labBaseDir,
   makeLabDir,
   orphanReaper,
@@ -60,6 +61,7 @@ export interface ClusterNode {
   readonly dir: string;
   /** PID 1 of the node's PID namespace as the host sees it; undefined while powered off. */
   readonly initPid: number | undefined;
+  /** Its PID 1 runs (false from the moment a power cut killed it). */
   readonly running: boolean;
   /** Start the node's init (corosync, pacemakerd, libvirtd); resolves once init runs. */
   boot(): Promise<void>;
@@ -524,7 +526,8 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
         return s.initPid;
       },
       get running() {
-        return s.initPid !== undefined;
+        // Not just "not yet cleaned up": a killed PID 1 is not running.
+        return s.initPid !== undefined && isRunning(s.initPid);
       },
       boot: () => boot(s),
       powerOff: () => powerOff(s),
