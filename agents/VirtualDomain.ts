@@ -16,11 +16,13 @@
  */
 import { execFile } from "node:child_process";
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
 import { join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
 import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
+import { diskLockManager, qemuConfPath } from "../lib/libvirt/qemu-conf.js";
 import { type DomainXmlInfo, DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
 import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
@@ -608,6 +610,52 @@ async function validate(ctx: OcfContext): Promise<void> {
   if (mode !== "" && !/^[a-z]+(,[a-z]+)*$/.test(mode)) throw new OcfNotConfigured(`shutdown_mode '${mode}' is not a list of virsh shutdown modes`);
   const c = await readConfig(ctx);
   if (!c.ok) throw c.unreadable ? new OcfNotInstalled(c.reason) : new OcfNotConfigured(c.reason);
+  await checkEmulator(c.domain);
+  if (ctx.action === "validate-all" && ctx.checkLevel >= 10) await checkEnvironment(ctx, c.domain);
+}
+
+/** The config's <emulator> must exist and be executable here (cheap: start checks it too). */
+async function checkEmulator(d: Domain): Promise<void> {
+  const emulator = d.xml?.emulator;
+  if (emulator === undefined) return;
+  try {
+    await access(emulator, fsConstants.X_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    throw new OcfNotInstalled(`emulator ${emulator} of domain ${d.name} is ${code === "ENOENT" ? "missing" : `not executable (${code})`} on this node`);
+  }
+}
+
+/**
+ * validate-all at OCF_CHECK_LEVEL 10: the hypervisor answers (bounded), and for a local QEMU
+ * driver, whether libvirt's lock manager protects the disks (a warning only: many clusters rely
+ * on fencing alone). qemu.conf is read in this mount namespace, the one libvirtd runs in.
+ */
+async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
+  const r = await run(ctx, ["uri"], stepDeadline(ctx, 10_000));
+  if (r.code !== 0) throw new OcfGenericError(`hypervisor ${uri(ctx) ?? "(virsh's default)"} not reachable: ${noAnswer(ctx, r, "virsh uri").replace(/^virsh uri: /, "")}`);
+  const effective = r.stdout.trim();
+  ctx.log.debug(`hypervisor ${effective} answers`);
+  if (!isQemu(d)) return;
+  const conf = qemuConfPath(effective, ctx.childEnv());
+  if (conf === undefined) {
+    ctx.log.info(`hypervisor ${effective} is not a local QEMU driver: its lock manager is not checked`);
+    return;
+  }
+  let text = "";
+  try {
+    text = await readFile(conf, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (code !== "ENOENT") {
+      ctx.log.warning(`cannot read ${conf} (${code}): libvirt's lock manager is not checked`);
+      return;
+    }
+  }
+  const lm = diskLockManager(text);
+  if (lm === undefined) {
+    ctx.log.warning(`libvirt has no lock manager protecting the disks of domain ${d.name} (lock_manager is not "lockd" or "sanlock" in ${conf}): nothing but fencing stops a second node from running it on the same disks`);
+  } else ctx.log.debug(`libvirt lock manager: ${lm} (${conf})`);
 }
 
 /** Kept back from migrate_to's deadline to abort the migration job and confirm the guest stayed. */

@@ -1,8 +1,12 @@
-// How many processes ocf:kvmha:VirtualDomain's monitor spawns (strace -f counting successful
-// execve calls of the built agent, dist/bin/VirtualDomain): with the default parameters
-// (utilization on) the first monitor of a running domain writes its utilization (virsh + 3
-// crm_resource, a fake one on PATH); every later monitor runs exactly one process, virsh.
-// Needs `npm run build` first. Run: node --import tsx --test test/integration/virtualdomain-procs.test.ts
+// The built ocf:kvmha:VirtualDomain (dist/bin/VirtualDomain) against the lab's libvirtd:
+// - how many processes a monitor spawns (strace -f counting successful execve calls): with the
+//   default parameters (utilization on) the first monitor of a running domain writes its
+//   utilization (virsh + 3 crm_resource, a fake one on PATH); every later monitor runs exactly
+//   one process, virsh;
+// - validate-all at OCF_CHECK_LEVEL=10 run inside libvirtd's mount namespace (as Pacemaker runs it
+//   on the node libvirtd runs on) reads that namespace's qemu.conf: a warning without a lock
+//   manager, none with lock_manager = "lockd".
+// Needs `npm run build` first. Run: node --import tsx --test test/integration/virtualdomain-built.test.ts
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -30,14 +34,14 @@ function traced(action: string, env: Record<string, string>, out: string): Promi
   });
 }
 
-describe('VirtualDomain monitor: processes spawned', { timeout: 120_000 }, () => {
+describe('the built VirtualDomain', { timeout: 120_000 }, () => {
   let lv: Libvirt;
   let dir: string;
   before(async () => {
     assert.ok(findProgram('strace') !== undefined, 'strace is not installed: install the Debian package strace (scripts/lab-deps.sh)');
     assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
     const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
-    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/utilization.ts']) {
+    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/utilization.ts', 'lib/libvirt/qemu-conf.ts']) {
       assert.ok(fs.statSync(path.join(ROOT, src)).mtimeMs <= built, `${src} is newer than ${AGENT}: run npm run build`);
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-procs-'));
@@ -80,4 +84,27 @@ describe('VirtualDomain monitor: processes spawned', { timeout: 120_000 }, () =>
     const stop = await traced('stop', env, path.join(dir, 'stop.strace'));
     assert.equal(stop.code, 0, stop.err);
   });
+
+  test('validate-all at level 10 in libvirtd\'s namespace: warns without a lock manager, not with lockd', async () => {
+    const config = path.join(dir, 'vd-lock.xml');
+    fs.writeFileSync(config, "<domain type='qemu'><name>vd-lock</name><memory unit='MiB'>64</memory><devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices></domain>\n");
+    const vars = Object.entries({ OCF_ROOT: '/usr/lib/ocf', OCF_RESOURCE_INSTANCE: 'lock', HA_RSCTMP: path.join(dir, 'rsctmp'), OCF_RESKEY_config: config, OCF_RESKEY_hypervisor: lv.uri, OCF_CHECK_LEVEL: '10' }).map(([k, v]) => `${k}=${v}`);
+    const validate = () => lv.exec('env', [...vars, AGENT, 'validate-all'], { killAfterMs: 30_000 });
+    const qemuConf = path.join(lv.dir, 'etc', 'qemu.conf');
+    const original = fs.readFileSync(qemuConf, 'utf8');
+    assert.doesNotMatch(original, /^\s*lock_manager/m);
+    let r = await validate();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /WARNING: libvirt has no lock manager protecting the disks of domain vd-lock \(lock_manager is not "lockd" or "sanlock" in \/etc\/libvirt\/qemu.conf\)/);
+    // libvirtd read qemu.conf at its start; only the agent reads it again.
+    fs.writeFileSync(qemuConf, `${original}lock_manager = "lockd"\n`);
+    try {
+      r = await validate();
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /lock manager/);
+    } finally {
+      fs.writeFileSync(qemuConf, original);
+    }
+  });
 });
+

@@ -177,5 +177,32 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     await lv.virshOk(['undefine', name], { uri: lv.testUri });
     assert.ok(config);
   });
+
+  test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {
+    const { env, config, name } = resource();
+    const deep = { ...env, OCF_CHECK_LEVEL: '10' };
+    let r = await agent('validate-all', deep);
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.err, /lock manager/, 'the test driver has no disks to lock');
+    r = await agent('validate-all', { ...deep, OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock` });
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.err, /^ocf-exit-reason:hypervisor test\+unix:.* not reachable: .*[Ff]ailed to connect/m);
+    // At level 0 the hypervisor is not asked.
+    r = await agent('validate-all', { ...env, OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock` });
+    assert.equal(r.code, 0, show(r));
+    // An emulator that is not here: not installed, for validate-all (any level) and start.
+    fs.writeFileSync(config, testXml(name, { extra: '  <devices><emulator>/nonexistent/qemu-system-x86_64</emulator></devices>\n' }));
+    for (const [action, e] of [['validate-all', env], ['validate-all', deep], ['start', env]] as const) {
+      r = await agent(action, e);
+      assert.equal(r.code, 5, `${action}: ${show(r)}`);
+      assert.match(r.err, /^ocf-exit-reason:emulator \/nonexistent\/qemu-system-x86_64 of domain vd-f\d+ is missing on this node$/m);
+    }
+    const notExec = path.join(dir, 'not-executable');
+    fs.writeFileSync(notExec, '', { mode: 0o644 });
+    fs.writeFileSync(config, testXml(name, { extra: `  <devices><emulator>${notExec}</emulator></devices>\n` }));
+    r = await agent('validate-all', env);
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.err, /is not executable \(EACCES\) on this node/);
+  });
 });
 
