@@ -45,7 +45,7 @@ export function kvmhaManPage(version: string): string {
   out.push(
     ".SH ALIASES",
     roff(
-      "The names of fence-agents' agents that kvmha's agents stand in for. They belong to the package kvmha-fence-aliases, which takes them over from fence-agents with dpkg-divert and gives them back when removed (/usr/share/doc/kvmha/install.md).",
+      "The names of fence-agents' agents that kvmha's agents stand in for. They belong to the package kvmha-fence-aliases, which takes them over from fence-agents with dpkg-divert and gives them back when removed (install.md in /usr/share/doc/kvmha).",
     ),
   );
   for (const a of aliasTable()) out.push(".TP", `.B ${roff(a.name)}`, roff(`${a.of}, under this name; see ${a.name}(8).`));
