@@ -25,6 +25,14 @@ export const LAB_PACKAGES = {
   busybox: 'busybox-static',
   unshare: 'util-linux',
   nsenter: 'util-linux',
+  // Pacemaker's tools (kvmha render's tests apply and check the rendered configurations)
+  pcs: 'pcs',
+  crm: 'crmsh',
+  cibadmin: 'pacemaker-cli-utils',
+  crm_verify: 'pacemaker-cli-utils',
+  crm_simulate: 'pacemaker-cli-utils',
+  crm_resource: 'pacemaker-cli-utils',
+  crm_attribute: 'pacemaker-cli-utils',
 } as const;
 
 export type LabProgram = keyof typeof LAB_PACKAGES;
