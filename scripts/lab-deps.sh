@@ -32,6 +32,8 @@ LAB_PACKAGES=(
   pcs                        # pcs -f: rendered configurations applied as admins do
   crmsh                      # crm: rendered crmsh scripts, crm ra info
   strace                     # counts the processes an agent spawns (bench)
+  dpkg-dev                   # dpkg-shlibdeps: the package's Depends (npm run package)
+  man-db                     # man: the packaged man pages as admins read them
 )
 
 check_only=0

@@ -33,6 +33,13 @@ export const LAB_PACKAGES = {
   crm_simulate: 'pacemaker-cli-utils',
   crm_resource: 'pacemaker-cli-utils',
   crm_attribute: 'pacemaker-cli-utils',
+  // Debian packaging and the surfaces an admin touches (package.test.ts)
+  dpkg: 'dpkg',
+  'dpkg-deb': 'dpkg',
+  'dpkg-divert': 'dpkg',
+  'dpkg-shlibdeps': 'dpkg-dev',
+  man: 'man-db',
+  stonith_admin: 'pacemaker-cli-utils',
 } as const;
 
 export type LabProgram = keyof typeof LAB_PACKAGES;
