@@ -1,0 +1,239 @@
+/**
+ * Fencing devices as the fencer sees them: what kind of device an agent drives, which nodes a
+ * device claims (pcmk_host_list, pcmk_host_map, pcmk_host_check), which plug it passes for each,
+ * and how long its agent may take. Devices are recognized by agent and host lists, never by id.
+ */
+import type { Cib, Primitive } from "./cib.js";
+import { parseDurationMs, parseFencerSeconds } from "./duration.js";
+
+/** ipmi: a node's own BMC; pdu: a switched PDU's outlets; other: anything else (sbd, virsh, …). */
+export type DeviceFamily = "ipmi" | "pdu" | "other";
+
+/** IPMI agents: ours and fence-agents' fence_ipmilan with the aliases it is installed under. */
+const IPMI_AGENTS = new Set(["fence_ipmi", "fence_ipmilan", "fence_ipmilanplus", "fence_idrac", "fence_ilo3", "fence_ilo4", "fence_ilo5", "fence_imm"]);
+/** Agents that switch outlets of a power distribution unit. */
+const PDU_AGENTS = new Set([
+  "fence_pdu",
+  "fence_apc_snmp",
+  "fence_eaton_snmp",
+  "fence_tripplite_snmp",
+  "fence_apc",
+  "fence_cdu",
+  "fence_eaton_ssh",
+  "fence_emerson",
+  "fence_eps",
+  "fence_ipdu",
+  "fence_lindypdu",
+  "fence_netio",
+  "fence_raritan",
+  "fence_raritan_px3",
+  "fence_wti",
+  "fence_cyberpower_ssh",
+]);
+/** fence-agents' IPMI agents that default to IPMI 1.5 (lanplus off); the aliases turn it on. */
+const LANPLUS_OFF_BY_DEFAULT = new Set(["fence_ipmilan"]);
+
+export function familyOf(agent: string): DeviceFamily {
+  if (IPMI_AGENTS.has(agent)) return "ipmi";
+  if (PDU_AGENTS.has(agent)) return "pdu";
+  return "other";
+}
+
+export function isStonith(p: Primitive): boolean {
+  return p.class === "stonith";
+}
+
+/** Which nodes a device claims. */
+export type Claim =
+  /** static-list: exactly these nodes (as written, case kept), each with its plug. */
+  | { readonly kind: "static"; readonly targets: ReadonlyMap<string, string | undefined> }
+  /** pcmk_host_check=none, or an agent without list/status and no list: every node. */
+  | { readonly kind: "all"; readonly why: string }
+  /** dynamic-list or status: decided at fencing time by asking the agent. */
+  | { readonly kind: "dynamic"; readonly why: string };
+
+/** pcmk_host_list: the fencer splits on whitespace, commas and semicolons. */
+export function parseHostList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter((t) => t !== "");
+}
+
+/**
+ * pcmk_host_map as the fencer parses it: entries end at ';', space or tab; '=' or ':' separates
+ * node from plug; ',' belongs to the plug ("node1:3,4" is plug "3,4"); '\' escapes a character.
+ */
+export function parseHostMap(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  let name: string | undefined;
+  let current = "";
+  const end = (): void => {
+    if (name !== undefined) map.set(name, current);
+    name = undefined;
+    current = "";
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (ch === "\\") {
+      i++;
+      if (i < text.length) current += text[i];
+      continue;
+    }
+    if ((ch === "=" || ch === ":") && name === undefined) {
+      name = current;
+      current = "";
+      continue;
+    }
+    if (ch === ";" || ch === " " || ch === "\t" || ch === "\n") {
+      end();
+      continue;
+    }
+    current += ch;
+  }
+  end();
+  return map;
+}
+
+/** The plug argument the device takes, when its agent takes one. */
+function staticPlug(device: Primitive): string | undefined {
+  const hostArgument = device.instance.get("pcmk_host_argument");
+  if (hostArgument !== undefined && hostArgument !== "none") return device.instance.get(hostArgument);
+  return device.instance.get("plug") ?? device.instance.get("port");
+}
+
+function agentHasPlugs(family: DeviceFamily): boolean {
+  return family === "pdu";
+}
+
+export function claimOf(device: Primitive): Claim {
+  const family = familyOf(device.type);
+  const check = device.instance.get("pcmk_host_check")?.toLowerCase();
+  const list = device.instance.get("pcmk_host_list");
+  const mapText = device.instance.get("pcmk_host_map");
+  if (check === "none") return { kind: "all", why: "pcmk_host_check=none" };
+  if (check === "dynamic-list" || check === "status") return { kind: "dynamic", why: `pcmk_host_check=${check}` };
+  if (list !== undefined || mapText !== undefined) {
+    const targets = new Map<string, string | undefined>();
+    const map = parseHostMap(mapText ?? "");
+    const fixed = staticPlug(device);
+    for (const node of parseHostList(list ?? "")) targets.set(node, map.get(node) ?? fixed ?? (agentHasPlugs(family) ? node : undefined));
+    for (const [node, plug] of map) if (!targets.has(node)) targets.set(node, plug);
+    return { kind: "static", targets };
+  }
+  // No list: the fencer asks the agent. An IPMI agent answers "status" for any node name (it has
+  // no plugs), so it claims every node; a PDU agent looks the node name up among its outlets.
+  if (family === "ipmi") return { kind: "all", why: "no pcmk_host_list or pcmk_host_map: the agent's status succeeds for any node name" };
+  return { kind: "dynamic", why: "no pcmk_host_list or pcmk_host_map" };
+}
+
+/** Case-insensitive, as the fencer compares node names. */
+export function sameNode(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** Whether the device's claim includes the node, and with which plug. */
+export function claims(device: Primitive, node: string): { claimed: "yes" | "no" | "maybe"; plug: string | undefined } {
+  const claim = claimOf(device);
+  if (claim.kind === "all") return { claimed: "yes", plug: undefined };
+  if (claim.kind === "dynamic") return { claimed: "maybe", plug: undefined };
+  for (const [target, plug] of claim.targets) if (sameNode(target, node)) return { claimed: "yes", plug };
+  return { claimed: "no", plug: undefined };
+}
+
+/** Outlets of a plug value: "3,4" → ["3", "4"]; leading zeros dropped from plain numbers. */
+export function outletsOf(plug: string | undefined, device: Primitive): string[] {
+  if (plug === undefined) return [];
+  const sep = device.instance.get("plug_separator") ?? ",";
+  return plug
+    .split(sep)
+    .map((p) => p.trim())
+    .filter((p) => p !== "")
+    .map((p) => p.replace(/(^|:)0+(?=\d)/g, "$1"));
+}
+
+/** Where a device's box is: ip and port (what makes two device definitions the same hardware). */
+export function endpointOf(device: Primitive): string | undefined {
+  const ip = device.instance.get("ip") ?? device.instance.get("ipaddr");
+  if (ip === undefined || ip === "") return undefined;
+  const family = familyOf(device.type);
+  const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
+  const port = device.instance.get("ipport") ?? (family === "ipmi" ? "623" : snmp ? "161" : "");
+  return `${ip.toLowerCase()}${port === "" ? "" : `:${port}`}`;
+}
+
+export function lanplusDefaultOff(agent: string): boolean {
+  return LANPLUS_OFF_BY_DEFAULT.has(agent);
+}
+
+/** Agents' defaults for the options that make their run time (seconds). */
+const TIMING_DEFAULTS: Readonly<Record<string, { login: number; power: number; wait: number; shell: number }>> = {
+  fence_ipmi: { login: 5, power: 20, wait: 0, shell: 3 },
+  fence_pdu: { login: 5, power: 20, wait: 0, shell: 3 },
+  fence_ipmilan: { login: 5, power: 20, wait: 2, shell: 3 },
+  fence_ilo3: { login: 5, power: 20, wait: 4, shell: 3 },
+};
+const GENERIC_TIMING = { login: 5, power: 20, wait: 0, shell: 3 };
+
+function seconds(device: Primitive, name: string, fallback: number): number {
+  const v = device.instance.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/**
+ * The longest an agent may take for one fencing action, in seconds, from its own options: delay +
+ * login_timeout + (power_wait + power_timeout) per power change (reboot: off, then on). The SNMP
+ * agents have no login: their first request's shell_timeout stands for it.
+ */
+export function agentWorstSeconds(device: Primitive, action: "reboot" | "off"): number {
+  const family = familyOf(device.type);
+  const d =
+    TIMING_DEFAULTS[device.type] ??
+    (family === "ipmi" ? TIMING_DEFAULTS.fence_ipmilan ?? GENERIC_TIMING : family === "pdu" ? TIMING_DEFAULTS.fence_pdu ?? GENERIC_TIMING : GENERIC_TIMING);
+  const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
+  const login = snmp ? seconds(device, "shell_timeout", d.shell) : seconds(device, "login_timeout", d.login);
+  const change = seconds(device, "power_wait", d.wait) + seconds(device, "power_timeout", d.power);
+  return seconds(device, "delay", 0) + login + change * (action === "reboot" ? 2 : 1);
+}
+
+/** The cluster's default fencing action (stonith-action: reboot or off; poweroff is off). */
+export function stonithAction(cib: Cib): "reboot" | "off" {
+  const v = cib.properties.get("stonith-action")?.toLowerCase();
+  return v === "off" || v === "poweroff" ? "off" : "reboot";
+}
+
+/** stonith-timeout in ms (Pacemaker's default 60 s). */
+export function stonithTimeoutMs(cib: Cib): number {
+  return parseDurationMs(cib.properties.get("stonith-timeout")) ?? 60_000;
+}
+
+/**
+ * How long the fencer lets this device run the action: pcmk_<action>_timeout (read by the fencer
+ * as whole seconds, atoi), else stonith-timeout.
+ */
+export function fencerTimeoutSeconds(device: Primitive, action: "reboot" | "off", cib: Cib): { seconds: number; from: string; ignoredUnit: string | undefined } {
+  const name = `pcmk_${action}_timeout`;
+  const parsed = parseFencerSeconds(device.instance.get(name));
+  if (parsed !== undefined && parsed.seconds > 0) return { seconds: parsed.seconds, from: name, ignoredUnit: parsed.ignoredUnit };
+  return { seconds: stonithTimeoutMs(cib) / 1000, from: "stonith-timeout", ignoredUnit: undefined };
+}
+
+/**
+ * Delays before fencing `node` with this device: the fencer's pcmk_delay_base (possibly per node,
+ * "node1:5s;node2:0") and pcmk_delay_max (random, up to), and the agent's own `delay` option.
+ */
+export function delayOf(device: Primitive, node: string): { pcmkBaseSeconds: number; randomMaxSeconds: number; agentSeconds: number } {
+  let pcmkBaseSeconds = 0;
+  const base = device.instance.get("pcmk_delay_base");
+  if (base !== undefined) {
+    if (base.includes(":")) {
+      for (const entry of base.split(/[;\s]+/)) {
+        const at = entry.indexOf(":");
+        if (at > 0 && sameNode(entry.slice(0, at), node)) pcmkBaseSeconds = (parseDurationMs(entry.slice(at + 1)) ?? 0) / 1000;
+      }
+    } else {
+      pcmkBaseSeconds = (parseDurationMs(base) ?? 0) / 1000;
+    }
+  }
+  const randomMaxSeconds = (parseDurationMs(device.instance.get("pcmk_delay_max")) ?? 0) / 1000;
+  return { pcmkBaseSeconds, randomMaxSeconds, agentSeconds: seconds(device, "delay", 0) };
+}
