@@ -1,0 +1,185 @@
+/**
+ * kvmha check's rules: the correct fixtures give no finding; each file in
+ * test/fixtures/cib/broken/ (the correct two-node CIB with one mistake) gives exactly the findings
+ * its header names; and the rules' finer points, one test each.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { describe, it } from "node:test";
+import { parseCib } from "../../lib/check/cib.js";
+import { type Finding, contextOf, runRules } from "../../lib/check/rules.js";
+
+const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
+const read = (name: string): string => fs.readFileSync(new URL(name, FIXTURES), "utf8");
+const check = (xml: string): Finding[] => runRules(contextOf(parseCib(xml)));
+const ids = (fs: readonly Finding[]): string[] => [...new Set(fs.map((f) => f.id))].sort();
+const twoNode = read("two-node.xml");
+
+function edit(xml: string, from: string | RegExp, to: string): string {
+  const out = xml.replace(from, to);
+  assert.notEqual(out, xml, `fixture edit did not apply: ${String(from)}`);
+  return out;
+}
+
+const SEVERITY: Record<string, "error" | "warning"> = {
+  "stonith-disabled": "error",
+  "no-fencing-devices": "error",
+  "node-unfenceable": "error",
+  "node-without-level": "warning",
+  "node-fenced-by-unlisted-device": "warning",
+  "pdu-level-incomplete": "error",
+  "pdu-not-in-topology": "warning",
+  "level-unknown-device": "error",
+  "level-device-not-for-node": "error",
+  "level-unknown-target": "warning",
+  "device-claims-every-node": "warning",
+  "device-claims-unknown": "warning",
+  "device-unknown-node": "warning",
+  "device-disabled": "warning",
+  "device-runs-nowhere": "error",
+  "device-only-on-target": "error",
+  "device-on-own-target": "warning",
+  "duplicate-outlet": "error",
+  "duplicate-bmc": "error",
+  "two-node-no-delay": "error",
+  "timeout-device": "error",
+  "timeout-level": "error",
+  "timeout-unit-ignored": "warning",
+  "guest-no-migrate": "warning",
+  "guest-no-monitor": "error",
+  "guest-stop-timeout": "warning",
+  "guest-migrate-timeout": "warning",
+};
+
+describe("kvmha check rules on the fixtures", () => {
+  for (const good of ["two-node.xml", "two-node-forms.xml"]) {
+    it(`${good}: no finding`, () => {
+      assert.deepEqual(check(read(good)), []);
+    });
+  }
+
+  const broken = fs.readdirSync(new URL("broken/", FIXTURES)).filter((f) => f.endsWith(".xml")).sort();
+  it("there is a broken fixture for every mistake the issue lists", () => {
+    assert.ok(broken.length >= 25, broken.join(" "));
+  });
+  for (const file of broken) {
+    it(`broken/${file}: exactly the findings its header names`, () => {
+      const xml = read(`broken/${file}`);
+      const expected = /expect: ([a-z -]+?)\s*-->/.exec(xml)?.[1]?.split(/\s+/).sort();
+      assert.ok(expected, "the fixture's header names the expected finding ids");
+      const findings = check(xml);
+      assert.deepEqual(ids(findings), [...new Set(expected)].sort());
+      for (const f of findings) {
+        assert.equal(f.severity, SEVERITY[f.id], `${f.id}'s severity`);
+        assert.ok(f.message.length > 0 && !f.message.includes("\n"), "one-line message");
+        assert.ok(f.hint.length > 0 && !f.hint.includes("\n"), "one-line hint");
+      }
+    });
+  }
+});
+
+describe("kvmha check rules, finer points", () => {
+  it("names the device and level in the finding's subject, never a secret", () => {
+    const f = check(read("broken/level-unknown-device.xml"));
+    assert.deepEqual(f.map((x) => [x.subject.kind, x.subject.id]), [["level", "fl-node2-1"]]);
+    assert.match(f[0]?.message ?? "", /fence-ipmi-node-2/);
+    for (const x of check(read("broken/duplicate-outlet.xml"))) assert.doesNotMatch(x.message + x.hint, /private/);
+  });
+
+  it("devices are recognized by agent and host lists, not by id", () => {
+    const renamed = twoNode.replaceAll("fence-ipmi-node1", "bmc-a").replaceAll("fence-pdu-pdu-a", "left-strip");
+    assert.deepEqual(check(renamed), []);
+  });
+
+  it("the reference agents count as the same kinds of device", () => {
+    let xml = twoNode.replaceAll('type="fence_ipmi"', 'type="fence_ipmilan"').replaceAll('type="fence_pdu"', 'type="fence_apc_snmp"');
+    xml = edit(xml, 'provider="kvmha" type="VirtualDomain"', 'provider="heartbeat" type="VirtualDomain"');
+    assert.deepEqual(check(xml), []);
+    const single = edit(xml, 'target="node1" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"', 'target="node1" devices="fence-pdu-pdu-a"');
+    assert.deepEqual(ids(check(single)), ["pdu-level-incomplete"]);
+  });
+
+  it("a PDU device without a host list is reported once as a warning, not taken for coverage", () => {
+    const xml = edit(twoNode, /\s*<nvpair id="fence-pdu-pdu-b-pcmk_host_map"[^>]*\/>/, "");
+    assert.deepEqual(check(xml).map((f) => [f.id, f.severity, f.subject.id]), [["device-claims-unknown", "warning", "fence-pdu-pdu-b"]]);
+  });
+
+  it("a node only an unlisted device may fence: warning", () => {
+    let xml = edit(twoNode, /<fencing-topology>[\s\S]*<\/fencing-topology>/, "");
+    xml = edit(xml, /\s*<nvpair id="fence-ipmi-node2-pcmk_host_list"[^>]*\/>/, "");
+    xml = edit(xml, 'value="node1:3;node2:4"', 'value="node1:3"');
+    xml = xml.replace('value="node1:3;node2:4"', 'value="node1:3"');
+    const node2 = check(xml).filter((f) => f.subject.id === "node2");
+    assert.deepEqual(ids(node2), ["node-fenced-by-unlisted-device"]);
+  });
+
+  it("PDU devices in no level of a node that has levels: warning", () => {
+    const xml = edit(twoNode, /\s*<fencing-level id="fl-node2-2"[^>]*\/>/, "");
+    assert.deepEqual(ids(check(xml)), ["pdu-not-in-topology"]);
+  });
+
+  it("a level for a node that is not in the cluster: warning", () => {
+    const xml = edit(twoNode, "</fencing-topology>", '  <fencing-level id="fl-ghost" index="1" target="ghost" devices="fence-ipmi-node1"/>\n    </fencing-topology>');
+    assert.deepEqual(ids(check(xml)), ["level-unknown-target"]);
+  });
+
+  it("a level naming a resource that is not a fencing device", () => {
+    const xml = edit(twoNode, 'devices="fence-ipmi-node2"', 'devices="vm1"');
+    const f = check(xml).find((x) => x.id === "level-unknown-device");
+    assert.match(f?.message ?? "", /not a fencing device \(ocf:VirtualDomain\)/);
+  });
+
+  it("a disabled device: warning", () => {
+    const xml = edit(
+      twoNode,
+      '<primitive id="fence-pdu-pdu-b" class="stonith" type="fence_pdu">',
+      '<primitive id="fence-pdu-pdu-b" class="stonith" type="fence_pdu">\n        <meta_attributes id="pdu-b-meta"><nvpair id="pdu-b-role" name="target-role" value="Stopped"/></meta_attributes>',
+    );
+    assert.deepEqual(ids(check(xml)), ["device-disabled"]);
+  });
+
+  it("an opt-in cluster with no location for a device: it runs nowhere", () => {
+    const xml = edit(twoNode, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="sym" name="symmetric-cluster" value="false"/><nvpair id="cib-bootstrap-options-stonith-timeout"');
+    const f = check(xml);
+    assert.ok(f.filter((x) => x.id === "device-runs-nowhere").length === 4, JSON.stringify(f));
+  });
+
+  it("two-node delays: pcmk_delay_max on one side, priority-fencing-delay, per-node pcmk_delay_base all count", () => {
+    const noDelay = edit(twoNode, /\s*<nvpair id="fence-ipmi-node1-pcmk_delay_base"[^>]*\/>/, "");
+    assert.deepEqual(ids(check(noDelay)), ["two-node-no-delay"]);
+    assert.deepEqual(check(edit(noDelay, 'name="pcmk_host_list" value="node2"/>', 'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_max" value="15s"/>')), []);
+    assert.deepEqual(check(edit(noDelay, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="p" name="priority-fencing-delay" value="15s"/><nvpair id="cib-bootstrap-options-stonith-timeout"')), []);
+    const mapped = edit(noDelay, 'name="pcmk_host_list" value="node2"/>', 'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_base" value="node2:10s;node1:0"/>');
+    assert.deepEqual(check(mapped), []);
+    // Three nodes: no shoot-out between two halves, no finding.
+    const three = edit(noDelay, '<node id="2" uname="node2"/>', '<node id="2" uname="node2"/><node id="3" uname="node3"/>');
+    assert.ok(!check(three).some((f) => f.id === "two-node-no-delay"));
+  });
+
+  it("stonith-action=off counts one power change per device", () => {
+    const tight = edit(twoNode, 'name="stonith-timeout" value="120s"', 'name="stonith-timeout" value="60s"');
+    assert.deepEqual(ids(check(tight)), ["timeout-level"]);
+    const off = edit(tight, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="a" name="stonith-action" value="off"/><nvpair id="cib-bootstrap-options-stonith-timeout"');
+    assert.deepEqual(check(off), []);
+  });
+
+  it("guests: allow-migrate from rsc_defaults or a group counts; op_defaults give the stop timeout", () => {
+    const noMeta = edit(twoNode, /\s*<nvpair id="vm1-allow-migrate"[^>]*\/>/, "");
+    const defaults = edit(noMeta, "</resources>", '</resources>\n    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="allow-migrate" value="yes"/></meta_attributes></rsc_defaults>');
+    assert.deepEqual(check(defaults), []);
+    const noStop = edit(twoNode, /\s*<op id="vm1-stop"[^>]*\/>/, "");
+    assert.deepEqual(check(noStop), [], "Pacemaker's default 20 s leaves 5 s for a graceful shutdown");
+    const shortDefault = edit(noStop, "</resources>", '</resources>\n    <op_defaults><meta_attributes id="od"><nvpair id="od1" name="timeout" value="10s"/></meta_attributes></op_defaults>');
+    assert.deepEqual(ids(check(shortDefault)), ["guest-stop-timeout"]);
+    const disabledMonitor = edit(twoNode, 'name="monitor" interval="10s" timeout="30s"', 'name="monitor" interval="10s" timeout="30s" enabled="false"');
+    assert.deepEqual(ids(check(disabledMonitor)), ["guest-no-monitor"]);
+  });
+
+  it("a configuration without <nodes> takes its nodes from host lists and levels", () => {
+    const noNodes = edit(twoNode, /<nodes>[\s\S]*<\/nodes>/, "<nodes/>");
+    const ctx = contextOf(parseCib(noNodes));
+    assert.equal(ctx.nodesFrom, "host-lists");
+    assert.deepEqual(ctx.nodes, ["node1", "node2"]);
+    assert.deepEqual(runRules(ctx), []);
+  });
+});
