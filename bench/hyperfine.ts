@@ -15,11 +15,16 @@ export interface BenchCase {
   /** Shell command run before every timed run (not timed), e.g. to switch power back on. */
   readonly prepare?: string;
   readonly runs: number;
+  /** Untimed runs first (default 3); each also runs `prepare`. */
+  readonly warmup?: number;
 }
 
 interface HyperfineResult {
   mean: number;
   stddev: number;
+  /** Mean CPU time of the command and its children (getrusage), seconds. */
+  user: number;
+  system: number;
 }
 
 export interface BenchTable {
@@ -28,24 +33,28 @@ export interface BenchTable {
   readonly oursName: string;
   readonly cases: readonly BenchCase[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Also give each side's CPU time (user + system, its children included). */
+  readonly cpu?: boolean;
 }
 
 /** Runs every case and returns the markdown table. */
 export function benchmark(table: BenchTable): string {
   const hyperfine = requireProgram("hyperfine");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-bench-"));
-  const rows = [`| operation | ${table.referenceName} (mean ± σ) | ${table.oursName} (mean ± σ) | ratio ours/reference |`, "| --- | ---: | ---: | ---: |"];
+  const cpuHead = table.cpu === true ? ` CPU ${table.referenceName} | CPU ${table.oursName} |` : "";
+  const rows = [`| operation | ${table.referenceName} (mean ± σ) | ${table.oursName} (mean ± σ) | ratio ours/reference |${cpuHead}`, `| --- | ---: | ---: | ---: |${table.cpu === true ? " ---: | ---: |" : ""}`];
   try {
     for (const c of table.cases) {
       const json = path.join(dir, "result.json");
-      const args = ["--style", "basic", "--warmup", "3", "--runs", String(c.runs), "--export-json", json];
+      const args = ["--style", "basic", "--warmup", String(c.warmup ?? 3), "--runs", String(c.runs), "--export-json", json];
       if (c.prepare !== undefined) args.push("--prepare", c.prepare);
       args.push("-n", table.referenceName, c.reference, "-n", table.oursName, c.ours);
       process.stderr.write(`bench: ${table.oursName} ${c.name}\n`);
       execFileSync(hyperfine, args, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, LC_ALL: "C", ...table.env } });
       const [ref, mine] = (JSON.parse(fs.readFileSync(json, "utf8")) as { results: HyperfineResult[] }).results as [HyperfineResult, HyperfineResult];
       const ms = (r: HyperfineResult): string => `${(r.mean * 1000).toFixed(1)} ± ${(r.stddev * 1000).toFixed(1)} ms`;
-      rows.push(`| ${c.name} | ${ms(ref)} | ${ms(mine)} | ${(mine.mean / ref.mean).toFixed(3)}× |`);
+      const cpu = (r: HyperfineResult): string => `${((r.user + r.system) * 1000).toFixed(1)} ms`;
+      rows.push(`| ${c.name} | ${ms(ref)} | ${ms(mine)} | ${(mine.mean / ref.mean).toFixed(3)}× |${table.cpu === true ? ` ${cpu(ref)} | ${cpu(mine)} |` : ""}`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node --import tsx bench/fence-ipmi.ts
 node --import tsx bench/fence-pdu.ts
+node --import tsx bench/virtualdomain.ts
