@@ -68,6 +68,12 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "shutdown_mode", type: "string", default: "", shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
   p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Start the storage pools and networks the domain uses before starting it. (Not implemented in this version: setting it is refused by validation.)" }),
+  // Not in the reference agent: what users lack there.
+  p({ name: "migration_postcopy", type: "boolean", default: "false", reloadable: true, shortdesc: "Post-copy live migration", longdesc: "Migrate in post-copy mode (virsh migrate --postcopy): after a pre-copy phase the guest runs on the target at once and its remaining memory follows on demand, so a busy guest's migration always ends. The switch happens after the first pre-copy pass (--postcopy-after-precopy), or after migration_postcopy_after seconds. Once switched, the migration cannot be aborted any more: a failure of the network then leaves the guest paused (post-copy failed) and the monitor fails. Needs userfaultfd on the target." }),
+  p({ name: "migration_postcopy_after", type: "integer", default: "0", reloadable: true, shortdesc: "Seconds of pre-copy before post-copy", longdesc: "With migration_postcopy: switch to post-copy (virsh migrate-postcopy) after this many seconds of pre-copy; 0 switches after the first pre-copy pass." }),
+  p({ name: "migration_auto_converge", type: "boolean", default: "false", reloadable: true, shortdesc: "Auto-converge live migration", longdesc: "Throttle the guest's vCPUs while it migrates when its memory changes faster than it is copied (virsh migrate --auto-converge)." }),
+  p({ name: "migration_time_limit", type: "integer", default: "0", reloadable: true, shortdesc: "Migration time limit (s)", longdesc: "Abort the migration job (virsh domjobabort) when it has not finished after this many seconds, even if the migrate_to timeout is longer; the guest goes on running on the source and migrate_to fails. 0: only the migrate_to timeout (less a reserve for the abort) limits it. A migration already switched to post-copy cannot be aborted and is waited for." }),
+  p({ name: "guest_agent_check", type: "boolean", default: "false", reloadable: true, shortdesc: "Check the guest agent in monitor", longdesc: "Monitor (and start, migrate_from) also ping the QEMU guest agent (virsh qemu-agent-command guest-ping, up to 5 s and within the operation's timeout); no answer fails the monitor with the reason. Needs the org.qemu.guest_agent.0 channel in the domain and qemu-guest-agent running in the guest. Off by default (the monitor then runs a single virsh)." }),
 ];
 
 /** What this slice refuses rather than silently ignores: each changes what start or stop does. */
@@ -284,8 +290,24 @@ async function statusOf(ctx: OcfContext, d: Domain, o: Observation): Promise<Ocf
   }
 }
 
-/** Runs monitor_scripts in order; the first failure is the reason. */
+/** How long the guest agent may take to answer guest-ping. */
+export const GUEST_AGENT_MS = 5_000;
+
+/** guest_agent_check: the QEMU guest agent answers guest-ping, or why not. */
+async function pingGuestAgent(ctx: OcfContext, d: Domain): Promise<string | undefined> {
+  const deadline = stepDeadline(ctx, GUEST_AGENT_MS + 2000);
+  const seconds = Math.max(1, Math.min(GUEST_AGENT_MS / 1000, Math.floor((deadline.remainingMs() - 500) / 1000)));
+  const r = await run(ctx, ["qemu-agent-command", d.name, '{"execute":"guest-ping"}', "--timeout", String(seconds)], deadline);
+  if (r.code === 0) return undefined;
+  return `guest agent of domain ${d.name} does not answer: ${noAnswer(ctx, r, "virsh qemu-agent-command").replace(/^virsh qemu-agent-command: /, "")}`;
+}
+
+/** The guest agent check (guest_agent_check), then monitor_scripts in order; the first failure is the reason. */
 async function runMonitorScripts(ctx: OcfContext, d: Domain): Promise<string | undefined> {
+  if (ctx.params.flag("guest_agent_check")) {
+    const failed = await pingGuestAgent(ctx, d);
+    if (failed !== undefined) return failed;
+  }
   const scripts = (ctx.params.string("monitor_scripts") ?? "").split(/\s+/).filter((s) => s !== "");
   for (const script of scripts) {
     const deadline = stepDeadline(ctx);
@@ -709,10 +731,22 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
   }
   const speed = intParam(ctx, "migration_speed");
   const downtime = intParam(ctx, "migration_downtime");
-  const args = ["migrate", "--live", ...mp.options, ...(speed > 0 ? ["--bandwidth", String(speed)] : []), d.name, mp.remoteUri, ...(mp.migrateUri === undefined ? [] : ["--migrateuri", mp.migrateUri])];
+  const postcopy = ctx.params.flag("migration_postcopy");
+  const postcopyAfter = intParam(ctx, "migration_postcopy_after");
+  const limitMs = intParam(ctx, "migration_time_limit") * 1000;
+  // --postcopy-after-precopy (libvirt 5.x+) lets libvirt switch by itself; asked of this virsh only when needed.
+  const autoSwitch = postcopy && postcopyAfter === 0 && (await virshHasOption(ctx, "migrate", "--postcopy-after-precopy"));
+  const extra = [
+    ...(ctx.params.flag("migration_auto_converge") ? ["--auto-converge"] : []),
+    ...(postcopy ? ["--postcopy"] : []),
+    ...(autoSwitch ? ["--postcopy-after-precopy"] : []),
+  ];
+  const args = ["migrate", "--live", ...mp.options, ...extra, ...(speed > 0 ? ["--bandwidth", String(speed)] : []), d.name, mp.remoteUri, ...(mp.migrateUri === undefined ? [] : ["--migrateuri", mp.migrateUri])];
   const whole = stepDeadline(ctx);
-  const abortAt = whole.remainingMs() - Math.min(ABORT_RESERVE_MS, Math.floor(whole.remainingMs() / 3));
+  const reserveAt = whole.remainingMs() - Math.min(ABORT_RESERVE_MS, Math.floor(whole.remainingMs() / 3));
+  const abortAt = limitMs > 0 ? Math.min(limitMs, reserveAt) : reserveAt;
   if (abortAt < 1000) throw new OcfGenericError(`domain ${d.name}: migrate_to timeout ${secs(ctx.timeoutMs)} leaves no time to migrate`);
+  const why = limitMs > 0 && limitMs <= reserveAt ? `migration_time_limit ${secs(limitMs)}` : `op timeout ${secs(ctx.timeoutMs)}`;
   ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} (virsh ${args.join(" ")}), up to ${secs(abortAt)}`);
   const started = Date.now();
   const migration = run(ctx, args, whole);
@@ -743,11 +777,33 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     if (done === undefined) ctx.log.warning(`domain ${d.name}: could not set the migration downtime to ${downtime} ms`);
   };
   void setDowntime();
+  // Post-copy without libvirt's own switch: after migration_postcopy_after s (at least 1) of pre-copy.
+  const switchToPostcopy = async (): Promise<void> => {
+    if (!postcopy || autoSwitch) return;
+    const at = Math.max(1000, postcopyAfter * 1000);
+    if (at >= abortAt - 1000) return;
+    await sleep(at);
+    for (let i = 0; i < 10 && done === undefined && Date.now() - started < abortAt - 1000; i++) {
+      const r = await run(ctx, ["migrate-postcopy", d.name], stepDeadline(ctx, 5000));
+      if (done !== undefined) return;
+      if (r.code === 0) {
+        ctx.log.info(`domain ${d.name}: migration switched to post-copy after ${secs(Date.now() - started)}`);
+        return;
+      }
+      ctx.log.debug(`migrate-postcopy: ${virshMessage(r)}`);
+      await sleep(500);
+    }
+  };
+  void switchToPostcopy();
   const first2 = await Promise.race([migration.then(() => "done" as const), timer.then(() => "late" as const)]);
   ac.abort();
   let r: VirshResult;
   if (first2 === "done") r = await migration;
-  else {
+  else if (postcopy && (await inPostcopy(ctx, d))) {
+    // The guest already runs on the target: an abort is impossible, and would lose it. Wait.
+    ctx.log.warning(`domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)} but already in post-copy: waiting for it`);
+    r = await migration;
+  } else {
     ctx.log.warning(`domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)}: aborting the migration job`);
     const a = await run(ctx, ["domjobabort", d.name], stepDeadline(ctx, 10_000));
     if (a.code !== 0) ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
@@ -759,7 +815,7 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     const here = await observe(ctx, d);
     const runsHere = here.kind === "state" && here.state.health === "running";
     throw new OcfGenericError(
-      `domain ${d.name}: live migration to ${mp.targetHost} did not finish within ${secs(abortAt)} (op timeout ${secs(ctx.timeoutMs)}): migration job aborted, domain ${runsHere ? "still runs on this node" : `is ${describe(here)} on this node`}`,
+      `domain ${d.name}: live migration to ${mp.targetHost} did not finish within ${secs(abortAt)} (${why}): migration job aborted, domain ${runsHere ? "still runs on this node" : `is ${describe(here)} on this node`}`,
     );
   }
   if (r.code !== 0) {
@@ -767,6 +823,18 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     throw new OcfGenericError(`domain ${d.name}: live migration to ${mp.targetHost} failed: ${noAnswer(ctx, r, "virsh migrate").replace(/^virsh migrate: /, "")} (on this node: ${describe(here)})`);
   }
   ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} succeeded in ${secs(Date.now() - started)}`);
+}
+
+/** Has the migration switched to post-copy? (The source then shows `paused (post-copy)`.) */
+async function inPostcopy(ctx: OcfContext, d: Domain): Promise<boolean> {
+  const o = await observe(ctx, d, stepDeadline(ctx, 5000));
+  return o.kind === "state" && o.state.state === "paused" && /post-?copy/.test(o.state.reason);
+}
+
+/** Does this virsh's command know an option? (`virsh help CMD`, bounded; unknown → no.) */
+async function virshHasOption(ctx: OcfContext, command: string, option: string): Promise<boolean> {
+  const r = await virsh(["help", command], stepDeadline(ctx, 5000), { env: ctx.childEnv(), signal: ctx.signal });
+  return r.code === 0 && new RegExp(`(^|\\s|\\[)${option.replace(/-/g, "\\-")}(\\]|\\s|$)`, "m").test(r.stdout);
 }
 
 /**

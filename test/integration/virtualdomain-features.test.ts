@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { virtualDomain } from '../../agents/VirtualDomain.js';
 import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
 
 interface AgentRun {
   code: number;
@@ -203,6 +204,55 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     r = await agent('validate-all', env);
     assert.equal(r.code, 5, show(r));
     assert.match(r.err, /is not executable \(EACCES\) on this node/);
+  });
+});
+
+describe('VirtualDomain guest_agent_check with QEMU guests (TCG)', { timeout: 240_000 }, () => {
+  let lv: Libvirt;
+  before(async () => {
+    guestKernel();
+    lv = await startLibvirt();
+  });
+  after(async () => {
+    await lv?.stop();
+  });
+
+  test('guest_agent_check: start waits for the agent, monitor pings it; without an agent channel the monitor fails with the reason', async () => {
+    const g = await defineGuest(lv, { name: 'vd-ga', memoryMb: 128, define: false, guestAgent: true });
+    const env = {
+      OCF_RESOURCE_INSTANCE: 'ga',
+      HA_RSCTMP: path.join(lv.dir, 'rsctmp-ga'),
+      OCF_RESKEY_config: g.xmlFile,
+      OCF_RESKEY_hypervisor: lv.uri,
+      OCF_RESKEY_guest_agent_check: 'true',
+      OCF_RESKEY_CRM_meta_timeout: '60000',
+    };
+    const plain = await defineGuest(lv, { name: 'vd-noga', memoryMb: 128, define: false });
+    const envPlain = { ...env, OCF_RESOURCE_INSTANCE: 'noga', HA_RSCTMP: path.join(lv.dir, 'rsctmp-noga'), OCF_RESKEY_config: plain.xmlFile, OCF_RESKEY_guest_agent_check: 'false' };
+    try {
+      let r = await agent('start', env);
+      assert.equal(r.code, 0, show(r));
+      assert.match(await g.console(), /guest agent on \/dev\/vport/);
+      r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' });
+      assert.equal(r.code, 0, show(r));
+      // Without the check the monitor does not ask the agent at all.
+      r = await agent('monitor', { ...env, OCF_RESKEY_guest_agent_check: 'false', OCF_RESKEY_CRM_meta_interval: '10000', HA_DEBUG: '1' });
+      assert.equal(r.code, 0, show(r));
+      assert.doesNotMatch(r.err, /qemu-agent-command/);
+
+      r = await agent('start', envPlain);
+      assert.equal(r.code, 0, show(r));
+      r = await agent('monitor', { ...envPlain, OCF_RESKEY_guest_agent_check: 'true', OCF_RESKEY_CRM_meta_interval: '10000', OCF_RESKEY_CRM_meta_timeout: '20000' });
+      assert.equal(r.code, 1, show(r));
+      assert.match(r.err, /^ocf-exit-reason:guest agent of domain vd-noga does not answer: .*(not configured|agent)/m);
+      for (const e of [env, envPlain]) {
+        r = await agent('stop', { ...e, OCF_RESKEY_force_stop: 'true' });
+        assert.equal(r.code, 0, show(r));
+      }
+    } catch (err) {
+      if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+      throw err;
+    }
   });
 });
 

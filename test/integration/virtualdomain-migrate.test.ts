@@ -79,7 +79,7 @@ describe('VirtualDomain live migration between two lab nodes', { timeout: 300_00
     }
   });
 
-  test('migrate_to A→B, migrate_from on B; a migration that cannot finish in time is aborted', async () => {
+  test('migrate_to A→B, migrate_from on B; a migration that cannot finish in time is aborted; post-copy with auto-converge B→A; migration_time_limit', async () => {
     const A = a!;
     const B = b!;
     const g = await defineGuest(A, { name: 'vd-mig', memoryMb: 128, define: false });
@@ -137,6 +137,51 @@ describe('VirtualDomain live migration between two lab nodes', { timeout: 300_00
       assert.equal(r.code, 7, show(r));
       const still = await g.uptime();
       await g.waitForUptime((still ?? 0) + 2, 30_000);
+
+      // B → A in post-copy with auto-converge: libvirt switches after the first pre-copy pass.
+      r = await agentOn(B, 'migrate_to', {
+        ...onB,
+        OCF_RESKEY_CRM_meta_timeout: '120000',
+        OCF_RESKEY_CRM_meta_migrate_target: ADDR_A,
+        OCF_RESKEY_migration_postcopy: 'true',
+        OCF_RESKEY_migration_auto_converge: 'true',
+      });
+      assert.equal(r.code, 0, show(r) + (await diag()));
+      assert.match(r.err, /virsh migrate --live --auto-converge --postcopy --postcopy-after-precopy vd-mig/);
+      r = await agentOn(A, 'migrate_from', { ...onA, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_B });
+      assert.equal(r.code, 0, show(r));
+      r = await agentOn(B, 'monitor', { ...onB, OCF_RESKEY_CRM_meta_interval: '0' });
+      assert.equal(r.code, 7, show(r));
+      const afterPostcopy = await g.uptime();
+      await g.waitForUptime((afterPostcopy ?? 0) + 2, 30_000);
+
+      // A → B with a 3 s migration_time_limit at 1 MiB/s: aborted long before the 60 s op timeout.
+      r = await agentOn(A, 'migrate_to', { ...onA, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_target: ADDR_B, OCF_RESKEY_migration_speed: '1', OCF_RESKEY_migration_time_limit: '3' });
+      assert.equal(r.code, 1, show(r) + (await diag()));
+      assert.ok(r.ms < 20_000, show(r));
+      assert.match(r.err, /ocf-exit-reason:domain vd-mig: live migration to 10\.78\.0\.2 did not finish within 3 s \(migration_time_limit 3 s\): migration job aborted, domain still runs on this node/);
+      r = await agentOn(A, 'monitor', { ...onA, OCF_RESKEY_CRM_meta_interval: '10000' });
+      assert.equal(r.code, 0, show(r));
+
+      // A → B at 1 MiB/s again, but post-copy after 2 s (virsh migrate-postcopy): pre-copy alone
+      // would need over 100 s; post-copy moves the rest at full speed.
+      r = await agentOn(A, 'migrate_to', {
+        ...onA,
+        OCF_RESKEY_CRM_meta_timeout: '60000',
+        OCF_RESKEY_CRM_meta_migrate_target: ADDR_B,
+        OCF_RESKEY_migration_speed: '1',
+        OCF_RESKEY_migration_postcopy: 'true',
+        OCF_RESKEY_migration_postcopy_after: '2',
+      });
+      assert.equal(r.code, 0, show(r) + (await diag()));
+      assert.match(r.err, /migration switched to post-copy after/);
+      assert.doesNotMatch(r.err, /--postcopy-after-precopy/);
+      r = await agentOn(B, 'migrate_from', { ...onB, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_A });
+      assert.equal(r.code, 0, show(r));
+      r = await agentOn(A, 'monitor', { ...onA, OCF_RESKEY_CRM_meta_interval: '0' });
+      assert.equal(r.code, 7, show(r));
+      const afterSwitch = await g.uptime();
+      await g.waitForUptime((afterSwitch ?? 0) + 2, 30_000);
 
       r = await agentOn(B, 'stop', { ...onB, OCF_RESKEY_CRM_meta_timeout: '30000', OCF_RESKEY_force_stop: '1' });
       assert.equal(r.code, 0, show(r));

@@ -22,7 +22,7 @@ export interface GuestKernel {
   /** /boot/vmlinuz-VERSION */
   kernel: string;
   version: string;
-  /** Modules the initramfs loads (evdev, button for the ACPI power button). */
+  /** Modules the initramfs loads (evdev, button for the ACPI power button; virtio-serial for the guest agent channel when present). */
   modules: string[];
 }
 
@@ -35,6 +35,11 @@ export interface GuestOptions {
   vcpus?: number;
   /** `virsh define` the XML; default true. With false only the file is written (for `virsh create FILE`). */
   define?: boolean;
+  /**
+   * Add the QEMU guest agent channel (org.qemu.guest_agent.0). The initramfs answers guest-sync
+   * and guest-ping on it (a few lines of shell, test/lab/libvirt/guest-init.sh), nothing else.
+   */
+  guestAgent?: boolean;
 }
 
 export interface Guest {
@@ -88,7 +93,11 @@ export function guestKernel(): GuestKernel {
   for (const version of versions.reverse()) {
     const modDir = `/lib/modules/${version}/kernel/drivers`;
     const modules = [`${modDir}/input/evdev.ko`, `${modDir}/acpi/button.ko`];
-    if (modules.every((m) => fs.existsSync(m))) return { kernel: `/boot/vmlinuz-${version}`, version, modules };
+    // The guest agent channel needs virtio-serial; a kernel without these modules still boots the lab guest.
+    const virtio = ['virtio/virtio.ko', 'virtio/virtio_ring.ko', 'virtio/virtio_pci_legacy_dev.ko', 'virtio/virtio_pci_modern_dev.ko', 'virtio/virtio_pci.ko', 'char/virtio_console.ko']
+      .map((m) => `${modDir}/${m}`)
+      .filter((m) => fs.existsSync(m));
+    if (modules.every((m) => fs.existsSync(m))) return { kernel: `/boot/vmlinuz-${version}`, version, modules: [...modules, ...virtio] };
   }
   throw new Error(
     "no guest kernel: the lab boots /boot/vmlinuz-*-cloud-amd64 with its evdev and button modules " +
@@ -202,6 +211,7 @@ export function guestXml(o: {
   initrd: string;
   consoleLog: string;
   emulator: string;
+  guestAgent?: boolean;
 }): string {
   return `<domain type='qemu'>
   <name>${escapeXml(o.name)}</name>
@@ -227,7 +237,7 @@ export function guestXml(o: {
       <source path='${escapeXml(o.consoleLog)}' append='off'/>
       <target port='0'/>
     </serial>
-    <memballoon model='none'/>
+${o.guestAgent === true ? "    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n" : ''}    <memballoon model='none'/>
   </devices>
 </domain>
 `;
@@ -265,7 +275,7 @@ export async function defineGuest(lv: Libvirt, opts: GuestOptions): Promise<Gues
   const dir = path.join(lv.guestDir, name);
   await fsp.mkdir(dir, { recursive: true });
   const consoleLog = path.join(dir, 'console.log');
-  const xml = guestXml({ name, memoryMb, vcpus, kernel: k.kernel, initrd, consoleLog, emulator });
+  const xml = guestXml({ name, memoryMb, vcpus, kernel: k.kernel, initrd, consoleLog, emulator, guestAgent: opts.guestAgent ?? false });
   const xmlFile = path.join(dir, `${name}.xml`);
   await fsp.writeFile(xmlFile, xml);
   if (opts.define ?? true) await lv.virshOk(['define', xmlFile]);
