@@ -336,16 +336,19 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
       ];
       out += `${benchmark({ title: "VirtualDomain monitor, one running QEMU (TCG) guest", referenceName: "heartbeat", oursName: "kvmha", cases: monitors, env: common, cpu: true })}\n`;
       // Counted apart from the timing: strace slows what it traces.
-      out += "Processes spawned by one monitor (strace -f: forks, vforks and clones that are not threads), the programs they ran, and CPU per monitor over a loop of 20 (bash's `times` for the agent and its children; libvirtd's /proc stat for the daemon):\n\n";
-      out += "| agent | processes | programs run | agent CPU | libvirtd CPU |\n| --- | ---: | --- | ---: | ---: |\n";
+      out += "Processes spawned by one monitor, two monitors traced (strace -f: forks, vforks and clones that are not threads; successful execve other than the agent's own), the programs they ran, and CPU per monitor over a loop of 20 (bash's `times` for the agent and its children; libvirtd's /proc stat for the daemon):\n\n";
+      out += "| agent | processes (forks) | programs run (execve) | which | agent CPU | libvirtd CPU |\n| --- | ---: | ---: | --- | ---: | ---: |\n";
       for (const v of [ref, refNoCib, refOff, mine, mineNoCib]) {
         const [a, b] = [straceOnce(strace, dir, common, v, "monitor", monitorEnv), straceOnce(strace, dir, common, v, "monitor", monitorEnv)];
         const n = a.processes === b.processes ? String(a.processes) : `${a.processes} / ${b.processes}`;
+        const e = a.programs.length === b.programs.length ? String(a.programs.length) : `${a.programs.length} / ${b.programs.length}`;
         const cpu = cpuLoop(common, v, "monitor", monitorEnv, 20, lv.pid, ticks);
-        out += `| ${v.label} | ${n} | ${summarize(a.programs)} | ${cpu.agentMs.toFixed(1)} ms | ${cpu.libvirtdMs.toFixed(1)} ms |\n`;
+        out += `| ${v.label} | ${n} | ${e} | ${summarize(a.programs)} | ${cpu.agentMs.toFixed(1)} ms | ${cpu.libvirtdMs.toFixed(1)} ms |\n`;
       }
       out += `\nWhere one kvmha monitor's time goes (strace -f -ttt, CIB_file): ${straceTimeline(strace, dir, common, mine, "monitor", monitorEnv)}.\n`;
-      out += `The same for meta-data (no child): ${straceTimeline(strace, dir, common, mine, "meta-data", {})}.\n\n`;
+      out += `The same for meta-data (no child): ${straceTimeline(strace, dir, common, mine, "meta-data", {})}; `;
+      const runtime: Variant = { label: "kvmha --version", program: path.join(path.dirname(ours), "kvmha"), env: {} };
+      out += `the runtime alone (\`kvmha --version\`): ${straceTimeline(strace, dir, common, runtime, "--version", {})}.\n\n`;
     }
     if (parts.has("startstop")) {
       // Untimed preparations with bounded waits: the guest gone, or created (and for a graceful
