@@ -1,0 +1,270 @@
+/**
+ * `kvmha check --probe`: asks every fencing device, read-only, through kvmha's own agents, the way
+ * the fencer would run them: options as key=value lines on stdin (never argv, so no secret in
+ * `ps`), `status` for a BMC (logs in, reads the chassis power), `monitor` then one `status` per
+ * outlet for a PDU. Nothing is switched. The plan and the reading of the agents' answers are pure;
+ * the runner (spawn, bounded, a few at a time) is the one I/O part.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import type { Primitive } from "./cib.js";
+import { claimOf, familyOf, lanplusDefaultOff, outletsOf, sameNode } from "./devices.js";
+import type { ProbeOutcome } from "./report.js";
+import type { CheckContext, Finding } from "./rules.js";
+
+/** The agents kvmha can probe with, by the CIB's agent name. */
+const PROBE_AGENT: Readonly<Record<string, "fence_ipmi" | "fence_pdu">> = {
+  fence_ipmi: "fence_ipmi",
+  fence_ipmilan: "fence_ipmi",
+  fence_ipmilanplus: "fence_ipmi",
+  fence_idrac: "fence_ipmi",
+  fence_ilo3: "fence_ipmi",
+  fence_ilo4: "fence_ipmi",
+  fence_ilo5: "fence_ipmi",
+  fence_imm: "fence_ipmi",
+  fence_pdu: "fence_pdu",
+  fence_apc_snmp: "fence_pdu",
+  fence_tripplite_snmp: "fence_pdu",
+  fence_eaton_snmp: "fence_pdu",
+};
+
+/** Options that are the fencer's, or that we set per question. */
+function passedOn(name: string): boolean {
+  return !name.startsWith("pcmk_") && !["action", "option", "plug", "port", "delay", "nodename", "method"].includes(name);
+}
+
+/** Option names whose values are secrets: hidden in anything we print. */
+const SECRET_NAME = /pass|community|secret|kg|key/i;
+
+export interface AgentRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** The agent could not be started (its message). */
+  readonly spawnError: string | undefined;
+}
+
+export type Runner = (agentPath: string, stdin: string, timeoutMs: number) => Promise<AgentRun>;
+
+export interface ProbeOptions {
+  readonly agentDir: string;
+  readonly timeoutMs: number;
+  readonly jobs: number;
+  /** For tests: how an agent is run. */
+  readonly runner?: Runner;
+}
+
+/** Whether the cluster sees the node up: online in the status section; assumed up without one. */
+export function nodeUp(ctx: CheckContext, node: string): boolean {
+  const status = ctx.cib.status;
+  if (status === undefined) return true;
+  const state = status.find((s) => sameNode(s.uname, node));
+  return state?.online ?? false;
+}
+
+/** The stdin for one question: the device's options, ours last (the agent keeps the last duplicate). */
+export function stdinFor(device: Primitive, action: string, plug?: string): { stdin: string } | { unsafe: string } {
+  const lines: string[] = [];
+  for (const [name, value] of device.instance) {
+    if (!passedOn(name)) continue;
+    // A line break would let a value start a line of its own: a different option.
+    if (/[\r\n]/.test(value) || /[\r\n=]/.test(name)) return { unsafe: name };
+    lines.push(`${name}=${value}`);
+  }
+  if (familyOf(device.type) === "ipmi" && lanplusDefaultOff(device.type) && !device.instance.has("lanplus")) lines.push("lanplus=0");
+  lines.push(`action=${action}`);
+  if (plug !== undefined) lines.push(`plug=${plug}`);
+  return { stdin: `${lines.join("\n")}\n` };
+}
+
+/** The agent's own explanation: its last ERROR line, secrets hidden. */
+export function agentReason(device: Primitive, run: AgentRun): string {
+  if (run.spawnError !== undefined) return `could not run the agent: ${run.spawnError}`;
+  if (run.timedOut) return "the agent did not finish within the probe timeout";
+  const lines = run.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const error = [...lines].reverse().find((l) => /(^|\s)ERROR:/.test(l)) ?? lines.at(-1) ?? `exit status ${String(run.code)}`;
+  let text = error.replace(/^.*?ERROR:\s*/, "");
+  for (const [name, value] of device.instance) if (SECRET_NAME.test(name) && value.length > 0) text = text.split(value).join("[hidden]");
+  return text;
+}
+
+/** What kind of failure the agent reported. */
+export function classify(reason: string): "credentials" | "unreachable" | "missing-outlet" | "failed" {
+  if (/has no outlet|no such (outlet|plug)|unknown (outlet|plug)/i.test(reason)) return "missing-outlet";
+  if (/password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(reason)) return "credentials";
+  if (/no answer|did not answer|timed? ?out|unreachable|within \d+(\.\d+)? s|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(reason)) return "unreachable";
+  return "failed";
+}
+
+/** Runs an agent with options on stdin, killed at the timeout. */
+export const spawnRunner: Runner = (agentPath, stdin, timeoutMs) =>
+  new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    let settled = false;
+    const finish = (r: AgentRun): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const child = spawn(agentPath, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      if (stdout.length < 1 << 20) stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      if (stderr.length < 1 << 20) stderr += d;
+    });
+    child.on("error", (err) => finish({ code: null, stdout, stderr, timedOut, spawnError: err.message }));
+    child.on("close", (code) => finish({ code, stdout, stderr, timedOut, spawnError: undefined }));
+    child.stdin.on("error", () => {
+      // the agent exited before reading everything: its exit tells why
+    });
+    child.stdin.end(stdin);
+  });
+
+/** Runs tasks with at most `jobs` at once, results in task order. */
+async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, jobs), items.length) }, worker));
+  return results;
+}
+
+const deviceS = (id: string): Finding["subject"] => ({ kind: "device", id });
+
+function failureFinding(device: Primitive, endpoint: string, reason: string): Finding {
+  const kind = classify(reason);
+  const what = familyOf(device.type) === "ipmi" ? "BMC" : "PDU";
+  if (kind === "credentials") {
+    return {
+      id: "probe-credentials",
+      severity: "error",
+      subject: deviceS(device.id),
+      message: `${what} ${endpoint} refused the device's credentials: ${reason}`,
+      hint: "fix the username/password (or password_script, community, SNMPv3 settings) in the device: it cannot fence as it is",
+    };
+  }
+  if (kind === "unreachable") {
+    return {
+      id: "probe-unreachable",
+      severity: "error",
+      subject: deviceS(device.id),
+      message: `${what} ${endpoint} did not answer: ${reason}`,
+      hint: "check the address, port and network path from every node to the device (and its own power)",
+    };
+  }
+  return {
+    id: "probe-failed",
+    severity: "error",
+    subject: deviceS(device.id),
+    message: `${what} ${endpoint}: ${reason}`,
+    hint: `run the agent by hand to see more: ${device.type} -o monitor with the device's options`,
+  };
+}
+
+function endpointText(device: Primitive): string {
+  const ip = device.instance.get("ip") ?? device.instance.get("ipaddr") ?? "(no ip)";
+  const port = device.instance.get("ipport");
+  return port === undefined ? ip : `${ip}:${port}`;
+}
+
+/** Probes every device; one finding per problem, one outcome per device. */
+export async function probeDevices(ctx: CheckContext, options: ProbeOptions): Promise<{ findings: Finding[]; outcomes: ProbeOutcome[] }> {
+  const runner = options.runner ?? spawnRunner;
+  const ask = (device: Primitive, agent: string, action: string, plug?: string): Promise<AgentRun | { unsafe: string }> => {
+    const input = stdinFor(device, action, plug);
+    if ("unsafe" in input) return Promise.resolve(input);
+    return runner(path.join(options.agentDir, agent), input.stdin, options.timeoutMs);
+  };
+  const perDevice = await pool(ctx.devices, options.jobs, async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
+    const agent = PROBE_AGENT[device.type];
+    if (agent === undefined) {
+      return { findings: [], outcome: { device: device.id, agent: device.type, result: "skipped", detail: "kvmha has no agent for it" } };
+    }
+    const endpoint = endpointText(device);
+    const findings: Finding[] = [];
+    const family = familyOf(device.type);
+    const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
+    if ("unsafe" in first) {
+      findings.push({
+        id: "probe-unsafe-option",
+        severity: "error",
+        subject: deviceS(device.id),
+        message: `option '${first.unsafe}' holds a line break: not passed to an agent`,
+        hint: "remove the line break from the device's attribute",
+      });
+      return { findings, outcome: { device: device.id, agent: device.type, result: "problem", detail: "not probed: unsafe option" } };
+    }
+    const answered = first.spawnError === undefined && !first.timedOut && (first.code === 0 || (family === "ipmi" && first.code === 2));
+    if (!answered) {
+      findings.push(failureFinding(device, endpoint, agentReason(device, first)));
+      return { findings, outcome: { device: device.id, agent: device.type, result: "problem", detail: findings[0]?.message ?? "" } };
+    }
+    const claim = claimOf(device);
+    const targets = claim.kind === "static" ? [...claim.targets].filter(([node]) => ctx.nodes.some((n) => sameNode(n, node))) : [];
+    if (family === "ipmi") {
+      const off = first.code === 2;
+      for (const [node] of targets) {
+        if (off && nodeUp(ctx, node)) {
+          findings.push({
+            id: "probe-bmc-off",
+            severity: "error",
+            subject: deviceS(device.id),
+            message: `BMC ${endpoint} reports its chassis off while ${node}, the node it fences, is up: it is another machine's BMC`,
+            hint: `point ${device.id} at ${node}'s own BMC (ip), or fix pcmk_host_list`,
+          });
+        }
+      }
+      return { findings, outcome: { device: device.id, agent: device.type, result: findings.length === 0 ? "ok" : "problem", detail: `chassis ${off ? "off" : "on"}` } };
+    }
+    // A PDU: each node's outlets, one question each (a list's overall status would hide one off outlet).
+    const questions = targets.flatMap(([node, plug]) => outletsOf(plug, device).map((outlet) => ({ node, outlet })));
+    const answers = await pool(questions, 1, async (q) => ({ q, run: await ask(device, agent, "status", q.outlet) }));
+    for (const { q, run } of answers) {
+      if ("unsafe" in run) continue;
+      if (run.code === 0) continue;
+      if (run.code === 2 && run.spawnError === undefined && !run.timedOut) {
+        if (nodeUp(ctx, q.node)) {
+          findings.push({
+            id: "probe-outlet-off",
+            severity: "error",
+            subject: deviceS(device.id),
+            message: `outlet ${q.outlet} of PDU ${endpoint} is off while ${q.node}, which it feeds, is up: the map names the wrong outlet (or that supply is already lost)`,
+            hint: `check which outlet feeds ${q.node} and fix pcmk_host_map`,
+          });
+        }
+        continue;
+      }
+      const reason = agentReason(device, run);
+      if (classify(reason) === "missing-outlet") {
+        findings.push({
+          id: "probe-outlet-missing",
+          severity: "error",
+          subject: deviceS(device.id),
+          message: `PDU ${endpoint} has no outlet ${q.outlet} (mapped to ${q.node}): ${reason}`,
+          hint: `fix ${q.node}'s outlet in pcmk_host_map`,
+        });
+      } else {
+        findings.push(failureFinding(device, endpoint, reason));
+      }
+    }
+    return {
+      findings,
+      outcome: { device: device.id, agent: device.type, result: findings.length === 0 ? "ok" : "problem", detail: `${questions.length} outlet(s) asked` },
+    };
+  });
+  return { findings: perDevice.flatMap((d) => d.findings), outcomes: perDevice.map((d) => d.outcome) };
+}
