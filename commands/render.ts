@@ -1,6 +1,92 @@
-import { NotImplementedError } from "../lib/errors.js";
+/**
+ * `kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]`: the
+ * inventory validated (every problem as FILE:LINE:COL), then rendered into pcs, crmsh and CIB XML
+ * configurations. The logic is in lib/inventory and lib/render; this is the command line.
+ */
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../lib/errors.js";
+import { InventoryError, loadInventory } from "../lib/inventory/load.js";
+import { type RenderedFile, renderFormat } from "../lib/render/render.js";
+import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../lib/render/templates.js";
 
-/** `kvmha render`: placeholder until it is built (issue 5). */
-export async function main(_args: readonly string[]): Promise<number> {
-  throw new NotImplementedError("kvmha render", 1);
+const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]
+  Validates INVENTORY (YAML) and renders it.
+  --format     pcs (default without --output), crmsh, cib, or all (default with --output)
+  --output     write the files into DIR (created if needed) instead of printing one format
+  --templates  read the templates from DIR instead of the installed crm-templates
+`;
+
+interface Args {
+  inventory: string;
+  format: Format | "all";
+  output: string | undefined;
+  templates: string | undefined;
+}
+
+function parseArgs(args: readonly string[]): Args | "help" {
+  let inventory: string | undefined;
+  let format: string | undefined;
+  let output: string | undefined;
+  let templates: string | undefined;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] ?? "";
+    const eq = arg.indexOf("=");
+    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === "") throw new UsageError(`${flag} needs a value\n${USAGE}`, 2);
+      return v;
+    };
+    if (flag === "-h" || flag === "--help") return "help";
+    else if (flag === "--format" || flag === "-f") format = value();
+    else if (flag === "--output" || flag === "-o") output = value();
+    else if (flag === "--templates") templates = value();
+    else if (flag.startsWith("-") && flag !== "-") throw new UsageError(`unknown option '${flag}'\n${USAGE}`, 2);
+    else if (inventory === undefined) inventory = arg;
+    else throw new UsageError(`one inventory only (got '${inventory}' and '${arg}')\n${USAGE}`, 2);
+  }
+  if (inventory === undefined) throw new UsageError(`no inventory given\n${USAGE}`, 2);
+  const formats = [...Object.keys(TEMPLATE_FILES), "all"];
+  const chosen = format ?? (output === undefined ? "pcs" : "all");
+  if (!formats.includes(chosen)) throw new UsageError(`--format '${chosen}' is not one of ${formats.join(", ")}\n${USAGE}`, 2);
+  if (chosen === "all" && output === undefined) throw new UsageError(`--format all writes several files: give --output DIR\n${USAGE}`, 2);
+  return { inventory, format: chosen as Format | "all", output, templates };
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  if (parsed === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let loaded;
+  try {
+    loaded = await loadInventory(parsed.inventory);
+  } catch (err) {
+    if (!(err instanceof InventoryError)) throw err;
+    process.stderr.write(err.lines.map((l) => `${l}\n`).join(""));
+    const count = err.lines.filter((l) => !/^[^:]*:\d+:\d+: warning: /.test(l)).length;
+    process.stderr.write(`kvmha render: ${parsed.inventory}: ${count} error${count === 1 ? "" : "s"}, nothing rendered\n`);
+    return err.exitCode;
+  }
+  for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
+  const templateDir = parsed.templates ?? defaultTemplateDir();
+  if (templateDir === undefined) throw new UsageError("cannot find the crm-templates directory: give it with --templates DIR", 2);
+  const formats: Format[] = parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
+  const files: RenderedFile[] = [];
+  for (const f of formats) files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
+  if (parsed.output === undefined) {
+    // One format on stdout: its main file (apply scripts are only written with --output).
+    process.stdout.write(files[0]?.text ?? "");
+    return 0;
+  }
+  await mkdir(parsed.output, { recursive: true });
+  for (const file of files) {
+    const path = join(parsed.output, file.name);
+    await writeFile(path, file.text, { mode: file.executable ? 0o755 : 0o644 });
+    await chmod(path, file.executable ? 0o755 : 0o644);
+    process.stderr.write(`kvmha render: wrote ${path}\n`);
+  }
+  return 0;
 }

@@ -103,8 +103,8 @@ export interface TwoNode {
 
 export interface Cluster {
   readonly name: string;
-  /** Set by the admin; validated to be at least the computed minimum. */
-  readonly stonithTimeout: number | undefined;
+  /** Set by the admin; the renderer refuses one below what the fencing levels can take. */
+  readonly stonithTimeout: { readonly seconds: number; readonly line: number; readonly col: number } | undefined;
   readonly placementStrategy: "utilization" | "minimal" | "balanced" | undefined;
   readonly twoNode: TwoNode | undefined;
   readonly sbd: Sbd | undefined;

@@ -347,6 +347,10 @@ class Walker {
     return out;
   }
 
+  private place(n: Where): { line: number; col: number } {
+    return this.lines.linePos(n?.range?.[0] ?? 0);
+  }
+
   private lineOf(n: Where): number {
     return this.lines.linePos(n?.range?.[0] ?? 0).line;
   }
@@ -397,7 +401,7 @@ class Walker {
     }
     if (name === undefined) return undefined;
     return {
-      value: { name: name.value, stonithTimeout: stonithTimeout?.value, placementStrategy: placement?.value, twoNode, sbd },
+      value: { name: name.value, stonithTimeout: stonithTimeout === undefined ? undefined : { seconds: stonithTimeout.value, ...this.place(stonithTimeout.at) }, placementStrategy: placement?.value, twoNode, sbd },
       at: node,
     };
   }

@@ -1,0 +1,315 @@
+/**
+ * What the inventory becomes in Pacemaker's terms, before any syntax: fencing devices with their
+ * parameters, fencing levels, constraints, guest resources, properties. The three formats (pcs,
+ * crmsh, CIB XML) are only different spellings of this one plan, which is what keeps them
+ * equivalent. Pure: Inventory in, Plan out.
+ */
+import { DEFAULTS, type Guest, type Inventory, type Node, type Pdu, type SecretRef } from "../inventory/model.js";
+
+export type Pair = readonly [name: string, value: string];
+
+/** A secret given to the agent by reference: a command the agent runs (password_script and kin). */
+export function secretCommand(ref: SecretRef): string {
+  // /bin/cat with an absolute path: the agents run password_script through /bin/sh, and the path
+  // is validated to plain characters, so no quoting is needed inside the command.
+  return ref.kind === "file" ? `/bin/cat ${ref.path}` : ref.command;
+}
+
+export interface StonithDevice {
+  readonly id: string;
+  readonly agent: "fence_ipmi" | "fence_pdu" | "fence_sbd";
+  readonly params: readonly Pair[];
+  /**
+   * v1/v2c only: fence_pdu takes the community as a parameter and has no script option for it, so
+   * it is read from this root-only file when the configuration is applied, never written into it.
+   */
+  readonly communityFile: string | undefined;
+  /** The node this device must not run on (IPMI: the node it fences). */
+  readonly avoids: string | undefined;
+  /** How the timeouts were reached, for the comments. */
+  readonly budget: string;
+}
+
+export interface FencingLevel {
+  readonly target: string;
+  readonly index: number;
+  readonly devices: readonly string[];
+}
+
+export interface Op {
+  readonly name: string;
+  readonly interval: number;
+  readonly timeout: number;
+}
+
+export interface GuestResource {
+  readonly id: string;
+  readonly params: readonly Pair[];
+  readonly meta: readonly Pair[];
+  readonly ops: readonly Op[];
+  readonly utilization: readonly Pair[];
+}
+
+export interface NodeUtilization {
+  readonly node: string;
+  readonly attributes: readonly Pair[];
+}
+
+export interface Plan {
+  readonly cluster: string;
+  readonly nodes: readonly string[];
+  readonly devices: readonly StonithDevice[];
+  readonly levels: readonly FencingLevel[];
+  readonly guests: readonly GuestResource[];
+  readonly nodeUtilization: readonly NodeUtilization[];
+  readonly properties: readonly Pair[];
+  /** Two-node clusters: corosync.conf's quorum section needs two_node (pcs cannot set it in the CIB). */
+  readonly twoNode: { readonly preferred: string; readonly delay: number } | undefined;
+  readonly stonithTimeout: { readonly seconds: number; readonly worstNode: string; readonly sum: string };
+  readonly warnings: readonly string[];
+}
+
+/** The fencing device ids: stable, documented in docs/templates.md, used in levels and constraints. */
+export const deviceId = {
+  ipmi: (node: string): string => `fence-ipmi-${node}`,
+  pdu: (pdu: string): string => `fence-pdu-${pdu}`,
+  sbd: "fence-sbd",
+} as const;
+
+/** The monitor of every fencing device (pcs's default interval, spelt out so all formats agree). */
+export const DEVICE_MONITOR_INTERVAL = 60;
+
+const roundUp = (seconds: number, step: number): number => Math.ceil(seconds / step) * step;
+
+// Time for the agent's process to start and for a password_script (bounded by the agents at
+// max(5 s, shell_timeout)) on top of the protocol's own timeouts.
+const START_SECONDS = 5;
+const SCRIPT_SECONDS = 5;
+
+/** fence_ipmi's worst case for reboot: login, status, off, the read-back window, on. */
+function ipmiBudget(node: Node): { seconds: number; how: string } {
+  const bmc = node.bmc;
+  if (bmc === undefined) return { seconds: 0, how: "" };
+  const req = DEFAULTS.ipmiRequestTimeout;
+  const scripts = bmc.password === undefined ? 0 : SCRIPT_SECONDS;
+  const raw = bmc.loginTimeout + 4 * req + bmc.powerTimeout + scripts + START_SECONDS;
+  return {
+    seconds: roundUp(raw, 5),
+    how: `login_timeout ${bmc.loginTimeout} + 4 requests x ipmitool_timeout ${req} + power_timeout ${bmc.powerTimeout} + password_script ${scripts} + start ${START_SECONDS} = ${raw} s`,
+  };
+}
+
+/** fence_pdu's worst case for one off (or on) of `outlets` outlets: login, read and set each, read-back window. */
+function pduBudget(pdu: Pdu, outlets: number): { seconds: number; how: string } {
+  const scripts = (pdu.authPassword === undefined ? 0 : SCRIPT_SECONDS) + (pdu.privPassword === undefined ? 0 : SCRIPT_SECONDS);
+  const raw = pdu.loginTimeout + 2 * outlets * pdu.shellTimeout + pdu.powerTimeout + scripts + START_SECONDS;
+  return {
+    seconds: roundUp(raw, 5),
+    how: `login_timeout ${pdu.loginTimeout} + 2 x ${outlets} outlet(s) x shell_timeout ${pdu.shellTimeout} + power_timeout ${pdu.powerTimeout} + password scripts ${scripts} + start ${START_SECONDS} = ${raw} s`,
+  };
+}
+
+/** pcmk_host_map: `node:outlet,outlet;node:…`. A ':' inside an outlet (unit:outlet) is escaped for Pacemaker's parser. */
+export function hostMap(entries: readonly { node: string; outlets: readonly string[] }[]): string {
+  return entries.map((e) => `${e.node}:${e.outlets.map((o) => o.replace(/:/g, "\\:")).join(",")}`).join(";");
+}
+
+export class PlanError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(message);
+  }
+}
+
+export function planCluster(inv: Inventory): Plan {
+  const devices: StonithDevice[] = [];
+  const levels: FencingLevel[] = [];
+  const warnings: string[] = [];
+  const twoNode = inv.cluster.twoNode;
+  const ipmiSeconds = new Map<string, number>();
+
+  for (const node of inv.nodes) {
+    const bmc = node.bmc;
+    if (bmc === undefined) continue;
+    const budget = ipmiBudget(node);
+    const delay = twoNode !== undefined && twoNode.preferred === node.name ? twoNode.delay : 0;
+    const timeout = budget.seconds + delay;
+    ipmiSeconds.set(node.name, timeout);
+    const params: Pair[] = [["ip", bmc.address]];
+    if (bmc.port !== undefined) params.push(["ipport", String(bmc.port)]);
+    if (bmc.user !== undefined) params.push(["username", bmc.user]);
+    if (bmc.password !== undefined) params.push(["password_script", secretCommand(bmc.password)]);
+    if (bmc.lanplus !== undefined) params.push(["lanplus", bmc.lanplus ? "1" : "0"]);
+    if (bmc.cipher !== undefined) params.push(["cipher", String(bmc.cipher)]);
+    if (bmc.privlvl !== undefined) params.push(["privlvl", bmc.privlvl]);
+    if (bmc.loginTimeout !== DEFAULTS.ipmiLoginTimeout) params.push(["login_timeout", String(bmc.loginTimeout)]);
+    if (bmc.powerTimeout !== DEFAULTS.ipmiPowerTimeout) params.push(["power_timeout", String(bmc.powerTimeout)]);
+    params.push(["pcmk_host_list", node.name]);
+    if (delay > 0) params.push(["pcmk_delay_base", `${delay}s`]);
+    params.push(["pcmk_off_timeout", `${timeout}s`], ["pcmk_reboot_timeout", `${timeout}s`]);
+    devices.push({
+      id: deviceId.ipmi(node.name),
+      agent: "fence_ipmi",
+      params,
+      communityFile: undefined,
+      avoids: node.name,
+      budget: `${budget.how}, rounded up to ${budget.seconds} s${delay > 0 ? `, + pcmk_delay_base ${delay} s` : ""}`,
+    });
+  }
+
+  const pduSeconds = new Map<string, number>();
+  for (const pdu of inv.pdus) {
+    const fed = inv.nodes.flatMap((n) => n.power.filter((s) => s.pdu === pdu.name).map((s) => ({ node: n.name, outlets: s.outlets })));
+    if (fed.length === 0) continue;
+    const most = Math.max(...fed.map((f) => f.outlets.length));
+    const budget = pduBudget(pdu, most);
+    pduSeconds.set(pdu.name, budget.seconds);
+    const params: Pair[] = [["ip", pdu.address]];
+    if (pdu.port !== undefined) params.push(["ipport", String(pdu.port)]);
+    params.push(["snmp_version", pdu.snmpVersion]);
+    if (pdu.snmpVersion === "3") {
+      if (pdu.user !== undefined) params.push(["username", pdu.user]);
+      if (pdu.authProtocol !== undefined) params.push(["snmp_auth_prot", pdu.authProtocol]);
+      if (pdu.authPassword !== undefined) params.push(["password_script", secretCommand(pdu.authPassword)]);
+      if (pdu.privProtocol !== undefined) params.push(["snmp_priv_prot", pdu.privProtocol]);
+      if (pdu.privPassword !== undefined) params.push(["snmp_priv_passwd_script", secretCommand(pdu.privPassword)]);
+    }
+    if (pdu.device !== undefined) params.push(["device", pdu.device]);
+    if (pdu.loginTimeout !== DEFAULTS.pduLoginTimeout) params.push(["login_timeout", String(pdu.loginTimeout)]);
+    if (pdu.shellTimeout !== DEFAULTS.pduShellTimeout) params.push(["shell_timeout", String(pdu.shellTimeout)]);
+    if (pdu.powerTimeout !== DEFAULTS.pduPowerTimeout) params.push(["power_timeout", String(pdu.powerTimeout)]);
+    params.push(["pcmk_host_map", hostMap(fed)]);
+    const t = `${budget.seconds}s`;
+    params.push(["pcmk_off_timeout", t], ["pcmk_on_timeout", t], ["pcmk_reboot_timeout", t]);
+    devices.push({
+      id: deviceId.pdu(pdu.name),
+      agent: "fence_pdu",
+      params,
+      communityFile: pdu.snmpVersion === "3" ? undefined : pdu.communityFile,
+      avoids: undefined,
+      budget: `${budget.how} (at most ${most} outlet(s) per node here), rounded up to ${budget.seconds} s`,
+    });
+  }
+
+  const sbd = inv.cluster.sbd;
+  let sbdSeconds = 0;
+  if (sbd !== undefined) {
+    // fence_sbd writes the poison pill and waits for msgwait (read from the disk's header); twice
+    // msgwait leaves room for the write on a slow or busy disk.
+    const raw = sbd.msgwait * 2 + START_SECONDS;
+    sbdSeconds = roundUp(raw, 5);
+    const t = `${sbdSeconds}s`;
+    devices.push({
+      id: deviceId.sbd,
+      agent: "fence_sbd",
+      params: [
+        ["devices", sbd.devices.join(",")],
+        ["pcmk_host_list", inv.nodes.map((n) => n.name).join(",")],
+        ["pcmk_off_timeout", t],
+        ["pcmk_reboot_timeout", t],
+      ],
+      communityFile: undefined,
+      avoids: undefined,
+      budget: `2 x msgwait ${sbd.msgwait} + start ${START_SECONDS} = ${raw} s, rounded up to ${sbdSeconds} s`,
+    });
+  }
+
+  // Levels: 1 = IPMI; 2 = every PDU feeding the node, in one level, so Pacemaker switches all of
+  // its outlets off before any on; then SBD. Levels are numbered without gaps.
+  let worst = { seconds: 0, node: "", sum: "" };
+  for (const node of inv.nodes) {
+    let index = 0;
+    const parts: string[] = [];
+    let total = 0;
+    if (node.bmc !== undefined) {
+      index += 1;
+      levels.push({ target: node.name, index, devices: [deviceId.ipmi(node.name)] });
+      const s = ipmiSeconds.get(node.name) ?? 0;
+      total += s;
+      parts.push(`IPMI ${s}`);
+    }
+    if (node.power.length > 0) {
+      index += 1;
+      levels.push({ target: node.name, index, devices: node.power.map((s) => deviceId.pdu(s.pdu)) });
+      for (const s of node.power) {
+        const t = pduSeconds.get(s.pdu) ?? 0;
+        // A reboot through a level of several devices is an off of each, then an on of each.
+        total += 2 * t;
+        parts.push(`${s.pdu} off+on 2 x ${t}`);
+      }
+    }
+    if (sbd !== undefined) {
+      index += 1;
+      levels.push({ target: node.name, index, devices: [deviceId.sbd] });
+      total += sbdSeconds;
+      parts.push(`SBD ${sbdSeconds}`);
+    }
+    if (total > worst.seconds) worst = { seconds: total, node: node.name, sum: `${parts.join(" + ")} = ${total} s` };
+  }
+  // 20% above the sum, as Pacemaker's fencer pads a topology's total timeout.
+  const computed = roundUp(worst.seconds * 1.2, 10);
+  const given = inv.cluster.stonithTimeout;
+  if (given !== undefined && given.seconds < computed) {
+    throw new PlanError(
+      `cluster.stonith_timeout: ${given.seconds} s is shorter than fencing ${worst.node} can take (${worst.sum}, + 20% = ${computed} s); expected at least ${computed}, or leave it out`,
+      given.line,
+      given.col,
+    );
+  }
+  const stonithTimeout = given?.seconds ?? computed;
+
+  const hasCapacity = inv.nodes.some((n) => n.capacity !== undefined);
+  const properties: Pair[] = [
+    ["stonith-enabled", "true"],
+    ["stonith-timeout", `${stonithTimeout}s`],
+  ];
+  if (hasCapacity) properties.push(["placement-strategy", inv.cluster.placementStrategy ?? "balanced"]);
+
+  const nodeUtilization: NodeUtilization[] = inv.nodes
+    .filter((n) => n.capacity !== undefined)
+    .map((n) => ({ node: n.name, attributes: utilizationPairs(n.capacity) }));
+
+  return {
+    cluster: inv.cluster.name,
+    nodes: inv.nodes.map((n) => n.name),
+    devices,
+    levels,
+    guests: inv.guests.map(guestResource),
+    nodeUtilization,
+    properties,
+    twoNode,
+    stonithTimeout: { seconds: stonithTimeout, worstNode: worst.node, sum: worst.sum },
+    warnings,
+  };
+}
+
+function utilizationPairs(u: { cpu: number | undefined; memory: number | undefined } | undefined): Pair[] {
+  const out: Pair[] = [];
+  if (u?.cpu !== undefined) out.push(["cpu", String(u.cpu)]);
+  if (u?.memory !== undefined) out.push(["memory", String(u.memory)]);
+  return out;
+}
+
+function guestResource(g: Guest): GuestResource {
+  const params: Pair[] = [
+    ["config", g.config],
+    ["hypervisor", g.hypervisor],
+  ];
+  const m = g.migration;
+  if (m.transport !== undefined) params.push(["migration_transport", m.transport]);
+  if (m.user !== undefined) params.push(["migration_user", m.user]);
+  if (m.networkSuffix !== undefined) params.push(["migration_network_suffix", m.networkSuffix]);
+  if (m.speed !== undefined) params.push(["migration_speed", String(m.speed)]);
+  if (m.downtime !== undefined) params.push(["migration_downtime", String(m.downtime)]);
+  const t = g.timeouts;
+  const ops: Op[] = [
+    { name: "start", interval: 0, timeout: t.start },
+    { name: "stop", interval: 0, timeout: t.stop },
+    { name: "monitor", interval: t.monitorInterval, timeout: t.monitor },
+  ];
+  if (g.allowMigrate) ops.push({ name: "migrate_to", interval: 0, timeout: t.migrateTo }, { name: "migrate_from", interval: 0, timeout: t.migrateFrom });
+  return { id: g.name, params, meta: [["allow-migrate", g.allowMigrate ? "true" : "false"]], ops, utilization: utilizationPairs(g.utilization) };
+}

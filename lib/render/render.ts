@@ -1,0 +1,33 @@
+/** Rendering one format: plan, template, files. */
+import { InventoryError, formatIssue } from "../inventory/load.js";
+import type { Inventory } from "../inventory/model.js";
+import { renderPcs } from "./pcs.js";
+import { type Plan, PlanError, planCluster } from "./plan.js";
+import { type Format, loadTemplate } from "./templates.js";
+
+export interface RenderedFile {
+  readonly name: string;
+  readonly text: string;
+  readonly executable: boolean;
+}
+
+/** The plan, with its errors in the inventory's FILE:LINE:COL form. */
+export function planOrError(inventory: Inventory, source: string): Plan {
+  try {
+    return planCluster(inventory);
+  } catch (err) {
+    if (err instanceof PlanError) throw new InventoryError([formatIssue(source, { line: err.line, col: err.col, message: err.message })]);
+    throw err;
+  }
+}
+
+export async function renderFormat(inventory: Inventory, format: Format, templateDir: string, source: string): Promise<RenderedFile[]> {
+  const plan = planOrError(inventory, source);
+  const template = await loadTemplate(templateDir, format);
+  switch (format) {
+    case "pcs":
+      return [{ name: "pcs.sh", text: renderPcs(plan, template, source), executable: true }];
+    default:
+      return [];
+  }
+}

