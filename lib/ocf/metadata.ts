@@ -1,8 +1,9 @@
 /**
  * An agent's meta-data XML and usage line, generated from its declaration so they never drift from
  * what the agent does. The XML is valid against resource-agents' ra-api-1.dtd (OCF 1.0) unless the
- * agent implements `reload-agent`: that is OCF 1.1, so such an agent says `<version>1.1</version>`
- * and marks its reloadable parameters, which the 1.0 DTD does not know.
+ * agent implements `reload-agent` and the caller speaks OCF 1.1: that XML says
+ * `<version>1.1</version>`, lists reload-agent and marks the reloadable parameters, which the 1.0
+ * DTD does not know (pcs's ocf-1.1.rng does).
  */
 import { xmlEscape } from "../xml.js";
 import type { OcfActionName, OcfAgent } from "./agent.js";
@@ -39,8 +40,12 @@ export function isOcf11(agent: OcfAgent): boolean {
   return agent.actions["reload-agent"] !== undefined;
 }
 
-export function metadataXml(agent: OcfAgent): string {
-  const ocf11 = isOcf11(agent);
+/**
+ * The meta-data. `ocf11` (default: the agent implements reload-agent) chooses the OCF 1.1 form;
+ * false gives the 1.0 form, without reload-agent and reloadable.
+ */
+export function metadataXml(agent: OcfAgent, opts: { ocf11?: boolean } = {}): string {
+  const ocf11 = isOcf11(agent) && (opts.ocf11 ?? true);
   const out: string[] = [];
   out.push('<?xml version="1.0"?>');
   out.push('<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">');
@@ -65,6 +70,7 @@ export function metadataXml(agent: OcfAgent): string {
   out.push("");
   out.push("<actions>");
   for (const name of agentActionNames(agent)) {
+    if (name === "reload-agent" && !ocf11) continue;
     const a = agent.actions[name];
     if (a === undefined) continue;
     let attrs = `name="${name}" timeout="${xmlEscape(a.timeout)}"`;
@@ -78,4 +84,16 @@ export function metadataXml(agent: OcfAgent): string {
   out.push("</actions>");
   out.push("</resource-agent>");
   return `${out.join("\n")}\n`;
+}
+
+/**
+ * Does the caller speak OCF 1.1? Pacemaker (2.1 and later) exports OCF_RA_VERSION_MAJOR=1 and
+ * OCF_RA_VERSION_MINOR=1 to every action, meta-data included; ocf-tester and a shell export
+ * nothing and get the 1.0 form that ra-api-1.dtd validates.
+ */
+export function callerSpeaksOcf11(env: Readonly<Record<string, string | undefined>>): boolean {
+  const major = Number.parseInt(env.OCF_RA_VERSION_MAJOR ?? "", 10);
+  const minor = Number.parseInt(env.OCF_RA_VERSION_MINOR ?? "", 10);
+  if (!Number.isFinite(major)) return false;
+  return major > 1 || (major === 1 && Number.isFinite(minor) && minor >= 1);
 }

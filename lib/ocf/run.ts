@@ -13,7 +13,7 @@ import { KvmhaError } from "../errors.js";
 import type { OcfAgent, OcfContext } from "./agent.js";
 import { OcfError, OcfExit, OcfNotInstalled } from "./codes.js";
 import { OcfLog, type OcfLogLevel } from "./log.js";
-import { agentActionNames, metadataXml, usageLine } from "./metadata.js";
+import { agentActionNames, callerSpeaksOcf11, metadataXml, usageLine } from "./metadata.js";
 import { type Env, PARAM_NAME, checkParams, parseTimeMs, readParams } from "./params.js";
 
 export interface OcfIo {
@@ -93,7 +93,7 @@ export async function runOcfAgent(agent: OcfAgent, args: readonly string[], env:
   );
   try {
     if (action === "meta-data") {
-      io.out(metadataXml(agent));
+      io.out(metadataXml(agent, { ocf11: callerSpeaksOcf11(env) }));
       return OcfExit.SUCCESS;
     }
     if (action === "usage" || action === "help") {

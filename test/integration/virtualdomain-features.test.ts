@@ -179,6 +179,26 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.ok(config);
   });
 
+  test('reload-agent: applies a changed utilization flag, leaves the domain running', async () => {
+    const { env, name } = resource((nm) => testXml(nm, { vcpu: 2 }));
+    const crm = fakeCrmResource();
+    const e = { ...env, PATH: crm.PATH };
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    const id = (await lv.virshOk(['domid', name], { uri: lv.testUri })).trim();
+    fs.writeFileSync(crm.log, '');
+    r = await agent('reload-agent', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true' });
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(calls(crm.log), [`--resource ${env.OCF_RESOURCE_INSTANCE} --utilization --delete-parameter cpu`]);
+    assert.equal((await lv.virshOk(['domid', name], { uri: lv.testUri })).trim(), id, 'the same domain runs (not restarted)');
+    assert.equal((await agent('stop', e)).code, 0);
+    // Nothing runs: reload-agent succeeds and does nothing.
+    fs.writeFileSync(crm.log, '');
+    r = await agent('reload-agent', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'true' });
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(calls(crm.log), []);
+  });
+
   test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {
     const { env, config, name } = resource();
     const deep = { ...env, OCF_CHECK_LEVEL: '10' };

@@ -11,11 +11,13 @@ import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { OcfAgent } from "../../lib/ocf/agent.js";
-import { metadataXml } from "../../lib/ocf/metadata.js";
+import { callerSpeaksOcf11, metadataXml } from "../../lib/ocf/metadata.js";
+import { runOcfAgent } from "../../lib/ocf/run.js";
 import { dummy } from "./ocf-dummy.js";
 
 const DTD = "/usr/share/resource-agents/ra-api-1.dtd";
 const OCF_TESTER = "/usr/sbin/ocf-tester";
+const PCS_RNG = "/usr/share/pcs/data/ocf-1.1.rng";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 
 function need(path: string, pkg: string): void {
@@ -83,6 +85,29 @@ describe("OCF meta-data", () => {
     assert.match(xml, /<parameter name="fake" unique="0" required="0" reloadable="1">/);
     assert.match(xml, /<action name="reload-agent" timeout="20s" \/>/);
     assert.equal(xmllint(xml).status, 0);
+    need(PCS_RNG, "pcs");
+    const r = xmllint(xml, "--relaxng", PCS_RNG);
+    assert.equal(r.status, 0, `not valid against pcs's ocf-1.1.rng:\n${r.stderr}`);
+  });
+
+  it("an agent with reload-agent gives the 1.1 form only to a caller that speaks OCF 1.1 (Pacemaker), else valid 1.0", async () => {
+    const agent: OcfAgent = { ...dummy, actions: { ...dummy.actions, "reload-agent": { timeout: "20s", run: async () => undefined } } };
+    const asked = async (env: Record<string, string>): Promise<string> => {
+      let out = "";
+      const io = { out: (t: string) => (out += t), err: () => undefined, stderrIsTty: () => false, syslog: () => undefined, startedAt: () => Date.now(), pid: 1 };
+      assert.equal(await runOcfAgent(agent, ["meta-data"], env, io), 0);
+      return out;
+    };
+    const plain = await asked({});
+    validate(plain);
+    assert.doesNotMatch(plain, /reload-agent|reloadable/);
+    assert.equal(metadataXml(agent, { ocf11: false }), plain);
+    assert.equal(await asked({ OCF_RA_VERSION_MAJOR: "1", OCF_RA_VERSION_MINOR: "0" }), plain);
+    const pacemaker = await asked({ OCF_RA_VERSION_MAJOR: "1", OCF_RA_VERSION_MINOR: "1" });
+    assert.match(pacemaker, /<version>1\.1<\/version>/);
+    assert.match(pacemaker, /<action name="reload-agent" timeout="20s" \/>/);
+    assert.equal(await asked({ OCF_RA_VERSION_MAJOR: "2", OCF_RA_VERSION_MINOR: "0" }), pacemaker);
+    assert.equal(callerSpeaksOcf11({ OCF_RA_VERSION_MAJOR: "1" }), false);
   });
 });
 

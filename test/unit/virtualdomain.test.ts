@@ -141,7 +141,8 @@ describe("virsh runner", () => {
 });
 
 describe("VirtualDomain meta-data", () => {
-  const xml = metadataXml(virtualDomain);
+  // What ocf-tester and a shell see (no OCF_RA_VERSION_*): OCF 1.0, valid against the DTD.
+  const xml = metadataXml(virtualDomain, { ocf11: false });
   it("is valid against ra-api-1.dtd", () => {
     need(DTD, "resource-agents");
     need("/usr/bin/xmllint", "libxml2-utils");
@@ -176,4 +177,17 @@ describe("VirtualDomain meta-data", () => {
     assert.match(xml, /<action name="migrate_to" timeout="120s" \/>/);
     assert.match(xml, /<action name="migrate_from" timeout="60s" \/>/);
   });
+  it("in the OCF 1.1 form (Pacemaker) advertises reload-agent and marks only what needs no restart reloadable; valid against pcs's ocf-1.1.rng", () => {
+    const x11 = metadataXml(virtualDomain, { ocf11: true });
+    assert.match(x11, /<version>1\.1<\/version>/);
+    assert.match(x11, /<action name="reload-agent" timeout="20s" \/>/);
+    assert.doesNotMatch(xml, /reload-agent|reloadable/);
+    const reloadable = [...x11.matchAll(/<parameter name="([^"]+)"[^>]*reloadable="1"/g)].map((m) => m[1]);
+    for (const fixed of ["config", "hypervisor", "snapshot", "backingfile", "stateless", "copyindirs", "start_resources"]) assert.ok(!reloadable.includes(fixed), fixed);
+    for (const r of ["monitor_scripts", "autoset_utilization_cpu", "unset_utilization_hv_memory", "migration_speed", "migrate_options", "guest_agent_check", "shutdown_mode", "force_stop"]) assert.ok(reloadable.includes(r), r);
+    need("/usr/share/pcs/data/ocf-1.1.rng", "pcs");
+    const r = spawnSync("xmllint", ["--relaxng", "/usr/share/pcs/data/ocf-1.1.rng", "--noout", "-"], { input: x11, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  });
 });
+
