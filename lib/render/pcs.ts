@@ -18,19 +18,9 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
   w(fill(t, "header", { cluster: commentText(plan.cluster), inventory: commentText(source) }));
   if (plan.twoNode !== undefined) w(fill(t, "two-node", { preferred: commentText(plan.twoNode.preferred), delay: fragment(String(plan.twoNode.delay)) }));
 
-  const communities = new Map<string, number>();
-  for (const d of plan.devices) {
-    if (d.communityFile === undefined) continue;
-    const n = communities.size + 1;
-    communities.set(d.id, n);
-    w(fill(t, "community", { n: fragment(String(n)), file: shellWord(d.communityFile) }));
-  }
-
   w(fill(t, "devices-heading", {}));
   for (const d of plan.devices) {
     const params = d.params.map(([name, value]) => fill(t, "param", { name: shellWord(name), value: shellWord(value) }));
-    const n = communities.get(d.id);
-    if (n !== undefined) params.splice(1, 0, fill(t, "community-param", { n: fragment(String(n)) }));
     w(
       fill(t, "device", {
         id: shellWord(d.id),
@@ -40,6 +30,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
         budget: commentText(d.budget),
       }),
     );
+    if (d.communityFile !== undefined) w(fill(t, "community", { id: shellWord(d.id), file: shellWord(d.communityFile) }));
     if (d.avoids !== undefined) w(fill(t, "avoid", { constraint: shellWord(avoidId(d.id, d.avoids)), device: shellWord(d.id), node: shellWord(d.avoids) }));
   }
 

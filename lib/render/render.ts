@@ -1,6 +1,7 @@
 /** Rendering one format: plan, template, files. */
 import { InventoryError, formatIssue } from "../inventory/load.js";
 import type { Inventory } from "../inventory/model.js";
+import { renderCrmsh } from "./crmsh.js";
 import { renderPcs } from "./pcs.js";
 import { type Plan, PlanError, planCluster } from "./plan.js";
 import { type Format, loadTemplate } from "./templates.js";
@@ -27,6 +28,13 @@ export async function renderFormat(inventory: Inventory, format: Format, templat
   switch (format) {
     case "pcs":
       return [{ name: "pcs.sh", text: renderPcs(plan, template, source), executable: true }];
+    case "crmsh": {
+      const { config, apply } = renderCrmsh(plan, template, source);
+      return [
+        { name: "crmsh.crm", text: config, executable: false },
+        { name: "crmsh-apply.sh", text: apply, executable: true },
+      ];
+    }
     default:
       return [];
   }

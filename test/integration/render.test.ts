@@ -73,7 +73,7 @@ async function prepare(name: string): Promise<Sample> {
   fs.writeFileSync(inventoryFile, text);
   const { inventory } = await loadInventory(inventoryFile);
   const files = new Map<string, string>();
-  for (const format of ["pcs"] as Format[]) {
+  for (const format of ["pcs", "crmsh"] as Format[]) {
     for (const f of await renderFormat(inventory, format, TEMPLATES, inventoryFile)) {
       const file = path.join(dir, f.name);
       fs.writeFileSync(file, f.text, { mode: f.executable ? 0o755 : 0o644 });
@@ -96,7 +96,7 @@ async function baseCib(sample: Sample, file: string): Promise<void> {
     ok(await onCib(bare, requireProgram("cibadmin"), ["--create", "--scope", "nodes", "--xml-text", `<node id="${i + 1}" uname="${node}"/>`]), `adding node ${node}`);
   }
   const up = sample.nodes.flatMap((n) => ["--node-up", n]);
-  ok(await run(requireProgram("crm_simulate"), ["--xml-file", bare, ...up, "--save-output", file], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 }), "crm_simulate --node-up");
+  ok(await run(requireProgram("crm_simulate"), ["--xml-file", bare, "--quorum", "true", ...up, "--save-output", file], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 }), "crm_simulate --node-up");
 }
 
 async function crmVerifyClean(cib: string): Promise<void> {
@@ -142,6 +142,23 @@ describe("kvmha render: pcs script applied with pcs -f", () => {
       for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
       for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
       assert.match(xml, /name="stonith-enabled" value="true"/);
+    });
+  }
+});
+
+describe("kvmha render: crmsh configuration loaded with crm configure load update", () => {
+  for (const name of SAMPLES) {
+    it(`${name}: crmsh-apply.sh loads it into an empty CIB and crm_verify is clean`, async () => {
+      const s = sample(name);
+      const cib = path.join(s.dir, "crmsh.xml");
+      await baseCib(s, cib);
+      const r = await onCib(cib, "/bin/sh", [s.files.get("crmsh-apply.sh") ?? ""]);
+      ok(r, "crmsh-apply.sh");
+      assert.doesNotMatch(r.stdout + r.stderr, /WARNING|ERROR/, r.stdout + r.stderr);
+      await crmVerifyClean(cib);
+      const xml = fs.readFileSync(cib, "utf8");
+      for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+      for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
     });
   }
 });
