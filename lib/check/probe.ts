@@ -92,8 +92,9 @@ export function agentReason(device: Primitive, run: AgentRun): string {
 /** What kind of failure the agent reported. */
 export function classify(reason: string): "credentials" | "unreachable" | "missing-outlet" | "failed" {
   if (/has no outlet|no such (outlet|plug)|unknown (outlet|plug)/i.test(reason)) return "missing-outlet";
-  if (/password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(reason)) return "credentials";
+  // "no answer … (Get Channel Authentication Capabilities)" is about reaching the BMC, not its credentials.
   if (/no answer|did not answer|timed? ?out|unreachable|within \d+(\.\d+)? s|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(reason)) return "unreachable";
+  if (/password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(reason)) return "credentials";
   return "failed";
 }
 

@@ -1,0 +1,218 @@
+/**
+ * `kvmha check --probe` against the lab: two simulated BMCs (OpenIPMI's ipmi_sim) and two
+ * simulated PDUs (snmpd with the APC rPDU tables), asked through the built agents in dist/bin.
+ * Good credentials and the right outlets: clean. Then one mistake at a time: a wrong password, a
+ * BMC whose chassis is off while its node is up (another machine's BMC), an outlet that is off
+ * while its node is up, an outlet the PDU does not have, a BMC that does not answer. A node the
+ * status section shows down may have its outlets off.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { profileById } from "../../fence/pdu-profiles/index.js";
+import { DIST_BIN, agentPath } from "../lab/agents.js";
+import { type RunResult, run } from "../lab/clients.js";
+import { ADMIN_USER, type Bmc, startBmc } from "../lab/ipmi-bmc.js";
+import { PDU_COMMUNITIES, type Pdu, startPdu } from "../lab/pdu-sim.js";
+import { takeUdpPort } from "../lab/daemon.js";
+import { releasePort } from "../lab/ports.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const ENTRY = path.join(ROOT, "lib/cli/entry.ts");
+
+interface Lab {
+  bmc1: Bmc;
+  bmc2: Bmc;
+  pduA: Pdu;
+  pduB: Pdu;
+  passwordScript: string;
+}
+
+interface Mistakes {
+  bmc1Password?: string;
+  node2Outlet?: string;
+  bmc2Port?: number;
+  node2Online?: boolean;
+}
+
+function nv(dev: string, name: string, value: string | number): string {
+  return `<nvpair id="${dev}-${name}" name="${name}" value="${String(value)}"/>`;
+}
+
+function device(id: string, agent: string, attrs: Record<string, string | number>): string {
+  return `<primitive id="${id}" class="stonith" type="${agent}"><instance_attributes id="${id}-ia">${Object.entries(attrs).map(([k, v]) => nv(id, k, v)).join("")}</instance_attributes></primitive>`;
+}
+
+/** The two-node topology pointing at the lab's devices. */
+function labCib(lab: Lab, m: Mistakes = {}): string {
+  const outlet2 = m.node2Outlet ?? "4";
+  const map = `node1:3;node2:${outlet2}`;
+  return `<cib have-quorum="1"><configuration>
+  <crm_config><cluster_property_set id="o">${nv("o", "stonith-enabled", "true")}${nv("o", "stonith-timeout", "120s")}</cluster_property_set></crm_config>
+  <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+  <resources>
+    ${device("fence-ipmi-node1", "fence_ipmi", { ip: lab.bmc1.host, ipport: lab.bmc1.port, username: ADMIN_USER.name, password: m.bmc1Password ?? ADMIN_USER.password, cipher: 3, pcmk_host_list: "node1", pcmk_delay_base: "10s" })}
+    ${device("fence-ipmi-node2", "fence_ipmilan", { ip: lab.bmc2.host, ipport: m.bmc2Port ?? lab.bmc2.port, username: ADMIN_USER.name, password_script: lab.passwordScript, lanplus: 1, login_timeout: 2, pcmk_host_list: "node2" })}
+    ${device("fence-pdu-pdu-a", "fence_pdu", { ip: lab.pduA.host, ipport: lab.pduA.port, snmp_version: "2c", community: PDU_COMMUNITIES.readOnly, pcmk_host_map: map })}
+    ${device("fence-pdu-pdu-b", "fence_apc_snmp", { ip: lab.pduB.host, ipport: lab.pduB.port, snmp_version: "2c", community: PDU_COMMUNITIES.readWrite, pcmk_host_map: map })}
+    ${device("fence-sbd", "fence_sbd", { devices: "/dev/null", pcmk_host_list: "node1 node2" })}
+  </resources>
+  <constraints>
+    <rsc_location id="l1" rsc="fence-ipmi-node1" node="node1" score="-INFINITY"/>
+    <rsc_location id="l2" rsc="fence-ipmi-node2" node="node2" score="-INFINITY"/>
+  </constraints>
+  <fencing-topology>
+    <fencing-level id="fl-node1-1" index="1" target="node1" devices="fence-ipmi-node1"/>
+    <fencing-level id="fl-node1-2" index="2" target="node1" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>
+    <fencing-level id="fl-node2-1" index="1" target="node2" devices="fence-ipmi-node2"/>
+    <fencing-level id="fl-node2-2" index="2" target="node2" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>
+  </fencing-topology>
+</configuration>
+<status>
+  <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+  <node_state id="2" uname="node2" in_ccm="${m.node2Online === false ? "false" : "true"}" crmd="${m.node2Online === false ? "offline" : "online"}" join="${m.node2Online === false ? "down" : "member"}" expected="member"/>
+</status></cib>`;
+}
+
+interface ProbeDoc {
+  findings: { id: string; severity: string; subject: { kind: string; id: string }; message: string }[];
+  probe: { device: string; agent: string; result: string; detail: string }[];
+}
+
+describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
+  let lab: Lab | undefined;
+  let tmp: string;
+  before(async () => {
+    agentPath("fence_ipmi");
+    agentPath("fence_pdu");
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-check-probe-"));
+    const passwordScript = path.join(tmp, "bmc2.pw");
+    fs.writeFileSync(passwordScript, `#!/bin/sh\necho '${ADMIN_USER.password}'\n`, { mode: 0o700 });
+    const started: { stop(): Promise<void> }[] = [];
+    try {
+      const bmc1 = await startBmc();
+      started.push(bmc1);
+      const bmc2 = await startBmc();
+      started.push(bmc2);
+      const profile = profileById("apc-rpdu");
+      assert.ok(profile);
+      const pduA = await startPdu({ profile, outlets: 8 });
+      started.push(pduA);
+      const pduB = await startPdu({ profile, outlets: 8 });
+      started.push(pduB);
+      lab = { bmc1, bmc2, pduA, pduB, passwordScript };
+    } catch (err) {
+      await Promise.allSettled(started.map((s) => s.stop()));
+      throw err;
+    }
+  });
+  after(async () => {
+    if (lab !== undefined) await Promise.allSettled([lab.bmc1.stop(), lab.bmc2.stop(), lab.pduA.stop(), lab.pduB.stop()]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function probe(m: Mistakes = {}, extra: string[] = []): Promise<{ r: RunResult; doc: ProbeDoc }> {
+    assert.ok(lab);
+    const file = path.join(tmp, "cib.xml");
+    fs.writeFileSync(file, labCib(lab, m));
+    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--json", "--agent-dir", DIST_BIN, "--probe-timeout", "20", "--cib", file, ...extra], { killAfterMs: 120_000 });
+    assert.equal(r.stderr, "", "nothing on stderr");
+    return { r, doc: JSON.parse(r.stdout) as ProbeDoc };
+  }
+
+  const probeFindings = (doc: ProbeDoc): string[][] => doc.findings.filter((f) => f.id.startsWith("probe-")).map((f) => [f.id, f.subject.id]);
+
+  it("good credentials, every outlet on: clean; the device kvmha has no agent for is skipped", async () => {
+    const { r, doc } = await probe();
+    assert.equal(r.code, 0, r.stdout);
+    assert.deepEqual(probeFindings(doc), []);
+    assert.deepEqual(doc.probe.map((p) => [p.device, p.result]), [
+      ["fence-ipmi-node1", "ok"],
+      ["fence-ipmi-node2", "ok"],
+      ["fence-pdu-pdu-a", "ok"],
+      ["fence-pdu-pdu-b", "ok"],
+      ["fence-sbd", "skipped"],
+    ]);
+    assert.match(doc.probe[2]?.detail ?? "", /2 outlet/);
+  });
+
+  it("the text report names the probe and says OK", async () => {
+    assert.ok(lab);
+    const file = path.join(tmp, "cib-text.xml");
+    fs.writeFileSync(file, labCib(lab));
+    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", DIST_BIN, "--cib", file], { killAfterMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^probe: 4 of 4 devices answered as expected; not probed: fence-sbd \(kvmha has no agent for it\)$/m);
+    assert.match(r.stdout, /OK: no problem found\n$/);
+  });
+
+  it("a wrong password: one probe-credentials finding, the password never shown", async () => {
+    const { r, doc } = await probe({ bmc1Password: "wrong-pass-42" });
+    assert.equal(r.code, 1, r.stdout);
+    assert.deepEqual(probeFindings(doc), [["probe-credentials", "fence-ipmi-node1"]]);
+    assert.match(doc.findings[0]?.message ?? "", /password/);
+    assert.doesNotMatch(r.stdout, /wrong-pass-42/);
+    assert.doesNotMatch(r.stdout, new RegExp(ADMIN_USER.password));
+  });
+
+  it("a BMC whose chassis is off while its node is up: probe-bmc-off", async () => {
+    assert.ok(lab);
+    await lab.bmc2.setPower("off");
+    try {
+      const { r, doc } = await probe();
+      assert.equal(r.code, 1, r.stdout);
+      assert.deepEqual(probeFindings(doc), [["probe-bmc-off", "fence-ipmi-node2"]]);
+    } finally {
+      await lab.bmc2.setPower("on");
+    }
+  });
+
+  it("an outlet off while its node is up: probe-outlet-off; with the node down in the status section: fine", async () => {
+    assert.ok(lab);
+    await lab.pduA.setOutlet(4, "off");
+    try {
+      let { r, doc } = await probe();
+      assert.equal(r.code, 1, r.stdout);
+      assert.deepEqual(probeFindings(doc), [["probe-outlet-off", "fence-pdu-pdu-a"]]);
+      assert.match(doc.findings[0]?.message ?? "", /outlet 4 of PDU .* is off while node2/);
+      ({ r, doc } = await probe({ node2Online: false }));
+      assert.deepEqual(probeFindings(doc), []);
+      assert.equal(r.code, 0, r.stdout);
+    } finally {
+      await lab.pduA.setOutlet(4, "on");
+    }
+  });
+
+  it("an outlet the PDU does not have: probe-outlet-missing, on each PDU", async () => {
+    const { r, doc } = await probe({ node2Outlet: "4,9" });
+    assert.equal(r.code, 1, r.stdout);
+    assert.deepEqual(probeFindings(doc), [
+      ["probe-outlet-missing", "fence-pdu-pdu-a"],
+      ["probe-outlet-missing", "fence-pdu-pdu-b"],
+    ]);
+    assert.match(doc.findings[0]?.message ?? "", /no outlet 9 \(mapped to node2\)/);
+  });
+
+  it("a BMC that does not answer: probe-unreachable within its login_timeout", async () => {
+    const port = await takeUdpPort("127.0.0.1", undefined);
+    try {
+      const { r, doc } = await probe({ bmc2Port: port }, ["--probe-jobs", "2"]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.deepEqual(probeFindings(doc), [["probe-unreachable", "fence-ipmi-node2"]]);
+    } finally {
+      releasePort(port);
+    }
+  });
+
+  it("a missing agent directory is an error before anything is asked", async () => {
+    assert.ok(lab);
+    const file = path.join(tmp, "cib-noagent.xml");
+    fs.writeFileSync(file, labCib(lab));
+    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", tmp, "--cib", file], { killAfterMs: 60_000 });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^kvmha check: ERROR: --probe needs kvmha's fence_ipmi, not found in /);
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * kvmha check --probe's pure parts and its plan, with a stand-in runner: what goes on each agent's
+ * stdin (never argv), how answers become findings, secrets hidden, concurrency bounded.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { describe, it } from "node:test";
+import { parseCib } from "../../lib/check/cib.js";
+import { type AgentRun, agentReason, classify, nodeUp, probeDevices, stdinFor } from "../../lib/check/probe.js";
+import { contextOf } from "../../lib/check/rules.js";
+
+const twoNode = fs.readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8");
+
+function ok(stdout = ""): AgentRun {
+  return { code: 0, stdout, stderr: "", timedOut: false, spawnError: undefined };
+}
+
+describe("kvmha check --probe", () => {
+  it("stdin: the device's options without the fencer's, then the action and plug; lanplus=0 for a bare fence_ipmilan", () => {
+    const cib = parseCib(twoNode.replace('type="fence_ipmi">\n        <instance_attributes id="fence-ipmi-node2', 'type="fence_ipmilan">\n        <instance_attributes id="fence-ipmi-node2'));
+    const pdu = cib.primitives.find((p) => p.id === "fence-pdu-pdu-a");
+    assert.ok(pdu);
+    assert.deepEqual(stdinFor(pdu, "status", "3"), { stdin: "ip=10.0.0.201\nsnmp_version=2c\ncommunity=private\naction=status\nplug=3\n" });
+    const ipmilan = cib.primitives.find((p) => p.id === "fence-ipmi-node2");
+    assert.ok(ipmilan);
+    assert.equal(ipmilan.type, "fence_ipmilan");
+    const input = stdinFor(ipmilan, "status");
+    assert.ok("stdin" in input && input.stdin.endsWith("lanplus=0\naction=status\n"), JSON.stringify(input));
+    const evil = parseCib(twoNode.replace('name="community" value="private"', 'name="community" value="private&#10;action=off"'));
+    const evilPdu = evil.primitives.find((p) => p.id === "fence-pdu-pdu-a");
+    assert.ok(evilPdu);
+    assert.deepEqual(stdinFor(evilPdu, "status", "3"), { unsafe: "community" });
+  });
+
+  it("the agent's reason: its last ERROR line, secrets hidden; classified", () => {
+    const pdu = parseCib(twoNode).primitives.find((p) => p.id === "fence-pdu-pdu-a");
+    assert.ok(pdu);
+    const run: AgentRun = { code: 1, stdout: "", stderr: "WARNING: Parse error: Ignoring unknown option 'x'\nERROR: community 'private' refused\n", timedOut: false, spawnError: undefined };
+    assert.equal(agentReason(pdu, run), "community '[hidden]' refused");
+    assert.equal(agentReason(pdu, { ...run, timedOut: true }), "the agent did not finish within the probe timeout");
+    assert.equal(classify("no answer from BMC 10.0.0.1:623 within 5 s (Get Channel Authentication Capabilities)"), "unreachable");
+    assert.equal(classify("BMC 10.0.0.101:623 refused the login of user 'admin': wrong password (RAKP 2 key exchange code does not match)"), "credentials");
+    assert.equal(classify("PDU 10.0.0.201:161 has no outlet 9"), "missing-outlet");
+    assert.equal(classify("something else"), "failed");
+  });
+
+  it("node up: online in the status section; every node when the CIB has none", () => {
+    assert.equal(nodeUp(contextOf(parseCib(twoNode)), "node1"), true);
+    const noStatus = contextOf(parseCib(twoNode.replace(/<status>[\s\S]*<\/status>/, "<status/>")));
+    assert.equal(nodeUp(noStatus, "node2"), true);
+    const down = contextOf(parseCib(twoNode.replace('uname="node2" in_ccm="true" crmd="online"', 'uname="node2" in_ccm="false" crmd="offline"')));
+    assert.equal(nodeUp(down, "node2"), false);
+  });
+
+  it("asks each BMC once and each outlet once, options on stdin only, at most `jobs` at once", async () => {
+    const ctx = contextOf(parseCib(twoNode));
+    const calls: { agent: string; stdin: string }[] = [];
+    let running = 0;
+    let most = 0;
+    const result = await probeDevices(ctx, {
+      agentDir: "/opt/kvmha",
+      timeoutMs: 1000,
+      jobs: 2,
+      runner: async (agent, stdin) => {
+        running++;
+        most = Math.max(most, running);
+        calls.push({ agent, stdin });
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return ok();
+      },
+    });
+    assert.deepEqual(result.findings, []);
+    assert.ok(most <= 2, `at most 2 at once, saw ${most}`);
+    const asked = calls.map((c) => `${c.agent} ${/action=(\S+)/.exec(c.stdin)?.[1]} ${/plug=(\S+)/.exec(c.stdin)?.[1] ?? "-"} ${/ip=(\S+)/.exec(c.stdin)?.[1]}`).sort();
+    assert.deepEqual(asked, [
+      "/opt/kvmha/fence_ipmi status - 10.0.0.101",
+      "/opt/kvmha/fence_ipmi status - 10.0.0.102",
+      "/opt/kvmha/fence_pdu monitor - 10.0.0.201",
+      "/opt/kvmha/fence_pdu monitor - 10.0.0.202",
+      "/opt/kvmha/fence_pdu status 3 10.0.0.201",
+      "/opt/kvmha/fence_pdu status 3 10.0.0.202",
+      "/opt/kvmha/fence_pdu status 4 10.0.0.201",
+      "/opt/kvmha/fence_pdu status 4 10.0.0.202",
+    ]);
+    for (const c of calls) assert.doesNotMatch(c.stdin, /pcmk_/);
+  });
+
+  it("a device that fails its first question is not asked about outlets; one finding for it", async () => {
+    const ctx = contextOf(parseCib(twoNode));
+    const calls: string[] = [];
+    const result = await probeDevices(ctx, {
+      agentDir: "/x",
+      timeoutMs: 1000,
+      jobs: 4,
+      runner: async (_agent, stdin) => {
+        calls.push(stdin);
+        if (stdin.includes("ip=10.0.0.201")) return { code: 1, stdout: "", stderr: "ERROR: no answer from PDU 10.0.0.201:161 within 3 s\n", timedOut: false, spawnError: undefined };
+        return ok();
+      },
+    });
+    assert.deepEqual(result.findings.map((f) => [f.id, f.subject.id]), [["probe-unreachable", "fence-pdu-pdu-a"]]);
+    assert.equal(calls.filter((c) => c.includes("ip=10.0.0.201")).length, 1);
+    assert.deepEqual(result.outcomes.map((o) => o.result), ["ok", "ok", "problem", "ok"]);
+  });
+});
