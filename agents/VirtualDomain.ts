@@ -15,15 +15,15 @@
  *   migrate_from checks the guest runs here and never waits without bound.
  */
 import { execFile } from "node:child_process";
-import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { constants as fsConstants } from "node:fs";
-import { join } from "node:path";
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { accessSync, constants as fsConstants } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
 import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
 import { diskLockManager, qemuConfPath } from "../lib/libvirt/qemu-conf.js";
-import { type DomainXmlInfo, DomainXmlError, parseDomainXml } from "../lib/libvirt/domain-xml.js";
+import { type DomainXmlInfo, DomainXmlError, parseDomainXml, withoutRuntimeId } from "../lib/libvirt/domain-xml.js";
 import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
 import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
@@ -60,8 +60,8 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", reloadable: true, shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "When autoset_utilization_hv_memory is off, delete the resource's hv_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
   p({ name: "migrateport", type: "integer", reloadable: true, shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215." }),
   p({ name: "remoteuri", type: "string", reloadable: true, shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix." }),
-  p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Save the running domain's configuration back to the config file on stop (and monitor). (Not implemented in this version: setting it is refused by validation.)" }),
-  p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", longdesc: "Implies save_config_on_stop and then runs 'csync2 -x' on the config file. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Save the running domain's configuration (virsh dumpxml --migratable --security-info: the running configuration, hot-plugged devices included) back to the config file on stop, before migrating away and after migrating here, when it differs; written to a temporary file in the same directory and renamed over it, keeping its mode. Unlike the reference agent, not on every monitor." }),
+  p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Implies save_config_on_stop; after the config file was saved, 'csync2 -x CONFIG' copies it to the other nodes (bounded; a failure is a warning). Needs csync2." }),
   p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where the domain's RAM state is saved on stop and restored from on start. Incompatible with force_stop. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode: the backing file (full path) the domain's qcow2 image is created on. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start. Needs backingfile. (Not implemented in this version: setting it is refused by validation.)" }),
@@ -82,8 +82,6 @@ const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = 
   { name: "backingfile", set: (ctx) => (ctx.params.string("backingfile") ?? "") !== "" },
   { name: "stateless", set: (ctx) => ctx.params.flag("stateless") },
   { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
-  { name: "save_config_on_stop", set: (ctx) => ctx.params.flag("save_config_on_stop") },
-  { name: "sync_config_on_stop", set: (ctx) => ctx.params.flag("sync_config_on_stop") },
   { name: "start_resources", set: (ctx) => ctx.params.flag("start_resources") },
 ];
 
@@ -533,6 +531,78 @@ async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
   ctx.log.warning(`domain ${d.name} was defined here (UUID ${defined ?? "?"}) with another UUID than ${ctx.params.string("config")}: its definition is saved in ${file} and is defined again on stop`);
 }
 
+/** The most csync2 may take. */
+const CSYNC2_MS = 30_000;
+
+/**
+ * save_config_on_stop / sync_config_on_stop: the running domain's configuration back into the
+ * config file when it differs (and then csync2 -x). Only over a file that is there: with the file
+ * gone (shared storage not mounted) nothing is written where the mount point would be. Every
+ * failure is a warning: the action itself goes on.
+ */
+async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
+  const sync = ctx.params.flag("sync_config_on_stop");
+  if (!sync && !ctx.params.flag("save_config_on_stop")) return;
+  const path = ctx.params.string("config") ?? "";
+  if (d.source !== "config") {
+    ctx.log.warning(`configuration file ${path} is not readable: domain ${d.name}'s configuration is not saved`);
+    return;
+  }
+  // The running configuration in its migratable form (no runtime ids or aliases); not --inactive,
+  // which for a domain whose persistent definition start kept would be that definition.
+  const r = await run(ctx, ["dumpxml", "--migratable", "--security-info", d.name], stepDeadline(ctx, 10_000));
+  const xml = withoutRuntimeId(r.stdout);
+  if (r.code !== 0 || xml.trim() === "") {
+    ctx.log.warning(`cannot save domain ${d.name}'s configuration: ${r.code === 0 ? "empty dump" : noAnswer(ctx, r, "virsh dumpxml")}`);
+    return;
+  }
+  let dumped: DomainXmlInfo;
+  try {
+    dumped = parseDomainXml(xml);
+  } catch (err) {
+    ctx.log.warning(`domain ${d.name}'s dumped configuration does not parse (${err instanceof Error ? err.message : String(err)}): not saved`);
+    return;
+  }
+  if (dumped.name !== d.name || (d.uuid !== undefined && dumped.uuid !== d.uuid)) {
+    ctx.log.warning(`domain ${d.name}'s dumped configuration names ${dumped.name} ${dumped.uuid ?? ""}: not saved`);
+    return;
+  }
+  let old: string | undefined;
+  let mode = 0o600;
+  try {
+    old = await readFile(path, "utf8");
+    mode = (await stat(path)).mode & 0o7777;
+  } catch {
+    old = undefined;
+  }
+  if (old === xml) {
+    ctx.log.debug(`domain ${d.name}'s configuration is unchanged in ${path}`);
+    return;
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.kvmha-${process.pid}`);
+  try {
+    await writeFile(tmp, xml, { mode });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    ctx.log.warning(`cannot save domain ${d.name}'s configuration to ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    return;
+  }
+  ctx.log.info(`saved domain ${d.name}'s configuration to ${path}${sync ? "" : " (make sure every node sees it, or set sync_config_on_stop)"}`);
+  if (!sync) return;
+  const deadline = stepDeadline(ctx, CSYNC2_MS);
+  const c = await new Promise<string | undefined>((resolve) => {
+    execFile("csync2", ["-x", path], { env: ctx.childEnv(), timeout: Math.max(deadline.remainingMs(), 1), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+      if (e === null) return resolve(undefined);
+      const out = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
+      resolve(e.killed === true ? "did not finish in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${out}`);
+    });
+  });
+  if (c === undefined) ctx.log.info(`synced ${path} with csync2 -x`);
+  else ctx.log.warning(`csync2 -x ${path} failed: ${c}`);
+}
+
 /** After a successful stop: the persistent definition start set aside, defined again. */
 async function restoreDefinition(ctx: OcfContext): Promise<void> {
   const file = definitionBackup(ctx);
@@ -579,6 +649,7 @@ async function stopDomain(ctx: OcfContext): Promise<void> {
     ctx.log.info(`domain ${d.name} is ${describe(first)}: destroying it`);
     return destroy(ctx, d);
   }
+  await saveConfig(ctx, d);
   if (ctx.params.flag("force_stop")) return destroy(ctx, d);
   const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
   if (graceMs < 1000) {
@@ -625,6 +696,7 @@ async function validate(ctx: OcfContext): Promise<void> {
   if (ctx.params.flag("stateless") && (ctx.params.string("backingfile") ?? "") === "") {
     throw new OcfNotConfigured("stateless needs a backing file (backingfile)");
   }
+  if (ctx.params.flag("sync_config_on_stop") && !onPath("csync2", ctx.childEnv().PATH)) throw new OcfNotInstalled("csync2: required binary not installed (sync_config_on_stop)");
   for (const n of NOT_YET) {
     if (n.set(ctx)) throw new OcfNotConfigured(`${n.name} is not implemented in this version of ocf:kvmha:VirtualDomain`);
   }
@@ -729,6 +801,7 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
   if (!(first.kind === "state" && first.state.health === "running")) {
     throw new OcfGenericError(`domain ${d.name}: migrate_to: not active locally (${describe(first)})`);
   }
+  await saveConfig(ctx, d);
   const speed = intParam(ctx, "migration_speed");
   const downtime = intParam(ctx, "migration_downtime");
   const postcopy = ctx.params.flag("migration_postcopy");
@@ -858,6 +931,7 @@ async function migrateFrom(ctx: OcfContext): Promise<void> {
       if (failed === undefined) {
         ctx.log.info(`domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`);
         await updateUtilization(ctx, d);
+        await saveConfig(ctx, d);
         return;
       }
       last = failed;
@@ -900,3 +974,16 @@ export const virtualDomain: OcfAgent = {
   requiredBinaries: ["virsh"],
   validate,
 };
+
+/** Is `program` an executable file in one of PATH's directories? */
+function onPath(program: string, path: string | undefined): boolean {
+  for (const dir of (path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").filter((x) => x !== "")) {
+    try {
+      accessSync(join(dir, program), fsConstants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}

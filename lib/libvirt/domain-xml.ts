@@ -151,3 +151,11 @@ export function normalizeUuid(uuid: string): string {
   const hex = uuid.replace(/-/g, "").toLowerCase();
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * A dumped domain XML without the running domain's `id` attribute on `<domain>` (some drivers print
+ * it even with --migratable): a config file must not carry one run's id.
+ */
+export function withoutRuntimeId(xml: string): string {
+  return xml.replace(/^(\s*<domain\b[^>]*?)\s+id=(['"])-?\d+\2/, "$1");
+}

@@ -199,6 +199,50 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.deepEqual(calls(crm.log), []);
   });
 
+  test('save_config_on_stop: the running configuration back into the file on stop, mode kept; sync_config_on_stop runs csync2 -x', async () => {
+    const { env, config, name } = resource();
+    fs.chmodSync(config, 0o640);
+    const original = fs.readFileSync(config, 'utf8');
+    const e = { ...env, OCF_RESKEY_save_config_on_stop: 'true' };
+    assert.equal((await agent('validate-all', e)).code, 0);
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    const uuid = (await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim();
+    r = await agent('stop', e);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /saved domain vd-f\d+'s configuration to /);
+    const saved = fs.readFileSync(config, 'utf8');
+    assert.notEqual(saved, original);
+    assert.match(saved, new RegExp(`<uuid>${uuid}</uuid>`));
+    assert.doesNotMatch(saved, /<domain[^>]* id=/);
+    assert.equal(fs.statSync(config).mode & 0o777, 0o640);
+    assert.deepEqual(fs.readdirSync(path.dirname(config)).filter((f) => f.includes('kvmha-')), [], 'no temporary file left');
+    // Saved once, the same configuration again: nothing written.
+    r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    const crm = fakeCrmResource();
+    const csync = path.join(path.dirname(crm.log), 'csync2');
+    fs.writeFileSync(csync, `#!/bin/sh\necho "csync2 $*" >> '${crm.log}'\n`, { mode: 0o755 });
+    r = await agent('stop', { ...e, PATH: crm.PATH, OCF_RESKEY_sync_config_on_stop: 'true', OCF_RESKEY_save_config_on_stop: 'false' });
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.err, /saved domain/);
+    assert.equal(fs.readFileSync(config, 'utf8'), saved);
+    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('csync2')), []);
+    // A change to the running domain (here: a new file with another description) is saved and synced.
+    fs.writeFileSync(config, testXml(name, { uuid, extra: '  <description>changed</description>\n' }));
+    r = await agent('start', { ...e, PATH: crm.PATH });
+    assert.equal(r.code, 0, show(r));
+    fs.writeFileSync(config, saved);
+    r = await agent('stop', { ...e, PATH: crm.PATH, OCF_RESKEY_sync_config_on_stop: 'true' });
+    assert.equal(r.code, 0, show(r));
+    assert.match(fs.readFileSync(config, 'utf8'), /<description>changed<\/description>/);
+    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('csync2')), [`csync2 -x ${config}`]);
+    // Without csync2: sync_config_on_stop is refused where it would be needed.
+    r = await agent('validate-all', { ...e, PATH: '/usr/bin:/bin', OCF_RESKEY_sync_config_on_stop: 'true' });
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.err, /ocf-exit-reason:csync2: required binary not installed/);
+  });
+
   test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {
     const { env, config, name } = resource();
     const deep = { ...env, OCF_CHECK_LEVEL: '10' };

@@ -114,9 +114,12 @@ describe('VirtualDomain live migration between two lab nodes', { timeout: 300_00
       assert.equal(r.code, 0, show(r) + (await diag()));
       assert.match(r.err, /qemu\+tcp:\/\/10\.78\.0\.2\/system --migrateuri tcp:\/\/10\.78\.0\.2/);
       assert.match(r.err, /live migration to 10\.78\.0\.2 succeeded/);
-      r = await agentOn(B, 'migrate_from', { ...onB, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_A });
+      r = await agentOn(B, 'migrate_from', { ...onB, OCF_RESKEY_CRM_meta_timeout: '60000', OCF_RESKEY_CRM_meta_migrate_source: ADDR_A, OCF_RESKEY_save_config_on_stop: 'true' });
       assert.equal(r.code, 0, show(r));
       assert.ok(r.ms < 10_000, show(r));
+      // save_config_on_stop also saves after a migration (as the reference): B's running configuration.
+      assert.match(r.err, /saved domain vd-mig's configuration to /);
+      assert.match(fs.readFileSync(g.xmlFile, 'utf8'), /<uuid>/);
       r = await agentOn(B, 'monitor', { ...onB, OCF_RESKEY_CRM_meta_interval: '10000' });
       assert.equal(r.code, 0, show(r));
       r = await agentOn(A, 'monitor', { ...onA, OCF_RESKEY_CRM_meta_interval: '0' });

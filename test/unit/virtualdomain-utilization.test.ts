@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DomainXmlError, parseDomainXml, toKib } from "../../lib/libvirt/domain-xml.js";
+import { DomainXmlError, parseDomainXml, toKib, withoutRuntimeId } from "../../lib/libvirt/domain-xml.js";
 import { crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationFlags, type UtilizationRecord, utilizationOps, utilizationValues } from "../../lib/libvirt/utilization.js";
 
 const all = (v: boolean) => ({ cpu: v, hv_memory: v, host_memory: v });
@@ -27,6 +27,11 @@ describe("domain XML: vCPUs, memory, pools, networks", () => {
     assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><vcpu>two</vcpu></domain>"), DomainXmlError);
     assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><memory unit='parsec'>1</memory></domain>"), /unit 'parsec'/);
     assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><memory>-1</memory></domain>"), /not a number/);
+  });
+  it("drops a running domain's id from a dumped XML, and nothing else", () => {
+    assert.equal(withoutRuntimeId("<domain type='test' id='2'>\n  <name>a</name>"), "<domain type='test'>\n  <name>a</name>");
+    assert.equal(withoutRuntimeId('<domain id="17" type="kvm"><name>a</name>'), '<domain type="kvm"><name>a</name>');
+    assert.equal(withoutRuntimeId("<domain type='kvm'><name>id='3'</name>"), "<domain type='kvm'><name>id='3'</name>");
   });
   it("lists the pools and networks the devices use, once each", () => {
     const d = parseDomainXml(
