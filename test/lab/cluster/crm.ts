@@ -106,23 +106,24 @@ export interface FenceEvent {
   delegate: string | undefined;
 }
 
-/** `stonith_admin --history '*' --output-as=xml` on `node`, parsed. */
+/** `stonith_admin --history '*' --output-as=xml` on `node`, parsed (fence_event elements wherever they sit). */
 export async function fenceHistory(node: ClusterNode): Promise<FenceEvent[]> {
+  if (!node.running) return [];
   const r = await node.exec('stonith_admin', ['--history', '*', '--output-as=xml'], { killAfterMs: 10_000 });
-  if (!r.stdout.includes('<pacemaker-result')) return [];
-  const doc = (await parseStringPromise(r.stdout)) as { 'pacemaker-result'?: XmlElem };
-  const hist = kids(doc['pacemaker-result'], 'fence_history')[0];
-  return kids(hist, 'fence_event').map((e) => {
-    const a = e.$ ?? {};
-    const when = a.completed ? Date.parse(a.completed.replace(' ', 'T')) : Number.NaN;
-    return {
+  const events: FenceEvent[] = [];
+  for (const m of r.stdout.matchAll(/<fence_event\b([^>]*)\/?>/g)) {
+    const a: Record<string, string> = {};
+    for (const kv of m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)) a[kv[1]!] = kv[2]!;
+    const when = a.completed ? Date.parse(a.completed.replace(' ', 'T').replace(' ', '')) : Number.NaN;
+    events.push({
       target: a.target ?? '',
       action: a.action ?? '',
       state: a.status ?? '',
       completed: Number.isNaN(when) ? undefined : when,
       delegate: a.delegate,
-    };
-  });
+    });
+  }
+  return events;
 }
 
 /**

@@ -341,6 +341,8 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
   const base = labBaseDir();
   orphans.once(base);
   const dir = await makeLabDir(base, DIR_PREFIX, 'mount options');
+  // Pacemaker's controller (user hacluster) stats the agents through this directory.
+  await fsp.chmod(dir, 0o755);
   const tag = path.basename(dir).slice(DIR_PREFIX.length).toLowerCase().replace(/[^a-z0-9]/g, 'x');
   const hubNetns = `kvmha-${tag}-hub`;
   const netnsFile = path.join(dir, 'netns');

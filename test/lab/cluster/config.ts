@@ -1,0 +1,182 @@
+// The lab cluster's Pacemaker configuration: fencing topology and guests,
+// written as CIB XML (the objects `pcs stonith create`, `pcs stonith level
+// add`, `pcs constraint location ... avoids` and `pcs resource create` make)
+// and applied in one `cibadmin --replace` from a node. pcs itself took ~3 s a
+// call on the busy lab (over a minute for the topology). This is the
+// topology `kvmha render` produces from an inventory; once render exists,
+// configureCluster() is the one place to replace by it.
+//
+// Per node N:  level 1 = fence-ipmi-N (fence_ipmi, its BMC, pcmk_host_list=N,
+//              kept off N itself)
+//              level 2 = fence-pdu-a,fence-pdu-b (fence_pdu, pcmk_host_map
+//              with N's outlet on each PDU)
+// Per guest:   ocf:kvmha:VirtualDomain, config on the shared directory,
+//              allow-migrate=true, migration over TCP between the nodes.
+
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+import { requireProgram } from '../bins.js';
+import { buildInitramfs, guestKernel, guestXml } from '../libvirt-guest.js';
+import type { Cluster } from './cluster.js';
+import type { ClusterNode } from './nodes.js';
+
+export interface LabGuest {
+  name: string;
+  /** Domain XML on the shared directory (the resource's config=). */
+  xmlFile: string;
+  /** The serial console's log (uptime lines). */
+  consoleLog: string;
+}
+
+export interface ConfigureOptions {
+  /** Guest names ([a-z0-9-]); each becomes a VirtualDomain resource. */
+  guests: string[];
+  /** Guest memory (MiB); default 128. */
+  memoryMb?: number;
+  /** Extra cluster properties (name → value). */
+  properties?: Record<string, string>;
+  /** Extra fence_ipmi options for every IPMI device (e.g. timeouts). */
+  ipmiExtra?: Record<string, string>;
+  /** Extra fence_pdu options for both PDU devices. */
+  pduExtra?: Record<string, string>;
+}
+
+export interface Configured {
+  guests: LabGuest[];
+  /** The commands run, in order (the record of what was configured). */
+  commands: string[][];
+}
+
+const GUEST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** Write the guests' XML, kernel-side files and console paths onto the shared directory. */
+export async function writeGuests(c: Cluster, names: readonly string[], memoryMb = 128): Promise<LabGuest[]> {
+  const shared = c.nodes.sharedDir;
+  const k = guestKernel();
+  const initrd = path.join(shared, 'initramfs.cpio.gz');
+  await fsp.writeFile(initrd, buildInitramfs(k));
+  const emulator = requireProgram('qemu-system-x86_64');
+  const guests: LabGuest[] = [];
+  for (const name of names) {
+    if (!GUEST_NAME.test(name)) throw new Error(`guest name '${name}': [a-z][a-z0-9-]`);
+    const dir = path.join(shared, name);
+    await fsp.mkdir(dir, { recursive: true });
+    const consoleLog = path.join(dir, 'console.log');
+    const xmlFile = path.join(dir, `${name}.xml`);
+    await fsp.writeFile(xmlFile, guestXml({ name, memoryMb, vcpus: 1, kernel: k.kernel, initrd, consoleLog, emulator }));
+    guests.push({ name, xmlFile, consoleLog });
+  }
+  return guests;
+}
+
+function esc(v: string): string {
+  return v.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function nvpairs(id: string, o: Record<string, string>): string {
+  return Object.entries(o)
+    .map(([k, v]) => `<nvpair id="${esc(`${id}-${k}`)}" name="${esc(k)}" value="${esc(v)}"/>`)
+    .join('');
+}
+
+interface Op {
+  name: string;
+  interval?: string;
+  timeout?: string;
+}
+
+function primitive(o: { id: string; cls: string; provider?: string; type: string; params: Record<string, string>; meta?: Record<string, string>; ops: Op[] }): string {
+  const meta = o.meta ? `<meta_attributes id="${o.id}-meta_attributes">${nvpairs(`${o.id}-meta_attributes`, o.meta)}</meta_attributes>` : '';
+  const ops = o.ops
+    .map((op) => `<op id="${o.id}-${op.name}-interval-${op.interval ?? '0s'}" name="${op.name}" interval="${op.interval ?? '0s'}"${op.timeout ? ` timeout="${op.timeout}"` : ''}/>`)
+    .join('');
+  return (
+    `<primitive id="${o.id}" class="${o.cls}"${o.provider ? ` provider="${o.provider}"` : ''} type="${o.type}">` +
+    `<instance_attributes id="${o.id}-instance_attributes">${nvpairs(`${o.id}-instance_attributes`, o.params)}</instance_attributes>` +
+    `${meta}<operations>${ops}</operations></primitive>`
+  );
+}
+
+/** The configuration sections (resources, constraints, fencing topology, defaults) as CIB XML. */
+export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<ConfigureOptions, 'ipmiExtra' | 'pduExtra'> = {}): {
+  resources: string;
+  constraints: string;
+  fencingTopology: string;
+  rscDefaults: string;
+} {
+  const names = c.nodes.nodes.map((n) => n.name);
+  const res: string[] = [];
+  const cons: string[] = [];
+  const levels: string[] = [];
+  for (const n of names) {
+    const id = `fence-ipmi-${n}`;
+    res.push(primitive({ id, cls: 'stonith', type: 'fence_ipmi', params: { ...c.ipmiOptions(n), ...o.ipmiExtra, pcmk_host_list: n }, ops: [{ name: 'monitor', interval: '60s' }] }));
+    // A node never fences itself through its own BMC.
+    cons.push(`<rsc_location id="location-${id}-${n}--INFINITY" rsc="${id}" node="${n}" score="-INFINITY"/>`);
+  }
+  const hostMap = names.map((n) => `${n}:${c.outletOf(n)}`).join(';');
+  for (const [i, id] of ['fence-pdu-a', 'fence-pdu-b'].entries()) {
+    res.push(primitive({ id, cls: 'stonith', type: 'fence_pdu', params: { ...c.pduOptions(i), ...o.pduExtra, pcmk_host_map: hostMap }, ops: [{ name: 'monitor', interval: '60s' }] }));
+  }
+  for (const n of names) {
+    levels.push(`<fencing-level id="fl-${n}-1" index="1" target="${n}" devices="fence-ipmi-${n}"/>`);
+    levels.push(`<fencing-level id="fl-${n}-2" index="2" target="${n}" devices="fence-pdu-a,fence-pdu-b"/>`);
+  }
+  for (const g of guests) {
+    res.push(
+      primitive({
+        id: g.name,
+        cls: 'ocf',
+        provider: 'kvmha',
+        type: 'VirtualDomain',
+        params: { config: g.xmlFile, hypervisor: 'qemu:///system', migration_transport: 'tcp', migrateuri: 'tcp://%n' },
+        meta: { 'allow-migrate': 'true' },
+        ops: [
+          { name: 'start', timeout: '60s' },
+          { name: 'stop', timeout: '60s' },
+          { name: 'monitor', interval: '10s', timeout: '30s' },
+          { name: 'migrate_to', timeout: '120s' },
+          { name: 'migrate_from', timeout: '60s' },
+        ],
+      }),
+    );
+  }
+  return {
+    resources: res.join(''),
+    constraints: cons.join(''),
+    fencingTopology: `<fencing-topology>${levels.join('')}</fencing-topology>`,
+    // Guests stay where they run when a node comes back (no migration back and forth).
+    rscDefaults: '<rsc_defaults><meta_attributes id="rsc_defaults-meta_attributes"><nvpair id="rsc_defaults-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>',
+  };
+}
+
+/**
+ * The fencing topology and the guests, written into the live CIB in one replace from the first
+ * node (cibadmin; what `pcs -f` would produce: ~3 s a pcs call on the busy lab was too slow).
+ */
+export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise<Configured> {
+  const on = c.nodes.nodes[0]!;
+  const guests = await writeGuests(c, o.guests, o.memoryMb);
+  const cib = await on.execOk('cibadmin', ['--query'], { killAfterMs: 20_000 });
+  const x = topologyXml(c, guests, o);
+  const props = { 'stonith-enabled': 'true', ...o.properties };
+  let text = cib.replace(/(<cib\b[^>]*\bepoch=")(\d+)"/, (_m, pre: string, n: string) => `${pre}${Number(n) + 1}"`);
+  const section = (name: string, body: string) => {
+    const empty = new RegExp(`<${name}/>`);
+    const open = new RegExp(`<${name}>`);
+    if (empty.test(text)) text = text.replace(empty, `<${name}>${body}</${name}>`);
+    else if (open.test(text)) text = text.replace(open, `<${name}>${body}`);
+    else throw new Error(`CIB has no <${name}> section`);
+  };
+  section('resources', x.resources);
+  section('constraints', x.constraints);
+  text = text.replace('</constraints>', `</constraints>${x.fencingTopology}${x.rscDefaults}`);
+  const nv = Object.entries(props).map(([k, v]) => `<nvpair id="cib-bootstrap-options-${esc(k)}" name="${esc(k)}" value="${esc(v)}"/>`);
+  for (const k of Object.keys(props)) text = text.replace(new RegExp(`<nvpair[^>]*name="${k}"[^>]*/>`), '');
+  text = text.replace('<cluster_property_set id="cib-bootstrap-options">', `<cluster_property_set id="cib-bootstrap-options">${nv.join('')}`);
+  const file = path.join(c.nodes.dir, 'cib-configured.xml');
+  await fsp.writeFile(file, text);
+  await on.execOk('cibadmin', ['--replace', '--xml-file', file], { killAfterMs: 30_000 });
+  return { guests, commands: [['cibadmin', '--replace', '--xml-file', file]] };
+}
