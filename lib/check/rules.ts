@@ -222,8 +222,21 @@ const fencingEnabled: Rule = (ctx) => {
   ];
 };
 
+/**
+ * SBD: fence_sbd (and fence_watchdog) list the nodes they serve from the shared disk's slots (or
+ * the watchdog list), so their dynamic list is reliable; watchdog-only SBD has no device at all.
+ */
+function selfListing(d: Primitive): boolean {
+  return d.type === "fence_sbd" || d.type === "fence_watchdog";
+}
+
+function watchdogFencing(cib: Cib): boolean {
+  const v = cib.properties.get("stonith-watchdog-timeout")?.trim();
+  return v !== undefined && v !== "" && (v.startsWith("-") || (parseDurationMs(v) ?? 0) > 0);
+}
+
 const fencingPresent: Rule = (ctx) => {
-  if (ctx.devices.length > 0) return [];
+  if (ctx.devices.length > 0 || watchdogFencing(ctx.cib)) return [];
   return [
     {
       id: "no-fencing-devices",
@@ -241,7 +254,9 @@ const deviceClaims: Rule = (ctx) => {
   const out: Finding[] = [];
   for (const d of ctx.devices) {
     const c = claimOf(d);
-    if (c.kind === "all") {
+    if (selfListing(d)) {
+      // its list is the disk's slots: nothing to warn about
+    } else if (c.kind === "all") {
       out.push({
         id: "device-claims-every-node",
         severity: "warning",
@@ -436,10 +451,10 @@ const nodeCoverage: Rule = (ctx) => {
     const levels = levelsFor(ctx, node);
     const pdus = pduDevicesFor(ctx, node);
     if (levels.length === 0) {
-      const staticDevices = ctx.devices.filter((d) => claimOf(d).kind === "static" && claims(d, node).claimed === "yes");
-      const anyDevices = ctx.devices.filter((d) => claimOf(d).kind !== "static");
+      const staticDevices = ctx.devices.filter((d) => (claimOf(d).kind === "static" && claims(d, node).claimed === "yes") || (selfListing(d) && claimOf(d).kind !== "static"));
+      const anyDevices = ctx.devices.filter((d) => claimOf(d).kind !== "static" && !selfListing(d));
       if (staticDevices.length === 0 && anyDevices.length === 0) {
-        if (ctx.devices.length === 0) continue; // no-fencing-devices says it once
+        if (ctx.devices.length === 0) continue; // no-fencing-devices says it once, unless watchdog SBD fences
         out.push({
           id: "node-unfenceable",
           severity: "error",
@@ -463,7 +478,7 @@ const nodeCoverage: Rule = (ctx) => {
           message: `${node} has no fencing level, and ${pdus.length} PDU devices (${pdus.map((d) => d.id).join(", ")}) feed it: without a level listing them together the fencer uses one, cuts one supply and reports success while the node still runs`,
           hint: `pcs stonith level add 2 ${node} ${pdus.map((d) => d.id).join(",")}`,
         });
-      } else {
+      } else if (staticDevices.length >= 2) {
         out.push({
           id: "node-without-level",
           severity: "warning",
@@ -512,7 +527,7 @@ function firstDevicesFor(ctx: CheckContext, node: string): Primitive[] {
   if (levels.length > 0) {
     return (levels[0] as FencingLevel).devices.map((id) => ctx.deviceById.get(id)).filter((d): d is Primitive => d !== undefined);
   }
-  return ctx.devices.filter((d) => claims(d, node).claimed === "yes");
+  return ctx.devices.filter((d) => claims(d, node).claimed !== "no");
 }
 
 const twoNodeDelay: Rule = (ctx) => {

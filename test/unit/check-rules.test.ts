@@ -52,7 +52,7 @@ const SEVERITY: Record<string, "error" | "warning"> = {
 };
 
 describe("kvmha check rules on the fixtures", () => {
-  for (const good of ["two-node.xml", "two-node-forms.xml"]) {
+  for (const good of ["two-node.xml", "two-node-forms.xml", "sbd-device.xml", "sbd-watchdog.xml"]) {
     it(`${good}: no finding`, () => {
       assert.deepEqual(check(read(good)), []);
     });
@@ -154,6 +154,13 @@ describe("kvmha check rules, finer points", () => {
     // Three nodes: no shoot-out between two halves, no finding.
     const three = edit(noDelay, '<node id="2" uname="node2"/>', '<node id="2" uname="node2"/><node id="3" uname="node3"/>');
     assert.ok(!check(three).some((f) => f.id === "two-node-no-delay"));
+  });
+
+  it("SBD: a fence_sbd device needs no host list, but a two-node cluster still needs a delay", () => {
+    const sbd = read("sbd-device.xml");
+    assert.deepEqual(ids(check(edit(sbd, /\s*<nvpair id="fence-sbd-pcmk_delay_max"[^>]*\/>/, ""))), ["two-node-no-delay"]);
+    const noWatchdog = edit(read("sbd-watchdog.xml"), /\s*<nvpair id="cib-bootstrap-options-stonith-watchdog-timeout"[^>]*\/>/, "");
+    assert.deepEqual(ids(check(noWatchdog)), ["no-fencing-devices"]);
   });
 
   it("stonith-action=off counts one power change per device", () => {
