@@ -179,12 +179,15 @@ function seconds(device: Primitive, name: string, fallback: number): number {
   return Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
+export type FenceAction = "reboot" | "off" | "on";
+
 /**
- * The longest an agent may take for one fencing action, in seconds, from its own options: delay +
- * login_timeout + (power_wait + power_timeout) per power change (reboot: off, then on). The SNMP
- * agents have no login: their first request's shell_timeout stands for it.
+ * The longest an agent may take for one action, in seconds, from its own options: login_timeout
+ * (the SNMP agents have no login: their first request's shell_timeout stands for it), then
+ * power_wait + power_timeout per power change (reboot: a verified off, then on); the agent's own
+ * `delay` before off and reboot.
  */
-export function agentWorstSeconds(device: Primitive, action: "reboot" | "off"): number {
+export function agentWorstSeconds(device: Primitive, action: FenceAction): number {
   const family = familyOf(device.type);
   const d =
     TIMING_DEFAULTS[device.type] ??
@@ -192,7 +195,8 @@ export function agentWorstSeconds(device: Primitive, action: "reboot" | "off"): 
   const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
   const login = snmp ? seconds(device, "shell_timeout", d.shell) : seconds(device, "login_timeout", d.login);
   const change = seconds(device, "power_wait", d.wait) + seconds(device, "power_timeout", d.power);
-  return seconds(device, "delay", 0) + login + change * (action === "reboot" ? 2 : 1);
+  const delay = action === "on" ? 0 : seconds(device, "delay", 0);
+  return delay + login + change * (action === "reboot" ? 2 : 1);
 }
 
 /** The cluster's default fencing action (stonith-action: reboot or off; poweroff is off). */
@@ -210,7 +214,7 @@ export function stonithTimeoutMs(cib: Cib): number {
  * How long the fencer lets this device run the action: pcmk_<action>_timeout (read by the fencer
  * as whole seconds, atoi), else stonith-timeout.
  */
-export function fencerTimeoutSeconds(device: Primitive, action: "reboot" | "off", cib: Cib): { seconds: number; from: string; ignoredUnit: string | undefined } {
+export function fencerTimeoutSeconds(device: Primitive, action: FenceAction, cib: Cib): { seconds: number; from: string; ignoredUnit: string | undefined } {
   const name = `pcmk_${action}_timeout`;
   const parsed = parseFencerSeconds(device.instance.get(name));
   if (parsed !== undefined && parsed.seconds > 0) return { seconds: parsed.seconds, from: name, ignoredUnit: parsed.ignoredUnit };

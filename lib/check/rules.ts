@@ -4,6 +4,7 @@
  */
 import { type Cib, type CibNode, type FencingLevel, type Primitive, addScores } from "./cib.js";
 import {
+  type FenceAction,
   agentWorstSeconds,
   claimOf,
   claims,
@@ -565,6 +566,23 @@ const twoNodeDelay: Rule = (ctx) => {
 
 // ---- timeouts ----
 
+/**
+ * The actions the fencer asks this device for: stonith-action=off → off; reboot → reboot when the
+ * device is used alone (a level of its own, or no topology), off and on when it is in a level with
+ * other devices (the fencer switches every device of such a level off, then every one on).
+ */
+function actionsFor(ctx: CheckContext, d: Primitive, action: "reboot" | "off"): FenceAction[] {
+  if (action === "off") return ["off"];
+  const levels = ctx.cib.levels.filter((l) => l.devices.includes(d.id));
+  const acts = new Set<FenceAction>();
+  if (levels.length === 0 || levels.some((l) => l.devices.length === 1)) acts.add("reboot");
+  if (levels.some((l) => l.devices.length > 1)) {
+    acts.add("off");
+    acts.add("on");
+  }
+  return [...acts];
+}
+
 const fencingTimeouts: Rule = (ctx) => {
   const out: Finding[] = [];
   const action = stonithAction(ctx.cib);
@@ -583,15 +601,16 @@ const fencingTimeouts: Rule = (ctx) => {
       }
     }
     if (familyOf(d.type) === "other") continue;
-    const worst = agentWorstSeconds(d, action);
-    const allowed = fencerTimeoutSeconds(d, action, ctx.cib);
-    if (worst > allowed.seconds) {
+    for (const act of actionsFor(ctx, d, action)) {
+      const worst = agentWorstSeconds(d, act);
+      const allowed = fencerTimeoutSeconds(d, act, ctx.cib);
+      if (worst <= allowed.seconds) continue;
       out.push({
         id: "timeout-device",
         severity: "error",
         subject: deviceS(d.id),
-        message: `its agent may take up to ${worst} s to ${action} (delay + login/request timeout + power_wait + power_timeout${action === "reboot" ? ", off then on" : ""}) but the fencer kills it after ${allowed.seconds} s (${allowed.from}): a slow but working fence is reported failed`,
-        hint: `raise ${allowed.from === "stonith-timeout" ? "stonith-timeout or " : ""}pcmk_${action}_timeout to at least ${Math.ceil(worst * 1.2)}, or lower the agent's power_timeout`,
+        message: `its agent may take up to ${worst} s to ${act === "on" ? "switch on" : act} (${act === "on" ? "" : "delay + "}login/request timeout + power_wait + power_timeout${act === "reboot" ? ", off then on" : ""}) but the fencer kills it after ${allowed.seconds} s (${allowed.from}): a slow but working fence is reported failed`,
+        hint: `raise ${allowed.from === "stonith-timeout" ? "stonith-timeout or " : ""}pcmk_${act}_timeout to at least ${Math.ceil(worst * 1.2)}, or lower the agent's power_timeout`,
       });
     }
   }
@@ -600,8 +619,10 @@ const fencingTimeouts: Rule = (ctx) => {
     if (devices.length === 0) continue;
     let total = 0;
     let delay = 0;
+    // A reboot through a level of several devices is an off of each, then an on of each.
+    const acts: FenceAction[] = action === "off" ? ["off"] : devices.length > 1 ? ["off", "on"] : ["reboot"];
     for (const d of devices) {
-      total += Math.min(agentWorstSeconds(d, action), fencerTimeoutSeconds(d, action, ctx.cib).seconds);
+      for (const act of acts) total += Math.min(agentWorstSeconds(d, act), fencerTimeoutSeconds(d, act, ctx.cib).seconds);
       // The agent's own `delay` is in its worst case already; the fencer's delays come before it.
       for (const n of levelNodes(ctx, level)) {
         const x = delayOf(d, n);

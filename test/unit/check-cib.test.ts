@@ -204,6 +204,7 @@ describe("the fencer's readings", () => {
     assert.equal(agentWorstSeconds(byId("fence-ipmi-node1"), "reboot"), 45);
     assert.equal(agentWorstSeconds(byId("fence-ipmi-node1"), "off"), 25);
     assert.equal(agentWorstSeconds(byId("fence-pdu-pdu-a"), "reboot"), 43);
+    assert.equal(agentWorstSeconds(byId("fence-pdu-pdu-a"), "on"), 23);
     assert.deepEqual(fencerTimeoutSeconds(byId("fence-ipmi-node1"), "reboot", cib), { seconds: 120, from: "stonith-timeout", ignoredUnit: undefined });
     assert.deepEqual(delayOf(byId("fence-ipmi-node1"), "node1"), { pcmkBaseSeconds: 10, randomMaxSeconds: 0, agentSeconds: 0 });
     const mapped = parseCib(cibWith(`<primitive id="d" class="stonith" type="fence_ipmi"><instance_attributes id="i"><nvpair id="a" name="pcmk_delay_base" value="n1:5s;n2:0s"/><nvpair id="b" name="pcmk_delay_max" value="3"/></instance_attributes></primitive>`));

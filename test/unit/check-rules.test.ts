@@ -163,6 +163,17 @@ describe("kvmha check rules, finer points", () => {
     assert.deepEqual(ids(check(noWatchdog)), ["no-fencing-devices"]);
   });
 
+  it("devices in a level with others are timed for off and on, alone for reboot", () => {
+    // 23 s for off or on fits 30 s; a reboot (43 s) would not, but the fencer never asks these for one.
+    let xml = twoNode.replace(/name="pcmk_host_map" value="node1:3;node2:4"\/>/g, 'name="pcmk_host_map" value="node1:3;node2:4"/><nvpair id="X" name="pcmk_off_timeout" value="30"/><nvpair id="Y" name="pcmk_on_timeout" value="30"/>');
+    xml = xml.replace(/id="X"/, 'id="X1"').replace(/id="Y"/, 'id="Y1"');
+    assert.deepEqual(check(xml), []);
+    const tooShort = xml.replace('id="Y1" name="pcmk_on_timeout" value="30"', 'id="Y1" name="pcmk_on_timeout" value="20"');
+    const f = check(tooShort);
+    assert.deepEqual(f.map((x) => [x.id, x.subject.id]), [["timeout-device", "fence-pdu-pdu-a"]]);
+    assert.match(f[0]?.message ?? "", /up to 23 s to switch on .* after 20 s \(pcmk_on_timeout\)/);
+  });
+
   it("stonith-action=off counts one power change per device", () => {
     const tight = edit(twoNode, 'name="stonith-timeout" value="120s"', 'name="stonith-timeout" value="60s"');
     assert.deepEqual(ids(check(tight)), ["timeout-level"]);
