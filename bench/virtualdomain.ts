@@ -2,19 +2,21 @@
  * ocf:kvmha:VirtualDomain (dist/bin/VirtualDomain) against ocf:heartbeat:VirtualDomain
  * (resource-agents) on the same QEMU (TCG) guest of a private lab libvirtd, in one run:
  *
- * - monitor (hyperfine): heartbeat with its defaults, heartbeat with utilization off, ours;
- *   CPU time (user + system of the agent and its children) beside the wall time;
- * - processes spawned per monitor, counted apart from the timing (strace -f of one monitor);
- * - libvirtd's own CPU time per monitor (its /proc stat over a loop of monitors);
+ * - monitor (hyperfine): heartbeat with its defaults, without a CIB, with utilization off, and
+ *   ours; CPU time (user + system of the agent and its children) beside the wall time;
+ * - processes spawned per monitor, counted apart from the timing (strace -f of two monitors);
+ * - libvirtd's own CPU time per monitor (its /proc stat over a loop of monitors), the CPU time of
+ *   the pieces of our monitor, and where one of ours spends its wall time (strace -ttt);
  * - start and stop (graceful ACPI shutdown, force_stop) of the same guest (hyperfine, the guest
  *   destroyed or booted again before every run, untimed);
  * - live migration back and forth between the two-node netns lab (docs/lab.md), both agents in
  *   turn on the same guest.
  *
- * Heartbeat's monitor reads and sets the resource's utilization with crm_resource. It gets a
- * CIB_file holding the resource, so it does what it does on a cluster node once the values are
- * recorded (three crm_resource reads, no write); the "no CIB" row shows what it does where no
- * CIB answers. Parts: `node --import tsx bench/virtualdomain.ts [monitor] [startstop] [migration]`
+ * Heartbeat's monitor reads and sets the resource's utilization with crm_resource. Both agents get
+ * a CIB_file holding the resource, so they do what they do on a cluster node once the values are
+ * recorded (heartbeat: three crm_resource reads, no write; ours: nothing); the "no CIB" rows show
+ * what they do where no CIB answers. Parts: `node --import tsx bench/virtualdomain.ts [monitor]
+ * [startstop] [migration]`
  * (default all). Needs `npm run build` and root.
  */
 import { execFileSync, spawnSync } from "node:child_process";
