@@ -27,9 +27,9 @@ export function xmlValue(value: string): Fragment {
   return fragment(xmlEscape(value));
 }
 
-/** Text inside an XML comment: "--" may not appear there. */
+/** Text inside an XML comment: "--" may not appear there, nor a "-" just before the closing "-->". */
 export function xmlCommentText(value: string): Fragment {
-  return fragment(value.replace(/--/g, "- -"));
+  return fragment(value.replace(/-(?=-)/g, "- ").replace(/-$/, "- "));
 }
 
 /** Text after "# " in a shell or crmsh comment: one line. */

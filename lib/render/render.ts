@@ -1,6 +1,7 @@
 /** Rendering one format: plan, template, files. */
 import { InventoryError, formatIssue } from "../inventory/load.js";
 import type { Inventory } from "../inventory/model.js";
+import { renderCib } from "./cib.js";
 import { renderCrmsh } from "./crmsh.js";
 import { renderPcs } from "./pcs.js";
 import { type Plan, PlanError, planCluster } from "./plan.js";
@@ -35,7 +36,12 @@ export async function renderFormat(inventory: Inventory, format: Format, templat
         { name: "crmsh-apply.sh", text: apply, executable: true },
       ];
     }
-    default:
-      return [];
+    case "cib": {
+      const { xml, apply } = renderCib(plan, template, source);
+      return [
+        { name: "cib.xml", text: xml, executable: false },
+        { name: "cib-apply.sh", text: apply, executable: true },
+      ];
+    }
   }
 }

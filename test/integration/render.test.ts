@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parseStringPromise } from "xml2js";
 import { loadInventory } from "../../lib/inventory/load.js";
 import { renderFormat } from "../../lib/render/render.js";
 import type { Format } from "../../lib/render/templates.js";
@@ -73,7 +74,7 @@ async function prepare(name: string): Promise<Sample> {
   fs.writeFileSync(inventoryFile, text);
   const { inventory } = await loadInventory(inventoryFile);
   const files = new Map<string, string>();
-  for (const format of ["pcs", "crmsh"] as Format[]) {
+  for (const format of ["pcs", "crmsh", "cib"] as Format[]) {
     for (const f of await renderFormat(inventory, format, TEMPLATES, inventoryFile)) {
       const file = path.join(dir, f.name);
       fs.writeFileSync(file, f.text, { mode: f.executable ? 0o755 : 0o644 });
@@ -159,6 +160,132 @@ describe("kvmha render: crmsh configuration loaded with crm configure load updat
       const xml = fs.readFileSync(cib, "utf8");
       for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
       for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
+    });
+  }
+});
+
+describe("kvmha render: CIB XML applied with cibadmin", () => {
+  for (const name of SAMPLES) {
+    it(`${name}: cib-apply.sh applies it with cibadmin --modify and crm_verify is clean`, async () => {
+      const s = sample(name);
+      const cib = path.join(s.dir, "cib.xml.applied");
+      await baseCib(s, cib);
+      ok(await onCib(cib, "/bin/sh", [s.files.get("cib-apply.sh") ?? ""]), "cib-apply.sh");
+      await crmVerifyClean(cib);
+    });
+  }
+});
+
+type Xml = { $?: Record<string, string> } & { [child: string]: Xml[] | Record<string, string> | undefined };
+
+function children(x: Xml | undefined, name: string): Xml[] {
+  const c = x?.[name];
+  return Array.isArray(c) ? c : [];
+}
+function attr(x: Xml | undefined, name: string): string | undefined {
+  return x?.$?.[name];
+}
+/** "60s", "60", "1min" as seconds; durations are the one place the three tools spell values differently. */
+function seconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\s*(s|sec|m|min|ms|msec)?$/.exec(v);
+  assert.ok(m !== null, `duration '${v}'`);
+  const n = Number(m[1]);
+  return m[2] === "m" || m[2] === "min" ? n * 60 : m[2] === "ms" || m[2] === "msec" ? n / 1000 : n;
+}
+function pairs(sets: Xml[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of sets) for (const nv of children(set, "nvpair")) out[attr(nv, "name") ?? ""] = attr(nv, "value") ?? "";
+  return out;
+}
+
+/**
+ * A CIB's configuration without what the tools are free to choose: ids of nvpairs, sets and
+ * operations, element order, comments, and the spelling of durations. Everything else (devices,
+ * their agents and parameters, levels, constraints with their ids, resources, utilization,
+ * properties) must be identical.
+ */
+async function normalized(file: string): Promise<unknown> {
+  const doc = (await parseStringPromise(fs.readFileSync(file, "utf8"))) as { cib: Xml };
+  const conf = children(doc.cib, "configuration")[0];
+  const props = pairs(children(children(conf, "crm_config")[0], "cluster_property_set"));
+  const primitives = children(children(conf, "resources")[0], "primitive").map((p) => ({
+    id: attr(p, "id"),
+    class: attr(p, "class"),
+    provider: attr(p, "provider"),
+    type: attr(p, "type"),
+    params: pairs(children(p, "instance_attributes")),
+    meta: pairs(children(p, "meta_attributes")),
+    utilization: pairs(children(p, "utilization")),
+    ops: children(children(p, "operations")[0], "op")
+      .map((o) => ({ name: attr(o, "name"), interval: seconds(attr(o, "interval")), timeout: seconds(attr(o, "timeout")) }))
+      .sort((a, b) => `${a.name}`.localeCompare(`${b.name}`)),
+  }));
+  const constraints = children(children(conf, "constraints")[0], "rsc_location").map((c) => c.$);
+  const levels = children(children(conf, "fencing-topology")[0], "fencing-level").map((l) => `${attr(l, "target")} ${attr(l, "index")} ${attr(l, "devices")}`);
+  const nodes = children(children(conf, "nodes")[0], "node").map((n) => ({ uname: attr(n, "uname"), utilization: pairs(children(n, "utilization")) }));
+  const byId = (a: { id?: string | undefined }, b: { id?: string | undefined }): number => `${a.id}`.localeCompare(`${b.id}`);
+  return { props, primitives: primitives.sort(byId), constraints: constraints.sort((a, b) => `${a?.id}`.localeCompare(`${b?.id}`)), levels: levels.sort(), nodes };
+}
+
+describe("kvmha render: the three formats give the same CIB", () => {
+  for (const name of SAMPLES) {
+    it(`${name}: pcs, crmsh and cibadmin results are equal once normalized`, async () => {
+      const s = sample(name);
+      const files = ["pcs.xml", "crmsh.xml", "cib.xml.applied"].map((f) => path.join(s.dir, f));
+      for (const f of files) assert.ok(fs.existsSync(f), `${f} is missing (its apply test failed)`);
+      const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
+      assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
+      assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
+      // and the community came from its file, in all three
+      const text = fs.readFileSync(files[0] ?? "", "utf8");
+      if (/community_file/.test(fs.readFileSync(path.join(s.dir, `${name}.yaml`), "utf8"))) assert.match(text, /name="community" value="community-of-/);
+    });
+  }
+});
+
+/** The guests' nodes in crm_simulate's "Revised Cluster Status". */
+function placement(output: string, guests: readonly string[]): Map<string, string> {
+  const revised = output.slice(output.lastIndexOf("Revised Cluster Status"));
+  const at = new Map<string, string>();
+  for (const g of guests) {
+    const m = new RegExp(`\\* ${g}\\s+\\(ocf:kvmha:VirtualDomain\\):\\s+Started (\\S+)`).exec(revised);
+    if (m?.[1] !== undefined) at.set(g, m[1]);
+  }
+  return at;
+}
+
+describe("kvmha render: crm_simulate fences a failed node and moves its guests", () => {
+  for (const name of SAMPLES) {
+    it(`${name}: node failure → fencing, guests restarted elsewhere; standby → live migration`, async () => {
+      const s = sample(name);
+      const simulate = requireProgram("crm_simulate");
+      const started = path.join(s.dir, "started.xml");
+      const r1 = await run(simulate, ["--xml-file", path.join(s.dir, "pcs.xml"), "--simulate", "--save-output", started], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      ok(r1, "crm_simulate (start)");
+      const before = placement(r1.stdout, s.guests);
+      assert.equal(before.size, s.guests.length, `not every guest started:\n${r1.stdout}`);
+      const victim = before.get(s.guests[0] ?? "") ?? "";
+      const moved = s.guests.filter((g) => before.get(g) === victim);
+
+      const r2 = await run(simulate, ["--xml-file", started, "--node-fail", victim, "--simulate"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      ok(r2, "crm_simulate --node-fail");
+      assert.match(r2.stdout, new RegExp(`Fence \\(reboot\\) ${victim} `), r2.stdout);
+      assert.match(r2.stdout, new RegExp(`Fencing ${victim} \\(reboot\\)`), r2.stdout);
+      const after = placement(r2.stdout, s.guests);
+      for (const g of moved) {
+        assert.match(r2.stdout, new RegExp(`Move\\s+${g}\\s+\\( ${victim} -> `), r2.stdout);
+        assert.ok(after.get(g) !== undefined && after.get(g) !== victim, `${g} is not running elsewhere:\n${r2.stdout}`);
+      }
+
+      // A planned evacuation (standby) live-migrates: the guests have allow-migrate=true.
+      const standby = path.join(s.dir, "standby.xml");
+      fs.copyFileSync(started, standby);
+      ok(await onCib(standby, requireProgram("crm_attribute"), ["--node", victim, "--name", "standby", "--update", "on"]), "crm_attribute standby");
+      const r3 = await run(simulate, ["--xml-file", standby, "--simulate"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      ok(r3, "crm_simulate (standby)");
+      for (const g of moved) assert.match(r3.stdout, new RegExp(`Migrate\\s+${g}\\s+\\( ${victim} -> `), r3.stdout);
+      assert.doesNotMatch(r3.stdout, /Fence/, r3.stdout);
     });
   }
 });
