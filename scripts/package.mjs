@@ -8,8 +8,10 @@
 //                                                            scripts that move fence-agents' files aside
 //
 //   npm run package [-- --out DIR] [--revision N] [--compression xz|gzip|zstd|none] [--no-build]
+//                      [--from BUILD_DIR]
 //
-// It runs `npm run build` first (fast when nothing changed) unless --no-build. No network: the
+// It runs `npm run build` first (fast when nothing changed) unless --no-build or --from (a copy of
+// a build output directory: manifest.json and bin/kvmha, as install-agents takes). No network: the
 // packages are made with dpkg-deb --root-owner-group from a staging tree under dist/.package.
 // Every man page is generated: the fence agents' by the built executable itself (-o manpage),
 // VirtualDomain's from the meta-data the built executable prints, kvmha(8) from the command table.
@@ -52,6 +54,7 @@ let out = DIST;
 let revision = "1";
 let compression = "xz";
 let build = true;
+let from = DIST;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -64,7 +67,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === "--revision" || a.startsWith("--revision=")) revision = value("--revision");
   else if (a === "--compression" || a.startsWith("--compression=")) compression = value("--compression");
   else if (a === "--no-build") build = false;
-  else fail(`unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build)`);
+  else if (a === "--from" || a.startsWith("--from=")) {
+    from = resolve(value("--from"));
+    build = false;
+  } else fail(`unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`);
 }
 if (!/^[0-9A-Za-z.+~]+$/.test(revision)) fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
 if (!["xz", "gzip", "zstd", "none"].includes(compression)) fail(`--compression ${compression}: one of xz, gzip, zstd, none`);
@@ -95,16 +101,16 @@ for (const [tool, pkg] of [
 if (build) run("npm run build", process.execPath, [join(ROOT, "scripts/build.mjs")], { stdio: ["ignore", "inherit", "inherit"] });
 const manifest = (() => {
   try {
-    return JSON.parse(readFileSync(join(DIST, "manifest.json"), "utf8"));
+    return JSON.parse(readFileSync(join(from, "manifest.json"), "utf8"));
   } catch {
-    return fail("dist/manifest.json is missing: run `npm run build` first");
+    return fail(`${join(from, "manifest.json")} is missing: run \`npm run build\` first`);
   }
 })();
-const EXE = join(DIST, manifest.executable);
-if (!existsSync(EXE) || statSync(EXE).size !== manifest.size) fail("dist/bin/kvmha does not match dist/manifest.json: run `npm run build` again");
+const EXE = join(from, manifest.executable);
+if (!existsSync(EXE) || statSync(EXE).size !== manifest.size) fail(`${EXE} does not match ${join(from, "manifest.json")}: run \`npm run build\` again`);
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-if (manifest.version !== pkg.version) fail(`dist/ holds kvmha ${manifest.version}, package.json says ${pkg.version}: run \`npm run build\``);
+if (manifest.version !== pkg.version) fail(`${from} holds kvmha ${manifest.version}, package.json says ${pkg.version}: run \`npm run build\``);
 const version = `${pkg.version}-${revision}`;
 const maintainer = process.env.DEBEMAIL?.includes("<") ? process.env.DEBEMAIL : DEFAULT_MAINTAINER;
 
