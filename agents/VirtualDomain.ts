@@ -67,7 +67,7 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start. Needs backingfile. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "shutdown_mode", type: "string", default: "", reloadable: true, shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
-  p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Start the storage pools and networks the domain uses before starting it. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Before start (and, on the target's hypervisor, before a migration) start the storage pools (<source pool=...>) and virtual networks (<source network=...>) the domain XML names when they are not active; an active pool is refreshed. Each virsh call is bounded; a pool or network that cannot be started fails the action with the reason." }),
   // Not in the reference agent: what users lack there.
   p({ name: "migration_postcopy", type: "boolean", default: "false", reloadable: true, shortdesc: "Post-copy live migration", longdesc: "Migrate in post-copy mode (virsh migrate --postcopy): after a pre-copy phase the guest runs on the target at once and its remaining memory follows on demand, so a busy guest's migration always ends. The switch happens after the first pre-copy pass (--postcopy-after-precopy), or after migration_postcopy_after seconds. Once switched, the migration cannot be aborted any more: a failure of the network then leaves the guest paused (post-copy failed) and the monitor fails. Needs userfaultfd on the target." }),
   p({ name: "migration_postcopy_after", type: "integer", default: "0", reloadable: true, shortdesc: "Seconds of pre-copy before post-copy", longdesc: "With migration_postcopy: switch to post-copy (virsh migrate-postcopy) after this many seconds of pre-copy; 0 switches after the first pre-copy pass." }),
@@ -82,7 +82,6 @@ const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = 
   { name: "backingfile", set: (ctx) => (ctx.params.string("backingfile") ?? "") !== "" },
   { name: "stateless", set: (ctx) => ctx.params.flag("stateless") },
   { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
-  { name: "start_resources", set: (ctx) => ctx.params.flag("start_resources") },
 ];
 
 /** The domain the resource is about: from the config file, else from the record start left. */
@@ -432,6 +431,7 @@ async function start(ctx: OcfContext): Promise<void> {
     // configuration and libvirt keeps the persistent one for after the stop.
     if (first.state.health === "stopped") await setAsideDefinition(ctx, d);
   }
+  if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, undefined);
   // Recorded before it runs: a stop or probe must find it even if this process dies right after.
   await writeRecord(ctx, d);
   const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
@@ -529,6 +529,38 @@ async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
   const r = await run(ctx, ["undefine", d.name]);
   if (r.code !== 0) throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and cannot be undefined: ${noAnswer(ctx, r, "virsh undefine")}`);
   ctx.log.warning(`domain ${d.name} was defined here (UUID ${defined ?? "?"}) with another UUID than ${ctx.params.string("config")}: its definition is saved in ${file} and is defined again on stop`);
+}
+
+/**
+ * start_resources: the storage pools and virtual networks the domain uses, started where they are
+ * not active: on this node's hypervisor, or on `remoteUri` (the target's, before a migration).
+ */
+async function startResources(ctx: OcfContext, xml: DomainXmlInfo, remoteUri: string | undefined): Promise<void> {
+  const on = (args: readonly string[]) => {
+    ctx.log.debug(`virsh ${remoteUri === undefined ? "" : `--connect ${remoteUri} `}${args.join(" ")}`);
+    return virsh(args, stepDeadline(ctx, 20_000), { uri: remoteUri ?? uri(ctx), env: ctx.childEnv(), signal: ctx.signal });
+  };
+  const where = remoteUri === undefined ? "" : ` on ${remoteUri}`;
+  for (const pool of xml.pools) {
+    const info = await on(["pool-info", pool]);
+    if (info.code !== 0) throw new OcfGenericError(`storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh pool-info").replace(/^virsh pool-info: /, "")}`);
+    if (/^State:\s+running\s*$/m.test(info.stdout)) {
+      const r = await on(["pool-refresh", pool]);
+      if (r.code !== 0) ctx.log.warning(`refresh of storage pool ${pool}${where}: ${noAnswer(ctx, r, "virsh pool-refresh")}`);
+      continue;
+    }
+    const r = await on(["pool-start", pool]);
+    if (r.code !== 0) throw new OcfGenericError(`failed to start storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh pool-start").replace(/^virsh pool-start: /, "")}`);
+    ctx.log.info(`started storage pool ${pool}${where} for domain ${xml.name}`);
+  }
+  for (const net of xml.networks) {
+    const info = await on(["net-info", net]);
+    if (info.code !== 0) throw new OcfGenericError(`virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh net-info").replace(/^virsh net-info: /, "")}`);
+    if (/^Active:\s+yes\s*$/m.test(info.stdout)) continue;
+    const r = await on(["net-start", net]);
+    if (r.code !== 0) throw new OcfGenericError(`failed to start virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh net-start").replace(/^virsh net-start: /, "")}`);
+    ctx.log.info(`started virtual network ${net}${where} for domain ${xml.name}`);
+  }
 }
 
 /** The most csync2 may take. */
@@ -802,6 +834,7 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     throw new OcfGenericError(`domain ${d.name}: migrate_to: not active locally (${describe(first)})`);
   }
   await saveConfig(ctx, d);
+  if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, mp.remoteUri);
   const speed = intParam(ctx, "migration_speed");
   const downtime = intParam(ctx, "migration_downtime");
   const postcopy = ctx.params.flag("migration_postcopy");

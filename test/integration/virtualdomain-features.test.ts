@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { virtualDomain } from '../../agents/VirtualDomain.js';
 import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { pathWithoutCib } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
 
 interface AgentRun {
@@ -35,7 +36,7 @@ async function agent(action: string, env: Record<string, string>): Promise<Agent
     startedAt: () => Date.now(),
     pid: process.pid,
   };
-  const code = await runOcfAgent(virtualDomain, [action], { PATH: process.env.PATH ?? '', OCF_ROOT: '/usr/lib/ocf', ...env }, io);
+  const code = await runOcfAgent(virtualDomain, [action], { PATH: pathWithoutCib(), OCF_ROOT: '/usr/lib/ocf', ...env }, io);
   return { code, ...r };
 }
 
@@ -241,6 +242,37 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     r = await agent('validate-all', { ...e, PATH: '/usr/bin:/bin', OCF_RESKEY_sync_config_on_stop: 'true' });
     assert.equal(r.code, 5, show(r));
     assert.match(r.err, /ocf-exit-reason:csync2: required binary not installed/);
+  });
+
+  test('start_resources: inactive pool and network started before the domain; a missing one fails start with the reason', async () => {
+    const poolDir = fs.mkdtempSync(path.join(dir, 'pool-'));
+    await lv.virshOk(['pool-define-as', 'vd-pool', 'dir', '--target', poolDir], { uri: lv.testUri });
+    const netXml = path.join(dir, 'vd-net.xml');
+    fs.writeFileSync(netXml, "<network><name>vd-net</name><bridge name='vdnet0'/></network>\n");
+    await lv.virshOk(['net-define', netXml], { uri: lv.testUri });
+    const devices = "  <devices>\n    <disk type='volume' device='disk'><source pool='vd-pool' volume='v1'/><target dev='vda'/></disk>\n    <interface type='network'><source network='vd-net'/></interface>\n  </devices>\n";
+    const { env, name } = resource((nm) => testXml(nm, { extra: devices }), { OCF_RESKEY_start_resources: 'true' });
+    const active = async (): Promise<string> =>
+      `${/State:\s+(\S+)/.exec(await lv.virshOk(['pool-info', 'vd-pool'], { uri: lv.testUri }))?.[1]} ${/Active:\s+(\S+)/.exec(await lv.virshOk(['net-info', 'vd-net'], { uri: lv.testUri }))?.[1]}`;
+    assert.equal(await active(), 'inactive no');
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /started storage pool vd-pool for domain vd-f\d+/);
+    assert.match(r.err, /started virtual network vd-net for domain vd-f\d+/);
+    assert.equal(await active(), 'running yes');
+    assert.equal(await lv.virshOk(['domstate', name], { uri: lv.testUri }).then((x) => x.trim()), 'running');
+    assert.equal((await agent('stop', env)).code, 0);
+    // Started already: nothing to start (the pool is refreshed).
+    r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.err, /started (storage pool|virtual network)/);
+    assert.equal((await agent('stop', env)).code, 0);
+    // A network libvirt does not know: start fails before creating the domain.
+    const other = resource((nm) => testXml(nm, { extra: "  <devices><interface type='network'><source network='vd-nonet'/></interface></devices>\n" }), { OCF_RESKEY_start_resources: 'true' });
+    r = await agent('start', other.env);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.err, /^ocf-exit-reason:virtual network vd-nonet required by domain vd-f\d+: .*/m);
+    assert.match(await lv.virsh(['domstate', other.name], { uri: lv.testUri }).then((x) => x.stderr), /not found|failed to get domain/i);
   });
 
   test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { pathWithoutCib } from '../lab/libvirt-ocf.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const AGENT = path.join(ROOT, 'dist', 'bin', 'VirtualDomain');
@@ -38,7 +39,7 @@ describe('ocf-tester against VirtualDomain (test driver)', { timeout: 120_000 },
       execFile(
         OCF_TESTER,
         ['-v', '-n', 'vd-ocft', '-o', `config=${config}`, '-o', `hypervisor=${lv!.testUri}`, AGENT],
-        { env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HA_RSCTMP: path.join(dir, 'rsctmp'), LC_ALL: 'C' }, timeout: 100_000, encoding: 'utf8' },
+        { env: { PATH: pathWithoutCib(), HA_RSCTMP: path.join(dir, 'rsctmp'), LC_ALL: 'C' }, timeout: 100_000, encoding: 'utf8' },
         (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, out: `${stdout}${stderr}` }),
       );
     });

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { virtualDomain } from '../../agents/VirtualDomain.js';
 import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
+import { pathWithoutCib } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
 
 interface AgentRun {
@@ -37,7 +38,7 @@ async function agent(action: string, env: Record<string, string>): Promise<Agent
     pid: process.pid,
   };
   const t0 = Date.now();
-  const code = await runOcfAgent(virtualDomain, [action], { PATH: process.env.PATH ?? '', OCF_ROOT: '/usr/lib/ocf', ...env }, io);
+  const code = await runOcfAgent(virtualDomain, [action], { PATH: pathWithoutCib(), OCF_ROOT: '/usr/lib/ocf', ...env }, io);
   return { code, ...r, ms: Date.now() - t0 };
 }
 
