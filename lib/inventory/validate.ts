@@ -165,6 +165,8 @@ class Walker {
   // Where a supply's outlets and pdu were written, for the cross-section errors (keyed by the outlets array).
   private readonly outletAt = new WeakMap<readonly string[], YamlNode | undefined>();
   private readonly pduAt = new WeakMap<readonly string[], YamlNode | undefined>();
+  // Nodes whose bmc was written, even if wrong: "no way to fence" would only repeat its errors.
+  private readonly bmcWritten = new Set<string>();
   constructor(private readonly lines: LineCounter) {}
 
   errorAt(offset: number, message: string): void {
@@ -421,6 +423,7 @@ class Walker {
     const capacityNode = m.get("capacity");
     const capacity = capacityNode === undefined ? undefined : this.utilization(capacityNode, m.field("capacity"));
     if (name === undefined) return undefined;
+    if (bmcNode !== undefined) this.bmcWritten.add(name.value);
     return { value: { name: name.value, bmc, power: supplies, capacity }, at: m.get("name") };
   }
 
@@ -620,7 +623,7 @@ class Walker {
         }
       }
       if (pdus.length > 0 && node.power.length === 0) this.error(nodes.find((n) => n.value === node)?.at, `nodes.${node.name}: power is missing; expected the node's supplies (pdu, outlets): with PDUs defined, every node needs fencing level 2`);
-      if (node.bmc === undefined && node.power.length === 0 && cluster?.value.sbd === undefined) {
+      if (!this.bmcWritten.has(node.name) && node.power.length === 0 && cluster?.value.sbd === undefined) {
         this.error(nodes.find((n) => n.value === node)?.at, `nodes.${node.name}: no way to fence this node; expected bmc, power or cluster.sbd`);
       }
     }

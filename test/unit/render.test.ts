@@ -1,0 +1,239 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseStringPromise } from "xml2js";
+import { main } from "../../commands/render.js";
+import { checkInventoryText, InventoryError, loadInventory } from "../../lib/inventory/load.js";
+import { crmshValue, shellWord, xmlCommentText } from "../../lib/render/escape.js";
+import { hostMap, planCluster } from "../../lib/render/plan.js";
+import { planOrError, renderFormat } from "../../lib/render/render.js";
+import { fill, fragment, parseTemplate, TemplateError } from "../../lib/render/template.js";
+import { TEMPLATE_FILES } from "../../lib/render/templates.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const FIXTURES = path.join(ROOT, "test/fixtures/inventories");
+const TEMPLATES = path.join(ROOT, "crm-templates");
+
+describe("render: the template scheme", () => {
+  const t = parseTemplate(
+    "t.tmpl",
+    ["notes are not output", "#% begin a", "x={{x}}", "#% end", "#% piece p", " \\", "  {{y}}", "#% end", "#% inline i: <{{z}}>", "more notes"].join("\n"),
+  );
+  it("block sections end in a newline, pieces do not, inline pieces are one line", () => {
+    assert.equal(fill(t, "a", { x: fragment("1") }), "x=1\n");
+    assert.equal(fill(t, "p", { y: fragment("2") }), " \\\n  2");
+    assert.equal(fill(t, "i", { z: fragment("3") }), "<3>");
+  });
+  it("a placeholder without a value, or a value without a placeholder, is an error", () => {
+    assert.throws(() => fill(t, "a", {}), /section 'a' uses \{\{x\}\}, which the renderer does not provide/);
+    assert.throws(() => fill(t, "a", { x: fragment("1"), w: fragment("2") }), /section 'a' does not use \{\{w\}\}/);
+    assert.throws(() => fill(t, "nope", {}), /no section 'nope'/);
+  });
+  it("malformed templates are refused with their line", () => {
+    assert.throws(() => parseTemplate("b.tmpl", "#% begin a\nx\n"), (e: unknown) => e instanceof TemplateError && /b\.tmpl:1: section 'a' has no '#% end'/.test(e.message));
+    assert.throws(() => parseTemplate("b.tmpl", "#% end\n"), /b\.tmpl:1: '#% end' without '#% begin'/);
+    assert.throws(() => parseTemplate("b.tmpl", "#% begin a\n#% begin b\n"), /b\.tmpl:2: '#% begin' inside section 'a'/);
+    assert.throws(() => parseTemplate("b.tmpl", "#% begin A\n#% end\n"), /b\.tmpl:1: expected '#% begin NAME'/);
+    assert.throws(() => parseTemplate("b.tmpl", "#% inline a: x\n#% inline a: y\n"), /b\.tmpl:2: section 'a' is defined twice/);
+  });
+  it("the shipped templates parse", () => {
+    for (const file of Object.values(TEMPLATE_FILES)) parseTemplate(file, fs.readFileSync(path.join(TEMPLATES, file), "utf8"));
+  });
+});
+
+describe("render: escaping", () => {
+  it("shell words survive sh unchanged", () => {
+    for (const v of ["plain", "/bin/cat /etc/x", "it's", 'a"b', "$HOME `x` \\ ; & | * ?", "tab\tin", "-x"]) {
+      const out = execFileSync("/bin/sh", ["-c", `printf %s ${shellWord(v)}`], { encoding: "utf8" });
+      assert.equal(out, v);
+    }
+    assert.equal(shellWord("qemu:///system"), "qemu:///system");
+  });
+  it("crmsh values are double-quoted with \\ and \" escaped", () => {
+    assert.equal(crmshValue('a "b" \\c'), '"a \\"b\\" \\\\c"');
+  });
+  it("XML comments never contain --", () => {
+    assert.doesNotMatch(xmlCommentText("a--b---c-"), /--/);
+  });
+});
+
+describe("render: the plan", () => {
+  it("two-node: IPMI first, both PDUs as one level, delay on the preferred node's IPMI device only", async () => {
+    const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
+    const plan = planCluster(inventory);
+    assert.deepEqual(
+      plan.levels.map((l) => `${l.target} ${l.index} ${l.devices.join(",")}`),
+      ["hv1 1 fence-ipmi-hv1", "hv1 2 fence-pdu-pdu-a,fence-pdu-pdu-b", "hv2 1 fence-ipmi-hv2", "hv2 2 fence-pdu-pdu-a,fence-pdu-pdu-b"],
+    );
+    const param = (id: string, name: string): string | undefined => plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1];
+    assert.equal(param("fence-ipmi-hv1", "pcmk_delay_base"), "15s");
+    assert.equal(param("fence-ipmi-hv2", "pcmk_delay_base"), undefined);
+    assert.equal(param("fence-ipmi-hv1", "pcmk_host_list"), "hv1");
+    assert.equal(param("fence-pdu-pdu-a", "pcmk_host_map"), "hv1:1;hv2:2");
+    assert.equal(param("fence-ipmi-hv1", "password_script"), "/bin/cat /etc/kvmha/hv1-bmc.pw");
+    assert.equal(param("fence-pdu-pdu-b", "snmp_priv_passwd_script"), "/bin/cat /etc/kvmha/pdu-b.priv");
+    assert.equal(param("fence-pdu-pdu-a", "community"), undefined);
+    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.communityFile, "/etc/kvmha/pdu-a.community");
+    assert.deepEqual(
+      plan.devices.filter((d) => d.avoids !== undefined).map((d) => `${d.id}!${d.avoids}`),
+      ["fence-ipmi-hv1!hv1", "fence-ipmi-hv2!hv2"],
+    );
+  });
+
+  it("timeouts: each device covers its agent's own timeouts, stonith-timeout the sum of a node's levels + 20%", async () => {
+    const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
+    const plan = planCluster(inventory);
+    const t = (id: string, name: string): number => Number.parseInt(plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1] ?? "", 10);
+    // fence_ipmi: login 5 + 4 x 2 + power 20 + script 5 + start 5 = 43 -> 45; hv1 + delay 15
+    assert.equal(t("fence-ipmi-hv2", "pcmk_reboot_timeout"), 45);
+    assert.equal(t("fence-ipmi-hv1", "pcmk_reboot_timeout"), 60);
+    // fence_pdu v2c: login 5 + 2 x 1 x 3 + power 20 + start 5 = 36 -> 40; v3 with two scripts -> 50
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 40);
+    assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 50);
+    // hv1: 60 + 2 x 40 + 2 x 50 = 240, + 20% = 288 -> 290
+    assert.deepEqual(plan.properties, [
+      ["stonith-enabled", "true"],
+      ["stonith-timeout", "290s"],
+    ]);
+    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 290, d.id);
+  });
+
+  it("more outlets per node mean a longer PDU timeout; unit:outlet is escaped for pcmk_host_map", async () => {
+    const { inventory } = await loadInventory(path.join(FIXTURES, "multi-outlet.yaml"));
+    const plan = planCluster(inventory);
+    const left = plan.devices.find((d) => d.id === "fence-pdu-left");
+    // login 5 + 2 x 3 outlets x 3 + power 30 + start 5 = 58 -> 60
+    assert.equal(left?.params.find(([n]) => n === "pcmk_off_timeout")?.[1], "60s");
+    assert.equal(left?.params.find(([n]) => n === "pcmk_host_map")?.[1], "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3");
+    assert.equal(hostMap([{ node: "a", outlets: ["1", "2"] }]), "a:1,2");
+  });
+
+  it("SBD and no-PDU variants: levels without gaps", async () => {
+    const sbd = planCluster((await loadInventory(path.join(FIXTURES, "sbd.yaml"))).inventory);
+    assert.deepEqual(
+      sbd.levels.filter((l) => l.target === "hv2").map((l) => `${l.index} ${l.devices.join(",")}`),
+      ["1 fence-ipmi-hv2", "2 fence-sbd"],
+    );
+    assert.equal(sbd.devices.find((d) => d.id === "fence-sbd")?.params.find(([n]) => n === "pcmk_host_list")?.[1], "hv1,hv2,hv3");
+    const noPdu = planCluster((await loadInventory(path.join(FIXTURES, "no-pdu.yaml"))).inventory);
+    assert.deepEqual(noPdu.levels.map((l) => l.index), [1, 1]);
+  });
+
+  it("capacities give node and guest utilization and placement-strategy", async () => {
+    const plan = planCluster((await loadInventory(path.join(FIXTURES, "three-node.yaml"))).inventory);
+    assert.deepEqual(plan.properties.find(([n]) => n === "placement-strategy"), ["placement-strategy", "balanced"]);
+    assert.deepEqual(plan.nodeUtilization[2], { node: "hv3", attributes: [["cpu", "16"], ["memory", "131072"]] });
+    assert.deepEqual(plan.guests[2]?.utilization, [["cpu", "8"], ["memory", "65536"]]);
+    assert.deepEqual(plan.guests[2]?.ops.find((o) => o.name === "stop"), { name: "stop", interval: 0, timeout: 300 });
+  });
+
+  it("a stonith_timeout below what fencing can take is refused at its line", async () => {
+    const text = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace("  name: kvm-pair\n", "  name: kvm-pair\n  stonith_timeout: 60\n");
+    const { inventory } = checkInventoryText("two.yaml", text);
+    assert.throws(
+      () => planOrError(inventory, "two.yaml"),
+      (e: unknown) =>
+        e instanceof InventoryError &&
+        e.message ===
+          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI 60 + pdu-a off+on 2 x 40 + pdu-b off+on 2 x 50 = 240 s, + 20% = 290 s); expected at least 290, or leave it out",
+    );
+  });
+});
+
+describe("render: outputs", () => {
+  for (const file of fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".yaml"))) {
+    it(`${file}: every format renders; the XML parses; no secret file is read`, async () => {
+      const { inventory } = await loadInventory(path.join(FIXTURES, file));
+      const pcs = (await renderFormat(inventory, "pcs", TEMPLATES, file))[0]?.text ?? "";
+      const crmsh = await renderFormat(inventory, "crmsh", TEMPLATES, file);
+      const cib = await renderFormat(inventory, "cib", TEMPLATES, file);
+      assert.match(pcs, /^#!\/bin\/sh\n/);
+      assert.doesNotMatch(pcs, /\{\{|\}\}/);
+      assert.deepEqual(crmsh.map((f) => f.name), ["crmsh.crm", "crmsh-apply.sh"]);
+      assert.deepEqual(cib.map((f) => f.name), ["cib.xml", "cib-apply.sh"]);
+      const xml = (await parseStringPromise(cib[0]?.text ?? "")) as { configuration?: unknown };
+      assert.ok(xml.configuration !== undefined);
+      // Shell syntax of the scripts (sh -n parses without running).
+      for (const text of [pcs, crmsh[1]?.text ?? "", cib[1]?.text ?? ""]) execFileSync("/bin/sh", ["-n"], { input: text });
+    });
+  }
+});
+
+/**
+ * Runs `kvmha render` in-process; returns exit code, stdout, stderr. (Under `node --test` the
+ * runner's own messages share this process's stdout, so `out` may hold some of them too.)
+ */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const o = process.stdout.write.bind(process.stdout);
+  const e = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  try {
+    let code: number;
+    try {
+      code = await main(args);
+    } catch (x) {
+      code = (x as { exitCode?: number }).exitCode ?? 99;
+      err += (x as Error).message;
+    }
+    return { code, out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+describe("render: the command line", () => {
+  it("prints the pcs script by default; writes every file with --output", async () => {
+    const two = path.join(FIXTURES, "two-node.yaml");
+    const r = await cli([two]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /pcs_f stonith create fence-ipmi-hv1 fence_ipmi/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-unit-"));
+    try {
+      const w = await cli([two, "--output", dir]);
+      assert.equal(w.code, 0, w.err);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["cib-apply.sh", "cib.xml", "crmsh-apply.sh", "crmsh.crm", "pcs.sh"]);
+      assert.equal(fs.statSync(path.join(dir, "pcs.sh")).mode & 0o777, 0o755);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("usage errors exit 2", async () => {
+    assert.equal((await cli([])).code, 2);
+    assert.equal((await cli(["x.yaml", "--bogus"])).code, 2);
+    assert.equal((await cli(["x.yaml", "--format", "xml"])).code, 2);
+    assert.equal((await cli(["x.yaml", "--format", "all"])).code, 2);
+    assert.equal((await cli(["--help"])).code, 0);
+  });
+  it("a bad inventory exits 1 with every error as FILE:LINE:COL", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-unit-"));
+    try {
+      const bad = path.join(dir, "bad.yaml");
+      fs.writeFileSync(bad, "cluster:\n  nme: x\nnodes:\n  - name: a\n  - name: b\n    bmc: { address: 1.2.3.4.5 }\n");
+      const r = await cli([bad]);
+      assert.equal(r.code, 1);
+      assert.doesNotMatch(r.out, /pcs_f/);
+      const lines = r.err.trim().split("\n");
+      assert.deepEqual(lines, [
+        `${bad}:2:3: unknown key 'nme' in cluster (did you mean 'name'?); expected one of name, stonith_timeout, placement_strategy, two_node, sbd`,
+        `${bad}:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)`,
+        `${bad}:4:11: nodes.a: no way to fence this node; expected bmc, power or cluster.sbd`,
+        `${bad}:6:10: nodes[1].bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)`,
+        `${bad}:6:21: nodes[1].bmc.address: '1.2.3.4.5' is not valid, expected the BMC's IPv4/IPv6 address or host name`,
+        `kvmha render: ${bad}: 5 errors, nothing rendered`,
+      ]);
+      const missing = await cli([path.join(dir, "nope.yaml")]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.err, /nope\.yaml: cannot read the inventory: no such file/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
