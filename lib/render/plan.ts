@@ -161,6 +161,7 @@ export function planCluster(inv: Inventory): Plan {
   }
 
   const pduSeconds = new Map<string, number>();
+  const pduDelay = new Map<string, number>();
   for (const pdu of inv.pdus) {
     const fed = inv.nodes.flatMap((n) => n.power.filter((s) => s.pdu === pdu.name).map((s) => ({ node: n.name, outlets: s.outlets })));
     if (fed.length === 0) continue;
@@ -182,15 +183,20 @@ export function planCluster(inv: Inventory): Plan {
     if (pdu.shellTimeout !== DEFAULTS.pduShellTimeout) params.push(["shell_timeout", String(pdu.shellTimeout)]);
     if (pdu.powerTimeout !== DEFAULTS.pduPowerTimeout) params.push(["power_timeout", String(pdu.powerTimeout)]);
     params.push(["pcmk_host_map", hostMap(fed)]);
+    // Two-node: the preferred node's outlets also wait (a per-target map), so it wins at level 2 too.
+    const delay = twoNode !== undefined && fed.some((f) => f.node === twoNode.preferred) ? twoNode.delay : 0;
+    if (delay > 0 && twoNode !== undefined) params.push(["pcmk_delay_base", fed.map((f) => `${f.node}:${f.node === twoNode.preferred ? delay : 0}s`).join(";")]);
+    pduDelay.set(pdu.name, delay);
     const t = `${budget.seconds}s`;
-    params.push(["pcmk_off_timeout", t], ["pcmk_on_timeout", t], ["pcmk_reboot_timeout", t]);
+    const tDelayed = `${budget.seconds + delay}s`;
+    params.push(["pcmk_off_timeout", tDelayed], ["pcmk_on_timeout", t], ["pcmk_reboot_timeout", tDelayed]);
     devices.push({
       id: deviceId.pdu(pdu.name),
       agent: "fence_pdu",
       params,
       communityFile: pdu.snmpVersion === "3" ? undefined : pdu.communityFile,
       avoids: undefined,
-      budget: `${budget.how} (at most ${most} outlet(s) per node here), rounded up to ${budget.seconds} s`,
+      budget: `${budget.how} (at most ${most} outlet(s) per node here), rounded up to ${budget.seconds} s${delay > 0 ? `, off + pcmk_delay_base ${delay} s` : ""}`,
     });
   }
 
@@ -237,8 +243,10 @@ export function planCluster(inv: Inventory): Plan {
       for (const s of node.power) {
         const t = pduSeconds.get(s.pdu) ?? 0;
         // A reboot through a level of several devices is an off of each, then an on of each.
-        total += 2 * t;
-        parts.push(`${s.pdu} off+on 2 x ${t}`);
+        // The delay is taken before the off of the preferred node only.
+        const d = twoNode !== undefined && twoNode.preferred === node.name ? (pduDelay.get(s.pdu) ?? 0) : 0;
+        total += 2 * t + d;
+        parts.push(d > 0 ? `${s.pdu} off+on 2 x ${t} + delay ${d}` : `${s.pdu} off+on 2 x ${t}`);
       }
     }
     if (sbd !== undefined) {

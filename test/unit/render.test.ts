@@ -91,15 +91,18 @@ describe("render: the plan", () => {
     // fence_ipmi: login 5 + 4 x 2 + power 20 + script 5 + start 5 = 43 -> 45; hv1 + delay 15
     assert.equal(t("fence-ipmi-hv2", "pcmk_reboot_timeout"), 45);
     assert.equal(t("fence-ipmi-hv1", "pcmk_reboot_timeout"), 60);
-    // fence_pdu v2c: login 5 + 2 x 1 x 3 + power 20 + start 5 = 36 -> 40; v3 with two scripts -> 50
-    assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 40);
-    assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 50);
-    // hv1: 60 + 2 x 40 + 2 x 50 = 240, + 20% = 288 -> 290
+    // fence_pdu v2c: login 5 + 2 x 1 x 3 + power 20 + start 5 = 36 -> 40; v3 with two scripts -> 50;
+    // off (and reboot) + the preferred node's delay of 15 s, on without
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_on_timeout"), 40);
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 55);
+    assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 65);
+    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.params.find(([n]) => n === "pcmk_delay_base")?.[1], "hv1:15s;hv2:0s");
+    // hv1: 60 + (2 x 40 + 15) + (2 x 50 + 15) = 270, + 20% = 324 -> 330
     assert.deepEqual(plan.properties, [
       ["stonith-enabled", "true"],
-      ["stonith-timeout", "290s"],
+      ["stonith-timeout", "330s"],
     ]);
-    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 290, d.id);
+    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 330, d.id);
   });
 
   it("more outlets per node mean a longer PDU timeout; unit:outlet is escaped for pcmk_host_map", async () => {
@@ -139,7 +142,7 @@ describe("render: the plan", () => {
       (e: unknown) =>
         e instanceof InventoryError &&
         e.message ===
-          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI 60 + pdu-a off+on 2 x 40 + pdu-b off+on 2 x 50 = 240 s, + 20% = 290 s); expected at least 290, or leave it out",
+          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI 60 + pdu-a off+on 2 x 40 + delay 15 + pdu-b off+on 2 x 50 + delay 15 = 270 s, + 20% = 330 s); expected at least 330, or leave it out",
     );
   });
 });
