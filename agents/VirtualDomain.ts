@@ -62,7 +62,7 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "remoteuri", type: "string", reloadable: true, shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix." }),
   p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Save the running domain's configuration (virsh dumpxml --migratable --security-info: the running configuration, hot-plugged devices included) back to the config file on stop, before migrating away and after migrating here, when it differs; written to a temporary file in the same directory and renamed over it, keeping its mode. Unlike the reference agent, not on every monitor." }),
   p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Implies save_config_on_stop; after the config file was saved, 'csync2 -x CONFIG' copies it to the other nodes (bounded; a failure is a warning). Needs csync2." }),
-  p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where the domain's RAM state is saved on stop and restored from on start. Incompatible with force_stop. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where stop saves the running domain's state (virsh save to DIR/NAME.state, within the stop timeout less the destroy reserve; a failure falls back to shutdown) and start restores it from (virsh restore, then the file is removed; a failed restore fails start and keeps the file). The directory must be the same for every node (shared storage): a state restored on another node than the disks' last writer corrupts them. Incompatible with force_stop." }),
   p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode: the backing file (full path) the domain's qcow2 image is created on. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start. Needs backingfile. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
@@ -78,7 +78,6 @@ const parameters: readonly ParamSpec[] = [
 
 /** What this slice refuses rather than silently ignores: each changes what start or stop does. */
 const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = [
-  { name: "snapshot", set: (ctx) => (ctx.params.string("snapshot") ?? "") !== "" },
   { name: "backingfile", set: (ctx) => (ctx.params.string("backingfile") ?? "") !== "" },
   { name: "stateless", set: (ctx) => ctx.params.flag("stateless") },
   { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
@@ -434,13 +433,24 @@ async function start(ctx: OcfContext): Promise<void> {
   if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, undefined);
   // Recorded before it runs: a stop or probe must find it even if this process dies right after.
   await writeRecord(ctx, d);
-  const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
-  if (r.code !== 0) {
-    const again = await observe(ctx, d);
-    if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh create").replace(/^virsh create: /, "")}`);
-    ctx.log.warning(`virsh create failed (${virshMessage(r)}) but domain ${d.name} runs`);
+  const state = await savedState(ctx, d);
+  if (state !== undefined) {
+    const r = await run(ctx, ["restore", state]);
+    if (r.code !== 0) {
+      const again = await observe(ctx, d);
+      if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to restore domain ${d.name} from ${state}: ${noAnswer(ctx, r, "virsh restore").replace(/^virsh restore: /, "")}`);
+    }
+    await rm(state, { force: true });
+    ctx.log.info(`domain ${d.name} restored from ${state}`);
+  } else {
+    const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
+    if (r.code !== 0) {
+      const again = await observe(ctx, d);
+      if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh create").replace(/^virsh create: /, "")}`);
+      ctx.log.warning(`virsh create failed (${virshMessage(r)}) but domain ${d.name} runs`);
+    }
+    ctx.log.info(`domain ${d.name} created from ${ctx.params.string("config")}`);
   }
-  ctx.log.info(`domain ${d.name} created from ${ctx.params.string("config")}`);
   // Wait until libvirt shows it running and the monitor scripts pass, as monitor would see it.
   let last = "no answer yet";
   for (;;) {
@@ -563,6 +573,61 @@ async function startResources(ctx: OcfContext, xml: DomainXmlInfo, remoteUri: st
   }
 }
 
+/** snapshot: the state file of this domain, when there is one to restore. */
+async function savedState(ctx: OcfContext, d: Domain): Promise<string | undefined> {
+  const dir = ctx.params.string("snapshot") ?? "";
+  if (dir === "") return undefined;
+  const file = join(dir, `${d.name}.state`);
+  try {
+    await access(file);
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * snapshot on stop: `virsh save` the running domain to DIR/NAME.state, within the time a graceful
+ * shutdown would get. True once the domain is stopped with its state saved; false (after a
+ * logged error, the job aborted and a partial file removed) to go on with a shutdown.
+ */
+async function saveState(ctx: OcfContext, d: Domain): Promise<boolean> {
+  const file = join(ctx.params.string("snapshot") ?? "", `${d.name}.state`);
+  const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
+  if (graceMs < 2000) {
+    ctx.log.error(`no time to save domain ${d.name}'s state before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: not saved`);
+    return false;
+  }
+  ctx.log.info(`saving domain ${d.name}'s state to ${file}, up to ${secs(graceMs)}`);
+  const r = await run(ctx, ["save", d.name, file], Deadline.in(graceMs));
+  if (r.code === 0) {
+    const o = await waitStopped(ctx, d, stepDeadline(ctx, 10_000));
+    if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
+      ctx.log.info(`domain ${d.name} saved to ${file} and stopped`);
+      return true;
+    }
+    ctx.log.error(`domain ${d.name} saved to ${file} but still ${describe(o)}`);
+    return false;
+  }
+  ctx.log.error(`failed to save domain ${d.name}'s state to ${file}: ${noAnswer(ctx, r, "virsh save").replace(/^virsh save: /, "")}`);
+  if (r.timedOut) {
+    // virsh was killed; libvirtd's save job goes on unless aborted.
+    const a = await run(ctx, ["domjobabort", d.name], stepDeadline(ctx, 5000));
+    if (a.code !== 0) ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
+  }
+  const o = await observe(ctx, d, stepDeadline(ctx, 5000));
+  if (o.kind === "state" && o.state.health === "running") {
+    // A partial state file would make every later start fail to restore it.
+    await rm(file, { force: true }).catch(() => undefined);
+    return false;
+  }
+  if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
+    ctx.log.info(`domain ${d.name} stopped: the save finished after all`);
+    return true;
+  }
+  return false;
+}
+
 /** The most csync2 may take. */
 const CSYNC2_MS = 30_000;
 
@@ -683,6 +748,7 @@ async function stopDomain(ctx: OcfContext): Promise<void> {
   }
   await saveConfig(ctx, d);
   if (ctx.params.flag("force_stop")) return destroy(ctx, d);
+  if ((ctx.params.string("snapshot") ?? "") !== "" && (await saveState(ctx, d))) return;
   const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
   if (graceMs < 1000) {
     ctx.log.warning(`stop timeout ${secs(ctx.timeoutMs)} leaves no time for a graceful shutdown before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: destroying domain ${d.name}`);

@@ -275,6 +275,41 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.match(await lv.virsh(['domstate', other.name], { uri: lv.testUri }).then((x) => x.stderr), /not found|failed to get domain/i);
   });
 
+  test('snapshot: stop saves the state, start restores it and removes the file; a failed save falls back to shutdown; a failed restore fails start', async () => {
+    const snap = fs.mkdtempSync(path.join(dir, 'snap-'));
+    const { env, name } = resource(undefined, { OCF_RESKEY_snapshot: snap });
+    const state = path.join(snap, `${name}.state`);
+    let r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /created from/);
+    const uuid = (await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim();
+    r = await agent('stop', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, new RegExp(`domain ${name} saved to ${state} and stopped`));
+    assert.doesNotMatch(r.err, /gracefully/);
+    assert.ok(fs.existsSync(state));
+    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    r = await agent('start', env);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, new RegExp(`domain ${name} restored from ${state}`));
+    assert.equal(fs.existsSync(state), false);
+    assert.equal((await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim(), uuid, 'the saved domain came back');
+    // No directory to save into: an error in the log, then the usual shutdown.
+    r = await agent('stop', { ...env, OCF_RESKEY_snapshot: path.join(snap, 'missing') });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /ERROR: failed to save domain .*'s state to /);
+    assert.match(r.err, /shut down gracefully/);
+    // A state file that is not one: start fails with the reason and keeps the file.
+    fs.writeFileSync(state, 'not a saved domain');
+    r = await agent('start', env);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.err, new RegExp(`^ocf-exit-reason:failed to restore domain ${name} from ${state}: `, 'm'));
+    assert.ok(fs.existsSync(state));
+    // force_stop and snapshot together are refused (as the reference).
+    r = await agent('validate-all', { ...env, OCF_RESKEY_force_stop: 'true' });
+    assert.equal(r.code, 6, show(r));
+  });
+
   test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {
     const { env, config, name } = resource();
     const deep = { ...env, OCF_CHECK_LEVEL: '10' };
@@ -303,7 +338,7 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
   });
 });
 
-describe('VirtualDomain guest_agent_check with QEMU guests (TCG)', { timeout: 240_000 }, () => {
+describe('VirtualDomain with QEMU guests (TCG): guest agent, snapshot', { timeout: 240_000 }, () => {
   let lv: Libvirt;
   before(async () => {
     guestKernel();
@@ -345,6 +380,36 @@ describe('VirtualDomain guest_agent_check with QEMU guests (TCG)', { timeout: 24
         r = await agent('stop', { ...e, OCF_RESKEY_force_stop: 'true' });
         assert.equal(r.code, 0, show(r));
       }
+    } catch (err) {
+      if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+      throw err;
+    }
+  });
+
+  test('snapshot: a QEMU guest saved on stop and restored on start goes on counting (no reboot)', async () => {
+    const g = await defineGuest(lv, { name: 'vd-snap', memoryMb: 128, define: false });
+    const snap = path.join(lv.dir, 'snapshots');
+    fs.mkdirSync(snap);
+    const env = { OCF_RESOURCE_INSTANCE: 'snap', HA_RSCTMP: path.join(lv.dir, 'rsctmp-snap'), OCF_RESKEY_config: g.xmlFile, OCF_RESKEY_hypervisor: lv.uri, OCF_RESKEY_snapshot: snap, OCF_RESKEY_CRM_meta_timeout: '90000' };
+    try {
+      let r = await agent('start', env);
+      assert.equal(r.code, 0, show(r));
+      const before = await g.waitForUptime(3, 60_000);
+      r = await agent('stop', env);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.err, /saved to .*vd-snap\.state and stopped/);
+      assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+      r = await agent('start', env);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.err, /restored from/);
+      // The first uptime the guest prints after the restore goes on from before the save (a
+      // fresh boot would start near 0).
+      const after = await g.waitForUptime(0, 60_000);
+      assert.ok(after >= before, `uptime ${before} before the save, ${after} after the restore`);
+      // The console log starts afresh with the restored QEMU (append='off'): no boot banner in it.
+      assert.doesNotMatch(await g.console(), /kvmha-guest: up,/);
+      r = await agent('stop', { ...env, OCF_RESKEY_snapshot: '', OCF_RESKEY_force_stop: 'true' });
+      assert.equal(r.code, 0, show(r));
     } catch (err) {
       if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
       throw err;
