@@ -21,6 +21,7 @@ LAB_PACKAGES=(
   libvirt-daemon-driver-qemu # libvirtd's QEMU driver module
   libvirt-clients            # virsh
   qemu-system-x86            # the lab's guests (TCG, no KVM needed)
+  qemu-utils                 # qemu-img: VirtualDomain's backingfile (copy-on-write images)
   busybox-static             # the guests' initramfs
   linux-image-cloud-amd64    # the guests' kernel (/boot/vmlinuz-*-cloud-amd64)
   util-linux                 # unshare, nsenter: libvirtd's private mount namespace
