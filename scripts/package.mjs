@@ -365,5 +365,5 @@ const aliasDeb = finish(
 );
 
 for (const p of [mainDeb, aliasDeb]) {
-  say(`${relative(process.cwd(), p.deb) || p.deb}: ${(statSync(p.deb).size / 1e6).toFixed(1)} MB, ${p.files} entries, installed ${(p.kib / 1024).toFixed(1)} MiB`);
+  say(`${relative(process.cwd(), p.deb) || p.deb}: ${(statSync(p.deb).size / 1e6).toFixed(1)} MB, ${p.files} entries, installed ${p.kib} KiB`);
 }

@@ -142,15 +142,18 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
         return reportFatal(`kvmha ${first}`, err);
       }
     }
-    if (first === undefined || first === "--help" || first === "-h" || !known(first)) {
-      const asked = first === undefined || first === "--help" || first === "-h";
-      const out = asked ? process.stdout : process.stderr;
+    if (first !== undefined && first !== "--help" && first !== "-h" && !known(first)) {
+      // Bad input gets one line; the full usage is for --help.
+      process.stderr.write(`kvmha: ERROR: unknown command '${first}' (kvmha --help lists the commands)\n`);
+      return 1;
+    }
+    if (first === undefined || first === "--help" || first === "-h") {
       const tools = subcommandTable().map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`).join("");
-      out.write(
+      process.stdout.write(
         `usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n` +
           `aliases (package kvmha-fence-aliases): ${Object.keys(aliases).join(", ")}\n`,
       );
-      return asked ? 0 : 1;
+      return 0;
     }
     name = first;
     rest = tail;
