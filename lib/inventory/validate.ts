@@ -650,6 +650,13 @@ class Walker {
     for (const p of pdus) ids.add(`fence-pdu-${p.value.name}`);
     if (cluster?.value.sbd !== undefined) ids.add("fence-sbd");
     for (const g of guests) if (ids.has(g.value.name)) this.error(g.at, `guests: '${g.value.name}' is the id of a fencing device; expected another guest name`);
+    // VirtualDomain's config is unique: two resources on one domain XML would start one guest twice.
+    const configs = new Map<string, string>();
+    for (const g of guests) {
+      const other = configs.get(g.value.config);
+      if (other !== undefined && g.value.config !== "") this.error(g.at, `guests.${g.value.name}: config ${g.value.config} is already the config of guest '${other}'; expected one guest per domain XML`);
+      else configs.set(g.value.config, g.value.name);
+    }
   }
 }
 

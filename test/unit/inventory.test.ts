@@ -138,6 +138,9 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
       "inv.yaml:3:26: cluster.two_node.preferred: node 'hv3' is not defined (did you mean 'hv1'?); expected one of hv1, hv2",
     ]);
     assert.deepEqual(errorsOf(edit("  - name: hv2", "  - name: hv1")), ["inv.yaml:9:11: nodes[1].name: 'hv1' is already used at line 4; expected unique names"]);
+    assert.deepEqual(errorsOf(`${GOOD}  - { name: vm2, config: /srv/vm/vm1.xml }\n`), [
+      "inv.yaml:19:13: guests.vm2: config /srv/vm/vm1.xml is already the config of guest 'vm1'; expected one guest per domain XML",
+    ]);
   });
 
   it("bad addresses and values", () => {
