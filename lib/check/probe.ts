@@ -5,8 +5,8 @@
  * outlet for a PDU. Nothing is switched. The plan and the reading of the agents' answers are pure;
  * the runner (spawn, bounded, a few at a time) is the one I/O part.
  */
-import { spawn } from "node:child_process";
 import path from "node:path";
+import { type AgentRun, type Runner, readCibSecret, spawnRunner } from "./agent-runner.js";
 import type { Primitive } from "./cib.js";
 import { claimOf, familyOf, lanplusDefaultOff, outletsOf, sameNode } from "./devices.js";
 import type { ProbeOutcome } from "./report.js";
@@ -36,16 +36,7 @@ function passedOn(name: string): boolean {
 /** Option names whose values are secrets: hidden in anything we print. */
 const SECRET_NAME = /pass|community|secret|kg|key/i;
 
-export interface AgentRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  /** The agent could not be started (its message). */
-  readonly spawnError: string | undefined;
-}
-
-export type Runner = (agentPath: string, stdin: string, timeoutMs: number) => Promise<AgentRun>;
+export type { AgentRun, Runner };
 
 export interface ProbeOptions {
   readonly agentDir: string;
@@ -53,6 +44,8 @@ export interface ProbeOptions {
   readonly jobs: number;
   /** For tests: how an agent is run. */
   readonly runner?: Runner;
+  /** For tests: where cibsecrets' values are read. */
+  readonly secret?: SecretReader;
 }
 
 /** Whether the cluster sees the node up: online in the status section; assumed up without one. */
@@ -63,11 +56,30 @@ export function nodeUp(ctx: CheckContext, node: string): boolean {
   return state?.online ?? false;
 }
 
-/** The stdin for one question: the device's options, ours last (the agent keeps the last duplicate). */
-export function stdinFor(device: Primitive, action: string, plug?: string): { stdin: string } | { unsafe: string } {
+/** What cibsecrets writes in the CIB in place of a value it keeps on the nodes. */
+const CIB_SECRET = "lrm://";
+
+export type SecretReader = (resource: string, parameter: string) => string | undefined;
+
+/**
+ * The stdin for one question: the device's options, ours last (the agent keeps the last
+ * duplicate). Values cibsecrets keeps out of the CIB are read through `secret`.
+ */
+export function stdinFor(
+  device: Primitive,
+  action: string,
+  plug?: string,
+  secret: SecretReader = () => undefined,
+): { stdin: string } | { unsafe: string } | { noSecret: string } {
   const lines: string[] = [];
-  for (const [name, value] of device.instance) {
+  for (const [name, stored] of device.instance) {
     if (!passedOn(name)) continue;
+    let value = stored;
+    if (stored === CIB_SECRET) {
+      const found = secret(device.id, name);
+      if (found === undefined) return { noSecret: name };
+      value = found;
+    }
     // A line break would let a value start a line of its own: a different option.
     if (/[\r\n]/.test(value) || /[\r\n=]/.test(name)) return { unsafe: name };
     lines.push(`${name}=${value}`);
@@ -97,38 +109,6 @@ export function classify(reason: string): "credentials" | "unreachable" | "missi
   if (/password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(reason)) return "credentials";
   return "failed";
 }
-
-/** Runs an agent with options on stdin, killed at the timeout. */
-export const spawnRunner: Runner = (agentPath, stdin, timeoutMs) =>
-  new Promise((resolve) => {
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    let settled = false;
-    const finish = (r: AgentRun): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const child = spawn(agentPath, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      if (stdout.length < 1 << 20) stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      if (stderr.length < 1 << 20) stderr += d;
-    });
-    child.on("error", (err) => finish({ code: null, stdout, stderr, timedOut, spawnError: err.message }));
-    child.on("close", (code) => finish({ code, stdout, stderr, timedOut, spawnError: undefined }));
-    child.stdin.on("error", () => {
-      // the agent exited before reading everything: its exit tells why
-    });
-    child.stdin.end(stdin);
-  });
 
 /** Runs tasks with at most `jobs` at once, results in task order. */
 async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -185,9 +165,10 @@ function endpointText(device: Primitive): string {
 /** Probes every device; one finding per problem, one outcome per device. */
 export async function probeDevices(ctx: CheckContext, options: ProbeOptions): Promise<{ findings: Finding[]; outcomes: ProbeOutcome[] }> {
   const runner = options.runner ?? spawnRunner;
-  const ask = (device: Primitive, agent: string, action: string, plug?: string): Promise<AgentRun | { unsafe: string }> => {
-    const input = stdinFor(device, action, plug);
-    if ("unsafe" in input) return Promise.resolve(input);
+  const secret = options.secret ?? ((resource: string, parameter: string) => readCibSecret(resource, parameter));
+  const ask = (device: Primitive, agent: string, action: string, plug?: string): Promise<AgentRun | { unsafe: string } | { noSecret: string }> => {
+    const input = stdinFor(device, action, plug, secret);
+    if (!("stdin" in input)) return Promise.resolve(input);
     return runner(path.join(options.agentDir, agent), input.stdin, options.timeoutMs);
   };
   const perDevice = await pool(ctx.devices, options.jobs, async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
@@ -199,6 +180,9 @@ export async function probeDevices(ctx: CheckContext, options: ProbeOptions): Pr
     const findings: Finding[] = [];
     const family = familyOf(device.type);
     const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
+    if ("noSecret" in first) {
+      return { findings, outcome: { device: device.id, agent: device.type, result: "skipped", detail: `'${first.noSecret}' is kept by cibsecrets and not readable here` } };
+    }
     if ("unsafe" in first) {
       findings.push({
         id: "probe-unsafe-option",
@@ -235,7 +219,7 @@ export async function probeDevices(ctx: CheckContext, options: ProbeOptions): Pr
     const questions = targets.flatMap(([node, plug]) => outletsOf(plug, device).map((outlet) => ({ node, outlet })));
     const answers = await pool(questions, 1, async (q) => ({ q, run: await ask(device, agent, "status", q.outlet) }));
     for (const { q, run } of answers) {
-      if ("unsafe" in run) continue;
+      if (!("code" in run)) continue;
       if (run.code === 0) continue;
       if (run.code === 2 && run.spawnError === undefined && !run.timedOut) {
         if (nodeUp(ctx, q.node)) {

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import { describe, it } from "node:test";
+import { readCibSecret } from "../../lib/check/agent-runner.js";
 import { parseCib } from "../../lib/check/cib.js";
 import { type AgentRun, agentReason, classify, nodeUp, probeDevices, stdinFor } from "../../lib/check/probe.js";
 import { contextOf } from "../../lib/check/rules.js";
@@ -30,6 +32,29 @@ describe("kvmha check --probe", () => {
     const evilPdu = evil.primitives.find((p) => p.id === "fence-pdu-pdu-a");
     assert.ok(evilPdu);
     assert.deepEqual(stdinFor(evilPdu, "status", "3"), { unsafe: "community" });
+  });
+
+  it("cibsecrets: an lrm:// value is read from the nodes' secret store; unreadable: the device is skipped", async () => {
+    const xml = twoNode.replace('name="community" value="private"', 'name="community" value="lrm://"');
+    const pdu = parseCib(xml).primitives.find((p) => p.id === "fence-pdu-pdu-a");
+    assert.ok(pdu);
+    const input = stdinFor(pdu, "monitor", undefined, (rsc, name) => (rsc === "fence-pdu-pdu-a" && name === "community" ? "s3cret" : undefined));
+    assert.ok("stdin" in input && input.stdin.includes("community=s3cret\n"), JSON.stringify(input));
+    const asked: string[] = [];
+    const result = await probeDevices(contextOf(parseCib(xml)), { agentDir: "/x", timeoutMs: 1000, jobs: 1, secret: () => undefined, runner: async (_a, stdin) => (asked.push(stdin), ok()) });
+    assert.deepEqual(result.findings, []);
+    assert.deepEqual(result.outcomes.filter((o) => o.result === "skipped").map((o) => [o.device, o.detail]), [["fence-pdu-pdu-a", "'community' is kept by cibsecrets and not readable here"]]);
+    assert.ok(asked.every((x) => !x.includes("lrm://")));
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/kvmha-cibsecrets-`);
+    try {
+      fs.mkdirSync(`${dir}/dev`);
+      fs.writeFileSync(`${dir}/dev/password`, "pw\n");
+      assert.equal(readCibSecret("dev", "password", dir), "pw");
+      assert.equal(readCibSecret("dev", "missing", dir), undefined);
+      assert.equal(readCibSecret("../etc", "passwd", dir), undefined);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the agent's reason: its last ERROR line, secrets hidden; classified", () => {
