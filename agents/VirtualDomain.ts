@@ -63,8 +63,8 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Save the running domain's configuration (virsh dumpxml --migratable --security-info: the running configuration, hot-plugged devices included) back to the config file on stop, before migrating away and after migrating here, when it differs; written to a temporary file in the same directory and renamed over it, keeping its mode. Unlike the reference agent, not on every monitor." }),
   p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Implies save_config_on_stop; after the config file was saved, 'csync2 -x CONFIG' copies it to the other nodes (bounded; a failure is a warning). Needs csync2." }),
   p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where stop saves the running domain's state (virsh save to DIR/NAME.state, within the stop timeout less the destroy reserve; a failure falls back to shutdown) and start restores it from (virsh restore, then the file is removed; a failed restore fails start and keeps the file). The directory must be the same for every node (shared storage): a state restored on another node than the disks' last writer corrupts them. Incompatible with force_stop." }),
-  p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode: the backing file (full path) the domain's qcow2 image is created on. (Not implemented in this version: setting it is refused by validation.)" }),
-  p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start. Needs backingfile. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode, as the reference agent: start creates the qcow2 image CONFIGDIR/NAME.qcow2 (the config file's name up to its first dot) on this backing file (qemu-img create -f qcow2 -F FORMAT -b BACKINGFILE) when it is missing or empty, or at every start with stateless; then defines the domain from the config file (virsh define: it stays defined after stop) and starts it. The config's disk must point at that image. Needs qemu-img." }),
+  p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start, discarding what the guest wrote. Needs backingfile." }),
   p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
   p({ name: "shutdown_mode", type: "string", default: "", reloadable: true, shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
   p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Before start (and, on the target's hypervisor, before a migration) start the storage pools (<source pool=...>) and virtual networks (<source network=...>) the domain XML names when they are not active; an active pool is refreshed. Each virsh call is bounded; a pool or network that cannot be started fails the action with the reason." }),
@@ -78,8 +78,6 @@ const parameters: readonly ParamSpec[] = [
 
 /** What this slice refuses rather than silently ignores: each changes what start or stop does. */
 const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = [
-  { name: "backingfile", set: (ctx) => (ctx.params.string("backingfile") ?? "") !== "" },
-  { name: "stateless", set: (ctx) => ctx.params.flag("stateless") },
   { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
 ];
 
@@ -428,7 +426,8 @@ async function start(ctx: OcfContext): Promise<void> {
     // Defined but shut off: the admin's persistent definition is kept (unlike the reference,
     // which undefines it). With the same UUID, `virsh create` runs the file's XML as the live
     // configuration and libvirt keeps the persistent one for after the stop.
-    if (first.state.health === "stopped") await setAsideDefinition(ctx, d);
+    // (backingfile: the domain is defined from the file anyway, as the reference does.)
+    if (first.state.health === "stopped" && (ctx.params.string("backingfile") ?? "") === "") await setAsideDefinition(ctx, d);
   }
   if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, undefined);
   // Recorded before it runs: a stop or probe must find it even if this process dies right after.
@@ -442,6 +441,8 @@ async function start(ctx: OcfContext): Promise<void> {
     }
     await rm(state, { force: true });
     ctx.log.info(`domain ${d.name} restored from ${state}`);
+  } else if ((ctx.params.string("backingfile") ?? "") !== "") {
+    await startFromBackingFile(ctx, d);
   } else {
     const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
     if (r.code !== 0) {
@@ -571,6 +572,69 @@ async function startResources(ctx: OcfContext, xml: DomainXmlInfo, remoteUri: st
     if (r.code !== 0) throw new OcfGenericError(`failed to start virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh net-start").replace(/^virsh net-start: /, "")}`);
     ctx.log.info(`started virtual network ${net}${where} for domain ${xml.name}`);
   }
+}
+
+/** backingfile's image: the config file's directory and name up to its first dot, `.qcow2`. */
+export function overlayImage(config: string): string {
+  const base = basename(config);
+  const dot = base.indexOf(".");
+  return join(dirname(config), `${dot <= 0 ? base : base.slice(0, dot)}.qcow2`);
+}
+
+/** The disk image format `qemu-img info --output=json` reports, or undefined. */
+export function imageFormat(json: string): string | undefined {
+  try {
+    const f = (JSON.parse(json) as { format?: unknown }).format;
+    return typeof f === "string" && /^[a-z0-9_-]+$/.test(f) ? f : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A program other than virsh, bounded by `deadline`: exit 0, or why not in one line. */
+function runTool(ctx: OcfContext, program: string, args: readonly string[], deadline: Deadline): Promise<{ ok: boolean; out: string; why: string }> {
+  ctx.log.debug(`${program} ${args.join(" ")}`);
+  return new Promise((resolve) => {
+    if (deadline.remainingMs() < 200) return resolve({ ok: false, out: "", why: "no time left" });
+    execFile(program, args, { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+      if (e === null) return resolve({ ok: true, out: stdout, why: "" });
+      const text = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
+      resolve({ ok: false, out: stdout, why: e.killed === true ? "did not finish in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${text}` });
+    });
+  });
+}
+
+/**
+ * backingfile (the reference's copy-on-write mode): the qcow2 image on the backing file, created
+ * when missing or empty, or always with stateless; then virsh define CONFIG and virsh start NAME.
+ */
+async function startFromBackingFile(ctx: OcfContext, d: Domain): Promise<void> {
+  const config = ctx.params.string("config") ?? "";
+  const backing = ctx.params.string("backingfile") ?? "";
+  const image = overlayImage(config);
+  let size = 0;
+  try {
+    size = (await stat(image)).size;
+  } catch {
+    size = 0;
+  }
+  if (ctx.params.flag("stateless") || size === 0) {
+    const info = await runTool(ctx, "qemu-img", ["info", "--output=json", "-U", backing], stepDeadline(ctx, 30_000));
+    const format = info.ok ? imageFormat(info.out) : undefined;
+    if (format === undefined) throw new OcfGenericError(`cannot read the format of backing file ${backing}: ${info.ok ? "qemu-img info gave none" : info.why}`);
+    const made = await runTool(ctx, "qemu-img", ["create", "-q", "-f", "qcow2", "-F", format, "-b", backing, image], stepDeadline(ctx, 60_000));
+    if (!made.ok) throw new OcfGenericError(`failed to create ${image} on backing file ${backing}: ${made.why}`);
+    ctx.log.info(`created ${image} on backing file ${backing} (${format})${ctx.params.flag("stateless") ? ", stateless" : ""}`);
+  }
+  const def = await run(ctx, ["define", config], stepDeadline(ctx, 20_000));
+  if (def.code !== 0) throw new OcfGenericError(`failed to define domain ${d.name} from ${config}: ${noAnswer(ctx, def, "virsh define").replace(/^virsh define: /, "")}`);
+  const r = await run(ctx, ["start", d.name]);
+  if (r.code !== 0) {
+    const again = await observe(ctx, d);
+    if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh start").replace(/^virsh start: /, "")}`);
+  }
+  ctx.log.info(`domain ${d.name} defined from ${config} and started on ${image}`);
 }
 
 /** snapshot: the state file of this domain, when there is one to restore. */
@@ -795,6 +859,15 @@ async function validate(ctx: OcfContext): Promise<void> {
     throw new OcfNotConfigured("stateless needs a backing file (backingfile)");
   }
   if (ctx.params.flag("sync_config_on_stop") && !onPath("csync2", ctx.childEnv().PATH)) throw new OcfNotInstalled("csync2: required binary not installed (sync_config_on_stop)");
+  const backing = ctx.params.string("backingfile") ?? "";
+  if (backing !== "") {
+    if (!onPath("qemu-img", ctx.childEnv().PATH)) throw new OcfNotInstalled("qemu-img: required binary not installed (backingfile)");
+    try {
+      await access(backing, fsConstants.R_OK);
+    } catch (err) {
+      throw new OcfNotInstalled(`backing file ${backing} does not exist or is not readable (${(err as NodeJS.ErrnoException).code ?? "?"})`);
+    }
+  }
   for (const n of NOT_YET) {
     if (n.set(ctx)) throw new OcfNotConfigured(`${n.name} is not implemented in this version of ocf:kvmha:VirtualDomain`);
   }

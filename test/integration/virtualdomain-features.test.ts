@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { virtualDomain } from '../../agents/VirtualDomain.js';
 import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
+import { execFileSync } from 'node:child_process';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
 import { pathWithoutCib } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
@@ -308,6 +309,47 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     // force_stop and snapshot together are refused (as the reference).
     r = await agent('validate-all', { ...env, OCF_RESKEY_force_stop: 'true' });
     assert.equal(r.code, 6, show(r));
+  });
+
+  test('backingfile: the qcow2 image is created on it, the domain defined and started; kept across starts, re-created with stateless', async () => {
+    const base = path.join(dir, 'base.raw');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '8M'], { timeout: 20_000 });
+    const vmDir = fs.mkdtempSync(path.join(dir, 'cow-'));
+    const { env, name } = resource((nm) => testXml(nm, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c10' }), { OCF_RESKEY_backingfile: base });
+    // The config file in its own directory, with a dotted name: the image is NAME.qcow2 beside it.
+    const config = path.join(vmDir, `${name}.domain.xml`);
+    fs.renameSync(env.OCF_RESKEY_config!, config);
+    const e = { ...env, OCF_RESKEY_config: config };
+    const image = path.join(vmDir, `${name}.qcow2`);
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, new RegExp(`created ${image} on backing file ${base} \\(raw\\)`));
+    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', image], { encoding: 'utf8', timeout: 20_000 })) as { format: string; 'backing-filename'?: string };
+    assert.equal(info.format, 'qcow2');
+    assert.equal(info['backing-filename'], base);
+    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /State:\s+running[\s\S]*Persistent:\s+yes/);
+    r = await agent('stop', e);
+    assert.equal(r.code, 0, show(r));
+    assert.equal((await lv.virshOk(['domstate', name], { uri: lv.testUri })).trim(), 'shut off', 'defined, as the reference leaves it');
+    assert.equal((await agent('monitor', { ...e, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    // Not stateless: the image (and what the guest wrote) is kept.
+    fs.utimesSync(image, 0, 0);
+    r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.err, /created /);
+    assert.equal(fs.statSync(image).mtimeMs, 0);
+    assert.equal((await agent('stop', e)).code, 0);
+    // stateless: a fresh image at every start.
+    r = await agent('start', { ...e, OCF_RESKEY_stateless: 'true' });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /, stateless/);
+    assert.ok(fs.statSync(image).mtimeMs > 0);
+    assert.equal((await agent('stop', e)).code, 0);
+    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+    // A backing file that is not there: not installed here.
+    r = await agent('validate-all', { ...e, OCF_RESKEY_backingfile: path.join(dir, 'no-base.raw') });
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.err, /ocf-exit-reason:backing file .*no-base\.raw does not exist or is not readable/);
   });
 
   test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {

@@ -183,9 +183,9 @@ describe('VirtualDomain with the test driver', { timeout: 120_000 }, () => {
     assert.equal(r.code, 6, show(r));
     assert.match(r.err, /not well-formed XML/);
     fs.writeFileSync(config, testXml('vd-cfg'));
-    r = await agent('start', { ...env, OCF_RESKEY_backingfile: '/var/lib/base.qcow2' });
+    r = await agent('start', { ...env, OCF_RESKEY_copyindirs: '/srv/files' });
     assert.equal(r.code, 6, show(r));
-    assert.match(r.err, /backingfile is not implemented/);
+    assert.match(r.err, /copyindirs is not implemented/);
     r = await agent('validate-all', { ...env, OCF_RESKEY_snapshot: '/x', OCF_RESKEY_force_stop: '1' });
     assert.equal(r.code, 6, show(r));
     assert.match(r.err, /force_stop' and 'snapshot'/);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { imageFormat, overlayImage } from "../../agents/VirtualDomain.js";
 import { confString, diskLockManager, parseLibvirtUri, qemuConfPath } from "../../lib/libvirt/qemu-conf.js";
 
 describe("libvirt URIs and qemu.conf", () => {
@@ -32,3 +33,18 @@ describe("libvirt URIs and qemu.conf", () => {
     assert.equal(diskLockManager(""), undefined);
   });
 });
+
+describe("backingfile", () => {
+  it("names the image after the config file, up to the first dot of its name (not of the directory)", () => {
+    assert.equal(overlayImage("/etc/vm/db1.xml"), "/etc/vm/db1.qcow2");
+    assert.equal(overlayImage("/srv/vm.d/db1.domain.xml"), "/srv/vm.d/db1.qcow2");
+    assert.equal(overlayImage("/srv/vm/db1"), "/srv/vm/db1.qcow2");
+  });
+  it("reads the backing file's format from qemu-img info", () => {
+    assert.equal(imageFormat('{"format": "raw", "virtual-size": 1}'), "raw");
+    assert.equal(imageFormat('{"format": "qcow2"}'), "qcow2");
+    assert.equal(imageFormat('{"format": "raw; rm -rf"}'), undefined);
+    assert.equal(imageFormat("garbage"), undefined);
+  });
+});
+
