@@ -18,7 +18,10 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { aliasTable, commandTable, subcommandTable } from "../../lib/cli/main.js";
+import { profileById } from "../../fence/pdu-profiles/index.js";
 import { type LabProgram, requireProgram } from "../lab/bins.js";
+import { ADMIN_USER, startBmc } from "../lab/ipmi-bmc.js";
+import { PDU_COMMUNITIES, startPdu } from "../lab/pdu-sim.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
@@ -454,6 +457,44 @@ describe("Debian packages: install, surfaces, upgrade, removal beside fence-agen
     const kvmha = man("kvmha", "8");
     for (const s of subcommandTable()) assert.match(kvmha, new RegExp(`kvmha ${s.name}\\n`), s.name);
     for (const a of aliases) assert.ok(kvmha.includes(a.name), a.name);
+  });
+
+  it("the installed names fence lab devices: fence_ilo3 and fence_idrac a BMC, fence_apc_snmp and fence_tripplite_snmp PDUs", async () => {
+    const bmc = await startBmc();
+    try {
+      const ipmi = (name: string, action: string) =>
+        sh(`/usr/sbin/${name}`, [], { input: `ip=${bmc.host}\nipport=${bmc.port}\nusername=${ADMIN_USER.name}\npassword=${ADMIN_USER.password}\naction=${action}\n` });
+      let r = ipmi("fence_idrac", "off");
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Powered OFF\n");
+      assert.equal(await bmc.readPower(), "off");
+      // fence_ilo3 waits its power_wait (4 s) after the command, then reads the state back.
+      const started = Date.now();
+      r = ipmi("fence_ilo3", "on");
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Powered ON\n");
+      assert.ok(Date.now() - started >= 4000, "fence_ilo3 did not wait power_wait=4");
+      assert.equal(await bmc.readPower(), "on");
+    } finally {
+      await bmc.stop();
+    }
+    for (const [name, id] of [
+      ["fence_apc_snmp", "apc-rpdu"],
+      ["fence_tripplite_snmp", "tripplite"],
+    ] as const) {
+      const profile = profileById(id);
+      assert.ok(profile !== undefined);
+      const pdu = await startPdu({ profile, outlets: 4 });
+      try {
+        const input = `ip=${pdu.host}\nipport=${pdu.port}\ncommunity=${PDU_COMMUNITIES.readWrite}\nsnmp_version=2c\nplug=2,3\naction=off\n`;
+        const r = sh(`/usr/sbin/${name}`, [], { input });
+        assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+        assert.equal(r.stdout, "Success: Powered OFF\n");
+        assert.deepEqual([await pdu.readOutlet(1), await pdu.readOutlet(2), await pdu.readOutlet(3)], ["on", "off", "off"], name);
+      } finally {
+        await pdu.stop();
+      }
+    }
   });
 
   it("upgrade: revision 2 over revision 1 keeps the diversions and fence-agents' files", () => {
