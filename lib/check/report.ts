@@ -112,6 +112,7 @@ export function formatJson(report: Report): string {
     summary: { errors, warnings },
     checked: {
       nodes: ctx.nodes,
+      remote_nodes: ctx.nodes.filter((n) => !ctx.members.includes(n)),
       nodes_from: ctx.nodesFrom,
       devices: ctx.devices.map((d) => ({ id: d.id, agent: d.type, family: familyOf(d.type), host_check: claimOf(d).kind })),
       levels: ctx.cib.levels.map((l) => ({ id: l.id, index: l.index, target: l.target, devices: l.devices })),

@@ -38,20 +38,33 @@ export interface Finding {
 /** What the rules work from: the CIB plus what is derived once (node list, devices). */
 export interface CheckContext {
   readonly cib: Cib;
-  /** Cluster member node names. */
+  /** The nodes fencing must cover: cluster members, then Pacemaker Remote nodes. */
   readonly nodes: readonly string[];
+  /** The cluster members alone (the nodes that fence). */
+  readonly members: readonly string[];
   /** Where the node names came from. */
   readonly nodesFrom: "cib" | "host-lists";
   readonly devices: readonly Primitive[];
   readonly deviceById: ReadonlyMap<string, Primitive>;
 }
 
+/**
+ * Pacemaker Remote nodes: an ocf:pacemaker:remote connection resource names one (its id), and
+ * they are fenced like members. Guest nodes (a VirtualDomain with remote-node) are not: they are
+ * recovered by stopping their guest.
+ */
+function remoteNodes(cib: Cib): string[] {
+  const names = cib.primitives.filter((p) => p.class === "ocf" && p.provider === "pacemaker" && p.type === "remote").map((p) => p.id);
+  for (const n of cib.nodes) if (n.type === "remote" && !names.some((x) => sameNode(x, n.uname))) names.push(n.uname);
+  return names;
+}
+
 export function contextOf(cib: Cib): CheckContext {
   const devices = cib.primitives.filter(isStonith);
-  const members = cib.nodes.filter((n: CibNode) => n.type === "member").map((n) => n.uname);
-  let nodes = members;
+  let members = cib.nodes.filter((n: CibNode) => n.type === "member").map((n) => n.uname);
+  const remotes = remoteNodes(cib);
   let nodesFrom: CheckContext["nodesFrom"] = "cib";
-  if (nodes.length === 0) {
+  if (members.length === 0) {
     // A configuration without <nodes> (a file made with pcs -f): the nodes the devices and levels name.
     nodesFrom = "host-lists";
     const seen: string[] = [];
@@ -63,9 +76,10 @@ export function contextOf(cib: Cib): CheckContext {
       if (c.kind === "static") for (const n of c.targets.keys()) add(n);
     }
     for (const l of cib.levels) if (l.target.kind === "node") add(l.target.node);
-    nodes = seen;
+    members = seen.filter((n) => !remotes.some((r) => sameNode(r, n)));
   }
-  return { cib, nodes, nodesFrom, devices, deviceById: new Map(devices.map((d) => [d.id, d])) };
+  const nodes = [...members, ...remotes.filter((r) => !members.some((m) => sameNode(m, r)))];
+  return { cib, nodes, members, nodesFrom, devices, deviceById: new Map(devices.map((d) => [d.id, d])) };
 }
 
 const TRUE_WORDS = new Set(["true", "yes", "on", "1", "y"]);
@@ -299,11 +313,12 @@ const deviceClaims: Rule = (ctx) => {
   return out;
 };
 
+/** Where devices run: cluster members only (never Pacemaker Remote nodes). */
 const deviceOnOwnTarget: Rule = (ctx) => {
   const out: Finding[] = [];
-  if (ctx.nodes.length < 2) return out;
+  if (ctx.members.length < 2) return out;
   for (const d of ctx.devices) {
-    if (!ctx.nodes.some((n) => allowedOn(ctx, d, n))) {
+    if (!ctx.members.some((n) => allowedOn(ctx, d, n))) {
       out.push({
         id: "device-runs-nowhere",
         severity: "error",
@@ -316,9 +331,9 @@ const deviceOnOwnTarget: Rule = (ctx) => {
     const c = claimOf(d);
     // Only a node's own BMC device is kept off that node: a PDU device fences several nodes.
     if (c.kind !== "static" || familyOf(d.type) !== "ipmi") continue;
-    const targets = ctx.nodes.filter((n) => [...c.targets.keys()].some((t) => sameNode(t, n)));
+    const targets = ctx.members.filter((n) => [...c.targets.keys()].some((t) => sameNode(t, n)));
     for (const target of targets) {
-      const others = ctx.nodes.filter((n) => !sameNode(n, target));
+      const others = ctx.members.filter((n) => !sameNode(n, target));
       if (others.length > 0 && !others.some((n) => allowedOn(ctx, d, n))) {
         out.push({
           id: "device-only-on-target",
@@ -532,10 +547,10 @@ function firstDevicesFor(ctx: CheckContext, node: string): Primitive[] {
 }
 
 const twoNodeDelay: Rule = (ctx) => {
-  if (ctx.nodes.length !== 2 || ctx.devices.length === 0) return [];
+  if (ctx.members.length !== 2 || ctx.devices.length === 0) return [];
   const priorityDelay = parseDurationMs(ctx.cib.properties.get("priority-fencing-delay")) ?? 0;
   if (priorityDelay > 0) return [];
-  const [a, b] = ctx.nodes as [string, string];
+  const [a, b] = ctx.members as [string, string];
   const delayFor = (node: string): { base: number; random: boolean } => {
     const devices = firstDevicesFor(ctx, node);
     let base = 0;

@@ -193,6 +193,20 @@ describe("kvmha check rules, finer points", () => {
     assert.deepEqual(ids(check(disabledMonitor)), ["guest-no-monitor"]);
   });
 
+  it("Pacemaker Remote nodes need fencing too; they run no device and do not count as a third member", () => {
+    const remote = `<primitive id="hv3" class="ocf" provider="pacemaker" type="remote"><instance_attributes id="hv3-ia"><nvpair id="hv3-server" name="server" value="10.0.0.13"/></instance_attributes></primitive>`;
+    let xml = edit(twoNode, '      <primitive id="vm1"', `      ${remote}\n      <primitive id="vm1"`);
+    let ctx = contextOf(parseCib(xml));
+    assert.deepEqual([ctx.members, ctx.nodes], [["node1", "node2"], ["node1", "node2", "hv3"]]);
+    assert.deepEqual(runRules(ctx).map((f) => [f.id, f.subject.id]), [["node-unfenceable", "hv3"]]);
+    // Its own BMC, kept off nothing (it could never run there), and its outlets on both PDUs.
+    xml = edit(xml, "      <primitive id=\"vm1\"", `      <primitive id="fence-ipmi-hv3" class="stonith" type="fence_ipmi"><instance_attributes id="i3"><nvpair id="i3a" name="ip" value="10.0.0.113"/><nvpair id="i3b" name="pcmk_host_list" value="hv3"/></instance_attributes></primitive>\n      <primitive id="vm1"`);
+    xml = xml.replaceAll('value="node1:3;node2:4"', 'value="node1:3;node2:4;hv3:5"');
+    xml = edit(xml, "</fencing-topology>", '  <fencing-level id="fl-hv3-1" index="1" target="hv3" devices="fence-ipmi-hv3"/>\n      <fencing-level id="fl-hv3-2" index="2" target="hv3" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>\n    </fencing-topology>');
+    ctx = contextOf(parseCib(xml));
+    assert.deepEqual(runRules(ctx), []);
+  });
+
   it("a configuration without <nodes> takes its nodes from host lists and levels", () => {
     const noNodes = edit(twoNode, /<nodes>[\s\S]*<\/nodes>/, "<nodes/>");
     const ctx = contextOf(parseCib(noNodes));
