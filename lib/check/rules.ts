@@ -724,6 +724,18 @@ const guests: Rule = (ctx) => {
   return out;
 };
 
+/** Attribute sets with rules are not evaluated: say so where it could change a finding. */
+const ruledSets: Rule = (ctx) =>
+  ctx.cib.primitives
+    .filter((p) => p.ruledSets.length > 0 && (isStonith(p) || isGuest(p)))
+    .map((p) => ({
+      id: "rules-not-evaluated",
+      severity: "warning" as const,
+      subject: isStonith(p) ? deviceS(p.id) : resourceS(p.id),
+      message: `attribute set(s) ${p.ruledSets.map((r) => `'${r}'`).join(", ")} have rules, which kvmha check does not evaluate: what it says about this ${isStonith(p) ? "device" : "resource"} ignores them`,
+      hint: "check these attributes by hand (crm_resource --resource ID --query-xml shows them), or move them to a set without rules",
+    }));
+
 /** Every rule, in report order. */
 export const RULES: readonly Rule[] = [
   fencingEnabled,
@@ -736,6 +748,7 @@ export const RULES: readonly Rule[] = [
   twoNodeDelay,
   fencingTimeouts,
   guests,
+  ruledSets,
 ];
 
 export function runRules(ctx: CheckContext): Finding[] {

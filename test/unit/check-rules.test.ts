@@ -49,6 +49,7 @@ const SEVERITY: Record<string, "error" | "warning"> = {
   "guest-no-monitor": "error",
   "guest-stop-timeout": "warning",
   "guest-migrate-timeout": "warning",
+  "rules-not-evaluated": "warning",
 };
 
 describe("kvmha check rules on the fixtures", () => {
@@ -205,6 +206,15 @@ describe("kvmha check rules, finer points", () => {
     xml = edit(xml, "</fencing-topology>", '  <fencing-level id="fl-hv3-1" index="1" target="hv3" devices="fence-ipmi-hv3"/>\n      <fencing-level id="fl-hv3-2" index="2" target="hv3" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>\n    </fencing-topology>');
     ctx = contextOf(parseCib(xml));
     assert.deepEqual(runRules(ctx), []);
+  });
+
+  it("attribute sets with rules on a device or guest: said once, as a warning", () => {
+    const xml = edit(
+      twoNode,
+      '<instance_attributes id="fence-ipmi-node2-instance_attributes">',
+      '<instance_attributes id="ipmi2-ruled"><rule id="r1" score="INFINITY"><date_expression id="d1" operation="gt" start="2020-01-01"/></rule><nvpair id="r1-ip" name="ip" value="10.9.9.9"/></instance_attributes>\n        <instance_attributes id="fence-ipmi-node2-instance_attributes">',
+    );
+    assert.deepEqual(check(xml).map((f) => [f.id, f.severity, f.subject.id]), [["rules-not-evaluated", "warning", "fence-ipmi-node2"]]);
   });
 
   it("a configuration without <nodes> takes its nodes from host lists and levels", () => {
