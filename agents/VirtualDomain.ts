@@ -65,7 +65,7 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where stop saves the running domain's state (virsh save to DIR/NAME.state, within the stop timeout less the destroy reserve; a failure falls back to shutdown) and start restores it from (virsh restore, then the file is removed; a failed restore fails start and keeps the file). The directory must be the same for every node (shared storage): a state restored on another node than the disks' last writer corrupts them. Incompatible with force_stop." }),
   p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode, as the reference agent: start creates the qcow2 image CONFIGDIR/NAME.qcow2 (the config file's name up to its first dot) on this backing file (qemu-img create -f qcow2 -F FORMAT -b BACKINGFILE) when it is missing or empty, or at every start with stateless; then defines the domain from the config file (virsh define: it stays defined after stop) and starts it. The config's disk must point at that image. Needs qemu-img." }),
   p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start, discarding what the guest wrote. Needs backingfile." }),
-  p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "Directories copied into the image with virt-copy-in before boot, in stateless mode. (Not implemented in this version: setting it is refused by validation.)" }),
+  p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "With backingfile: space-separated files and directories copied into the guest's root (virt-copy-in -d NAME [-c HYPERVISOR] ... /) each time a fresh image was created (stateless, or a new image), after the domain is defined and before it starts; bounded by the start timeout. Needs virt-copy-in (libguestfs-tools)." }),
   p({ name: "shutdown_mode", type: "string", default: "", reloadable: true, shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
   p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Before start (and, on the target's hypervisor, before a migration) start the storage pools (<source pool=...>) and virtual networks (<source network=...>) the domain XML names when they are not active; an active pool is refreshed. Each virsh call is bounded; a pool or network that cannot be started fails the action with the reason." }),
   // Not in the reference agent: what users lack there.
@@ -74,11 +74,6 @@ const parameters: readonly ParamSpec[] = [
   p({ name: "migration_auto_converge", type: "boolean", default: "false", reloadable: true, shortdesc: "Auto-converge live migration", longdesc: "Throttle the guest's vCPUs while it migrates when its memory changes faster than it is copied (virsh migrate --auto-converge)." }),
   p({ name: "migration_time_limit", type: "integer", default: "0", reloadable: true, shortdesc: "Migration time limit (s)", longdesc: "Abort the migration job (virsh domjobabort) when it has not finished after this many seconds, even if the migrate_to timeout is longer; the guest goes on running on the source and migrate_to fails. 0: only the migrate_to timeout (less a reserve for the abort) limits it. A migration already switched to post-copy cannot be aborted and is waited for." }),
   p({ name: "guest_agent_check", type: "boolean", default: "false", reloadable: true, shortdesc: "Check the guest agent in monitor", longdesc: "Monitor (and start, migrate_from) also ping the QEMU guest agent (virsh qemu-agent-command guest-ping, up to 5 s and within the operation's timeout); no answer fails the monitor with the reason. Needs the org.qemu.guest_agent.0 channel in the domain and qemu-guest-agent running in the guest. Off by default (the monitor then runs a single virsh)." }),
-];
-
-/** What this slice refuses rather than silently ignores: each changes what start or stop does. */
-const NOT_YET: readonly { name: string; set: (ctx: OcfContext) => boolean }[] = [
-  { name: "copyindirs", set: (ctx) => (ctx.params.string("copyindirs") ?? "") !== "" },
 ];
 
 /** The domain the resource is about: from the config file, else from the record start left. */
@@ -619,7 +614,8 @@ async function startFromBackingFile(ctx: OcfContext, d: Domain): Promise<void> {
   } catch {
     size = 0;
   }
-  if (ctx.params.flag("stateless") || size === 0) {
+  const fresh = ctx.params.flag("stateless") || size === 0;
+  if (fresh) {
     const info = await runTool(ctx, "qemu-img", ["info", "--output=json", "-U", backing], stepDeadline(ctx, 30_000));
     const format = info.ok ? imageFormat(info.out) : undefined;
     if (format === undefined) throw new OcfGenericError(`cannot read the format of backing file ${backing}: ${info.ok ? "qemu-img info gave none" : info.why}`);
@@ -629,6 +625,13 @@ async function startFromBackingFile(ctx: OcfContext, d: Domain): Promise<void> {
   }
   const def = await run(ctx, ["define", config], stepDeadline(ctx, 20_000));
   if (def.code !== 0) throw new OcfGenericError(`failed to define domain ${d.name} from ${config}: ${noAnswer(ctx, def, "virsh define").replace(/^virsh define: /, "")}`);
+  const copyin = (ctx.params.string("copyindirs") ?? "").split(/\s+/).filter((x) => x !== "");
+  if (fresh && copyin.length > 0) {
+    const h = uri(ctx);
+    const c = await runTool(ctx, "virt-copy-in", ["-d", d.name, ...(h === undefined ? [] : ["-c", h]), ...copyin, "/"], stepDeadline(ctx, Math.max(stepDeadline(ctx).remainingMs() - 10_000, 1000)));
+    if (!c.ok) throw new OcfGenericError(`failed to copy ${copyin.join(" ")} into domain ${d.name}'s image: virt-copy-in ${c.why}`);
+    ctx.log.info(`copied ${copyin.join(" ")} into domain ${d.name}'s image`);
+  }
   const r = await run(ctx, ["start", d.name]);
   if (r.code !== 0) {
     const again = await observe(ctx, d);
@@ -858,18 +861,20 @@ async function validate(ctx: OcfContext): Promise<void> {
   if (ctx.params.flag("stateless") && (ctx.params.string("backingfile") ?? "") === "") {
     throw new OcfNotConfigured("stateless needs a backing file (backingfile)");
   }
+  if ((ctx.params.string("copyindirs") ?? "").trim() !== "" && (ctx.params.string("backingfile") ?? "") === "") {
+    // The reference ignores it then; so does this agent, but says so.
+    ctx.log.warning("copyindirs is ignored without backingfile (it copies into a fresh image)");
+  }
   if (ctx.params.flag("sync_config_on_stop") && !onPath("csync2", ctx.childEnv().PATH)) throw new OcfNotInstalled("csync2: required binary not installed (sync_config_on_stop)");
   const backing = ctx.params.string("backingfile") ?? "";
   if (backing !== "") {
     if (!onPath("qemu-img", ctx.childEnv().PATH)) throw new OcfNotInstalled("qemu-img: required binary not installed (backingfile)");
+    if ((ctx.params.string("copyindirs") ?? "").trim() !== "" && !onPath("virt-copy-in", ctx.childEnv().PATH)) throw new OcfNotInstalled("virt-copy-in: required binary not installed (copyindirs; Debian package libguestfs-tools)");
     try {
       await access(backing, fsConstants.R_OK);
     } catch (err) {
       throw new OcfNotInstalled(`backing file ${backing} does not exist or is not readable (${(err as NodeJS.ErrnoException).code ?? "?"})`);
     }
-  }
-  for (const n of NOT_YET) {
-    if (n.set(ctx)) throw new OcfNotConfigured(`${n.name} is not implemented in this version of ocf:kvmha:VirtualDomain`);
   }
   const mode = ctx.params.string("shutdown_mode") ?? "";
   if (mode !== "" && !/^[a-z]+(,[a-z]+)*$/.test(mode)) throw new OcfNotConfigured(`shutdown_mode '${mode}' is not a list of virsh shutdown modes`);

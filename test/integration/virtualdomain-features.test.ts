@@ -311,7 +311,7 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.equal(r.code, 6, show(r));
   });
 
-  test('backingfile: the qcow2 image is created on it, the domain defined and started; kept across starts, re-created with stateless', async () => {
+  test('backingfile: the qcow2 image is created on it, the domain defined and started; kept across starts, re-created with stateless; copyindirs', async () => {
     const base = path.join(dir, 'base.raw');
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '8M'], { timeout: 20_000 });
     const vmDir = fs.mkdtempSync(path.join(dir, 'cow-'));
@@ -339,12 +339,20 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.doesNotMatch(r.err, /created /);
     assert.equal(fs.statSync(image).mtimeMs, 0);
     assert.equal((await agent('stop', e)).code, 0);
-    // stateless: a fresh image at every start.
-    r = await agent('start', { ...e, OCF_RESKEY_stateless: 'true' });
+    // stateless: a fresh image at every start; copyindirs goes into it (virt-copy-in, here a
+    // stand-in that logs its arguments: libguestfs is not in the lab).
+    const crm = fakeCrmResource();
+    fs.writeFileSync(path.join(path.dirname(crm.log), 'virt-copy-in'), `#!/bin/sh\necho "virt-copy-in $*" >> '${crm.log}'\n`, { mode: 0o755 });
+    r = await agent('start', { ...e, PATH: crm.PATH, OCF_RESKEY_stateless: 'true', OCF_RESKEY_copyindirs: '/srv/a /srv/b' });
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /, stateless/);
     assert.ok(fs.statSync(image).mtimeMs > 0);
+    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('virt-copy-in')), [`virt-copy-in -d ${name} -c ${lv.testUri} /srv/a /srv/b /`]);
     assert.equal((await agent('stop', e)).code, 0);
+    // Without virt-copy-in, copyindirs is refused where it would run.
+    r = await agent('validate-all', { ...e, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', OCF_RESKEY_copyindirs: '/srv/a' });
+    assert.equal(r.code, 5, show(r));
+    assert.match(r.err, /ocf-exit-reason:virt-copy-in: required binary not installed/);
     await lv.virshOk(['undefine', name], { uri: lv.testUri });
     // A backing file that is not there: not installed here.
     r = await agent('validate-all', { ...e, OCF_RESKEY_backingfile: path.join(dir, 'no-base.raw') });
