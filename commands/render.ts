@@ -13,7 +13,7 @@ import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../lib/render/t
 const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]
   Validates INVENTORY (YAML) and renders it.
   --format     pcs (default without --output), crmsh, cib, or all (default with --output)
-  --output     write the files into DIR (created if needed) instead of printing one format
+  --output     write the files into DIR (created if its parent exists) instead of printing one format
   --templates  read the templates from DIR instead of the installed crm-templates
 `;
 
@@ -54,10 +54,25 @@ function parseArgs(args: readonly string[]): Args | "help" {
   return { inventory, format: chosen as Format | "all", output, templates };
 }
 
-export async function main(args: readonly string[]): Promise<number> {
+/** Where the command writes (the process's streams; tests pass their own). */
+export interface RenderIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: RenderIo = {
+  out: (text) => {
+    process.stdout.write(text);
+  },
+  err: (text) => {
+    process.stderr.write(text);
+  },
+};
+
+export async function main(args: readonly string[], io: RenderIo = processIo): Promise<number> {
   const parsed = parseArgs(args);
   if (parsed === "help") {
-    process.stdout.write(USAGE);
+    io.out(USAGE);
     return 0;
   }
   let loaded;
@@ -65,12 +80,12 @@ export async function main(args: readonly string[]): Promise<number> {
     loaded = await loadInventory(parsed.inventory);
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
-    process.stderr.write(err.lines.map((l) => `${l}\n`).join(""));
+    io.err(err.lines.map((l) => `${l}\n`).join(""));
     const count = err.lines.filter((l) => !/^[^:]*:\d+:\d+: warning: /.test(l)).length;
-    process.stderr.write(`kvmha render: ${parsed.inventory}: ${count} error${count === 1 ? "" : "s"}, nothing rendered\n`);
+    io.err(`kvmha render: ${parsed.inventory}: ${count} error${count === 1 ? "" : "s"}, nothing rendered\n`);
     return err.exitCode;
   }
-  for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
+  for (const w of loaded.warnings) io.err(`${w}\n`);
   const templateDir = parsed.templates ?? defaultTemplateDir();
   if (templateDir === undefined) throw new UsageError("cannot find the crm-templates directory: give it with --templates DIR", 2);
   const formats: Format[] = parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
@@ -78,15 +93,29 @@ export async function main(args: readonly string[]): Promise<number> {
   for (const f of formats) files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
   if (parsed.output === undefined) {
     // One format on stdout: its main file (apply scripts are only written with --output).
-    process.stdout.write(files[0]?.text ?? "");
+    io.out(files[0]?.text ?? "");
     return 0;
   }
-  await mkdir(parsed.output, { recursive: true });
+  const outputDir = parsed.output;
+  const write = async (path: string, text: string, mode: number): Promise<void> => {
+    try {
+      await writeFile(path, text, { mode });
+      await chmod(path, mode);
+    } catch (err) {
+      throw new UsageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`, 1);
+    }
+  };
+  // Not recursive: Node's recursive mkdir never returns for a path under /proc (it retries ENOENT).
+  try {
+    await mkdir(outputDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST") throw new UsageError(`cannot create ${outputDir}: ${code ?? "error"}${code === "ENOENT" ? " (its parent directory must exist)" : ""}`, 1);
+  }
   for (const file of files) {
-    const path = join(parsed.output, file.name);
-    await writeFile(path, file.text, { mode: file.executable ? 0o755 : 0o644 });
-    await chmod(path, file.executable ? 0o755 : 0o644);
-    process.stderr.write(`kvmha render: wrote ${path}\n`);
+    const path = join(outputDir, file.name);
+    await write(path, file.text, file.executable ? 0o755 : 0o644);
+    io.err(`kvmha render: wrote ${path}\n`);
   }
   return 0;
 }

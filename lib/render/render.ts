@@ -5,7 +5,9 @@ import { renderCib } from "./cib.js";
 import { renderCrmsh } from "./crmsh.js";
 import { renderPcs } from "./pcs.js";
 import { type Plan, PlanError, planCluster } from "./plan.js";
+import { type Template, TemplateError } from "./template.js";
 import { type Format, loadTemplate } from "./templates.js";
+import { UsageError } from "../errors.js";
 
 export interface RenderedFile {
   readonly name: string;
@@ -26,6 +28,16 @@ export function planOrError(inventory: Inventory, source: string): Plan {
 export async function renderFormat(inventory: Inventory, format: Format, templateDir: string, source: string): Promise<RenderedFile[]> {
   const plan = planOrError(inventory, source);
   const template = await loadTemplate(templateDir, format);
+  try {
+    return renderWith(plan, format, template, source);
+  } catch (err) {
+    // An adapted template that does not fit the renderer: the admin's input, said as such.
+    if (err instanceof TemplateError) throw new UsageError(err.message, 1);
+    throw err;
+  }
+}
+
+function renderWith(plan: Plan, format: Format, template: Template, source: string): RenderedFile[] {
   switch (format) {
     case "pcs":
       return [{ name: "pcs.sh", text: renderPcs(plan, template, source), executable: true }];
