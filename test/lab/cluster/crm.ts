@@ -1,6 +1,8 @@
 // Reading Pacemaker's view of the lab cluster: `crm_mon -1 -X` (run inside a
 // node) parsed into the few facts the tests need, and `stonith_admin --history`.
 
+import { readFile } from 'node:fs/promises';
+
 import { parseStringPromise } from 'xml2js';
 
 import type { ClusterNode } from './nodes.js';
@@ -157,4 +159,80 @@ export function allOnline(names: readonly string[]): (s: CrmStatus) => boolean {
   return (s) =>
     s.dc !== undefined &&
     names.every((n) => s.nodes.some((x) => x.name === n && x.online && !x.unclean && !x.pending));
+}
+
+export interface FenceResult {
+  /** When the fencer logged the result (ms since the epoch, from the log's timestamp). */
+  at: number;
+  target: string;
+  action: string;
+  ok: boolean;
+  /** Pacemaker's words for the result ("OK (complete)", "No such device", ...). */
+  result: string;
+  id: string;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A Pacemaker log timestamp ("Nov 22 05:53:34.689", the machine's local time) as ms since the epoch. */
+export function logTime(stamp: string, now = new Date()): number | undefined {
+  const m = /^(\w{3}) +(\d+) (\d\d):(\d\d):(\d\d)\.(\d{3})/.exec(stamp);
+  const month = m ? MONTHS.indexOf(m[1]!) : -1;
+  if (!m || month < 0) return undefined;
+  const d = new Date(now.getFullYear(), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return d.getTime();
+}
+
+/**
+ * Fencing operations that finished, as the fencers logged them (finalize_op) in the nodes'
+ * pacemaker.log files, deduplicated by operation id: precise times without asking a node.
+ * `since` (ms) skips older ones.
+ */
+export async function fenceResults(logFiles: readonly string[], since = 0): Promise<FenceResult[]> {
+  const seen = new Map<string, FenceResult>();
+  for (const f of logFiles) {
+    let text = '';
+    try {
+      text = await readFile(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^(\w{3} +\d+ [\d:.]+) \S+ +pacemaker-fenced.*\(finalize_op\)\s+\w+: Operation '(\w+)' targeting (\S+) by \S+ for \S+: (.*?) \| id=(\S+)$/gm)) {
+      const at = logTime(m[1]!);
+      if (at === undefined || at < since) continue;
+      const r = { at, action: m[2]!, target: m[3]!, result: m[4]!, ok: m[4]!.startsWith('OK'), id: m[5]! };
+      const old = seen.get(r.id);
+      if (!old || r.at < old.at) seen.set(r.id, r);
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.at - b.at);
+}
+
+export interface DeviceResult {
+  at: number;
+  node: string;
+  action: string;
+  target: string;
+  device: string;
+  /** The agent's exit code. */
+  rc: number;
+}
+
+/** Each fence agent run for a fencing action, as the fencers logged it (log_async_result). */
+export async function deviceResults(logFiles: readonly string[], since = 0): Promise<DeviceResult[]> {
+  const out: DeviceResult[] = [];
+  for (const f of logFiles) {
+    let text = '';
+    try {
+      text = await readFile(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^(\w{3} +\d+ [\d:.]+) (\S+) +pacemaker-fenced.*\(log_async_result\)\s+\w+: Operation '(\w+)' \[\d+\] targeting (\S+) using (\S+) returned (-?\d+)/gm)) {
+      const at = logTime(m[1]!);
+      if (at === undefined || at < since) continue;
+      out.push({ at, node: m[2]!, action: m[3]!, target: m[4]!, device: m[5]!, rc: Number(m[6]) });
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
 }

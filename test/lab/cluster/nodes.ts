@@ -73,6 +73,8 @@ export interface ClusterNode {
   execOk(program: string, args: readonly string[], opts?: { killAfterMs?: number; input?: string }): Promise<string>;
   /** Pacemaker's log (the tail). */
   log(lines?: number): Promise<string>;
+  /** SIGKILL this node's processes whose name (comm) matches: a hang or crash of those daemons. Returns their pids. */
+  killProcesses(comm: RegExp): number[];
 }
 
 export interface Nodes {
@@ -119,6 +121,14 @@ function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
     process.kill(pid, signal);
   } catch {
     // gone
+  }
+}
+
+function readCommSync(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 
@@ -542,6 +552,12 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
           );
         }
         return r.stdout;
+      },
+      killProcesses(comm) {
+        if (s.pidns === undefined || s.initPid === undefined) return [];
+        const pids = pidsInPidNs(s.pidns).filter((pid) => pid !== s.initPid && comm.test(readCommSync(pid)));
+        for (const pid of pids) safeKill(pid, 'SIGKILL');
+        return pids;
       },
       async log(lines = 60) {
         return tail(await readOr(path.join(s.dir, 'log/pacemaker/pacemaker.log')), lines);
