@@ -353,9 +353,10 @@ function utilizationFile(ctx: OcfContext): string {
 /**
  * Sets (or deletes) the cpu/hv_memory/host_memory utilization attributes from the config file's
  * XML, and only those that differ from what this node last wrote (recorded in HA_RSCTMP): a
- * steady-state monitor runs no crm_resource at all. A failure is a warning, never the monitor's.
+ * steady-state monitor runs no crm_resource at all. `afresh` (start, migrate_from) writes all.
+ * A failure is a warning, never the monitor's.
  */
-async function updateUtilization(ctx: OcfContext, d: Domain): Promise<void> {
+async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Promise<void> {
   if (d.xml === undefined) return;
   const flag = (prefix: string) => Object.fromEntries(UTILIZATION_ATTRS.map((a) => [a, ctx.params.flag(`${prefix}_${a}`)])) as Record<(typeof UTILIZATION_ATTRS)[number], boolean>;
   const flags = { autoset: flag("autoset_utilization"), unset: flag("unset_utilization") };
@@ -366,7 +367,9 @@ async function updateUtilization(ctx: OcfContext, d: Domain): Promise<void> {
   } catch {
     text = undefined;
   }
-  let record: UtilizationRecord = parseUtilizationRecord(text);
+  // start and migrate_from write every value again: a value changed by hand in the CIB since is
+  // set right at the next start here, monitors then only write changes.
+  let record: UtilizationRecord = afresh ? { values: {} } : parseUtilizationRecord(text);
   const ops = utilizationOps(flags, utilizationValues(d.xml.vcpus, d.xml.memoryKib), record);
   if (ops.length === 0) return;
   if (record.retryAfter !== undefined && Date.now() < record.retryAfter) {
@@ -459,7 +462,7 @@ async function start(ctx: OcfContext): Promise<void> {
     if (o.kind === "state" && o.state.health === "running") {
       const failed = await runMonitorScripts(ctx, d);
       if (failed === undefined) {
-        await updateUtilization(ctx, d);
+        await updateUtilization(ctx, d, true);
         return;
       }
       last = failed;
@@ -1111,7 +1114,7 @@ async function migrateFrom(ctx: OcfContext): Promise<void> {
       const failed = await runMonitorScripts(ctx, d);
       if (failed === undefined) {
         ctx.log.info(`domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`);
-        await updateUtilization(ctx, d);
+        await updateUtilization(ctx, d, true);
         await saveConfig(ctx, d);
         return;
       }

@@ -115,6 +115,12 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     // Autoset again: written again.
     r = await agent('monitor', e);
     assert.equal(calls(crm.log).at(-1), `--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`);
+    // A new start writes every value again (a value changed by hand in the CIB is set right).
+    assert.equal((await agent('stop', e)).code, 0);
+    fs.writeFileSync(crm.log, '');
+    r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(calls(crm.log).length, 3);
     assert.equal((await agent('stop', e)).code, 0);
   });
 
