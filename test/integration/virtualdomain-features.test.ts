@@ -124,6 +124,25 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     assert.equal((await agent('stop', e)).code, 0);
   });
 
+  test('utilization with the real crm_resource on a CIB file (CIB_file): the attributes land in the resource', async () => {
+    const { env, name } = resource((nm) => testXml(nm, { vcpu: 2, memMib: 96 }));
+    const cib = path.join(dir, `cib-${name}.xml`);
+    fs.writeFileSync(cib, execFileSync('cibadmin', ['--empty'], { encoding: 'utf8', timeout: 20_000 }));
+    const inst = env.OCF_RESOURCE_INSTANCE!;
+    execFileSync('cibadmin', ['-C', '-o', 'resources', '-X', `<primitive id="${inst}" class="ocf" provider="kvmha" type="VirtualDomain"/>`], { env: { ...process.env, CIB_file: cib }, timeout: 20_000 });
+    // The real crm_resource (Pacemaker's), pointed at the file: no live CIB is touched.
+    const e = { ...env, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CIB_file: cib, OCF_RESKEY_CRM_meta_interval: '10000' };
+    const utilization = (): string[] => [...fs.readFileSync(cib, 'utf8').matchAll(/<nvpair id="[^"]*-utilization-[^"]*" name="([^"]+)" value="([^"]+)"\/>/g)].map((m) => `${m[1]}=${m[2]}`).sort();
+    let r = await agent('start', e);
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.err, /WARNING/);
+    assert.deepEqual(utilization(), ['cpu=2', 'host_memory=96', 'hv_memory=96']);
+    r = await agent('monitor', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true' });
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(utilization(), ['host_memory=96', 'hv_memory=96']);
+    assert.equal((await agent('stop', e)).code, 0);
+  });
+
   test('utilization: a failing crm_resource is a warning, one call, then held back', async () => {
     const { env } = resource((nm) => testXml(nm, { vcpu: 2 }));
     const crm = fakeCrmResource(1);
