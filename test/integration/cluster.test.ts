@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
 import { allOnline, crmStatus, waitForStatus } from '../lab/cluster/crm.js';
-import { pidsInPidNs, startNodes, type Nodes } from '../lab/cluster/nodes.js';
+import { pidsInPidNs, reapOrphanClusters, startNodes, type Nodes } from '../lab/cluster/nodes.js';
+import { orphanedByKilledOwner } from '../lab/daemon.js';
 
 describe('cluster lab: nodes', { timeout: 180_000 }, () => {
   let lab: Nodes | undefined;
@@ -58,5 +59,27 @@ describe('cluster lab: nodes', { timeout: 180_000 }, () => {
     for (const ns of pidns) assert.deepEqual(pidsInPidNs(ns), []);
     for (const ns of netns) assert.ok(!fs.existsSync(`/run/netns/${ns}`), `netns ${ns} left`);
     assert.ok(!fs.existsSync(dir));
+  });
+});
+
+describe('cluster lab: a test process killed by a signal', { timeout: 120_000 }, () => {
+  test('leaves nodes that the next start (reapOrphanClusters) kills, with their namespaces and directory', async () => {
+    const nodesUrl = new URL('../lab/cluster/nodes.ts', import.meta.url).href;
+    const left = await orphanedByKilledOwner(
+      `const { startNodes } = await import(${JSON.stringify(nodesUrl)});\n` +
+        'const lab = await startNodes();\n' +
+        'console.log(JSON.stringify({ pid: lab.nodes[0].initPid, dir: lab.dir }));',
+    );
+    const pidns = fs.readFileSync(`${left.dir}/node1/pidns`, 'utf8').trim();
+    const netns = fs.readFileSync(`${left.dir}/netns`, 'utf8').split('\n').filter(Boolean);
+    assert.ok(pidsInPidNs(pidns).length > 0, 'the orphaned node is not running');
+    reapOrphanClusters();
+    const deadline = Date.now() + 10_000;
+    while ((pidsInPidNs(pidns).length > 0 || netns.some((n) => fs.existsSync(`/run/netns/${n}`))) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(pidsInPidNs(pidns), []);
+    for (const n of netns) assert.ok(!fs.existsSync(`/run/netns/${n}`), `netns ${n} left`);
+    assert.ok(!fs.existsSync(left.dir));
   });
 });
