@@ -123,6 +123,13 @@ describe("render: the plan", () => {
       ["1 fence-ipmi-hv2", "2 fence-sbd"],
     );
     assert.equal(sbd.devices.find((d) => d.id === "fence-sbd")?.params.find(([n]) => n === "pcmk_host_list")?.[1], "hv1,hv2,hv3");
+    // SBD in addition to the PDUs: the third level.
+    const both = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace("  two_node:\n", "  sbd: { devices: [/dev/disk/by-id/wwn-0x1-part1] }\n  two_node:\n");
+    const withSbd = planCluster(checkInventoryText("both.yaml", both).inventory);
+    assert.deepEqual(
+      withSbd.levels.filter((l) => l.target === "hv2").map((l) => `${l.index} ${l.devices.join(",")}`),
+      ["1 fence-ipmi-hv2", "2 fence-pdu-pdu-a,fence-pdu-pdu-b", "3 fence-sbd"],
+    );
     const noPdu = planCluster((await loadInventory(path.join(FIXTURES, "no-pdu.yaml"))).inventory);
     assert.deepEqual(noPdu.levels.map((l) => l.index), [1, 1]);
   });
