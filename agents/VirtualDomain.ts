@@ -26,6 +26,7 @@ import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
 import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
+import { imageFormat, overlayImage } from "../lib/libvirt/images.js";
 import { diskLockManager, qemuConfPath } from "../lib/libvirt/qemu-conf.js";
 import { type DomainXmlInfo, DomainXmlError, parseDomainXml, withoutRuntimeId } from "../lib/libvirt/domain-xml.js";
 import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
@@ -381,14 +382,7 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
     const deadline = stepDeadline(ctx, CRM_RESOURCE_MS);
     if (deadline.remainingMs() < 500) break;
     const args = crmResourceArgs(ctx.instance, op);
-    const r = await new Promise<{ ok: boolean; why: string }>((resolve) => {
-      execFile("crm_resource", args, { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
-        if (e === null) return resolve({ ok: true, why: "" });
-        const out = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
-        resolve({ ok: false, why: e.killed === true ? "did not answer in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${out}` });
-      });
-    });
+    const r = await runTool(ctx, "crm_resource", args, deadline);
     if (!r.ok) {
       ctx.log.warning(`crm_resource failed to ${op.op === "set" ? `set utilization attribute ${op.attr} to ${op.value}` : `delete utilization attribute ${op.attr}`}: ${r.why}; retrying in ${secs(UTILIZATION_RETRY_MS)}`);
       record = { values: record.values, retryAfter: Date.now() + UTILIZATION_RETRY_MS };
@@ -576,23 +570,6 @@ async function startResources(ctx: OcfContext, xml: DomainXmlInfo, remoteUri: st
   }
 }
 
-/** backingfile's image: the config file's directory and name up to its first dot, `.qcow2`. */
-export function overlayImage(config: string): string {
-  const base = basename(config);
-  const dot = base.indexOf(".");
-  return join(dirname(config), `${dot <= 0 ? base : base.slice(0, dot)}.qcow2`);
-}
-
-/** The disk image format `qemu-img info --output=json` reports, or undefined. */
-export function imageFormat(json: string): string | undefined {
-  try {
-    const f = (JSON.parse(json) as { format?: unknown }).format;
-    return typeof f === "string" && /^[a-z0-9_-]+$/.test(f) ? f : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A program other than virsh, bounded by `deadline`: exit 0, or why not in one line. */
 function runTool(ctx: OcfContext, program: string, args: readonly string[], deadline: Deadline): Promise<{ ok: boolean; out: string; why: string }> {
   ctx.log.debug(`${program} ${args.join(" ")}`);
@@ -762,14 +739,8 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   ctx.log.info(`saved domain ${d.name}'s configuration to ${path}${sync ? "" : " (make sure every node sees it, or set sync_config_on_stop)"}`);
   if (!sync) return;
   const deadline = stepDeadline(ctx, CSYNC2_MS);
-  const c = await new Promise<string | undefined>((resolve) => {
-    execFile("csync2", ["-x", path], { env: ctx.childEnv(), timeout: Math.max(deadline.remainingMs(), 1), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
-      if (e === null) return resolve(undefined);
-      const out = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
-      resolve(e.killed === true ? "did not finish in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${out}`);
-    });
-  });
+  const synced = await runTool(ctx, "csync2", ["-x", path], deadline);
+  const c = synced.ok ? undefined : synced.why;
   if (c === undefined) ctx.log.info(`synced ${path} with csync2 -x`);
   else ctx.log.warning(`csync2 -x ${path} failed: ${c}`);
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { imageFormat, overlayImage } from "../../agents/VirtualDomain.js";
+import { imageFormat, overlayImage } from "../../lib/libvirt/images.js";
 import { confString, diskLockManager, parseLibvirtUri, qemuConfPath } from "../../lib/libvirt/qemu-conf.js";
 
 describe("libvirt URIs and qemu.conf", () => {
