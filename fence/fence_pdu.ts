@@ -44,6 +44,15 @@ const pduOptions: readonly OptionSpec[] = [
     order: 1,
   },
   {
+    // Not in fence_apc_snmp: lets the CIB hold a reference instead of the community itself.
+    name: "community_script",
+    value: "script",
+    type: "string",
+    scriptFor: "community",
+    shortdesc: "Script to run to retrieve the community string (SNMP v1 and v2c; wins over community)",
+    order: 1,
+  },
+  {
     name: "snmp_version",
     short: "d",
     value: "version",
@@ -267,9 +276,15 @@ export const fencePdu: FenceAgent<PduSession> = {
   plugs: "many",
   required: ["ip"],
   needsPassword: false,
-  validate(options) {
+  validate(options, log) {
     if (options.flag("inet4_only") && options.flag("inet6_only")) throw new UsageError("Failed: inet4_only and inet6_only exclude each other");
     if (options.string("snmp_version") === "3" && !options.string("username")) throw new UsageError("Failed: SNMPv3 needs username");
+    if (options.isGiven("community_script")) {
+      // Refused rather than run for nothing: a failing script would fail a fence that needs no community.
+      if (options.string("snmp_version") === "3") throw new UsageError("Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script");
+      // As password_script over password (fence-agents): the script wins.
+      if (options.isGiven("community")) log.warning("community is ignored: community_script is set and wins");
+    }
     const level = snmpTarget(options).user?.level;
     if (level !== undefined && level !== "noAuthNoPriv" && options.string("password") === undefined && options.string("password_script") === undefined) {
       throw new UsageError(`Failed: security level ${level} needs password or password_script`);

@@ -1,5 +1,5 @@
 /**
- * password_script (and its kin, e.g. snmp_priv_passwd_script): the secret comes from a command's first output line, so it never has to
+ * password_script (and its kin: snmp_priv_passwd_script, fence_pdu's community_script): the secret comes from a command's first output line, so it never has to
  * appear in the CIB, in argv or in the environment. The command runs through /bin/sh like the
  * fence-agents' popen, bounded in time; its output is never logged.
  */
@@ -19,7 +19,8 @@ export function runPasswordScript(option: string, script: string, timeoutMs: num
           return;
         }
         const password = stdout.split("\n")[0]?.replace(/\s+$/, "") ?? "";
-        if (password === "") reject(new PasswordScriptError(`${option} printed no password`));
+        // Named by the option, not "password": community_script uses this too.
+        if (password === "") reject(new PasswordScriptError(`${option} printed nothing on its first line`));
         else resolve(password);
       },
     );

@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PDU_PROFILES, profileById } from "../../fence/pdu-profiles/index.js";
 import { runAgentArgs, runAgentStdin } from "../lab/agents.js";
@@ -233,6 +236,63 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
   });
 });
 
+describe("fence_pdu with community_script (SNMP v1/v2c community by reference)", () => {
+  let pdu: Pdu;
+  let dir: string;
+  before(async () => {
+    pdu = await startPdu({ profile: profileById("apc-rpdu")!, outlets: 4 });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-community-"));
+    fs.writeFileSync(path.join(dir, "rw.community"), `${PDU_COMMUNITIES.readWrite}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, "ro.community"), `${PDU_COMMUNITIES.readOnly}\n`, { mode: 0o600 });
+  });
+  after(async () => {
+    await pdu?.stop();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // No community option: the default (private) is the read-write one, and must not be what works.
+  const target = (extra: Options): Options => ({ ip: pdu.host, ipport: pdu.port, snmp_version: "2c", ...extra });
+
+  it("reads status and switches off with the community the script prints, which never appears in the debug log", async () => {
+    const script = `/bin/cat ${path.join(dir, "rw.community")}`;
+    for (const version of ["1", "2c"]) {
+      await pdu.setOutlet(2, "on");
+      let r = await runAgentStdin("fence_pdu", target({ snmp_version: version, community: PDU_COMMUNITIES.readOnly, community_script: script, plug: 2, action: "status" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Status: ON\n");
+      assert.match(r.stderr, /community is ignored: community_script is set and wins/);
+      // community=public (read-only) is given too: the off works only because the script wins.
+      r = await runAgentStdin("fence_pdu", target({ snmp_version: version, community: PDU_COMMUNITIES.readOnly, community_script: script, plug: 2, action: "off", verbose_level: 3 }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Powered OFF\n");
+      assert.equal(await pdu.readOutlet(2), "off");
+      assert.match(r.stderr, /community_script=\[hidden\]/);
+      assert.doesNotMatch(r.stderr, new RegExp(`${PDU_COMMUNITIES.readWrite}|rw\\.community`));
+    }
+  });
+
+  it("uses what the script prints, not the default community", async () => {
+    await pdu.setOutlet(3, "on");
+    const r = await runAgentStdin("fence_pdu", target({ community_script: `/bin/cat ${path.join(dir, "ro.community")}`, plug: 3, action: "off" }));
+    assertOneLineFailure(r, /refused to switch outlet 3 off: the community or user is read-only/);
+    assert.equal(await pdu.readOutlet(3), "on");
+  });
+
+  it("fails in one line with exit 1 when the script fails, prints nothing or is given with SNMPv3", async () => {
+    const cases: [Options, RegExp][] = [
+      [{ community_script: "/bin/false" }, /^ERROR: community_script exited with status 1$/],
+      [{ community_script: `/bin/cat ${path.join(dir, "missing.community")}` }, /^ERROR: community_script exited with status 1$/],
+      [{ community_script: "/bin/true" }, /^ERROR: community_script printed nothing on its first line$/],
+      [{ snmp_version: "3", username: "u", community_script: "/bin/true" }, /^ERROR: Failed: community_script is for SNMP v1 and v2c/],
+    ];
+    for (const [extra, pattern] of cases) {
+      const r = await runAgentStdin("fence_pdu", target({ plug: 1, action: "off", ...extra }));
+      assertOneLineFailure(r, pattern);
+      assert.doesNotMatch(r.stderr, /at .*\.ts|node:/, "no stack trace");
+    }
+    assert.equal(await pdu.readOutlet(1), "on");
+  });
+});
+
 describe("fence_pdu against dead and unknown PDUs", () => {
   it("fails within the timeout when nothing answers", async () => {
     const socket = dgram.createSocket("udp4");
@@ -300,6 +360,12 @@ describe("fence_pdu input and metadata", () => {
       [{ ip: "127.0.0.1", plug: 1, action: "off", device: "toaster" }, /valid choice/],
     ];
     for (const [options, pattern] of cases) assertOneLineFailure(await runAgentStdin("fence_pdu", options), pattern);
+  });
+
+  it("advertises community_script beside community", async () => {
+    const ours = await runAgentArgs("fence_pdu", ["-o", "metadata"]);
+    assert.match(ours.stdout, /<parameter name="community_script" unique="0" required="0">/);
+    assert.match(ours.stdout, /<getopt mixed="--community-script=\[script\]" \/>/);
   });
 
   it("advertises every parameter fence_apc_snmp does", async () => {

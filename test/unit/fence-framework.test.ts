@@ -5,6 +5,7 @@ import { FenceFailure } from "../../lib/fence/errors.js";
 import { standard } from "../../lib/fence/options.js";
 import { OptionIndex, parseArgv, parseStdin } from "../../lib/fence/parse.js";
 import { type AgentIo, agentOptions, runFenceAgent } from "../../lib/fence/run.js";
+import { fencePdu } from "../../fence/fence_pdu.js";
 
 /**
  * A device of outlets in memory: the framework's loop is what is under test here. Real devices
@@ -263,5 +264,63 @@ describe("the verify-after-act loop", () => {
     assert.equal((await run(dev.agent(), ["-h"])).code, 0);
     assert.match((await run(dev.agent(), ["-V"])).out, /^\d+\.\d+\.\d+/);
     assert.deepEqual(dev.calls, []);
+  });
+});
+
+describe("fence_pdu's community_script", () => {
+  /** fence_pdu with its device replaced: what reaches connect() is under test, not SNMP. */
+  async function runPdu(stdin: string): Promise<{ code: number; out: string; err: string; community: string | undefined }> {
+    let community: string | undefined;
+    const agent: FenceAgent<Outlets> = {
+      ...(fencePdu as unknown as FenceAgent<Outlets>),
+      device: {
+        ...new Outlets().agent().device,
+        connect: async (ctx) => {
+          community = ctx.options.string("community");
+          throw new FenceFailure(`no answer (community ${community ?? ""})`);
+        },
+      },
+    };
+    let out = "";
+    let err = "";
+    const code = await runFenceAgent(agent, [], { readStdin: async () => stdin, out: (t) => (out += t), err: (t) => (err += t) });
+    return { code, out, err, community };
+  }
+
+  it("gives the agent the script's first line as the community, and wins over community", async () => {
+    const r = await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=2c\ncommunity=from-cib\ncommunity_script=printf 'from-script\\nsecond\\n'\nverbose_level=3\n");
+    assert.equal(r.community, "from-script");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /WARNING: community is ignored: community_script is set and wins/);
+    assert.match(r.err, /community=\[hidden\]/);
+    assert.match(r.err, /community_script=\[hidden\]/);
+    // Neither the script's output (even inside an error message) nor the given community is written.
+    assert.doesNotMatch(r.err + r.out, /from-script|from-cib|printf/);
+  });
+
+  it("without community_script the community option (or its default) is used", async () => {
+    assert.equal((await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=2c\n")).community, "private");
+    assert.equal((await runPdu("ip=pdu\nplug=1\naction=off\ncommunity=given\n")).community, "given");
+  });
+
+  it("a failing or silent script is one line and exit 1, before the device is reached", async () => {
+    for (const [script, message] of [
+      ["exit 3", "ERROR: community_script exited with status 3\n"],
+      ["true", "ERROR: community_script printed nothing on its first line\n"],
+    ] as const) {
+      const r = await runPdu(`ip=pdu\nplug=1\naction=off\ncommunity_script=${script}\n`);
+      assert.equal(r.code, 1);
+      assert.equal(r.err, message);
+      assert.equal(r.community, undefined, "connect never called");
+    }
+  });
+
+  it("is refused with SNMPv3 (exit 1, one line), and advertised in metadata", async () => {
+    const r = await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=3\nusername=u\ncommunity_script=echo x\n");
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "ERROR: Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script\n");
+    const meta = await runPdu("action=metadata\n");
+    assert.match(meta.out, /<parameter name="community_script" unique="0" required="0">/);
+    assert.equal(fencePdu.options.find((o) => o.name === "community_script")?.scriptFor, "community");
   });
 });
