@@ -521,6 +521,7 @@ async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
   const defined = u.code === 0 ? u.stdout.trim().toLowerCase() : undefined;
   if (defined !== undefined && d.uuid !== undefined && defined === d.uuid) {
     ctx.log.info(`domain ${d.name} is defined here with the config's UUID: it runs from ${ctx.params.string("config")}, its persistent definition stays`);
+    await noAutostart(ctx, d);
     return;
   }
   const x = await run(ctx, ["dumpxml", "--inactive", "--security-info", d.name], stepDeadline(ctx, 10_000));
@@ -745,6 +746,19 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   else ctx.log.warning(`csync2 -x ${path} failed: ${c}`);
 }
 
+/**
+ * A definition the cluster keeps must not autostart: libvirtd would start the guest at boot (or
+ * its restart) behind Pacemaker's back, maybe while it runs on another node. The reference never
+ * met this: it undefined the domain. Turned off, with a warning.
+ */
+async function noAutostart(ctx: OcfContext, d: Domain): Promise<void> {
+  const info = await run(ctx, ["dominfo", d.name], stepDeadline(ctx, 10_000));
+  if (info.code !== 0 || !/^Autostart:\s+enable/m.test(info.stdout)) return;
+  const r = await run(ctx, ["autostart", "--disable", d.name], stepDeadline(ctx, 10_000));
+  if (r.code === 0) ctx.log.warning(`domain ${d.name} was set to autostart: turned off (Pacemaker starts it; libvirtd must not)`);
+  else ctx.log.warning(`domain ${d.name} is set to autostart and it cannot be turned off: ${noAnswer(ctx, r, "virsh autostart")}; libvirtd may start it behind Pacemaker's back`);
+}
+
 /** After a successful stop: the persistent definition start set aside, defined again. */
 async function restoreDefinition(ctx: OcfContext): Promise<void> {
   const file = definitionBackup(ctx);
@@ -884,6 +898,10 @@ async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
   if (r.code !== 0) throw new OcfGenericError(`hypervisor ${uri(ctx) ?? "(virsh's default)"} not reachable: ${noAnswer(ctx, r, "virsh uri").replace(/^virsh uri: /, "")}`);
   const effective = r.stdout.trim();
   ctx.log.debug(`hypervisor ${effective} answers`);
+  const info = await run(ctx, ["dominfo", d.name], stepDeadline(ctx, 10_000));
+  if (info.code === 0 && /^Autostart:\s+enable/m.test(info.stdout)) {
+    ctx.log.warning(`domain ${d.name} is defined here with autostart on: libvirtd starts it at boot behind Pacemaker's back (start turns it off)`);
+  }
   if (!isQemu(d)) return;
   const conf = qemuConfPath(effective, ctx.childEnv());
   if (conf === undefined) {

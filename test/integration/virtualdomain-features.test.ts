@@ -167,10 +167,17 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     const persistentFile = path.join(dir, `${name}-persistent.xml`);
     fs.writeFileSync(persistentFile, testXml(name, { uuid, vcpu: 1, extra: "  <description>the admin's own</description>\n" }));
     await lv.virshOk(['define', persistentFile], { uri: lv.testUri });
+    await lv.virshOk(['autostart', name], { uri: lv.testUri });
     const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
-    let r = await agent('start', env);
+    let r = await agent('validate-all', { ...env, OCF_CHECK_LEVEL: '10' });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /WARNING: domain .* is defined here with autostart on/);
+    r = await agent('start', env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /persistent definition stays/);
+    // A kept definition must not autostart: libvirtd would start the guest behind Pacemaker's back.
+    assert.match(r.err, /WARNING: domain .* was set to autostart: turned off/);
+    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /Autostart:\s+disable/);
     assert.doesNotMatch(r.err, /undefine/);
     // The file's XML is what runs; the persistent definition is still there.
     assert.match(await lv.virshOk(['dumpxml', name], { uri: lv.testUri }), /from the config file/);
