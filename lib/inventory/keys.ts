@@ -19,6 +19,7 @@ export const INVENTORY_KEYS = {
     "port",
     "snmp_version",
     "community_file",
+    "community_script",
     "user",
     "auth_protocol",
     "auth_password_file",

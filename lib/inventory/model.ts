@@ -46,8 +46,8 @@ export interface Pdu {
   readonly address: string;
   readonly port: number | undefined;
   readonly snmpVersion: SnmpVersion;
-  /** v1/v2c: the community lives in this root-only file (fence_pdu has no community script). */
-  readonly communityFile: string | undefined;
+  /** v1/v2c: where the community comes from, rendered as fence_pdu's community_script. */
+  readonly community: SecretRef | undefined;
   readonly user: string | undefined;
   readonly authProtocol: string | undefined;
   readonly authPassword: SecretRef | undefined;

@@ -498,7 +498,7 @@ class Walker {
     const address = this.string(m, "address", true, "the PDU's IPv4/IPv6 address or host name", isAddress);
     const port = this.integer(m, "port", false, 1, 65535);
     const version = this.choice(m, "snmp_version", true, ["1", "2c", "3"] as const);
-    const communityFile = this.string(m, "community_file", false, "an absolute path of a root-only file holding the community (letters, digits, ._/+@%:=-)", (s) => SAFE_PATH.test(s));
+    const community = this.secret(m, "community", false, "the SNMP community");
     const user = this.string(m, "user", false, "the SNMPv3 user name");
     const authProtocol = this.choice(m, "auth_protocol", false, SNMP_AUTH_PROTOCOLS);
     const authPassword = this.secret(m, "auth_password", false, "the SNMPv3 authentication password");
@@ -512,7 +512,9 @@ class Walker {
     if (version !== undefined) {
       const v3Keys = ["user", "auth_protocol", "auth_password_file", "auth_password_script", "priv_protocol", "priv_password_file", "priv_password_script"];
       if (version.value === "3") {
-        if (m.has("community_file")) this.error(m.get("community_file"), `${m.field("community_file")}: SNMPv3 has no community; expected user with auth_password_file/auth_password_script`);
+        for (const k of ["community_file", "community_script"]) {
+          if (m.has(k)) this.error(m.get(k), `${m.field(k)}: SNMPv3 has no community; expected user with auth_password_file/auth_password_script`);
+        }
         if (!m.has("user")) this.error(m.node, `${m.field("user")} is missing; expected the SNMPv3 user name (snmp_version is 3)`);
         if (authPassword === undefined && !m.has("auth_password_file") && !m.has("auth_password_script")) {
           this.warn(m.node, `${m.path}: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets`);
@@ -523,8 +525,10 @@ class Walker {
           this.error(m.node, `${m.path}: a privacy password needs an authentication password; expected auth_password_file or auth_password_script too`);
         }
       } else {
-        for (const k of v3Keys) if (m.has(k)) this.error(m.get(k), `${m.field(k)}: only for snmp_version 3 (this PDU uses ${version.value}); expected community_file`);
-        if (!m.has("community_file")) this.error(m.node, `${m.field("community_file")} is missing; expected the path of a root-only file holding the SNMP v${version.value} community`);
+        for (const k of v3Keys) if (m.has(k)) this.error(m.get(k), `${m.field(k)}: only for snmp_version 3 (this PDU uses ${version.value}); expected community_file or community_script`);
+        if (!m.has("community_file") && !m.has("community_script")) {
+          this.error(m.node, `${m.path}: the SNMP v${version.value} community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)`);
+        }
       }
     }
     // An item with a name counts as defined even when other fields are wrong: references to it are
@@ -536,7 +540,7 @@ class Walker {
         address: address?.value ?? "",
         port: port?.value,
         snmpVersion: (version?.value ?? "1") as SnmpVersion,
-        communityFile: communityFile?.value,
+        community: version?.value === "3" ? undefined : community,
         user: user?.value,
         authProtocol: authProtocol?.value,
         authPassword,

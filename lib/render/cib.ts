@@ -48,9 +48,6 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
   const apply: Fragment[] = [fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) })];
   if (plan.twoNode !== undefined) apply.push(fill(t, "two-node", { preferred: commentText(plan.twoNode.preferred), delay: fragment(String(plan.twoNode.delay)) }));
   apply.push(fill(t, "apply-start", {}));
-  for (const d of plan.devices) {
-    if (d.communityFile !== undefined) apply.push(fill(t, "apply-community", { id: shellWord(d.id), file: shellWord(d.communityFile) }));
-  }
   for (const n of plan.nodeUtilization) {
     for (const [name, value] of n.attributes) apply.push(fill(t, "apply-node-utilization", { node: shellWord(n.node), name: shellWord(name), value: shellWord(value) }));
   }

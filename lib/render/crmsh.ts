@@ -1,5 +1,5 @@
 /** The plan spelt as a crmsh configuration and its apply script (crm-templates/crmsh.crm.tmpl). Pure. */
-import { commentText, crmshValue, shellWord } from "./escape.js";
+import { commentText, crmshValue } from "./escape.js";
 import { avoidId, stonithTimeoutNote } from "./pcs.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
@@ -44,9 +44,6 @@ export function renderCrmsh(plan: Plan, t: Template, source: string): { config: 
   const apply: Fragment[] = [fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) })];
   if (plan.twoNode !== undefined) apply.push(fill(t, "two-node", { preferred: commentText(plan.twoNode.preferred), delay: fragment(String(plan.twoNode.delay)) }));
   apply.push(fill(t, "apply-start", {}));
-  for (const d of plan.devices) {
-    if (d.communityFile !== undefined) apply.push(fill(t, "apply-community", { id: shellWord(d.id), file: shellWord(d.communityFile) }));
-  }
   apply.push(fill(t, "apply-footer", {}));
   return { config: joinFragments(out), apply: joinFragments(apply) };
 }

@@ -30,7 +30,6 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
         budget: commentText(d.budget),
       }),
     );
-    if (d.communityFile !== undefined) w(fill(t, "community", { id: shellWord(d.id), file: shellWord(d.communityFile) }));
     if (d.avoids !== undefined) w(fill(t, "avoid", { constraint: shellWord(avoidId(d.id, d.avoids)), device: shellWord(d.id), node: shellWord(d.avoids) }));
   }
 

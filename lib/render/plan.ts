@@ -19,11 +19,6 @@ export interface StonithDevice {
   readonly id: string;
   readonly agent: "fence_ipmi" | "fence_pdu" | "fence_sbd";
   readonly params: readonly Pair[];
-  /**
-   * v1/v2c only: fence_pdu takes the community as a parameter and has no script option for it, so
-   * it is read from this root-only file when the configuration is applied, never written into it.
-   */
-  readonly communityFile: string | undefined;
   /** The node this device must not run on (IPMI: the node it fences). */
   readonly avoids: string | undefined;
   /** How the timeouts were reached, for the comments. */
@@ -154,7 +149,6 @@ export function planCluster(inv: Inventory): Plan {
       id: deviceId.ipmi(node.name),
       agent: "fence_ipmi",
       params,
-      communityFile: undefined,
       avoids: node.name,
       budget: `${budget.how}, rounded up to ${budget.seconds} s${delay > 0 ? `, + pcmk_delay_base ${delay} s` : ""}`,
     });
@@ -171,6 +165,8 @@ export function planCluster(inv: Inventory): Plan {
     const params: Pair[] = [["ip", pdu.address]];
     if (pdu.port !== undefined) params.push(["ipport", String(pdu.port)]);
     params.push(["snmp_version", pdu.snmpVersion]);
+    // v1/v2c: by reference too (fence_pdu's community_script), so the CIB never holds the community.
+    if (pdu.snmpVersion !== "3" && pdu.community !== undefined) params.push(["community_script", secretCommand(pdu.community)]);
     if (pdu.snmpVersion === "3") {
       if (pdu.user !== undefined) params.push(["username", pdu.user]);
       if (pdu.authProtocol !== undefined) params.push(["snmp_auth_prot", pdu.authProtocol]);
@@ -194,7 +190,6 @@ export function planCluster(inv: Inventory): Plan {
       id: deviceId.pdu(pdu.name),
       agent: "fence_pdu",
       params,
-      communityFile: pdu.snmpVersion === "3" ? undefined : pdu.communityFile,
       avoids: undefined,
       budget: `${budget.how} (at most ${most} outlet(s) per node here), rounded up to ${budget.seconds} s${delay > 0 ? `, off + pcmk_delay_base ${delay} s` : ""}`,
     });
@@ -217,7 +212,6 @@ export function planCluster(inv: Inventory): Plan {
         ["pcmk_off_timeout", t],
         ["pcmk_reboot_timeout", t],
       ],
-      communityFile: undefined,
       avoids: undefined,
       budget: `2 x msgwait ${sbd.msgwait} + start ${START_SECONDS} = ${raw} s, rounded up to ${sbdSeconds} s`,
     });

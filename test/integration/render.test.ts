@@ -61,8 +61,8 @@ interface Sample {
 const samples = new Map<string, Sample>();
 
 /**
- * The fixture with its secret paths moved into the test's directory (the community files must
- * exist when the configuration is applied), rendered in every format.
+ * The fixture with its secret paths moved into the test's directory, rendered in every format.
+ * The community files are written, though nothing may read them when the configuration is applied.
  */
 async function prepare(name: string): Promise<Sample> {
   const dir = path.join(tmp, name);
@@ -237,9 +237,12 @@ describe("kvmha render: the three formats give the same CIB", () => {
       const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
       assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
       assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
-      // and the community came from its file, in all three
+      // and the community is referenced, never copied: community_file F is community_script=/bin/cat F
       const text = fs.readFileSync(files[0] ?? "", "utf8");
-      if (/community_file/.test(fs.readFileSync(path.join(s.dir, `${name}.yaml`), "utf8"))) assert.match(text, /name="community" value="community-of-/);
+      assert.doesNotMatch(text, /community-of-|name="community"/);
+      for (const m of fs.readFileSync(path.join(s.dir, `${name}.yaml`), "utf8").matchAll(/community_file: ([^\s,}]+)/g)) {
+        assert.ok(text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`), `community_script for ${m[1] ?? ""}`);
+      }
     });
   }
 });

@@ -93,7 +93,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
       "inv.yaml:10:10: nodes[1].bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf(edit(", community_file: /etc/kvmha/b.community", "")), [
-      "inv.yaml:16:5: pdus[1].community_file is missing; expected the path of a root-only file holding the SNMP v2c community",
+      "inv.yaml:16:5: pdus[1]: the SNMP v2c community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf("nodes: []\n"), ["inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd", "inv.yaml:1:8: nodes: the list is empty; expected at least two nodes"]);
     assert.deepEqual(errorsOf(""), ["inv.yaml:1:1: the inventory is empty; expected a mapping with keys cluster, nodes, pdus, guests"]);
@@ -165,7 +165,17 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
       "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
     ]);
     assert.deepEqual(errorsOf(edit("community_file: /etc/kvmha/b.community", "community_file: /etc/kvmha/b.community, user: fence")), [
-      "inv.yaml:16:105: pdus[1].user: only for snmp_version 3 (this PDU uses 2c); expected community_file",
+      "inv.yaml:16:105: pdus[1].user: only for snmp_version 3 (this PDU uses 2c); expected community_file or community_script",
+    ]);
+    // The community by command instead of by file; one of the two, never both.
+    const bycommand = checkInventoryText("inv.yaml", edit("community_file: /etc/kvmha/b.community", "community_script: /usr/local/sbin/kvmha-secret pdu-b"));
+    assert.deepEqual(bycommand.inventory.pdus[1]?.community, { kind: "script", command: "/usr/local/sbin/kvmha-secret pdu-b" });
+    assert.deepEqual(errorsOf(edit("community_file: /etc/kvmha/b.community", "community_file: /etc/kvmha/b.community, community_script: /bin/echo x")), [
+      "inv.yaml:16:117: pdus[1].community_script: give either community_file or community_script for the SNMP community, not both",
+    ]);
+    assert.deepEqual(errorsOf(edit("snmp_version: 2c, community_file: /etc/kvmha/b.community", "snmp_version: 3, user: fence, community_script: /bin/echo x")), [
+      "inv.yaml:16:89: pdus[1].community_script: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
+      "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
     ]);
   });
 

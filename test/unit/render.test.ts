@@ -77,8 +77,10 @@ describe("render: the plan", () => {
     assert.equal(param("fence-pdu-pdu-a", "pcmk_host_map"), "hv1:1;hv2:2");
     assert.equal(param("fence-ipmi-hv1", "password_script"), "/bin/cat /etc/kvmha/hv1-bmc.pw");
     assert.equal(param("fence-pdu-pdu-b", "snmp_priv_passwd_script"), "/bin/cat /etc/kvmha/pdu-b.priv");
+    // The v2c community by reference too: community_file F becomes community_script=/bin/cat F.
     assert.equal(param("fence-pdu-pdu-a", "community"), undefined);
-    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.communityFile, "/etc/kvmha/pdu-a.community");
+    assert.equal(param("fence-pdu-pdu-a", "community_script"), "/bin/cat /etc/kvmha/pdu-a.community");
+    assert.equal(param("fence-pdu-pdu-b", "community_script"), undefined, "SNMPv3 has no community");
     assert.deepEqual(
       plan.devices.filter((d) => d.avoids !== undefined).map((d) => `${d.id}!${d.avoids}`),
       ["fence-ipmi-hv1!hv1", "fence-ipmi-hv2!hv2"],
@@ -114,6 +116,8 @@ describe("render: the plan", () => {
     assert.equal(left?.params.find(([n]) => n === "pcmk_off_timeout")?.[1], "60s");
     assert.equal(left?.params.find(([n]) => n === "pcmk_host_map")?.[1], "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3");
     assert.equal(hostMap([{ node: "a", outlets: ["1", "2"] }]), "a:1,2");
+    // community_script is passed as is
+    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-right")?.params.find(([n]) => n === "community_script")?.[1], "/usr/local/sbin/kvmha-secret pdu-right");
   });
 
   it("SBD and no-PDU variants: levels without gaps", async () => {
