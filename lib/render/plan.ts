@@ -4,7 +4,7 @@
  * crmsh, CIB XML) are only different spellings of this one plan, which is what keeps them
  * equivalent. Pure: Inventory in, Plan out.
  */
-import { DEFAULTS, type Guest, type Inventory, type Node, type Pdu, type SecretRef } from "../inventory/model.js";
+import { type Bmc, DEFAULTS, type Guest, type Inventory, type Pdu, type SecretRef } from "../inventory/model.js";
 
 export type Pair = readonly [name: string, value: string];
 
@@ -81,27 +81,61 @@ const roundUp = (seconds: number, step: number): number => Math.ceil(seconds / s
 const START_SECONDS = 5;
 const SCRIPT_SECONDS = 5;
 
-/** fence_ipmi's worst case for reboot: login, status, off, the read-back window, on. */
-function ipmiBudget(node: Node): { seconds: number; how: string } {
-  const bmc = node.bmc;
-  if (bmc === undefined) return { seconds: 0, how: "" };
-  const req = DEFAULTS.ipmiRequestTimeout;
-  const scripts = bmc.password === undefined ? 0 : SCRIPT_SECONDS;
-  const raw = bmc.loginTimeout + 4 * req + bmc.powerTimeout + scripts + START_SECONDS;
+/**
+ * An agent's worst case, in seconds: a fixed part (process start, scripts, login, the first status
+ * read, a closing request), then per power change its switch request(s), the power_timeout window,
+ * and the read-back request(s) that may still be under way when the window closes. Our agents
+ * wait the whole window for the off and again for the on: a reboot is two changes.
+ */
+interface Budgets {
+  readonly off: number;
+  /** Two changes: reboot (off, then on); fence_pdu's on too (retry_on=1 tries it twice). */
+  readonly twice: number;
+  /** How, for the comment above the device. */
+  readonly how: string;
+}
+
+function budgets(fixed: number, fixedHow: string, change: number, changeHow: string, twiceIs: string): Budgets {
+  const off = roundUp(fixed + change, 5);
+  const twice = roundUp(fixed + 2 * change, 5);
   return {
-    seconds: roundUp(raw, 5),
-    how: `login_timeout ${bmc.loginTimeout} + 4 requests x ipmitool_timeout ${req} + power_timeout ${bmc.powerTimeout} + password_script ${scripts} + start ${START_SECONDS} = ${raw} s`,
+    off,
+    twice,
+    how: `fixed ${fixedHow} = ${fixed} s; per power change ${changeHow} = ${change} s; off = ${fixed} + ${change} = ${fixed + change} -> ${off} s; ${twiceIs} = ${fixed} + 2 x ${change} = ${fixed + 2 * change} -> ${twice} s (rounded up to 5 s)`,
   };
 }
 
-/** fence_pdu's worst case for one off (or on) of `outlets` outlets: login, read and set each, read-back window. */
-function pduBudget(pdu: Pdu, outlets: number): { seconds: number; how: string } {
-  const scripts = (pdu.authPassword === undefined ? 0 : SCRIPT_SECONDS) + (pdu.privPassword === undefined ? 0 : SCRIPT_SECONDS);
-  const raw = pdu.loginTimeout + 2 * outlets * pdu.shellTimeout + pdu.powerTimeout + scripts + START_SECONDS;
-  return {
-    seconds: roundUp(raw, 5),
-    how: `login_timeout ${pdu.loginTimeout} + 2 x ${outlets} outlet(s) x shell_timeout ${pdu.shellTimeout} + power_timeout ${pdu.powerTimeout} + password scripts ${scripts} + start ${START_SECONDS} = ${raw} s`,
-  };
+/** fence_ipmi. Alone in its level, the fencer asks it for a reboot. */
+function ipmiBudgets(bmc: Bmc): Budgets {
+  const req = DEFAULTS.ipmiRequestTimeout;
+  const scripts = bmc.password === undefined ? 0 : SCRIPT_SECONDS;
+  const fixed = START_SECONDS + scripts + bmc.loginTimeout + 2 * req;
+  const change = bmc.powerTimeout + 2 * req;
+  return budgets(
+    fixed,
+    `(start ${START_SECONDS} + password_script ${scripts} + login_timeout ${bmc.loginTimeout} + status, close 2 x ipmitool_timeout ${req})`,
+    change,
+    `(power_timeout ${bmc.powerTimeout} + switch, last read 2 x ${req})`,
+    "reboot (off, then on)",
+  );
+}
+
+/**
+ * fence_pdu for `outlets` outlets per node. In a level with other devices the fencer asks each
+ * for off, then each for on; alone in its level, for reboot.
+ */
+function pduBudgets(pdu: Pdu, outlets: number): Budgets {
+  const t = pdu.shellTimeout;
+  const scripts = [pdu.authPassword, pdu.privPassword, pdu.community].filter((r) => r !== undefined).length * SCRIPT_SECONDS;
+  const fixed = START_SECONDS + scripts + pdu.loginTimeout + outlets * t;
+  const change = pdu.powerTimeout + 2 * outlets * t;
+  return budgets(
+    fixed,
+    `(start ${START_SECONDS} + scripts ${scripts} + login_timeout ${pdu.loginTimeout} + status ${outlets} x shell_timeout ${t})`,
+    change,
+    `(power_timeout ${pdu.powerTimeout} + switch, last read 2 x ${outlets} x ${t})`,
+    "on (retry_on=1: twice) and reboot (off, then on)",
+  );
 }
 
 /** pcmk_host_map: `node:outlet,outlet;node:…`. A ':' inside an outlet (unit:outlet) is escaped for Pacemaker's parser. */
@@ -129,10 +163,10 @@ export function planCluster(inv: Inventory): Plan {
   for (const node of inv.nodes) {
     const bmc = node.bmc;
     if (bmc === undefined) continue;
-    const budget = ipmiBudget(node);
+    const b = ipmiBudgets(bmc);
     const delay = twoNode !== undefined && twoNode.preferred === node.name ? twoNode.delay : 0;
-    const timeout = budget.seconds + delay;
-    ipmiSeconds.set(node.name, timeout);
+    // Level 1 holds this device alone: the fencer asks it for a reboot.
+    ipmiSeconds.set(node.name, b.twice + delay);
     const params: Pair[] = [["ip", bmc.address]];
     if (bmc.port !== undefined) params.push(["ipport", String(bmc.port)]);
     if (bmc.user !== undefined) params.push(["username", bmc.user]);
@@ -144,24 +178,24 @@ export function planCluster(inv: Inventory): Plan {
     if (bmc.powerTimeout !== DEFAULTS.ipmiPowerTimeout) params.push(["power_timeout", String(bmc.powerTimeout)]);
     params.push(["pcmk_host_list", node.name]);
     if (delay > 0) params.push(["pcmk_delay_base", `${delay}s`]);
-    params.push(["pcmk_off_timeout", `${timeout}s`], ["pcmk_reboot_timeout", `${timeout}s`]);
+    params.push(["pcmk_off_timeout", `${b.off + delay}s`], ["pcmk_reboot_timeout", `${b.twice + delay}s`]);
     devices.push({
       id: deviceId.ipmi(node.name),
       agent: "fence_ipmi",
       params,
       avoids: node.name,
-      budget: `${budget.how}, rounded up to ${budget.seconds} s${delay > 0 ? `, + pcmk_delay_base ${delay} s` : ""}`,
+      budget: `${b.how}${delay > 0 ? `; off and reboot + pcmk_delay_base ${delay} s` : ""}`,
     });
   }
 
-  const pduSeconds = new Map<string, number>();
+  const pduSeconds = new Map<string, { off: number; on: number; reboot: number }>();
   const pduDelay = new Map<string, number>();
   for (const pdu of inv.pdus) {
     const fed = inv.nodes.flatMap((n) => n.power.filter((s) => s.pdu === pdu.name).map((s) => ({ node: n.name, outlets: s.outlets })));
     if (fed.length === 0) continue;
     const most = Math.max(...fed.map((f) => f.outlets.length));
-    const budget = pduBudget(pdu, most);
-    pduSeconds.set(pdu.name, budget.seconds);
+    const b = pduBudgets(pdu, most);
+    pduSeconds.set(pdu.name, { off: b.off, on: b.twice, reboot: b.twice });
     const params: Pair[] = [["ip", pdu.address]];
     if (pdu.port !== undefined) params.push(["ipport", String(pdu.port)]);
     params.push(["snmp_version", pdu.snmpVersion]);
@@ -183,15 +217,17 @@ export function planCluster(inv: Inventory): Plan {
     const delay = twoNode !== undefined && fed.some((f) => f.node === twoNode.preferred) ? twoNode.delay : 0;
     if (delay > 0 && twoNode !== undefined) params.push(["pcmk_delay_base", fed.map((f) => `${f.node}:${f.node === twoNode.preferred ? delay : 0}s`).join(";")]);
     pduDelay.set(pdu.name, delay);
-    const t = `${budget.seconds}s`;
-    const tDelayed = `${budget.seconds + delay}s`;
-    params.push(["pcmk_off_timeout", tDelayed], ["pcmk_on_timeout", t], ["pcmk_reboot_timeout", tDelayed]);
+    params.push(
+      ["pcmk_off_timeout", `${b.off + delay}s`],
+      ["pcmk_on_timeout", `${b.twice}s`],
+      ["pcmk_reboot_timeout", `${b.twice + delay}s`],
+    );
     devices.push({
       id: deviceId.pdu(pdu.name),
       agent: "fence_pdu",
       params,
       avoids: undefined,
-      budget: `${budget.how} (at most ${most} outlet(s) per node here), rounded up to ${budget.seconds} s${delay > 0 ? `, off + pcmk_delay_base ${delay} s` : ""}`,
+      budget: `${most} outlet(s) per node at most; ${b.how}${delay > 0 ? `; off and reboot + pcmk_delay_base ${delay} s` : ""}`,
     });
   }
 
@@ -229,18 +265,21 @@ export function planCluster(inv: Inventory): Plan {
       levels.push({ target: node.name, index, devices: [deviceId.ipmi(node.name)] });
       const s = ipmiSeconds.get(node.name) ?? 0;
       total += s;
-      parts.push(`IPMI ${s}`);
+      parts.push(`IPMI reboot ${s}`);
     }
     if (node.power.length > 0) {
       index += 1;
       levels.push({ target: node.name, index, devices: node.power.map((s) => deviceId.pdu(s.pdu)) });
+      const alone = node.power.length === 1;
       for (const s of node.power) {
-        const t = pduSeconds.get(s.pdu) ?? 0;
-        // A reboot through a level of several devices is an off of each, then an on of each.
-        // The delay is taken before the off of the preferred node only.
+        const t = pduSeconds.get(s.pdu) ?? { off: 0, on: 0, reboot: 0 };
+        // A reboot through a level of several devices is an off of each, then an on of each; a
+        // device alone in its level is asked for the reboot itself. The delay is taken before the
+        // off (or reboot) of the preferred node only.
         const d = twoNode !== undefined && twoNode.preferred === node.name ? (pduDelay.get(s.pdu) ?? 0) : 0;
-        total += 2 * t + d;
-        parts.push(d > 0 ? `${s.pdu} off+on 2 x ${t} + delay ${d}` : `${s.pdu} off+on 2 x ${t}`);
+        total += (alone ? t.reboot : t.off + t.on) + d;
+        const what = alone ? `${s.pdu} reboot ${t.reboot}` : `${s.pdu} off ${t.off} + on ${t.on}`;
+        parts.push(d > 0 ? `${what} + delay ${d}` : what);
       }
     }
     if (sbd !== undefined) {

@@ -91,29 +91,56 @@ describe("render: the plan", () => {
     const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
     const plan = planCluster(inventory);
     const t = (id: string, name: string): number => Number.parseInt(plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1] ?? "", 10);
-    // fence_ipmi: login 5 + 4 x 2 + power 20 + script 5 + start 5 = 43 -> 45; hv1 + delay 15
-    assert.equal(t("fence-ipmi-hv2", "pcmk_reboot_timeout"), 45);
-    assert.equal(t("fence-ipmi-hv1", "pcmk_reboot_timeout"), 60);
-    // fence_pdu v2c: login 5 + 2 x 1 x 3 + power 20 + start 5 = 36 -> 40; v3 with two scripts -> 50;
-    // off (and reboot) + the preferred node's delay of 15 s, on without
-    assert.equal(t("fence-pdu-pdu-a", "pcmk_on_timeout"), 40);
-    assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 55);
+    // The agents wait the whole power_timeout for the off, and again for the on: a reboot is two
+    // power changes. fence_ipmi: fixed = start 5 + password_script 5 + login 5 + status, close
+    // 2 x 2 = 19; a change = power_timeout 20 + switch and the last read 2 x 2 = 24.
+    // off = 19 + 24 = 43 -> 45; reboot = 19 + 2 x 24 = 67 -> 70; hv1 (preferred) + delay 15.
+    assert.equal(t("fence-ipmi-hv2", "pcmk_off_timeout"), 45);
+    assert.equal(t("fence-ipmi-hv2", "pcmk_reboot_timeout"), 70);
+    assert.equal(t("fence-ipmi-hv1", "pcmk_off_timeout"), 60);
+    assert.equal(t("fence-ipmi-hv1", "pcmk_reboot_timeout"), 85);
+    // fence_pdu v2c (community_script): fixed = start 5 + script 5 + login 5 + status 1 x 3 = 18;
+    // a change = power_timeout 20 + switch and last read 2 x 1 x 3 = 26. off = 44 -> 45; on (tried
+    // twice, retry_on=1) and reboot = 18 + 2 x 26 = 70. v3 with two scripts: 23 + 26 = 49 -> 50,
+    // 23 + 52 = 75. off and reboot + the preferred node's delay of 15 s, on without.
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 60);
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_on_timeout"), 70);
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_reboot_timeout"), 85);
     assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 65);
+    assert.equal(t("fence-pdu-pdu-b", "pcmk_on_timeout"), 75);
+    assert.equal(t("fence-pdu-pdu-b", "pcmk_reboot_timeout"), 90);
     assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.params.find(([n]) => n === "pcmk_delay_base")?.[1], "hv1:15s;hv2:0s");
-    // hv1: 60 + (2 x 40 + 15) + (2 x 50 + 15) = 270, + 20% = 324 -> 330
+    // hv1: level 1 alone is a reboot, 85; level 2 (two PDUs) an off of each, then an on of each:
+    // (45 + 70 + 15) + (50 + 75 + 15) = 270; 85 + 270 = 355, + 20% = 426 -> 430
+    assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a off 45 + on 70 + delay 15 + pdu-b off 50 + on 75 + delay 15 = 355 s");
     assert.deepEqual(plan.properties, [
       ["stonith-enabled", "true"],
-      ["stonith-timeout", "330s"],
+      ["stonith-timeout", "430s"],
     ]);
-    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 330, d.id);
+    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 430, d.id);
+  });
+
+  it("timeouts: a PDU alone in a node's level is timed for the reboot the fencer asks of it", async () => {
+    // Each node fed by pdu-a only: level 2 is that one device, asked for a reboot (off, then on).
+    const single = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace(/\n\s*- \{ pdu: pdu-b, outlets: \[\d\] \}/g, "");
+    const plan = planCluster(checkInventoryText("single.yaml", single).inventory);
+    assert.deepEqual(plan.levels.find((l) => l.target === "hv2" && l.index === 2)?.devices, ["fence-pdu-pdu-a"]);
+    // hv1: IPMI reboot 85 + pdu-a reboot 70 + delay 15 = 170, + 20% = 204 -> 210 (not off 45 + on 70)
+    assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a reboot 70 + delay 15 = 170 s");
+    assert.equal(plan.stonithTimeout.seconds, 210);
+    const pduA = plan.devices.find((d) => d.id === "fence-pdu-pdu-a");
+    assert.equal(pduA?.params.find(([n]) => n === "pcmk_reboot_timeout")?.[1], "85s");
+    assert.match(pduA?.budget ?? "", /reboot \(off, then on\) = 18 \+ 2 x 26 = 70 -> 70 s/);
   });
 
   it("more outlets per node mean a longer PDU timeout; unit:outlet is escaped for pcmk_host_map", async () => {
     const { inventory } = await loadInventory(path.join(FIXTURES, "multi-outlet.yaml"));
     const plan = planCluster(inventory);
     const left = plan.devices.find((d) => d.id === "fence-pdu-left");
-    // login 5 + 2 x 3 outlets x 3 + power 30 + start 5 = 58 -> 60
-    assert.equal(left?.params.find(([n]) => n === "pcmk_off_timeout")?.[1], "60s");
+    // fixed = start 5 + script 5 + login 5 + status 3 x 3 = 24; a change = power 30 + 2 x 3 x 3 = 48
+    // off = 72 -> 75; on and reboot = 24 + 2 x 48 = 120
+    assert.equal(left?.params.find(([n]) => n === "pcmk_off_timeout")?.[1], "75s");
+    assert.equal(left?.params.find(([n]) => n === "pcmk_reboot_timeout")?.[1], "120s");
     assert.equal(left?.params.find(([n]) => n === "pcmk_host_map")?.[1], "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3");
     assert.equal(hostMap([{ node: "a", outlets: ["1", "2"] }]), "a:1,2");
     // community_script is passed as is
@@ -154,7 +181,7 @@ describe("render: the plan", () => {
       (e: unknown) =>
         e instanceof InventoryError &&
         e.message ===
-          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI 60 + pdu-a off+on 2 x 40 + delay 15 + pdu-b off+on 2 x 50 + delay 15 = 270 s, + 20% = 330 s); expected at least 330, or leave it out",
+          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI reboot 85 + pdu-a off 45 + on 70 + delay 15 + pdu-b off 50 + on 75 + delay 15 = 355 s, + 20% = 430 s); expected at least 430, or leave it out",
     );
   });
 });
