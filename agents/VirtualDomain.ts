@@ -19,7 +19,7 @@
  * - utilization is written only when it changed, so a steady-state monitor runs one virsh.
  */
 import { execFile } from "node:child_process";
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
@@ -209,7 +209,6 @@ async function settledState(ctx: OcfContext, d: Domain, deadline: Deadline): Pro
  * domains (as the reference agent's pid_status): QEMU's argv holds `-name guest=NAME,…`.
  */
 export async function qemuProcessRunning(name: string, procDir = "/proc"): Promise<boolean> {
-  const { readdir } = await import("node:fs/promises");
   let pids: string[];
   try {
     pids = (await readdir(procDir)).filter((e) => /^\d+$/.test(e));

@@ -180,6 +180,28 @@ const bundle = await stepAsync("bundle", () =>
 );
 const bundleBytes = readFileSync(bundleFile);
 
+// No real import() may stay in the bundle. esbuild turns a dynamic import of a bundled module into
+// a lazy require, but leaves one of a built-in (or any external) as a real import(), and the
+// executable, started from a snapshot, has no dynamic import callback: it fails at run time with
+// "A dynamic import callback was not specified" (VirtualDomain's /proc fallback once did, so stop
+// failed and the node was fenced). The metafile names the source; the text scan is the backstop.
+{
+  const where = [];
+  for (const [file, input] of Object.entries(bundle.metafile?.inputs ?? {})) {
+    for (const im of input.imports) if (im.kind === "dynamic-import" && im.external === true) where.push(`${file}: import("${im.path}")`);
+  }
+  const text = bundleBytes.toString("utf8");
+  const calls = [...text.matchAll(/(?<![\w$.])import\s*\(/g)];
+  if (where.length > 0 || calls.length > 0) {
+    const sample = calls.slice(0, 3).map((m) => JSON.stringify(text.slice(m.index, m.index + 60)));
+    fail(
+      `the bundle still contains ${Math.max(calls.length, where.length)} dynamic import() call(s), which fail in the executable ` +
+        `("A dynamic import callback was not specified"): ${[...where, ...sample].join("; ")}. ` +
+        "Import built-in modules statically (import { x } from \"node:…\"); a dynamic import of our own modules is fine.",
+    );
+  }
+}
+
 // ---- 2.–3. executable --------------------------------------------------------------------------
 
 const seaConfig = {

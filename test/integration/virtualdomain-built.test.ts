@@ -5,11 +5,15 @@
 //   one process, virsh;
 // - validate-all at OCF_CHECK_LEVEL=10 run inside libvirtd's mount namespace (as Pacemaker runs it
 //   on the node libvirtd runs on) reads that namespace's qemu.conf: a warning without a lock
-//   manager, none with lock_manager = "lockd".
+//   manager, none with lock_manager = "lockd";
+// - with libvirtd unreachable (a socket that does not exist) monitor and stop fall back to looking
+//   for the guest's QEMU process in /proc: not running → monitor 7, stop 0; running → monitor 0,
+//   stop fails. In the executable this path once died on a dynamic import() ("internal error: A
+//   dynamic import callback was not specified"), so a stop failed and Pacemaker fenced the node.
 // Needs `npm run build` first. Run: node --import tsx --test test/integration/virtualdomain-built.test.ts
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +37,78 @@ function traced(action: string, env: Record<string, string>, out: string): Promi
     });
   });
 }
+
+/** Runs the built agent; bounded. */
+function runAgent(action: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    execFile(AGENT, [action], { env, timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+      resolve({ code, out: stdout, err: stderr });
+    });
+  });
+}
+
+describe('the built VirtualDomain without libvirtd: the /proc fallback', { timeout: 60_000 }, () => {
+  let dir: string;
+  let fakeQemu: ChildProcess | undefined;
+  before(() => {
+    assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
+    assert.ok(findProgram('virsh') !== undefined, 'virsh is not installed: install the Debian package libvirt-clients (scripts/lab-deps.sh)');
+    const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
+    assert.ok(fs.statSync(path.join(ROOT, 'agents/VirtualDomain.ts')).mtimeMs <= built, `agents/VirtualDomain.ts is newer than ${AGENT}: run npm run build`);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-nosock-'));
+  });
+  after(() => {
+    if (fakeQemu?.pid !== undefined && fakeQemu.exitCode === null) fakeQemu.kill('SIGKILL');
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const envFor = (name: string): Record<string, string> => {
+    const config = path.join(dir, `${name}.xml`);
+    fs.writeFileSync(config, `<domain type='kvm'><name>${name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>\n`);
+    return {
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      OCF_ROOT: '/usr/lib/ocf',
+      OCF_RESOURCE_INSTANCE: name,
+      HA_RSCTMP: path.join(dir, 'rsctmp'),
+      OCF_RESKEY_config: config,
+      OCF_RESKEY_hypervisor: `qemu+unix:///system?socket=${path.join(dir, 'no-such-socket')}`,
+      OCF_RESKEY_CRM_meta_interval: '10000',
+      // Short: the state is asked again while the op time allows; the fallback comes after.
+      OCF_RESKEY_CRM_meta_timeout: '3000',
+    };
+  };
+
+  test('no QEMU process for the guest: monitor 7, stop 0', async () => {
+    const env = envFor('vd-nosock-off');
+    const m = await runAgent('monitor', env);
+    assert.doesNotMatch(m.err, /internal error/);
+    assert.equal(m.code, 7, m.err);
+    assert.match(m.err, /failed to connect to the hypervisor.*a QEMU process for vd-nosock-off is not running/i);
+    const s = await runAgent('stop', env);
+    assert.doesNotMatch(s.err, /internal error/);
+    assert.equal(s.code, 0, s.err);
+    assert.match(s.err, /no QEMU process for vd-nosock-off runs: stopped/);
+  });
+
+  test('a QEMU process for the guest runs: monitor 0, stop fails', async () => {
+    // A stand-in with QEMU's program name and `-name guest=NAME,…` in its argv (node sleeping).
+    fakeQemu = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '-name', 'guest=vd-nosock-on,debug-threads=on'], { argv0: '/usr/bin/qemu-system-x86_64', stdio: 'ignore' });
+    const pid = fakeQemu.pid;
+    assert.ok(pid !== undefined);
+    for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('guest=vd-nosock-on'); i++) await new Promise((r) => setTimeout(r, 20));
+    const env = envFor('vd-nosock-on');
+    const m = await runAgent('monitor', env);
+    assert.doesNotMatch(m.err, /internal error/);
+    assert.equal(m.code, 0, m.err);
+    assert.match(m.err, /a QEMU process for vd-nosock-on is running/);
+    const s = await runAgent('stop', env);
+    assert.doesNotMatch(s.err, /internal error/);
+    assert.equal(s.code, 1, s.err);
+    assert.match(s.err, /cannot stop domain vd-nosock-on: .*failed to connect to the hypervisor/i);
+    fakeQemu.kill('SIGKILL');
+  });
+});
 
 describe('the built VirtualDomain', { timeout: 120_000 }, () => {
   let lv: Libvirt;
