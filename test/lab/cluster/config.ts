@@ -29,7 +29,24 @@ export interface LabGuest {
   consoleLog: string;
 }
 
+/**
+ * Whose agents: kvmha's (fence_ipmi, fence_pdu, ocf:kvmha:VirtualDomain) or the ClusterLabs
+ * references they replace (fence_ipmilan, fence_apc_snmp, ocf:heartbeat:VirtualDomain), with the
+ * same options: kvmha's agents take the references' names.
+ */
+export type AgentSet = 'kvmha' | 'reference';
+
+const AGENTS: Record<AgentSet, { ipmi: string; pdu: string; vdProvider: string; ipmiExtra: Record<string, string> }> = {
+  kvmha: { ipmi: 'fence_ipmi', pdu: 'fence_pdu', vdProvider: 'kvmha', ipmiExtra: {} },
+  // ipmitool without -C asks Get Channel Cipher Suites, which ipmi_sim answers in a way ipmitool
+  // 1.8.19 rejects ("Unable to Get Channel Cipher Suites"): 14 s per call. The IPMI lab always
+  // gives the reference its cipher suite; so does this one.
+  reference: { ipmi: 'fence_ipmilan', pdu: 'fence_apc_snmp', vdProvider: 'heartbeat', ipmiExtra: { cipher: '3' } },
+};
+
 export interface ConfigureOptions {
+  /** Default 'kvmha'. */
+  agents?: AgentSet;
   /** Guest names ([a-z0-9-]); each becomes a VirtualDomain resource. */
   guests: string[];
   /** Guest memory (MiB); default 128. */
@@ -99,25 +116,26 @@ function primitive(o: { id: string; cls: string; provider?: string; type: string
 }
 
 /** The configuration sections (resources, constraints, fencing topology, defaults) as CIB XML. */
-export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<ConfigureOptions, 'ipmiExtra' | 'pduExtra'> = {}): {
+export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<ConfigureOptions, 'ipmiExtra' | 'pduExtra' | 'agents'> = {}): {
   resources: string;
   constraints: string;
   fencingTopology: string;
   rscDefaults: string;
 } {
   const names = c.nodes.nodes.map((n) => n.name);
+  const a = AGENTS[o.agents ?? 'kvmha'];
   const res: string[] = [];
   const cons: string[] = [];
   const levels: string[] = [];
   for (const n of names) {
     const id = `fence-ipmi-${n}`;
-    res.push(primitive({ id, cls: 'stonith', type: 'fence_ipmi', params: { ...c.ipmiOptions(n), ...o.ipmiExtra, pcmk_host_list: n }, ops: [{ name: 'monitor', interval: '60s' }] }));
+    res.push(primitive({ id, cls: 'stonith', type: a.ipmi, params: { ...c.ipmiOptions(n), ...a.ipmiExtra, ...o.ipmiExtra, pcmk_host_list: n }, ops: [{ name: 'monitor', interval: '60s' }] }));
     // A node never fences itself through its own BMC.
     cons.push(`<rsc_location id="location-${id}-${n}--INFINITY" rsc="${id}" node="${n}" score="-INFINITY"/>`);
   }
   const hostMap = names.map((n) => `${n}:${c.outletOf(n)}`).join(';');
   for (const [i, id] of ['fence-pdu-a', 'fence-pdu-b'].entries()) {
-    res.push(primitive({ id, cls: 'stonith', type: 'fence_pdu', params: { ...c.pduOptions(i), ...o.pduExtra, pcmk_host_map: hostMap }, ops: [{ name: 'monitor', interval: '60s' }] }));
+    res.push(primitive({ id, cls: 'stonith', type: a.pdu, params: { ...c.pduOptions(i), ...o.pduExtra, pcmk_host_map: hostMap }, ops: [{ name: 'monitor', interval: '60s' }] }));
   }
   for (const n of names) {
     levels.push(`<fencing-level id="fl-${n}-1" index="1" target="${n}" devices="fence-ipmi-${n}"/>`);
@@ -128,7 +146,7 @@ export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<Con
       primitive({
         id: g.name,
         cls: 'ocf',
-        provider: 'kvmha',
+        provider: a.vdProvider,
         type: 'VirtualDomain',
         params: { config: g.xmlFile, hypervisor: 'qemu:///system', migration_transport: 'tcp', migrateuri: 'tcp://%n' },
         meta: { 'allow-migrate': 'true' },
