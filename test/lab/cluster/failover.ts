@@ -98,6 +98,7 @@ export async function startFailoverLab(o: { guests: string[]; agents?: AgentSet 
       placement,
       diag,
       async scenario(body) {
+        const mark = c.power.events().length;
         let failed = true;
         try {
           await body();
@@ -108,7 +109,18 @@ export async function startFailoverLab(o: { guests: string[]; agents?: AgentSet 
           } catch (err) {
             if (!failed) throw err;
           }
-          if (!failed) assert.deepEqual(watcher.violations(), [], 'a guest ran on two nodes at once');
+          if (!failed) {
+            assert.deepEqual(watcher.violations(), [], 'a guest ran on two nodes at once');
+            // One fault, one power cut at most per node: never a rebooted node cut again by a late result.
+            const cuts = new Map<string, number>();
+            const on = new Map<string, boolean>();
+            for (const e of c.power.events().slice(mark)) {
+              const now = / node on,/.test(e.what);
+              if (on.get(e.node) !== false && !now) cuts.set(e.node, (cuts.get(e.node) ?? 0) + 1);
+              on.set(e.node, now);
+            }
+            for (const [node, n] of cuts) assert.ok(n <= 1, `${node} lost power ${n} times in one scenario: ${JSON.stringify(c.power.events().slice(mark))}`);
+          }
         }
       },
       async timed(label, fault, withinMs = 180_000) {
