@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { startCluster, type Cluster } from './cluster.js';
-import { configureCluster, type AgentSet, type LabGuest } from './config.js';
+import { configureCluster, type AgentSet, type ConfigureOptions, type LabGuest } from './config.js';
 import { allOnline, crmStatus, fenceResults, waitForStatus, type CrmStatus, type FenceResult } from './crm.js';
 import type { ClusterNode } from './nodes.js';
 import { startWatcher, type Watcher } from './watcher.js';
@@ -49,7 +49,7 @@ export function sec(ms: number | undefined): string {
   return ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export async function startFailoverLab(o: { guests: string[]; agents?: AgentSet }): Promise<FailoverLab> {
+export async function startFailoverLab(o: { guests: string[]; agents?: AgentSet; configure?: Pick<ConfigureOptions, 'ipmiExtra' | 'pduExtra' | 'properties'> }): Promise<FailoverLab> {
   const c = await startCluster();
   let w: Watcher | undefined;
   try {
@@ -71,7 +71,7 @@ export async function startFailoverLab(o: { guests: string[]; agents?: AgentSet 
 
     await waitForStatus(c.nodes.nodes[0]!, 'all online', allOnline(names), 90_000);
     const t0 = Date.now();
-    const conf = await configureCluster(c, { guests: o.guests, agents: o.agents ?? 'kvmha' });
+    const conf = await configureCluster(c, { ...o.configure, guests: o.guests, agents: o.agents ?? 'kvmha' });
     console.log(`configured (${o.agents ?? 'kvmha'} agents) in ${Date.now() - t0} ms: ${conf.commands.map((a) => a.join(' ')).join('; ')}`);
     await waitForStatus(c.nodes.nodes[0]!, 'guests started', (s) => guestsUp(s), 120_000);
     const watcher = startWatcher(c.nodes.nodes);
