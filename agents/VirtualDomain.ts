@@ -19,7 +19,7 @@
  * - utilization is written only when it changed, so a steady-state monitor runs one virsh.
  */
 import { execFile } from "node:child_process";
-import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
@@ -29,6 +29,7 @@ import type { ParamSpec } from "../lib/ocf/params.js";
 import { imageFormat, overlayImage } from "../lib/libvirt/images.js";
 import { diskLockManager, qemuConfPath } from "../lib/libvirt/qemu-conf.js";
 import { type DomainXmlInfo, DomainXmlError, parseDomainXml, withoutRuntimeId } from "../lib/libvirt/domain-xml.js";
+import { type DomainRecord, type FileIdentity, cachedConfig, decodeDomainRecord, encodeDomainRecord, fileIdentity, stableIdentity } from "../lib/libvirt/domain-record.js";
 import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
 import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
@@ -90,17 +91,17 @@ interface Domain {
   readonly source: "config" | "record";
   /** The parsed config file (source "config" only). */
   readonly xml?: DomainXmlInfo;
+  /** The identity of the config file `xml` was read from (source "config" only). */
+  readonly file?: FileIdentity;
 }
 
 function recordFile(ctx: OcfContext): string {
   return join(ctx.rscTmp, `VirtualDomain-${ctx.instance}.domain`);
 }
 
-async function readRecord(ctx: OcfContext): Promise<Domain | undefined> {
+async function readDomainRecord(ctx: OcfContext): Promise<DomainRecord | undefined> {
   try {
-    const data = JSON.parse(await readFile(recordFile(ctx), "utf8")) as { name?: unknown; uuid?: unknown; type?: unknown };
-    if (typeof data.name !== "string" || data.name === "") return undefined;
-    return { name: data.name, uuid: typeof data.uuid === "string" ? data.uuid : undefined, type: typeof data.type === "string" ? data.type : undefined, source: "record" };
+    return decodeDomainRecord(await readFile(recordFile(ctx), "utf8"));
   } catch {
     return undefined;
   }
@@ -110,7 +111,7 @@ async function writeRecord(ctx: OcfContext, d: Domain): Promise<void> {
   const file = recordFile(ctx);
   try {
     await mkdir(ctx.rscTmp, { recursive: true });
-    await writeFile(`${file}.tmp`, `${JSON.stringify({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config") })}\n`, { mode: 0o600 });
+    await writeFile(`${file}.tmp`, encodeDomainRecord({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config"), file: d.file, xml: d.xml }), { mode: 0o600 });
     await rename(`${file}.tmp`, file);
   } catch (err) {
     ctx.log.warning(`cannot record the domain in ${file}: ${err instanceof Error ? err.message : String(err)}`);
@@ -119,29 +120,71 @@ async function writeRecord(ctx: OcfContext, d: Domain): Promise<void> {
 
 type ConfigRead = { ok: true; domain: Domain } | { ok: false; reason: string; unreadable: boolean };
 
+function fromXml(info: DomainXmlInfo, file: FileIdentity | undefined): Domain {
+  return { name: info.name, uuid: info.uuid, type: info.type, source: "config", xml: info, file };
+}
+
+function unreadable(path: string, err: unknown): ConfigRead {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  return { ok: false, unreadable: true, reason: `configuration file ${path} does not exist or is not readable${code === "" ? "" : ` (${code})`}` };
+}
+
+/**
+ * Reads and parses the config file. Its identity (for the monitor's cache) comes from the
+ * descriptor the text is read from, and only when it had not changed for a while (stableIdentity).
+ */
 async function readConfig(ctx: OcfContext): Promise<ConfigRead> {
   const path = ctx.params.string("config") ?? "";
   let xml: string;
+  let file: FileIdentity | undefined;
   try {
-    xml = await readFile(path, "utf8");
+    const fh = await open(path, "r");
+    try {
+      file = stableIdentity(await fh.stat({ bigint: true }), Date.now());
+      xml = await fh.readFile("utf8");
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    return { ok: false, unreadable: true, reason: `configuration file ${path} does not exist or is not readable${code === "" ? "" : ` (${code})`}` };
+    return unreadable(path, err);
   }
   try {
-    const info = parseDomainXml(xml);
-    return { ok: true, domain: { name: info.name, uuid: info.uuid, type: info.type, source: "config", xml: info } };
+    return { ok: true, domain: fromXml(await parseDomainXml(xml), file) };
   } catch (err) {
     const why = err instanceof DomainXmlError ? err.message : String(err);
     return { ok: false, unreadable: false, reason: `configuration file ${path}: ${why}` };
   }
 }
 
-/** The domain from config, else from the record; undefined (with the config's problem) when neither. */
-async function findDomain(ctx: OcfContext): Promise<{ domain: Domain | undefined; configProblem: string | undefined }> {
+interface Found {
+  readonly domain: Domain | undefined;
+  readonly configProblem: string | undefined;
+  /** The record on disk already says what `domain` says, config identity included. */
+  readonly recorded: boolean;
+}
+
+/**
+ * The domain from config, else from the record; undefined (with the config's problem) when
+ * neither. `cached` (monitor): when the config file is the very file the record was written from
+ * (same device, inode, size, mtime and ctime), what the parser read then is used and the file is
+ * not parsed again; any change to it and it is.
+ */
+async function findDomain(ctx: OcfContext, cached = false): Promise<Found> {
+  const record = await readDomainRecord(ctx);
+  if (cached) {
+    const path = ctx.params.string("config") ?? "";
+    let now: FileIdentity | undefined;
+    try {
+      now = fileIdentity(await stat(path, { bigint: true }));
+    } catch {
+      now = undefined;
+    }
+    const xml = now === undefined ? undefined : cachedConfig(record, path, now);
+    if (xml !== undefined) return { domain: fromXml(xml, now), configProblem: undefined, recorded: true };
+  }
   const c = await readConfig(ctx);
-  if (c.ok) return { domain: c.domain, configProblem: undefined };
-  return { domain: await readRecord(ctx), configProblem: c.reason };
+  if (c.ok) return { domain: c.domain, configProblem: undefined, recorded: false };
+  return { domain: record === undefined ? undefined : { name: record.name, uuid: record.uuid, type: record.type, source: "record" }, configProblem: c.reason, recorded: false };
 }
 
 function uri(ctx: OcfContext): string | undefined {
@@ -325,7 +368,7 @@ async function runMonitorScripts(ctx: OcfContext, d: Domain): Promise<string | u
 }
 
 async function monitor(ctx: OcfContext): Promise<OcfStatus> {
-  const { domain: d, configProblem } = await findDomain(ctx);
+  const { domain: d, configProblem, recorded } = await findDomain(ctx, true);
   if (d === undefined) {
     // Neither the config nor a record of a start here: nothing this agent started can run here.
     ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: not running`);
@@ -334,7 +377,8 @@ async function monitor(ctx: OcfContext): Promise<OcfStatus> {
   if (configProblem !== undefined) ctx.log.warning(`${configProblem}; asking libvirt about domain ${d.name} (recorded at start)`);
   const status = await statusOf(ctx, d, await settledState(ctx, d, stepDeadline(ctx)));
   if (status !== OcfExit.SUCCESS) return status;
-  if (configProblem === undefined) await writeRecordIfMissing(ctx, d);
+  // The record keeps the parsed config for the next monitors (and the name for a stop without it).
+  if (configProblem === undefined && !recorded) await writeRecord(ctx, d);
   const failed = await runMonitorScripts(ctx, d);
   if (failed !== undefined) throw new OcfGenericError(failed);
   await updateUtilization(ctx, d);
@@ -398,11 +442,6 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
   } catch (err) {
     ctx.log.warning(`cannot record the utilization in ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-async function writeRecordIfMissing(ctx: OcfContext, d: Domain): Promise<void> {
-  const r = await readRecord(ctx);
-  if (r === undefined || r.name !== d.name) await writeRecord(ctx, d);
 }
 
 async function start(ctx: OcfContext): Promise<void> {
@@ -706,7 +745,7 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   }
   let dumped: DomainXmlInfo;
   try {
-    dumped = parseDomainXml(xml);
+    dumped = await parseDomainXml(xml);
   } catch (err) {
     ctx.log.warning(`domain ${d.name}'s dumped configuration does not parse (${err instanceof Error ? err.message : String(err)}): not saved`);
     return;

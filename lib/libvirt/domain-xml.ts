@@ -2,8 +2,14 @@
  * Reading a libvirt domain XML file (VirtualDomain's `config`): the domain's name, UUID and type,
  * with a real XML parser (xml2js), not a line match. Only what the agent needs is read; libvirt
  * itself validates the rest when the domain is created.
+ *
+ * xml2js is loaded on first parse, not with this module: VirtualDomain is in the executable's
+ * startup snapshot, and an initialized xml2js there would be deserialized at every start of every
+ * agent, fence agents included (docs/build.md). In the bundle this import() of a bundled module
+ * is a lazy require, not a real import(), which the build refuses.
  */
-import { Parser } from "xml2js";
+type Xml2js = typeof import("xml2js");
+let xml2js: Promise<Xml2js> | undefined;
 
 export interface DomainXmlInfo {
   /** `<name>`, trimmed. */
@@ -55,8 +61,10 @@ function only(parent: XmlNode, name: string, where: string): unknown {
   return list[0];
 }
 
-/** Parses a domain XML document; throws DomainXmlError with a one-line reason. */
-export function parseDomainXml(xml: string): DomainXmlInfo {
+/** Parses a domain XML document; rejects with DomainXmlError with a one-line reason. */
+export async function parseDomainXml(xml: string): Promise<DomainXmlInfo> {
+  xml2js ??= import("xml2js");
+  const { Parser } = await xml2js;
   let doc: Record<string, unknown> | null = null;
   // xml2js parses synchronously unless `async` is set; the callback has run when parseString returns.
   const parser = new Parser({ explicitArray: true, explicitRoot: true, trim: false, normalize: false, strict: true });

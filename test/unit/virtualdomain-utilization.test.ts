@@ -11,11 +11,11 @@ const all = (v: boolean) => ({ cpu: v, hv_memory: v, host_memory: v });
 const DEFAULTS: UtilizationFlags = { autoset: all(true), unset: all(false) };
 
 describe("domain XML: vCPUs, memory, pools, networks", () => {
-  it("reads vcpu (current= wins) and memory in KiB from every unit", () => {
-    const d = parseDomainXml("<domain type='kvm'><name>a</name><vcpu placement='static' current='2'>4</vcpu><memory unit='GiB'>2</memory></domain>");
+  it("reads vcpu (current= wins) and memory in KiB from every unit", async () => {
+    const d = await parseDomainXml("<domain type='kvm'><name>a</name><vcpu placement='static' current='2'>4</vcpu><memory unit='GiB'>2</memory></domain>");
     assert.equal(d.vcpus, 2);
     assert.equal(d.memoryKib, 2 * 1024 * 1024);
-    const e = parseDomainXml("<domain type='kvm'><name>a</name><vcpu>3</vcpu><memory>1048576</memory></domain>");
+    const e = await parseDomainXml("<domain type='kvm'><name>a</name><vcpu>3</vcpu><memory>1048576</memory></domain>");
     assert.equal(e.vcpus, 3);
     assert.equal(e.memoryKib, 1048576);
     assert.equal(toKib("1", "MB"), 977);
@@ -23,18 +23,18 @@ describe("domain XML: vCPUs, memory, pools, networks", () => {
     assert.equal(toKib("1024", "bytes"), 1);
     assert.equal(toKib("1", "T"), 1024 ** 3);
   });
-  it("refuses a malformed vcpu or memory with a one-line reason", () => {
-    assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><vcpu>two</vcpu></domain>"), DomainXmlError);
-    assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><memory unit='parsec'>1</memory></domain>"), /unit 'parsec'/);
-    assert.throws(() => parseDomainXml("<domain type='kvm'><name>a</name><memory>-1</memory></domain>"), /not a number/);
+  it("refuses a malformed vcpu or memory with a one-line reason", async () => {
+    await assert.rejects(parseDomainXml("<domain type='kvm'><name>a</name><vcpu>two</vcpu></domain>"), DomainXmlError);
+    await assert.rejects(parseDomainXml("<domain type='kvm'><name>a</name><memory unit='parsec'>1</memory></domain>"), /unit 'parsec'/);
+    await assert.rejects(parseDomainXml("<domain type='kvm'><name>a</name><memory>-1</memory></domain>"), /not a number/);
   });
   it("drops a running domain's id from a dumped XML, and nothing else", () => {
     assert.equal(withoutRuntimeId("<domain type='test' id='2'>\n  <name>a</name>"), "<domain type='test'>\n  <name>a</name>");
     assert.equal(withoutRuntimeId('<domain id="17" type="kvm"><name>a</name>'), '<domain type="kvm"><name>a</name>');
     assert.equal(withoutRuntimeId("<domain type='kvm'><name>id='3'</name>"), "<domain type='kvm'><name>id='3'</name>");
   });
-  it("lists the pools and networks the devices use, once each", () => {
-    const d = parseDomainXml(
+  it("lists the pools and networks the devices use, once each", async () => {
+    const d = await parseDomainXml(
       "<domain type='kvm'><name>a</name><devices><disk type='volume'><source pool='p2' volume='v'/></disk><disk type='volume'><source pool='p1' volume='w'/></disk><disk type='file'><source file='/x'/></disk><disk type='volume'><source pool='p1' volume='z'/></disk><interface type='network'><source network='default'/></interface><interface type='bridge'><source bridge='br0'/></interface></devices></domain>",
     );
     assert.deepEqual(d.pools, ["p1", "p2"]);

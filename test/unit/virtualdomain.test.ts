@@ -24,19 +24,19 @@ function need(path: string, pkg: string): void {
 }
 
 describe("domain XML", () => {
-  it("reads name, UUID (normalized), type and emulator", () => {
-    const d = parseDomainXml(
+  it("reads name, UUID (normalized), type and emulator", async () => {
+    const d = await parseDomainXml(
       "<?xml version='1.0'?>\n<!-- a comment <name>no</name> -->\n<domain type='kvm'>\n  <name>\n  vm1 </name>\n  <uuid>4DEA22B31D52D8F32516782E98AB3FA0</uuid>\n  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>\n</domain>\n",
     );
     assert.deepEqual(d, { name: "vm1", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", type: "kvm", emulator: "/usr/bin/qemu-system-x86_64", vcpus: undefined, memoryKib: undefined, pools: [], networks: [] });
   });
-  it("decodes entities and CDATA, ignores <name> elsewhere (metadata, devices)", () => {
-    const d = parseDomainXml("<domain type='test'><metadata><x:name xmlns:x='urn:x'>other</x:name></metadata><name><![CDATA[a&b]]></name><devices><disk><name>nope</name></disk></devices></domain>");
+  it("decodes entities and CDATA, ignores <name> elsewhere (metadata, devices)", async () => {
+    const d = await parseDomainXml("<domain type='test'><metadata><x:name xmlns:x='urn:x'>other</x:name></metadata><name><![CDATA[a&b]]></name><devices><disk><name>nope</name></disk></devices></domain>");
     assert.equal(d.name, "a&b");
     assert.equal(d.uuid, undefined);
-    assert.equal(parseDomainXml("<domain type='qemu'><name>x&amp;y</name></domain>").name, "x&y");
+    assert.equal((await parseDomainXml("<domain type='qemu'><name>x&amp;y</name></domain>")).name, "x&y");
   });
-  it("refuses what is not a domain, with one-line reasons", () => {
+  it("refuses what is not a domain, with one-line reasons", async () => {
     const bad: [string, RegExp][] = [
       ["", /empty/],
       ["<domain type='kvm'><name>a</name>", /not well-formed/],
@@ -48,7 +48,7 @@ describe("domain XML", () => {
       ["<domain type='kvm'><name>a</name><uuid>xyz</uuid></domain>", /not a UUID/],
     ];
     for (const [xml, re] of bad) {
-      assert.throws(() => parseDomainXml(xml), (e: unknown) => e instanceof DomainXmlError && re.test(e.message) && !e.message.includes("\n"), xml);
+      await assert.rejects(parseDomainXml(xml), (e: unknown) => e instanceof DomainXmlError && re.test(e.message) && !e.message.includes("\n"), xml);
     }
   });
 });
