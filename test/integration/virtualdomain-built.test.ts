@@ -6,6 +6,8 @@
 // - validate-all at OCF_CHECK_LEVEL=10 run inside libvirtd's mount namespace (as Pacemaker runs it
 //   on the node libvirtd runs on) reads that namespace's qemu.conf: a warning without a lock
 //   manager, none with lock_manager = "lockd";
+// - the record keeps the parsed config; a changed config file is parsed again (its new vCPU count
+//   written);
 // - with libvirtd unreachable (a socket that does not exist) monitor and stop fall back to looking
 //   for the guest's QEMU process in /proc: not running → monitor 7, stop 0; running → monitor 0,
 //   stop fails. In the executable this path once died on a dynamic import() ("internal error: A
@@ -20,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
+import { STABLE_MS } from '../../lib/libvirt/domain-record.js';
 import { findProgram } from '../lab/bins.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
 
@@ -117,7 +120,7 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
     assert.ok(findProgram('strace') !== undefined, 'strace is not installed: install the Debian package strace (scripts/lab-deps.sh)');
     assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
     const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
-    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/utilization.ts', 'lib/libvirt/qemu-conf.ts']) {
+    for (const src of ['agents/VirtualDomain.ts', 'lib/libvirt/utilization.ts', 'lib/libvirt/qemu-conf.ts', 'lib/libvirt/domain-record.ts', 'lib/libvirt/domain-xml.ts', 'lib/cli/main.ts']) {
       assert.ok(fs.statSync(path.join(ROOT, src)).mtimeMs <= built, `${src} is newer than ${AGENT}: run npm run build`);
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-procs-'));
@@ -135,6 +138,9 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
     fs.writeFileSync(path.join(bin, 'crm_resource'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     const config = path.join(dir, 'vd-p1.xml');
     fs.writeFileSync(config, "<domain type='test'><name>vd-p1</name><memory unit='MiB'>64</memory><vcpu>2</vcpu><os><type>hvm</type></os></domain>\n");
+    // A parse is kept only for a file unchanged for STABLE_MS before it was read (file times are coarse).
+    const settled = fs.statSync(config).ctimeMs + STABLE_MS + 100;
+    while (Date.now() < settled) await new Promise((r) => setTimeout(r, Math.max(10, settled - Date.now())));
     const env = {
       PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
       OCF_ROOT: '/usr/lib/ocf',
@@ -157,6 +163,16 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
       assert.equal(m.code, 0, m.err);
       assert.deepEqual(m.execs.map((e) => path.basename(e)), ['virsh'], `monitor ${i}`);
     }
+    // The monitor keeps the parsed config in its record; a changed file is parsed again: the new
+    // vCPU count (same size of file, so only its times tell) is written, once.
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'rsctmp', 'VirtualDomain-p1.domain'), 'utf8')) as { xml?: { vcpus?: number } };
+    assert.equal(record.xml?.vcpus, 2, 'the record keeps the parsed config');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('<vcpu>2</vcpu>', '<vcpu>3</vcpu>'));
+    const changed = await traced('monitor', env, path.join(dir, 'm4.strace'));
+    assert.equal(changed.code, 0, changed.err);
+    assert.deepEqual(changed.execs.map((e) => path.basename(e)), ['virsh', 'crm_resource']);
+    const again = await traced('monitor', env, path.join(dir, 'm5.strace'));
+    assert.deepEqual(again.execs.map((e) => path.basename(e)), ['virsh']);
     const stop = await traced('stop', env, path.join(dir, 'stop.strace'));
     assert.equal(stop.code, 0, stop.err);
   });
