@@ -1,7 +1,8 @@
 // Reading Pacemaker's view of the lab cluster: `crm_mon -1 -X` (run inside a
-// node) parsed into the few facts the tests need, and `stonith_admin --history`.
+// node) parsed into the few facts the tests need, and the fencers' results read
+// from the nodes' Pacemaker logs (exact times, no process started).
 
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 
 import { parseStringPromise } from 'xml2js';
 
@@ -99,35 +100,6 @@ export async function crmStatus(node: ClusterNode, killAfterMs = 10_000): Promis
   }
 }
 
-export interface FenceEvent {
-  target: string;
-  action: string;
-  state: string;
-  /** When it completed (ms since the epoch), if it did. */
-  completed: number | undefined;
-  delegate: string | undefined;
-}
-
-/** `stonith_admin --history '*' --output-as=xml` on `node`, parsed (fence_event elements wherever they sit). */
-export async function fenceHistory(node: ClusterNode): Promise<FenceEvent[]> {
-  if (!node.running) return [];
-  const r = await node.exec('stonith_admin', ['--history', '*', '--output-as=xml'], { killAfterMs: 10_000 });
-  const events: FenceEvent[] = [];
-  for (const m of r.stdout.matchAll(/<fence_event\b([^>]*)\/?>/g)) {
-    const a: Record<string, string> = {};
-    for (const kv of m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)) a[kv[1]!] = kv[2]!;
-    const when = a.completed ? Date.parse(a.completed.replace(' ', 'T').replace(' ', '')) : Number.NaN;
-    events.push({
-      target: a.target ?? '',
-      action: a.action ?? '',
-      state: a.status ?? '',
-      completed: Number.isNaN(when) ? undefined : when,
-      delegate: a.delegate,
-    });
-  }
-  return events;
-}
-
 /**
  * Poll crm_mon on `on` until `ok(status)` holds; returns that status. Throws after `ms` with the
  * last status seen and the node's Pacemaker log tail.
@@ -183,29 +155,70 @@ export function logTime(stamp: string, now = new Date()): number | undefined {
   return d.getTime();
 }
 
+const FINALIZE = /^(\w{3} +\d+ [\d:.]+) \S+ +pacemaker-fenced.*\(finalize_op\)\s+\w+: Operation '(\w+)' targeting (\S+) by \S+ for \S+: (.*?) \| id=(\S+)$/gm;
+const ASYNC_RESULT = /^(\w{3} +\d+ [\d:.]+) (\S+) +pacemaker-fenced.*\(log_async_result\)\s+\w+: Operation '(\w+)' \[\d+\] targeting (\S+) using (\S+) returned (-?\d+)/gm;
+
+interface LogFacts {
+  offset: number;
+  partial: string;
+  fence: FenceResult[];
+  device: DeviceResult[];
+}
+
+/** What was parsed of each log so far: the logs grow to megabytes, only the new part is read. */
+const parsed = new Map<string, LogFacts>();
+
+async function factsOf(file: string): Promise<LogFacts> {
+  let f = parsed.get(file);
+  if (!f) {
+    f = { offset: 0, partial: '', fence: [], device: [] };
+    parsed.set(file, f);
+  }
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(file, 'r');
+    const { size } = await fh.stat();
+    if (size < f.offset) Object.assign(f, { offset: 0, partial: '', fence: [], device: [] }); // a new file
+    if (size > f.offset) {
+      const buf = Buffer.alloc(size - f.offset);
+      await fh.read(buf, 0, buf.length, f.offset);
+      f.offset = size;
+      const text = f.partial + buf.toString('utf8');
+      const cut = text.lastIndexOf('\n') + 1;
+      f.partial = text.slice(cut);
+      const lines = text.slice(0, cut);
+      for (const m of lines.matchAll(FINALIZE)) {
+        const at = logTime(m[1]!);
+        if (at !== undefined) f.fence.push({ at, action: m[2]!, target: m[3]!, result: m[4]!, ok: m[4]!.startsWith('OK'), id: m[5]! });
+      }
+      for (const m of lines.matchAll(ASYNC_RESULT)) {
+        const at = logTime(m[1]!);
+        if (at !== undefined) f.device.push({ at, node: m[2]!, action: m[3]!, target: m[4]!, device: m[5]!, rc: Number(m[6]) });
+      }
+    }
+  } catch {
+    // no log yet
+  } finally {
+    await fh?.close();
+  }
+  return f;
+}
+
 /**
  * Fencing operations that finished, as the fencers logged them (finalize_op) in the nodes'
- * pacemaker.log files, deduplicated by operation id: precise times without asking a node.
- * `since` (ms) skips older ones.
+ * pacemaker.log files, deduplicated by operation id (every node logs each one): precise times
+ * without asking a node. `since` (ms) skips older ones.
  */
 export async function fenceResults(logFiles: readonly string[], since = 0): Promise<FenceResult[]> {
   const seen = new Map<string, FenceResult>();
-  for (const f of logFiles) {
-    let text = '';
-    try {
-      text = await readFile(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(/^(\w{3} +\d+ [\d:.]+) \S+ +pacemaker-fenced.*\(finalize_op\)\s+\w+: Operation '(\w+)' targeting (\S+) by \S+ for \S+: (.*?) \| id=(\S+)$/gm)) {
-      const at = logTime(m[1]!);
-      if (at === undefined || at < since) continue;
-      const r = { at, action: m[2]!, target: m[3]!, result: m[4]!, ok: m[4]!.startsWith('OK'), id: m[5]! };
+  for (const file of logFiles) {
+    for (const r of (await factsOf(file)).fence) {
+      if (r.at < since) continue;
       const old = seen.get(r.id);
       if (!old || r.at < old.at) seen.set(r.id, r);
     }
   }
-  return [...seen.values()].sort((a, b) => a.at - b.at);
+  return [...seen.values()].sort((x, y) => x.at - y.at);
 }
 
 export interface DeviceResult {
@@ -221,18 +234,6 @@ export interface DeviceResult {
 /** Each fence agent run for a fencing action, as the fencers logged it (log_async_result). */
 export async function deviceResults(logFiles: readonly string[], since = 0): Promise<DeviceResult[]> {
   const out: DeviceResult[] = [];
-  for (const f of logFiles) {
-    let text = '';
-    try {
-      text = await readFile(f, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(/^(\w{3} +\d+ [\d:.]+) (\S+) +pacemaker-fenced.*\(log_async_result\)\s+\w+: Operation '(\w+)' \[\d+\] targeting (\S+) using (\S+) returned (-?\d+)/gm)) {
-      const at = logTime(m[1]!);
-      if (at === undefined || at < since) continue;
-      out.push({ at, node: m[2]!, action: m[3]!, target: m[4]!, device: m[5]!, rc: Number(m[6]) });
-    }
-  }
-  return out.sort((a, b) => a.at - b.at);
+  for (const file of logFiles) out.push(...(await factsOf(file)).device.filter((r) => r.at >= since));
+  return out.sort((x, y) => x.at - y.at);
 }
