@@ -19,8 +19,10 @@
  * - utilization is written only when it changed, so a steady-state monitor runs one virsh.
  */
 import { execFile } from "node:child_process";
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { accessSync, constants as fsConstants } from "node:fs";
+// fs.promises is read at each use, not imported from node:fs/promises: this module is in the
+// startup snapshot, and node:fs/promises loaded there adds ~350 KB that every start of every agent,
+// fence agents included, deserializes (docs/build.md).
+import { accessSync, constants as fsConstants, promises as fs } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
@@ -101,7 +103,7 @@ function recordFile(ctx: OcfContext): string {
 
 async function readDomainRecord(ctx: OcfContext): Promise<DomainRecord | undefined> {
   try {
-    return decodeDomainRecord(await readFile(recordFile(ctx), "utf8"));
+    return decodeDomainRecord(await fs.readFile(recordFile(ctx), "utf8"));
   } catch {
     return undefined;
   }
@@ -110,9 +112,9 @@ async function readDomainRecord(ctx: OcfContext): Promise<DomainRecord | undefin
 async function writeRecord(ctx: OcfContext, d: Domain): Promise<void> {
   const file = recordFile(ctx);
   try {
-    await mkdir(ctx.rscTmp, { recursive: true });
-    await writeFile(`${file}.tmp`, encodeDomainRecord({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config"), file: d.file, xml: d.xml }), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await fs.mkdir(ctx.rscTmp, { recursive: true });
+    await fs.writeFile(`${file}.tmp`, encodeDomainRecord({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config"), file: d.file, xml: d.xml }), { mode: 0o600 });
+    await fs.rename(`${file}.tmp`, file);
   } catch (err) {
     ctx.log.warning(`cannot record the domain in ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -138,7 +140,7 @@ async function readConfig(ctx: OcfContext): Promise<ConfigRead> {
   let xml: string;
   let file: FileIdentity | undefined;
   try {
-    const fh = await open(path, "r");
+    const fh = await fs.open(path, "r");
     try {
       file = stableIdentity(await fh.stat({ bigint: true }), Date.now());
       xml = await fh.readFile("utf8");
@@ -175,7 +177,7 @@ async function findDomain(ctx: OcfContext, cached = false): Promise<Found> {
     const path = ctx.params.string("config") ?? "";
     let now: FileIdentity | undefined;
     try {
-      now = fileIdentity(await stat(path, { bigint: true }));
+      now = fileIdentity(await fs.stat(path, { bigint: true }));
     } catch {
       now = undefined;
     }
@@ -254,14 +256,14 @@ async function settledState(ctx: OcfContext, d: Domain, deadline: Deadline): Pro
 export async function qemuProcessRunning(name: string, procDir = "/proc"): Promise<boolean> {
   let pids: string[];
   try {
-    pids = (await readdir(procDir)).filter((e) => /^\d+$/.test(e));
+    pids = (await fs.readdir(procDir)).filter((e) => /^\d+$/.test(e));
   } catch {
     return false;
   }
   for (const pid of pids) {
     let argv: string[];
     try {
-      argv = (await readFile(join(procDir, pid, "cmdline"), "latin1")).split("\0");
+      argv = (await fs.readFile(join(procDir, pid, "cmdline"), "latin1")).split("\0");
     } catch {
       continue;
     }
@@ -407,7 +409,7 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
   const file = utilizationFile(ctx);
   let text: string | undefined;
   try {
-    text = await readFile(file, "utf8");
+    text = await fs.readFile(file, "utf8");
   } catch {
     text = undefined;
   }
@@ -436,9 +438,9 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
   }
   if (JSON.stringify(record) === before) return;
   try {
-    await mkdir(ctx.rscTmp, { recursive: true });
-    await writeFile(`${file}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await fs.mkdir(ctx.rscTmp, { recursive: true });
+    await fs.writeFile(`${file}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    await fs.rename(`${file}.tmp`, file);
   } catch (err) {
     ctx.log.warning(`cannot record the utilization in ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -473,7 +475,7 @@ async function start(ctx: OcfContext): Promise<void> {
       const again = await observe(ctx, d);
       if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to restore domain ${d.name} from ${state}: ${noAnswer(ctx, r, "virsh restore").replace(/^virsh restore: /, "")}`);
     }
-    await rm(state, { force: true });
+    await fs.rm(state, { force: true });
     ctx.log.info(`domain ${d.name} restored from ${state}`);
   } else if ((ctx.params.string("backingfile") ?? "") !== "") {
     await startFromBackingFile(ctx, d);
@@ -566,9 +568,9 @@ async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
   if (x.code !== 0 || x.stdout.trim() === "") throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and its definition cannot be saved: ${noAnswer(ctx, x, "virsh dumpxml")}`);
   const file = definitionBackup(ctx);
   try {
-    await mkdir(join(ctx.varLib, "VirtualDomain"), { recursive: true, mode: 0o700 });
-    await writeFile(`${file}.tmp`, x.stdout, { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await fs.mkdir(join(ctx.varLib, "VirtualDomain"), { recursive: true, mode: 0o700 });
+    await fs.writeFile(`${file}.tmp`, x.stdout, { mode: 0o600 });
+    await fs.rename(`${file}.tmp`, file);
   } catch (err) {
     throw new OcfGenericError(`domain ${d.name} is defined here with another UUID; cannot save its definition to ${file} (${err instanceof Error ? err.message : String(err)}): not undefining it`);
   }
@@ -633,7 +635,7 @@ async function startFromBackingFile(ctx: OcfContext, d: Domain): Promise<void> {
   const image = overlayImage(config);
   let size = 0;
   try {
-    size = (await stat(image)).size;
+    size = (await fs.stat(image)).size;
   } catch {
     size = 0;
   }
@@ -669,7 +671,7 @@ async function savedState(ctx: OcfContext, d: Domain): Promise<string | undefine
   if (dir === "") return undefined;
   const file = join(dir, `${d.name}.state`);
   try {
-    await access(file);
+    await fs.access(file);
     return file;
   } catch {
     return undefined;
@@ -708,7 +710,7 @@ async function saveState(ctx: OcfContext, d: Domain): Promise<boolean> {
   const o = await observe(ctx, d, stepDeadline(ctx, 5000));
   if (o.kind === "state" && o.state.health === "running") {
     // A partial state file would make every later start fail to restore it.
-    await rm(file, { force: true }).catch(() => undefined);
+    await fs.rm(file, { force: true }).catch(() => undefined);
     return false;
   }
   if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
@@ -757,8 +759,8 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   let old: string | undefined;
   let mode = 0o600;
   try {
-    old = await readFile(path, "utf8");
-    mode = (await stat(path)).mode & 0o7777;
+    old = await fs.readFile(path, "utf8");
+    mode = (await fs.stat(path)).mode & 0o7777;
   } catch {
     old = undefined;
   }
@@ -768,10 +770,10 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   }
   const tmp = join(dirname(path), `.${basename(path)}.kvmha-${process.pid}`);
   try {
-    await writeFile(tmp, xml, { mode });
-    await rename(tmp, path);
+    await fs.writeFile(tmp, xml, { mode });
+    await fs.rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
     ctx.log.warning(`cannot save domain ${d.name}'s configuration to ${path}: ${err instanceof Error ? err.message : String(err)}`);
     return;
   }
@@ -801,7 +803,7 @@ async function noAutostart(ctx: OcfContext, d: Domain): Promise<void> {
 async function restoreDefinition(ctx: OcfContext): Promise<void> {
   const file = definitionBackup(ctx);
   try {
-    await access(file);
+    await fs.access(file);
   } catch {
     return;
   }
@@ -810,7 +812,7 @@ async function restoreDefinition(ctx: OcfContext): Promise<void> {
     ctx.log.warning(`cannot define again the persistent definition saved in ${file}: ${noAnswer(ctx, r, "virsh define")}; it stays there`);
     return;
   }
-  await rm(file, { force: true });
+  await fs.rm(file, { force: true });
   ctx.log.info(`persistent definition saved at start defined again from ${file}`);
 }
 
@@ -901,7 +903,7 @@ async function validate(ctx: OcfContext): Promise<void> {
     if (!onPath("qemu-img", ctx.childEnv().PATH)) throw new OcfNotInstalled("qemu-img: required binary not installed (backingfile)");
     if ((ctx.params.string("copyindirs") ?? "").trim() !== "" && !onPath("virt-copy-in", ctx.childEnv().PATH)) throw new OcfNotInstalled("virt-copy-in: required binary not installed (copyindirs; Debian package libguestfs-tools)");
     try {
-      await access(backing, fsConstants.R_OK);
+      await fs.access(backing, fsConstants.R_OK);
     } catch (err) {
       throw new OcfNotInstalled(`backing file ${backing} does not exist or is not readable (${(err as NodeJS.ErrnoException).code ?? "?"})`);
     }
@@ -919,7 +921,7 @@ async function checkEmulator(d: Domain): Promise<void> {
   const emulator = d.xml?.emulator;
   if (emulator === undefined) return;
   try {
-    await access(emulator, fsConstants.X_OK);
+    await fs.access(emulator, fsConstants.X_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
     throw new OcfNotInstalled(`emulator ${emulator} of domain ${d.name} is ${code === "ENOENT" ? "missing" : `not executable (${code})`} on this node`);
@@ -948,7 +950,7 @@ async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
   }
   let text = "";
   try {
-    text = await readFile(conf, "utf8");
+    text = await fs.readFile(conf, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
     if (code !== "ENOENT") {
