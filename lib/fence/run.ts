@@ -230,7 +230,8 @@ async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx:
         io.out(`Success: Already ${target.toUpperCase()}\n`);
         return FenceExit.success;
       }
-      const attempts = target === "on" ? 1 + Math.max(0, options.integer("retry_on") ?? 1) : 1;
+      // retry_on counts attempts, as in fence-agents (retry_on=1: one attempt).
+      const attempts = target === "on" ? Math.max(1, options.integer("retry_on") ?? 1) : 1;
       await switchAndVerify(device, session, plugs, states, target, attempts, ctx);
       io.out(`Success: Powered ${target.toUpperCase()}\n`);
       return FenceExit.success;
@@ -307,7 +308,8 @@ async function switchAndVerify<S>(
         const now = await readStates(device, session, plugs, ctx);
         const pending = plugs.filter((_, i) => now[i] !== target);
         if (pending.length === 0) return;
-        lastProblem = `still ${now.find((s) => s !== target) ?? "unknown"}${plugName(pending[0])}`;
+        const state = now.find((s) => s !== target) ?? "unknown";
+        lastProblem = pending[0] === undefined ? `still ${state}` : `plug ${pending[0]} still ${state}`;
       } catch (err) {
         if (!(err instanceof KvmhaError)) throw err;
         lastProblem = err.message;

@@ -163,7 +163,7 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
     await pdu.setFault({ stuck: [7] });
     try {
       const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: "6,7", action: "off", power_timeout: 2 }));
-      assertOneLineFailure(r, /Timed out waiting to power OFF \(still on of plug 7\)/);
+      assertOneLineFailure(r, /Timed out waiting to power OFF \(plug 7 still on\)/);
       assert.ok(r.ms >= 2000 && r.ms < 8000, `took ${r.ms} ms`);
     } finally {
       await pdu.setFault({});

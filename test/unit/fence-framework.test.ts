@@ -145,8 +145,21 @@ describe("the verify-after-act loop", () => {
     dev.stuck.add("3");
     const r = await run(dev.agent(), [...BASE, "-n", "1,3", "-o", "off", "--power-timeout", "0.3"]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /ERROR: Failed: Timed out waiting to power OFF \(still on of plug 3\)/);
+    assert.match(r.err, /ERROR: Failed: Timed out waiting to power OFF \(plug 3 still on\)/);
     assert.equal(r.out, "");
+  });
+
+  it("tries on retry_on times, as fence-agents counts it (default: once)", async () => {
+    for (const [retryOn, expected] of [[undefined, 1], ["3", 3]] as const) {
+      const dev = new Outlets();
+      dev.state.set("2", "off");
+      dev.stuck.add("2");
+      const extra = retryOn === undefined ? [] : ["--retry-on", retryOn];
+      const agent = dev.agent({ options: [standard.ip, standard.username, standard.password, standard.retry_on] });
+      const r = await run(agent, [...BASE, "-n", "2", "-o", "on", "--power-timeout", "0.2", ...extra]);
+      assert.equal(r.code, 1);
+      assert.equal(dev.calls.filter((c) => c === "set 2 on").length, expected);
+    }
   });
 
   it("never treats an unknown state as off", async () => {
