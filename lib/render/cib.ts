@@ -20,6 +20,7 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
         id: xmlValue(d.id),
         agent: xmlValue(d.agent),
         params: nvpairs(`${d.id}-instance_attributes`, d.params),
+        meta: d.meta.length > 0 ? fill(t, "device-meta", { id: xmlValue(d.id), pairs: nvpairs(`${d.id}-meta_attributes`, d.meta) }) : fragment(""),
         monitor: fragment(String(DEVICE_MONITOR_INTERVAL)),
         budget: xmlCommentText(`${d.id}: timeouts from ${d.budget}`),
       }),

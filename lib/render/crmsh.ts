@@ -16,7 +16,7 @@ export function renderCrmsh(plan: Plan, t: Template, source: string): { config: 
   const pairs = (list: readonly Pair[]): Fragment => joinFragments(list.map(([name, value]) => fill(t, "pair", { name: word(name), value: crmshValue(value) })));
 
   for (const d of plan.devices) {
-    w(fill(t, "device", { id: word(d.id), agent: word(d.agent), params: params(d.params), monitor: fragment(String(DEVICE_MONITOR_INTERVAL)), budget: commentText(d.budget) }));
+    w(fill(t, "device", { id: word(d.id), agent: word(d.agent), params: params(d.params), meta: d.meta.length > 0 ? fill(t, "device-meta", { pairs: pairs(d.meta) }) : fragment(""), monitor: fragment(String(DEVICE_MONITOR_INTERVAL)), budget: commentText(d.budget) }));
     if (d.avoids !== undefined) w(fill(t, "avoid", { constraint: word(avoidId(d.id, d.avoids)), device: word(d.id), node: word(d.avoids) }));
   }
   for (const g of plan.guests) {

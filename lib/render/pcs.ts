@@ -27,6 +27,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
         agent: shellWord(d.agent),
         params: joinFragments(params),
         monitor: fragment(String(DEVICE_MONITOR_INTERVAL)),
+        meta: d.meta.length > 0 ? fill(t, "device-meta", { pairs: pairs(d.meta) }) : fragment(""),
         budget: commentText(d.budget),
       }),
     );

@@ -19,6 +19,8 @@ export interface StonithDevice {
   readonly id: string;
   readonly agent: "fence_ipmi" | "fence_pdu" | "fence_sbd";
   readonly params: readonly Pair[];
+  /** Meta attributes of the device's resource (failure-timeout). */
+  readonly meta: readonly Pair[];
   /** The node this device must not run on (IPMI: the node it fences). */
   readonly avoids: string | undefined;
   /** How the timeouts were reached, for the comments. */
@@ -73,6 +75,29 @@ export const deviceId = {
 
 /** The monitor of every fencing device (pcs's default interval, spelt out so all formats agree). */
 export const DEVICE_MONITOR_INTERVAL = 60;
+
+/**
+ * How long a fencing device's failures count (its meta failure-timeout). After a total power loss
+ * the dead node's BMC fails the device's start on every survivor, and without an expiry it stays
+ * "cannot run anywhere" until someone runs a cleanup. Two monitor intervals: a device whose BMC is
+ * still dead is retried at most every 2 minutes per node (each try costs a failed start, about a
+ * login_timeout), and one whose BMC is back is started and monitored again within about 2 minutes.
+ * The fencer uses a registered device even while its resource is failed, so this is about
+ * monitoring and the fencer's preference for verified devices, not about whether fencing works.
+ */
+export const DEVICE_FAILURE_TIMEOUT = 2 * DEVICE_MONITOR_INTERVAL;
+
+/** The meta attributes every fencing device gets. */
+const DEVICE_META: readonly Pair[] = [["failure-timeout", `${DEVICE_FAILURE_TIMEOUT}s`]];
+
+/**
+ * pcmk_off_retries / pcmk_reboot_retries of the IPMI devices: one try. A BMC that did not answer
+ * within login_timeout (a dead node's, after a total power loss) will not answer a second try;
+ * Pacemaker's default of 2 only delays level 2, the PDUs. Retries happen inside the device's
+ * pcmk_<action>_timeout (the fencer retries only while 70% of it is left), so the timeouts below
+ * do not change. The PDU devices keep Pacemaker's default: an SNMP agent may meet a busy PDU.
+ */
+const IPMI_TRIES = "1";
 
 const roundUp = (seconds: number, step: number): number => Math.ceil(seconds / step) * step;
 
@@ -179,10 +204,12 @@ export function planCluster(inv: Inventory): Plan {
     params.push(["pcmk_host_list", node.name]);
     if (delay > 0) params.push(["pcmk_delay_base", `${delay}s`]);
     params.push(["pcmk_off_timeout", `${b.off + delay}s`], ["pcmk_reboot_timeout", `${b.twice + delay}s`]);
+    params.push(["pcmk_off_retries", IPMI_TRIES], ["pcmk_reboot_retries", IPMI_TRIES]);
     devices.push({
       id: deviceId.ipmi(node.name),
       agent: "fence_ipmi",
       params,
+      meta: DEVICE_META,
       avoids: node.name,
       budget: `${b.how}${delay > 0 ? `; off and reboot + pcmk_delay_base ${delay} s` : ""}`,
     });
@@ -226,6 +253,7 @@ export function planCluster(inv: Inventory): Plan {
       id: deviceId.pdu(pdu.name),
       agent: "fence_pdu",
       params,
+      meta: DEVICE_META,
       avoids: undefined,
       budget: `${most} outlet(s) per node at most; ${b.how}${delay > 0 ? `; off and reboot + pcmk_delay_base ${delay} s` : ""}`,
     });
@@ -248,6 +276,7 @@ export function planCluster(inv: Inventory): Plan {
         ["pcmk_off_timeout", t],
         ["pcmk_reboot_timeout", t],
       ],
+      meta: DEVICE_META,
       avoids: undefined,
       budget: `2 x msgwait ${sbd.msgwait} + start ${START_SECONDS} = ${raw} s, rounded up to ${sbdSeconds} s`,
     });

@@ -173,6 +173,34 @@ describe("render: the plan", () => {
     assert.deepEqual(plan.guests[2]?.ops.find((o) => o.name === "stop"), { name: "stop", interval: 0, timeout: 300 });
   });
 
+  it("IPMI devices are tried once per fencing action; every device's failures expire", async () => {
+    for (const file of ["two-node.yaml", "sbd.yaml"]) {
+      const { inventory } = await loadInventory(path.join(FIXTURES, file));
+      const plan = planCluster(inventory);
+      for (const d of plan.devices) {
+        const param = (name: string): string | undefined => d.params.find(([n]) => n === name)?.[1];
+        // A BMC that did not answer within login_timeout will not answer a retry; the PDUs keep
+        // Pacemaker's default (2), a busy PDU may answer the second try.
+        assert.equal(param("pcmk_off_retries"), d.agent === "fence_ipmi" ? "1" : undefined, `${file} ${d.id}`);
+        assert.equal(param("pcmk_reboot_retries"), d.agent === "fence_ipmi" ? "1" : undefined, `${file} ${d.id}`);
+        assert.equal(param("pcmk_on_retries"), undefined, `${file} ${d.id}`);
+        assert.deepEqual(d.meta, [["failure-timeout", "120s"]], `${file} ${d.id}`);
+      }
+    }
+    // and all three formats write them
+    const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
+    const pcs = (await renderFormat(inventory, "pcs", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
+    const crmsh = (await renderFormat(inventory, "crmsh", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
+    const cib = (await renderFormat(inventory, "cib", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
+    assert.match(pcs, /pcs_f stonith create fence-ipmi-hv2 fence_ipmi \\\n(?: {4}[^\n]+ \\\n)*? {4}pcmk_off_retries=1 \\\n {4}pcmk_reboot_retries=1 \\\n {4}op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/);
+    assert.match(pcs, /pcs_f stonith create fence-pdu-pdu-a fence_pdu [^]*?op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/);
+    assert.equal(pcs.match(/retries/g)?.length, 4);
+    assert.match(crmsh, /primitive fence-ipmi-hv2 stonith:fence_ipmi \\\n {4}params[^]*? {4}pcmk_reboot_retries="1" \\\n {4}meta failure-timeout="120s" \\\n {4}op monitor interval=60s\n/);
+    assert.equal(crmsh.match(/meta failure-timeout="120s"/g)?.length, 4);
+    assert.match(cib, /<nvpair id="fence-ipmi-hv2-instance_attributes-pcmk_off_retries" name="pcmk_off_retries" value="1"\/>/);
+    assert.match(cib, /<meta_attributes id="fence-pdu-pdu-b-meta_attributes">\n {8}<nvpair id="fence-pdu-pdu-b-meta_attributes-failure-timeout" name="failure-timeout" value="120s"\/>\n {6}<\/meta_attributes>\n {6}<operations>/);
+  });
+
   it("a stonith_timeout below what fencing can take is refused at its line", async () => {
     const text = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace("  name: kvm-pair\n", "  name: kvm-pair\n  stonith_timeout: 60\n");
     const { inventory } = checkInventoryText("two.yaml", text);
