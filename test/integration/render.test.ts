@@ -237,6 +237,15 @@ describe("kvmha render: the three formats give the same CIB", () => {
       const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
       assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
       assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
+      // what the cluster lab asked for landed in the CIB: IPMI tried once, every device's failures expire
+      const devices = (pcs as { primitives: { id?: string; class?: string; type?: string; params: Record<string, string>; meta: Record<string, string> }[] }).primitives.filter((p) => p.class === "stonith");
+      assert.ok(devices.length > 0);
+      for (const d of devices) {
+        assert.equal(d.meta["failure-timeout"], "120s", `${d.id ?? ""} failure-timeout`);
+        const once = d.type === "fence_ipmi" ? "1" : undefined;
+        assert.equal(d.params["pcmk_off_retries"], once, `${d.id ?? ""} pcmk_off_retries`);
+        assert.equal(d.params["pcmk_reboot_retries"], once, `${d.id ?? ""} pcmk_reboot_retries`);
+      }
       // and the community is referenced, never copied: community_file F is community_script=/bin/cat F
       const text = fs.readFileSync(files[0] ?? "", "utf8");
       assert.doesNotMatch(text, /community-of-|name="community"/);
