@@ -114,7 +114,7 @@ const SCRIPT_SECONDS = 5;
  */
 interface Budgets {
   readonly off: number;
-  /** Two changes: reboot (off, then on); fence_pdu's on too (retry_on=1 tries it twice). */
+  /** Two changes: reboot (off, then on). An on alone is one change, as an off (retry_on=1: one try). */
   readonly twice: number;
   /** How, for the comment above the device. */
   readonly how: string;
@@ -126,7 +126,7 @@ function budgets(fixed: number, fixedHow: string, change: number, changeHow: str
   return {
     off,
     twice,
-    how: `fixed ${fixedHow} = ${fixed} s; per power change ${changeHow} = ${change} s; off = ${fixed} + ${change} = ${fixed + change} -> ${off} s; ${twiceIs} = ${fixed} + 2 x ${change} = ${fixed + 2 * change} -> ${twice} s (rounded up to 5 s)`,
+    how: `fixed ${fixedHow} = ${fixed} s; per power change ${changeHow} = ${change} s; off or on = ${fixed} + ${change} = ${fixed + change} -> ${off} s; ${twiceIs} = ${fixed} + 2 x ${change} = ${fixed + 2 * change} -> ${twice} s (rounded up to 5 s)`,
   };
 }
 
@@ -159,7 +159,7 @@ function pduBudgets(pdu: Pdu, outlets: number): Budgets {
     `(start ${START_SECONDS} + scripts ${scripts} + login_timeout ${pdu.loginTimeout} + status ${outlets} x shell_timeout ${t})`,
     change,
     `(power_timeout ${pdu.powerTimeout} + switch, last read 2 x ${outlets} x ${t})`,
-    "on (retry_on=1: twice) and reboot (off, then on)",
+    "reboot (off, then on)",
   );
 }
 
@@ -222,7 +222,7 @@ export function planCluster(inv: Inventory): Plan {
     if (fed.length === 0) continue;
     const most = Math.max(...fed.map((f) => f.outlets.length));
     const b = pduBudgets(pdu, most);
-    pduSeconds.set(pdu.name, { off: b.off, on: b.twice, reboot: b.twice });
+    pduSeconds.set(pdu.name, { off: b.off, on: b.off, reboot: b.twice });
     const params: Pair[] = [["ip", pdu.address]];
     if (pdu.port !== undefined) params.push(["ipport", String(pdu.port)]);
     params.push(["snmp_version", pdu.snmpVersion]);
@@ -246,7 +246,7 @@ export function planCluster(inv: Inventory): Plan {
     pduDelay.set(pdu.name, delay);
     params.push(
       ["pcmk_off_timeout", `${b.off + delay}s`],
-      ["pcmk_on_timeout", `${b.twice}s`],
+      ["pcmk_on_timeout", `${b.off}s`],
       ["pcmk_reboot_timeout", `${b.twice + delay}s`],
     );
     devices.push({

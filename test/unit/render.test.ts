@@ -100,24 +100,24 @@ describe("render: the plan", () => {
     assert.equal(t("fence-ipmi-hv1", "pcmk_off_timeout"), 60);
     assert.equal(t("fence-ipmi-hv1", "pcmk_reboot_timeout"), 85);
     // fence_pdu v2c (community_script): fixed = start 5 + script 5 + login 5 + status 1 x 3 = 18;
-    // a change = power_timeout 20 + switch and last read 2 x 1 x 3 = 26. off = 44 -> 45; on (tried
-    // twice, retry_on=1) and reboot = 18 + 2 x 26 = 70. v3 with two scripts: 23 + 26 = 49 -> 50,
+    // a change = power_timeout 20 + switch and last read 2 x 1 x 3 = 26. off or on (one try,
+    // retry_on=1) = 44 -> 45; reboot = 18 + 2 x 26 = 70. v3 with two scripts: 23 + 26 = 49 -> 50,
     // 23 + 52 = 75. off and reboot + the preferred node's delay of 15 s, on without.
     assert.equal(t("fence-pdu-pdu-a", "pcmk_off_timeout"), 60);
-    assert.equal(t("fence-pdu-pdu-a", "pcmk_on_timeout"), 70);
+    assert.equal(t("fence-pdu-pdu-a", "pcmk_on_timeout"), 45);
     assert.equal(t("fence-pdu-pdu-a", "pcmk_reboot_timeout"), 85);
     assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 65);
-    assert.equal(t("fence-pdu-pdu-b", "pcmk_on_timeout"), 75);
+    assert.equal(t("fence-pdu-pdu-b", "pcmk_on_timeout"), 50);
     assert.equal(t("fence-pdu-pdu-b", "pcmk_reboot_timeout"), 90);
     assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.params.find(([n]) => n === "pcmk_delay_base")?.[1], "hv1:15s;hv2:0s");
     // hv1: level 1 alone is a reboot, 85; level 2 (two PDUs) an off of each, then an on of each:
-    // (45 + 70 + 15) + (50 + 75 + 15) = 270; 85 + 270 = 355, + 20% = 426 -> 430
-    assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a off 45 + on 70 + delay 15 + pdu-b off 50 + on 75 + delay 15 = 355 s");
+    // (45 + 45 + 15) + (50 + 50 + 15) = 220; 85 + 220 = 305, + 20% = 366 -> 370
+    assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a off 45 + on 45 + delay 15 + pdu-b off 50 + on 50 + delay 15 = 305 s");
     assert.deepEqual(plan.properties, [
       ["stonith-enabled", "true"],
-      ["stonith-timeout", "430s"],
+      ["stonith-timeout", "370s"],
     ]);
-    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 430, d.id);
+    for (const d of plan.devices) assert.ok(t(d.id, "pcmk_reboot_timeout") <= 370, d.id);
   });
 
   it("timeouts: a PDU alone in a node's level is timed for the reboot the fencer asks of it", async () => {
@@ -209,7 +209,7 @@ describe("render: the plan", () => {
       (e: unknown) =>
         e instanceof InventoryError &&
         e.message ===
-          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI reboot 85 + pdu-a off 45 + on 70 + delay 15 + pdu-b off 50 + on 75 + delay 15 = 355 s, + 20% = 430 s); expected at least 430, or leave it out",
+          "two.yaml:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI reboot 85 + pdu-a off 45 + on 45 + delay 15 + pdu-b off 50 + on 50 + delay 15 = 305 s, + 20% = 370 s); expected at least 370, or leave it out",
     );
   });
 });
