@@ -13,7 +13,9 @@ files=(test/unit/*.test.ts test/integration/*.test.ts)
 echo "test: ${#files[@]} test files" >&2
 mkdir -p .lab
 status=0
-node --import tsx --test \
+# One file at a time, on any machine: several integration files install into the host's /usr
+# (agent links for pcs and Pacemaker's tools, the Debian package) and must not overlap.
+node --import tsx --test --test-concurrency=1 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination=.lab/test-results.tap \
   "${files[@]}" || status=$?
