@@ -1,10 +1,10 @@
-// The lab cluster's Pacemaker configuration: fencing topology and guests,
-// written as CIB XML (the objects `pcs stonith create`, `pcs stonith level
-// add`, `pcs constraint location ... avoids` and `pcs resource create` make)
-// and applied in one `cibadmin --replace` from a node. pcs itself took ~3 s a
-// call on the busy lab (over a minute for the topology). This is the
-// topology `kvmha render` produces from an inventory; once render exists,
-// configureCluster() is the one place to replace by it.
+// The lab cluster's Pacemaker configuration. With kvmha's agents it is what
+// an admin does: an inventory of the lab (nodes, their BMCs, both PDUs, the
+// guests) rendered by the built `kvmha render`, its pcs script run on the
+// first node; then the few things the inventory has no key for (migrateuri,
+// resource-stickiness, per-test extras) with crm_resource/crm_attribute.
+// The reference agents (render emits kvmha's agents only) get the same
+// topology as CIB XML in one cibadmin --replace.
 //
 // Per node N:  level 1 = fence-ipmi-N (fence_ipmi, its BMC, pcmk_host_list=N,
 //              kept off N itself)
@@ -17,6 +17,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 
 import { requireProgram } from '../bins.js';
+import { DIST_BIN } from '../agents.js';
+import { run as runProgram } from '../clients.js';
 import { buildInitramfs, guestKernel, guestXml } from '../libvirt-guest.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterNode } from './nodes.js';
@@ -169,13 +171,80 @@ export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<Con
   };
 }
 
+/** The lab as a kvmha inventory (docs/inventory.md): what an admin would write for this cluster. */
+export async function labInventory(c: Cluster, guests: readonly LabGuest[], dir: string): Promise<string> {
+  const names = c.nodes.nodes.map((n) => n.name);
+  // Secrets by reference, in root-only files the agents read on the nodes (the lab directory is
+  // visible at the same path in every node's mount namespace).
+  const pwFile = path.join(dir, 'bmc.pw');
+  const commFile = path.join(dir, 'pdu.community');
+  const first = c.ipmiOptions(names[0]!);
+  await fsp.writeFile(pwFile, `${first.password}\n`, { mode: 0o600 });
+  await fsp.writeFile(commFile, `${c.pduOptions(0).community}\n`, { mode: 0o600 });
+  const q = (v: string) => JSON.stringify(v);
+  const lines = ['# The cluster lab (test/lab/cluster), as kvmha render reads it.', 'cluster:', '  name: kvmha-lab', 'nodes:'];
+  for (const n of names) {
+    const b = c.ipmiOptions(n);
+    lines.push(
+      `  - name: ${n}`,
+      `    bmc: { address: ${q(b.ip!)}, port: ${b.ipport}, user: ${q(b.username!)}, password_file: ${q(pwFile)}, lanplus: true }`,
+      '    power:',
+      `      - { pdu: a, outlets: [${c.outletOf(n)}] }`,
+      `      - { pdu: b, outlets: [${c.outletOf(n)}] }`,
+    );
+  }
+  lines.push('pdus:');
+  for (const [i, id] of ['a', 'b'].entries()) {
+    const p = c.pduOptions(i);
+    lines.push(`  - { name: ${id}, address: ${q(p.ip!)}, port: ${p.ipport}, snmp_version: "2c", community_file: ${q(commFile)} }`);
+  }
+  lines.push('guests:');
+  for (const g of guests) lines.push(`  - { name: ${g.name}, config: ${q(g.xmlFile)}, hypervisor: "qemu:///system", allow_migrate: true, migration: { transport: tcp } }`);
+  const file = path.join(dir, 'inventory.yaml');
+  await fsp.writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
 /**
- * The fencing topology and the guests, written into the live CIB in one replace from the first
- * node (cibadmin; what `pcs -f` would produce: ~3 s a pcs call on the busy lab was too slow).
+ * kvmha's agents: the lab's inventory rendered by the built `kvmha render` (dist/bin), its pcs script applied from the first node as an admin would (live mode: pcs on a
+ * CIB copy, one cib-push), then what the inventory has no key for, with Pacemaker's own tools.
+ * The reference agents: the same topology written as CIB XML (render emits kvmha's agents only),
+ * in one cibadmin --replace.
  */
 export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise<Configured> {
   const on = c.nodes.nodes[0]!;
   const guests = await writeGuests(c, o.guests, o.memoryMb);
+  if ((o.agents ?? 'kvmha') === 'reference') return configureByXml(c, guests, o);
+  const dir = path.join(c.nodes.dir, 'config');
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  const inventory = await labInventory(c, guests, dir);
+  const out = path.join(dir, 'rendered');
+  // The built executable (it finds crm-templates/ beside dist/; the lab's copy of it does not).
+  const kvmha = path.join(DIST_BIN, 'kvmha');
+  const commands: string[][] = [[kvmha, 'render', inventory, '--output', out]];
+  const r = await runProgram(kvmha, ['render', inventory, '--output', out], { killAfterMs: 30_000 });
+  if (r.code !== 0) throw new Error(`kvmha render failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const pcsScript = path.join(out, 'pcs.sh');
+  commands.push(['sh', pcsScript]);
+  await on.execOk('sh', [pcsScript], { killAfterMs: 240_000 });
+  // Not in the inventory: the migration URI (guests migrate over the nodes' own addresses, by
+  // name), guests staying where they run when a node returns, extra device options and properties.
+  const extra: string[][] = [];
+  for (const g of guests) extra.push(['crm_resource', '--resource', g.name, '--set-parameter', 'migrateuri', '--parameter-value', 'tcp://%n']);
+  extra.push(['crm_attribute', '--type', 'rsc_defaults', '--name', 'resource-stickiness', '--update', '100']);
+  for (const n of c.nodes.nodes) for (const [k, v] of Object.entries(o.ipmiExtra ?? {})) extra.push(['crm_resource', '--resource', `fence-ipmi-${n.name}`, '--set-parameter', k, '--parameter-value', v]);
+  for (const id of ['fence-pdu-a', 'fence-pdu-b']) for (const [k, v] of Object.entries(o.pduExtra ?? {})) extra.push(['crm_resource', '--resource', id, '--set-parameter', k, '--parameter-value', v]);
+  for (const [k, v] of Object.entries(o.properties ?? {})) extra.push(['crm_attribute', '--type', 'crm_config', '--name', k, '--update', v]);
+  for (const a of extra) {
+    await on.execOk(a[0]!, a.slice(1), { killAfterMs: 30_000 });
+    commands.push(a);
+  }
+  return { guests, commands };
+}
+
+/** The reference agents' configuration: topologyXml() into the live CIB in one replace from the first node. */
+async function configureByXml(c: Cluster, guests: LabGuest[], o: ConfigureOptions): Promise<Configured> {
+  const on = c.nodes.nodes[0]!;
   const cib = await on.execOk('cibadmin', ['--query'], { killAfterMs: 20_000 });
   const x = topologyXml(c, guests, o);
   const props = { 'stonith-enabled': 'true', ...o.properties };
