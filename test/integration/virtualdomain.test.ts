@@ -10,41 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { virtualDomain } from '../../agents/VirtualDomain.js';
-import { type OcfIo, runOcfAgent } from '../../lib/ocf/run.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
-import { pathWithoutCib } from '../lab/libvirt-ocf.js';
+import { runVirtualDomain, showRun } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
 
-interface AgentRun {
-  code: number;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-async function agent(action: string, env: Record<string, string>): Promise<AgentRun> {
-  const r = { out: '', err: '' };
-  const io: OcfIo = {
-    out: (t) => {
-      r.out += t;
-    },
-    err: (t) => {
-      r.err += t;
-    },
-    stderrIsTty: () => false,
-    syslog: () => undefined,
-    startedAt: () => Date.now(),
-    pid: process.pid,
-  };
-  const t0 = Date.now();
-  const code = await runOcfAgent(virtualDomain, [action], { PATH: pathWithoutCib(), OCF_ROOT: '/usr/lib/ocf', ...env }, io);
-  return { code, ...r, ms: Date.now() - t0 };
-}
-
-function show(r: AgentRun): string {
-  return `exit ${r.code} in ${r.ms} ms\nstdout: ${r.out}\nstderr: ${r.err}`;
-}
+const agent = runVirtualDomain;
+const show = showRun;
 
 const testXml = (name: string): string =>
   `<domain type='test'>\n  <name>${name}</name>\n  <memory unit='MiB'>64</memory>\n  <os><type>hvm</type></os>\n</domain>\n`;
