@@ -40,7 +40,12 @@ for port in /sys/class/virtio-ports/*; do
   (
     while :; do
       exec 3<>"$dev"
-      while read -r line <&3; do
+      # Until the host first speaks, reopen the port every 3 s: libvirt connects to the agent only
+      # on the port's "connected" event, and one sent while the domain is starting can be missed
+      # ("QEMU guest agent is not connected"); a reopen sends it again.
+      heard=0
+      while if [ $heard = 1 ]; then read -r line <&3; else read -r -t 3 line <&3; fi; do
+        heard=1
         case $line in
           *guest-sync-delimited*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '\377{"return": %s}\n' "$id" >&3 ;;
           *guest-sync*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '{"return": %s}\n' "$id" >&3 ;;
