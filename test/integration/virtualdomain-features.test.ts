@@ -15,6 +15,12 @@ import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
 import { runVirtualDomain, showRun } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
 
+/** The console's first and last lines: boot-time errors (the agent's port) show at its start. */
+function consoleEnds(text: string): string {
+  if (text.length <= 2500) return `--- console ---\n${text}`;
+  return `--- console (head) ---\n${text.slice(0, 1000)}\n--- console (tail) ---\n${text.slice(-1500)}`;
+}
+
 const agent = runVirtualDomain;
 const show = showRun;
 
@@ -436,7 +442,7 @@ describe('VirtualDomain with QEMU guests (TCG): guest agent, snapshot', { timeou
         assert.equal(r.code, 0, show(r));
       }
     } catch (err) {
-      if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+      if (err instanceof Error) err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
       throw err;
     }
   });
@@ -466,7 +472,7 @@ describe('VirtualDomain with QEMU guests (TCG): guest agent, snapshot', { timeou
       r = await agent('stop', { ...env, OCF_RESKEY_snapshot: '', OCF_RESKEY_force_stop: 'true' });
       assert.equal(r.code, 0, show(r));
     } catch (err) {
-      if (err instanceof Error) err.message += `\n--- console ---\n${(await g.console()).slice(-1500)}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+      if (err instanceof Error) err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
       throw err;
     }
   });

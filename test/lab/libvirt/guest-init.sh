@@ -34,26 +34,36 @@ while [ $i -lt 30 ] && [ -n "$(ls /sys/bus/virtio/devices 2>/dev/null)" ] && [ -
   sleep 0.1
   i=$((i + 1))
 done
+# One connection to the port, on fd 3: answer until the host goes away. Until the host first
+# speaks, give up after 3 s of silence so the caller reopens the port: libvirt connects to the
+# agent only on the port's "connected" event, and one sent while the domain is starting can be
+# missed ("QEMU guest agent is not connected"); a reopen sends it again.
+serve_agent() {
+  heard=0
+  while if [ $heard = 1 ]; then read -r line <&3; else read -r -t 3 line <&3; fi; do
+    heard=1
+    case $line in
+      *guest-sync-delimited*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '\377{"return": %s}\n' "$id" >&3 ;;
+      *guest-sync*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '{"return": %s}\n' "$id" >&3 ;;
+      *guest-ping*) printf '{"return": {}}\n' >&3 ;;
+      *) printf '{"error": {"class": "CommandNotFound", "desc": "kvmha lab guest agent"}}\n' >&3 ;;
+    esac
+  done
+}
 for port in /sys/class/virtio-ports/*; do
   [ "$(cat "$port/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
   dev=/dev/${port##*/}
   (
+    # The port's sysfs entry shows before devtmpfs has made its node, and a failed open must not
+    # end this loop (a redirection on a function call fails the call, not the shell; `exec 3<>`
+    # would end it): open, serve, and try again.
+    failed=0
     while :; do
-      exec 3<>"$dev"
-      # Until the host first speaks, reopen the port every 3 s: libvirt connects to the agent only
-      # on the port's "connected" event, and one sent while the domain is starting can be missed
-      # ("QEMU guest agent is not connected"); a reopen sends it again.
-      heard=0
-      while if [ $heard = 1 ]; then read -r line <&3; else read -r -t 3 line <&3; fi; do
-        heard=1
-        case $line in
-          *guest-sync-delimited*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '\377{"return": %s}\n' "$id" >&3 ;;
-          *guest-sync*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '{"return": %s}\n' "$id" >&3 ;;
-          *guest-ping*) printf '{"return": {}}\n' >&3 ;;
-          *) printf '{"error": {"class": "CommandNotFound", "desc": "kvmha lab guest agent"}}\n' >&3 ;;
-        esac
-      done
-      exec 3>&-
+      serve_agent 2>/dev/null 3<>"$dev" || :
+      if [ ! -c "$dev" ] && [ $failed = 0 ]; then
+        failed=1
+        echo "kvmha-guest: $dev not there yet, retrying" >/dev/console
+      fi
       sleep 1
     done
   ) &
