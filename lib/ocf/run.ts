@@ -117,7 +117,7 @@ export async function runOcfAgent(agent: OcfAgent, args: readonly string[], env:
     trace?.write(`${agent.name} ${action} instance=${ctx.instance} timeout=${ctx.timeoutMs}ms interval=${ctx.intervalMs}ms probe=${ctx.isProbe} check_level=${ctx.checkLevel}`);
     trace?.write(`parameters: ${ctx.params.describe()}`);
     checkParams(agent.parameters, ctx.params);
-    log.debug(`${action}: ${ctx.params.describe()}`);
+    if (log.debugEnabled || trace !== undefined) log.debug(`${action}: ${ctx.params.describe()}`);
     const code = await bounded(ctx, controller, () => perform(agent, ctx));
     trace?.write(`exit ${code}`);
     return code;
@@ -162,6 +162,7 @@ function makeContext(agent: OcfAgent, action: string, instance: string, env: Env
   const checkLevel = intOr(nonEmpty(env.OCF_RESKEY_OCF_CHECK_LEVEL) ?? env.OCF_CHECK_LEVEL, 0);
   const deadline = Deadline.in(timeoutMs - cutoffMarginMs(timeoutMs), io.startedAt());
   const controller = new AbortController();
+  let childEnv: Record<string, string> | undefined;
   const ctx: OcfContext = {
     agent: agent.name,
     action,
@@ -179,10 +180,9 @@ function makeContext(agent: OcfAgent, action: string, instance: string, env: Env
     ocfRoot: nonEmpty(env.OCF_ROOT) ?? "/usr/lib/ocf",
     meta: (name) => env[`OCF_RESKEY_CRM_meta_${name}`],
     childEnv: () => {
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== "LANG" && k !== "LANGUAGE") out[k] = v;
-      out.LC_ALL = "C";
-      return out;
+      // A fresh copy each time: a caller may add to it.
+      childEnv ??= Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== "LANG" && e[0] !== "LANGUAGE"));
+      return { ...childEnv, LC_ALL: "C" };
     },
   };
   return { ctx, controller };
