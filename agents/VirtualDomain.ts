@@ -22,7 +22,7 @@ import { execFile } from "node:child_process";
 // fs.promises is read at each use, not imported from node:fs/promises: this module is in the
 // startup snapshot, and node:fs/promises loaded there adds ~350 KB that every start of every agent,
 // fence agents included, deserializes (docs/build.md).
-import { accessSync, constants as fsConstants, promises as fs } from "node:fs";
+import { accessSync, existsSync, constants as fsConstants, promises as fs, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
@@ -36,6 +36,7 @@ import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
 import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
 import { type VirshResult, virsh, virshMessage } from "../lib/libvirt/virsh.js";
+import { type LocalEndpoint, localEndpoint, remoteDomainState } from "../lib/libvirt/remote.js";
 
 /** Time kept back from a graceful shutdown for destroy and the final check (at least). */
 export const DESTROY_RESERVE_MS = 15_000;
@@ -101,9 +102,12 @@ function recordFile(ctx: OcfContext): string {
   return join(ctx.rscTmp, `VirtualDomain-${ctx.instance}.domain`);
 }
 
+// HA_RSCTMP is local (/run), so its small files are read synchronously: no thread pool round
+// trips on the monitor's path. The config file is not: it may sit on a shared filesystem that
+// hangs, and only an asynchronous read leaves the op deadline able to fire.
 async function readDomainRecord(ctx: OcfContext): Promise<DomainRecord | undefined> {
   try {
-    return decodeDomainRecord(await fs.readFile(recordFile(ctx), "utf8"));
+    return decodeDomainRecord(readFileSync(recordFile(ctx), "utf8"));
   } catch {
     return undefined;
   }
@@ -219,8 +223,41 @@ function noAnswer(ctx: OcfContext, r: VirshResult, what: string): string {
 
 type Observation = { kind: "state"; state: DomainState } | { kind: "gone" } | { kind: "error"; reason: string; connection: boolean; notStarted: boolean };
 
-/** One `virsh domstate --reason`: the domain's state, its absence, or why libvirt could not say. */
-async function observe(ctx: OcfContext, d: Domain, deadline?: Deadline): Promise<Observation> {
+/** The most of a step's time the socket gets before virsh is asked instead (and never over half). */
+const REMOTE_MS = 5000;
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** libvirtd's socket when the hypervisor URI names a local one that virsh would use too. */
+function libvirtdEndpoint(ctx: OcfContext): LocalEndpoint | undefined {
+  return localEndpoint(uri(ctx), { exists: existsSync, clientConf: () => readOr("/etc/libvirt/libvirt.conf"), euid: process.geteuid?.() ?? -1 });
+}
+
+/**
+ * The domain's state, its absence, or why libvirt could not say: asked of libvirtd over its
+ * socket where it can be (lib/libvirt/remote.ts: no process), else or failing that with
+ * `virsh domstate --reason`, whose answers and errors are the reference.
+ */
+async function observe(ctx: OcfContext, d: Domain, deadline: Deadline = stepDeadline(ctx)): Promise<Observation> {
+  const endpoint = libvirtdEndpoint(ctx);
+  if (endpoint !== undefined) {
+    const a = await remoteDomainState(endpoint, d.name, deadline.within(Math.min(REMOTE_MS, deadline.remainingMs() / 2)));
+    if (a.kind === "state") {
+      ctx.log.debug(`libvirtd at ${endpoint.socket}: domain ${d.name} ${a.line}`);
+      return { kind: "state", state: parseDomstate(a.line) };
+    }
+    if (a.kind === "gone") {
+      ctx.log.debug(`libvirtd at ${endpoint.socket}: no domain ${d.name}`);
+      return { kind: "gone" };
+    }
+    ctx.log.debug(`asking virsh instead: ${a.why}`);
+  }
   const r = await run(ctx, ["domstate", "--reason", d.name], deadline);
   if (r.code === 0) {
     const state = parseDomstate(r.stdout);
@@ -409,7 +446,7 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
   const file = utilizationFile(ctx);
   let text: string | undefined;
   try {
-    text = await fs.readFile(file, "utf8");
+    text = readFileSync(file, "utf8"); // HA_RSCTMP: local
   } catch {
     text = undefined;
   }

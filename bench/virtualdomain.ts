@@ -4,7 +4,8 @@
  *
  * - monitor (hyperfine): heartbeat with its defaults, without a CIB, with utilization off, and
  *   ours; CPU time (user + system of the agent and its children) beside the wall time;
- * - processes spawned per monitor, counted apart from the timing (strace -f of two monitors);
+ * - processes spawned per monitor, counted apart from the timing (strace -f of two monitors; ours
+ *   spawns none where libvirtd's socket is local: lib/libvirt/remote.ts);
  * - libvirtd's own CPU time per monitor (its /proc stat over a loop of monitors), the CPU time of
  *   the pieces of our monitor, and where one of ours spends its wall time (strace -ttt);
  * - start and stop (graceful ACPI shutdown, force_stop) of the same guest (hyperfine, the guest
@@ -351,7 +352,7 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
       const pieces: [string, Variant, string][] = [
         ["runtime alone (`kvmha --version`)", { label: "", program: path.join(path.dirname(ours), "kvmha"), env: {} }, "--version"],
         ["`VirtualDomain meta-data` (+ the agent's modules, not in the startup snapshot)", mine, "meta-data"],
-        ["`virsh domstate --reason` alone", { label: "", program: virsh, env: {} }, `-q -c ${shq(lv.uri)} domstate --reason ${INSTANCE}`],
+        ["`virsh domstate --reason` alone (what the monitor asks over libvirtd's socket instead)", { label: "", program: virsh, env: {} }, `-q -c ${shq(lv.uri)} domstate --reason ${INSTANCE}`],
       ];
       out += "\nCPU of the pieces of a kvmha monitor (loop of 20): ";
       out += pieces.map(([what, v, action]) => `${what} ${cpuLoop(common, v, action, {}, 20, lv.pid, ticks).agentMs.toFixed(1)} ms`).join("; ");

@@ -1,8 +1,8 @@
 // The built ocf:kvmha:VirtualDomain (dist/bin/VirtualDomain) against the lab's libvirtd:
 // - how many processes a monitor spawns (strace -f counting successful execve calls): with the
 //   default parameters (utilization on) the first monitor of a running domain writes its
-//   utilization (virsh + 3 crm_resource, a fake one on PATH); every later monitor runs exactly
-//   one process, virsh;
+//   utilization (3 crm_resource, a fake one on PATH); every later monitor runs no process at all
+//   (libvirtd is asked over its socket, lib/libvirt/remote.ts);
 // - validate-all at OCF_CHECK_LEVEL=10 run inside libvirtd's mount namespace (as Pacemaker runs it
 //   on the node libvirtd runs on) reads that namespace's qemu.conf: a warning without a lock
 //   manager, none with lock_manager = "lockd";
@@ -132,7 +132,7 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('steady state: one process (virsh) per monitor with utilization on', async () => {
+  test('steady state: no process per monitor with utilization on (libvirtd asked over its socket)', async () => {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, 'crm_resource'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
@@ -157,11 +157,11 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
     fs.rmSync(path.join(dir, 'rsctmp', 'VirtualDomain-p1.utilization'));
     const first = await traced('monitor', env, path.join(dir, 'm1.strace'));
     assert.equal(first.code, 0, first.err);
-    assert.deepEqual(first.execs.map((e) => path.basename(e)), ['virsh', 'crm_resource', 'crm_resource', 'crm_resource']);
+    assert.deepEqual(first.execs.map((e) => path.basename(e)), ['crm_resource', 'crm_resource', 'crm_resource']);
     for (let i = 2; i <= 3; i++) {
       const m = await traced('monitor', env, path.join(dir, `m${i}.strace`));
       assert.equal(m.code, 0, m.err);
-      assert.deepEqual(m.execs.map((e) => path.basename(e)), ['virsh'], `monitor ${i}`);
+      assert.deepEqual(m.execs.map((e) => path.basename(e)), [], `monitor ${i}`);
     }
     // The monitor keeps the parsed config in its record; a changed file is parsed again: the new
     // vCPU count (same size of file, so only its times tell) is written, once.
@@ -170,9 +170,9 @@ describe('the built VirtualDomain', { timeout: 120_000 }, () => {
     fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('<vcpu>2</vcpu>', '<vcpu>3</vcpu>'));
     const changed = await traced('monitor', env, path.join(dir, 'm4.strace'));
     assert.equal(changed.code, 0, changed.err);
-    assert.deepEqual(changed.execs.map((e) => path.basename(e)), ['virsh', 'crm_resource']);
+    assert.deepEqual(changed.execs.map((e) => path.basename(e)), ['crm_resource']);
     const again = await traced('monitor', env, path.join(dir, 'm5.strace'));
-    assert.deepEqual(again.execs.map((e) => path.basename(e)), ['virsh']);
+    assert.deepEqual(again.execs.map((e) => path.basename(e)), []);
     const stop = await traced('stop', env, path.join(dir, 'stop.strace'));
     assert.equal(stop.code, 0, stop.err);
   });

@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { Deadline } from '../../lib/deadline.js';
+import { localEndpoint, remoteDomainState } from '../../lib/libvirt/remote.js';
 import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
 import { runVirtualDomain, showRun } from '../lab/libvirt-ocf.js';
 import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
@@ -168,6 +170,33 @@ describe('VirtualDomain with the test driver', { timeout: 120_000 }, () => {
     // A stop never fails on configuration: it asks libvirt (nothing runs here).
     r = await agent('stop', { ...env, OCF_RESKEY_snapshot: '/x', OCF_RESKEY_force_stop: '1' });
     assert.equal(r.code, 0, show(r));
+  });
+
+  test('libvirtd asked over its socket answers as virsh does: running, paused, shut off, no such domain', async () => {
+    const endpoint = localEndpoint(lv.testUri, { exists: fs.existsSync, clientConf: () => '', euid: 0 });
+    assert.ok(endpoint !== undefined, lv.testUri);
+    const { config, name } = resource();
+    const both = async (): Promise<[string, string]> => {
+      const a = await remoteDomainState(endpoint, name, Deadline.in(5000));
+      const r = await lv.virsh(['domstate', '--reason', name], { uri: lv.testUri });
+      const viaVirsh = r.code === 0 ? r.stdout.trim() : /failed to get domain/.test(r.stderr) ? 'gone' : `error: ${r.stderr.trim()}`;
+      return [a.kind === 'state' ? a.line : a.kind === 'gone' ? 'gone' : `unavailable: ${a.why}`, viaVirsh];
+    };
+    const seen: string[] = [];
+    const step = async (...virshArgs: string[]): Promise<void> => {
+      if (virshArgs.length > 0) await lv.virshOk(virshArgs, { uri: lv.testUri });
+      const [socket, virsh] = await both();
+      assert.equal(socket, virsh, `after virsh ${virshArgs.join(' ')}`);
+      seen.push(socket);
+    };
+    await step();
+    await step('define', config);
+    await step('start', name);
+    await step('suspend', name);
+    await step('resume', name);
+    await step('destroy', name);
+    await step('undefine', name);
+    assert.deepEqual(seen, ['gone', 'shut off (unknown)', 'running (booted)', 'paused (user)', 'running (unpaused)', 'shut off (destroyed)', 'gone']);
   });
 
   test('libvirtd unreachable: monitor and stop fail with a reason, never "stopped"', async () => {
