@@ -22,7 +22,7 @@ import { execFile } from "node:child_process";
 // fs.promises is read at each use, not imported from node:fs/promises: this module is in the
 // startup snapshot, and node:fs/promises loaded there adds ~350 KB that every start of every agent,
 // fence agents included, deserializes (docs/build.md).
-import { accessSync, existsSync, constants as fsConstants, promises as fs, readFileSync } from "node:fs";
+import { type BigIntStats, accessSync, existsSync, constants as fsConstants, promises as fs, readFileSync, stat as statCallback } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
@@ -170,6 +170,15 @@ interface Found {
 }
 
 /**
+ * stat(2) of the config file without node:fs's promises API, whose first use costs a steady-state
+ * monitor a few ms of loading (it is not in the startup snapshot, which every agent loads).
+ * Asynchronous all the same: the file may sit on a shared filesystem that hangs.
+ */
+function statBigInt(path: string): Promise<BigIntStats> {
+  return new Promise((resolve, reject) => statCallback(path, { bigint: true }, (err, st) => (err === null ? resolve(st) : reject(err))));
+}
+
+/**
  * The domain from config, else from the record; undefined (with the config's problem) when
  * neither. `cached` (monitor): when the config file is the very file the record was written from
  * (same device, inode, size, mtime and ctime), what the parser read then is used and the file is
@@ -181,7 +190,7 @@ async function findDomain(ctx: OcfContext, cached = false): Promise<Found> {
     const path = ctx.params.string("config") ?? "";
     let now: FileIdentity | undefined;
     try {
-      now = fileIdentity(await fs.stat(path, { bigint: true }));
+      now = fileIdentity(await statBigInt(path));
     } catch {
       now = undefined;
     }

@@ -1,4 +1,3 @@
-import { promises as fsPromises } from "node:fs";
 import { basename } from "node:path";
 import { KvmhaError } from "../errors.js";
 import { VERSION } from "./version.js";
@@ -104,9 +103,6 @@ export async function preloadShippedCommands(): Promise<void> {
   // initialized. xml2js stays out (loaded on first parse; a steady-state monitor does not parse),
   // since everything here is deserialized at every start of every agent, fence agents included.
   const { virtualDomain } = await import("../../agents/VirtualDomain.js");
-  // node:fs's `promises` is loaded on first use (with readline, which its FileHandle can make):
-  // some 3 ms of compiling at every agent start that uses it, unless it is in the snapshot.
-  void fsPromises.constants;
   const { warmUpWithoutTimers } = await import("./snapshot.js");
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
