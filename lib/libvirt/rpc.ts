@@ -162,6 +162,14 @@ export function encodeCall(proc: number, serial: number, body: Buffer = Buffer.a
   return Buffer.concat([header, body]);
 }
 
+/** One REPLY, framed: what libvirtd sends (for the snapshot warm-up and a scripted daemon in tests). */
+export function encodeReply(proc: number, serial: number, body: Buffer = Buffer.alloc(0), status: number = MessageStatus.OK): Buffer {
+  const m = encodeCall(proc, serial, body);
+  m.writeInt32BE(MessageType.REPLY, 16);
+  m.writeInt32BE(status, 24);
+  return m;
+}
+
 /**
  * The complete messages at the start of `buf` and what is left over (a message still arriving).
  * Throws RpcProtocolError on a length no message can have.

@@ -12,7 +12,7 @@ import { isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "./
 import { UTILIZATION_ATTRS, parseUtilizationRecord, utilizationOps, utilizationValues } from "./utilization.js";
 import { type VirshResult, virshMessage } from "./virsh.js";
 import { localEndpoint } from "./remote.js";
-import { Proc, XdrWriter, connectOpenArgs, decodeAuthList, decodeDomain, decodeError, decodeState, domstateLine, encodeCall, getStateArgs, lookupByNameArgs, takeMessages } from "./rpc.js";
+import { Proc, XdrWriter, connectOpenArgs, decodeAuthList, decodeDomain, decodeError, decodeState, domstateLine, encodeCall, encodeReply, getStateArgs, lookupByNameArgs, takeMessages } from "./rpc.js";
 
 export function exerciseLibvirtMonitorPath(): void {
   for (const out of ["running (booted)\n", "paused (ioerror)\n", "shut off (destroyed)\n", "no state\n"]) parseDomstate(out);
@@ -42,17 +42,12 @@ export function exerciseLibvirtMonitorPath(): void {
 /** The calls and replies of one state query, as remote.ts makes and reads them. */
 function exerciseRpc(): void {
   const endpoint = localEndpoint("qemu+unix:///system?socket=/warm-up/libvirt-sock", { exists: () => false, clientConf: () => "", euid: 0 });
-  const reply = (proc: number, serial: number, body: Buffer): Buffer => {
-    const m = encodeCall(proc, serial, body);
-    m.writeInt32BE(1, 16);
-    return m;
-  };
   const dom = new XdrWriter().string("warm-up").fixedOpaque(Buffer.alloc(16)).int(1).bytes();
   const stream = Buffer.concat([
-    reply(Proc.AUTH_LIST, 0, new XdrWriter().uint(1).int(0).bytes()),
-    reply(Proc.CONNECT_OPEN, 1, Buffer.alloc(0)),
-    reply(Proc.DOMAIN_LOOKUP_BY_NAME, 2, dom),
-    reply(Proc.DOMAIN_GET_STATE, 3, new XdrWriter().int(1).int(1).bytes()),
+    encodeReply(Proc.AUTH_LIST, 0, new XdrWriter().uint(1).int(0).bytes()),
+    encodeReply(Proc.CONNECT_OPEN, 1, Buffer.alloc(0)),
+    encodeReply(Proc.DOMAIN_LOOKUP_BY_NAME, 2, dom),
+    encodeReply(Proc.DOMAIN_GET_STATE, 3, new XdrWriter().int(1).int(1).bytes()),
   ]);
   const { messages } = takeMessages(stream);
   encodeCall(Proc.AUTH_LIST, 0);

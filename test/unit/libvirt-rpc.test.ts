@@ -29,6 +29,7 @@ import {
   decodeState,
   domstateLine,
   encodeCall,
+  encodeReply,
   getStateArgs,
   lookupByNameArgs,
   takeMessages,
@@ -91,6 +92,9 @@ describe("libvirt RPC codec, against virsh and libvirtd 9.0", () => {
     assert.equal(domstateLine(state.state, state.reason), "running (booted)");
     const p = decodeState(only(byProc(paused.replies, Proc.DOMAIN_GET_STATE)).body);
     assert.equal(domstateLine(p.state, p.reason), "paused (user)");
+    // What the warm-up and the scripted daemon below send is what libvirtd sends.
+    assert.deepEqual(encodeReply(Proc.CONNECT_OPEN, 2), byProc(running.replies, Proc.CONNECT_OPEN));
+    assert.deepEqual(encodeReply(Proc.DOMAIN_GET_STATE, 7, new XdrWriter().int(state.state).int(state.reason).bytes()), byProc(running.replies, Proc.DOMAIN_GET_STATE));
   });
 
   it("decodes the error of a lookup of no such domain", () => {
@@ -223,15 +227,7 @@ describe("libvirt socket client (scripted libvirtd)", () => {
           const answer = script(m.proc, m.body);
           if (answer === "silence") continue;
           if (answer === "hangup") return void c.destroy();
-          const bytes =
-            answer === "garbage"
-              ? Buffer.from("00000008deadbeef", "hex")
-              : (() => {
-                  const call = encodeCall(m.proc, m.serial, answer.body);
-                  call.writeInt32BE(MessageType.REPLY, 16);
-                  call.writeInt32BE(answer.status ?? MessageStatus.OK, 24);
-                  return call;
-                })();
+          const bytes = answer === "garbage" ? Buffer.from("00000008deadbeef", "hex") : encodeReply(m.proc, m.serial, answer.body, answer.status);
           if (opts.byteAtATime === true) for (const b of bytes) c.write(Buffer.from([b]));
           else c.write(bytes);
         }
