@@ -12,6 +12,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Deadline } from "../../lib/deadline.js";
 import { parseDomstate } from "../../lib/libvirt/state.js";
+import { exerciseLibvirtMonitorPath } from "../../lib/libvirt/warm-up.js";
 import { type EndpointContext, localEndpoint, remoteDomainState } from "../../lib/libvirt/remote.js";
 import {
   AuthType,
@@ -122,6 +123,10 @@ describe("libvirt RPC codec, against virsh and libvirtd 9.0", () => {
     assert.throws(() => decodeDomain(Buffer.from("00000008766400", "hex")), RpcProtocolError);
     assert.throws(() => decodeDomain(Buffer.from("ffffffff", "hex")), RpcProtocolError);
     assert.throws(() => decodeAuthList(Buffer.from("000000ff", "hex")), RpcProtocolError);
+  });
+
+  it("the snapshot warm-up runs through the codec without a socket, a file or a throw", () => {
+    assert.doesNotThrow(() => exerciseLibvirtMonitorPath());
   });
 
   it("names states and reasons as virsh prints them, so the health mapping is virsh's", () => {
