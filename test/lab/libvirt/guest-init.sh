@@ -34,20 +34,30 @@ while [ $i -lt 30 ] && [ -n "$(ls /sys/bus/virtio/devices 2>/dev/null)" ] && [ -
   sleep 0.1
   i=$((i + 1))
 done
-# One connection to the port, on fd 3: answer until the host goes away. Until the host first
-# speaks, give up after 3 s of silence so the caller reopens the port: libvirt connects to the
-# agent only on the port's "connected" event, and one sent while the domain is starting can be
-# missed ("QEMU guest agent is not connected"); a reopen sends it again.
+# One connection to the port, on fd 3. A read on a virtio-serial port returns at once with
+# nothing (EOF) while no one is connected on the host side; libvirt connects to the agent's
+# socket only after the port's "connected" event, some milliseconds after the open. So the port
+# stays open across such empty reads (closing it would send "disconnected", and libvirt would
+# drop the connection it was making: under load, open-read-close cycles lost that race every
+# time, "QEMU guest agent is not connected" for a whole start). Only after 5 s with no host is
+# it closed, for the caller to reopen: a "connected" event libvirt missed is sent again.
 serve_agent() {
-  heard=0
-  while if [ $heard = 1 ]; then read -r line <&3; else read -r -t 3 line <&3; fi; do
-    heard=1
-    case $line in
-      *guest-sync-delimited*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '\377{"return": %s}\n' "$id" >&3 ;;
-      *guest-sync*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '{"return": %s}\n' "$id" >&3 ;;
-      *guest-ping*) printf '{"return": {}}\n' >&3 ;;
-      *) printf '{"error": {"class": "CommandNotFound", "desc": "kvmha lab guest agent"}}\n' >&3 ;;
-    esac
+  idle=0
+  while :; do
+    if read -r line <&3; then
+      idle=0
+      case $line in
+        *guest-sync-delimited*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '\377{"return": %s}\n' "$id" >&3 ;;
+        *guest-sync*) id=${line##*\"id\":}; id=${id%%[!0-9]*}; printf '{"return": %s}\n' "$id" >&3 ;;
+        *guest-ping*) printf '{"return": {}}\n' >&3 ;;
+        *) printf '{"error": {"class": "CommandNotFound", "desc": "kvmha lab guest agent"}}\n' >&3 ;;
+      esac
+    else
+      idle=$((idle + 1))
+      [ $idle = 1 ] && echo "kvmha-guest: agent port open, nothing connected on the host side yet" >/dev/console
+      [ $idle -ge 5 ] && return 0
+      sleep 1
+    fi
   done
 }
 for port in /sys/class/virtio-ports/*; do
