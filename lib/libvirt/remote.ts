@@ -50,24 +50,34 @@ export function systemSockets(driver: string): string[] {
 }
 
 /**
- * The socket for `uri` when virsh would use a local UNIX socket too: `DRIVER[+unix]:///PATH` with
- * a `socket` parameter, or `DRIVER[+unix]:///system` (the driver's own daemon's socket if it
- * exists, else libvirtd's), as root and with no `remote_mode` chosen in libvirt.conf. Otherwise
- * undefined: virsh is asked.
+ * Drivers that live only in a daemon: virsh reaches them through a socket even without `+unix`.
+ * (Others, `test` and the ESX/Hyper-V/VMware ones, virsh may run inside its own process.)
+ */
+const DAEMON_DRIVERS: ReadonlySet<string> = new Set(["qemu"]);
+
+/**
+ * The socket for `uri` when virsh would use that same local UNIX socket: `DRIVER+unix:///PATH`
+ * (or `qemu:///PATH`) with a `socket` parameter and nothing else, or `DRIVER+unix:///system` /
+ * `qemu:///system` (the driver's own daemon's socket if it exists, else libvirtd's); as root, and
+ * with no `remote_mode` chosen in libvirt.conf. The driver must be written as libvirt matches it
+ * (lower case: libvirt compares schemes exactly and names the daemon's socket after them); the
+ * transport in any case, as libvirt does. Otherwise undefined: virsh is asked.
  */
 export function localEndpoint(uri: string | undefined, c: EndpointContext): LocalEndpoint | undefined {
   if (uri === undefined || c.euid !== 0) return undefined;
-  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?#]*)(?:\?([^#]*))?$/i.exec(uri);
+  // No ';' anywhere: libvirt also splits parameters on it.
+  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?#;]*)(?:\?([^#;]*))?$/.exec(uri.replace(/^([a-z][a-z0-9]*)\+unix:/i, (_, d: string) => `${d}+unix:`));
   if (m === null) return undefined;
-  const driver = m[1]!.toLowerCase();
+  const driver = m[1]!;
   const path = m[3]!;
+  if (m[2] === undefined && !DAEMON_DRIVERS.has(driver)) return undefined;
   let socket: string | undefined;
   for (const param of (m[4] ?? "").split("&").filter((p) => p !== "")) {
     const eq = param.indexOf("=");
     const key = eq < 0 ? param : param.slice(0, eq);
     if (key !== "socket" || eq < 0) return undefined;
     try {
-      socket = decodeURIComponent(param.slice(eq + 1).replace(/\+/g, " "));
+      socket = decodeURIComponent(param.slice(eq + 1)); // %XX only, as libvirt unescapes ('+' stays)
     } catch {
       return undefined;
     }

@@ -148,7 +148,8 @@ describe("libvirtd's socket for a hypervisor URI", () => {
   it("takes the socket parameter of a local URI, and opens the URI without it", () => {
     assert.deepEqual(localEndpoint("qemu+unix:///system?socket=/tmp/lab/libvirt-sock", ctx()), { socket: "/tmp/lab/libvirt-sock", name: "qemu:///system" });
     assert.deepEqual(localEndpoint("test+unix:///default?socket=%2Ftmp%2Fa%20b", ctx()), { socket: "/tmp/a b", name: "test:///default" });
-    assert.deepEqual(localEndpoint("QEMU:///system?socket=/s", ctx()), { socket: "/s", name: "qemu:///system" });
+    assert.deepEqual(localEndpoint("qemu:///system?socket=/s", ctx()), { socket: "/s", name: "qemu:///system" });
+    assert.deepEqual(localEndpoint("qemu+UNIX:///system?socket=/a+b", ctx()), { socket: "/a+b", name: "qemu:///system" }, "'+' is not a space in libvirt's URIs");
   });
 
   it("picks the system socket as virsh does: the driver's own daemon, else libvirtd's", () => {
@@ -160,10 +161,15 @@ describe("libvirtd's socket for a hypervisor URI", () => {
 
   it("leaves to virsh what it would not reach through a local socket, or reach differently", () => {
     const have = ctx({ exists: () => true });
-    for (const uri of [undefined, "", "qemu+ssh://root@node2/system", "qemu+tls://node2/system", "qemu://node2/system", "qemu:///session", "test:///default", "qemu+unix:///system?mode=legacy", "qemu+unix:///system?socket=relative", "qemu+unix:///system?socket=/s&no_verify=1", "qemu+unix:///system?socket"]) {
+    for (const uri of [undefined, "", "qemu+ssh://root@node2/system", "qemu+tls://node2/system", "qemu://node2/system", "qemu:///session", "test:///default", "qemu+unix:///system?mode=legacy", "qemu+unix:///system?socket=relative", "qemu+unix:///system?socket=/s&no_verify=1", "qemu+unix:///system?socket", "qemu+unix:///system?socket=/a;b", "qemu+unix:///system;x?socket=/s"]) {
       assert.equal(localEndpoint(uri, have), undefined, String(uri));
     }
     assert.equal(localEndpoint("qemu:///system", ctx({ exists: () => true, euid: 189 })), undefined, "not root");
+    // virsh runs the test driver inside its own process (its socket parameter is ignored there).
+    assert.equal(localEndpoint("test:///default?socket=/run/lab/libvirt-sock", have), undefined, "test driver without +unix");
+    // libvirt matches the scheme as written: "QEMU" is no driver to the daemon, virsh fails.
+    assert.equal(localEndpoint("QEMU:///system", have), undefined, "upper-case driver");
+    assert.equal(localEndpoint("QEMU+unix:///system?socket=/s", have), undefined, "upper-case driver with a socket");
     assert.equal(localEndpoint("qemu:///system", ctx({ exists: () => true, clientConf: () => '# x\nremote_mode = "legacy"\n' })), undefined, "remote_mode chosen");
     assert.ok(localEndpoint("qemu:///system", ctx({ exists: () => true, clientConf: () => '#remote_mode = "legacy"\n' })), "a comment chooses nothing");
   });
