@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { profileById } from "../fence/pdu-profiles/index.js";
+import { profileById } from "../lib/pdu-profiles/index.js";
 import { agentPath } from "../test/lab/agents.js";
 import { requirePduProgram } from "../test/lab/pdu-bins.js";
 import { PDU_COMMUNITIES, PDU_V3_USERS, startPdu } from "../test/lab/pdu-sim.js";

@@ -1,15 +1,15 @@
 /**
  * `kvmha check`: reads a CIB (a file, or the live one through `cibadmin -Q`), reports every
  * fencing and guest-resource mistake it can see, and with `--probe` asks every device, read-only,
- * through kvmha's agents. The logic is in lib/check; this is the command line and the I/O.
+ * through kvmha's agents. The logic is in topology/check; this is the command line and the I/O.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { CibError, XmlError, parseCib } from "../lib/check/cib.js";
-import { type ProbeOptions, probeDevices } from "../lib/check/probe.js";
-import { type Report, type Source, exitCodeOf, formatJson, formatText } from "../lib/check/report.js";
-import { contextOf, runRules } from "../lib/check/rules.js";
+import { CibError, XmlError, parseCib } from "../topology/check/cib.js";
+import { type ProbeOptions, probeDevices } from "../topology/check/probe.js";
+import { type Report, type Source, exitCodeOf, formatJson, formatText } from "../topology/check/report.js";
+import { contextOf, runRules } from "../topology/check/rules.js";
 import { KvmhaError, UsageError } from "../lib/errors.js";
 
 /** Exit codes: 0 clean (or warnings only), 1 findings, 2 the check could not run. */

@@ -1,14 +1,14 @@
 /**
  * `kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]`: the
  * inventory validated (every problem as FILE:LINE:COL), then rendered into pcs, crmsh and CIB XML
- * configurations. The logic is in lib/inventory and lib/render; this is the command line.
+ * configurations. The logic is in topology/inventory and topology/render; this is the command line.
  */
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../lib/errors.js";
-import { InventoryError, loadInventory } from "../lib/inventory/load.js";
-import { type RenderedFile, renderFormat } from "../lib/render/render.js";
-import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../lib/render/templates.js";
+import { InventoryError, loadInventory } from "../topology/inventory/load.js";
+import { type RenderedFile, renderFormat } from "../topology/render/render.js";
+import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
 const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]
   Validates INVENTORY (YAML) and renders it.

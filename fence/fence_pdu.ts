@@ -2,7 +2,7 @@
  * fence_pdu: switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, and
  * reports success only for outlet states read back. Takes fence_apc_snmp's parameters; the
  * device is recognised by its sysObjectID (or named with device=) among the profiles in
- * fence/pdu-profiles/.
+ * lib/pdu-profiles/.
  */
 import { UsageError } from "../lib/errors.js";
 import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
@@ -21,7 +21,7 @@ import {
 } from "../lib/snmp/client.js";
 import { SnmpRequestError } from "../lib/snmp/errors.js";
 import { type SnmpValue, describeValue, indexOf } from "../lib/snmp/values.js";
-import { PDU_PROFILES, type PduOutlet, type PduProfile, controlWrite, outletOfRow, profileById, profileForSysObjectId, rowIndex } from "./pdu-profiles/index.js";
+import { PDU_PROFILES, type PduOutlet, type PduProfile, controlWrite, outletOfRow, profileById, profileForSysObjectId, rowIndex } from "../lib/pdu-profiles/index.js";
 
 const SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0";
 /** More outlets than any PDU has: a walk that goes on longer is a broken agent. */

@@ -8,8 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
-import { parseCib } from "../../lib/check/cib.js";
-import { contextOf, runRules } from "../../lib/check/rules.js";
+import { parseCib } from "../../topology/check/cib.js";
+import { contextOf, runRules } from "../../topology/check/rules.js";
 import { requireProgram } from "../lab/bins.js";
 import { run } from "../lab/clients.js";
 

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { profileById } from "../../fence/pdu-profiles/index.js";
+import { profileById } from "../../lib/pdu-profiles/index.js";
 import { DIST_BIN, agentPath } from "../lab/agents.js";
 import { type RunResult, run } from "../lab/clients.js";
 import { ADMIN_USER, type Bmc, startBmc } from "../lab/ipmi-bmc.js";

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PDU_PROFILES, profileById } from "../../fence/pdu-profiles/index.js";
+import { PDU_PROFILES, profileById } from "../../lib/pdu-profiles/index.js";
 import { runAgentArgs, runAgentStdin } from "../lab/agents.js";
 import { fenceApcSnmp } from "../lab/pdu-clients.js";
 import { PDU_COMMUNITIES, PDU_V3_USERS, type Pdu, startPdu } from "../lab/pdu-sim.js";

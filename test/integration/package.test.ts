@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { aliasTable, commandTable, subcommandTable } from "../../lib/cli/main.js";
-import { profileById } from "../../fence/pdu-profiles/index.js";
+import { profileById } from "../../lib/pdu-profiles/index.js";
 import { type LabProgram, requireProgram } from "../lab/bins.js";
 import { ADMIN_USER, startBmc } from "../lab/ipmi-bmc.js";
 import { PDU_COMMUNITIES, startPdu } from "../lab/pdu-sim.js";

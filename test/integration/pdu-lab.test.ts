@@ -10,8 +10,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 
-import { PDU_PROFILES, profileById } from '../../fence/pdu-profiles/index.js';
-import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
+import { PDU_PROFILES, profileById } from '../../lib/pdu-profiles/index.js';
+import type { PduProfile } from '../../lib/pdu-profiles/profile.js';
 import type { RunResult } from '../lab/clients.js';
 import { PDU_LAB_PROGRAMS, requireProgram } from '../lab/bins.js';
 import { isRunning, orphanedByKilledOwner } from '../lab/daemon.js';
@@ -40,7 +40,7 @@ const SLOW = { timeout: 45_000 };
 
 function profile(id: string): PduProfile {
   const p = profileById(id);
-  if (!p) throw new Error(`no PDU profile '${id}' in fence/pdu-profiles`);
+  if (!p) throw new Error(`no PDU profile '${id}' in lib/pdu-profiles`);
   return p;
 }
 
@@ -441,7 +441,7 @@ describe('simulated PDU (snmpd + pass_persist) with net-snmp tools', () => {
 
   test('a PDU left behind by a killed test process is reaped', QUICK, async () => {
     const simModule = new URL('../lab/pdu-sim.ts', import.meta.url).href;
-    const profileModule = new URL('../../fence/pdu-profiles/index.ts', import.meta.url).href;
+    const profileModule = new URL('../../lib/pdu-profiles/index.ts', import.meta.url).href;
     const { pid, dir } = await orphanedByKilledOwner(`const m = await import(${JSON.stringify(simModule)});
 const p = await import(${JSON.stringify(profileModule)});
 const pdu = await m.startPdu({ profile: p.profileById('apc-rpdu') });

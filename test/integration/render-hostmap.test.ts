@@ -14,8 +14,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { loadInventory } from "../../lib/inventory/load.js";
-import { planCluster } from "../../lib/render/plan.js";
+import { loadInventory } from "../../topology/inventory/load.js";
+import { planCluster } from "../../topology/render/plan.js";
 import { requireProgram } from "../lab/bins.js";
 import { run } from "../lab/clients.js";
 

@@ -15,7 +15,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { PduProfile } from '../../fence/pdu-profiles/profile.js';
+import type { PduProfile } from '../../lib/pdu-profiles/profile.js';
 import { findProgram, requireProgram } from './bins.js';
 import {
   abandon,

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, it } from "node:test";
-import { CibError, XmlError, parseCib, parseScore } from "../../lib/check/cib.js";
-import { agentWorstSeconds, claimOf, delayOf, endpointOf, familyOf, fencerTimeoutSeconds, outletsOf, parseHostList, parseHostMap } from "../../lib/check/devices.js";
-import { parseDurationMs, parseFencerSeconds } from "../../lib/check/duration.js";
+import { CibError, XmlError, parseCib, parseScore } from "../../topology/check/cib.js";
+import { agentWorstSeconds, claimOf, delayOf, endpointOf, familyOf, fencerTimeoutSeconds, outletsOf, parseHostList, parseHostMap } from "../../topology/check/devices.js";
+import { parseDurationMs, parseFencerSeconds } from "../../topology/check/duration.js";
 
 const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
 const twoNode = fs.readFileSync(new URL("two-node.xml", FIXTURES), "utf8");

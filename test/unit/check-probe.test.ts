@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import { describe, it } from "node:test";
-import { readCibSecret } from "../../lib/check/agent-runner.js";
-import { parseCib } from "../../lib/check/cib.js";
-import { type AgentRun, agentReason, classify, nodeUp, probeDevices, stdinFor } from "../../lib/check/probe.js";
-import { contextOf } from "../../lib/check/rules.js";
+import { readCibSecret } from "../../topology/check/agent-runner.js";
+import { parseCib } from "../../topology/check/cib.js";
+import { type AgentRun, agentReason, classify, nodeUp, probeDevices, stdinFor } from "../../topology/check/probe.js";
+import { contextOf } from "../../topology/check/rules.js";
 
 const twoNode = fs.readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8");
 

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, it } from "node:test";
-import { parseCib } from "../../lib/check/cib.js";
-import { type Finding, contextOf, runRules } from "../../lib/check/rules.js";
+import { parseCib } from "../../topology/check/cib.js";
+import { type Finding, contextOf, runRules } from "../../topology/check/rules.js";
 
 const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
 const read = (name: string): string => fs.readFileSync(new URL(name, FIXTURES), "utf8");

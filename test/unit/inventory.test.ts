@@ -4,9 +4,9 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fencePdu } from "../../fence/fence_pdu.js";
-import { INVENTORY_KEYS, pduDevices, SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from "../../lib/inventory/keys.js";
-import { checkInventoryText, InventoryError, loadInventory } from "../../lib/inventory/load.js";
-import { didYouMean, isAddress } from "../../lib/inventory/validate.js";
+import { INVENTORY_KEYS, pduDevices, SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from "../../topology/inventory/keys.js";
+import { checkInventoryText, InventoryError, loadInventory } from "../../topology/inventory/load.js";
+import { didYouMean, isAddress } from "../../topology/inventory/validate.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/inventories");

@@ -9,8 +9,8 @@ import {
   profileById,
   profileForSysObjectId,
   rowIndex,
-} from "../../fence/pdu-profiles/index.js";
-import type { PduProfile } from "../../fence/pdu-profiles/profile.js";
+} from "../../lib/pdu-profiles/index.js";
+import type { PduProfile } from "../../lib/pdu-profiles/profile.js";
 
 const NUMERIC_OID = /^\d+(\.\d+)+$/;
 const SWITCH = /\{switch(-1)?\}/;

@@ -7,12 +7,12 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseStringPromise } from "xml2js";
 import { main } from "../../commands/render.js";
-import { checkInventoryText, InventoryError, loadInventory } from "../../lib/inventory/load.js";
-import { crmshValue, shellWord, xmlCommentText } from "../../lib/render/escape.js";
-import { hostMap, planCluster } from "../../lib/render/plan.js";
-import { planOrError, renderFormat } from "../../lib/render/render.js";
-import { fill, fragment, parseTemplate, TemplateError } from "../../lib/render/template.js";
-import { TEMPLATE_FILES } from "../../lib/render/templates.js";
+import { checkInventoryText, InventoryError, loadInventory } from "../../topology/inventory/load.js";
+import { crmshValue, shellWord, xmlCommentText } from "../../topology/render/escape.js";
+import { hostMap, planCluster } from "../../topology/render/plan.js";
+import { planOrError, renderFormat } from "../../topology/render/render.js";
+import { fill, fragment, parseTemplate, TemplateError } from "../../topology/render/template.js";
+import { TEMPLATE_FILES } from "../../topology/render/templates.js";
 import { KvmhaError } from "../../lib/errors.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

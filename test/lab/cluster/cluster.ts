@@ -5,7 +5,7 @@
 
 import { ADMIN_USER, startBmc, type Bmc } from '../ipmi-bmc.js';
 import { PDU_COMMUNITIES, startPdu, type Pdu } from '../pdu-sim.js';
-import { profileById } from '../../../fence/pdu-profiles/index.js';
+import { profileById } from '../../../lib/pdu-profiles/index.js';
 import { startNodes, type Nodes, type NodesOptions } from './nodes.js';
 import { startPower, type Power } from './power.js';
 import { startRelay, type Relay } from './relay.js';

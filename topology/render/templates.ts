@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../lib/errors.js";
 import { parseTemplate, type Template, TemplateError } from "./template.js";
 
 export const TEMPLATE_FILES = { pcs: "pcs.sh.tmpl", crmsh: "crmsh.crm.tmpl", cib: "cib.xml.tmpl" } as const;

@@ -1,6 +1,6 @@
 /** The inventory's thin I/O layer: read the file, validate, and turn issues into FILE:LINE:COL lines. */
 import { readFile } from "node:fs/promises";
-import { KvmhaError } from "../errors.js";
+import { KvmhaError } from "../../lib/errors.js";
 import type { Inventory } from "./model.js";
 import { type InventoryIssue, validateInventory } from "./validate.js";
 

@@ -1,4 +1,4 @@
-import { PDU_PROFILES } from "../../fence/pdu-profiles/index.js";
+import { PDU_PROFILES } from "../../lib/pdu-profiles/index.js";
 
 /**
  * The keys each mapping of an inventory may have: the validator's one table. The JSON Schema

@@ -2,7 +2,7 @@
  * Escaping of inventory values for each output syntax. Everything the inventory says goes through
  * one of these before it reaches a template (template.ts accepts only Fragments).
  */
-import { xmlEscape } from "../xml.js";
+import { xmlEscape } from "../../lib/xml.js";
 import { type Fragment, fragment } from "./template.js";
 
 // Characters that are one word in POSIX sh without quoting.

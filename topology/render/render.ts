@@ -7,7 +7,7 @@ import { renderPcs } from "./pcs.js";
 import { type Plan, PlanError, planCluster } from "./plan.js";
 import { type Template, TemplateError } from "./template.js";
 import { type Format, loadTemplate } from "./templates.js";
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../lib/errors.js";
 
 export interface RenderedFile {
   readonly name: string;
