@@ -22,21 +22,63 @@ import { execFile } from "node:child_process";
 // fs.promises is read at each use, not imported from node:fs/promises: this module is in the
 // startup snapshot, and node:fs/promises loaded there adds ~350 KB that every start of every agent,
 // fence agents included, deserializes (docs/build.md).
-import { type BigIntStats, accessSync, existsSync, constants as fsConstants, promises as fs, readFileSync, stat as statCallback } from "node:fs";
+import {
+  type BigIntStats,
+  accessSync,
+  existsSync,
+  constants as fsConstants,
+  promises as fs,
+  readFileSync,
+  stat as statCallback,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Deadline, sleep } from "../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../lib/ocf/agent.js";
-import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled, type OcfStatus } from "../lib/ocf/codes.js";
+import {
+  OcfExit,
+  OcfGenericError,
+  OcfNotConfigured,
+  OcfNotInstalled,
+  type OcfStatus,
+} from "../lib/ocf/codes.js";
 import type { ParamSpec } from "../lib/ocf/params.js";
 import { imageFormat, overlayImage } from "../lib/libvirt/images.js";
 import { diskLockManager, qemuConfPath } from "../lib/libvirt/qemu-conf.js";
-import { type DomainXmlInfo, DomainXmlError, parseDomainXml, withoutRuntimeId } from "../lib/libvirt/domain-xml.js";
-import { type DomainRecord, type FileIdentity, cachedConfig, decodeDomainRecord, encodeDomainRecord, fileIdentity, stableIdentity } from "../lib/libvirt/domain-record.js";
-import { UTILIZATION_ATTRS, crmResourceArgs, parseUtilizationRecord, recordAfter, type UtilizationRecord, utilizationOps, utilizationValues } from "../lib/libvirt/utilization.js";
+import {
+  type DomainXmlInfo,
+  DomainXmlError,
+  parseDomainXml,
+  withoutRuntimeId,
+} from "../lib/libvirt/domain-xml.js";
+import {
+  type DomainRecord,
+  type FileIdentity,
+  cachedConfig,
+  decodeDomainRecord,
+  encodeDomainRecord,
+  fileIdentity,
+  stableIdentity,
+} from "../lib/libvirt/domain-record.js";
+import {
+  UTILIZATION_ATTRS,
+  crmResourceArgs,
+  parseUtilizationRecord,
+  recordAfter,
+  type UtilizationRecord,
+  utilizationOps,
+  utilizationValues,
+} from "../lib/libvirt/utilization.js";
 import { MigrationConfigError, type MigrationPlan, migrationPlan } from "../lib/libvirt/migrate.js";
-import { type DomainState, isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../lib/libvirt/state.js";
+import {
+  type DomainState,
+  isConnectionFailure,
+  isNotFound,
+  isNotRunning,
+  parseDomstate,
+} from "../lib/libvirt/state.js";
 import { type VirshResult, virsh, virshMessage } from "../lib/libvirt/virsh.js";
 import { type LocalEndpoint, localEndpoint, remoteDomainState } from "../lib/libvirt/remote.js";
+import { messageOf } from "../lib/errors.js";
 
 /** Time kept back from a graceful shutdown for destroy and the final check (at least). */
 export const DESTROY_RESERVE_MS = 15_000;
@@ -50,39 +92,283 @@ const REPORT_MS = 300;
 const p = (spec: ParamSpec): ParamSpec => spec;
 
 const parameters: readonly ParamSpec[] = [
-  p({ name: "config", type: "string", required: true, unique: true, default: "", shortdesc: "Virtual domain configuration file", longdesc: "Absolute path to the libvirt configuration file (domain XML) for this virtual domain. The domain's name and UUID are read from it." }),
-  p({ name: "hypervisor", type: "string", shortdesc: "Hypervisor URI", longdesc: "Hypervisor URI to connect to (see libvirt's URI formats). The default is system dependent: virsh's own default, as 'virsh --quiet uri' prints it." }),
-  p({ name: "force_stop", type: "boolean", default: "0", reloadable: true, shortdesc: "Always force shutdown on stop", longdesc: "Always forcefully shut down (destroy) the domain on stop. By default a graceful shutdown is tried first and destroy is used only when it does not finish in time. Set this only if the domain (or the virtualization backend) does not support graceful shutdown." }),
-  p({ name: "migration_transport", type: "string", default: "", reloadable: true, shortdesc: "Remote hypervisor transport", longdesc: "Transport used to connect to the remote hypervisor while migrating (see libvirt's documentation). Omitted: libvirt's default transport." }),
-  p({ name: "migration_user", type: "string", reloadable: true, shortdesc: "Remote username for the remoteuri", longdesc: "The user name in the remote libvirt URI for migration; omitted: none (root). Ignored when remoteuri is set." }),
-  p({ name: "migration_downtime", type: "integer", default: "0", reloadable: true, shortdesc: "Live migration downtime", longdesc: "Maximum downtime during live migration, in milliseconds (0: libvirt's default)." }),
-  p({ name: "migration_speed", type: "integer", default: "0", reloadable: true, shortdesc: "Live migration speed", longdesc: "Live migration speed limit per resource in MiB/s (0: no limit), passed as 'virsh migrate --bandwidth'." }),
-  p({ name: "migration_network_suffix", type: "string", default: "", reloadable: true, shortdesc: "Migration network host name suffix", longdesc: "Use a dedicated migration network: the suffix is appended to the target node's host name (before its first dot) to form the migration target, e.g. node1 with suffix -mig becomes node1-mig." }),
-  p({ name: "migrateuri", type: "string", reloadable: true, shortdesc: "Custom migrateuri for migration state transfer", longdesc: "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport." }),
-  p({ name: "migrate_options", type: "string", reloadable: true, shortdesc: "live migrate options", longdesc: "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri." }),
-  p({ name: "monitor_scripts", type: "string", default: "", reloadable: true, shortdesc: "space-separated list of monitor scripts", longdesc: "Space-separated list of programs run (without arguments) by monitor while the domain runs, each bounded by the op deadline; any exit code but 0 fails the monitor with the program's output. start waits until they succeed too." }),
-  p({ name: "autoset_utilization_cpu", type: "boolean", default: "true", reloadable: true, shortdesc: "Enable auto-setting the CPU utilization of the resource", longdesc: "Set the resource's cpu utilization attribute to the domain's vCPU count (the config file's <vcpu>, its current= count when given) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
-  p({ name: "autoset_utilization_host_memory", type: "boolean", default: "true", reloadable: true, shortdesc: "Enable auto-setting the host_memory utilization of the resource", longdesc: "Set the resource's host_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
-  p({ name: "autoset_utilization_hv_memory", type: "boolean", default: "true", reloadable: true, shortdesc: "Enable auto-setting the hv_memory utilization of the resource", longdesc: "Set the resource's hv_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote." }),
-  p({ name: "unset_utilization_cpu", type: "boolean", default: "false", reloadable: true, shortdesc: "Enable auto-removing the CPU utilization of the resource", longdesc: "When autoset_utilization_cpu is off, delete the resource's cpu utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
-  p({ name: "unset_utilization_host_memory", type: "boolean", default: "false", reloadable: true, shortdesc: "Enable auto-removing the host_memory utilization of the resource", longdesc: "When autoset_utilization_host_memory is off, delete the resource's host_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
-  p({ name: "unset_utilization_hv_memory", type: "boolean", default: "false", reloadable: true, shortdesc: "Enable auto-removing the hv_memory utilization of the resource", longdesc: "When autoset_utilization_hv_memory is off, delete the resource's hv_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor)." }),
-  p({ name: "migrateport", type: "integer", reloadable: true, shortdesc: "Port for migrateuri", longdesc: "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215." }),
-  p({ name: "remoteuri", type: "string", reloadable: true, shortdesc: "Custom remoteuri to communicate with a remote hypervisor", longdesc: "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix." }),
-  p({ name: "save_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Save the running domain's configuration (virsh dumpxml --migratable --security-info: the running configuration, hot-plugged devices included) back to the config file on stop, before migrating away and after migrating here, when it differs; written to a temporary file in the same directory and renamed over it, keeping its mode. Unlike the reference agent, not on every monitor." }),
-  p({ name: "sync_config_on_stop", type: "boolean", shortdesc: "Save running VM's config back to its config file", reloadable: true, longdesc: "Implies save_config_on_stop; after the config file was saved, 'csync2 -x CONFIG' copies it to the other nodes (bounded; a failure is a warning). Needs csync2." }),
-  p({ name: "snapshot", type: "string", default: "", shortdesc: "Restore state on start/stop", longdesc: "Directory where stop saves the running domain's state (virsh save to DIR/NAME.state, within the stop timeout less the destroy reserve; a failure falls back to shutdown) and start restores it from (virsh restore, then the file is removed; a failed restore fails start and keeps the file). The directory must be the same for every node (shared storage): a state restored on another node than the disks' last writer corrupts them. Incompatible with force_stop." }),
-  p({ name: "backingfile", type: "string", default: "", shortdesc: "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)", longdesc: "Copy-on-write mode, as the reference agent: start creates the qcow2 image CONFIGDIR/NAME.qcow2 (the config file's name up to its first dot) on this backing file (qemu-img create -f qcow2 -F FORMAT -b BACKINGFILE) when it is missing or empty, or at every start with stateless; then defines the domain from the config file (virsh define: it stays defined after stop) and starts it. The config's disk must point at that image. Needs qemu-img." }),
-  p({ name: "stateless", type: "boolean", default: "false", shortdesc: "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)", longdesc: "With backingfile: create a fresh qcow2 image at every start, discarding what the guest wrote. Needs backingfile." }),
-  p({ name: "copyindirs", type: "string", default: "", shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.", longdesc: "With backingfile: space-separated files and directories copied into the guest's root (virt-copy-in -d NAME [-c HYPERVISOR] ... /) each time a fresh image was created (stateless, or a new image), after the domain is defined and before it starts; bounded by the start timeout. Needs virt-copy-in (libguestfs-tools)." }),
-  p({ name: "shutdown_mode", type: "string", default: "", reloadable: true, shortdesc: "Instruct virsh to use specific shutdown mode", longdesc: "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy." }),
-  p({ name: "start_resources", type: "boolean", default: "false", shortdesc: "Ensure the needed virtual storage pools and networks are started", longdesc: "Before start (and, on the target's hypervisor, before a migration) start the storage pools (<source pool=...>) and virtual networks (<source network=...>) the domain XML names when they are not active; an active pool is refreshed. Each virsh call is bounded; a pool or network that cannot be started fails the action with the reason." }),
+  p({
+    name: "config",
+    type: "string",
+    required: true,
+    unique: true,
+    default: "",
+    shortdesc: "Virtual domain configuration file",
+    longdesc:
+      "Absolute path to the libvirt configuration file (domain XML) for this virtual domain. The domain's name and UUID are read from it.",
+  }),
+  p({
+    name: "hypervisor",
+    type: "string",
+    shortdesc: "Hypervisor URI",
+    longdesc:
+      "Hypervisor URI to connect to (see libvirt's URI formats). The default is system dependent: virsh's own default, as 'virsh --quiet uri' prints it.",
+  }),
+  p({
+    name: "force_stop",
+    type: "boolean",
+    default: "0",
+    reloadable: true,
+    shortdesc: "Always force shutdown on stop",
+    longdesc:
+      "Always forcefully shut down (destroy) the domain on stop. By default a graceful shutdown is tried first and destroy is used only when it does not finish in time. Set this only if the domain (or the virtualization backend) does not support graceful shutdown.",
+  }),
+  p({
+    name: "migration_transport",
+    type: "string",
+    default: "",
+    reloadable: true,
+    shortdesc: "Remote hypervisor transport",
+    longdesc:
+      "Transport used to connect to the remote hypervisor while migrating (see libvirt's documentation). Omitted: libvirt's default transport.",
+  }),
+  p({
+    name: "migration_user",
+    type: "string",
+    reloadable: true,
+    shortdesc: "Remote username for the remoteuri",
+    longdesc:
+      "The user name in the remote libvirt URI for migration; omitted: none (root). Ignored when remoteuri is set.",
+  }),
+  p({
+    name: "migration_downtime",
+    type: "integer",
+    default: "0",
+    reloadable: true,
+    shortdesc: "Live migration downtime",
+    longdesc: "Maximum downtime during live migration, in milliseconds (0: libvirt's default).",
+  }),
+  p({
+    name: "migration_speed",
+    type: "integer",
+    default: "0",
+    reloadable: true,
+    shortdesc: "Live migration speed",
+    longdesc:
+      "Live migration speed limit per resource in MiB/s (0: no limit), passed as 'virsh migrate --bandwidth'.",
+  }),
+  p({
+    name: "migration_network_suffix",
+    type: "string",
+    default: "",
+    reloadable: true,
+    shortdesc: "Migration network host name suffix",
+    longdesc:
+      "Use a dedicated migration network: the suffix is appended to the target node's host name (before its first dot) to form the migration target, e.g. node1 with suffix -mig becomes node1-mig.",
+  }),
+  p({
+    name: "migrateuri",
+    type: "string",
+    reloadable: true,
+    shortdesc: "Custom migrateuri for migration state transfer",
+    longdesc:
+      "The migration URI for the state transfer; %n is replaced by the target node's name. Default: derived from migration_network_suffix and migrateport.",
+  }),
+  p({
+    name: "migrate_options",
+    type: "string",
+    reloadable: true,
+    shortdesc: "live migrate options",
+    longdesc:
+      "Extra options for 'virsh migrate'; a --migrateuri=URI among them is used as migrateuri.",
+  }),
+  p({
+    name: "monitor_scripts",
+    type: "string",
+    default: "",
+    reloadable: true,
+    shortdesc: "space-separated list of monitor scripts",
+    longdesc:
+      "Space-separated list of programs run (without arguments) by monitor while the domain runs, each bounded by the op deadline; any exit code but 0 fails the monitor with the program's output. start waits until they succeed too.",
+  }),
+  p({
+    name: "autoset_utilization_cpu",
+    type: "boolean",
+    default: "true",
+    reloadable: true,
+    shortdesc: "Enable auto-setting the CPU utilization of the resource",
+    longdesc:
+      "Set the resource's cpu utilization attribute to the domain's vCPU count (the config file's <vcpu>, its current= count when given) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote.",
+  }),
+  p({
+    name: "autoset_utilization_host_memory",
+    type: "boolean",
+    default: "true",
+    reloadable: true,
+    shortdesc: "Enable auto-setting the host_memory utilization of the resource",
+    longdesc:
+      "Set the resource's host_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote.",
+  }),
+  p({
+    name: "autoset_utilization_hv_memory",
+    type: "boolean",
+    default: "true",
+    reloadable: true,
+    shortdesc: "Enable auto-setting the hv_memory utilization of the resource",
+    longdesc:
+      "Set the resource's hv_memory utilization attribute to the domain's maximum memory in MiB (the config file's <memory>) when the monitor finds it running. Written with crm_resource only when it differs from what this node last wrote.",
+  }),
+  p({
+    name: "unset_utilization_cpu",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Enable auto-removing the CPU utilization of the resource",
+    longdesc:
+      "When autoset_utilization_cpu is off, delete the resource's cpu utilization attribute when the monitor finds the domain running (once; not again on every monitor).",
+  }),
+  p({
+    name: "unset_utilization_host_memory",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Enable auto-removing the host_memory utilization of the resource",
+    longdesc:
+      "When autoset_utilization_host_memory is off, delete the resource's host_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor).",
+  }),
+  p({
+    name: "unset_utilization_hv_memory",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Enable auto-removing the hv_memory utilization of the resource",
+    longdesc:
+      "When autoset_utilization_hv_memory is off, delete the resource's hv_memory utilization attribute when the monitor finds the domain running (once; not again on every monitor).",
+  }),
+  p({
+    name: "migrateport",
+    type: "integer",
+    reloadable: true,
+    shortdesc: "Port for migrateuri",
+    longdesc:
+      "The port for the migration URI when migration_network_suffix is used; the reference agent picks one at random in 49152-49215.",
+  }),
+  p({
+    name: "remoteuri",
+    type: "string",
+    reloadable: true,
+    shortdesc: "Custom remoteuri to communicate with a remote hypervisor",
+    longdesc:
+      "The libvirt URI of the target node's hypervisor for migration; %n is replaced by the target node's name. Default: derived from hypervisor, migration_transport, migration_user and migration_network_suffix.",
+  }),
+  p({
+    name: "save_config_on_stop",
+    type: "boolean",
+    shortdesc: "Save running VM's config back to its config file",
+    reloadable: true,
+    longdesc:
+      "Save the running domain's configuration (virsh dumpxml --migratable --security-info: the running configuration, hot-plugged devices included) back to the config file on stop, before migrating away and after migrating here, when it differs; written to a temporary file in the same directory and renamed over it, keeping its mode. Unlike the reference agent, not on every monitor.",
+  }),
+  p({
+    name: "sync_config_on_stop",
+    type: "boolean",
+    shortdesc: "Save running VM's config back to its config file",
+    reloadable: true,
+    longdesc:
+      "Implies save_config_on_stop; after the config file was saved, 'csync2 -x CONFIG' copies it to the other nodes (bounded; a failure is a warning). Needs csync2.",
+  }),
+  p({
+    name: "snapshot",
+    type: "string",
+    default: "",
+    shortdesc: "Restore state on start/stop",
+    longdesc:
+      "Directory where stop saves the running domain's state (virsh save to DIR/NAME.state, within the stop timeout less the destroy reserve; a failure falls back to shutdown) and start restores it from (virsh restore, then the file is removed; a failed restore fails start and keeps the file). The directory must be the same for every node (shared storage): a state restored on another node than the disks' last writer corrupts them. Incompatible with force_stop.",
+  }),
+  p({
+    name: "backingfile",
+    type: "string",
+    default: "",
+    shortdesc:
+      "If the VM is wanted to work with Copy-On-Write mode, this is the backing file to use (with its full path)",
+    longdesc:
+      "Copy-on-write mode, as the reference agent: start creates the qcow2 image CONFIGDIR/NAME.qcow2 (the config file's name up to its first dot) on this backing file (qemu-img create -f qcow2 -F FORMAT -b BACKINGFILE) when it is missing or empty, or at every start with stateless; then defines the domain from the config file (virsh define: it stays defined after stop) and starts it. The config's disk must point at that image. Needs qemu-img.",
+  }),
+  p({
+    name: "stateless",
+    type: "boolean",
+    default: "false",
+    shortdesc:
+      "If set to true, the (<vmname>.qcow2) file will be re-created at each start, based on the backing file (if defined)",
+    longdesc:
+      "With backingfile: create a fresh qcow2 image at every start, discarding what the guest wrote. Needs backingfile.",
+  }),
+  p({
+    name: "copyindirs",
+    type: "string",
+    default: "",
+    shortdesc: "List of directories for the virt-copy-in before booting the VM stateless mode.",
+    longdesc:
+      "With backingfile: space-separated files and directories copied into the guest's root (virt-copy-in -d NAME [-c HYPERVISOR] ... /) each time a fresh image was created (stateless, or a new image), after the domain is defined and before it starts; bounded by the start timeout. Needs virt-copy-in (libguestfs-tools).",
+  }),
+  p({
+    name: "shutdown_mode",
+    type: "string",
+    default: "",
+    reloadable: true,
+    shortdesc: "Instruct virsh to use specific shutdown mode",
+    longdesc:
+      "Passed as 'virsh shutdown --mode MODE' on a graceful stop (acpi, agent, initctl, signal, paravirt; see 'virsh help shutdown'). Empty: no --mode, libvirt's default. Unlike the reference agent, this one honours it. A mode the domain does not support fails the request, and stop goes on to destroy.",
+  }),
+  p({
+    name: "start_resources",
+    type: "boolean",
+    default: "false",
+    shortdesc: "Ensure the needed virtual storage pools and networks are started",
+    longdesc:
+      "Before start (and, on the target's hypervisor, before a migration) start the storage pools (<source pool=...>) and virtual networks (<source network=...>) the domain XML names when they are not active; an active pool is refreshed. Each virsh call is bounded; a pool or network that cannot be started fails the action with the reason.",
+  }),
   // Not in the reference agent: what users lack there.
-  p({ name: "migration_postcopy", type: "boolean", default: "false", reloadable: true, shortdesc: "Post-copy live migration", longdesc: "Migrate in post-copy mode (virsh migrate --postcopy): after a pre-copy phase the guest runs on the target at once and its remaining memory follows on demand, so a busy guest's migration always ends. The switch happens after the first pre-copy pass (--postcopy-after-precopy), or after migration_postcopy_after seconds. Once switched, the migration cannot be aborted any more: a failure of the network then leaves the guest paused (post-copy failed) and the monitor fails. Needs userfaultfd on the target." }),
-  p({ name: "migration_postcopy_after", type: "integer", default: "0", reloadable: true, shortdesc: "Seconds of pre-copy before post-copy", longdesc: "With migration_postcopy: switch to post-copy (virsh migrate-postcopy) after this many seconds of pre-copy; 0 switches after the first pre-copy pass." }),
-  p({ name: "migration_auto_converge", type: "boolean", default: "false", reloadable: true, shortdesc: "Auto-converge live migration", longdesc: "Throttle the guest's vCPUs while it migrates when its memory changes faster than it is copied (virsh migrate --auto-converge)." }),
-  p({ name: "migration_time_limit", type: "integer", default: "0", reloadable: true, shortdesc: "Migration time limit (s)", longdesc: "Abort the migration job (virsh domjobabort) when it has not finished after this many seconds, even if the migrate_to timeout is longer; the guest goes on running on the source and migrate_to fails. 0: only the migrate_to timeout (less a reserve for the abort) limits it. A migration already switched to post-copy cannot be aborted and is waited for." }),
-  p({ name: "guest_agent_check", type: "boolean", default: "false", reloadable: true, shortdesc: "Check the guest agent in monitor", longdesc: "Monitor (and start, migrate_from) also ping the QEMU guest agent (virsh qemu-agent-command guest-ping, up to 5 s and within the operation's timeout); no answer fails the monitor with the reason. Needs the org.qemu.guest_agent.0 channel in the domain and qemu-guest-agent running in the guest. Off by default (the monitor then runs a single virsh)." }),
+  p({
+    name: "migration_postcopy",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Post-copy live migration",
+    longdesc:
+      "Migrate in post-copy mode (virsh migrate --postcopy): after a pre-copy phase the guest runs on the target at once and its remaining memory follows on demand, so a busy guest's migration always ends. The switch happens after the first pre-copy pass (--postcopy-after-precopy), or after migration_postcopy_after seconds. Once switched, the migration cannot be aborted any more: a failure of the network then leaves the guest paused (post-copy failed) and the monitor fails. Needs userfaultfd on the target.",
+  }),
+  p({
+    name: "migration_postcopy_after",
+    type: "integer",
+    default: "0",
+    reloadable: true,
+    shortdesc: "Seconds of pre-copy before post-copy",
+    longdesc:
+      "With migration_postcopy: switch to post-copy (virsh migrate-postcopy) after this many seconds of pre-copy; 0 switches after the first pre-copy pass.",
+  }),
+  p({
+    name: "migration_auto_converge",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Auto-converge live migration",
+    longdesc:
+      "Throttle the guest's vCPUs while it migrates when its memory changes faster than it is copied (virsh migrate --auto-converge).",
+  }),
+  p({
+    name: "migration_time_limit",
+    type: "integer",
+    default: "0",
+    reloadable: true,
+    shortdesc: "Migration time limit (s)",
+    longdesc:
+      "Abort the migration job (virsh domjobabort) when it has not finished after this many seconds, even if the migrate_to timeout is longer; the guest goes on running on the source and migrate_to fails. 0: only the migrate_to timeout (less a reserve for the abort) limits it. A migration already switched to post-copy cannot be aborted and is waited for.",
+  }),
+  p({
+    name: "guest_agent_check",
+    type: "boolean",
+    default: "false",
+    reloadable: true,
+    shortdesc: "Check the guest agent in monitor",
+    longdesc:
+      "Monitor (and start, migrate_from) also ping the QEMU guest agent (virsh qemu-agent-command guest-ping, up to 5 s and within the operation's timeout); no answer fails the monitor with the reason. Needs the org.qemu.guest_agent.0 channel in the domain and qemu-guest-agent running in the guest. Off by default (the monitor then runs a single virsh).",
+  }),
 ];
 
 /** The domain the resource is about: from the config file, else from the record start left. */
@@ -117,10 +403,21 @@ async function writeRecord(ctx: OcfContext, d: Domain): Promise<void> {
   const file = recordFile(ctx);
   try {
     await fs.mkdir(ctx.rscTmp, { recursive: true });
-    await fs.writeFile(`${file}.tmp`, encodeDomainRecord({ name: d.name, uuid: d.uuid, type: d.type, config: ctx.params.string("config"), file: d.file, xml: d.xml }), { mode: 0o600 });
+    await fs.writeFile(
+      `${file}.tmp`,
+      encodeDomainRecord({
+        name: d.name,
+        uuid: d.uuid,
+        type: d.type,
+        config: ctx.params.string("config"),
+        file: d.file,
+        xml: d.xml,
+      }),
+      { mode: 0o600 },
+    );
     await fs.rename(`${file}.tmp`, file);
   } catch (err) {
-    ctx.log.warning(`cannot record the domain in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log.warning(`cannot record the domain in ${file}: ${messageOf(err)}`);
   }
 }
 
@@ -132,7 +429,11 @@ function fromXml(info: DomainXmlInfo, file: FileIdentity | undefined): Domain {
 
 function unreadable(path: string, err: unknown): ConfigRead {
   const code = (err as NodeJS.ErrnoException).code ?? "";
-  return { ok: false, unreadable: true, reason: `configuration file ${path} does not exist or is not readable${code === "" ? "" : ` (${code})`}` };
+  return {
+    ok: false,
+    unreadable: true,
+    reason: `configuration file ${path} does not exist or is not readable${code === "" ? "" : ` (${code})`}`,
+  };
 }
 
 /**
@@ -175,7 +476,9 @@ interface Found {
  * Asynchronous all the same: the file may sit on a shared filesystem that hangs.
  */
 function statBigInt(path: string): Promise<BigIntStats> {
-  return new Promise((resolve, reject) => statCallback(path, { bigint: true }, (err, st) => (err === null ? resolve(st) : reject(err))));
+  return new Promise((resolve, reject) =>
+    statCallback(path, { bigint: true }, (err, st) => (err === null ? resolve(st) : reject(err))),
+  );
 }
 
 /**
@@ -195,11 +498,19 @@ async function findDomain(ctx: OcfContext, cached = false): Promise<Found> {
       now = undefined;
     }
     const xml = now === undefined ? undefined : cachedConfig(record, path, now);
-    if (xml !== undefined) return { domain: fromXml(xml, now), configProblem: undefined, recorded: true };
+    if (xml !== undefined)
+      return { domain: fromXml(xml, now), configProblem: undefined, recorded: true };
   }
   const c = await readConfig(ctx);
   if (c.ok) return { domain: c.domain, configProblem: undefined, recorded: false };
-  return { domain: record === undefined ? undefined : { name: record.name, uuid: record.uuid, type: record.type, source: "record" }, configProblem: c.reason, recorded: false };
+  return {
+    domain:
+      record === undefined
+        ? undefined
+        : { name: record.name, uuid: record.uuid, type: record.type, source: "record" },
+    configProblem: c.reason,
+    recorded: false,
+  };
 }
 
 function uri(ctx: OcfContext): string | undefined {
@@ -213,7 +524,11 @@ function stepDeadline(ctx: OcfContext, ms?: number): Deadline {
   return ms === undefined ? d : d.within(ms);
 }
 
-function run(ctx: OcfContext, args: readonly string[], deadline: Deadline = stepDeadline(ctx)): Promise<VirshResult> {
+function run(
+  ctx: OcfContext,
+  args: readonly string[],
+  deadline: Deadline = stepDeadline(ctx),
+): Promise<VirshResult> {
   ctx.log.debug(`virsh ${args.join(" ")}`);
   return virsh(args, deadline, { uri: uri(ctx), env: ctx.childEnv(), signal: ctx.signal });
 }
@@ -226,11 +541,15 @@ function secs(ms: number): string {
 function noAnswer(ctx: OcfContext, r: VirshResult, what: string): string {
   if (r.spawnError !== undefined) return `${what}: cannot run virsh (${r.spawnError})`;
   if (r.timedOut && r.ms === 0) return `${what}: no time left to ask libvirt`;
-  if (r.timedOut) return `${what}: virsh did not answer within ${secs(r.ms)} (libvirtd hung or unreachable${uri(ctx) === undefined ? "" : ` at ${uri(ctx)}`})`;
+  if (r.timedOut)
+    return `${what}: virsh did not answer within ${secs(r.ms)} (libvirtd hung or unreachable${uri(ctx) === undefined ? "" : ` at ${uri(ctx)}`})`;
   return `${what}: ${virshMessage(r)}`;
 }
 
-type Observation = { kind: "state"; state: DomainState } | { kind: "gone" } | { kind: "error"; reason: string; connection: boolean; notStarted: boolean };
+type Observation =
+  | { kind: "state"; state: DomainState }
+  | { kind: "gone" }
+  | { kind: "error"; reason: string; connection: boolean; notStarted: boolean };
 
 /** The most of a step's time the socket gets before virsh is asked instead (and never over half). */
 const REMOTE_MS = 5000;
@@ -245,7 +564,11 @@ function readOr(file: string): string {
 
 /** libvirtd's socket when the hypervisor URI names a local one that virsh would use too. */
 function libvirtdEndpoint(ctx: OcfContext): LocalEndpoint | undefined {
-  return localEndpoint(uri(ctx), { exists: existsSync, clientConf: () => readOr("/etc/libvirt/libvirt.conf"), euid: process.geteuid?.() ?? -1 });
+  return localEndpoint(uri(ctx), {
+    exists: existsSync,
+    clientConf: () => readOr("/etc/libvirt/libvirt.conf"),
+    euid: process.geteuid?.() ?? -1,
+  });
 }
 
 /**
@@ -253,10 +576,18 @@ function libvirtdEndpoint(ctx: OcfContext): LocalEndpoint | undefined {
  * socket where it can be (lib/libvirt/remote.ts: no process), else or failing that with
  * `virsh domstate --reason`, whose answers and errors are the reference.
  */
-async function observe(ctx: OcfContext, d: Domain, deadline: Deadline = stepDeadline(ctx)): Promise<Observation> {
+async function observe(
+  ctx: OcfContext,
+  d: Domain,
+  deadline: Deadline = stepDeadline(ctx),
+): Promise<Observation> {
   const endpoint = libvirtdEndpoint(ctx);
   if (endpoint !== undefined) {
-    const a = await remoteDomainState(endpoint, d.name, deadline.within(Math.min(REMOTE_MS, deadline.remainingMs() / 2)));
+    const a = await remoteDomainState(
+      endpoint,
+      d.name,
+      deadline.within(Math.min(REMOTE_MS, deadline.remainingMs() / 2)),
+    );
     if (a.kind === "state") {
       ctx.log.debug(`libvirtd at ${endpoint.socket}: domain ${d.name} ${a.line}`);
       return { kind: "state", state: parseDomstate(a.line) };
@@ -274,7 +605,12 @@ async function observe(ctx: OcfContext, d: Domain, deadline: Deadline = stepDead
   }
   const message = virshMessage(r);
   if (r.code !== undefined && isNotFound(message)) return { kind: "gone" };
-  return { kind: "error", reason: noAnswer(ctx, r, `state of domain ${d.name}`), connection: r.timedOut || r.code === undefined || isConnectionFailure(message), notStarted: r.timedOut && r.ms === 0 };
+  return {
+    kind: "error",
+    reason: noAnswer(ctx, r, `state of domain ${d.name}`),
+    connection: r.timedOut || r.code === undefined || isConnectionFailure(message),
+    notStarted: r.timedOut && r.ms === 0,
+  };
 }
 
 /**
@@ -290,7 +626,11 @@ async function settledState(ctx: OcfContext, d: Domain, deadline: Deadline): Pro
     last = o;
     if (o.kind === "gone" || (o.kind === "state" && o.state.health !== "unknown")) return o;
     if (deadline.remainingMs() < 2000) return o;
-    ctx.log.info(o.kind === "state" ? `domain ${d.name} has no definite state yet (${o.state.state}), asking again` : `${o.reason}; asking again`);
+    ctx.log.info(
+      o.kind === "state"
+        ? `domain ${d.name} has no definite state yet (${o.state.state}), asking again`
+        : `${o.reason}; asking again`,
+    );
     await sleep(1000, deadline);
   }
 }
@@ -340,7 +680,7 @@ export function qemuNameArg(value: string): string {
   parts.push(cur);
   const guest = parts.find((x) => x.startsWith("guest="));
   if (guest !== undefined) return guest.slice("guest=".length);
-  return parts[0]?.includes("=") === true ? "" : parts[0] ?? "";
+  return parts[0]?.includes("=") === true ? "" : (parts[0] ?? "");
 }
 
 function isQemu(d: Domain): boolean {
@@ -368,9 +708,13 @@ async function statusOf(ctx: OcfContext, d: Domain, o: Observation): Promise<Ocf
     case "stopped":
       return OcfExit.NOT_RUNNING;
     case "failed":
-      throw new OcfGenericError(`domain ${d.name} has failed: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`);
+      throw new OcfGenericError(
+        `domain ${d.name} has failed: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`,
+      );
     default:
-      throw new OcfGenericError(`domain ${d.name} has no definite state: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`);
+      throw new OcfGenericError(
+        `domain ${d.name} has no definite state: ${s.state}${s.reason === "" ? "" : ` (${s.reason})`}`,
+      );
   }
 }
 
@@ -380,8 +724,15 @@ export const GUEST_AGENT_MS = 5_000;
 /** guest_agent_check: the QEMU guest agent answers guest-ping, or why not. */
 async function pingGuestAgent(ctx: OcfContext, d: Domain): Promise<string | undefined> {
   const deadline = stepDeadline(ctx, GUEST_AGENT_MS + 2000);
-  const seconds = Math.max(1, Math.min(GUEST_AGENT_MS / 1000, Math.floor((deadline.remainingMs() - 500) / 1000)));
-  const r = await run(ctx, ["qemu-agent-command", d.name, '{"execute":"guest-ping"}', "--timeout", String(seconds)], deadline);
+  const seconds = Math.max(
+    1,
+    Math.min(GUEST_AGENT_MS / 1000, Math.floor((deadline.remainingMs() - 500) / 1000)),
+  );
+  const r = await run(
+    ctx,
+    ["qemu-agent-command", d.name, '{"execute":"guest-ping"}', "--timeout", String(seconds)],
+    deadline,
+  );
   if (r.code === 0) return undefined;
   return `guest agent of domain ${d.name} does not answer: ${noAnswer(ctx, r, "virsh qemu-agent-command").replace(/^virsh qemu-agent-command: /, "")}`;
 }
@@ -395,21 +746,46 @@ async function runMonitorScripts(ctx: OcfContext, d: Domain): Promise<string | u
   const scripts = (ctx.params.string("monitor_scripts") ?? "").split(/\s+/).filter((s) => s !== "");
   for (const script of scripts) {
     const deadline = stepDeadline(ctx);
-    if (deadline.remainingMs() < 200) return `monitor script ${script} for domain ${d.name}: no time left`;
-    const r = await new Promise<{ code: number | undefined; out: string; killed: boolean; error?: string }>((resolve) => {
-      execFile(script, [], { env: ctx.childEnv(), timeout: Math.floor(deadline.remainingMs()), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
-        const out = `${stdout}${stderr}`.trim().replace(/\s+/g, " ").slice(0, 300);
-        if (e === null) resolve({ code: 0, out, killed: false });
-        else resolve({ code: typeof e.code === "number" ? e.code : undefined, out, killed: e.killed === true, error: typeof e.code === "string" ? e.code : undefined });
-      });
+    if (deadline.remainingMs() < 200)
+      return `monitor script ${script} for domain ${d.name}: no time left`;
+    const r = await new Promise<{
+      code: number | undefined;
+      out: string;
+      killed: boolean;
+      error?: string;
+    }>((resolve) => {
+      execFile(
+        script,
+        [],
+        {
+          env: ctx.childEnv(),
+          timeout: Math.floor(deadline.remainingMs()),
+          killSignal: "SIGKILL",
+          signal: ctx.signal,
+          encoding: "utf8",
+          maxBuffer: 1024 * 1024,
+        },
+        (err, stdout, stderr) => {
+          const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+          const out = `${stdout}${stderr}`.trim().replace(/\s+/g, " ").slice(0, 300);
+          if (e === null) resolve({ code: 0, out, killed: false });
+          else
+            resolve({
+              code: typeof e.code === "number" ? e.code : undefined,
+              out,
+              killed: e.killed === true,
+              error: typeof e.code === "string" ? e.code : undefined,
+            });
+        },
+      );
     });
     if (r.code === 0) {
       ctx.log.debug(`monitor script ${script} for domain ${d.name} succeeded: ${r.out}`);
       continue;
     }
     if (r.killed) return `monitor script ${script} for domain ${d.name} did not finish in time`;
-    if (r.error !== undefined) return `monitor script ${script} for domain ${d.name} cannot run (${r.error})`;
+    if (r.error !== undefined)
+      return `monitor script ${script} for domain ${d.name} cannot run (${r.error})`;
     return `monitor script ${script} for domain ${d.name} returned ${r.code ?? "?"} with output: ${r.out}`;
   }
   return undefined;
@@ -422,7 +798,8 @@ async function monitor(ctx: OcfContext): Promise<OcfStatus> {
     ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: not running`);
     return OcfExit.NOT_RUNNING;
   }
-  if (configProblem !== undefined) ctx.log.warning(`${configProblem}; asking libvirt about domain ${d.name} (recorded at start)`);
+  if (configProblem !== undefined)
+    ctx.log.warning(`${configProblem}; asking libvirt about domain ${d.name} (recorded at start)`);
   const status = await statusOf(ctx, d, await settledState(ctx, d, stepDeadline(ctx)));
   if (status !== OcfExit.SUCCESS) return status;
   // The record keeps the parsed config for the next monitors (and the name for a stop without it).
@@ -450,7 +827,10 @@ function utilizationFile(ctx: OcfContext): string {
  */
 async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Promise<void> {
   if (d.xml === undefined) return;
-  const flag = (prefix: string) => Object.fromEntries(UTILIZATION_ATTRS.map((a) => [a, ctx.params.flag(`${prefix}_${a}`)])) as Record<(typeof UTILIZATION_ATTRS)[number], boolean>;
+  const flag = (prefix: string) =>
+    Object.fromEntries(
+      UTILIZATION_ATTRS.map((a) => [a, ctx.params.flag(`${prefix}_${a}`)]),
+    ) as Record<(typeof UTILIZATION_ATTRS)[number], boolean>;
   const flags = { autoset: flag("autoset_utilization"), unset: flag("unset_utilization") };
   const file = utilizationFile(ctx);
   let text: string | undefined;
@@ -465,7 +845,9 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
   const ops = utilizationOps(flags, utilizationValues(d.xml.vcpus, d.xml.memoryKib), record);
   if (ops.length === 0) return;
   if (record.retryAfter !== undefined && Date.now() < record.retryAfter) {
-    ctx.log.debug(`utilization of ${ctx.instance}: ${ops.length} change(s) held back after a failed crm_resource`);
+    ctx.log.debug(
+      `utilization of ${ctx.instance}: ${ops.length} change(s) held back after a failed crm_resource`,
+    );
     return;
   }
   const before = JSON.stringify(record);
@@ -475,11 +857,17 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
     const args = crmResourceArgs(ctx.instance, op);
     const r = await runTool(ctx, "crm_resource", args, deadline);
     if (!r.ok) {
-      ctx.log.warning(`crm_resource failed to ${op.op === "set" ? `set utilization attribute ${op.attr} to ${op.value}` : `delete utilization attribute ${op.attr}`}: ${r.why}; retrying in ${secs(UTILIZATION_RETRY_MS)}`);
+      ctx.log.warning(
+        `crm_resource failed to ${op.op === "set" ? `set utilization attribute ${op.attr} to ${op.value}` : `delete utilization attribute ${op.attr}`}: ${r.why}; retrying in ${secs(UTILIZATION_RETRY_MS)}`,
+      );
       record = { values: record.values, retryAfter: Date.now() + UTILIZATION_RETRY_MS };
       break;
     }
-    ctx.log.info(op.op === "set" ? `utilization ${op.attr}=${op.value} set for ${ctx.instance}` : `utilization ${op.attr} deleted for ${ctx.instance}`);
+    ctx.log.info(
+      op.op === "set"
+        ? `utilization ${op.attr}=${op.value} set for ${ctx.instance}`
+        : `utilization ${op.attr} deleted for ${ctx.instance}`,
+    );
     record = recordAfter(record, op);
   }
   if (JSON.stringify(record) === before) return;
@@ -488,7 +876,7 @@ async function updateUtilization(ctx: OcfContext, d: Domain, afresh = false): Pr
     await fs.writeFile(`${file}.tmp`, `${JSON.stringify(record)}\n`, { mode: 0o600 });
     await fs.rename(`${file}.tmp`, file);
   } catch (err) {
-    ctx.log.warning(`cannot record the utilization in ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log.warning(`cannot record the utilization in ${file}: ${messageOf(err)}`);
   }
 }
 
@@ -504,14 +892,19 @@ async function start(ctx: OcfContext): Promise<void> {
       ctx.log.info(`domain ${d.name} already running`);
       return;
     }
-    if (first.state.health === "failed") throw new OcfGenericError(`domain ${d.name} is ${first.state.state} (${first.state.reason}): stop it before starting it`);
+    if (first.state.health === "failed")
+      throw new OcfGenericError(
+        `domain ${d.name} is ${first.state.state} (${first.state.reason}): stop it before starting it`,
+      );
     // Defined but shut off: the admin's persistent definition is kept (unlike the reference,
     // which undefines it). With the same UUID, `virsh create` runs the file's XML as the live
     // configuration and libvirt keeps the persistent one for after the stop.
     // (backingfile: the domain is defined from the file anyway, as the reference does.)
-    if (first.state.health === "stopped" && (ctx.params.string("backingfile") ?? "") === "") await setAsideDefinition(ctx, d);
+    if (first.state.health === "stopped" && (ctx.params.string("backingfile") ?? "") === "")
+      await setAsideDefinition(ctx, d);
   }
-  if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, undefined);
+  if (ctx.params.flag("start_resources") && d.xml !== undefined)
+    await startResources(ctx, d.xml, undefined);
   // Recorded before it runs: a stop or probe must find it even if this process dies right after.
   await writeRecord(ctx, d);
   const state = await savedState(ctx, d);
@@ -519,7 +912,10 @@ async function start(ctx: OcfContext): Promise<void> {
     const r = await run(ctx, ["restore", state]);
     if (r.code !== 0) {
       const again = await observe(ctx, d);
-      if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to restore domain ${d.name} from ${state}: ${noAnswer(ctx, r, "virsh restore").replace(/^virsh restore: /, "")}`);
+      if (!(again.kind === "state" && again.state.health === "running"))
+        throw new OcfGenericError(
+          `failed to restore domain ${d.name} from ${state}: ${noAnswer(ctx, r, "virsh restore").replace(/^virsh restore: /, "")}`,
+        );
     }
     await fs.rm(state, { force: true });
     ctx.log.info(`domain ${d.name} restored from ${state}`);
@@ -529,7 +925,10 @@ async function start(ctx: OcfContext): Promise<void> {
     const r = await run(ctx, ["create", ctx.params.string("config") ?? ""]);
     if (r.code !== 0) {
       const again = await observe(ctx, d);
-      if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh create").replace(/^virsh create: /, "")}`);
+      if (!(again.kind === "state" && again.state.health === "running"))
+        throw new OcfGenericError(
+          `failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh create").replace(/^virsh create: /, "")}`,
+        );
       ctx.log.warning(`virsh create failed (${virshMessage(r)}) but domain ${d.name} runs`);
     }
     ctx.log.info(`domain ${d.name} created from ${ctx.params.string("config")}`);
@@ -547,19 +946,35 @@ async function start(ctx: OcfContext): Promise<void> {
       }
       last = failed;
     } else if (o.kind === "state" && o.state.health === "failed") {
-      throw new OcfGenericError(`domain ${d.name} failed while starting: ${o.state.state} (${o.state.reason})`);
+      throw new OcfGenericError(
+        `domain ${d.name} failed while starting: ${o.state.state} (${o.state.reason})`,
+      );
     } else if (o.kind === "gone") {
-      throw new OcfGenericError(`domain ${d.name} disappeared while starting (see libvirt's log for the domain)`);
+      throw new OcfGenericError(
+        `domain ${d.name} disappeared while starting (see libvirt's log for the domain)`,
+      );
     } else last = o.kind === "state" ? `state ${o.state.state}` : o.reason;
-    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200) throw new OcfGenericError(`domain ${d.name} created but not confirmed running in time: ${last}`);
+    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200)
+      throw new OcfGenericError(
+        `domain ${d.name} created but not confirmed running in time: ${last}`,
+      );
     await sleep(POLL_MS, stepDeadline(ctx));
   }
 }
 
 /** Waits until the domain is not running (shut off or gone) or `until` passes. */
-async function waitStopped(ctx: OcfContext, d: Domain, until: Deadline, onTick?: () => Promise<void>): Promise<Observation> {
+async function waitStopped(
+  ctx: OcfContext,
+  d: Domain,
+  until: Deadline,
+  onTick?: () => Promise<void>,
+): Promise<Observation> {
   for (;;) {
-    const o = await observe(ctx, d, until.within(Math.max(ctx.deadline.remainingMs() - REPORT_MS, 0)));
+    const o = await observe(
+      ctx,
+      d,
+      until.within(Math.max(ctx.deadline.remainingMs() - REPORT_MS, 0)),
+    );
     if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) return o;
     if (until.remainingMs() < POLL_MS) return o;
     await sleep(POLL_MS, until);
@@ -580,7 +995,9 @@ async function destroy(ctx: OcfContext, d: Domain): Promise<void> {
     const r = await run(ctx, ["destroy", d.name]);
     const message = virshMessage(r);
     if (r.code !== 0 && !(r.code !== undefined && (isNotRunning(message) || isNotFound(message)))) {
-      ctx.log.warning(`destroy of domain ${d.name} (attempt ${attempt}): ${noAnswer(ctx, r, "virsh destroy")}`);
+      ctx.log.warning(
+        `destroy of domain ${d.name} (attempt ${attempt}): ${noAnswer(ctx, r, "virsh destroy")}`,
+      );
     }
     last = await waitStopped(ctx, d, stepDeadline(ctx, 5000));
     if (last.kind === "gone" || (last.kind === "state" && last.state.health === "stopped")) {
@@ -606,68 +1023,135 @@ async function setAsideDefinition(ctx: OcfContext, d: Domain): Promise<void> {
   const u = await run(ctx, ["domuuid", d.name], stepDeadline(ctx, 10_000));
   const defined = u.code === 0 ? u.stdout.trim().toLowerCase() : undefined;
   if (defined !== undefined && d.uuid !== undefined && defined === d.uuid) {
-    ctx.log.info(`domain ${d.name} is defined here with the config's UUID: it runs from ${ctx.params.string("config")}, its persistent definition stays`);
+    ctx.log.info(
+      `domain ${d.name} is defined here with the config's UUID: it runs from ${ctx.params.string("config")}, its persistent definition stays`,
+    );
     await noAutostart(ctx, d);
     return;
   }
-  const x = await run(ctx, ["dumpxml", "--inactive", "--security-info", d.name], stepDeadline(ctx, 10_000));
-  if (x.code !== 0 || x.stdout.trim() === "") throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and its definition cannot be saved: ${noAnswer(ctx, x, "virsh dumpxml")}`);
+  const x = await run(
+    ctx,
+    ["dumpxml", "--inactive", "--security-info", d.name],
+    stepDeadline(ctx, 10_000),
+  );
+  if (x.code !== 0 || x.stdout.trim() === "")
+    throw new OcfGenericError(
+      `domain ${d.name} is defined here with another UUID and its definition cannot be saved: ${noAnswer(ctx, x, "virsh dumpxml")}`,
+    );
   const file = definitionBackup(ctx);
   try {
     await fs.mkdir(join(ctx.varLib, "VirtualDomain"), { recursive: true, mode: 0o700 });
     await fs.writeFile(`${file}.tmp`, x.stdout, { mode: 0o600 });
     await fs.rename(`${file}.tmp`, file);
   } catch (err) {
-    throw new OcfGenericError(`domain ${d.name} is defined here with another UUID; cannot save its definition to ${file} (${err instanceof Error ? err.message : String(err)}): not undefining it`);
+    throw new OcfGenericError(
+      `domain ${d.name} is defined here with another UUID; cannot save its definition to ${file} (${messageOf(err)}): not undefining it`,
+    );
   }
   const r = await run(ctx, ["undefine", d.name]);
-  if (r.code !== 0) throw new OcfGenericError(`domain ${d.name} is defined here with another UUID and cannot be undefined: ${noAnswer(ctx, r, "virsh undefine")}`);
-  ctx.log.warning(`domain ${d.name} was defined here (UUID ${defined ?? "?"}) with another UUID than ${ctx.params.string("config")}: its definition is saved in ${file} and is defined again on stop`);
+  if (r.code !== 0)
+    throw new OcfGenericError(
+      `domain ${d.name} is defined here with another UUID and cannot be undefined: ${noAnswer(ctx, r, "virsh undefine")}`,
+    );
+  ctx.log.warning(
+    `domain ${d.name} was defined here (UUID ${defined ?? "?"}) with another UUID than ${ctx.params.string("config")}: its definition is saved in ${file} and is defined again on stop`,
+  );
 }
 
 /**
  * start_resources: the storage pools and virtual networks the domain uses, started where they are
  * not active: on this node's hypervisor, or on `remoteUri` (the target's, before a migration).
  */
-async function startResources(ctx: OcfContext, xml: DomainXmlInfo, remoteUri: string | undefined): Promise<void> {
+async function startResources(
+  ctx: OcfContext,
+  xml: DomainXmlInfo,
+  remoteUri: string | undefined,
+): Promise<void> {
   const on = (args: readonly string[]) => {
-    ctx.log.debug(`virsh ${remoteUri === undefined ? "" : `--connect ${remoteUri} `}${args.join(" ")}`);
-    return virsh(args, stepDeadline(ctx, 20_000), { uri: remoteUri ?? uri(ctx), env: ctx.childEnv(), signal: ctx.signal });
+    ctx.log.debug(
+      `virsh ${remoteUri === undefined ? "" : `--connect ${remoteUri} `}${args.join(" ")}`,
+    );
+    return virsh(args, stepDeadline(ctx, 20_000), {
+      uri: remoteUri ?? uri(ctx),
+      env: ctx.childEnv(),
+      signal: ctx.signal,
+    });
   };
   const where = remoteUri === undefined ? "" : ` on ${remoteUri}`;
   for (const pool of xml.pools) {
     const info = await on(["pool-info", pool]);
-    if (info.code !== 0) throw new OcfGenericError(`storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh pool-info").replace(/^virsh pool-info: /, "")}`);
+    if (info.code !== 0)
+      throw new OcfGenericError(
+        `storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh pool-info").replace(/^virsh pool-info: /, "")}`,
+      );
     if (/^State:\s+running\s*$/m.test(info.stdout)) {
       const r = await on(["pool-refresh", pool]);
-      if (r.code !== 0) ctx.log.warning(`refresh of storage pool ${pool}${where}: ${noAnswer(ctx, r, "virsh pool-refresh")}`);
+      if (r.code !== 0)
+        ctx.log.warning(
+          `refresh of storage pool ${pool}${where}: ${noAnswer(ctx, r, "virsh pool-refresh")}`,
+        );
       continue;
     }
     const r = await on(["pool-start", pool]);
-    if (r.code !== 0) throw new OcfGenericError(`failed to start storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh pool-start").replace(/^virsh pool-start: /, "")}`);
+    if (r.code !== 0)
+      throw new OcfGenericError(
+        `failed to start storage pool ${pool} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh pool-start").replace(/^virsh pool-start: /, "")}`,
+      );
     ctx.log.info(`started storage pool ${pool}${where} for domain ${xml.name}`);
   }
   for (const net of xml.networks) {
     const info = await on(["net-info", net]);
-    if (info.code !== 0) throw new OcfGenericError(`virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh net-info").replace(/^virsh net-info: /, "")}`);
+    if (info.code !== 0)
+      throw new OcfGenericError(
+        `virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, info, "virsh net-info").replace(/^virsh net-info: /, "")}`,
+      );
     if (/^Active:\s+yes\s*$/m.test(info.stdout)) continue;
     const r = await on(["net-start", net]);
-    if (r.code !== 0) throw new OcfGenericError(`failed to start virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh net-start").replace(/^virsh net-start: /, "")}`);
+    if (r.code !== 0)
+      throw new OcfGenericError(
+        `failed to start virtual network ${net} required by domain ${xml.name}${where}: ${noAnswer(ctx, r, "virsh net-start").replace(/^virsh net-start: /, "")}`,
+      );
     ctx.log.info(`started virtual network ${net}${where} for domain ${xml.name}`);
   }
 }
 
 /** A program other than virsh, bounded by `deadline`: exit 0, or why not in one line. */
-function runTool(ctx: OcfContext, program: string, args: readonly string[], deadline: Deadline): Promise<{ ok: boolean; out: string; why: string }> {
+function runTool(
+  ctx: OcfContext,
+  program: string,
+  args: readonly string[],
+  deadline: Deadline,
+): Promise<{ ok: boolean; out: string; why: string }> {
   ctx.log.debug(`${program} ${args.join(" ")}`);
   return new Promise((resolve) => {
     if (deadline.remainingMs() < 200) return resolve({ ok: false, out: "", why: "no time left" });
-    execFile(program, args, { env: ctx.childEnv(), timeout: deadline.remainingMs(), killSignal: "SIGKILL", signal: ctx.signal, encoding: "utf8", maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
-      if (e === null) return resolve({ ok: true, out: stdout, why: "" });
-      const text = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
-      resolve({ ok: false, out: stdout, why: e.killed === true ? "did not finish in time" : typeof e.code === "string" ? `cannot run (${e.code})` : `exit ${String(e.code)}: ${text}` });
-    });
+    execFile(
+      program,
+      args,
+      {
+        env: ctx.childEnv(),
+        timeout: deadline.remainingMs(),
+        killSignal: "SIGKILL",
+        signal: ctx.signal,
+        encoding: "utf8",
+        maxBuffer: 4 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        if (e === null) return resolve({ ok: true, out: stdout, why: "" });
+        const text = `${stderr}${stdout}`.trim().replace(/\s+/g, " ").slice(0, 300);
+        resolve({
+          ok: false,
+          out: stdout,
+          why:
+            e.killed === true
+              ? "did not finish in time"
+              : typeof e.code === "string"
+                ? `cannot run (${e.code})`
+                : `exit ${String(e.code)}: ${text}`,
+        });
+      },
+    );
   });
 }
 
@@ -687,26 +1171,58 @@ async function startFromBackingFile(ctx: OcfContext, d: Domain): Promise<void> {
   }
   const fresh = ctx.params.flag("stateless") || size === 0;
   if (fresh) {
-    const info = await runTool(ctx, "qemu-img", ["info", "--output=json", "-U", backing], stepDeadline(ctx, 30_000));
+    const info = await runTool(
+      ctx,
+      "qemu-img",
+      ["info", "--output=json", "-U", backing],
+      stepDeadline(ctx, 30_000),
+    );
     const format = info.ok ? imageFormat(info.out) : undefined;
-    if (format === undefined) throw new OcfGenericError(`cannot read the format of backing file ${backing}: ${info.ok ? "qemu-img info gave none" : info.why}`);
-    const made = await runTool(ctx, "qemu-img", ["create", "-q", "-f", "qcow2", "-F", format, "-b", backing, image], stepDeadline(ctx, 60_000));
-    if (!made.ok) throw new OcfGenericError(`failed to create ${image} on backing file ${backing}: ${made.why}`);
-    ctx.log.info(`created ${image} on backing file ${backing} (${format})${ctx.params.flag("stateless") ? ", stateless" : ""}`);
+    if (format === undefined)
+      throw new OcfGenericError(
+        `cannot read the format of backing file ${backing}: ${info.ok ? "qemu-img info gave none" : info.why}`,
+      );
+    const made = await runTool(
+      ctx,
+      "qemu-img",
+      ["create", "-q", "-f", "qcow2", "-F", format, "-b", backing, image],
+      stepDeadline(ctx, 60_000),
+    );
+    if (!made.ok)
+      throw new OcfGenericError(
+        `failed to create ${image} on backing file ${backing}: ${made.why}`,
+      );
+    ctx.log.info(
+      `created ${image} on backing file ${backing} (${format})${ctx.params.flag("stateless") ? ", stateless" : ""}`,
+    );
   }
   const def = await run(ctx, ["define", config], stepDeadline(ctx, 20_000));
-  if (def.code !== 0) throw new OcfGenericError(`failed to define domain ${d.name} from ${config}: ${noAnswer(ctx, def, "virsh define").replace(/^virsh define: /, "")}`);
+  if (def.code !== 0)
+    throw new OcfGenericError(
+      `failed to define domain ${d.name} from ${config}: ${noAnswer(ctx, def, "virsh define").replace(/^virsh define: /, "")}`,
+    );
   const copyin = (ctx.params.string("copyindirs") ?? "").split(/\s+/).filter((x) => x !== "");
   if (fresh && copyin.length > 0) {
     const h = uri(ctx);
-    const c = await runTool(ctx, "virt-copy-in", ["-d", d.name, ...(h === undefined ? [] : ["-c", h]), ...copyin, "/"], stepDeadline(ctx, Math.max(stepDeadline(ctx).remainingMs() - 10_000, 1000)));
-    if (!c.ok) throw new OcfGenericError(`failed to copy ${copyin.join(" ")} into domain ${d.name}'s image: virt-copy-in ${c.why}`);
+    const c = await runTool(
+      ctx,
+      "virt-copy-in",
+      ["-d", d.name, ...(h === undefined ? [] : ["-c", h]), ...copyin, "/"],
+      stepDeadline(ctx, Math.max(stepDeadline(ctx).remainingMs() - 10_000, 1000)),
+    );
+    if (!c.ok)
+      throw new OcfGenericError(
+        `failed to copy ${copyin.join(" ")} into domain ${d.name}'s image: virt-copy-in ${c.why}`,
+      );
     ctx.log.info(`copied ${copyin.join(" ")} into domain ${d.name}'s image`);
   }
   const r = await run(ctx, ["start", d.name]);
   if (r.code !== 0) {
     const again = await observe(ctx, d);
-    if (!(again.kind === "state" && again.state.health === "running")) throw new OcfGenericError(`failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh start").replace(/^virsh start: /, "")}`);
+    if (!(again.kind === "state" && again.state.health === "running"))
+      throw new OcfGenericError(
+        `failed to start domain ${d.name}: ${noAnswer(ctx, r, "virsh start").replace(/^virsh start: /, "")}`,
+      );
   }
   ctx.log.info(`domain ${d.name} defined from ${config} and started on ${image}`);
 }
@@ -733,7 +1249,9 @@ async function saveState(ctx: OcfContext, d: Domain): Promise<boolean> {
   const file = join(ctx.params.string("snapshot") ?? "", `${d.name}.state`);
   const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
   if (graceMs < 2000) {
-    ctx.log.error(`no time to save domain ${d.name}'s state before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: not saved`);
+    ctx.log.error(
+      `no time to save domain ${d.name}'s state before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: not saved`,
+    );
     return false;
   }
   ctx.log.info(`saving domain ${d.name}'s state to ${file}, up to ${secs(graceMs)}`);
@@ -747,11 +1265,14 @@ async function saveState(ctx: OcfContext, d: Domain): Promise<boolean> {
     ctx.log.error(`domain ${d.name} saved to ${file} but still ${describe(o)}`);
     return false;
   }
-  ctx.log.error(`failed to save domain ${d.name}'s state to ${file}: ${noAnswer(ctx, r, "virsh save").replace(/^virsh save: /, "")}`);
+  ctx.log.error(
+    `failed to save domain ${d.name}'s state to ${file}: ${noAnswer(ctx, r, "virsh save").replace(/^virsh save: /, "")}`,
+  );
   if (r.timedOut) {
     // virsh was killed; libvirtd's save job goes on unless aborted.
     const a = await run(ctx, ["domjobabort", d.name], stepDeadline(ctx, 5000));
-    if (a.code !== 0) ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
+    if (a.code !== 0)
+      ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
   }
   const o = await observe(ctx, d, stepDeadline(ctx, 5000));
   if (o.kind === "state" && o.state.health === "running") {
@@ -780,26 +1301,38 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
   if (!sync && !ctx.params.flag("save_config_on_stop")) return;
   const path = ctx.params.string("config") ?? "";
   if (d.source !== "config") {
-    ctx.log.warning(`configuration file ${path} is not readable: domain ${d.name}'s configuration is not saved`);
+    ctx.log.warning(
+      `configuration file ${path} is not readable: domain ${d.name}'s configuration is not saved`,
+    );
     return;
   }
   // The running configuration in its migratable form (no runtime ids or aliases); not --inactive,
   // which for a domain whose persistent definition start kept would be that definition.
-  const r = await run(ctx, ["dumpxml", "--migratable", "--security-info", d.name], stepDeadline(ctx, 10_000));
+  const r = await run(
+    ctx,
+    ["dumpxml", "--migratable", "--security-info", d.name],
+    stepDeadline(ctx, 10_000),
+  );
   const xml = withoutRuntimeId(r.stdout);
   if (r.code !== 0 || xml.trim() === "") {
-    ctx.log.warning(`cannot save domain ${d.name}'s configuration: ${r.code === 0 ? "empty dump" : noAnswer(ctx, r, "virsh dumpxml")}`);
+    ctx.log.warning(
+      `cannot save domain ${d.name}'s configuration: ${r.code === 0 ? "empty dump" : noAnswer(ctx, r, "virsh dumpxml")}`,
+    );
     return;
   }
   let dumped: DomainXmlInfo;
   try {
     dumped = await parseDomainXml(xml);
   } catch (err) {
-    ctx.log.warning(`domain ${d.name}'s dumped configuration does not parse (${err instanceof Error ? err.message : String(err)}): not saved`);
+    ctx.log.warning(
+      `domain ${d.name}'s dumped configuration does not parse (${messageOf(err)}): not saved`,
+    );
     return;
   }
   if (dumped.name !== d.name || (d.uuid !== undefined && dumped.uuid !== d.uuid)) {
-    ctx.log.warning(`domain ${d.name}'s dumped configuration names ${dumped.name} ${dumped.uuid ?? ""}: not saved`);
+    ctx.log.warning(
+      `domain ${d.name}'s dumped configuration names ${dumped.name} ${dumped.uuid ?? ""}: not saved`,
+    );
     return;
   }
   let old: string | undefined;
@@ -820,10 +1353,12 @@ async function saveConfig(ctx: OcfContext, d: Domain): Promise<void> {
     await fs.rename(tmp, path);
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    ctx.log.warning(`cannot save domain ${d.name}'s configuration to ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log.warning(`cannot save domain ${d.name}'s configuration to ${path}: ${messageOf(err)}`);
     return;
   }
-  ctx.log.info(`saved domain ${d.name}'s configuration to ${path}${sync ? "" : " (make sure every node sees it, or set sync_config_on_stop)"}`);
+  ctx.log.info(
+    `saved domain ${d.name}'s configuration to ${path}${sync ? "" : " (make sure every node sees it, or set sync_config_on_stop)"}`,
+  );
   if (!sync) return;
   const deadline = stepDeadline(ctx, CSYNC2_MS);
   const synced = await runTool(ctx, "csync2", ["-x", path], deadline);
@@ -841,8 +1376,14 @@ async function noAutostart(ctx: OcfContext, d: Domain): Promise<void> {
   const info = await run(ctx, ["dominfo", d.name], stepDeadline(ctx, 10_000));
   if (info.code !== 0 || !/^Autostart:\s+enable/m.test(info.stdout)) return;
   const r = await run(ctx, ["autostart", "--disable", d.name], stepDeadline(ctx, 10_000));
-  if (r.code === 0) ctx.log.warning(`domain ${d.name} was set to autostart: turned off (Pacemaker starts it; libvirtd must not)`);
-  else ctx.log.warning(`domain ${d.name} is set to autostart and it cannot be turned off: ${noAnswer(ctx, r, "virsh autostart")}; libvirtd may start it behind Pacemaker's back`);
+  if (r.code === 0)
+    ctx.log.warning(
+      `domain ${d.name} was set to autostart: turned off (Pacemaker starts it; libvirtd must not)`,
+    );
+  else
+    ctx.log.warning(
+      `domain ${d.name} is set to autostart and it cannot be turned off: ${noAnswer(ctx, r, "virsh autostart")}; libvirtd may start it behind Pacemaker's back`,
+    );
 }
 
 /** After a successful stop: the persistent definition start set aside, defined again. */
@@ -855,7 +1396,9 @@ async function restoreDefinition(ctx: OcfContext): Promise<void> {
   }
   const r = await run(ctx, ["define", file], stepDeadline(ctx, 10_000));
   if (r.code !== 0) {
-    ctx.log.warning(`cannot define again the persistent definition saved in ${file}: ${noAnswer(ctx, r, "virsh define")}; it stays there`);
+    ctx.log.warning(
+      `cannot define again the persistent definition saved in ${file}: ${noAnswer(ctx, r, "virsh define")}; it stays there`,
+    );
     return;
   }
   await fs.rm(file, { force: true });
@@ -870,10 +1413,13 @@ async function stop(ctx: OcfContext): Promise<void> {
 async function stopDomain(ctx: OcfContext): Promise<void> {
   const { domain: d, configProblem } = await findDomain(ctx);
   if (d === undefined) {
-    ctx.log.info(`${configProblem ?? "no domain"}; no record of a start on this node: resource considered stopped`);
+    ctx.log.info(
+      `${configProblem ?? "no domain"}; no record of a start on this node: resource considered stopped`,
+    );
     return;
   }
-  if (configProblem !== undefined) ctx.log.warning(`${configProblem}; stopping domain ${d.name} (recorded at start)`);
+  if (configProblem !== undefined)
+    ctx.log.warning(`${configProblem}; stopping domain ${d.name} (recorded at start)`);
   const first = await settledState(ctx, d, stepDeadline(ctx, 10_000));
   if (first.kind === "gone" || (first.kind === "state" && first.state.health === "stopped")) {
     ctx.log.info(`domain ${d.name} already stopped (${describe(first)})`);
@@ -896,7 +1442,9 @@ async function stopDomain(ctx: OcfContext): Promise<void> {
   if ((ctx.params.string("snapshot") ?? "") !== "" && (await saveState(ctx, d))) return;
   const graceMs = ctx.deadline.remainingMs() - Math.max(DESTROY_RESERVE_MS, REPORT_MS);
   if (graceMs < 1000) {
-    ctx.log.warning(`stop timeout ${secs(ctx.timeoutMs)} leaves no time for a graceful shutdown before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: destroying domain ${d.name}`);
+    ctx.log.warning(
+      `stop timeout ${secs(ctx.timeoutMs)} leaves no time for a graceful shutdown before the ${secs(DESTROY_RESERVE_MS)} destroy reserve: destroying domain ${d.name}`,
+    );
     return destroy(ctx, d);
   }
   const grace = Deadline.in(graceMs);
@@ -907,10 +1455,14 @@ async function stopDomain(ctx: OcfContext): Promise<void> {
     if (r.code === 0) return true;
     const message = virshMessage(r);
     if (r.code !== undefined && (isNotRunning(message) || isNotFound(message))) return true;
-    ctx.log.warning(`graceful shutdown request for domain ${d.name} failed: ${noAnswer(ctx, r, "virsh shutdown")}`);
+    ctx.log.warning(
+      `graceful shutdown request for domain ${d.name} failed: ${noAnswer(ctx, r, "virsh shutdown")}`,
+    );
     return false;
   };
-  ctx.log.info(`shutting down domain ${d.name} gracefully${mode === "" ? "" : ` (mode ${mode})`}, up to ${secs(graceMs)}`);
+  ctx.log.info(
+    `shutting down domain ${d.name} gracefully${mode === "" ? "" : ` (mode ${mode})`}, up to ${secs(graceMs)}`,
+  );
   if (await request()) {
     let lastRequest = Date.now();
     const o = await waitStopped(ctx, d, grace, async () => {
@@ -924,7 +1476,9 @@ async function stopDomain(ctx: OcfContext): Promise<void> {
       ctx.log.info(`domain ${d.name} shut down gracefully (${describe(o)})`);
       return;
     }
-    ctx.log.warning(`domain ${d.name} did not shut down within ${secs(graceMs)} (${describe(o)}): destroying it`);
+    ctx.log.warning(
+      `domain ${d.name} did not shut down within ${secs(graceMs)} (${describe(o)}): destroying it`,
+    );
   }
   return destroy(ctx, d);
 }
@@ -939,23 +1493,37 @@ async function validate(ctx: OcfContext): Promise<void> {
   if (ctx.params.flag("stateless") && (ctx.params.string("backingfile") ?? "") === "") {
     throw new OcfNotConfigured("stateless needs a backing file (backingfile)");
   }
-  if ((ctx.params.string("copyindirs") ?? "").trim() !== "" && (ctx.params.string("backingfile") ?? "") === "") {
+  if (
+    (ctx.params.string("copyindirs") ?? "").trim() !== "" &&
+    (ctx.params.string("backingfile") ?? "") === ""
+  ) {
     // The reference ignores it then; so does this agent, but says so.
     ctx.log.warning("copyindirs is ignored without backingfile (it copies into a fresh image)");
   }
-  if (ctx.params.flag("sync_config_on_stop") && !onPath("csync2", ctx.childEnv().PATH)) throw new OcfNotInstalled("csync2: required binary not installed (sync_config_on_stop)");
+  if (ctx.params.flag("sync_config_on_stop") && !onPath("csync2", ctx.childEnv().PATH))
+    throw new OcfNotInstalled("csync2: required binary not installed (sync_config_on_stop)");
   const backing = ctx.params.string("backingfile") ?? "";
   if (backing !== "") {
-    if (!onPath("qemu-img", ctx.childEnv().PATH)) throw new OcfNotInstalled("qemu-img: required binary not installed (backingfile)");
-    if ((ctx.params.string("copyindirs") ?? "").trim() !== "" && !onPath("virt-copy-in", ctx.childEnv().PATH)) throw new OcfNotInstalled("virt-copy-in: required binary not installed (copyindirs; Debian package libguestfs-tools)");
+    if (!onPath("qemu-img", ctx.childEnv().PATH))
+      throw new OcfNotInstalled("qemu-img: required binary not installed (backingfile)");
+    if (
+      (ctx.params.string("copyindirs") ?? "").trim() !== "" &&
+      !onPath("virt-copy-in", ctx.childEnv().PATH)
+    )
+      throw new OcfNotInstalled(
+        "virt-copy-in: required binary not installed (copyindirs; Debian package libguestfs-tools)",
+      );
     try {
       await fs.access(backing, fsConstants.R_OK);
     } catch (err) {
-      throw new OcfNotInstalled(`backing file ${backing} does not exist or is not readable (${(err as NodeJS.ErrnoException).code ?? "?"})`);
+      throw new OcfNotInstalled(
+        `backing file ${backing} does not exist or is not readable (${(err as NodeJS.ErrnoException).code ?? "?"})`,
+      );
     }
   }
   const mode = ctx.params.string("shutdown_mode") ?? "";
-  if (mode !== "" && !/^[a-z]+(,[a-z]+)*$/.test(mode)) throw new OcfNotConfigured(`shutdown_mode '${mode}' is not a list of virsh shutdown modes`);
+  if (mode !== "" && !/^[a-z]+(,[a-z]+)*$/.test(mode))
+    throw new OcfNotConfigured(`shutdown_mode '${mode}' is not a list of virsh shutdown modes`);
   const c = await readConfig(ctx);
   if (!c.ok) throw c.unreadable ? new OcfNotInstalled(c.reason) : new OcfNotConfigured(c.reason);
   await checkEmulator(c.domain);
@@ -970,7 +1538,9 @@ async function checkEmulator(d: Domain): Promise<void> {
     await fs.access(emulator, fsConstants.X_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "";
-    throw new OcfNotInstalled(`emulator ${emulator} of domain ${d.name} is ${code === "ENOENT" ? "missing" : `not executable (${code})`} on this node`);
+    throw new OcfNotInstalled(
+      `emulator ${emulator} of domain ${d.name} is ${code === "ENOENT" ? "missing" : `not executable (${code})`} on this node`,
+    );
   }
 }
 
@@ -981,17 +1551,24 @@ async function checkEmulator(d: Domain): Promise<void> {
  */
 async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
   const r = await run(ctx, ["uri"], stepDeadline(ctx, 10_000));
-  if (r.code !== 0) throw new OcfGenericError(`hypervisor ${uri(ctx) ?? "(virsh's default)"} not reachable: ${noAnswer(ctx, r, "virsh uri").replace(/^virsh uri: /, "")}`);
+  if (r.code !== 0)
+    throw new OcfGenericError(
+      `hypervisor ${uri(ctx) ?? "(virsh's default)"} not reachable: ${noAnswer(ctx, r, "virsh uri").replace(/^virsh uri: /, "")}`,
+    );
   const effective = r.stdout.trim();
   ctx.log.debug(`hypervisor ${effective} answers`);
   const info = await run(ctx, ["dominfo", d.name], stepDeadline(ctx, 10_000));
   if (info.code === 0 && /^Autostart:\s+enable/m.test(info.stdout)) {
-    ctx.log.warning(`domain ${d.name} is defined here with autostart on: libvirtd starts it at boot behind Pacemaker's back (start turns it off)`);
+    ctx.log.warning(
+      `domain ${d.name} is defined here with autostart on: libvirtd starts it at boot behind Pacemaker's back (start turns it off)`,
+    );
   }
   if (!isQemu(d)) return;
   const conf = qemuConfPath(effective, ctx.childEnv());
   if (conf === undefined) {
-    ctx.log.info(`hypervisor ${effective} is not a local QEMU driver: its lock manager is not checked`);
+    ctx.log.info(
+      `hypervisor ${effective} is not a local QEMU driver: its lock manager is not checked`,
+    );
     return;
   }
   let text = "";
@@ -1006,7 +1583,9 @@ async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
   }
   const lm = diskLockManager(text);
   if (lm === undefined) {
-    ctx.log.warning(`libvirt has no lock manager protecting the disks of domain ${d.name} (lock_manager is not "lockd" or "sanlock" in ${conf}): nothing but fencing stops a second node from running it on the same disks`);
+    ctx.log.warning(
+      `libvirt has no lock manager protecting the disks of domain ${d.name} (lock_manager is not "lockd" or "sanlock" in ${conf}): nothing but fencing stops a second node from running it on the same disks`,
+    );
   } else ctx.log.debug(`libvirt lock manager: ${lm} (${conf})`);
 }
 
@@ -1053,33 +1632,60 @@ async function plan(ctx: OcfContext): Promise<MigrationPlan> {
  */
 async function migrateTo(ctx: OcfContext): Promise<void> {
   const { domain: d, configProblem } = await findDomain(ctx);
-  if (d === undefined) throw new OcfGenericError(`migrate_to: ${configProblem ?? "no domain"}; no record of a start on this node`);
+  if (d === undefined)
+    throw new OcfGenericError(
+      `migrate_to: ${configProblem ?? "no domain"}; no record of a start on this node`,
+    );
   const mp = await plan(ctx);
   const first = await settledState(ctx, d, stepDeadline(ctx, 10_000));
   if (!(first.kind === "state" && first.state.health === "running")) {
-    throw new OcfGenericError(`domain ${d.name}: migrate_to: not active locally (${describe(first)})`);
+    throw new OcfGenericError(
+      `domain ${d.name}: migrate_to: not active locally (${describe(first)})`,
+    );
   }
   await saveConfig(ctx, d);
-  if (ctx.params.flag("start_resources") && d.xml !== undefined) await startResources(ctx, d.xml, mp.remoteUri);
+  if (ctx.params.flag("start_resources") && d.xml !== undefined)
+    await startResources(ctx, d.xml, mp.remoteUri);
   const speed = intParam(ctx, "migration_speed");
   const downtime = intParam(ctx, "migration_downtime");
   const postcopy = ctx.params.flag("migration_postcopy");
   const postcopyAfter = intParam(ctx, "migration_postcopy_after");
   const limitMs = intParam(ctx, "migration_time_limit") * 1000;
   // --postcopy-after-precopy (libvirt 5.x+) lets libvirt switch by itself; asked of this virsh only when needed.
-  const autoSwitch = postcopy && postcopyAfter === 0 && (await virshHasOption(ctx, "migrate", "--postcopy-after-precopy"));
+  const autoSwitch =
+    postcopy &&
+    postcopyAfter === 0 &&
+    (await virshHasOption(ctx, "migrate", "--postcopy-after-precopy"));
   const extra = [
     ...(ctx.params.flag("migration_auto_converge") ? ["--auto-converge"] : []),
     ...(postcopy ? ["--postcopy"] : []),
     ...(autoSwitch ? ["--postcopy-after-precopy"] : []),
   ];
-  const args = ["migrate", "--live", ...mp.options, ...extra, ...(speed > 0 ? ["--bandwidth", String(speed)] : []), d.name, mp.remoteUri, ...(mp.migrateUri === undefined ? [] : ["--migrateuri", mp.migrateUri])];
+  const args = [
+    "migrate",
+    "--live",
+    ...mp.options,
+    ...extra,
+    ...(speed > 0 ? ["--bandwidth", String(speed)] : []),
+    d.name,
+    mp.remoteUri,
+    ...(mp.migrateUri === undefined ? [] : ["--migrateuri", mp.migrateUri]),
+  ];
   const whole = stepDeadline(ctx);
-  const reserveAt = whole.remainingMs() - Math.min(ABORT_RESERVE_MS, Math.floor(whole.remainingMs() / 3));
+  const reserveAt =
+    whole.remainingMs() - Math.min(ABORT_RESERVE_MS, Math.floor(whole.remainingMs() / 3));
   const abortAt = limitMs > 0 ? Math.min(limitMs, reserveAt) : reserveAt;
-  if (abortAt < 1000) throw new OcfGenericError(`domain ${d.name}: migrate_to timeout ${secs(ctx.timeoutMs)} leaves no time to migrate`);
-  const why = limitMs > 0 && limitMs <= reserveAt ? `migration_time_limit ${secs(limitMs)}` : `op timeout ${secs(ctx.timeoutMs)}`;
-  ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} (virsh ${args.join(" ")}), up to ${secs(abortAt)}`);
+  if (abortAt < 1000)
+    throw new OcfGenericError(
+      `domain ${d.name}: migrate_to timeout ${secs(ctx.timeoutMs)} leaves no time to migrate`,
+    );
+  const why =
+    limitMs > 0 && limitMs <= reserveAt
+      ? `migration_time_limit ${secs(limitMs)}`
+      : `op timeout ${secs(ctx.timeoutMs)}`;
+  ctx.log.info(
+    `domain ${d.name}: live migration to ${mp.targetHost} (virsh ${args.join(" ")}), up to ${secs(abortAt)}`,
+  );
   const started = Date.now();
   const migration = run(ctx, args, whole);
   let done: VirshResult | undefined;
@@ -1100,13 +1706,18 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     for (let i = 0; i < 20 && done === undefined && Date.now() - started < abortAt - 1000; i++) {
       await sleep(250);
       if (done !== undefined) return;
-      const r = await run(ctx, ["migrate-setmaxdowntime", d.name, String(downtime)], stepDeadline(ctx, 5000));
+      const r = await run(
+        ctx,
+        ["migrate-setmaxdowntime", d.name, String(downtime)],
+        stepDeadline(ctx, 5000),
+      );
       if (r.code === 0) {
         ctx.log.info(`domain ${d.name}: migration downtime limit set to ${downtime} ms`);
         return;
       }
     }
-    if (done === undefined) ctx.log.warning(`domain ${d.name}: could not set the migration downtime to ${downtime} ms`);
+    if (done === undefined)
+      ctx.log.warning(`domain ${d.name}: could not set the migration downtime to ${downtime} ms`);
   };
   void setDowntime();
   // Post-copy without libvirt's own switch: after migration_postcopy_after s (at least 1) of pre-copy.
@@ -1119,7 +1730,9 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
       const r = await run(ctx, ["migrate-postcopy", d.name], stepDeadline(ctx, 5000));
       if (done !== undefined) return;
       if (r.code === 0) {
-        ctx.log.info(`domain ${d.name}: migration switched to post-copy after ${secs(Date.now() - started)}`);
+        ctx.log.info(
+          `domain ${d.name}: migration switched to post-copy after ${secs(Date.now() - started)}`,
+        );
         return;
       }
       ctx.log.debug(`migrate-postcopy: ${virshMessage(r)}`);
@@ -1127,21 +1740,31 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
     }
   };
   void switchToPostcopy();
-  const first2 = await Promise.race([migration.then(() => "done" as const), timer.then(() => "late" as const)]);
+  const first2 = await Promise.race([
+    migration.then(() => "done" as const),
+    timer.then(() => "late" as const),
+  ]);
   ac.abort();
   let r: VirshResult;
   if (first2 === "done") r = await migration;
   else if (postcopy && (await inPostcopy(ctx, d))) {
     // The guest already runs on the target: an abort is impossible, and would lose it. Wait.
-    ctx.log.warning(`domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)} but already in post-copy: waiting for it`);
+    ctx.log.warning(
+      `domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)} but already in post-copy: waiting for it`,
+    );
     r = await migration;
   } else {
-    ctx.log.warning(`domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)}: aborting the migration job`);
+    ctx.log.warning(
+      `domain ${d.name}: live migration to ${mp.targetHost} not finished after ${secs(Date.now() - started)}: aborting the migration job`,
+    );
     const a = await run(ctx, ["domjobabort", d.name], stepDeadline(ctx, 10_000));
-    if (a.code !== 0) ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
+    if (a.code !== 0)
+      ctx.log.warning(`domjobabort of domain ${d.name}: ${noAnswer(ctx, a, "virsh domjobabort")}`);
     r = await migration;
     if (r.code === 0) {
-      ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} completed before the abort took effect`);
+      ctx.log.info(
+        `domain ${d.name}: live migration to ${mp.targetHost} completed before the abort took effect`,
+      );
       return;
     }
     const here = await observe(ctx, d);
@@ -1152,9 +1775,13 @@ async function migrateTo(ctx: OcfContext): Promise<void> {
   }
   if (r.code !== 0) {
     const here = await observe(ctx, d);
-    throw new OcfGenericError(`domain ${d.name}: live migration to ${mp.targetHost} failed: ${noAnswer(ctx, r, "virsh migrate").replace(/^virsh migrate: /, "")} (on this node: ${describe(here)})`);
+    throw new OcfGenericError(
+      `domain ${d.name}: live migration to ${mp.targetHost} failed: ${noAnswer(ctx, r, "virsh migrate").replace(/^virsh migrate: /, "")} (on this node: ${describe(here)})`,
+    );
   }
-  ctx.log.info(`domain ${d.name}: live migration to ${mp.targetHost} succeeded in ${secs(Date.now() - started)}`);
+  ctx.log.info(
+    `domain ${d.name}: live migration to ${mp.targetHost} succeeded in ${secs(Date.now() - started)}`,
+  );
 }
 
 /** Has the migration switched to post-copy? (The source then shows `paused (post-copy)`.) */
@@ -1165,8 +1792,14 @@ async function inPostcopy(ctx: OcfContext, d: Domain): Promise<boolean> {
 
 /** Does this virsh's command know an option? (`virsh help CMD`, bounded; unknown → no.) */
 async function virshHasOption(ctx: OcfContext, command: string, option: string): Promise<boolean> {
-  const r = await virsh(["help", command], stepDeadline(ctx, 5000), { env: ctx.childEnv(), signal: ctx.signal });
-  return r.code === 0 && new RegExp(`(^|\\s|\\[)${option.replace(/-/g, "\\-")}(\\]|\\s|$)`, "m").test(r.stdout);
+  const r = await virsh(["help", command], stepDeadline(ctx, 5000), {
+    env: ctx.childEnv(),
+    signal: ctx.signal,
+  });
+  return (
+    r.code === 0 &&
+    new RegExp(`(^|\\s|\\[)${option.replace(/-/g, "\\-")}(\\]|\\s|$)`, "m").test(r.stdout)
+  );
 }
 
 /**
@@ -1181,21 +1814,27 @@ async function migrateFrom(ctx: OcfContext): Promise<void> {
   for (;;) {
     const o = await settledState(ctx, d, stepDeadline(ctx));
     if (o.kind === "gone" || (o.kind === "state" && o.state.health === "stopped")) {
-      throw new OcfGenericError(`domain ${d.name} is not running on this node after migration${source === undefined ? "" : ` from ${source}`} (${describe(o)})`);
+      throw new OcfGenericError(
+        `domain ${d.name} is not running on this node after migration${source === undefined ? "" : ` from ${source}`} (${describe(o)})`,
+      );
     }
-    if (o.kind === "state" && o.state.health === "failed") throw new OcfGenericError(`domain ${d.name} has failed after migration: ${describe(o)}`);
+    if (o.kind === "state" && o.state.health === "failed")
+      throw new OcfGenericError(`domain ${d.name} has failed after migration: ${describe(o)}`);
     if (o.kind === "state" && o.state.health === "running") {
       await writeRecord(ctx, d);
       const failed = await runMonitorScripts(ctx, d);
       if (failed === undefined) {
-        ctx.log.info(`domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`);
+        ctx.log.info(
+          `domain ${d.name}: live migration${source === undefined ? "" : ` from ${source}`} succeeded, running here`,
+        );
         await updateUtilization(ctx, d, true);
         await saveConfig(ctx, d);
         return;
       }
       last = failed;
     } else last = describe(o);
-    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200) throw new OcfGenericError(`domain ${d.name} not confirmed running after migration: ${last}`);
+    if (stepDeadline(ctx).remainingMs() < POLL_MS + 200)
+      throw new OcfGenericError(`domain ${d.name} not confirmed running after migration: ${last}`);
     await sleep(POLL_MS, stepDeadline(ctx));
   }
 }

@@ -10,6 +10,7 @@ import { agentPath } from "../test/lab/agents.js";
 import { requireProgram } from "../test/lab/bins.js";
 import { ADMIN_USER, startBmc } from "../test/lab/ipmi-bmc.js";
 import { type BenchCase, benchmark, optionsFile, saveResult } from "./hyperfine.js";
+import { messageOf } from "../lib/errors.js";
 
 async function main(): Promise<void> {
   const reference = requireProgram("fence_ipmilan");
@@ -17,9 +18,18 @@ async function main(): Promise<void> {
   const bmc = await startBmc();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-bench-ipmi-"));
   try {
-    const login = { ip: bmc.host, ipport: bmc.port, username: ADMIN_USER.name, password: ADMIN_USER.password };
+    const login = {
+      ip: bmc.host,
+      ipport: bmc.port,
+      username: ADMIN_USER.name,
+      password: ADMIN_USER.password,
+    };
     const input = (action: string, who: "ref" | "ours") =>
-      optionsFile(dir, `${action}-${who}`, who === "ref" ? { ...login, action, lanplus: 1, cipher: 3 } : { ...login, action });
+      optionsFile(
+        dir,
+        `${action}-${who}`,
+        who === "ref" ? { ...login, action, lanplus: 1, cipher: 3 } : { ...login, action },
+      );
     // Put the chassis back on before each timed run, so that off and reboot always have work to do.
     const powerOn = `printf 1 > ${bmc.powerFile}`;
     const timed = (name: string, action: string, runs: number): BenchCase => ({
@@ -34,7 +44,12 @@ async function main(): Promise<void> {
       referenceName: "fence_ipmilan",
       oursName: "fence_ipmi",
       cases: [
-        { name: "start-up (-o metadata)", reference: `${reference} -o metadata`, ours: `${ours} -o metadata`, runs: 40 },
+        {
+          name: "start-up (-o metadata)",
+          reference: `${reference} -o metadata`,
+          ours: `${ours} -o metadata`,
+          runs: 40,
+        },
         timed("status", "status", 30),
         timed("off (verified)", "off", 10),
         timed("reboot", "reboot", 5),
@@ -48,6 +63,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`bench failed: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

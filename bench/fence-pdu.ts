@@ -12,6 +12,7 @@ import { agentPath } from "../test/lab/agents.js";
 import { requirePduProgram } from "../test/lab/pdu-bins.js";
 import { PDU_COMMUNITIES, PDU_V3_USERS, startPdu } from "../test/lab/pdu-sim.js";
 import { type BenchCase, benchmark, optionsFile, saveResult } from "./hyperfine.js";
+import { messageOf } from "../lib/errors.js";
 
 async function main(): Promise<void> {
   const reference = requirePduProgram("fence_apc_snmp");
@@ -38,9 +39,19 @@ async function main(): Promise<void> {
     const on = optionsFile(dir, "prepare-on", { ...base, ...versions.v1, action: "on" });
     const cases: BenchCase[] = [];
     for (const [version, options] of Object.entries(versions)) {
-      for (const [name, action, runs] of [["status", "status", 30], ["off (verified)", "off", 20], ["reboot", "reboot", 10]] as const) {
+      for (const [name, action, runs] of [
+        ["status", "status", 30],
+        ["off (verified)", "off", 20],
+        ["reboot", "reboot", 10],
+      ] as const) {
         const input = optionsFile(dir, `${version}-${action}`, { ...base, ...options, action });
-        cases.push({ name: `${version} ${name}`, reference: `${reference} < ${input}`, ours: `${ours} < ${input}`, prepare: `${ours} < ${on} > /dev/null`, runs });
+        cases.push({
+          name: `${version} ${name}`,
+          reference: `${reference} < ${input}`,
+          ours: `${ours} < ${input}`,
+          prepare: `${ours} < ${on} > /dev/null`,
+          runs,
+        });
       }
     }
     const table = benchmark({
@@ -59,6 +70,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`bench failed: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

@@ -42,19 +42,39 @@ export function benchmark(table: BenchTable): string {
   const hyperfine = requireProgram("hyperfine");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-bench-"));
   const cpuHead = table.cpu === true ? ` CPU ${table.referenceName} | CPU ${table.oursName} |` : "";
-  const rows = [`| operation | ${table.referenceName} (mean ± σ) | ${table.oursName} (mean ± σ) | ratio ours/reference |${cpuHead}`, `| --- | ---: | ---: | ---: |${table.cpu === true ? " ---: | ---: |" : ""}`];
+  const rows = [
+    `| operation | ${table.referenceName} (mean ± σ) | ${table.oursName} (mean ± σ) | ratio ours/reference |${cpuHead}`,
+    `| --- | ---: | ---: | ---: |${table.cpu === true ? " ---: | ---: |" : ""}`,
+  ];
   try {
     for (const c of table.cases) {
       const json = path.join(dir, "result.json");
-      const args = ["--style", "basic", "--warmup", String(c.warmup ?? 3), "--runs", String(c.runs), "--export-json", json];
+      const args = [
+        "--style",
+        "basic",
+        "--warmup",
+        String(c.warmup ?? 3),
+        "--runs",
+        String(c.runs),
+        "--export-json",
+        json,
+      ];
       if (c.prepare !== undefined) args.push("--prepare", c.prepare);
       args.push("-n", table.referenceName, c.reference, "-n", table.oursName, c.ours);
       process.stderr.write(`bench: ${table.oursName} ${c.name}\n`);
-      execFileSync(hyperfine, args, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, LC_ALL: "C", ...table.env } });
-      const [ref, mine] = (JSON.parse(fs.readFileSync(json, "utf8")) as { results: HyperfineResult[] }).results as [HyperfineResult, HyperfineResult];
-      const ms = (r: HyperfineResult): string => `${(r.mean * 1000).toFixed(1)} ± ${(r.stddev * 1000).toFixed(1)} ms`;
+      execFileSync(hyperfine, args, {
+        stdio: ["ignore", "inherit", "inherit"],
+        env: { ...process.env, LC_ALL: "C", ...table.env },
+      });
+      const [ref, mine] = (
+        JSON.parse(fs.readFileSync(json, "utf8")) as { results: HyperfineResult[] }
+      ).results as [HyperfineResult, HyperfineResult];
+      const ms = (r: HyperfineResult): string =>
+        `${(r.mean * 1000).toFixed(1)} ± ${(r.stddev * 1000).toFixed(1)} ms`;
       const cpu = (r: HyperfineResult): string => `${((r.user + r.system) * 1000).toFixed(1)} ms`;
-      rows.push(`| ${c.name} | ${ms(ref)} | ${ms(mine)} | ${(mine.mean / ref.mean).toFixed(3)}× |${table.cpu === true ? ` ${cpu(ref)} | ${cpu(mine)} |` : ""}`);
+      rows.push(
+        `| ${c.name} | ${ms(ref)} | ${ms(mine)} | ${(mine.mean / ref.mean).toFixed(3)}× |${table.cpu === true ? ` ${cpu(ref)} | ${cpu(mine)} |` : ""}`,
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -64,9 +84,19 @@ export function benchmark(table: BenchTable): string {
 }
 
 /** Writes options as key=value lines into a private file, for `agent < file` (as Pacemaker passes them). */
-export function optionsFile(dir: string, name: string, options: Record<string, string | number>): string {
+export function optionsFile(
+  dir: string,
+  name: string,
+  options: Record<string, string | number>,
+): string {
   const file = path.join(dir, `${name}.in`);
-  fs.writeFileSync(file, Object.entries(options).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    Object.entries(options)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+    { mode: 0o600 },
+  );
   return file;
 }
 

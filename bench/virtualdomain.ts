@@ -29,6 +29,7 @@ import { findProgram, missingProgram, requireProgram } from "../test/lab/bins.js
 import { type Libvirt, startLibvirt } from "../test/lab/libvirt-daemon.js";
 import { defineGuest, type Guest } from "../test/lab/libvirt-guest.js";
 import { type BenchCase, benchmark, saveResult } from "./hyperfine.js";
+import { messageOf } from "../lib/errors.js";
 
 const HEARTBEAT = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
 const INSTANCE = "vd-bench";
@@ -47,7 +48,11 @@ interface Variant {
 
 const shq = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 const command = (v: Variant, action: string, extra: Env = {}): string =>
-  [...Object.entries({ ...v.env, ...extra }).map(([k, val]) => `${k}=${shq(val)}`), v.program, action].join(" ");
+  [
+    ...Object.entries({ ...v.env, ...extra }).map(([k, val]) => `${k}=${shq(val)}`),
+    v.program,
+    action,
+  ].join(" ");
 
 function requireFile(file: string, pkg: string): string {
   if (!fs.existsSync(file)) throw missingProgram(file, pkg);
@@ -68,9 +73,12 @@ const UTILIZATION_OFF: Env = {
 
 /** A CIB holding only the resource (crm_resource fills its utilization on heartbeat's first monitor). */
 function writeCib(file: string): void {
-  const empty = execFileSync(requireExtra("cibadmin", "pacemaker-cli-utils"), ["--empty"], { encoding: "utf8" });
+  const empty = execFileSync(requireExtra("cibadmin", "pacemaker-cli-utils"), ["--empty"], {
+    encoding: "utf8",
+  });
   const primitive = `<resources>\n      <primitive id="${INSTANCE}" class="ocf" provider="heartbeat" type="VirtualDomain"/>\n    </resources>`;
-  if (!empty.includes("<resources/>")) throw new Error(`cibadmin --empty gave no <resources/>: ${empty}`);
+  if (!empty.includes("<resources/>"))
+    throw new Error(`cibadmin --empty gave no <resources/>: ${empty}`);
   fs.writeFileSync(file, empty.replace("<resources/>", primitive));
 }
 
@@ -117,7 +125,11 @@ export function countSpawns(trace: string): SpawnCount {
     }
     const call = /^(execve|clone3?|v?fork)\((.*)$/.exec(rest);
     if (call === null) continue;
-    const c: Call = { call: call[1]!, thread: /CLONE_THREAD/.test(rest), ...(call[1] === "execve" ? { program: /^"([^"]*)"/.exec(call[2]!)?.[1] } : {}) };
+    const c: Call = {
+      call: call[1]!,
+      thread: /CLONE_THREAD/.test(rest),
+      ...(call[1] === "execve" ? { program: /^"([^"]*)"/.exec(call[2]!)?.[1] } : {}),
+    };
     if (rest.endsWith("<unfinished ...>")) pending.set(pid, c);
     else finish(pid, c, rest);
   }
@@ -130,15 +142,38 @@ function summarize(programs: readonly string[]): string {
   return [...n].map(([p, k]) => (k === 1 ? p : `${p} ×${k}`)).join(", ") || "none";
 }
 
-function straceOnce(strace: string, dir: string, env: Env, v: Variant, action: string, extra: Env): SpawnCount {
+function straceOnce(
+  strace: string,
+  dir: string,
+  env: Env,
+  v: Variant,
+  action: string,
+  extra: Env,
+): SpawnCount {
   const file = path.join(dir, "strace.log");
-  const r = spawnSync(strace, ["-f", "-qq", "-e", "trace=execve,clone,clone3,fork,vfork", "-e", "signal=none", "-o", file, v.program, action], {
-    env: { ...env, ...v.env, ...extra },
-    encoding: "utf8",
-    timeout: 60_000,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (r.status !== 0) throw new Error(`${v.label} ${action} under strace: exit ${r.status ?? r.signal}: ${r.stderr}`);
+  const r = spawnSync(
+    strace,
+    [
+      "-f",
+      "-qq",
+      "-e",
+      "trace=execve,clone,clone3,fork,vfork",
+      "-e",
+      "signal=none",
+      "-o",
+      file,
+      v.program,
+      action,
+    ],
+    {
+      env: { ...env, ...v.env, ...extra },
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`${v.label} ${action} under strace: exit ${r.status ?? r.signal}: ${r.stderr}`);
   const count = countSpawns(fs.readFileSync(file, "utf8"));
   fs.rmSync(file);
   return count;
@@ -188,7 +223,8 @@ export function timeline(trace: string): string {
     } else if (rest.startsWith("execve(")) {
       const c = children.get(pid);
       const prog = /^execve\("([^"]*)"/.exec(rest)?.[1];
-      if (c !== undefined && prog !== undefined && !/= -1/.test(rest)) c.program = path.basename(prog);
+      if (c !== undefined && prog !== undefined && !/= -1/.test(rest))
+        c.program = path.basename(prog);
     } else if (rest.startsWith("exit_group(")) {
       if (pid === top) end = ts;
       const c = children.get(pid);
@@ -210,15 +246,39 @@ export function timeline(trace: string): string {
   return `${parts.join(", ")} (total ${ms(end - t0)} under strace)`;
 }
 
-function straceTimeline(strace: string, dir: string, env: Env, v: Variant, action: string, extra: Env): string {
+function straceTimeline(
+  strace: string,
+  dir: string,
+  env: Env,
+  v: Variant,
+  action: string,
+  extra: Env,
+): string {
   const file = path.join(dir, "strace-t.log");
-  const r = spawnSync(strace, ["-f", "-qq", "-ttt", "-e", "trace=execve,clone,clone3,fork,vfork,exit_group", "-e", "signal=none", "-o", file, v.program, action], {
-    env: { ...env, ...v.env, ...extra },
-    encoding: "utf8",
-    timeout: 60_000,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  if (r.status !== 0) throw new Error(`${v.label} ${action} under strace: exit ${r.status ?? r.signal}: ${r.stderr}`);
+  const r = spawnSync(
+    strace,
+    [
+      "-f",
+      "-qq",
+      "-ttt",
+      "-e",
+      "trace=execve,clone,clone3,fork,vfork,exit_group",
+      "-e",
+      "signal=none",
+      "-o",
+      file,
+      v.program,
+      action,
+    ],
+    {
+      env: { ...env, ...v.env, ...extra },
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(`${v.label} ${action} under strace: exit ${r.status ?? r.signal}: ${r.stderr}`);
   const t = timeline(fs.readFileSync(file, "utf8"));
   fs.rmSync(file);
   return t;
@@ -252,13 +312,28 @@ interface LoopCpu {
 }
 
 /** `runs` monitors in a row: the agents' CPU (bash's times) and libvirtd's (its /proc stat), per run. */
-function cpuLoop(env: Env, v: Variant, action: string, extra: Env, runs: number, libvirtdPid: number, ticks: number): LoopCpu {
+function cpuLoop(
+  env: Env,
+  v: Variant,
+  action: string,
+  extra: Env,
+  runs: number,
+  libvirtdPid: number,
+  ticks: number,
+): LoopCpu {
   const before = processCpuMs(libvirtdPid, ticks);
-  const r = spawnSync("bash", ["-c", `for i in $(seq ${runs}); do ${command(v, action, extra)} >/dev/null 2>&1 || exit 9; done; times`], {
-    env,
-    encoding: "utf8",
-    timeout: 300_000,
-  });
+  const r = spawnSync(
+    "bash",
+    [
+      "-c",
+      `for i in $(seq ${runs}); do ${command(v, action, extra)} >/dev/null 2>&1 || exit 9; done; times`,
+    ],
+    {
+      env,
+      encoding: "utf8",
+      timeout: 300_000,
+    },
+  );
   const after = processCpuMs(libvirtdPid, ticks);
   if (r.status !== 0) throw new Error(`${v.label} ${action} loop: exit ${r.status ?? r.signal}`);
   return { agentMs: childrenCpuMs(r.stdout) / runs, libvirtdMs: (after - before) / runs };
@@ -268,7 +343,8 @@ function cpuLoop(env: Env, v: Variant, action: string, extra: Env, runs: number,
 
 function meanSd(xs: readonly number[]): string {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  const sd =
+    xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
   return `${mean.toFixed(0)} ± ${sd.toFixed(0)} ms`;
 }
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -309,15 +385,42 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
       fs.mkdirSync(d, { recursive: true });
       return d;
     };
-    const ref: Variant = { label: "heartbeat (defaults, CIB_file)", program: HEARTBEAT, env: { HA_RSCTMP: rsctmp("ref"), CIB_file: cib } };
-    const refNoCib: Variant = { label: "heartbeat (defaults, no CIB)", program: HEARTBEAT, env: { HA_RSCTMP: rsctmp("ref") } };
-    const refOff: Variant = { label: "heartbeat (utilization off)", program: HEARTBEAT, env: { HA_RSCTMP: rsctmp("ref"), ...UTILIZATION_OFF } };
-    const mine: Variant = { label: "kvmha (CIB_file)", program: ours, env: { HA_RSCTMP: rsctmp("ours"), CIB_file: cib } };
-    const mineNoCib: Variant = { label: "kvmha (no CIB)", program: ours, env: { HA_RSCTMP: rsctmp("ours-nocib") } };
-    const monitorEnv: Env = { OCF_RESKEY_CRM_meta_timeout: "30000", OCF_RESKEY_CRM_meta_interval: "10000" };
+    const ref: Variant = {
+      label: "heartbeat (defaults, CIB_file)",
+      program: HEARTBEAT,
+      env: { HA_RSCTMP: rsctmp("ref"), CIB_file: cib },
+    };
+    const refNoCib: Variant = {
+      label: "heartbeat (defaults, no CIB)",
+      program: HEARTBEAT,
+      env: { HA_RSCTMP: rsctmp("ref") },
+    };
+    const refOff: Variant = {
+      label: "heartbeat (utilization off)",
+      program: HEARTBEAT,
+      env: { HA_RSCTMP: rsctmp("ref"), ...UTILIZATION_OFF },
+    };
+    const mine: Variant = {
+      label: "kvmha (CIB_file)",
+      program: ours,
+      env: { HA_RSCTMP: rsctmp("ours"), CIB_file: cib },
+    };
+    const mineNoCib: Variant = {
+      label: "kvmha (no CIB)",
+      program: ours,
+      env: { HA_RSCTMP: rsctmp("ours-nocib") },
+    };
+    const monitorEnv: Env = {
+      OCF_RESKEY_CRM_meta_timeout: "30000",
+      OCF_RESKEY_CRM_meta_interval: "10000",
+    };
     const opEnv: Env = { OCF_RESKEY_CRM_meta_timeout: "90000", OCF_RESKEY_CRM_meta_interval: "0" };
     const run = (v: Variant, action: string, extra: Env): { code: number | null; text: string } => {
-      const r = spawnSync(v.program, [action], { env: { ...common, ...v.env, ...extra }, encoding: "utf8", timeout: 120_000 });
+      const r = spawnSync(v.program, [action], {
+        env: { ...common, ...v.env, ...extra },
+        encoding: "utf8",
+        timeout: 120_000,
+      });
       return { code: r.status, text: `${r.stdout}${r.stderr}` };
     };
     const mustRun = (v: Variant, action: string, extra: Env): void => {
@@ -333,32 +436,77 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
     const virshCmd = `${virsh} -q -c ${shq(lv.uri)}`;
     if (parts.has("monitor")) {
       const monitors: BenchCase[] = [
-        { name: "monitor: heartbeat defaults (utilization via CIB_file)", reference: command(ref, "monitor", monitorEnv), ours: command(mine, "monitor", monitorEnv), runs: 30 },
-        { name: "monitor: heartbeat defaults, no CIB answering", reference: command(refNoCib, "monitor", monitorEnv), ours: command(mineNoCib, "monitor", monitorEnv), runs: 20 },
-        { name: "monitor: heartbeat with utilization off", reference: command(refOff, "monitor", monitorEnv), ours: command(mine, "monitor", monitorEnv), runs: 30 },
+        {
+          name: "monitor: heartbeat defaults (utilization via CIB_file)",
+          reference: command(ref, "monitor", monitorEnv),
+          ours: command(mine, "monitor", monitorEnv),
+          runs: 30,
+        },
+        {
+          name: "monitor: heartbeat defaults, no CIB answering",
+          reference: command(refNoCib, "monitor", monitorEnv),
+          ours: command(mineNoCib, "monitor", monitorEnv),
+          runs: 20,
+        },
+        {
+          name: "monitor: heartbeat with utilization off",
+          reference: command(refOff, "monitor", monitorEnv),
+          ours: command(mine, "monitor", monitorEnv),
+          runs: 30,
+        },
       ];
       out += `${benchmark({ title: "VirtualDomain monitor, one running QEMU (TCG) guest", referenceName: "heartbeat", oursName: "kvmha", cases: monitors, env: common, cpu: true })}\n`;
       // Counted apart from the timing: strace slows what it traces.
-      out += "Processes spawned by one monitor, two monitors traced (strace -f: forks, vforks and clones that are not threads; successful execve other than the agent's own), the programs they ran, and CPU per monitor over a loop of 20 (bash's `times` for the agent and its children; libvirtd's /proc stat for the daemon):\n\n";
-      out += "| agent | processes (forks) | programs run (execve) | which | agent CPU | libvirtd CPU |\n| --- | ---: | ---: | --- | ---: | ---: |\n";
+      out +=
+        "Processes spawned by one monitor, two monitors traced (strace -f: forks, vforks and clones that are not threads; successful execve other than the agent's own), the programs they ran, and CPU per monitor over a loop of 20 (bash's `times` for the agent and its children; libvirtd's /proc stat for the daemon):\n\n";
+      out +=
+        "| agent | processes (forks) | programs run (execve) | which | agent CPU | libvirtd CPU |\n| --- | ---: | ---: | --- | ---: | ---: |\n";
       for (const v of [ref, refNoCib, refOff, mine, mineNoCib]) {
-        const [a, b] = [straceOnce(strace, dir, common, v, "monitor", monitorEnv), straceOnce(strace, dir, common, v, "monitor", monitorEnv)];
-        const n = a.processes === b.processes ? String(a.processes) : `${a.processes} / ${b.processes}`;
-        const e = a.programs.length === b.programs.length ? String(a.programs.length) : `${a.programs.length} / ${b.programs.length}`;
+        const [a, b] = [
+          straceOnce(strace, dir, common, v, "monitor", monitorEnv),
+          straceOnce(strace, dir, common, v, "monitor", monitorEnv),
+        ];
+        const n =
+          a.processes === b.processes ? String(a.processes) : `${a.processes} / ${b.processes}`;
+        const e =
+          a.programs.length === b.programs.length
+            ? String(a.programs.length)
+            : `${a.programs.length} / ${b.programs.length}`;
         const cpu = cpuLoop(common, v, "monitor", monitorEnv, 20, lv.pid, ticks);
         out += `| ${v.label} | ${n} | ${e} | ${summarize(a.programs)} | ${cpu.agentMs.toFixed(1)} ms | ${cpu.libvirtdMs.toFixed(1)} ms |\n`;
       }
       // The pieces of our monitor, in CPU time (less noisy than wall time on a shared machine).
       const pieces: [string, Variant, string][] = [
-        ["runtime alone (`kvmha --version`)", { label: "", program: path.join(path.dirname(ours), "kvmha"), env: {} }, "--version"],
-        ["`VirtualDomain meta-data` (+ the agent's modules, not in the startup snapshot)", mine, "meta-data"],
-        ["`virsh domstate --reason` alone (what the monitor asks over libvirtd's socket instead)", { label: "", program: virsh, env: {} }, `-q -c ${shq(lv.uri)} domstate --reason ${INSTANCE}`],
+        [
+          "runtime alone (`kvmha --version`)",
+          { label: "", program: path.join(path.dirname(ours), "kvmha"), env: {} },
+          "--version",
+        ],
+        [
+          "`VirtualDomain meta-data` (+ the agent's modules, not in the startup snapshot)",
+          mine,
+          "meta-data",
+        ],
+        [
+          "`virsh domstate --reason` alone (what the monitor asks over libvirtd's socket instead)",
+          { label: "", program: virsh, env: {} },
+          `-q -c ${shq(lv.uri)} domstate --reason ${INSTANCE}`,
+        ],
       ];
       out += "\nCPU of the pieces of a kvmha monitor (loop of 20): ";
-      out += pieces.map(([what, v, action]) => `${what} ${cpuLoop(common, v, action, {}, 20, lv.pid, ticks).agentMs.toFixed(1)} ms`).join("; ");
+      out += pieces
+        .map(
+          ([what, v, action]) =>
+            `${what} ${cpuLoop(common, v, action, {}, 20, lv.pid, ticks).agentMs.toFixed(1)} ms`,
+        )
+        .join("; ");
       out += `\n\nWhere one kvmha monitor's time goes (strace -f -ttt, CIB_file): ${straceTimeline(strace, dir, common, mine, "monitor", monitorEnv)}.\n`;
       out += `The same for meta-data (no child): ${straceTimeline(strace, dir, common, mine, "meta-data", {})}; `;
-      const runtime: Variant = { label: "kvmha --version", program: path.join(path.dirname(ours), "kvmha"), env: {} };
+      const runtime: Variant = {
+        label: "kvmha --version",
+        program: path.join(path.dirname(ours), "kvmha"),
+        env: {},
+      };
       out += `the runtime alone (\`kvmha --version\`): ${straceTimeline(strace, dir, common, runtime, "--version", {})}.\n\n`;
     }
     if (parts.has("startstop")) {
@@ -370,9 +518,30 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
       const booted = `${created} && timeout 60 sh -c ${shq(`until grep -q '^kvmha-guest uptime' ${shq(g.consoleLog)}; do sleep 0.1; done`)}`;
       const force: Env = { ...opEnv, OCF_RESKEY_force_stop: "1" };
       const cases: BenchCase[] = [
-        { name: "start", reference: command(ref, "start", opEnv), ours: command(mine, "start", opEnv), prepare: gone, runs: 5, warmup: 1 },
-        { name: "stop (graceful, ACPI)", reference: command(ref, "stop", opEnv), ours: command(mine, "stop", opEnv), prepare: booted, runs: 3, warmup: 0 },
-        { name: "stop (force_stop=1)", reference: command(ref, "stop", force), ours: command(mine, "stop", force), prepare: created, runs: 5, warmup: 0 },
+        {
+          name: "start",
+          reference: command(ref, "start", opEnv),
+          ours: command(mine, "start", opEnv),
+          prepare: gone,
+          runs: 5,
+          warmup: 1,
+        },
+        {
+          name: "stop (graceful, ACPI)",
+          reference: command(ref, "stop", opEnv),
+          ours: command(mine, "stop", opEnv),
+          prepare: booted,
+          runs: 3,
+          warmup: 0,
+        },
+        {
+          name: "stop (force_stop=1)",
+          reference: command(ref, "stop", force),
+          ours: command(mine, "stop", force),
+          prepare: created,
+          runs: 5,
+          warmup: 0,
+        },
       ];
       out += `${benchmark({ title: "VirtualDomain start and stop, one QEMU (TCG) guest (destroyed, or created and booted, before every run, untimed)", referenceName: "heartbeat", oursName: "kvmha", cases, env: common, cpu: true })}\n`;
     }
@@ -393,12 +562,21 @@ interface Timed {
 
 /** The agent inside node `lv`'s namespaces, timed by bash there (wall and children's CPU). */
 async function timedIn(lv: Libvirt, program: string, action: string, env: Env): Promise<Timed> {
-  const script = 't0=$EPOCHREALTIME; "$@" >&2; rc=$?; t1=$EPOCHREALTIME; echo "wall $t0 $t1"; times; exit $rc';
+  const script =
+    't0=$EPOCHREALTIME; "$@" >&2; rc=$?; t1=$EPOCHREALTIME; echo "wall $t0 $t1"; times; exit $rc';
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  const r = await lv.exec("bash", ["-c", script, "timed", "env", ...vars, program, action], { killAfterMs: 180_000 });
+  const r = await lv.exec("bash", ["-c", script, "timed", "env", ...vars, program, action], {
+    killAfterMs: 180_000,
+  });
   const wall = /wall (\d+\.\d+) (\d+\.\d+)/.exec(r.stdout);
-  if (wall === null) throw new Error(`${program} ${action}: no timing (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  return { code: r.code, ms: (Number(wall[2]) - Number(wall[1])) * 1000, cpuMs: childrenCpuMs(r.stdout.slice(r.stdout.indexOf("wall"))), err: r.stderr };
+  if (wall === null)
+    throw new Error(`${program} ${action}: no timing (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return {
+    code: r.code,
+    ms: (Number(wall[2]) - Number(wall[1])) * 1000,
+    cpuMs: childrenCpuMs(r.stdout.slice(r.stdout.indexOf("wall"))),
+    err: r.stderr,
+  };
 }
 
 async function migration(dir: string, cib: string): Promise<string> {
@@ -421,14 +599,21 @@ async function migration(dir: string, cib: string): Promise<string> {
     ipRun("link", "add", devA, "netns", nsA, "type", "veth", "peer", "name", devB, "netns", nsB);
     ipRun("-n", nsA, "addr", "add", `${addr.A}/24`, "dev", devA);
     ipRun("-n", nsB, "addr", "add", `${addr.B}/24`, "dev", devB);
-    for (const [ns, dev] of [[nsA, devA], [nsB, devB]] as const) {
+    for (const [ns, dev] of [
+      [nsA, devA],
+      [nsB, devB],
+    ] as const) {
       ipRun("-n", ns, "link", "set", "lo", "up");
       ipRun("-n", ns, "link", "set", dev, "up");
     }
     nodes.push(await startLibvirt({ netns: nsA, listenTcp: { address: addr.A } }));
     nodes.push(await startLibvirt({ netns: nsB, listenTcp: { address: addr.B } }));
     const [A, B] = nodes as [Libvirt, Libvirt];
-    const g: Guest = await defineGuest(A, { name: `${INSTANCE}-mig`, memoryMb: 128, define: false });
+    const g: Guest = await defineGuest(A, {
+      name: `${INSTANCE}-mig`,
+      memoryMb: 128,
+      define: false,
+    });
     // What Pacemaker gives either node (inside the node, qemu:///system is its own libvirtd).
     const base: Env = {
       PATH: AGENT_PATH,
@@ -447,15 +632,25 @@ async function migration(dir: string, cib: string): Promise<string> {
       return d;
     };
     const agents = {
-      heartbeat: { program: HEARTBEAT, extra: (node: string): Env => ({ HA_RSCTMP: rsctmp(node, "ref"), CIB_file: cib }) },
+      heartbeat: {
+        program: HEARTBEAT,
+        extra: (node: string): Env => ({ HA_RSCTMP: rsctmp(node, "ref"), CIB_file: cib }),
+      },
       kvmha: { program: ours, extra: (node: string): Env => ({ HA_RSCTMP: rsctmp(node, "ours") }) },
     };
-    const start = await timedIn(A, ours, "start", { ...base, ...agents.kvmha.extra("A"), OCF_RESKEY_CRM_meta_timeout: "90000" });
+    const start = await timedIn(A, ours, "start", {
+      ...base,
+      ...agents.kvmha.extra("A"),
+      OCF_RESKEY_CRM_meta_timeout: "90000",
+    });
     if (start.code !== 0) throw new Error(`start on A: exit ${start.code}: ${start.err}`);
     await g.waitForUptime(2, 60_000);
 
     type Who = keyof typeof agents;
-    const samples: Record<Who, { to: number[]; toCpu: number[]; from: number[]; fromCpu: number[] }> = {
+    const samples: Record<
+      Who,
+      { to: number[]; toCpu: number[]; from: number[]; fromCpu: number[] }
+    > = {
       heartbeat: { to: [], toCpu: [], from: [], fromCpu: [] },
       kvmha: { to: [], toCpu: [], from: [], fromCpu: [] },
     };
@@ -471,7 +666,8 @@ async function migration(dir: string, cib: string): Promise<string> {
         OCF_RESKEY_CRM_meta_migrate_target: addr[there],
         OCF_RESKEY_CRM_meta_migrate_source: addr[here],
       });
-      if (to.code !== 0) throw new Error(`${who} migrate_to ${here}→${there}: exit ${to.code}: ${to.err}`);
+      if (to.code !== 0)
+        throw new Error(`${who} migrate_to ${here}→${there}: exit ${to.code}: ${to.err}`);
       const from = await timedIn(lab[there], a.program, "migrate_from", {
         ...base,
         ...a.extra(there),
@@ -479,16 +675,22 @@ async function migration(dir: string, cib: string): Promise<string> {
         OCF_RESKEY_CRM_meta_migrate_target: addr[there],
         OCF_RESKEY_CRM_meta_migrate_source: addr[here],
       });
-      if (from.code !== 0) throw new Error(`${who} migrate_from ${here}→${there}: exit ${from.code}: ${from.err}`);
+      if (from.code !== 0)
+        throw new Error(`${who} migrate_from ${here}→${there}: exit ${from.code}: ${from.err}`);
       samples[who].to.push(to.ms);
       samples[who].toCpu.push(to.cpuMs);
       samples[who].from.push(from.ms);
       samples[who].fromCpu.push(from.cpuMs);
-      process.stderr.write(`bench: ${who} migration ${here}→${there}: migrate_to ${to.ms.toFixed(0)} ms, migrate_from ${from.ms.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `bench: ${who} migration ${here}→${there}: migrate_to ${to.ms.toFixed(0)} ms, migrate_from ${from.ms.toFixed(0)} ms\n`,
+      );
       here = there;
     };
     // Each agent there and back, twice; the order alternates so neither always goes first.
-    for (const order of [["heartbeat", "kvmha"], ["kvmha", "heartbeat"]] as const) {
+    for (const order of [
+      ["heartbeat", "kvmha"],
+      ["kvmha", "heartbeat"],
+    ] as const) {
       for (const who of order) {
         await migrate(who);
         await migrate(who);
@@ -518,7 +720,9 @@ async function migration(dir: string, cib: string): Promise<string> {
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
-  for (const a of asked) if (!(PARTS as readonly string[]).includes(a)) throw new Error(`unknown part '${a}' (parts: ${PARTS.join(", ")})`);
+  for (const a of asked)
+    if (!(PARTS as readonly string[]).includes(a))
+      throw new Error(`unknown part '${a}' (parts: ${PARTS.join(", ")})`);
   const parts = new Set<Part>(asked.length === 0 ? PARTS : (asked as Part[]));
   requireFile(HEARTBEAT, "resource-agents");
   requireExtra("crm_resource", "pacemaker-cli-utils");
@@ -533,7 +737,11 @@ async function main(): Promise<void> {
     if (parts.has("monitor") || parts.has("startstop")) text += await singleNode(parts, dir, cib);
     if (parts.has("migration")) text += await migration(dir, cib);
     // What heartbeat's monitors left in the CIB: written once, then only read.
-    const recorded = [...fs.readFileSync(cib, "utf8").matchAll(/<nvpair id="[^"]*" name="([^"]*)" value="([^"]*)"/g)].map((m) => `${m[1]}=${m[2]}`);
+    const recorded = [
+      ...fs
+        .readFileSync(cib, "utf8")
+        .matchAll(/<nvpair id="[^"]*" name="([^"]*)" value="([^"]*)"/g),
+    ].map((m) => `${m[1]}=${m[2]}`);
     text += `\nUtilization heartbeat recorded in its CIB_file: ${recorded.join(", ") || "none"}.\n`;
     saveResult("virtualdomain", text);
   } finally {
@@ -542,6 +750,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`bench failed: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

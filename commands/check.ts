@@ -8,7 +8,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { CibError, XmlError, parseCib } from "../topology/check/cib.js";
 import { type ProbeOptions, probeDevices } from "../topology/check/probe.js";
-import { type Report, type Source, exitCodeOf, formatJson, formatText } from "../topology/check/report.js";
+import {
+  type Report,
+  type Source,
+  exitCodeOf,
+  formatJson,
+  formatText,
+} from "../topology/check/report.js";
 import { contextOf, runRules } from "../topology/check/rules.js";
 import { KvmhaError, UsageError } from "../lib/errors.js";
 
@@ -47,14 +53,33 @@ interface Args {
 
 function positiveNumber(name: string, value: string | undefined, integer = false): number {
   const n = Number(value);
-  if (value === undefined || value.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} needs a positive ${integer ? "integer" : "number"}, got '${value ?? ""}'`, EXIT_USAGE);
+  if (
+    value === undefined ||
+    value.trim() === "" ||
+    !Number.isFinite(n) ||
+    n <= 0 ||
+    (integer && !Number.isInteger(n))
+  ) {
+    throw new UsageError(
+      `${name} needs a positive ${integer ? "integer" : "number"}, got '${value ?? ""}'`,
+      EXIT_USAGE,
+    );
   }
   return n;
 }
 
 export function parseArgs(args: readonly string[]): Args {
-  const out: Args = { cib: undefined, json: false, strict: false, probe: false, timeoutS: 30, probeTimeoutS: 30, probeJobs: 4, agentDir: undefined, help: false };
+  const out: Args = {
+    cib: undefined,
+    json: false,
+    strict: false,
+    probe: false,
+    timeoutS: 30,
+    probeTimeoutS: 30,
+    probeJobs: 4,
+    agentDir: undefined,
+    help: false,
+  };
   let live = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -105,15 +130,26 @@ export function parseArgs(args: readonly string[]): Args {
         out.help = true;
         break;
       default:
-        throw new UsageError(arg.startsWith("-") ? `unknown option ${name} (kvmha check --help)` : `unexpected argument '${arg}' (kvmha check --help)`, EXIT_USAGE);
+        throw new UsageError(
+          arg.startsWith("-")
+            ? `unknown option ${name} (kvmha check --help)`
+            : `unexpected argument '${arg}' (kvmha check --help)`,
+          EXIT_USAGE,
+        );
     }
   }
-  if (live && out.cib !== undefined) throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
+  if (live && out.cib !== undefined)
+    throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
   return out;
 }
 
 function findProgram(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== ""), "/usr/sbin", "/sbin", "/usr/bin"];
+  const dirs = [
+    ...(process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== ""),
+    "/usr/sbin",
+    "/sbin",
+    "/usr/bin",
+  ];
   for (const dir of dirs) {
     const file = path.join(dir, name);
     try {
@@ -131,7 +167,14 @@ function readFile(file: string): string {
     return fs.readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (code ?? "unreadable");
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a directory"
+            : (code ?? "unreadable");
     throw new CheckInputError(`cannot read ${file === "-" ? "stdin" : file}: ${why}`);
   }
 }
@@ -139,17 +182,35 @@ function readFile(file: string): string {
 /** The live CIB through `cibadmin -Q`, bounded. */
 function readLive(timeoutS: number): Promise<string> {
   const cibadmin = findProgram("cibadmin");
-  if (cibadmin === undefined) throw new CheckInputError("cibadmin not found (Debian package pacemaker-cli-utils); give a file with --cib FILE");
+  if (cibadmin === undefined)
+    throw new CheckInputError(
+      "cibadmin not found (Debian package pacemaker-cli-utils); give a file with --cib FILE",
+    );
   return new Promise((resolve, reject) => {
-    execFile(cibadmin, ["-Q"], { timeout: Math.round(timeoutS * 1000), killSignal: "SIGKILL", maxBuffer: 256 << 20, encoding: "utf8" }, (error, stdout, stderr) => {
-      if (error === null) {
-        resolve(stdout);
-        return;
-      }
-      const first = stderr.split("\n").find((l) => l.trim() !== "")?.trim();
-      const why = error.killed ? `did not answer within ${timeoutS} s` : `failed${first !== undefined ? `: ${first}` : ` (exit status ${String(error.code)})`}`;
-      reject(new CheckInputError(`cibadmin -Q ${why}`));
-    });
+    execFile(
+      cibadmin,
+      ["-Q"],
+      {
+        timeout: Math.round(timeoutS * 1000),
+        killSignal: "SIGKILL",
+        maxBuffer: 256 << 20,
+        encoding: "utf8",
+      },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve(stdout);
+          return;
+        }
+        const first = stderr
+          .split("\n")
+          .find((l) => l.trim() !== "")
+          ?.trim();
+        const why = error.killed
+          ? `did not answer within ${timeoutS} s`
+          : `failed${first !== undefined ? `: ${first}` : ` (exit status ${String(error.code)})`}`;
+        reject(new CheckInputError(`cibadmin -Q ${why}`));
+      },
+    );
   });
 }
 
@@ -176,14 +237,19 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const source: Source = parsed.cib !== undefined ? { kind: "file", path: parsed.cib } : { kind: "live", command: "cibadmin -Q" };
+  const source: Source =
+    parsed.cib !== undefined
+      ? { kind: "file", path: parsed.cib }
+      : { kind: "live", command: "cibadmin -Q" };
   const xml = parsed.cib !== undefined ? readFile(parsed.cib) : await readLive(parsed.timeoutS);
   let cib;
   try {
     cib = parseCib(xml);
   } catch (err) {
-    const where = source.kind === "live" ? "the live CIB" : source.path === "-" ? "stdin" : source.path;
-    if (err instanceof XmlError || err instanceof CibError) throw new CheckInputError(`${where}: ${err.message}`);
+    const where =
+      source.kind === "live" ? "the live CIB" : source.path === "-" ? "stdin" : source.path;
+    if (err instanceof XmlError || err instanceof CibError)
+      throw new CheckInputError(`${where}: ${err.message}`);
     throw err;
   }
   const ctx = contextOf(cib);
@@ -192,9 +258,16 @@ export async function main(args: readonly string[]): Promise<number> {
   if (parsed.probe) {
     const dir = agentDir(parsed.agentDir);
     for (const agent of ["fence_ipmi", "fence_pdu"]) {
-      if (!fs.existsSync(path.join(dir, agent))) throw new CheckInputError(`--probe needs kvmha's ${agent}, not found in ${dir} (npm run build, npm run install-agents, or --agent-dir DIR)`);
+      if (!fs.existsSync(path.join(dir, agent)))
+        throw new CheckInputError(
+          `--probe needs kvmha's ${agent}, not found in ${dir} (npm run build, npm run install-agents, or --agent-dir DIR)`,
+        );
     }
-    const options: ProbeOptions = { agentDir: dir, timeoutMs: Math.round(parsed.probeTimeoutS * 1000), jobs: parsed.probeJobs };
+    const options: ProbeOptions = {
+      agentDir: dir,
+      timeoutMs: Math.round(parsed.probeTimeoutS * 1000),
+      jobs: parsed.probeJobs,
+    };
     const result = await probeDevices(ctx, options);
     findings.push(...result.findings);
     probe = result.outcomes;

@@ -32,7 +32,8 @@ function parseArgs(args: readonly string[]): Args | "help" {
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? "";
     const eq = arg.indexOf("=");
-    const [flag, inline] = arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? args[++i];
       if (v === undefined || v === "") throw new UsageError(`${flag} needs a value\n${USAGE}`, 2);
@@ -42,15 +43,18 @@ function parseArgs(args: readonly string[]): Args | "help" {
     else if (flag === "--format" || flag === "-f") format = value();
     else if (flag === "--output" || flag === "-o") output = value();
     else if (flag === "--templates") templates = value();
-    else if (flag.startsWith("-") && flag !== "-") throw new UsageError(`unknown option '${flag}'\n${USAGE}`, 2);
+    else if (flag.startsWith("-") && flag !== "-")
+      throw new UsageError(`unknown option '${flag}'\n${USAGE}`, 2);
     else if (inventory === undefined) inventory = arg;
     else throw new UsageError(`one inventory only (got '${inventory}' and '${arg}')\n${USAGE}`, 2);
   }
   if (inventory === undefined) throw new UsageError(`no inventory given\n${USAGE}`, 2);
   const formats = [...Object.keys(TEMPLATE_FILES), "all"];
   const chosen = format ?? (output === undefined ? "pcs" : "all");
-  if (!formats.includes(chosen)) throw new UsageError(`--format '${chosen}' is not one of ${formats.join(", ")}\n${USAGE}`, 2);
-  if (chosen === "all" && output === undefined) throw new UsageError(`--format all writes several files: give --output DIR\n${USAGE}`, 2);
+  if (!formats.includes(chosen))
+    throw new UsageError(`--format '${chosen}' is not one of ${formats.join(", ")}\n${USAGE}`, 2);
+  if (chosen === "all" && output === undefined)
+    throw new UsageError(`--format all writes several files: give --output DIR\n${USAGE}`, 2);
   return { inventory, format: chosen as Format | "all", output, templates };
 }
 
@@ -82,15 +86,23 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     if (!(err instanceof InventoryError)) throw err;
     io.err(err.lines.map((l) => `${l}\n`).join(""));
     const count = err.lines.filter((l) => !/^[^:]*:\d+:\d+: warning: /.test(l)).length;
-    io.err(`kvmha render: ${parsed.inventory}: ${count} error${count === 1 ? "" : "s"}, nothing rendered\n`);
+    io.err(
+      `kvmha render: ${parsed.inventory}: ${count} error${count === 1 ? "" : "s"}, nothing rendered\n`,
+    );
     return err.exitCode;
   }
   for (const w of loaded.warnings) io.err(`${w}\n`);
   const templateDir = parsed.templates ?? defaultTemplateDir();
-  if (templateDir === undefined) throw new UsageError("cannot find the crm-templates directory: give it with --templates DIR", 2);
-  const formats: Format[] = parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
+  if (templateDir === undefined)
+    throw new UsageError(
+      "cannot find the crm-templates directory: give it with --templates DIR",
+      2,
+    );
+  const formats: Format[] =
+    parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
   const files: RenderedFile[] = [];
-  for (const f of formats) files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
+  for (const f of formats)
+    files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
   if (parsed.output === undefined) {
     // One format on stdout: its main file (apply scripts are only written with --output).
     io.out(files[0]?.text ?? "");
@@ -102,7 +114,10 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
       await writeFile(path, text, { mode });
       await chmod(path, mode);
     } catch (err) {
-      throw new UsageError(`cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`, 1);
+      throw new UsageError(
+        `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+        1,
+      );
     }
   };
   // Not recursive: Node's recursive mkdir never returns for a path under /proc (it retries ENOENT).
@@ -110,7 +125,11 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     await mkdir(outputDir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST") throw new UsageError(`cannot create ${outputDir}: ${code ?? "error"}${code === "ENOENT" ? " (its parent directory must exist)" : ""}`, 1);
+    if (code !== "EEXIST")
+      throw new UsageError(
+        `cannot create ${outputDir}: ${code ?? "error"}${code === "ENOENT" ? " (its parent directory must exist)" : ""}`,
+        1,
+      );
   }
   for (const file of files) {
     const path = join(outputDir, file.name);

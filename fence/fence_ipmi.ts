@@ -27,7 +27,8 @@ const ipmiOptions: readonly OptionSpec[] = [
     short: "P",
     type: "boolean",
     default: "1",
-    shortdesc: "Use IPMI 2.0 (RMCP+, authenticated and encrypted). On by default; lanplus=0 selects IPMI 1.5 for old BMCs",
+    shortdesc:
+      "Use IPMI 2.0 (RMCP+, authenticated and encrypted). On by default; lanplus=0 selects IPMI 1.5 for old BMCs",
     order: 1,
   },
   {
@@ -35,7 +36,8 @@ const ipmiOptions: readonly OptionSpec[] = [
     short: "C",
     value: "cipher",
     type: "integer",
-    shortdesc: "Cipher suite (as ipmitool -C): 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128). Unset: 17, falling back to 3 at once",
+    shortdesc:
+      "Cipher suite (as ipmitool -C): 17 (HMAC-SHA256, AES-128) or 3 (HMAC-SHA1, AES-128). Unset: 17, falling back to 3 at once",
     order: 1,
   },
   {
@@ -55,7 +57,8 @@ const ipmiOptions: readonly OptionSpec[] = [
     type: "select",
     choices: ["onoff", "cycle"],
     default: "onoff",
-    shortdesc: "Method to fence: onoff (verified off, then on) or cycle (the BMC's own power cycle, which is NOT verified)",
+    shortdesc:
+      "Method to fence: onoff (verified off, then on) or cycle (the BMC's own power cycle, which is NOT verified)",
     order: 1,
   },
   {
@@ -103,9 +106,30 @@ const ipmiOptions: readonly OptionSpec[] = [
     shortdesc: "Bridge IPMI requests to the remote target address (not supported by fence_ipmi)",
     order: 1,
   },
-  { name: "ipmitool_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: NATIVE },
-  { name: "use_sudo", aliases: ["sudo"], type: "boolean", shortdesc: "Accepted for compatibility; unused", order: 205, ignored: NATIVE },
-  { name: "sudo_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 205, ignored: NATIVE },
+  {
+    name: "ipmitool_path",
+    value: "path",
+    type: "string",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 200,
+    ignored: NATIVE,
+  },
+  {
+    name: "use_sudo",
+    aliases: ["sudo"],
+    type: "boolean",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 205,
+    ignored: NATIVE,
+  },
+  {
+    name: "sudo_path",
+    value: "path",
+    type: "string",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 205,
+    ignored: NATIVE,
+  },
 ];
 
 const SUPPORTED_CIPHERS = new Set([3, 17]);
@@ -113,7 +137,9 @@ const SUPPORTED_CIPHERS = new Set([3, 17]);
 /** The BMC's address: with port_as_ip the plug names it (one device entry for many BMCs). */
 function hostOf(options: FenceOptions): string {
   const plug = options.string("plug");
-  return options.flag("port_as_ip") && plug !== undefined && plug !== "" ? plug : (options.string("ip") ?? "");
+  return options.flag("port_as_ip") && plug !== undefined && plug !== ""
+    ? plug
+    : (options.string("ip") ?? "");
 }
 
 export const fenceIpmi: FenceAgent<IpmiSession> = {
@@ -127,7 +153,11 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
   // fence-agents ships these as links to fence_ipmilan (fence_ilo3 also sets power_wait=4, and
   // fence_ilo3/4/5 and fence_ipmilanplus lanplus=1). lanplus is our default under every name.
   aliases: [
-    { name: "fence_ipmilanplus", shortdesc: "Fence agent for IPMI 2.0 (lanplus) BMCs, native (fence_ipmi)", note: "the same as fence_ipmi, whose default is already IPMI 2.0." },
+    {
+      name: "fence_ipmilanplus",
+      shortdesc: "Fence agent for IPMI 2.0 (lanplus) BMCs, native (fence_ipmi)",
+      note: "the same as fence_ipmi, whose default is already IPMI 2.0.",
+    },
     {
       name: "fence_idrac",
       shortdesc: "Fence agent for Dell iDRAC over IPMI 2.0, native (fence_ipmi)",
@@ -139,11 +169,20 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
       note: "power_wait defaults to 4 seconds, as in fence-agents' fence_ilo3.",
       defaults: { power_wait: "4" },
     },
-    { name: "fence_ilo4", shortdesc: "Fence agent for HP iLO4 over IPMI 2.0, native (fence_ipmi)", note: "IPMI/DCMI over LAN must be enabled on the iLO." },
-    { name: "fence_ilo5", shortdesc: "Fence agent for HPE iLO5 over IPMI 2.0, native (fence_ipmi)", note: "IPMI/DCMI over LAN must be enabled on the iLO (it is off by default on iLO5)." },
+    {
+      name: "fence_ilo4",
+      shortdesc: "Fence agent for HP iLO4 over IPMI 2.0, native (fence_ipmi)",
+      note: "IPMI/DCMI over LAN must be enabled on the iLO.",
+    },
+    {
+      name: "fence_ilo5",
+      shortdesc: "Fence agent for HPE iLO5 over IPMI 2.0, native (fence_ipmi)",
+      note: "IPMI/DCMI over LAN must be enabled on the iLO (it is off by default on iLO5).",
+    },
     {
       name: "fence_imm",
-      shortdesc: "Fence agent for IBM/Lenovo Integrated Management Module over IPMI 2.0, native (fence_ipmi)",
+      shortdesc:
+        "Fence agent for IBM/Lenovo Integrated Management Module over IPMI 2.0, native (fence_ipmi)",
       note: "IPMI 2.0 by default (fence-agents' fence_imm uses IPMI 1.5 unless lanplus=1).",
     },
   ],
@@ -154,7 +193,8 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
   extraActions: ["diag"],
   commandTimeoutMs: (options) => options.seconds("ipmitool_timeout") * 1000,
   validate(options) {
-    if (options.isGiven("target")) throw new UsageError("Failed: target (IPMI bridging) is not supported by fence_ipmi");
+    if (options.isGiven("target"))
+      throw new UsageError("Failed: target (IPMI bridging) is not supported by fence_ipmi");
     const cipher = options.integer("cipher");
     if (cipher !== undefined && !SUPPORTED_CIPHERS.has(cipher)) {
       throw new UsageError(`Failed: cipher suite ${cipher} is not supported; use 17 or 3`);
@@ -185,7 +225,11 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
         ...(cipher === undefined ? {} : { cipher }),
         ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };
-      return openSession(target, { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs }, (line) => ctx.log.debug(line));
+      return openSession(
+        target,
+        { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs },
+        (line) => ctx.log.debug(line),
+      );
     },
     async getPowerState(session) {
       const status = await getChassisStatus(session);

@@ -21,14 +21,35 @@ import {
 } from "../lib/snmp/client.js";
 import { SnmpRequestError } from "../lib/snmp/errors.js";
 import { type SnmpValue, describeValue, indexOf } from "../lib/snmp/values.js";
-import { PDU_PROFILES, type PduOutlet, type PduProfile, controlWrite, outletOfRow, profileById, profileForSysObjectId, rowIndex } from "../lib/pdu-profiles/index.js";
+import {
+  PDU_PROFILES,
+  type PduOutlet,
+  type PduProfile,
+  controlWrite,
+  outletOfRow,
+  profileById,
+  profileForSysObjectId,
+  rowIndex,
+} from "../lib/pdu-profiles/index.js";
 
 const SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0";
 /** More outlets than any PDU has: a walk that goes on longer is a broken agent. */
 const MAX_OUTLETS = 1024;
 
-const AUTH_PROTOCOLS: Record<string, SnmpAuthProtocol> = { MD5: "md5", SHA: "sha", SHA224: "sha224", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
-const PRIV_PROTOCOLS: Record<string, SnmpPrivProtocol> = { DES: "des", AES: "aes", AES256: "aes256b", AES256C: "aes256r" };
+const AUTH_PROTOCOLS: Record<string, SnmpAuthProtocol> = {
+  MD5: "md5",
+  SHA: "sha",
+  SHA224: "sha224",
+  SHA256: "sha256",
+  SHA384: "sha384",
+  SHA512: "sha512",
+};
+const PRIV_PROTOCOLS: Record<string, SnmpPrivProtocol> = {
+  DES: "des",
+  AES: "aes",
+  AES256: "aes256b",
+  AES256C: "aes256r",
+};
 
 const pduOptions: readonly OptionSpec[] = [
   { ...standard.ip, required: true },
@@ -49,7 +70,8 @@ const pduOptions: readonly OptionSpec[] = [
     value: "script",
     type: "string",
     scriptFor: "community",
-    shortdesc: "Script to run to retrieve the community string (SNMP v1 and v2c; wins over community)",
+    shortdesc:
+      "Script to run to retrieve the community string (SNMP v1 and v2c; wins over community)",
     order: 1,
   },
   {
@@ -80,7 +102,8 @@ const pduOptions: readonly OptionSpec[] = [
     value: "level",
     type: "select",
     choices: ["noAuthNoPriv", "authNoPriv", "authPriv"],
-    shortdesc: "Set security level (SNMPv3; default: authPriv with a privacy password, authNoPriv with a password)",
+    shortdesc:
+      "Set security level (SNMPv3; default: authPriv with a privacy password, authNoPriv with a password)",
     order: 1,
   },
   {
@@ -89,7 +112,8 @@ const pduOptions: readonly OptionSpec[] = [
     value: "prot",
     type: "select",
     choices: Object.keys(PRIV_PROTOCOLS),
-    shortdesc: "Set privacy protocol (SNMPv3; default DES, as net-snmp's tools; AES256 is Blumenthal's, AES256C Reeder's)",
+    shortdesc:
+      "Set privacy protocol (SNMPv3; default DES, as net-snmp's tools; AES256 is Blumenthal's, AES256C Reeder's)",
     order: 1,
   },
   {
@@ -115,14 +139,48 @@ const pduOptions: readonly OptionSpec[] = [
     value: "profile",
     type: "select",
     choices: PDU_PROFILES.map((p) => p.id),
-    shortdesc: "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID)",
+    shortdesc:
+      "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID)",
     order: 1,
   },
-  { name: "inet4_only", short: "4", type: "boolean", shortdesc: "Forces agent to use IPv4 addresses only", order: 1 },
-  { name: "inet6_only", short: "6", type: "boolean", shortdesc: "Forces agent to use IPv6 addresses only", order: 1 },
-  { name: "snmpget_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
-  { name: "snmpset_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
-  { name: "snmpwalk_path", value: "path", type: "string", shortdesc: "Accepted for compatibility; unused", order: 200, ignored: "fence_pdu speaks SNMP itself" },
+  {
+    name: "inet4_only",
+    short: "4",
+    type: "boolean",
+    shortdesc: "Forces agent to use IPv4 addresses only",
+    order: 1,
+  },
+  {
+    name: "inet6_only",
+    short: "6",
+    type: "boolean",
+    shortdesc: "Forces agent to use IPv6 addresses only",
+    order: 1,
+  },
+  {
+    name: "snmpget_path",
+    value: "path",
+    type: "string",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 200,
+    ignored: "fence_pdu speaks SNMP itself",
+  },
+  {
+    name: "snmpset_path",
+    value: "path",
+    type: "string",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 200,
+    ignored: "fence_pdu speaks SNMP itself",
+  },
+  {
+    name: "snmpwalk_path",
+    value: "path",
+    type: "string",
+    shortdesc: "Accepted for compatibility; unused",
+    order: 200,
+    ignored: "fence_pdu speaks SNMP itself",
+  },
 ];
 
 interface PduSession {
@@ -151,7 +209,8 @@ function prefetchOids(options: FenceOptions): string[] {
     const address = numberedOutlet(plug);
     if (address === undefined) return [];
     for (const profile of PDU_PROFILES) {
-      if (profile.sysObjectIds.length > 0) oids.add(`${profile.state.oid}.${rowIndex(profile, address)}`);
+      if (profile.sysObjectIds.length > 0)
+        oids.add(`${profile.state.oid}.${rowIndex(profile, address)}`);
     }
   }
   return [...oids];
@@ -160,13 +219,20 @@ function prefetchOids(options: FenceOptions): string[] {
 function snmpTarget(options: FenceOptions): SnmpTarget {
   const host = options.string("ip") ?? "";
   const version = (options.string("snmp_version") ?? "1") as SnmpVersion;
-  const transport = options.flag("inet6_only") || (host.includes(":") && !options.flag("inet4_only")) ? "udp6" : "udp4";
+  const transport =
+    options.flag("inet6_only") || (host.includes(":") && !options.flag("inet4_only"))
+      ? "udp6"
+      : "udp4";
   const base = { host, port: options.integer("ipport") ?? 161, version, transport } as const;
   if (version !== "3") return { ...base, community: options.string("community") ?? "private" };
   const password = options.string("password");
   const privPassword = options.string("snmp_priv_passwd");
   const level = (options.string("snmp_sec_level") ??
-    (privPassword !== undefined ? "authPriv" : password !== undefined ? "authNoPriv" : "noAuthNoPriv")) as SnmpSecurityLevel;
+    (privPassword !== undefined
+      ? "authPriv"
+      : password !== undefined
+        ? "authNoPriv"
+        : "noAuthNoPriv")) as SnmpSecurityLevel;
   return {
     ...base,
     user: {
@@ -191,7 +257,8 @@ async function outletNames(session: PduSession): Promise<Map<string, PduOutlet>>
     for (const row of await session.snmp.walk(session.profile.name.oid, MAX_OUTLETS)) {
       const index = indexOf(row.oid, session.profile.name.oid);
       const address = index === undefined ? undefined : outletOfRow(session.profile, index);
-      if (address !== undefined && row.value.kind === "string" && row.value.value !== "") names.set(row.value.value, address);
+      if (address !== undefined && row.value.kind === "string" && row.value.value !== "")
+        names.set(row.value.value, address);
     }
   }
   session.names = names;
@@ -206,16 +273,20 @@ function numberedOutlet(plug: string): PduOutlet | undefined {
 
 /** A plug as the admin writes it: `3`, `2:3` (outlet 3 of switch 2), or an outlet's name. */
 async function resolvePlug(session: PduSession, plug: string | undefined): Promise<PduOutlet> {
-  if (plug === undefined) throw new UsageError("Failed: You have to enter plug number or machine identification");
+  if (plug === undefined)
+    throw new UsageError("Failed: You have to enter plug number or machine identification");
   const address = numberedOutlet(plug);
   if (address !== undefined) {
     if (address.switchNo !== 1 && !session.profile.switches) {
-      throw new UsageError(`Failed: plug ${plug} names switch ${address.switchNo}, but ${session.profile.id} PDUs have one switch`);
+      throw new UsageError(
+        `Failed: plug ${plug} names switch ${address.switchNo}, but ${session.profile.id} PDUs have one switch`,
+      );
     }
     return address;
   }
   const named = (await outletNames(session)).get(plug);
-  if (named === undefined) throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
+  if (named === undefined)
+    throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
   return named;
 }
 
@@ -226,12 +297,21 @@ function stateOf(profile: PduProfile, value: SnmpValue): PowerState {
   return "unknown";
 }
 
-const WRITE_REFUSALS = new Set(["noAccess", "notWritable", "readOnly", "authorizationError", "noSuchName"]);
+const WRITE_REFUSALS = new Set([
+  "noAccess",
+  "notWritable",
+  "readOnly",
+  "authorizationError",
+  "noSuchName",
+]);
 
 async function readOutlet(session: PduSession, plug: string | undefined): Promise<PowerState> {
   const address = await resolvePlug(session, plug);
   const oid = `${session.profile.state.oid}.${rowIndex(session.profile, address)}`;
-  const noOutlet = (why: string) => new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${why} at ${oid})`);
+  const noOutlet = (why: string) =>
+    new FenceFailure(
+      `Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${why} at ${oid})`,
+    );
   let value = session.prefetched?.get(oid);
   session.prefetched?.delete(oid);
   try {
@@ -241,11 +321,14 @@ async function readOutlet(session: PduSession, plug: string | undefined): Promis
     if (err instanceof SnmpRequestError && err.status === "noSuchName") throw noOutlet(err.status);
     throw err;
   }
-  if (value === undefined || value.kind === "missing") throw noOutlet(value?.kind === "missing" ? value.reason : "no value");
+  if (value === undefined || value.kind === "missing")
+    throw noOutlet(value?.kind === "missing" ? value.reason : "no value");
   const state = stateOf(session.profile, value);
   if (state === "unknown") {
     // Said here rather than by the framework, so that the one line names the value read.
-    throw new FenceFailure(`Failed: outlet ${plugId(address)} of PDU ${session.snmp.peer} reads ${describeValue(value)}, which is neither on nor off for ${session.profile.id}`);
+    throw new FenceFailure(
+      `Failed: outlet ${plugId(address)} of PDU ${session.snmp.peer} reads ${describeValue(value)}, which is neither on nor off for ${session.profile.id}`,
+    );
   }
   return state;
 }
@@ -253,7 +336,8 @@ async function readOutlet(session: PduSession, plug: string | undefined): Promis
 export const fencePdu: FenceAgent<PduSession> = {
   docs: {
     name: "fence_pdu",
-    shortdesc: "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Server Technology, Tripp Lite, CyberPower)",
+    shortdesc:
+      "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Server Technology, Tripp Lite, CyberPower)",
     longdesc:
       "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=). Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
     vendorUrl: "https://www.apc.com",
@@ -263,12 +347,14 @@ export const fencePdu: FenceAgent<PduSession> = {
   aliases: [
     {
       name: "fence_apc_snmp",
-      shortdesc: "Fence agent for APC and Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
+      shortdesc:
+        "Fence agent for APC and Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
       note: "every profile is recognised by its sysObjectID; an unrecognised PDU is an error, never taken for an APC MasterSwitch (device=apc-masterswitch selects that on purpose).",
     },
     {
       name: "fence_tripplite_snmp",
-      shortdesc: "Fence agent for Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
+      shortdesc:
+        "Fence agent for Tripp Lite switched PDUs over SNMP, verified per outlet (fence_pdu)",
       note: "Tripp Lite PDUs with LX network cards (TRIPPLITE-PRODUCTS); every other profile is recognised too.",
     },
   ],
@@ -277,26 +363,47 @@ export const fencePdu: FenceAgent<PduSession> = {
   required: ["ip"],
   needsPassword: false,
   validate(options, log) {
-    if (options.flag("inet4_only") && options.flag("inet6_only")) throw new UsageError("Failed: inet4_only and inet6_only exclude each other");
-    if (options.string("snmp_version") === "3" && !options.string("username")) throw new UsageError("Failed: SNMPv3 needs username");
+    if (options.flag("inet4_only") && options.flag("inet6_only"))
+      throw new UsageError("Failed: inet4_only and inet6_only exclude each other");
+    if (options.string("snmp_version") === "3" && !options.string("username"))
+      throw new UsageError("Failed: SNMPv3 needs username");
     if (options.isGiven("community_script")) {
       // Refused rather than run for nothing: a failing script would fail a fence that needs no community.
-      if (options.string("snmp_version") === "3") throw new UsageError("Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script");
+      if (options.string("snmp_version") === "3")
+        throw new UsageError(
+          "Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script",
+        );
       // As password_script over password (fence-agents): the script wins.
-      if (options.isGiven("community")) log.warning("community is ignored: community_script is set and wins");
+      if (options.isGiven("community"))
+        log.warning("community is ignored: community_script is set and wins");
     }
     const level = snmpTarget(options).user?.level;
-    if (level !== undefined && level !== "noAuthNoPriv" && options.string("password") === undefined && options.string("password_script") === undefined) {
+    if (
+      level !== undefined &&
+      level !== "noAuthNoPriv" &&
+      options.string("password") === undefined &&
+      options.string("password_script") === undefined
+    ) {
       throw new UsageError(`Failed: security level ${level} needs password or password_script`);
     }
-    if (level === "authPriv" && options.string("snmp_priv_passwd") === undefined && options.string("snmp_priv_passwd_script") === undefined) {
-      throw new UsageError("Failed: security level authPriv needs snmp_priv_passwd or snmp_priv_passwd_script");
+    if (
+      level === "authPriv" &&
+      options.string("snmp_priv_passwd") === undefined &&
+      options.string("snmp_priv_passwd_script") === undefined
+    ) {
+      throw new UsageError(
+        "Failed: security level authPriv needs snmp_priv_passwd or snmp_priv_passwd_script",
+      );
     }
   },
   device: {
     async connect(ctx) {
       const target = snmpTarget(ctx.options);
-      const snmp = openSnmp(target, Math.min(ctx.commandTimeoutMs, ctx.loginDeadline.remainingMs()), (line) => ctx.log.debug(line));
+      const snmp = openSnmp(
+        target,
+        Math.min(ctx.commandTimeoutMs, ctx.loginDeadline.remainingMs()),
+        (line) => ctx.log.debug(line),
+      );
       try {
         const named = ctx.options.string("device");
         if (named !== undefined) return { snmp, profile: profileById(named) as PduProfile };
@@ -307,20 +414,28 @@ export const fencePdu: FenceAgent<PduSession> = {
         } catch (err) {
           // Some agents fail a whole v2c GET over one unknown object, as v1 does: ask again plainly.
           if (!(err instanceof SnmpRequestError) || states.length === 0) throw err;
-          ctx.log.debug(`PDU ${snmp.peer} refused the combined GET (${err.status}); reading the sysObjectID alone`);
+          ctx.log.debug(
+            `PDU ${snmp.peer} refused the combined GET (${err.status}); reading the sysObjectID alone`,
+          );
           states = [];
           answer = await snmp.get([SYS_OBJECT_ID]);
         }
         const [id, ...values] = answer;
-        if (id?.kind !== "oid") throw new FenceFailure(`Failed: PDU ${snmp.peer} did not say what it is (sysObjectID is ${id === undefined ? "absent" : describeValue(id)}); set device=`);
+        if (id?.kind !== "oid")
+          throw new FenceFailure(
+            `Failed: PDU ${snmp.peer} did not say what it is (sysObjectID is ${id === undefined ? "absent" : describeValue(id)}); set device=`,
+          );
         const profile = profileForSysObjectId(id.value);
         if (profile === undefined) {
-          throw new FenceFailure(`Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`);
+          throw new FenceFailure(
+            `Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`,
+          );
         }
         ctx.log.debug(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
         const prefetched = new Map<string, SnmpValue>();
         states.forEach((oid, i) => {
-          if (oid.startsWith(`${profile.state.oid}.`) && values[i] !== undefined) prefetched.set(oid, values[i] as SnmpValue);
+          if (oid.startsWith(`${profile.state.oid}.`) && values[i] !== undefined)
+            prefetched.set(oid, values[i]);
         });
         return { snmp, profile, prefetched };
       } catch (err) {
@@ -333,10 +448,15 @@ export const fencePdu: FenceAgent<PduSession> = {
       const address = await resolvePlug(session, plug);
       const write = controlWrite(session.profile, target);
       try {
-        await session.snmp.setInteger(`${write.oid}.${rowIndex(session.profile, address)}`, write.value);
+        await session.snmp.setInteger(
+          `${write.oid}.${rowIndex(session.profile, address)}`,
+          write.value,
+        );
       } catch (err) {
         if (err instanceof SnmpRequestError && WRITE_REFUSALS.has(err.status)) {
-          throw new FenceFailure(`Failed: PDU ${session.snmp.peer} refused to switch outlet ${plugId(address)} ${target}: the community or user is read-only (${err.status})`);
+          throw new FenceFailure(
+            `Failed: PDU ${session.snmp.peer} refused to switch outlet ${plugId(address)} ${target}: the community or user is read-only (${err.status})`,
+          );
         }
         throw err;
       }
@@ -356,7 +476,11 @@ export const fencePdu: FenceAgent<PduSession> = {
         const index = indexOf(row.oid, profile.state.oid);
         const address = index === undefined ? undefined : outletOfRow(profile, index);
         if (index === undefined || address === undefined) continue;
-        plugs.push({ plug: plugId(address), alias: names.get(index) ?? "", state: stateOf(profile, row.value) });
+        plugs.push({
+          plug: plugId(address),
+          alias: names.get(index) ?? "",
+          state: stateOf(profile, row.value),
+        });
       }
       return plugs;
     },

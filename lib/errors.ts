@@ -27,3 +27,9 @@ export class NotImplementedError extends KvmhaError {
     this.exitCode = exitCode;
   }
 }
+
+/** The text of anything thrown: an Error's message, or the value itself as text. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === "string" ? err : (JSON.stringify(err) ?? String(err));
+}

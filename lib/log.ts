@@ -71,7 +71,8 @@ export class Logger {
   }
 
   private emit(level: LogLevel, message: string): void {
-    const threshold = this.verbosity <= 0 ? RANK.warning : this.verbosity === 1 ? RANK.info : RANK.debug;
+    const threshold =
+      this.verbosity <= 0 ? RANK.warning : this.verbosity === 1 ? RANK.info : RANK.debug;
     const line = `${level.toUpperCase()}: ${this.redact(message).replace(/\s*\n\s*/g, " ")}\n`;
     if (!this.quiet && RANK[level] <= threshold) this.write(line);
     if (this.debugFile !== undefined) {
@@ -79,7 +80,8 @@ export class Logger {
         appendFileSync(this.debugFile, `${new Date().toISOString()} ${line}`, { mode: 0o600 });
       } catch {
         this.debugFile = undefined;
-        if (!this.quiet) this.write(`WARNING: cannot write the debug file; debug logging to it is off\n`);
+        if (!this.quiet)
+          this.write(`WARNING: cannot write the debug file; debug logging to it is off\n`);
       }
     }
   }

@@ -103,7 +103,9 @@ const NODE24 = join(dirname(runtimePkgJson), "bin/node");
 if (!existsSync(NODE24)) fail(`${relative(ROOT, NODE24)} is missing (run \`npm ci\`)`);
 const runtimeVersion = run("embedded runtime", NODE24, ["--version"], { env: toolEnv }).trim();
 if (runtimeVersion !== `v${runtimePkg.version}`) {
-  fail(`${relative(ROOT, NODE24)} reports ${runtimeVersion}, its package says ${runtimePkg.version}`);
+  fail(
+    `${relative(ROOT, NODE24)} reports ${runtimeVersion}, its package says ${runtimePkg.version}`,
+  );
 }
 
 let postjectCli;
@@ -112,7 +114,9 @@ try {
 } catch {
   fail("postject is missing (run `npm ci`)");
 }
-const postjectVersion = JSON.parse(readFileSync(join(dirname(postjectCli), "../package.json"), "utf8")).version;
+const postjectVersion = JSON.parse(
+  readFileSync(join(dirname(postjectCli), "../package.json"), "utf8"),
+).version;
 
 /** strip(1), or objcopy(1) from the same binutils; there is no point in an unstripped 130 MB binary. */
 const stripper = (() => {
@@ -123,7 +127,9 @@ const stripper = (() => {
     const r = spawnSync(tool, ["--version"], { encoding: "utf8" });
     if (r.status === 0) return { tool, argv, id: r.stdout.split("\n")[0] };
   }
-  return fail("neither strip nor objcopy was found: install binutils (Debian: apt-get install binutils)");
+  return fail(
+    "neither strip nor objcopy was found: install binutils (Debian: apt-get install binutils)",
+  );
 })();
 
 // ---- the command table: the one list of names -------------------------------------------------
@@ -134,7 +140,8 @@ const commands = await stepAsync("command table", async () => {
   return table.commandTable();
 });
 for (const c of commands) {
-  if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(c.name) || c.name === "kvmha") fail(`bad command name ${JSON.stringify(c.name)}`);
+  if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(c.name) || c.name === "kvmha")
+    fail(`bad command name ${JSON.stringify(c.name)}`);
 }
 
 // ---- 1. bundle -------------------------------------------------------------------------------
@@ -188,7 +195,9 @@ const bundleBytes = readFileSync(bundleFile);
 {
   const where = [];
   for (const [file, input] of Object.entries(bundle.metafile?.inputs ?? {})) {
-    for (const im of input.imports) if (im.kind === "dynamic-import" && im.external === true) where.push(`${file}: import("${im.path}")`);
+    for (const im of input.imports)
+      if (im.kind === "dynamic-import" && im.external === true)
+        where.push(`${file}: import("${im.path}")`);
   }
   const text = bundleBytes.toString("utf8");
   const calls = [...text.matchAll(/(?<![\w$.])import\s*\(/g)];
@@ -197,7 +206,7 @@ const bundleBytes = readFileSync(bundleFile);
     fail(
       `the bundle still contains ${Math.max(calls.length, where.length)} dynamic import() call(s), which fail in the executable ` +
         `("A dynamic import callback was not specified"): ${[...where, ...sample].join("; ")}. ` +
-        "Import built-in modules statically (import { x } from \"node:…\"); a dynamic import of our own modules is fine.",
+        'Import built-in modules statically (import { x } from "node:…"); a dynamic import of our own modules is fine.',
     );
   }
 }
@@ -243,17 +252,26 @@ if (!upToDate) {
   rmSync(seaConfig.output, { force: true });
   // The blob must come from the runtime it is injected into: the snapshot is specific to it.
   step("snapshot blob", () =>
-    run("generating the SEA blob (runs lib/cli/entry.ts to build the startup snapshot)", NODE24, ["--experimental-sea-config", seaConfigFile], {
-      cwd: WORK,
-      env: toolEnv,
-    }),
+    run(
+      "generating the SEA blob (runs lib/cli/entry.ts to build the startup snapshot)",
+      NODE24,
+      ["--experimental-sea-config", seaConfigFile],
+      {
+        cwd: WORK,
+        env: toolEnv,
+      },
+    ),
   );
   if (!existsSync(seaConfig.output)) fail(`${seaConfig.output} was not written`);
 
   const stripped = join(WORK, "node-stripped");
   const strippedKey = `${runtimeVersion} ${statSync(NODE24).size} ${statSync(NODE24).mtimeMs} ${stripper.id}`;
   const strippedKeyFile = `${stripped}.key`;
-  if (!existsSync(stripped) || !existsSync(strippedKeyFile) || readFileSync(strippedKeyFile, "utf8") !== strippedKey) {
+  if (
+    !existsSync(stripped) ||
+    !existsSync(strippedKeyFile) ||
+    readFileSync(strippedKeyFile, "utf8") !== strippedKey
+  ) {
     step("strip runtime", () => {
       rmSync(stripped, { force: true });
       run(`${stripper.tool} (binutils)`, stripper.tool, stripper.argv(NODE24, stripped));
@@ -268,9 +286,14 @@ if (!upToDate) {
   // postject's ELF library warns "Can't find string offset for section name '.note.100'" on
   // every Node binary, stripped or not; the output is shown only on failure or with --verbose.
   step("inject", () =>
-    run("postject", process.execPath, [postjectCli, tmp, "NODE_SEA_BLOB", seaConfig.output, "--sentinel-fuse", SEA_FUSE], {
-      env: toolEnv,
-    }),
+    run(
+      "postject",
+      process.execPath,
+      [postjectCli, tmp, "NODE_SEA_BLOB", seaConfig.output, "--sentinel-fuse", SEA_FUSE],
+      {
+        env: toolEnv,
+      },
+    ),
   );
   renameSync(tmp, EXE);
 }
@@ -320,5 +343,7 @@ process.stdout.write(
 if (verbose) process.stdout.write(`build: ${timings.join(", ")}\n`);
 if (bundle.metafile && verbose) {
   const inputs = Object.keys(bundle.metafile.inputs).length;
-  process.stdout.write(`build: bundle ${(bundleBytes.length / 1024).toFixed(1)} KiB from ${inputs} files\n`);
+  process.stdout.write(
+    `build: bundle ${(bundleBytes.length / 1024).toFixed(1)} KiB from ${inputs} files\n`,
+  );
 }

@@ -11,6 +11,7 @@ import { fenceIpmilan } from "../test/lab/clients.js";
 import { ADMIN_USER, type Bmc, startBmc } from "../test/lab/ipmi-bmc.js";
 import { crmStatus, deviceResults, fenceResults, type CrmStatus } from "../test/lab/cluster/crm.js";
 import { startFailoverLab, type FailoverLab } from "../test/lab/cluster/failover.js";
+import { messageOf } from "../lib/errors.js";
 
 const GUESTS = ["vm1", "vm2"];
 const WITHIN_MS = 180_000;
@@ -31,20 +32,29 @@ async function ipmiStep(bmc: Bmc, action: string): Promise<void> {
     action,
   });
   const answer = (r.stdout.trim() || r.stderr.trim()).replace(/\n/g, " | ");
-  say(`fence_ipmi -o ${action.padEnd(6)} → ${answer} (exit ${r.code}, ${r.ms} ms); BMC power now: ${await bmc.readPower()}`);
-  if (r.code !== 0 && !(action === "status" && r.code === 2)) throw new Error(`fence_ipmi ${action} failed`);
+  say(
+    `fence_ipmi -o ${action.padEnd(6)} → ${answer} (exit ${r.code}, ${r.ms} ms); BMC power now: ${await bmc.readPower()}`,
+  );
+  if (r.code !== 0 && !(action === "status" && r.code === 2))
+    throw new Error(`fence_ipmi ${action} failed`);
 }
 
 async function ipmiDemo(): Promise<void> {
-  process.stdout.write("kvmha demo: fencing a simulated BMC with fence_ipmi (native IPMI 2.0, no ipmitool)\n\n");
+  process.stdout.write(
+    "kvmha demo: fencing a simulated BMC with fence_ipmi (native IPMI 2.0, no ipmitool)\n\n",
+  );
   const bmc = await startBmc();
   try {
-    say(`BMC up: ipmi_sim on ${bmc.host}:${bmc.port} (UDP), user ${ADMIN_USER.name}, power ${await bmc.readPower()}`);
+    say(
+      `BMC up: ipmi_sim on ${bmc.host}:${bmc.port} (UDP), user ${ADMIN_USER.name}, power ${await bmc.readPower()}`,
+    );
     for (const action of ["status", "off", "status", "on", "reboot"]) await ipmiStep(bmc, action);
     const calls = (await bmc.chassisCalls()).filter((c) => c.startsWith("set power"));
     say(`the BMC saw these power changes: ${calls.join(", ")}`);
     const reference = await fenceIpmilan(bmc, "reboot");
-    say(`for comparison, fence_ipmilan --lanplus -C 3 reboot on the same BMC: ${reference.stdout.trim()} (exit ${reference.code}, ${reference.ms} ms)`);
+    say(
+      `for comparison, fence_ipmilan --lanplus -C 3 reboot on the same BMC: ${reference.stdout.trim()} (exit ${reference.code}, ${reference.ms} ms)`,
+    );
   } finally {
     await bmc.stop();
     say("BMC stopped; nothing left running");
@@ -61,7 +71,12 @@ function placementText(s: CrmStatus): string {
 }
 
 function nodesText(s: CrmStatus): string {
-  return s.nodes.map((n) => `${n.name} ${n.online ? "online" : n.unclean ? "UNCLEAN (lost, not fenced yet)" : n.pending ? "joining" : "offline"}`).join(", ");
+  return s.nodes
+    .map(
+      (n) =>
+        `${n.name} ${n.online ? "online" : n.unclean ? "UNCLEAN (lost, not fenced yet)" : n.pending ? "joining" : "offline"}`,
+    )
+    .join(", ");
 }
 
 interface LabRef {
@@ -76,7 +91,9 @@ async function clusterDemo(lab: LabRef): Promise<void> {
       "(ipmi_sim) and two power supplies on two simulated PDUs (snmpd). Configured by `kvmha render` + pcs:\n" +
       "level 1 = fence_ipmi on the node's BMC, level 2 = fence_pdu switching both its outlets off, then on.\n\n",
   );
-  say("starting the lab: 3 nodes, 3 BMCs, 2 PDUs, then rendering and applying the configuration (about half a minute)");
+  say(
+    "starting the lab: 3 nodes, 3 BMCs, 2 PDUs, then rendering and applying the configuration (about half a minute)",
+  );
   lab.starting = startFailoverLab({ guests: GUESTS });
   const L = await lab.starting;
   lab.current = L;
@@ -84,8 +101,10 @@ async function clusterDemo(lab: LabRef): Promise<void> {
   if (first) say(`cluster up: ${nodesText(first)}; ${placementText(first)}`);
 
   const victim = L.c.nodes.node((await L.placement()).get(GUESTS[0]!)!);
-  process.stdout.write(`\n--- the fault: ${victim.name} loses both power supplies (the node and its BMC die together); times from here ---\n` +
-      "(its supplies stay dead for the demo: outlets switched back on by fencing cannot start it again)\n");
+  process.stdout.write(
+    `\n--- the fault: ${victim.name} loses both power supplies (the node and its BMC die together); times from here ---\n` +
+      "(its supplies stay dead for the demo: outlets switched back on by fencing cannot start it again)\n",
+  );
   t0 = Date.now();
   const start = t0;
   let seenPower = L.c.power.events().length;
@@ -101,12 +120,16 @@ async function clusterDemo(lab: LabRef): Promise<void> {
     seenPower = L.c.power.events().length;
     const runs = await deviceResults(L.logs(), start);
     for (const r of runs.slice(seenRuns)) {
-      say(`fence  ${r.node} ran ${r.device} ${r.action} ${r.target}: ${r.rc === 0 ? "OK" : `FAILED (exit ${r.rc})`}`);
+      say(
+        `fence  ${r.node} ran ${r.device} ${r.action} ${r.target}: ${r.rc === 0 ? "OK" : `FAILED (exit ${r.rc})`}`,
+      );
     }
     seenRuns = runs.length;
     const fences = (await fenceResults(L.logs(), start)).filter((r) => r.target === victim.name);
     for (const f of fences.slice(seenFences)) {
-      say(`fence  Pacemaker: ${f.action} of ${f.target} ${f.ok ? "CONFIRMED" : `failed (${f.result})`}`);
+      say(
+        `fence  Pacemaker: ${f.action} of ${f.target} ${f.ok ? "CONFIRMED" : `failed (${f.result})`}`,
+      );
       if (f.ok) fencedAt ??= Date.now();
     }
     seenFences = fences.length;
@@ -122,18 +145,22 @@ async function clusterDemo(lab: LabRef): Promise<void> {
     }
     if (guestsAt === undefined) await sleep(250);
   }
-  const sec = (at: number | undefined) => (at === undefined ? "never" : `${((at - start) / 1000).toFixed(1)} s`);
+  const sec = (at: number | undefined) =>
+    at === undefined ? "never" : `${((at - start) / 1000).toFixed(1)} s`;
   process.stdout.write(
     `\n--- result: ${victim.name} fenced ${sec(fencedAt)} after the fault; every guest running again ${sec(guestsAt)} after it; ` +
       `guest on two nodes at once: ${L.w.violations().length === 0 ? "never" : "YES"} ---\n\n`,
   );
-  if (fencedAt === undefined || guestsAt === undefined) throw new Error(`no failover within ${WITHIN_MS / 1000} s`);
+  if (fencedAt === undefined || guestsAt === undefined)
+    throw new Error(`no failover within ${WITHIN_MS / 1000} s`);
 }
 
 async function main(): Promise<void> {
   if (process.argv[2] === "ipmi") return ipmiDemo();
-  if (process.argv[2] !== undefined) throw new Error(`unknown demo '${process.argv[2]}' (expected none, or ipmi)`);
-  if (process.getuid?.() !== 0) throw new Error("the cluster demo needs root (namespaces, corosync, libvirtd)");
+  if (process.argv[2] !== undefined)
+    throw new Error(`unknown demo '${process.argv[2]}' (expected none, or ipmi)`);
+  if (process.getuid?.() !== 0)
+    throw new Error("the cluster demo needs root (namespaces, corosync, libvirtd)");
   const lab: LabRef = {};
   let stopping: Promise<void> | undefined;
   const teardown = (): Promise<void> => {
@@ -164,6 +191,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`demo failed: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

@@ -101,7 +101,8 @@ function readInstallManifest() {
 function isOurs(entry) {
   const st = lstatOrUndefined(at(entry.path));
   if (st === undefined) return false;
-  if (entry.type === "link") return st.isSymbolicLink() && readlinkSync(at(entry.path)) === entry.target;
+  if (entry.type === "link")
+    return st.isSymbolicLink() && readlinkSync(at(entry.path)) === entry.target;
   return st.isFile() && st.size === entry.size;
 }
 
@@ -109,7 +110,9 @@ function removeOurs(entries) {
   for (const entry of entries) {
     if (isOurs(entry)) unlinkSync(at(entry.path));
     else if (lstatOrUndefined(at(entry.path)) !== undefined) {
-      process.stderr.write(`install-agents: WARNING: ${at(entry.path)} was changed since it was installed; left alone\n`);
+      process.stderr.write(
+        `install-agents: WARNING: ${at(entry.path)} was changed since it was installed; left alone\n`,
+      );
     }
   }
 }
@@ -127,7 +130,9 @@ function withPermissionHint(fn) {
     return fn();
   } catch (err) {
     if (err.code === "EACCES" || err.code === "EPERM" || err.code === "EROFS") {
-      fail(`${err.message}${prefix === "/" ? " (installing into / needs root; or give --prefix DIR)" : ""}`);
+      fail(
+        `${err.message}${prefix === "/" ? " (installing into / needs root; or give --prefix DIR)" : ""}`,
+      );
     }
     throw err;
   }
@@ -179,7 +184,10 @@ withPermissionHint(() => {
       const d = parts.slice(0, i).join("/");
       const st = lstatOrUndefined(at(d));
       if (st === undefined) return;
-      if (!st.isDirectory() && !(st.isSymbolicLink() && existsSync(at(d)) && statSync(at(d)).isDirectory())) {
+      if (
+        !st.isDirectory() &&
+        !(st.isSymbolicLink() && existsSync(at(d)) && statSync(at(d)).isDirectory())
+      ) {
         fail(`${at(d)} is in the way: not a directory`);
       }
     }
@@ -204,10 +212,14 @@ withPermissionHint(() => {
     const st = lstatOrUndefined(at(rel));
     if (st === undefined || previouslyOurs.has(rel)) return;
     if (st.isDirectory()) fail(`${at(rel)} is a directory`);
-    if (!force) fail(`${at(rel)} exists and was not installed by kvmha: remove it, or give --force`);
+    if (!force)
+      fail(`${at(rel)} exists and was not installed by kvmha: remove it, or give --force`);
   }
 
-  const links = [{ name: "kvmha", dir: "usr/sbin" }, ...shipped.map((c) => ({ name: c.name, dir: DIR_OF[c.kind] }))];
+  const links = [
+    { name: "kvmha", dir: "usr/sbin" },
+    ...shipped.map((c) => ({ name: c.name, dir: DIR_OF[c.kind] })),
+  ];
   for (const { name, dir } of links) {
     if (dir === undefined) fail(`${join(from, "manifest.json")}: unknown kind of command ${name}`);
   }
@@ -233,7 +245,9 @@ withPermissionHint(() => {
   for (const { name, dir } of links) {
     ensureDir(dir);
     const rel = `${dir}/${name}`;
-    const target = relative(realpathSync(at(dir)), realpathSync(at(EXE))).split(sep).join("/");
+    const target = relative(realpathSync(at(dir)), realpathSync(at(EXE)))
+      .split(sep)
+      .join("/");
     const linkTmp = `${at(rel)}.kvmha-new`;
     rmSync(linkTmp, { force: true });
     symlinkSync(target, linkTmp);
@@ -245,14 +259,21 @@ withPermissionHint(() => {
   const now = new Set(files.map((f) => f.path));
   removeOurs((old?.files ?? []).filter((e) => !now.has(e.path)));
 
-  writeFileSync(at(MANIFEST), `${JSON.stringify({ version: built.version, files, dirs: [...dirs].sort() }, null, 2)}\n`);
+  writeFileSync(
+    at(MANIFEST),
+    `${JSON.stringify({ version: built.version, files, dirs: [...dirs].sort() }, null, 2)}\n`,
+  );
   chmodSync(at(MANIFEST), 0o644);
 
   const check = spawnSync(at("usr/sbin/kvmha"), ["--version"], { encoding: "utf8", env: {} });
   if (check.status !== 0 || !check.stdout.startsWith(`kvmha ${built.version} `)) {
-    fail(`the installed ${at("usr/sbin/kvmha")} does not run: ${check.error?.message ?? `${check.stdout}${check.stderr}`.trim()}`);
+    fail(
+      `the installed ${at("usr/sbin/kvmha")} does not run: ${check.error?.message ?? `${check.stdout}${check.stderr}`.trim()}`,
+    );
   }
 
-  say(`installed kvmha ${built.version} into ${prefix}: ${links.map((l) => `${l.dir}/${l.name}`).join(", ")} -> ${EXE}`);
+  say(
+    `installed kvmha ${built.version} into ${prefix}: ${links.map((l) => `${l.dir}/${l.name}`).join(", ")} -> ${EXE}`,
+  );
   if (skipped.length > 0) say(`not installed (not implemented yet): ${skipped.join(", ")}`);
 });

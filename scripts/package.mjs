@@ -65,20 +65,33 @@ for (let i = 0; i < argv.length; i++) {
   };
   if (a === "--out" || a.startsWith("--out=")) out = resolve(value("--out"));
   else if (a === "--revision" || a.startsWith("--revision=")) revision = value("--revision");
-  else if (a === "--compression" || a.startsWith("--compression=")) compression = value("--compression");
+  else if (a === "--compression" || a.startsWith("--compression="))
+    compression = value("--compression");
   else if (a === "--no-build") build = false;
   else if (a === "--from" || a.startsWith("--from=")) {
     from = resolve(value("--from"));
     build = false;
-  } else fail(`unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`);
+  } else
+    fail(
+      `unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`,
+    );
 }
-if (!/^[0-9A-Za-z.+~]+$/.test(revision)) fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
-if (!["xz", "gzip", "zstd", "none"].includes(compression)) fail(`--compression ${compression}: one of xz, gzip, zstd, none`);
+if (!/^[0-9A-Za-z.+~]+$/.test(revision))
+  fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
+if (!["xz", "gzip", "zstd", "none"].includes(compression))
+  fail(`--compression ${compression}: one of xz, gzip, zstd, none`);
 
 /** Runs a tool; its failure stops the packaging with its output shown. */
 function run(what, file, args, options = {}) {
-  const r = spawnSync(file, args, { encoding: options.encoding ?? "utf8", maxBuffer: 256 << 20, ...options });
-  if (r.error) fail(`${what}: cannot run ${file}: ${r.error.code === "ENOENT" ? "not installed" : r.error.message}`);
+  const r = spawnSync(file, args, {
+    encoding: options.encoding ?? "utf8",
+    maxBuffer: 256 << 20,
+    ...options,
+  });
+  if (r.error)
+    fail(
+      `${what}: cannot run ${file}: ${r.error.code === "ENOENT" ? "not installed" : r.error.message}`,
+    );
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}`);
     fail(`${what} failed (${file} exited with ${r.status ?? r.signal})`);
@@ -98,7 +111,10 @@ for (const [tool, pkg] of [
 
 // ---- build -----------------------------------------------------------------------------------
 
-if (build) run("npm run build", process.execPath, [join(ROOT, "scripts/build.mjs")], { stdio: ["ignore", "inherit", "inherit"] });
+if (build)
+  run("npm run build", process.execPath, [join(ROOT, "scripts/build.mjs")], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
 const manifest = (() => {
   try {
     return JSON.parse(readFileSync(join(from, "manifest.json"), "utf8"));
@@ -107,24 +123,30 @@ const manifest = (() => {
   }
 })();
 const EXE = join(from, manifest.executable);
-if (!existsSync(EXE) || statSync(EXE).size !== manifest.size) fail(`${EXE} does not match ${join(from, "manifest.json")}: run \`npm run build\` again`);
+if (!existsSync(EXE) || statSync(EXE).size !== manifest.size)
+  fail(`${EXE} does not match ${join(from, "manifest.json")}: run \`npm run build\` again`);
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-if (manifest.version !== pkg.version) fail(`${from} holds kvmha ${manifest.version}, package.json says ${pkg.version}: run \`npm run build\``);
+if (manifest.version !== pkg.version)
+  fail(
+    `${from} holds kvmha ${manifest.version}, package.json says ${pkg.version}: run \`npm run build\``,
+  );
 const version = `${pkg.version}-${revision}`;
 const maintainer = process.env.DEBEMAIL?.includes("<") ? process.env.DEBEMAIL : DEFAULT_MAINTAINER;
 
 // The command table and the man page renderers, through tsx (as build.mjs reads the table).
 const { tsImport } = await import("tsx/esm/api");
 const ts = (path) => tsImport(pathToFileURL(join(ROOT, path)).href, import.meta.url);
-const [{ aliasTable, commandTable }, { kvmhaManPage }, { ocfManPage, ocfManPageName, parseOcfMetadata }] = await Promise.all([
-  ts("lib/cli/main.ts"),
-  ts("lib/cli/manpage.ts"),
-  ts("lib/ocf/manpage.ts"),
-]);
+const [
+  { aliasTable, commandTable },
+  { kvmhaManPage },
+  { ocfManPage, ocfManPageName, parseOcfMetadata },
+] = await Promise.all([ts("lib/cli/main.ts"), ts("lib/cli/manpage.ts"), ts("lib/ocf/manpage.ts")]);
 const built = new Set(manifest.commands.map((c) => c.name));
 const shipped = commandTable().filter((c) => c.shipped);
-for (const c of shipped) if (!built.has(c.name)) fail(`${c.name} is in lib/cli/main.ts but not in the build: run \`npm run build\``);
+for (const c of shipped)
+  if (!built.has(c.name))
+    fail(`${c.name} is in lib/cli/main.ts but not in the build: run \`npm run build\``);
 const aliases = aliasTable();
 
 /** gzip -9n, as policy wants for man pages and docs: no file name, no time stamp in the header. */
@@ -134,15 +156,20 @@ function gzip(what, data) {
 
 /** What the built executable prints, run as Pacemaker would: no environment of ours. */
 function fromExecutable(args) {
-  return run(`dist/bin/kvmha ${args.join(" ")}`, EXE, args, { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+  return run(`dist/bin/kvmha ${args.join(" ")}`, EXE, args, {
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+  });
 }
 
 // ---- release date: the last commit's, so that two runs on one commit make the same tree --------
 
 const epoch = (() => {
-  if (/^\d+$/.test(process.env.SOURCE_DATE_EPOCH ?? "")) return Number(process.env.SOURCE_DATE_EPOCH);
+  if (/^\d+$/.test(process.env.SOURCE_DATE_EPOCH ?? ""))
+    return Number(process.env.SOURCE_DATE_EPOCH);
   const r = spawnSync("git", ["-C", ROOT, "log", "-1", "--format=%ct"], { encoding: "utf8" });
-  return r.status === 0 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : Math.floor(Date.now() / 1000);
+  return r.status === 0 && /^\d+$/.test(r.stdout.trim())
+    ? Number(r.stdout.trim())
+    : Math.floor(Date.now() / 1000);
 })();
 const commit = (() => {
   const r = spawnSync("git", ["-C", ROOT, "describe", "--always", "--dirty"], { encoding: "utf8" });
@@ -188,7 +215,9 @@ function stage(name) {
 
 function walk(dir, base = dir) {
   const entries = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const p = join(dir, e.name);
     entries.push({ path: relative(base, p), dirent: e });
     if (e.isDirectory()) entries.push(...walk(p, base));
@@ -224,9 +253,14 @@ function finish(s, control, scripts) {
   const deb = join(out, `${s.name}_${version}_${arch}.deb`);
   mkdirSync(out, { recursive: true });
   rmSync(deb, { force: true });
-  run(`dpkg-deb --build ${s.name}`, "dpkg-deb", ["--build", "--root-owner-group", `-Z${compression}`, s.root, deb], {
-    env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
-  });
+  run(
+    `dpkg-deb --build ${s.name}`,
+    "dpkg-deb",
+    ["--build", "--root-owner-group", `-Z${compression}`, s.root, deb],
+    {
+      env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+    },
+  );
   return { deb, kib, files: files.length };
 }
 
@@ -272,8 +306,12 @@ function copyright() {
     seen.add(name);
     const dir = join(ROOT, "node_modules", name);
     const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const licenseFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
-    bundled.push(`${name} ${meta.version} (${meta.license}):\n\n${licenseFile ? readFileSync(join(dir, licenseFile), "utf8").trim() : `License: ${meta.license} (no license file in the package)`}`);
+    const licenseFile = readdirSync(dir).find((f) =>
+      /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f),
+    );
+    bundled.push(
+      `${name} ${meta.version} (${meta.license}):\n\n${licenseFile ? readFileSync(join(dir, licenseFile), "utf8").trim() : `License: ${meta.license} (no license file in the package)`}`,
+    );
     for (const dep of Object.keys(meta.dependencies ?? {})) visit(dep);
   };
   for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) visit(dep);
@@ -303,7 +341,11 @@ for (const c of shipped) {
     main.man(8, c.name, fromExecutable([c.name, "-o", "manpage"]));
   } else if (c.kind === "ocf") {
     main.link(`usr/lib/ocf/resource.d/kvmha/${c.name}`, EXE_PATH);
-    main.man(7, ocfManPageName("kvmha", c.name), ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version));
+    main.man(
+      7,
+      ocfManPageName("kvmha", c.name),
+      ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version),
+    );
   } else fail(`unknown kind of command ${c.name}: ${c.kind}`);
 }
 main.man(8, "kvmha", kvmhaManPage(pkg.version));
@@ -321,7 +363,10 @@ if (existsSync(templates)) {
 
 const DOC = "usr/share/doc/kvmha";
 doc(main, DOC, "README.md", join(ROOT, "README.md"));
-for (const f of readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort()) doc(main, DOC, f, join(ROOT, "docs", f));
+for (const f of readdirSync(join(ROOT, "docs"))
+  .filter((f) => f.endsWith(".md"))
+  .sort())
+  doc(main, DOC, f, join(ROOT, "docs", f));
 const copyrightText = copyright();
 main.file(`${DOC}/copyright`, copyrightText);
 main.file(`${DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha")));
@@ -330,14 +375,26 @@ main.file(`${DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha")));
 const shlibsDir = join(STAGE, "shlibdeps");
 rmSync(shlibsDir, { recursive: true, force: true });
 mkdirSync(join(shlibsDir, "debian"), { recursive: true });
-writeFileSync(join(shlibsDir, "debian/control"), "Source: kvmha\n\nPackage: kvmha\nArchitecture: amd64\n");
-const shlibs = run("dpkg-shlibdeps", "dpkg-shlibdeps", ["-O", "--warnings=0", "-e", main.at(EXE_PATH)], { cwd: shlibsDir });
+writeFileSync(
+  join(shlibsDir, "debian/control"),
+  "Source: kvmha\n\nPackage: kvmha\nArchitecture: amd64\n",
+);
+const shlibs = run(
+  "dpkg-shlibdeps",
+  "dpkg-shlibdeps",
+  ["-O", "--warnings=0", "-e", main.at(EXE_PATH)],
+  { cwd: shlibsDir },
+);
 const depends = /^shlibs:Depends=(.+)$/m.exec(shlibs)?.[1];
 if (depends === undefined) fail(`dpkg-shlibdeps said nothing usable: ${shlibs}`);
 
-const mainDeb = finish(main, template("kvmha/control.in", { VERSION: version, MAINTAINER: maintainer, DEPENDS: depends }), {
-  preinst: readFileSync(join(PACKAGING, "kvmha/preinst"), "utf8"),
-});
+const mainDeb = finish(
+  main,
+  template("kvmha/control.in", { VERSION: version, MAINTAINER: maintainer, DEPENDS: depends }),
+  {
+    preinst: readFileSync(join(PACKAGING, "kvmha/preinst"), "utf8"),
+  },
+);
 
 // ---- kvmha-fence-aliases ---------------------------------------------------------------------
 
@@ -349,7 +406,10 @@ for (const a of aliases) {
   diverted.push(`/usr/sbin/${a.name}`, `/usr/share/man/man8/${a.name}.8.gz`);
 }
 const ALIAS_DOC = "usr/share/doc/kvmha-fence-aliases";
-alias.file(`${ALIAS_DOC}/copyright`, readFileSync(join(PACKAGING, "kvmha-fence-aliases/copyright")));
+alias.file(
+  `${ALIAS_DOC}/copyright`,
+  readFileSync(join(PACKAGING, "kvmha-fence-aliases/copyright")),
+);
 alias.file(`${ALIAS_DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha-fence-aliases")));
 const aliasDeb = finish(
   alias,
@@ -365,5 +425,7 @@ const aliasDeb = finish(
 );
 
 for (const p of [mainDeb, aliasDeb]) {
-  say(`${relative(process.cwd(), p.deb) || p.deb}: ${(statSync(p.deb).size / 1e6).toFixed(1)} MB, ${p.files} entries, installed ${p.kib} KiB`);
+  say(
+    `${relative(process.cwd(), p.deb) || p.deb}: ${(statSync(p.deb).size / 1e6).toFixed(1)} MB, ${p.files} entries, installed ${p.kib} KiB`,
+  );
 }

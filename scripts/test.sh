@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up if needed, type check, unit tests, then integration tests against
+# The whole test suite: set-up if needed, type check, formatter and linter, unit tests, then integration tests against
 # real daemons that the tests start and stop themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-echo "test: type check" >&2
+echo "test: type check, format, lint" >&2
 npx --no-install tsc -p tsconfig.json --noEmit
+npx --no-install prettier --check --log-level warn "**/*.{ts,mjs,js,json}"
+npx --no-install eslint --max-warnings 0 .
 
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts)

@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { KvmhaError } from "../errors.js";
+import { KvmhaError, messageOf } from "../errors.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -32,18 +32,23 @@ const commands: Record<string, CommandSpec> = {
   fence_ipmi: {
     kind: "fence",
     shipped: true,
-    run: async (args, invokedAs) => (await import("../../fence/fence_ipmi.js")).main(args, invokedAs),
+    run: async (args, invokedAs) =>
+      (await import("../../fence/fence_ipmi.js")).main(args, invokedAs),
   },
   fence_pdu: {
     kind: "fence",
     shipped: true,
-    run: async (args, invokedAs) => (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
+    run: async (args, invokedAs) =>
+      (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
   },
   VirtualDomain: {
     kind: "ocf",
     shipped: true,
     run: async (args) => {
-      const [{ virtualDomain }, { runOcfAgent }] = await Promise.all([import("../../agents/VirtualDomain.js"), import("../ocf/run.js")]);
+      const [{ virtualDomain }, { runOcfAgent }] = await Promise.all([
+        import("../../agents/VirtualDomain.js"),
+        import("../ocf/run.js"),
+      ]);
       return runOcfAgent(virtualDomain, args, process.env);
     },
   },
@@ -106,7 +111,11 @@ export async function preloadShippedCommands(): Promise<void> {
   const { warmUpWithoutTimers } = await import("./snapshot.js");
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
-  await warmUpWithoutTimers(async () => (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, { OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml" }));
+  await warmUpWithoutTimers(async () =>
+    (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, {
+      OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml",
+    }),
+  );
   (await import("../libvirt/warm-up.js")).exerciseLibvirtMonitorPath();
 }
 
@@ -117,7 +126,11 @@ export function commandNames(): string[] {
 
 /** The table without its functions, for the build and install scripts. */
 export function commandTable(): { name: string; kind: CommandKind; shipped: boolean }[] {
-  return Object.entries(commands).map(([name, spec]) => ({ name, kind: spec.kind, shipped: spec.shipped }));
+  return Object.entries(commands).map(([name, spec]) => ({
+    name,
+    kind: spec.kind,
+    shipped: spec.shipped,
+  }));
 }
 
 function shippedNames(): string[] {
@@ -137,7 +150,8 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
       process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
       return 0;
     }
-    const subcommand = first !== undefined && Object.hasOwn(subcommands, first) ? subcommands[first] : undefined;
+    const subcommand =
+      first !== undefined && Object.hasOwn(subcommands, first) ? subcommands[first] : undefined;
     if (subcommand !== undefined) {
       try {
         return await subcommand.run(tail);
@@ -147,11 +161,15 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
     }
     if (first !== undefined && first !== "--help" && first !== "-h" && !known(first)) {
       // Bad input gets one line; the full usage is for --help.
-      process.stderr.write(`kvmha: ERROR: unknown command '${first}' (kvmha --help lists the commands)\n`);
+      process.stderr.write(
+        `kvmha: ERROR: unknown command '${first}' (kvmha --help lists the commands)\n`,
+      );
       return 1;
     }
     if (first === undefined || first === "--help" || first === "-h") {
-      const tools = subcommandTable().map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`).join("");
+      const tools = subcommandTable()
+        .map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`)
+        .join("");
       process.stdout.write(
         `usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n` +
           `aliases (package kvmha-fence-aliases): ${Object.keys(aliases).join(", ")}\n`,
@@ -177,8 +195,9 @@ export function reportFatal(name: string, err: unknown): number {
     process.stderr.write(`${name}: ERROR: ${err.message}\n`);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   process.stderr.write(`${name}: ERROR: internal error: ${message.split("\n")[0]}\n`);
-  if (process.env.KVMHA_DEBUG_STACK === "1" && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (process.env.KVMHA_DEBUG_STACK === "1" && err instanceof Error && err.stack)
+    process.stderr.write(`${err.stack}\n`);
   return 1;
 }

@@ -6,7 +6,10 @@
 import { aliasTable, commandTable, subcommandTable } from "./main.js";
 
 function roff(s: string): string {
-  return s.replace(/\\/g, "\\e").replace(/-/g, "\\-").replace(/^([.'])/gm, "\\&$1");
+  return s
+    .replace(/\\/g, "\\e")
+    .replace(/-/g, "\\-")
+    .replace(/^([.'])/gm, "\\&$1");
 }
 
 /** The man page an agent is documented in: fence agents in section 8, OCF agents as resource-agents names them. */
@@ -17,7 +20,10 @@ export function agentManPage(name: string, kind: "fence" | "ocf"): string {
 export function kvmhaManPage(version: string): string {
   const out: string[] = [];
   out.push(`.TH KVMHA 8 "" "kvmha ${roff(version)}" "System Manager's Manual"`);
-  out.push(".SH NAME", "kvmha \\- high availability for KVM guests under Pacemaker: fence agents, a resource agent, tools");
+  out.push(
+    ".SH NAME",
+    "kvmha \\- high availability for KVM guests under Pacemaker: fence agents, a resource agent, tools",
+  );
   out.push(
     ".SH SYNOPSIS",
     ".B kvmha",
@@ -36,11 +42,25 @@ export function kvmhaManPage(version: string): string {
     ),
   );
   out.push(".SH SUBCOMMANDS");
-  for (const s of subcommandTable()) out.push(".TP", `.B kvmha ${roff(s.name)}`, roff(`${s.summary[0]?.toUpperCase() ?? ""}${s.summary.slice(1)}.`));
+  for (const s of subcommandTable())
+    out.push(
+      ".TP",
+      `.B kvmha ${roff(s.name)}`,
+      roff(`${s.summary[0]?.toUpperCase() ?? ""}${s.summary.slice(1)}.`),
+    );
   out.push(".SH AGENTS");
   for (const c of commandTable().filter((x) => x.shipped)) {
-    const where = c.kind === "fence" ? `/usr/sbin/${c.name}` : `/usr/lib/ocf/resource.d/kvmha/${c.name} (ocf:kvmha:${c.name})`;
-    out.push(".TP", `.B ${roff(c.name)}`, roff(`${c.kind === "fence" ? "Fence agent" : "OCF resource agent"}, installed as ${where}; see ${agentManPage(c.name, c.kind)}.`));
+    const where =
+      c.kind === "fence"
+        ? `/usr/sbin/${c.name}`
+        : `/usr/lib/ocf/resource.d/kvmha/${c.name} (ocf:kvmha:${c.name})`;
+    out.push(
+      ".TP",
+      `.B ${roff(c.name)}`,
+      roff(
+        `${c.kind === "fence" ? "Fence agent" : "OCF resource agent"}, installed as ${where}; see ${agentManPage(c.name, c.kind)}.`,
+      ),
+    );
   }
   out.push(
     ".SH ALIASES",
@@ -48,7 +68,8 @@ export function kvmhaManPage(version: string): string {
       "The names of fence-agents' agents that kvmha's agents stand in for. They belong to the package kvmha-fence-aliases, which takes them over from fence-agents with dpkg-divert and gives them back when removed (install.md in /usr/share/doc/kvmha).",
     ),
   );
-  for (const a of aliasTable()) out.push(".TP", `.B ${roff(a.name)}`, roff(`${a.of}, under this name; see ${a.name}(8).`));
+  for (const a of aliasTable())
+    out.push(".TP", `.B ${roff(a.name)}`, roff(`${a.of}, under this name; see ${a.name}(8).`));
   out.push(
     ".SH OPTIONS",
     ".TP",
@@ -62,13 +83,34 @@ export function kvmhaManPage(version: string): string {
     ".SH FILES",
     ".TP",
     ".B /usr/lib/kvmha/kvmha",
-    roff("The executable (a Node.js single-executable application: no Node.js, npm or ipmitool is needed)."),
+    roff(
+      "The executable (a Node.js single-executable application: no Node.js, npm or ipmitool is needed).",
+    ),
     ".TP",
     ".B /usr/share/kvmha/",
     roff("The templates kvmha render fills, and the inventory's JSON Schema."),
   );
-  out.push(".SH EXIT STATUS", roff("0 on success; otherwise the agent's or subcommand's code, with one line on stderr saying why."));
-  const seeAlso = [...commandTable().filter((x) => x.shipped).map((c) => agentManPage(c.name, c.kind)), "pcs(8)", "crm(8)", "stonith_admin(8)"];
-  out.push(".SH SEE ALSO", seeAlso.map((s) => s.replace(/^(.*)\((\d)\)$/, (_, n: string, sec: string) => `\\fB${roff(n)}\\fR(${sec})`)).join(", "));
+  out.push(
+    ".SH EXIT STATUS",
+    roff(
+      "0 on success; otherwise the agent's or subcommand's code, with one line on stderr saying why.",
+    ),
+  );
+  const seeAlso = [
+    ...commandTable()
+      .filter((x) => x.shipped)
+      .map((c) => agentManPage(c.name, c.kind)),
+    "pcs(8)",
+    "crm(8)",
+    "stonith_admin(8)",
+  ];
+  out.push(
+    ".SH SEE ALSO",
+    seeAlso
+      .map((s) =>
+        s.replace(/^(.*)\((\d)\)$/, (_, n: string, sec: string) => `\\fB${roff(n)}\\fR(${sec})`),
+      )
+      .join(", "),
+  );
   return `${out.join("\n")}\n`;
 }

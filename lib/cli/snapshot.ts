@@ -6,7 +6,15 @@
  * functions replaced by inert stand-ins: immediates become microtasks, timeouts never fire (the
  * warm-ups are answered at once), and the real functions are back before the snapshot is taken.
  */
-type TimerGlobals = Pick<typeof globalThis, "setTimeout" | "clearTimeout" | "setInterval" | "clearInterval" | "setImmediate" | "clearImmediate">;
+type TimerGlobals = Pick<
+  typeof globalThis,
+  | "setTimeout"
+  | "clearTimeout"
+  | "setInterval"
+  | "clearInterval"
+  | "setImmediate"
+  | "clearImmediate"
+>;
 
 class InertTimer {
   ref(): this {
@@ -56,7 +64,8 @@ export async function warmUpWithoutTimers(work: () => Promise<unknown>): Promise
       () => (settled = true),
       () => (settled = true),
     );
-    for (let turn = 0; turn < MAX_TURNS && !settled; turn += 1) await new Promise<void>((resolve) => real.setImmediate(() => resolve()));
+    for (let turn = 0; turn < MAX_TURNS && !settled; turn += 1)
+      await new Promise<void>((resolve) => real.setImmediate(() => resolve()));
   } finally {
     Object.assign(globalThis, real);
   }

@@ -35,7 +35,12 @@ export interface PlugInfo {
 export interface FenceDevice<Session> {
   connect(ctx: FenceContext): Promise<Session>;
   getPowerState(session: Session, plug: string | undefined, ctx: FenceContext): Promise<PowerState>;
-  setPowerState(session: Session, plug: string | undefined, target: PowerTarget, ctx: FenceContext): Promise<void>;
+  setPowerState(
+    session: Session,
+    plug: string | undefined,
+    target: PowerTarget,
+    ctx: FenceContext,
+  ): Promise<void>;
   /** The device's own power cycle (method=cycle): unverified, so opt-in only. */
   powerCycle?(session: Session, plug: string | undefined, ctx: FenceContext): Promise<void>;
   /** A diagnostic interrupt (NMI), for agents that advertise `diag`. */

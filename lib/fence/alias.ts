@@ -10,7 +10,13 @@ import { type OptionSpec, commonOptions, standard } from "./options.js";
 function withSymlinks<S>(agent: FenceAgent<S>): FenceAgent<S> {
   const aliases = agent.aliases ?? [];
   if (aliases.length === 0) return agent;
-  return { ...agent, docs: { ...agent.docs, symlinks: aliases.map((a) => ({ name: a.name, shortdesc: a.shortdesc })) } };
+  return {
+    ...agent,
+    docs: {
+      ...agent.docs,
+      symlinks: aliases.map((a) => ({ name: a.name, shortdesc: a.shortdesc })),
+    },
+  };
 }
 
 /**
@@ -22,14 +28,24 @@ export function agentAs<S>(agent: FenceAgent<S>, invokedAs?: string): FenceAgent
   if (invokedAs === undefined || invokedAs === agent.docs.name) return base;
   const alias = agent.aliases?.find((a) => a.name === invokedAs);
   if (alias === undefined) throw new Error(`${invokedAs} is not an alias of ${agent.docs.name}`);
-  const known: readonly OptionSpec[] = [...agent.options, standard.plug, standard.plug_separator, standard.separator, ...commonOptions];
+  const known: readonly OptionSpec[] = [
+    ...agent.options,
+    standard.plug,
+    standard.plug_separator,
+    standard.separator,
+    ...commonOptions,
+  ];
   const overridden: OptionSpec[] = [];
   for (const [name, value] of Object.entries(alias.defaults ?? {})) {
     const spec = known.find((s) => s.name === name);
-    if (spec === undefined) throw new Error(`alias ${alias.name} sets a default for unknown option ${name}`);
+    if (spec === undefined)
+      throw new Error(`alias ${alias.name} sets a default for unknown option ${name}`);
     overridden.push({ ...spec, default: value });
   }
-  const longdesc = alias.note === undefined ? base.docs.longdesc : `${base.docs.longdesc} As ${alias.name}: ${alias.note}`;
+  const longdesc =
+    alias.note === undefined
+      ? base.docs.longdesc
+      : `${base.docs.longdesc} As ${alias.name}: ${alias.note}`;
   return {
     ...base,
     docs: { ...base.docs, name: alias.name, shortdesc: alias.shortdesc, longdesc },

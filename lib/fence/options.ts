@@ -129,14 +129,16 @@ export const standard = {
     name: "quiet",
     short: "q",
     type: "boolean",
-    shortdesc: "Disable logging to stderr. Does not affect --verbose or --debug-file or logging to syslog.",
+    shortdesc:
+      "Disable logging to stderr. Does not affect --verbose or --debug-file or logging to syslog.",
     order: ORDER_LOGGING,
   },
   verbose: {
     name: "verbose",
     short: "v",
     type: "boolean",
-    shortdesc: "Verbose mode. Multiple -v flags can be stacked on the command line (e.g., -vvv) to increase verbosity.",
+    shortdesc:
+      "Verbose mode. Multiple -v flags can be stacked on the command line (e.g., -vvv) to increase verbosity.",
     order: ORDER_LOGGING + 1,
   },
   verbose_level: {

@@ -37,7 +37,8 @@ export class OptionIndex {
   private claim(map: Map<string, OptionSpec>, key: string, spec: OptionSpec): void {
     const other = map.get(key);
     // A clash is a bug in an agent's declaration, caught by the unit tests of every agent.
-    if (other !== undefined && other !== spec) throw new Error(`option name '${key}' declared twice (${other.name}, ${spec.name})`);
+    if (other !== undefined && other !== spec)
+      throw new Error(`option name '${key}' declared twice (${other.name}, ${spec.name})`);
     map.set(key, spec);
   }
 
@@ -56,7 +57,9 @@ export class OptionIndex {
     if (exact !== undefined) return exact;
     const candidates = [...this.byLong.keys()].filter((long) => long.startsWith(name));
     if (candidates.length > 1) {
-      throw new UsageError(`Parse error: option --${name} is ambiguous (${candidates.map((c) => `--${c}`).join(", ")})`);
+      throw new UsageError(
+        `Parse error: option --${name} is ambiguous (${candidates.map((c) => `--${c}`).join(", ")})`,
+      );
     }
     return candidates.length === 1 ? this.byLong.get(candidates[0] as string) : undefined;
   }
@@ -71,7 +74,8 @@ export function parseArgv(args: readonly string[], index: OptionIndex): RawInput
   const set = (spec: OptionSpec, value: string | undefined, shown: string): void => {
     if (spec.name === "verbose") verboseCount += 1;
     if (takesValue(spec)) {
-      if (value === undefined) throw new UsageError(`Parse error: option ${shown} requires argument`);
+      if (value === undefined)
+        throw new UsageError(`Parse error: option ${shown} requires argument`);
       values.set(spec.name, value);
       return;
     }
@@ -82,7 +86,8 @@ export function parseArgv(args: readonly string[], index: OptionIndex): RawInput
     const word = value.toLowerCase();
     if (TRUE_WORDS.has(word)) values.set(spec.name, "1");
     else if (FALSE_WORDS.has(word)) values.set(spec.name, "0");
-    else throw new UsageError(`Parse error: option ${shown} takes no value other than true or false`);
+    else
+      throw new UsageError(`Parse error: option ${shown} takes no value other than true or false`);
   };
 
   for (let i = 0; i < args.length; i += 1) {
@@ -109,7 +114,8 @@ export function parseArgv(args: readonly string[], index: OptionIndex): RawInput
       for (let j = 1; j < arg.length; j += 1) {
         const letter = arg[j] as string;
         const spec = index.byShortLetter(letter);
-        if (spec === undefined) throw new UsageError(`Parse error: option -${letter} not recognized`);
+        if (spec === undefined)
+          throw new UsageError(`Parse error: option -${letter} not recognized`);
         if (takesValue(spec)) {
           let value: string | undefined = arg.slice(j + 1);
           if (value === "") {
@@ -125,7 +131,8 @@ export function parseArgv(args: readonly string[], index: OptionIndex): RawInput
     }
     leftovers.push(arg);
   }
-  if (leftovers.length > 0) warnings.push(`Unused arguments on command line: ${leftovers.length} argument(s) ignored`);
+  if (leftovers.length > 0)
+    warnings.push(`Unused arguments on command line: ${leftovers.length} argument(s) ignored`);
   return { values, verboseCount, warnings, source: "argv" };
 }
 
@@ -144,7 +151,8 @@ export function parseStdin(text: string, index: OptionIndex): RawInput {
     const key = line.slice(0, eq).trim();
     let value = line.slice(eq + 1);
     // Pacemaker never quotes, but admins testing by hand do.
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     const spec = index.byStdinKey(key);
     if (spec === undefined) {
       // Only the key: the value may be a secret under a misspelt name.
@@ -158,7 +166,10 @@ export function parseStdin(text: string, index: OptionIndex): RawInput {
     const word = value.trim().toLowerCase();
     if (TRUE_WORDS.has(word)) values.set(spec.name, "1");
     else if (FALSE_WORDS.has(word)) values.set(spec.name, "0");
-    else warnings.push(`Parse error: Ignoring option '${key}' because it does not have a boolean value`);
+    else
+      warnings.push(
+        `Parse error: Ignoring option '${key}' because it does not have a boolean value`,
+      );
   }
   const verboseCount = values.get("verbose") === "1" ? 1 : 0;
   return { values, verboseCount, warnings, source: "stdin" };

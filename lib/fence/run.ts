@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { isatty } from "node:tty";
 import { VERSION } from "../cli/version.js";
 import { Deadline, sleep } from "../deadline.js";
-import { KvmhaError, UsageError } from "../errors.js";
+import { KvmhaError, UsageError, messageOf } from "../errors.js";
 import { Logger } from "../log.js";
 import { agentAs } from "./alias.js";
 import type { FenceAgent, FenceContext, FenceDevice, PowerState, PowerTarget } from "./agent.js";
@@ -19,14 +19,17 @@ import { runPasswordScript } from "./secrets.js";
 import { type FenceOptions, resolveOptions } from "./values.js";
 
 export interface AgentIo {
-  readStdin(): Promise<string>;
-  out(text: string): void;
-  err(text: string): void;
+  readStdin: () => Promise<string>;
+  out: (text: string) => void;
+  err: (text: string) => void;
 }
 
 export const processIo: AgentIo = {
   readStdin: async () => {
-    if (isatty(0)) process.stderr.write("Reading options as key=value lines from stdin (end with Ctrl-D); -h for help\n");
+    if (isatty(0))
+      process.stderr.write(
+        "Reading options as key=value lines from stdin (end with Ctrl-D); -h for help\n",
+      );
     try {
       // A plain read of fd 0: Pacemaker writes the options and closes the pipe. Creating
       // process.stdin would load the stream machinery, which costs more than the whole read.
@@ -47,9 +50,11 @@ const POWER_ACTIONS = ["on", "off", "reboot", "status"] as const;
 
 /** The options an agent takes, in declaration order, each once. */
 export function agentOptions<S>(agent: FenceAgent<S>): OptionSpec[] {
-  const extra: OptionSpec[] = agent.plugs === "many" ? [standard.plug, standard.plug_separator, standard.separator] : [];
+  const extra: OptionSpec[] =
+    agent.plugs === "many" ? [standard.plug, standard.plug_separator, standard.separator] : [];
   const byName = new Map<string, OptionSpec>();
-  for (const spec of [...agent.options, ...extra, ...commonOptions]) if (!byName.has(spec.name)) byName.set(spec.name, spec);
+  for (const spec of [...agent.options, ...extra, ...commonOptions])
+    if (!byName.has(spec.name)) byName.set(spec.name, spec);
   return [...byName.values()];
 }
 
@@ -61,17 +66,27 @@ export function agentActions<S>(agent: FenceAgent<S>): string[] {
 }
 
 /** Runs `declared` under the name it was invoked by (its own, or one of its aliases). */
-export async function runFenceAgent<S>(declared: FenceAgent<S>, args: readonly string[], io: AgentIo = processIo, invokedAs?: string): Promise<number> {
+export async function runFenceAgent<S>(
+  declared: FenceAgent<S>,
+  args: readonly string[],
+  io: AgentIo = processIo,
+  invokedAs?: string,
+): Promise<number> {
   const started = Date.now();
   const log = new Logger({ write: io.err });
   try {
     const agent = agentAs(declared, invokedAs);
     const specs = agentOptions(agent);
     const index = new OptionIndex(specs);
-    const input: RawInput = args.length > 0 ? parseArgv(args, index) : parseStdin(await io.readStdin(), index);
+    const input: RawInput =
+      args.length > 0 ? parseArgv(args, index) : parseStdin(await io.readStdin(), index);
     let options = resolveOptions(index, input);
     const verbosity = options.integer("verbose_level") ?? 0;
-    log.configure({ quiet: options.flag("quiet"), verbosity, debugFile: options.string("debug_file") });
+    log.configure({
+      quiet: options.flag("quiet"),
+      verbosity,
+      debugFile: options.string("debug_file"),
+    });
     for (const spec of specs) if (spec.secret === true) log.addSecret(options.string(spec.name));
     for (const warning of input.warnings) log.warning(warning);
 
@@ -96,21 +111,28 @@ export async function runFenceAgent<S>(declared: FenceAgent<S>, args: readonly s
     if (!actions.includes(action)) throw new UsageError(`Failed: Unrecognised action '${action}'`);
 
     for (const spec of specs) {
-      if (spec.ignored !== undefined && options.isGiven(spec.name)) log.warning(`${spec.name} is ignored: ${spec.ignored}`);
+      if (spec.ignored !== undefined && options.isGiven(spec.name))
+        log.warning(`${spec.name} is ignored: ${spec.ignored}`);
     }
     checkRequiredOptions(agent, options, action);
     agent.validate?.(options, log);
     if (action === "validate-all") return FenceExit.success;
     if (log.debugging) log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
     if (options.isGiven("disable_timeout") || process.env.PCMK_service === "pacemaker-fenced") {
-      log.debug("timeouts stay bounded under Pacemaker, so that a dead device fails fast (disable_timeout has no effect)");
+      log.debug(
+        "timeouts stay bounded under Pacemaker, so that a dead device fails fast (disable_timeout has no effect)",
+      );
     }
 
     // As in fence-agents, a script wins over the value it stands for.
     for (const spec of specs) {
       const script = spec.scriptFor === undefined ? undefined : options.string(spec.name);
       if (spec.scriptFor === undefined || script === undefined) continue;
-      const secret = await runPasswordScript(spec.name, script, Math.max(5000, options.seconds("shell_timeout") * 1000));
+      const secret = await runPasswordScript(
+        spec.name,
+        script,
+        Math.max(5000, options.seconds("shell_timeout") * 1000),
+      );
       log.addSecret(secret);
       options = options.with(spec.scriptFor, secret);
     }
@@ -121,7 +143,8 @@ export async function runFenceAgent<S>(declared: FenceAgent<S>, args: readonly s
       options,
       log,
       loginDeadline: Deadline.inSeconds(options.seconds("login_timeout")),
-      commandTimeoutMs: agent.commandTimeoutMs?.(options) ?? options.seconds("shell_timeout") * 1000,
+      commandTimeoutMs:
+        agent.commandTimeoutMs?.(options) ?? options.seconds("shell_timeout") * 1000,
     };
     const session = await agent.device.connect(ctx);
     try {
@@ -134,7 +157,7 @@ export async function runFenceAgent<S>(declared: FenceAgent<S>, args: readonly s
       log.error(err.message);
       return err.exitCode;
     }
-    log.error(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    log.error(`internal error: ${messageOf(err)}`);
     return FenceExit.failure;
   }
 }
@@ -149,16 +172,32 @@ function normaliseAction(action: string): string {
 }
 
 /** The options every action that talks to the device needs, with fence-agents' messages. */
-function checkRequiredOptions<S>(agent: FenceAgent<S>, options: FenceOptions, action: string): void {
+function checkRequiredOptions<S>(
+  agent: FenceAgent<S>,
+  options: FenceOptions,
+  action: string,
+): void {
   for (const name of agent.required) {
     if (options.string(name) === undefined || options.string(name) === "") {
-      throw new UsageError(name === "ip" ? "Failed: You have to enter fence address" : `Failed: You have to set ${name}`);
+      throw new UsageError(
+        name === "ip"
+          ? "Failed: You have to enter fence address"
+          : `Failed: You have to set ${name}`,
+      );
     }
   }
-  if (agent.needsPassword && options.string("password") === undefined && options.string("password_script") === undefined) {
+  if (
+    agent.needsPassword &&
+    options.string("password") === undefined &&
+    options.string("password_script") === undefined
+  ) {
     throw new UsageError("Failed: You have to enter password or password script");
   }
-  if (agent.plugs === "many" && (POWER_ACTIONS as readonly string[]).includes(action) && !options.string("plug")) {
+  if (
+    agent.plugs === "many" &&
+    (POWER_ACTIONS as readonly string[]).includes(action) &&
+    !options.string("plug")
+  ) {
     throw new UsageError("Failed: You have to enter plug number or machine identification");
   }
 }
@@ -168,7 +207,9 @@ async function runDelay(options: FenceOptions, started: number, log: Logger): Pr
   const delayMs = options.seconds("delay") * 1000;
   const left = started + delayMs - Date.now();
   if (left > 0) {
-    log.info(`Delay ${Math.round(left / 100) / 10} second(s) before logging in to the fence device`);
+    log.info(
+      `Delay ${Math.round(left / 100) / 10} second(s) before logging in to the fence device`,
+    );
     await sleep(left);
   }
 }
@@ -176,7 +217,10 @@ async function runDelay(options: FenceOptions, started: number, log: Logger): Pr
 /** The plugs given (`plug=3,4` with the plug separator), each once, in order. */
 export function plugList(options: FenceOptions): string[] {
   const sep = options.string("plug_separator") ?? ",";
-  const list = (options.string("plug") ?? "").split(sep).map((p) => p.trim()).filter((p) => p !== "");
+  const list = (options.string("plug") ?? "")
+    .split(sep)
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
   return [...new Set(list)];
 }
 
@@ -188,12 +232,22 @@ function plugName(plug: string | undefined): string {
   return plug === undefined ? "" : ` of plug ${plug}`;
 }
 
-async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx: FenceContext, io: AgentIo): Promise<number> {
+async function perform<S>(
+  agent: FenceAgent<S>,
+  session: S,
+  action: string,
+  ctx: FenceContext,
+  io: AgentIo,
+): Promise<number> {
   const device = agent.device;
   const { options } = ctx;
-  const plugs = plugsOf(options, agent as FenceAgent<unknown>);
+  const plugs = plugsOf(options, agent);
 
-  if (action === "list" || action === "list-status" || (action === "monitor" && agent.plugs === "many")) {
+  if (
+    action === "list" ||
+    action === "list-status" ||
+    (action === "monitor" && agent.plugs === "many")
+  ) {
     if (device.listPlugs === undefined) throw new FenceFailure("this device cannot list its plugs");
     const sep = options.string("separator") ?? ",";
     const list = await device.listPlugs(session, ctx);
@@ -206,7 +260,8 @@ async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx:
     return FenceExit.success;
   }
   if (action === "diag") {
-    if (device.diag === undefined) throw new FenceFailure("this device has no diagnostic interrupt");
+    if (device.diag === undefined)
+      throw new FenceFailure("this device has no diagnostic interrupt");
     await device.diag(session, ctx);
     io.out("Success: Diagnostic interrupt sent\n");
     return FenceExit.success;
@@ -214,7 +269,10 @@ async function perform<S>(agent: FenceAgent<S>, session: S, action: string, ctx:
 
   const states = await readStates(device, session, plugs, ctx);
   const unknown = states.findIndex((s) => s === "unknown");
-  if (unknown !== -1) throw new FenceFailure(`Failed: the power state${plugName(plugs[unknown])} is neither on nor off`);
+  if (unknown !== -1)
+    throw new FenceFailure(
+      `Failed: the power state${plugName(plugs[unknown])} is neither on nor off`,
+    );
   const overall: PowerTarget = states.every((s) => s === "off") ? "off" : "on";
 
   switch (action) {
@@ -253,25 +311,47 @@ async function reboot<S>(
 ): Promise<number> {
   const device = agent.device;
   const { log, options } = ctx;
-  if (options.declares("method") && options.string("method") === "cycle" && device.powerCycle !== undefined) {
-    log.warning("method=cycle: the device's own power cycle is not verified; the target may never have been off. Use method=onoff to prove it");
+  if (
+    options.declares("method") &&
+    options.string("method") === "cycle" &&
+    device.powerCycle !== undefined
+  ) {
+    log.warning(
+      "method=cycle: the device's own power cycle is not verified; the target may never have been off. Use method=onoff to prove it",
+    );
     for (const plug of plugs) await device.powerCycle(session, plug, ctx);
     io.out("Success: Rebooted\n");
     return FenceExit.success;
   }
-  if (!states.every((s) => s === "off")) await switchAndVerify(device, session, plugs, states, "off", 1, ctx);
+  if (!states.every((s) => s === "off"))
+    await switchAndVerify(device, session, plugs, states, "off", 1, ctx);
   // Fencing is done once off is read back; power on is a courtesy that may fail.
   try {
     const attempts = Math.max(1, options.integer("retry_on") ?? 1);
-    await switchAndVerify(device, session, plugs, plugs.map(() => "off"), "on", attempts, ctx);
+    await switchAndVerify(
+      device,
+      session,
+      plugs,
+      plugs.map(() => "off"),
+      "on",
+      attempts,
+      ctx,
+    );
   } catch (err) {
-    log.error(`Power ON after the reboot's verified off failed (the target was off, so fencing succeeded): ${err instanceof Error ? err.message : String(err)}`);
+    log.error(
+      `Power ON after the reboot's verified off failed (the target was off, so fencing succeeded): ${messageOf(err)}`,
+    );
   }
   io.out("Success: Rebooted\n");
   return FenceExit.success;
 }
 
-async function readStates<S>(device: FenceDevice<S>, session: S, plugs: (string | undefined)[], ctx: FenceContext): Promise<PowerState[]> {
+async function readStates<S>(
+  device: FenceDevice<S>,
+  session: S,
+  plugs: (string | undefined)[],
+  ctx: FenceContext,
+): Promise<PowerState[]> {
   const states: PowerState[] = [];
   for (const plug of plugs) states.push(await device.getPowerState(session, plug, ctx));
   return states;
@@ -309,7 +389,8 @@ async function switchAndVerify<S>(
         const pending = plugs.filter((_, i) => now[i] !== target);
         if (pending.length === 0) return;
         const state = now.find((s) => s !== target) ?? "unknown";
-        lastProblem = pending[0] === undefined ? `still ${state}` : `plug ${pending[0]} still ${state}`;
+        lastProblem =
+          pending[0] === undefined ? `still ${state}` : `plug ${pending[0]} still ${state}`;
       } catch (err) {
         if (!(err instanceof KvmhaError)) throw err;
         lastProblem = err.message;
@@ -319,7 +400,12 @@ async function switchAndVerify<S>(
       await sleep(pauseMs, deadline);
       pauseMs = Math.min(pauseMs * 2, maxPauseMs);
     }
-    if (attempt < attempts) log.warning(`power ${target} not confirmed within ${options.seconds("power_timeout")} s (attempt ${attempt} of ${attempts}): ${lastProblem}; trying again`);
+    if (attempt < attempts)
+      log.warning(
+        `power ${target} not confirmed within ${options.seconds("power_timeout")} s (attempt ${attempt} of ${attempts}): ${lastProblem}; trying again`,
+      );
   }
-  throw new FenceFailure(`Failed: Timed out waiting to power ${target.toUpperCase()}${lastProblem ? ` (${lastProblem})` : ""}`);
+  throw new FenceFailure(
+    `Failed: Timed out waiting to power ${target.toUpperCase()}${lastProblem ? ` (${lastProblem})` : ""}`,
+  );
 }

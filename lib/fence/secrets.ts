@@ -6,7 +6,11 @@
 import { execFile } from "node:child_process";
 import { PasswordScriptError } from "./errors.js";
 
-export function runPasswordScript(option: string, script: string, timeoutMs: number): Promise<string> {
+export function runPasswordScript(
+  option: string,
+  script: string,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       "/bin/sh",
@@ -14,13 +18,16 @@ export function runPasswordScript(option: string, script: string, timeoutMs: num
       { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024, encoding: "utf8" },
       (error, stdout) => {
         if (error !== null) {
-          const why = error.killed ? `did not finish within ${Math.round(timeoutMs / 1000)} s` : `exited with status ${String(error.code ?? "unknown")}`;
+          const why = error.killed
+            ? `did not finish within ${Math.round(timeoutMs / 1000)} s`
+            : `exited with status ${String(error.code ?? "unknown")}`;
           reject(new PasswordScriptError(`${option} ${why}`));
           return;
         }
         const password = stdout.split("\n")[0]?.replace(/\s+$/, "") ?? "";
         // Named by the option, not "password": community_script uses this too.
-        if (password === "") reject(new PasswordScriptError(`${option} printed nothing on its first line`));
+        if (password === "")
+          reject(new PasswordScriptError(`${option} printed nothing on its first line`));
         else resolve(password);
       },
     );

@@ -62,7 +62,9 @@ export class FenceOptions {
     for (const [name, value] of this.values) {
       const spec = this.spec(name);
       // A script's command line may hold the secret itself (`echo …`), so it is hidden too.
-      parts.push(`${name}=${spec.secret === true || spec.scriptFor !== undefined ? "[hidden]" : value}`);
+      parts.push(
+        `${name}=${spec.secret === true || spec.scriptFor !== undefined ? "[hidden]" : value}`,
+      );
     }
     return parts.join(" ");
   }
@@ -80,7 +82,8 @@ export function resolveOptions(index: OptionIndex, input: RawInput): FenceOption
     if (raw !== undefined) values.set(spec.name, normalise(spec, raw));
     else if (spec.default !== undefined) values.set(spec.name, spec.default);
   }
-  if (!given.has("verbose_level") && input.verboseCount > 0) values.set("verbose_level", String(input.verboseCount));
+  if (!given.has("verbose_level") && input.verboseCount > 0)
+    values.set("verbose_level", String(input.verboseCount));
   return new FenceOptions(index, values, given);
 }
 
@@ -88,15 +91,23 @@ function normalise(spec: OptionSpec, raw: string): string {
   const shown = `--${longName(spec)}`;
   switch (spec.type) {
     case "integer":
-      if (!INTEGER.test(raw.trim())) throw new UsageError(`Failed: The value you have entered for ${shown} is not a valid integer`);
+      if (!INTEGER.test(raw.trim()))
+        throw new UsageError(
+          `Failed: The value you have entered for ${shown} is not a valid integer`,
+        );
       return String(Number.parseInt(raw.trim(), 10));
     case "second":
-      if (!SECONDS.test(raw.trim())) throw new UsageError(`Failed: The value you have entered for ${shown} is not a valid time in seconds`);
+      if (!SECONDS.test(raw.trim()))
+        throw new UsageError(
+          `Failed: The value you have entered for ${shown} is not a valid time in seconds`,
+        );
       return raw.trim();
     case "select": {
       const choice = (spec.choices ?? []).find((c) => c.toLowerCase() === raw.trim().toLowerCase());
       if (choice === undefined) {
-        throw new UsageError(`Failed: You have to enter a valid choice for ${shown} from the valid values: ${(spec.choices ?? []).join(", ")}`);
+        throw new UsageError(
+          `Failed: You have to enter a valid choice for ${shown} from the valid values: ${(spec.choices ?? []).join(", ")}`,
+        );
       }
       return choice;
     }

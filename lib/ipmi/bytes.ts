@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import { IpmiProtocolError } from './errors.js';
+import { timingSafeEqual } from "node:crypto";
+import { IpmiProtocolError } from "./errors.js";
 
 /**
  * A bounds-checked cursor over received bytes. Every read past the end throws IpmiProtocolError
@@ -76,13 +76,15 @@ export class Reader {
   }
 
   rest(): Buffer {
-    return this.bytes(this.remaining, 'rest');
+    return this.bytes(this.remaining, "rest");
   }
 
   /** Trailing bytes after a fixed-size structure are a malformed packet, not padding to ignore. */
   expectEnd(): void {
     if (this.pos !== this.end) {
-      throw new IpmiProtocolError(`${this.what}: ${this.end - this.pos} unexpected trailing byte(s)`);
+      throw new IpmiProtocolError(
+        `${this.what}: ${this.end - this.pos} unexpected trailing byte(s)`,
+      );
     }
   }
 }
@@ -101,7 +103,7 @@ export function u32le(n: number): Buffer {
 }
 
 export function hex(n: number, width = 2): string {
-  return '0x' + n.toString(16).toUpperCase().padStart(width, '0');
+  return "0x" + n.toString(16).toUpperCase().padStart(width, "0");
 }
 
 /** Compares MACs without leaking, through timing, how many leading bytes matched. */

@@ -3,7 +3,7 @@
  * exchange. It tells whether the channel speaks IPMI 2.0 (RMCP+) and which IPMI 1.5 authentication
  * types it accepts.
  */
-import { Reader } from './bytes.js';
+import { Reader } from "./bytes.js";
 
 /** Channel number 0x0E means "the channel this request arrives on". */
 export const CURRENT_CHANNEL = 0x0e;
@@ -15,7 +15,10 @@ export function encodeGetChannelAuthCapabilitiesRequest(
   ipmi20ExtendedData: boolean,
   channel: number = CURRENT_CHANNEL,
 ): Buffer {
-  return Buffer.from([(channel & 0x0f) | (ipmi20ExtendedData ? GET_IPMI20_EXTENDED_DATA : 0), requestedPrivilege & 0x0f]);
+  return Buffer.from([
+    (channel & 0x0f) | (ipmi20ExtendedData ? GET_IPMI20_EXTENDED_DATA : 0),
+    requestedPrivilege & 0x0f,
+  ]);
 }
 
 export interface ChannelAuthCapabilities {
@@ -39,13 +42,13 @@ export interface ChannelAuthCapabilities {
 
 /** Decodes the response data (after the completion code). */
 export function decodeGetChannelAuthCapabilitiesResponse(data: Buffer): ChannelAuthCapabilities {
-  const r = new Reader(data, 'Get Channel Authentication Capabilities response');
-  const channel = r.u8('channel number');
-  const authTypeSupport = r.u8('authentication type support');
-  const status = r.u8('authentication status');
-  const extended = r.u8('extended capabilities');
-  const oem = r.bytes(3, 'OEM ID');
-  const oemAuxiliaryData = r.u8('OEM auxiliary data');
+  const r = new Reader(data, "Get Channel Authentication Capabilities response");
+  const channel = r.u8("channel number");
+  const authTypeSupport = r.u8("authentication type support");
+  const status = r.u8("authentication status");
+  const extended = r.u8("extended capabilities");
+  const oem = r.bytes(3, "OEM ID");
+  const oemAuxiliaryData = r.u8("OEM auxiliary data");
   const ipmi20ExtendedCapabilities = (authTypeSupport & 0x80) !== 0;
   return {
     channel: channel & 0x0f,

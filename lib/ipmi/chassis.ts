@@ -2,13 +2,13 @@
  * Chassis commands (section 28): Get Chassis Status (28.2) and Chassis Control (28.3), as pure
  * codecs plus the two calls a fence agent makes on an open session.
  */
-import { Reader } from './bytes.js';
-import { ChassisCmd, NetFn } from './constants.js';
-import { IpmiConfigError } from './errors.js';
-import type { IpmiSession } from './client.js';
+import { Reader } from "./bytes.js";
+import { ChassisCmd, NetFn } from "./constants.js";
+import { IpmiConfigError } from "./errors.js";
+import type { IpmiSession } from "./client.js";
 
-export type PowerRestorePolicy = 'always-off' | 'previous' | 'always-on' | 'unknown';
-export type ChassisIdentifyState = 'off' | 'temporary-on' | 'indefinite-on' | 'reserved';
+export type PowerRestorePolicy = "always-off" | "previous" | "always-on" | "unknown";
+export type ChassisIdentifyState = "off" | "temporary-on" | "indefinite-on" | "reserved";
 
 export interface ChassisStatus {
   /** Current Power State, bit 0: system power is on. */
@@ -49,17 +49,27 @@ export interface ChassisStatus {
   };
 }
 
-const RESTORE_POLICIES: readonly PowerRestorePolicy[] = ['always-off', 'previous', 'always-on', 'unknown'];
-const IDENTIFY_STATES: readonly ChassisIdentifyState[] = ['off', 'temporary-on', 'indefinite-on', 'reserved'];
+const RESTORE_POLICIES: readonly PowerRestorePolicy[] = [
+  "always-off",
+  "previous",
+  "always-on",
+  "unknown",
+];
+const IDENTIFY_STATES: readonly ChassisIdentifyState[] = [
+  "off",
+  "temporary-on",
+  "indefinite-on",
+  "reserved",
+];
 
 const bit = (byte: number, n: number): boolean => (byte & (1 << n)) !== 0;
 
 /** Decodes the Get Chassis Status response data (after the completion code). */
 export function decodeGetChassisStatusResponse(data: Buffer): ChassisStatus {
-  const r = new Reader(data, 'Get Chassis Status response');
-  const power = r.u8('current power state');
-  const last = r.u8('last power event');
-  const misc = r.u8('misc. chassis state');
+  const r = new Reader(data, "Get Chassis Status response");
+  const power = r.u8("current power state");
+  const last = r.u8("last power event");
+  const misc = r.u8("misc. chassis state");
   const status: ChassisStatus = {
     powerOn: bit(power, 0),
     powerOverload: bit(power, 1),
@@ -81,7 +91,7 @@ export function decodeGetChassisStatusResponse(data: Buffer): ChassisStatus {
   };
   if (bit(misc, 6)) status.identifyState = IDENTIFY_STATES[(misc >> 4) & 3]!;
   if (r.remaining > 0) {
-    const fp = r.u8('front panel button capabilities');
+    const fp = r.u8("front panel button capabilities");
     status.frontPanelButtons = {
       standbyDisableAllowed: bit(fp, 7),
       diagnosticInterruptDisableAllowed: bit(fp, 6),
@@ -96,7 +106,7 @@ export function decodeGetChassisStatusResponse(data: Buffer): ChassisStatus {
   return status;
 }
 
-export type ChassisControlAction = 'off' | 'on' | 'cycle' | 'reset' | 'diag' | 'soft';
+export type ChassisControlAction = "off" | "on" | "cycle" | "reset" | "diag" | "soft";
 
 /** Chassis Control data byte (bits 3:0). */
 export const ChassisControlCode: Readonly<Record<ChassisControlAction, number>> = {
@@ -110,18 +120,28 @@ export const ChassisControlCode: Readonly<Record<ChassisControlAction, number>> 
 
 export function encodeChassisControlRequest(action: ChassisControlAction): Buffer {
   const code = ChassisControlCode[action];
-  if (code === undefined) throw new IpmiConfigError(`unknown chassis control action '${String(action)}'`);
+  if (code === undefined)
+    throw new IpmiConfigError(`unknown chassis control action '${String(action)}'`);
   return Buffer.from([code]);
 }
 
 export async function getChassisStatus(session: IpmiSession): Promise<ChassisStatus> {
-  return decodeGetChassisStatusResponse(await session.request(NetFn.Chassis, ChassisCmd.GetChassisStatus));
+  return decodeGetChassisStatusResponse(
+    await session.request(NetFn.Chassis, ChassisCmd.GetChassisStatus),
+  );
 }
 
 /**
  * Sends Chassis Control once (a non-zero completion code throws at once). Completion means the
  * BMC accepted the command, not that the power state has changed yet: poll Get Chassis Status.
  */
-export async function chassisControl(session: IpmiSession, action: ChassisControlAction): Promise<void> {
-  await session.request(NetFn.Chassis, ChassisCmd.ChassisControl, encodeChassisControlRequest(action));
+export async function chassisControl(
+  session: IpmiSession,
+  action: ChassisControlAction,
+): Promise<void> {
+  await session.request(
+    NetFn.Chassis,
+    ChassisCmd.ChassisControl,
+    encodeChassisControlRequest(action),
+  );
 }

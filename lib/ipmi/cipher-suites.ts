@@ -4,9 +4,9 @@
  * (section 13.28.4) and AES-CBC-128 confidentiality (section 13.29). All pure: keys, nonces and
  * IVs come in as arguments.
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
-import { hex } from './bytes.js';
-import { IpmiConfigError, IpmiIntegrityError } from './errors.js';
+import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import { hex } from "./bytes.js";
+import { IpmiConfigError, IpmiIntegrityError } from "./errors.js";
 
 export const AuthenticationAlgorithm = {
   RAKP_none: 0x00,
@@ -61,33 +61,35 @@ export function cipherSuite(id: number): CipherSuite {
   const suite = SUITES.find((s) => s.id === id);
   if (!suite) {
     throw new IpmiConfigError(
-      `cipher suite ${id} is not supported (supported: ${SUPPORTED_CIPHER_SUITES.join(', ')})`,
+      `cipher suite ${id} is not supported (supported: ${SUPPORTED_CIPHER_SUITES.join(", ")})`,
     );
   }
   return suite;
 }
 
-type Hash = 'sha1' | 'sha256';
+type Hash = "sha1" | "sha256";
 
 function authenticationHash(suite: CipherSuite): Hash | undefined {
   switch (suite.authentication) {
     case AuthenticationAlgorithm.RAKP_HMAC_SHA1:
-      return 'sha1';
+      return "sha1";
     case AuthenticationAlgorithm.RAKP_HMAC_SHA256:
-      return 'sha256';
+      return "sha256";
     case AuthenticationAlgorithm.RAKP_none:
       return undefined;
     default:
-      throw new IpmiConfigError(`authentication algorithm ${hex(suite.authentication)} is not supported`);
+      throw new IpmiConfigError(
+        `authentication algorithm ${hex(suite.authentication)} is not supported`,
+      );
   }
 }
 
 function integrityHash(suite: CipherSuite): { hash: Hash; length: number } | undefined {
   switch (suite.integrity) {
     case IntegrityAlgorithm.HMAC_SHA1_96:
-      return { hash: 'sha1', length: 12 };
+      return { hash: "sha1", length: 12 };
     case IntegrityAlgorithm.HMAC_SHA256_128:
-      return { hash: 'sha256', length: 16 };
+      return { hash: "sha256", length: 16 };
     case IntegrityAlgorithm.none:
       return undefined;
     default:
@@ -98,13 +100,13 @@ function integrityHash(suite: CipherSuite): { hash: Hash; length: number } | und
 /** Length of the Key Exchange Authentication Code in RAKP messages 2 and 3: the full HMAC. */
 export function keyExchangeAuthCodeLength(suite: CipherSuite): number {
   const hash = authenticationHash(suite);
-  return hash === 'sha1' ? 20 : hash === 'sha256' ? 32 : 0;
+  return hash === "sha1" ? 20 : hash === "sha256" ? 32 : 0;
 }
 
 /** Length of RAKP message 4's Integrity Check Value: HMAC-SHA1-96 or HMAC-SHA256-128. */
 export function rakp4IcvLength(suite: CipherSuite): number {
   const hash = authenticationHash(suite);
-  return hash === 'sha1' ? 12 : hash === 'sha256' ? 16 : 0;
+  return hash === "sha1" ? 12 : hash === "sha256" ? 16 : 0;
 }
 
 /** Length of the AuthCode in the trailer of authenticated session packets. */
@@ -124,7 +126,7 @@ export const USER_KEY_LENGTH = 20;
  * but the fixed length keeps the value identical to the spec's.)
  */
 export function userKey(password: string): Buffer {
-  const bytes = Buffer.from(password, 'utf8');
+  const bytes = Buffer.from(password, "utf8");
   if (bytes.length > USER_KEY_LENGTH) {
     throw new IpmiConfigError(`IPMI 2.0 passwords are at most ${USER_KEY_LENGTH} bytes`);
   }
@@ -135,7 +137,8 @@ export function userKey(password: string): Buffer {
 
 /** Kg, the BMC key, from hexadecimal_kg: at most 20 bytes, zero-padded. */
 export function bmcKey(kg: Buffer): Buffer {
-  if (kg.length > USER_KEY_LENGTH) throw new IpmiConfigError(`Kg is at most ${USER_KEY_LENGTH} bytes`);
+  if (kg.length > USER_KEY_LENGTH)
+    throw new IpmiConfigError(`Kg is at most ${USER_KEY_LENGTH} bytes`);
   const key = Buffer.alloc(USER_KEY_LENGTH);
   kg.copy(key);
   return key;
@@ -171,7 +174,10 @@ function sid(n: number): Buffer {
 }
 
 function roleAndName(v: RakpValues): Buffer {
-  return Buffer.concat([Buffer.from([v.requestedRole & 0xff, v.username.length & 0xff]), v.username]);
+  return Buffer.concat([
+    Buffer.from([v.requestedRole & 0xff, v.username.length & 0xff]),
+    v.username,
+  ]);
 }
 
 /** RAKP 2 code: HMAC_Kuid(SIDm, SIDc, Rm, Rc, GUIDc, RoleM, ULengthM, UNameM). */
@@ -221,10 +227,13 @@ export function deriveAdditionalKey(suite: CipherSuite, sik: Buffer, n: number):
 export function rakp4IntegrityCheckValue(suite: CipherSuite, sik: Buffer, v: RakpValues): Buffer {
   const hash = authenticationHash(suite);
   if (!hash) return Buffer.alloc(0);
-  return hmac(hash, sik, v.consoleRandom, sid(v.managedSystemSessionId), v.managedSystemGuid).subarray(
-    0,
-    rakp4IcvLength(suite),
-  );
+  return hmac(
+    hash,
+    sik,
+    v.consoleRandom,
+    sid(v.managedSystemSessionId),
+    v.managedSystemGuid,
+  ).subarray(0, rakp4IcvLength(suite));
 }
 
 export interface SessionKeys {
@@ -233,7 +242,12 @@ export interface SessionKeys {
   k2: Buffer;
 }
 
-export function deriveSessionKeys(suite: CipherSuite, kuid: Buffer, kg: Buffer | undefined, v: RakpValues): SessionKeys {
+export function deriveSessionKeys(
+  suite: CipherSuite,
+  kuid: Buffer,
+  kg: Buffer | undefined,
+  v: RakpValues,
+): SessionKeys {
   const sik = deriveSik(suite, kg ?? kuid, v);
   return { sik, k1: deriveAdditionalKey(suite, sik, 1), k2: deriveAdditionalKey(suite, sik, 2) };
 }
@@ -249,7 +263,7 @@ export const AES_BLOCK = 16;
 
 /** AES-CBC-128 uses the first 16 bytes of K2. */
 function aesKey(k2: Buffer): Buffer {
-  if (k2.length < 16) throw new IpmiConfigError('K2 is shorter than an AES-128 key');
+  if (k2.length < 16) throw new IpmiConfigError("K2 is shorter than an AES-128 key");
   return k2.subarray(0, 16);
 }
 
@@ -258,17 +272,24 @@ function aesKey(k2: Buffer): Buffer {
  * (payload, pad bytes 01h 02h .., pad length) with the pad bringing the total to a 16-byte
  * multiple. The IV must be fresh random bytes for every packet.
  */
-export function encryptPayload(suite: CipherSuite, k2: Buffer, plaintext: Buffer, iv: Buffer): Buffer {
+export function encryptPayload(
+  suite: CipherSuite,
+  k2: Buffer,
+  plaintext: Buffer,
+  iv: Buffer,
+): Buffer {
   if (suite.confidentiality === ConfidentialityAlgorithm.none) return Buffer.from(plaintext);
   if (suite.confidentiality !== ConfidentialityAlgorithm.AES_CBC_128) {
-    throw new IpmiConfigError(`confidentiality algorithm ${hex(suite.confidentiality)} is not supported`);
+    throw new IpmiConfigError(
+      `confidentiality algorithm ${hex(suite.confidentiality)} is not supported`,
+    );
   }
-  if (iv.length !== AES_BLOCK) throw new IpmiConfigError('AES-CBC-128 needs a 16-byte IV');
+  if (iv.length !== AES_BLOCK) throw new IpmiConfigError("AES-CBC-128 needs a 16-byte IV");
   const padLength = (AES_BLOCK - ((plaintext.length + 1) % AES_BLOCK)) % AES_BLOCK;
   const pad = Buffer.alloc(padLength + 1);
   for (let i = 0; i < padLength; i++) pad[i] = i + 1;
   pad[padLength] = padLength;
-  const cipher = createCipheriv('aes-128-cbc', aesKey(k2), iv);
+  const cipher = createCipheriv("aes-128-cbc", aesKey(k2), iv);
   cipher.setAutoPadding(false);
   return Buffer.concat([iv, cipher.update(Buffer.concat([plaintext, pad])), cipher.final()]);
 }
@@ -277,12 +298,16 @@ export function encryptPayload(suite: CipherSuite, k2: Buffer, plaintext: Buffer
 export function decryptPayload(suite: CipherSuite, k2: Buffer, payload: Buffer): Buffer {
   if (suite.confidentiality === ConfidentialityAlgorithm.none) return Buffer.from(payload);
   if (suite.confidentiality !== ConfidentialityAlgorithm.AES_CBC_128) {
-    throw new IpmiConfigError(`confidentiality algorithm ${hex(suite.confidentiality)} is not supported`);
+    throw new IpmiConfigError(
+      `confidentiality algorithm ${hex(suite.confidentiality)} is not supported`,
+    );
   }
   if (payload.length < 2 * AES_BLOCK || payload.length % AES_BLOCK !== 0) {
-    throw new IpmiIntegrityError(`AES-CBC-128 payload of ${payload.length} bytes is not IV + whole blocks`);
+    throw new IpmiIntegrityError(
+      `AES-CBC-128 payload of ${payload.length} bytes is not IV + whole blocks`,
+    );
   }
-  const decipher = createDecipheriv('aes-128-cbc', aesKey(k2), payload.subarray(0, AES_BLOCK));
+  const decipher = createDecipheriv("aes-128-cbc", aesKey(k2), payload.subarray(0, AES_BLOCK));
   decipher.setAutoPadding(false);
   const plain = Buffer.concat([decipher.update(payload.subarray(AES_BLOCK)), decipher.final()]);
   const padLength = plain[plain.length - 1]!;

@@ -3,9 +3,12 @@
  * send requests inside the session, close it. Built on the pure codecs; the sockets and timers
  * live in transport.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { decodeGetChannelAuthCapabilitiesResponse, encodeGetChannelAuthCapabilitiesRequest } from './channel-auth.js';
-import type { ChannelAuthCapabilities } from './channel-auth.js';
+import { randomBytes } from "node:crypto";
+import {
+  decodeGetChannelAuthCapabilitiesResponse,
+  encodeGetChannelAuthCapabilitiesRequest,
+} from "./channel-auth.js";
+import type { ChannelAuthCapabilities } from "./channel-auth.js";
 import {
   DEFAULT_CIPHER_SUITE_PREFERENCE,
   bmcKey,
@@ -17,23 +20,30 @@ import {
   rakp3KeyExchangeAuthCode,
   rakp4IntegrityCheckValue,
   userKey,
-} from './cipher-suites.js';
-import type { CipherSuite, RakpValues } from './cipher-suites.js';
-import { AppCmd, NetFn, PrivilegeLevel, commandName, completionCodeMeaning, privilegeName } from './constants.js';
-import type { IpmiPrivilege } from './constants.js';
-import { constantTimeEqual, hex } from './bytes.js';
+} from "./cipher-suites.js";
+import type { CipherSuite, RakpValues } from "./cipher-suites.js";
+import {
+  AppCmd,
+  NetFn,
+  PrivilegeLevel,
+  commandName,
+  completionCodeMeaning,
+  privilegeName,
+} from "./constants.js";
+import type { IpmiPrivilege } from "./constants.js";
+import { constantTimeEqual, hex } from "./bytes.js";
+import type { IpmiError } from "./errors.js";
 import {
   IpmiAuthError,
   IpmiCompletionCodeError,
   IpmiConfigError,
-  IpmiError,
   IpmiProtocolError,
   IpmiSessionError,
   IpmiTimeoutError,
   formatSeconds,
-} from './errors.js';
-import { RQSEQ_MODULO, decodeIpmiResponse, encodeIpmiRequest, responseMatches } from './message.js';
-import type { IpmiResponse } from './message.js';
+} from "./errors.js";
+import { RQSEQ_MODULO, decodeIpmiResponse, encodeIpmiRequest, responseMatches } from "./message.js";
+import type { IpmiResponse } from "./message.js";
 import {
   ALGORITHM_REJECTED_STATUSES,
   NAME_ONLY_LOOKUP,
@@ -48,8 +58,8 @@ import {
   encodeRmcpPlusPacket,
   openSessionPacket,
   rmcpPlusStatusMeaning,
-} from './rmcpplus.js';
-import type { OpenSessionResponse, SessionSecurity } from './rmcpplus.js';
+} from "./rmcpplus.js";
+import type { OpenSessionResponse, SessionSecurity } from "./rmcpplus.js";
 import {
   decodeActivateSessionResponse,
   decodeGetSessionChallengeResponse,
@@ -59,13 +69,20 @@ import {
   encodeGetSessionChallengeRequest,
   encodeSetSessionPrivilegeLevelRequest,
   usernameBytes,
-} from './session-commands.js';
-import type { ActivatedSession, SessionChallenge } from './session-commands.js';
-import { AuthType, decodeSession15Packet, encodeSession15Packet, passwordKey15, verifySession15AuthCode } from './session15.js';
-import { UdpTransport } from './transport.js';
-import type { DatagramSocketFactory, Log } from './transport.js';
+} from "./session-commands.js";
+import type { ActivatedSession, SessionChallenge } from "./session-commands.js";
+import {
+  AuthType,
+  decodeSession15Packet,
+  encodeSession15Packet,
+  passwordKey15,
+  verifySession15AuthCode,
+} from "./session15.js";
+import { UdpTransport } from "./transport.js";
+import type { DatagramSocketFactory, Log } from "./transport.js";
+import { messageOf } from "../errors.js";
 
-export type { IpmiPrivilege } from './constants.js';
+export type { IpmiPrivilege } from "./constants.js";
 
 export interface IpmiTarget {
   /** BMC host name or address. */
@@ -83,7 +100,7 @@ export interface IpmiTarget {
   /** RMCP+ cipher suite; undefined = try 17, and 3 at once if the BMC refuses 17's algorithms. */
   cipher?: number;
   /** IPMI 1.5 authentication type; undefined = MD5. */
-  auth?: 'md5' | 'password' | 'none';
+  auth?: "md5" | "password" | "none";
 }
 
 export interface IpmiTiming {
@@ -133,7 +150,13 @@ export async function openSession(
   const say: Log = log ?? (() => {});
   validate(target);
   const login = new LoginClock(timing.loginDeadline);
-  const transport = await UdpTransport.open(target.host, target.port, login.left(), say, io.createSocket);
+  const transport = await UdpTransport.open(
+    target.host,
+    target.port,
+    login.left(),
+    say,
+    io.createSocket,
+  );
   try {
     return target.lanplus
       ? await loginRmcpPlus(transport, target, timing, login, say)
@@ -145,7 +168,8 @@ export async function openSession(
 }
 
 function validate(target: IpmiTarget): void {
-  if (!(target.privilege in PrivilegeLevel)) throw new IpmiConfigError(`unknown privilege level '${String(target.privilege)}'`);
+  if (!(target.privilege in PrivilegeLevel))
+    throw new IpmiConfigError(`unknown privilege level '${String(target.privilege)}'`);
   if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) {
     throw new IpmiConfigError(`invalid UDP port ${String(target.port)}`);
   }
@@ -154,11 +178,13 @@ function validate(target: IpmiTarget): void {
     userKey(target.password);
     if (target.kg) bmcKey(target.kg);
     if (target.cipher !== undefined) cipherSuite(target.cipher);
-    if (target.auth !== undefined) throw new IpmiConfigError('auth applies to IPMI 1.5 only (lanplus is on)');
+    if (target.auth !== undefined)
+      throw new IpmiConfigError("auth applies to IPMI 1.5 only (lanplus is on)");
   } else {
     passwordKey15(target.password);
-    if (target.cipher !== undefined) throw new IpmiConfigError('cipher suites apply to IPMI 2.0 only (lanplus is off)');
-    if (target.kg) throw new IpmiConfigError('Kg applies to IPMI 2.0 only (lanplus is off)');
+    if (target.cipher !== undefined)
+      throw new IpmiConfigError("cipher suites apply to IPMI 2.0 only (lanplus is off)");
+    if (target.kg) throw new IpmiConfigError("Kg applies to IPMI 2.0 only (lanplus is off)");
   }
 }
 
@@ -172,7 +198,12 @@ class LoginClock {
   /** Timeout for the next step: the request timeout, cut short by the login deadline. */
   step(requestTimeoutMs: number, peer: string, what: string): number {
     const left = this.left();
-    if (left <= 0) throw new IpmiTimeoutError(peer, Date.now() - this.started, `login unfinished at its deadline, before ${what}`);
+    if (left <= 0)
+      throw new IpmiTimeoutError(
+        peer,
+        Date.now() - this.started,
+        `login unfinished at its deadline, before ${what}`,
+      );
     return Math.min(requestTimeoutMs, left);
   }
 }
@@ -188,9 +219,12 @@ class SequenceWindow {
 
   check(seq: number): void {
     if (this.highest > 0 && seq + this.width <= this.highest) {
-      throw new IpmiProtocolError(`session sequence number ${seq} is stale (newest ${this.highest})`);
+      throw new IpmiProtocolError(
+        `session sequence number ${seq} is stale (newest ${this.highest})`,
+      );
     }
-    if (this.seen.has(seq)) throw new IpmiProtocolError(`session sequence number ${seq} seen before`);
+    if (this.seen.has(seq))
+      throw new IpmiProtocolError(`session sequence number ${seq} seen before`);
     this.seen.add(seq);
     if (seq > this.highest) this.highest = seq;
     for (const s of this.seen) if (s + this.width <= this.highest) this.seen.delete(s);
@@ -227,7 +261,12 @@ abstract class SessionBase implements IpmiSession {
   protected abstract unwrap(datagram: Buffer): Buffer | undefined;
 
   /** One request/response inside the session; the response may carry any completion code. */
-  private exchange(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<IpmiResponse> {
+  private exchange(
+    netFn: number,
+    cmd: number,
+    data: Buffer,
+    timeoutMs: number,
+  ): Promise<IpmiResponse> {
     const rqSeq = this.rqSeq;
     this.rqSeq = (this.rqSeq + 1) % RQSEQ_MODULO;
     const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data });
@@ -257,7 +296,11 @@ abstract class SessionBase implements IpmiSession {
 
   request(netFn: number, cmd: number, data: Buffer = Buffer.alloc(0)): Promise<Buffer> {
     if (this.closing) {
-      return Promise.reject(new IpmiSessionError(`cannot send ${commandName(netFn, cmd)} to BMC ${this.transport.peer}: session closed`));
+      return Promise.reject(
+        new IpmiSessionError(
+          `cannot send ${commandName(netFn, cmd)} to BMC ${this.transport.peer}: session closed`,
+        ),
+      );
     }
     return this.serialized(() => this.requestNow(netFn, cmd, data, this.timing.requestTimeoutMs));
   }
@@ -269,12 +312,21 @@ abstract class SessionBase implements IpmiSession {
     return run;
   }
 
-  protected async requestNow(netFn: number, cmd: number, data: Buffer, timeoutMs: number): Promise<Buffer> {
+  protected async requestNow(
+    netFn: number,
+    cmd: number,
+    data: Buffer,
+    timeoutMs: number,
+  ): Promise<Buffer> {
     const name = commandName(netFn, cmd);
     const rsp = await this.exchange(netFn, cmd, data, timeoutMs);
     this.log(`ipmi: <- ${name}: completion code ${hex(rsp.completionCode)}`);
     if (rsp.completionCode !== 0) {
-      throw new IpmiCompletionCodeError(name, rsp.completionCode, completionCodeMeaning(rsp.completionCode, netFn, cmd));
+      throw new IpmiCompletionCodeError(
+        name,
+        rsp.completionCode,
+        completionCodeMeaning(rsp.completionCode, netFn, cmd),
+      );
     }
     return rsp.data;
   }
@@ -283,11 +335,18 @@ abstract class SessionBase implements IpmiSession {
   async setPrivilege(privilege: IpmiPrivilege, timeoutMs: number): Promise<void> {
     const level = PrivilegeLevel[privilege];
     const data = await this.serialized(() =>
-      this.requestNow(NetFn.App, AppCmd.SetSessionPrivilegeLevel, encodeSetSessionPrivilegeLevelRequest(level), timeoutMs),
+      this.requestNow(
+        NetFn.App,
+        AppCmd.SetSessionPrivilegeLevel,
+        encodeSetSessionPrivilegeLevelRequest(level),
+        timeoutMs,
+      ),
     );
     const granted = decodeSetSessionPrivilegeLevelResponse(data);
     if (granted !== level) {
-      throw new IpmiAuthError(`BMC ${this.transport.peer} granted privilege ${privilegeName(granted)} instead of ${privilege}`);
+      throw new IpmiAuthError(
+        `BMC ${this.transport.peer} granted privilege ${privilegeName(granted)} instead of ${privilege}`,
+      );
     }
   }
 
@@ -298,9 +357,14 @@ abstract class SessionBase implements IpmiSession {
   closeWithin(timeoutMs: number): Promise<void> {
     this.closing ??= this.serialized(async () => {
       try {
-        await this.requestNow(NetFn.App, AppCmd.CloseSession, encodeCloseSessionRequest(this.bmcSessionId), timeoutMs);
+        await this.requestNow(
+          NetFn.App,
+          AppCmd.CloseSession,
+          encodeCloseSessionRequest(this.bmcSessionId),
+          timeoutMs,
+        );
       } catch (err) {
-        this.log(`ipmi: Close Session failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.log(`ipmi: Close Session failed: ${messageOf(err)}`);
       } finally {
         this.transport.close();
       }
@@ -339,7 +403,12 @@ class RmcpPlusSession extends SessionBase {
 
   protected wrap(message: Buffer, sessionSeq: number): Buffer {
     return encodeRmcpPlusPacket(
-      { payloadType: PayloadType.IPMI, sessionId: this.managedSystemSessionId, sessionSeq, payload: message },
+      {
+        payloadType: PayloadType.IPMI,
+        sessionId: this.managedSystemSessionId,
+        sessionSeq,
+        payload: message,
+      },
       this.security,
       randomBytes(16),
     );
@@ -377,9 +446,9 @@ interface LoginContext {
  * suite, or a lost RAKP answer that makes starting over worthwhile.
  */
 type Attempt =
-  | { kind: 'session'; session: RmcpPlusSession }
-  | { kind: 'next-suite' }
-  | { kind: 'start-over'; error: IpmiTimeoutError };
+  | { kind: "session"; session: RmcpPlusSession }
+  | { kind: "next-suite" }
+  | { kind: "start-over"; error: IpmiTimeoutError };
 
 async function loginRmcpPlus(
   transport: UdpTransport,
@@ -404,21 +473,25 @@ async function loginRmcpPlus(
   // 1. Get Channel Authentication Capabilities, asking for the IPMI 2.0 extended data.
   const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, true, 0);
   if (!caps.ipmi20Supported) {
-    throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 2.0 (RMCP+) on this channel; try lanplus=0`);
+    throw new IpmiSessionError(
+      `BMC ${peer} does not offer IPMI 2.0 (RMCP+) on this channel; try lanplus=0`,
+    );
   }
-  if (caps.kgConfigured && !target.kg) log('ipmi: the BMC reports a non-zero Kg, but none is configured');
+  if (caps.kgConfigured && !target.kg)
+    log("ipmi: the BMC reports a non-zero Kg, but none is configured");
 
-  const candidates = target.cipher !== undefined ? [target.cipher] : [...DEFAULT_CIPHER_SUITE_PREFERENCE];
+  const candidates =
+    target.cipher !== undefined ? [target.cipher] : [...DEFAULT_CIPHER_SUITE_PREFERENCE];
   for (let i = 0; i < candidates.length; i++) {
     const suite = cipherSuite(candidates[i]!);
     const fallback = candidates[i + 1];
     for (let attempt = 1; ; attempt++) {
       const result = await attemptRmcpPlusLogin(ctx, suite, attempt === 1 ? fallback : undefined);
-      if (result.kind === 'session') {
+      if (result.kind === "session") {
         await afterActivation(result.session, peer, target, timing, login);
         return result.session;
       }
-      if (result.kind === 'next-suite') {
+      if (result.kind === "next-suite") {
         log(`ipmi: trying cipher suite ${fallback}`);
         break;
       }
@@ -429,7 +502,7 @@ async function loginRmcpPlus(
     }
   }
   // Only reached when every suite but the last timed out and the last had no time left.
-  throw new IpmiTimeoutError(peer, Date.now() - login.started, 'Open Session');
+  throw new IpmiTimeoutError(peer, Date.now() - login.started, "Open Session");
 }
 
 /**
@@ -437,7 +510,11 @@ async function loginRmcpPlus(
  * refusal of the algorithms, or silence, leads to 'next-suite' instead of an error; silence then
  * gets only half of the time left, so the fall-back still has time.
  */
-async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallback: number | undefined): Promise<Attempt> {
+async function attemptRmcpPlusLogin(
+  ctx: LoginContext,
+  suite: CipherSuite,
+  fallback: number | undefined,
+): Promise<Attempt> {
   const { transport, target, timing, login, log } = ctx;
   const peer = transport.peer;
   const privilege = PrivilegeLevel[target.privilege];
@@ -448,7 +525,7 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
 
   // RMCP+ Open Session Request / Response.
   const openTag = ctx.nextTag();
-  let openTimeout = login.step(timing.requestTimeoutMs, peer, 'Open Session');
+  let openTimeout = login.step(timing.requestTimeoutMs, peer, "Open Session");
   if (fallback !== undefined) openTimeout = Math.min(openTimeout, Math.floor(login.left() / 2));
   const what = `Open Session Request (cipher suite ${suite.id})`;
   log(`ipmi: -> ${what}`);
@@ -462,18 +539,26 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   });
   let open: OpenSessionResponse;
   try {
-    open = await setupExchange(ctx, what, openTimeout, PayloadType.OpenSessionRequest, request, (datagram) => {
-      const packet = decodeRmcpPlusPacket(datagram);
-      if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
-      const rsp = decodeOpenSessionResponse(packet.payload);
-      if (rsp.messageTag !== openTag) return undefined;
-      if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId) return undefined;
-      return rsp;
-    });
+    open = await setupExchange(
+      ctx,
+      what,
+      openTimeout,
+      PayloadType.OpenSessionRequest,
+      request,
+      (datagram) => {
+        const packet = decodeRmcpPlusPacket(datagram);
+        if (packet.payloadType !== PayloadType.OpenSessionResponse) return undefined;
+        const rsp = decodeOpenSessionResponse(packet.payload);
+        if (rsp.messageTag !== openTag) return undefined;
+        if (rsp.consoleSessionId !== undefined && rsp.consoleSessionId !== consoleSessionId)
+          return undefined;
+        return rsp;
+      },
+    );
   } catch (err) {
     if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
       log(`ipmi: no answer to cipher suite ${suite.id}`);
-      return { kind: 'next-suite' };
+      return { kind: "next-suite" };
     }
     throw err;
   }
@@ -481,13 +566,22 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
     const why = `${rmcpPlusStatusMeaning(open.statusCode)} (RMCP+ status ${hex(open.statusCode)})`;
     log(`ipmi: <- Open Session Response: ${why}`);
     if (ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
-      if (fallback !== undefined) return { kind: 'next-suite' };
-      throw new IpmiSessionError(`BMC ${peer} does not support cipher suite ${suite.id}: ${why}`, open.statusCode);
+      if (fallback !== undefined) return { kind: "next-suite" };
+      throw new IpmiSessionError(
+        `BMC ${peer} does not support cipher suite ${suite.id}: ${why}`,
+        open.statusCode,
+      );
     }
     throw new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, open.statusCode);
   }
-  if (open.authentication !== suite.authentication || open.integrity !== suite.integrity || open.confidentiality !== suite.confidentiality) {
-    throw new IpmiSessionError(`BMC ${peer} answered cipher suite ${suite.id} with other algorithms`);
+  if (
+    open.authentication !== suite.authentication ||
+    open.integrity !== suite.integrity ||
+    open.confidentiality !== suite.confidentiality
+  ) {
+    throw new IpmiSessionError(
+      `BMC ${peer} answered cipher suite ${suite.id} with other algorithms`,
+    );
   }
   const managedSystemSessionId = open.managedSystemSessionId!;
   log(`ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}`);
@@ -497,17 +591,24 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   const consoleRandom = randomBytes(16);
   const requestedRole = privilege | NAME_ONLY_LOOKUP; // name-only lookup, as ipmitool does
   log(`ipmi: -> RAKP 1 (user ${target.username}, privilege ${target.privilege})`);
-  const rakp1 = encodeRakp1({ messageTag: rakpTag, managedSystemSessionId, consoleRandom, requestedRole, username });
-  const rakp2 = await rakpExchange(ctx, 'RAKP 1', PayloadType.RAKP1, rakp1, (datagram) => {
+  const rakp1 = encodeRakp1({
+    messageTag: rakpTag,
+    managedSystemSessionId,
+    consoleRandom,
+    requestedRole,
+    username,
+  });
+  const rakp2 = await rakpExchange(ctx, "RAKP 1", PayloadType.RAKP1, rakp1, (datagram) => {
     const packet = decodeRmcpPlusPacket(datagram);
     if (packet.payloadType !== PayloadType.RAKP2) return undefined;
     const m = decodeRakp2(packet.payload);
     if (m.messageTag !== rakpTag) return undefined;
-    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId)
+      return undefined;
     return m;
   });
-  if (rakp2 instanceof IpmiTimeoutError) return { kind: 'start-over', error: rakp2 };
-  if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 2', rakp2.statusCode);
+  if (rakp2 instanceof IpmiTimeoutError) return { kind: "start-over", error: rakp2 };
+  if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, "RAKP 2", rakp2.statusCode);
   const v: RakpValues = {
     consoleSessionId,
     managedSystemSessionId,
@@ -519,20 +620,29 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
   };
   const received = rakp2.keyExchangeAuthCode!;
   if (received.length !== keyExchangeAuthCodeLength(suite)) {
-    throw new IpmiProtocolError(`RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`);
+    throw new IpmiProtocolError(
+      `RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`,
+    );
   }
   if (!constantTimeEqual(received, rakp2KeyExchangeAuthCode(suite, kuid, v))) {
     // The BMC keyed its HMAC with the user's real password; no RAKP 3 is sent.
-    throw new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': wrong password (RAKP 2 key exchange code does not match)`);
+    throw new IpmiAuthError(
+      `BMC ${peer} refused the login of user '${target.username}': wrong password (RAKP 2 key exchange code does not match)`,
+    );
   }
-  log('ipmi: <- RAKP 2: key exchange code verified');
+  log("ipmi: <- RAKP 2: key exchange code verified");
 
   // RAKP 3 / RAKP 4: we prove we know the password; the BMC proves it derived the same SIK.
   const keys = deriveSessionKeys(suite, kuid, kg, v);
   const security: SessionSecurity = { suite, k1: keys.k1, k2: keys.k2 };
-  log('ipmi: -> RAKP 3');
-  const rakp3 = encodeRakp3({ messageTag: rakpTag, statusCode: 0, managedSystemSessionId, keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v) });
-  const rakp4 = await rakpExchange(ctx, 'RAKP 3', PayloadType.RAKP3, rakp3, (datagram) => {
+  log("ipmi: -> RAKP 3");
+  const rakp3 = encodeRakp3({
+    messageTag: rakpTag,
+    statusCode: 0,
+    managedSystemSessionId,
+    keyExchangeAuthCode: rakp3KeyExchangeAuthCode(suite, kuid, v),
+  });
+  const rakp4 = await rakpExchange(ctx, "RAKP 3", PayloadType.RAKP3, rakp3, (datagram) => {
     // A BMC that already activated the session (its first RAKP 4 was lost) may answer a
     // repeated RAKP 3 inside the session: ipmi_sim does. Such a packet must verify with the
     // new session keys.
@@ -543,21 +653,34 @@ async function attemptRmcpPlusLogin(ctx: LoginContext, suite: CipherSuite, fallb
     if (protectedPacket && packet.sessionId !== consoleSessionId) return undefined;
     const m = decodeRakp4(packet.payload);
     if (m.messageTag !== rakpTag) return undefined;
-    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId) return undefined;
+    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId)
+      return undefined;
     return m;
   });
-  if (rakp4 instanceof IpmiTimeoutError) return { kind: 'start-over', error: rakp4 };
-  if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, 'RAKP 4', rakp4.statusCode);
-  if (!constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
+  if (rakp4 instanceof IpmiTimeoutError) return { kind: "start-over", error: rakp4 };
+  if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, "RAKP 4", rakp4.statusCode);
+  if (
+    !constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))
+  ) {
     throw new IpmiAuthError(
       `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
-        (kg ? 'the configured Kg (hexadecimal_kg) is not the BMC key' : 'the BMC uses a Kg (set hexadecimal_kg)'),
+        (kg
+          ? "the configured Kg (hexadecimal_kg) is not the BMC key"
+          : "the BMC uses a Kg (set hexadecimal_kg)"),
     );
   }
   log(`ipmi: <- RAKP 4: verified; session open with cipher suite ${suite.id}`);
   return {
-    kind: 'session',
-    session: new RmcpPlusSession(transport, timing, log, security, consoleSessionId, managedSystemSessionId, 1),
+    kind: "session",
+    session: new RmcpPlusSession(
+      transport,
+      timing,
+      log,
+      security,
+      consoleSessionId,
+      managedSystemSessionId,
+      1,
+    ),
   };
 }
 
@@ -571,7 +694,13 @@ function setupExchange<T>(
   match: (datagram: Buffer) => T | undefined,
 ): Promise<T> {
   const packet = encodeRmcpPlusPacket({ payloadType, sessionId: 0, sessionSeq: 0, payload });
-  return ctx.transport.exchange({ what, timeoutMs, retransmitMs: ctx.retransmitMs, packet: () => packet, match });
+  return ctx.transport.exchange({
+    what,
+    timeoutMs,
+    retransmitMs: ctx.retransmitMs,
+    packet: () => packet,
+    match,
+  });
 }
 
 /** RAKP 1 or RAKP 3; a timeout (the login deadline's included) is returned, for the login to start over. */
@@ -593,11 +722,15 @@ async function rakpExchange<T>(
 
 function rakpRefusal(peer: string, target: IpmiTarget, message: string, status: number): IpmiError {
   const why = `${rmcpPlusStatusMeaning(status)} (${message} status ${hex(status)})`;
-  if (status === 0x0d) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}': ${why}`);
+  if (status === 0x0d)
+    return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}': ${why}`);
   if (status === 0x09 || status === 0x0a) {
-    return new IpmiAuthError(`BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${why}`);
+    return new IpmiAuthError(
+      `BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${why}`,
+    );
   }
-  if (AUTH_STATUSES.has(status)) return new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': ${why}`);
+  if (AUTH_STATUSES.has(status))
+    return new IpmiAuthError(`BMC ${peer} refused the login of user '${target.username}': ${why}`);
   return new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, status);
 }
 
@@ -614,7 +747,10 @@ async function afterActivation(
 ): Promise<void> {
   if (PrivilegeLevel[target.privilege] <= PrivilegeLevel.user) return;
   try {
-    await session.setPrivilege(target.privilege, login.step(timing.requestTimeoutMs, peer, 'Set Session Privilege Level'));
+    await session.setPrivilege(
+      target.privilege,
+      login.step(timing.requestTimeoutMs, peer, "Set Session Privilege Level"),
+    );
   } catch (err) {
     // Free the BMC's session slot, but do not let that run far past the login deadline.
     await session.closeWithin(Math.min(CLOSE_TIMEOUT_MS, Math.max(200, login.left())));
@@ -643,16 +779,22 @@ async function getChannelAuthCapabilities(
     cmd: AppCmd.GetChannelAuthenticationCapabilities,
     data: encodeGetChannelAuthCapabilitiesRequest(privilege, ipmi20),
     rqSeq,
-    note: ipmi20 ? ' (IPMI 2.0 extended data)' : '',
+    note: ipmi20 ? " (IPMI 2.0 extended data)" : "",
     refusal: (cc) =>
       // An IPMI 1.5 BMC does not know the "IPMI 2.0 extended data" bit.
-      ipmi20 && cc === 0xcc ? new IpmiSessionError(`BMC ${transport.peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`) : undefined,
+      ipmi20 && cc === 0xcc
+        ? new IpmiSessionError(
+            `BMC ${transport.peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`,
+          )
+        : undefined,
   });
   const caps = decodeGetChannelAuthCapabilitiesResponse(data);
-  const types = Object.entries(caps.authTypes).filter(([, on]) => on).map(([t]) => t);
+  const types = Object.entries(caps.authTypes)
+    .filter(([, on]) => on)
+    .map(([t]) => t);
   log(
-    `ipmi: <- channel ${caps.channel}: IPMI 2.0 ${caps.ipmi20Supported ? 'supported' : 'not supported'}, ` +
-      `IPMI 1.5 authentication types: ${types.join(', ') || 'none listed'}`,
+    `ipmi: <- channel ${caps.channel}: IPMI 2.0 ${caps.ipmi20Supported ? "supported" : "not supported"}, ` +
+      `IPMI 1.5 authentication types: ${types.join(", ") || "none listed"}`,
   );
   return caps;
 }
@@ -682,18 +824,28 @@ class Ipmi15Session extends SessionBase {
   }
 
   protected wrap(message: Buffer, sessionSeq: number): Buffer {
-    return encodeSession15Packet({ authType: this.authType, sessionSeq, sessionId: this.activated.sessionId, message }, this.passwordKey);
+    return encodeSession15Packet(
+      { authType: this.authType, sessionSeq, sessionId: this.activated.sessionId, message },
+      this.passwordKey,
+    );
   }
 
   protected unwrap(datagram: Buffer): Buffer {
     const packet = decodeSession15Packet(datagram);
-    if (packet.sessionId !== this.activated.sessionId) throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
+    if (packet.sessionId !== this.activated.sessionId)
+      throw new IpmiProtocolError(`packet for session ${hex(packet.sessionId, 8)}, not ours`);
     // With per-message authentication disabled the BMC may answer without an AuthCode.
-    if (packet.authType === AuthType.none && this.authType !== AuthType.none && !this.perMessageAuthenticationDisabled) {
-      throw new IpmiProtocolError('unauthenticated packet in an authenticated IPMI 1.5 session');
+    if (
+      packet.authType === AuthType.none &&
+      this.authType !== AuthType.none &&
+      !this.perMessageAuthenticationDisabled
+    ) {
+      throw new IpmiProtocolError("unauthenticated packet in an authenticated IPMI 1.5 session");
     }
     if (packet.authType !== AuthType.none && packet.authType !== this.authType) {
-      throw new IpmiProtocolError(`authentication type ${hex(packet.authType)} in a ${hex(this.authType)} session`);
+      throw new IpmiProtocolError(
+        `authentication type ${hex(packet.authType)} in a ${hex(this.authType)} session`,
+      );
     }
     verifySession15AuthCode(packet, this.passwordKey);
     if (packet.sessionSeq !== 0) this.inbound.check(packet.sessionSeq);
@@ -704,7 +856,7 @@ class Ipmi15Session extends SessionBase {
 /** Challenge + Activate Session rounds before silence is taken for a wrong password. */
 const MAX_ACTIVATE_ATTEMPTS = 2;
 
-const AUTH_TYPE_OF: Readonly<Record<NonNullable<IpmiTarget['auth']>, number>> = {
+const AUTH_TYPE_OF: Readonly<Record<NonNullable<IpmiTarget["auth"]>, number>> = {
   md5: AuthType.md5,
   password: AuthType.straightPassword,
   none: AuthType.none,
@@ -723,13 +875,27 @@ async function loginIpmi15(
   const passwordKey = passwordKey15(target.password);
   let rqSeq = 0;
 
-  const caps = await getChannelAuthCapabilities(transport, timing, login, log, privilege, false, rqSeq++);
-  const auth = target.auth ?? 'md5';
+  const caps = await getChannelAuthCapabilities(
+    transport,
+    timing,
+    login,
+    log,
+    privilege,
+    false,
+    rqSeq++,
+  );
+  const auth = target.auth ?? "md5";
   const authType = AUTH_TYPE_OF[auth];
   const offered =
-    authType === AuthType.md5 ? caps.authTypes.md5 : authType === AuthType.straightPassword ? caps.authTypes.straightPassword : caps.authTypes.none;
+    authType === AuthType.md5
+      ? caps.authTypes.md5
+      : authType === AuthType.straightPassword
+        ? caps.authTypes.straightPassword
+        : caps.authTypes.none;
   if (!offered) {
-    throw new IpmiSessionError(`BMC ${peer} does not offer IPMI 1.5 authentication type ${auth} at privilege ${target.privilege}`);
+    throw new IpmiSessionError(
+      `BMC ${peer} does not offer IPMI 1.5 authentication type ${auth} at privilege ${target.privilege}`,
+    );
   }
 
   // Get Session Challenge, then Activate Session: the first packet carrying an AuthCode. A BMC
@@ -744,8 +910,14 @@ async function loginIpmi15(
       data: encodeGetSessionChallengeRequest(authType, target.username),
       rqSeq: rqSeq++,
       refusal: (cc) => {
-        if (cc === 0x81) return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`);
-        if (cc === 0x82) return new IpmiAuthError(`BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`);
+        if (cc === 0x81)
+          return new IpmiAuthError(
+            `BMC ${peer} does not know user '${target.username}' (Get Session Challenge: invalid user name, 0x81)`,
+          );
+        if (cc === 0x82)
+          return new IpmiAuthError(
+            `BMC ${peer} does not allow the null user name (Get Session Challenge, 0x82)`,
+          );
         return undefined;
       },
     });
@@ -755,23 +927,38 @@ async function loginIpmi15(
       netFn: NetFn.App,
       cmd: AppCmd.ActivateSession,
       rqSeq: activateSeq,
-      data: encodeActivateSessionRequest({ authType, maximumPrivilege: privilege, challenge: challenge.challenge, initialOutboundSeq: randomSessionId() }),
+      data: encodeActivateSessionRequest({
+        authType,
+        maximumPrivilege: privilege,
+        challenge: challenge.challenge,
+        initialOutboundSeq: randomSessionId(),
+      }),
     });
     log(`ipmi: -> Activate Session (user ${target.username}, ${auth} authentication)`);
-    const timeoutMs = login.step(timing.requestTimeoutMs, peer, 'Activate Session');
+    const timeoutMs = login.step(timing.requestTimeoutMs, peer, "Activate Session");
     waitedMs += timeoutMs;
     try {
       rsp = await transport.exchange({
-        what: 'Activate Session',
+        what: "Activate Session",
         timeoutMs,
         retransmitMs,
-        packet: () => encodeSession15Packet({ authType, sessionSeq: 0, sessionId: challenge.temporarySessionId, message }, passwordKey),
+        packet: () =>
+          encodeSession15Packet(
+            { authType, sessionSeq: 0, sessionId: challenge.temporarySessionId, message },
+            passwordKey,
+          ),
         match: (datagram) => {
           const packet = decodeSession15Packet(datagram);
           if (packet.sessionId !== challenge.temporarySessionId) return undefined;
           if (packet.authType !== AuthType.none) verifySession15AuthCode(packet, passwordKey);
           const r = decodeIpmiResponse(packet.message);
-          return responseMatches(r, { netFn: NetFn.App, cmd: AppCmd.ActivateSession, rqSeq: activateSeq }) ? r : undefined;
+          return responseMatches(r, {
+            netFn: NetFn.App,
+            cmd: AppCmd.ActivateSession,
+            rqSeq: activateSeq,
+          })
+            ? r
+            : undefined;
         },
       });
     } catch (err) {
@@ -781,7 +968,7 @@ async function loginIpmi15(
         continue;
       }
       throw new IpmiAuthError(
-        `BMC ${peer} did not answer Activate Session within ${formatSeconds(waitedMs)} (${attempt} ${attempt > 1 ? 'challenges' : 'challenge'}): ` +
+        `BMC ${peer} did not answer Activate Session within ${formatSeconds(waitedMs)} (${attempt} ${attempt > 1 ? "challenges" : "challenge"}): ` +
           `most likely a wrong password for user '${target.username}' (IPMI 1.5 BMCs ignore a login with a bad AuthCode)`,
       );
     }
@@ -789,9 +976,11 @@ async function loginIpmi15(
   if (rsp.completionCode !== 0) {
     const meaning = completionCodeMeaning(rsp.completionCode, NetFn.App, AppCmd.ActivateSession);
     if (rsp.completionCode === 0x86) {
-      throw new IpmiAuthError(`BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${meaning} (0x86)`);
+      throw new IpmiAuthError(
+        `BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${meaning} (0x86)`,
+      );
     }
-    throw new IpmiCompletionCodeError('Activate Session', rsp.completionCode, meaning);
+    throw new IpmiCompletionCodeError("Activate Session", rsp.completionCode, meaning);
   }
   const activated = decodeActivateSessionResponse(rsp.data);
   log(`ipmi: <- Activate Session: session ${hex(activated.sessionId, 8)} open`);
@@ -820,17 +1009,24 @@ interface SessionlessRequest {
 }
 
 /** An IPMI 1.5 request (netFn App) outside any session, as login steps send them. */
-async function sessionlessRequest(transport: UdpTransport, timing: IpmiTiming, login: LoginClock, log: Log, req: SessionlessRequest): Promise<Buffer> {
+async function sessionlessRequest(
+  transport: UdpTransport,
+  timing: IpmiTiming,
+  login: LoginClock,
+  log: Log,
+  req: SessionlessRequest,
+): Promise<Buffer> {
   const { cmd, rqSeq } = req;
   const netFn = NetFn.App;
   const name = commandName(netFn, cmd);
   const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data: req.data });
-  log(`ipmi: -> ${name}${req.note ?? ''}`);
+  log(`ipmi: -> ${name}${req.note ?? ""}`);
   const rsp = await transport.exchange({
     what: name,
     timeoutMs: login.step(timing.requestTimeoutMs, transport.peer, name),
     retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
-    packet: () => encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
+    packet: () =>
+      encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
     match: (datagram) => {
       const packet = decodeSession15Packet(datagram);
       if (packet.sessionId !== 0) return undefined;
@@ -840,7 +1036,10 @@ async function sessionlessRequest(transport: UdpTransport, timing: IpmiTiming, l
   });
   if (rsp.completionCode !== 0) {
     const cc = rsp.completionCode;
-    throw req.refusal?.(cc) ?? new IpmiCompletionCodeError(name, cc, completionCodeMeaning(cc, netFn, cmd));
+    throw (
+      req.refusal?.(cc) ??
+      new IpmiCompletionCodeError(name, cc, completionCodeMeaning(cc, netFn, cmd))
+    );
   }
   return rsp.data;
 }

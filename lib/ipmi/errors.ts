@@ -1,4 +1,4 @@
-import { KvmhaError } from '../errors.js';
+import { KvmhaError } from "../errors.js";
 
 /**
  * Every failure of the IPMI client. A fence action that cannot talk to its BMC has failed, so all
@@ -8,7 +8,7 @@ export abstract class IpmiError extends KvmhaError {
   readonly exitCode: number = 1;
   constructor(message: string) {
     // Messages quote what the caller gave (user name, host): a line break there must not split them.
-    super(message.replace(/\s*[\r\n]+\s*/g, ' '));
+    super(message.replace(/\s*[\r\n]+\s*/g, " "));
   }
 }
 
@@ -29,7 +29,9 @@ export class IpmiTimeoutError extends IpmiError {
   readonly peer: string;
   readonly waitedMs: number;
   constructor(peer: string, waitedMs: number, what?: string) {
-    super(`no answer from BMC ${peer} within ${formatSeconds(waitedMs)}${what ? ` (${what})` : ''}`);
+    super(
+      `no answer from BMC ${peer} within ${formatSeconds(waitedMs)}${what ? ` (${what})` : ""}`,
+    );
     this.peer = peer;
     this.waitedMs = waitedMs;
   }
@@ -68,7 +70,7 @@ export class IpmiCompletionCodeError extends IpmiError {
 }
 
 function hex2(n: number): string {
-  return n.toString(16).toUpperCase().padStart(2, '0');
+  return n.toString(16).toUpperCase().padStart(2, "0");
 }
 
 /** 5000 -> "5 s", 2500 -> "2.5 s", 250 -> "0.25 s": the form used in one-line messages. */

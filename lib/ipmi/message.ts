@@ -3,8 +3,8 @@
  * netFn/LUN, two checksums and the 6-bit request sequence number that pairs a response with its
  * request.
  */
-import { Reader, ipmbChecksum, hex } from './bytes.js';
-import { IpmiProtocolError } from './errors.js';
+import { Reader, ipmbChecksum, hex } from "./bytes.js";
+import { IpmiProtocolError } from "./errors.js";
 
 /** Responder address of the BMC itself. */
 export const BMC_SLAVE_ADDRESS = 0x20;
@@ -64,9 +64,19 @@ export function encodeIpmiRequest(req: IpmiRequestFields): Buffer {
 }
 
 export function decodeIpmiRequest(buf: Buffer): IpmiRequest {
-  const { frame: f, body } = decodeFrame(buf, 'IPMI request', 7);
-  if (f.netFn & 1) throw new IpmiProtocolError(`IPMI request: netFn ${hex(f.netFn)} is a response netFn`);
-  return { rsAddr: f.to, netFn: f.netFn, rsLun: f.toLun, rqAddr: f.from, rqSeq: f.rqSeq, rqLun: f.fromLun, cmd: f.cmd, data: body.rest() };
+  const { frame: f, body } = decodeFrame(buf, "IPMI request", 7);
+  if (f.netFn & 1)
+    throw new IpmiProtocolError(`IPMI request: netFn ${hex(f.netFn)} is a response netFn`);
+  return {
+    rsAddr: f.to,
+    netFn: f.netFn,
+    rsLun: f.toLun,
+    rqAddr: f.from,
+    rqSeq: f.rqSeq,
+    rqLun: f.fromLun,
+    cmd: f.cmd,
+    data: body.rest(),
+  };
 }
 
 export interface IpmiResponseFields {
@@ -98,9 +108,10 @@ export function encodeIpmiResponse(rsp: IpmiResponseFields): Buffer {
 }
 
 export function decodeIpmiResponse(buf: Buffer): IpmiResponse {
-  const { frame: f, body } = decodeFrame(buf, 'IPMI response', 8);
-  const completionCode = body.u8('completion code');
-  if (!(f.netFn & 1)) throw new IpmiProtocolError(`IPMI response: netFn ${hex(f.netFn)} is a request netFn`);
+  const { frame: f, body } = decodeFrame(buf, "IPMI response", 8);
+  const completionCode = body.u8("completion code");
+  if (!(f.netFn & 1))
+    throw new IpmiProtocolError(`IPMI response: netFn ${hex(f.netFn)} is a request netFn`);
   return {
     rqAddr: f.to,
     netFn: f.netFn,
@@ -144,22 +155,35 @@ function encodeFrame(f: Frame, body: Buffer): Buffer {
 
 /** The checked header, and a Reader over the body (checksum 2 excluded). */
 function decodeFrame(buf: Buffer, what: string, minLength: number): { frame: Frame; body: Reader } {
-  if (buf.length < minLength) throw new IpmiProtocolError(`${what}: ${buf.length} bytes, at least ${minLength} needed`);
+  if (buf.length < minLength)
+    throw new IpmiProtocolError(`${what}: ${buf.length} bytes, at least ${minLength} needed`);
   checkChecksums(buf, what);
   const r = new Reader(buf, what, 0, buf.length - 1);
-  const to = r.u8('receiver address');
-  const netFnLun = r.u8('netFn/LUN');
-  r.u8('checksum 1');
-  const from = r.u8('sender address');
-  const seqLun = r.u8('rqSeq/LUN');
-  const cmd = r.u8('cmd');
-  return { frame: { to, netFn: netFnLun >> 2, toLun: netFnLun & 3, from, rqSeq: seqLun >> 2, fromLun: seqLun & 3, cmd }, body: r };
+  const to = r.u8("receiver address");
+  const netFnLun = r.u8("netFn/LUN");
+  r.u8("checksum 1");
+  const from = r.u8("sender address");
+  const seqLun = r.u8("rqSeq/LUN");
+  const cmd = r.u8("cmd");
+  return {
+    frame: {
+      to,
+      netFn: netFnLun >> 2,
+      toLun: netFnLun & 3,
+      from,
+      rqSeq: seqLun >> 2,
+      fromLun: seqLun & 3,
+      cmd,
+    },
+    body: r,
+  };
 }
 
 /** Checksum 1 covers the two address/netFn bytes, checksum 2 everything from rqAddr/rsAddr on. */
 function checkChecksums(buf: Buffer, what: string): void {
   if (ipmbChecksum(buf, 0, 3) !== 0) throw new IpmiProtocolError(`${what}: bad header checksum`);
-  if (ipmbChecksum(buf, 3, buf.length) !== 0) throw new IpmiProtocolError(`${what}: bad data checksum`);
+  if (ipmbChecksum(buf, 3, buf.length) !== 0)
+    throw new IpmiProtocolError(`${what}: bad data checksum`);
 }
 
 /** Whether `rsp` answers the request with these fields (same command, rqSeq, and addresses). */

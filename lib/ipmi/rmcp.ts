@@ -2,8 +2,8 @@
  * RMCP (ASF 2.0 Remote Management and Control Protocol) header, and the ASF Presence Ping / Pong
  * that checks whether anything RMCP-capable listens on the port.
  */
-import { Reader } from './bytes.js';
-import { IpmiProtocolError } from './errors.js';
+import { Reader } from "./bytes.js";
+import { IpmiProtocolError } from "./errors.js";
 
 export const RMCP_VERSION_1_0 = 0x06;
 /** RMCP sequence number 255: "do not send an RMCP ACK". IPMI always uses it. */
@@ -25,16 +25,19 @@ export interface RmcpHeader {
   ack: boolean;
 }
 
-export function encodeRmcpHeader(messageClass: number, sequence: number = RMCP_SEQUENCE_NO_ACK): Buffer {
+export function encodeRmcpHeader(
+  messageClass: number,
+  sequence: number = RMCP_SEQUENCE_NO_ACK,
+): Buffer {
   return Buffer.from([RMCP_VERSION_1_0, 0x00, sequence & 0xff, messageClass & 0x1f]);
 }
 
 export function decodeRmcpHeader(packet: Buffer): RmcpHeader {
-  const r = new Reader(packet, 'RMCP header');
-  const version = r.u8('version');
-  r.u8('reserved');
-  const sequence = r.u8('sequence number');
-  const cls = r.u8('class of message');
+  const r = new Reader(packet, "RMCP header");
+  const version = r.u8("version");
+  r.u8("reserved");
+  const sequence = r.u8("sequence number");
+  const cls = r.u8("class of message");
   if (version !== RMCP_VERSION_1_0) {
     throw new IpmiProtocolError(`RMCP header: unsupported version 0x${version.toString(16)}`);
   }
@@ -68,23 +71,26 @@ export interface AsfPresencePong {
 export function decodeAsfPresencePong(packet: Buffer): AsfPresencePong {
   const header = decodeRmcpHeader(packet);
   if (header.messageClass !== RmcpClass.ASF || header.ack) {
-    throw new IpmiProtocolError('ASF Presence Pong: not an ASF message');
+    throw new IpmiProtocolError("ASF Presence Pong: not an ASF message");
   }
-  const r = new Reader(packet, 'ASF Presence Pong', RMCP_HEADER_LENGTH);
-  const iana = r.u32be('IANA enterprise number');
-  const messageType = r.u8('message type');
-  const messageTag = r.u8('message tag');
-  r.u8('reserved');
-  const dataLength = r.u8('data length');
+  const r = new Reader(packet, "ASF Presence Pong", RMCP_HEADER_LENGTH);
+  const iana = r.u32be("IANA enterprise number");
+  const messageType = r.u8("message type");
+  const messageTag = r.u8("message tag");
+  r.u8("reserved");
+  const dataLength = r.u8("data length");
   if (iana !== ASF_IANA || messageType !== AsfMessageType.PresencePong) {
-    throw new IpmiProtocolError(`ASF Presence Pong: unexpected message type 0x${messageType.toString(16)}`);
+    throw new IpmiProtocolError(
+      `ASF Presence Pong: unexpected message type 0x${messageType.toString(16)}`,
+    );
   }
-  if (dataLength < 16) throw new IpmiProtocolError(`ASF Presence Pong: data length ${dataLength} < 16`);
-  const d = new Reader(r.bytes(dataLength, 'data'), 'ASF Presence Pong data');
-  const pongIana = d.u32be('IANA enterprise number');
-  const oemDefined = d.u32be('OEM defined');
-  const entities = d.u8('supported entities');
-  const supportedInteractions = d.u8('supported interactions');
+  if (dataLength < 16)
+    throw new IpmiProtocolError(`ASF Presence Pong: data length ${dataLength} < 16`);
+  const d = new Reader(r.bytes(dataLength, "data"), "ASF Presence Pong data");
+  const pongIana = d.u32be("IANA enterprise number");
+  const oemDefined = d.u32be("OEM defined");
+  const entities = d.u8("supported entities");
+  const supportedInteractions = d.u8("supported interactions");
   return {
     messageTag,
     iana: pongIana,

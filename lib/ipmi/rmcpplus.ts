@@ -3,8 +3,8 @@
  * confidentiality wrapping, and the session-setup payloads: RMCP+ Open Session Request/Response and
  * RAKP messages 1-4. Session IDs are handled as numbers and travel little-endian.
  */
-import { Reader, constantTimeEqual, hex, u32le } from './bytes.js';
-import { IpmiConfigError, IpmiIntegrityError, IpmiProtocolError } from './errors.js';
+import { Reader, constantTimeEqual, hex, u32le } from "./bytes.js";
+import { IpmiConfigError, IpmiIntegrityError, IpmiProtocolError } from "./errors.js";
 import {
   type CipherSuite,
   decryptPayload,
@@ -12,9 +12,9 @@ import {
   hasConfidentiality,
   integrityAuthCode,
   integrityAuthCodeLength,
-} from './cipher-suites.js';
-import { RMCP_HEADER_LENGTH, RmcpClass, decodeRmcpHeader, encodeRmcpHeader } from './rmcp.js';
-import { AuthType } from './session15.js';
+} from "./cipher-suites.js";
+import { RMCP_HEADER_LENGTH, RmcpClass, decodeRmcpHeader, encodeRmcpHeader } from "./rmcp.js";
+import { AuthType } from "./session15.js";
 
 export const PayloadType = {
   IPMI: 0x00,
@@ -36,25 +36,25 @@ const INTEGRITY_PAD_BYTE = 0xff;
 
 /** RMCP+ status codes (table 13-15) of Open Session Response and RAKP messages 2 and 4. */
 const RMCPPLUS_STATUS = new Map<number, string>([
-  [0x00, 'no errors'],
-  [0x01, 'insufficient resources to create a session'],
-  [0x02, 'invalid session ID'],
-  [0x03, 'invalid payload type'],
-  [0x04, 'invalid authentication algorithm'],
-  [0x05, 'invalid integrity algorithm'],
-  [0x06, 'no matching authentication payload'],
-  [0x07, 'no matching integrity payload'],
-  [0x08, 'inactive session ID'],
-  [0x09, 'invalid role'],
-  [0x0a, 'unauthorized role or privilege level requested'],
-  [0x0b, 'insufficient resources to create a session at the requested role'],
-  [0x0c, 'invalid name length'],
-  [0x0d, 'unauthorized name'],
-  [0x0e, 'unauthorized GUID'],
-  [0x0f, 'invalid integrity check value'],
-  [0x10, 'invalid confidentiality algorithm'],
-  [0x11, 'no cipher suite match with proposed security algorithms'],
-  [0x12, 'illegal or unrecognized parameter'],
+  [0x00, "no errors"],
+  [0x01, "insufficient resources to create a session"],
+  [0x02, "invalid session ID"],
+  [0x03, "invalid payload type"],
+  [0x04, "invalid authentication algorithm"],
+  [0x05, "invalid integrity algorithm"],
+  [0x06, "no matching authentication payload"],
+  [0x07, "no matching integrity payload"],
+  [0x08, "inactive session ID"],
+  [0x09, "invalid role"],
+  [0x0a, "unauthorized role or privilege level requested"],
+  [0x0b, "insufficient resources to create a session at the requested role"],
+  [0x0c, "invalid name length"],
+  [0x0d, "unauthorized name"],
+  [0x0e, "unauthorized GUID"],
+  [0x0f, "invalid integrity check value"],
+  [0x10, "invalid confidentiality algorithm"],
+  [0x11, "no cipher suite match with proposed security algorithms"],
+  [0x12, "illegal or unrecognized parameter"],
 ]);
 
 export function rmcpPlusStatusMeaning(status: number): string {
@@ -65,7 +65,9 @@ export function rmcpPlusStatusMeaning(status: number): string {
  * Status codes meaning "the BMC does not do these algorithms": with no cipher suite configured,
  * these make the client fall back to the next suite at once instead of failing.
  */
-export const ALGORITHM_REJECTED_STATUSES: ReadonlySet<number> = new Set([0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12]);
+export const ALGORITHM_REJECTED_STATUSES: ReadonlySet<number> = new Set([
+  0x04, 0x05, 0x06, 0x07, 0x10, 0x11, 0x12,
+]);
 
 /** The security state of an active session: which suite, and its K1 (integrity) / K2 (confidentiality). */
 export interface SessionSecurity {
@@ -87,18 +89,25 @@ export interface RmcpPlusFields {
  * no trailer. With it, the payload is encrypted when the suite has confidentiality (needing a fresh
  * 16-byte `iv`) and the packet authenticated when it has integrity.
  */
-export function encodeRmcpPlusPacket(fields: RmcpPlusFields, security?: SessionSecurity, iv?: Buffer): Buffer {
+export function encodeRmcpPlusPacket(
+  fields: RmcpPlusFields,
+  security?: SessionSecurity,
+  iv?: Buffer,
+): Buffer {
   const encrypted = security !== undefined && hasConfidentiality(security.suite);
   const authenticated = security !== undefined && integrityAuthCodeLength(security.suite) > 0;
   let payload = fields.payload;
   if (encrypted) {
-    if (!iv) throw new IpmiConfigError('RMCP+ packet: an encrypted payload needs an IV');
+    if (!iv) throw new IpmiConfigError("RMCP+ packet: an encrypted payload needs an IV");
     payload = encryptPayload(security.suite, security.k2, payload, iv);
   }
-  if (payload.length > 0xffff) throw new IpmiConfigError('RMCP+ packet: payload too long');
+  if (payload.length > 0xffff) throw new IpmiConfigError("RMCP+ packet: payload too long");
   const header = Buffer.alloc(12);
   header[0] = AuthType.rmcpPlus;
-  header[1] = (fields.payloadType & 0x3f) | (encrypted ? ENCRYPTED_BIT : 0) | (authenticated ? AUTHENTICATED_BIT : 0);
+  header[1] =
+    (fields.payloadType & 0x3f) |
+    (encrypted ? ENCRYPTED_BIT : 0) |
+    (authenticated ? AUTHENTICATED_BIT : 0);
   header.writeUInt32LE(fields.sessionId >>> 0, 2);
   header.writeUInt32LE(fields.sessionSeq >>> 0, 6);
   header.writeUInt16LE(payload.length, 10);
@@ -111,7 +120,11 @@ export function encodeRmcpPlusPacket(fields: RmcpPlusFields, security?: SessionS
     Buffer.alloc(padLength, INTEGRITY_PAD_BYTE),
     Buffer.from([padLength, NEXT_HEADER]),
   ]);
-  return Buffer.concat([encodeRmcpHeader(RmcpClass.IPMI), covered, integrityAuthCode(security.suite, security.k1, covered)]);
+  return Buffer.concat([
+    encodeRmcpHeader(RmcpClass.IPMI),
+    covered,
+    integrityAuthCode(security.suite, security.k1, covered),
+  ]);
 }
 
 export interface RmcpPlusPacket {
@@ -140,46 +153,61 @@ export function decodeRmcpPlusPacket(packet: Buffer, authCodeLength = 0): RmcpPl
   if (rmcp.messageClass !== RmcpClass.IPMI || rmcp.ack) {
     throw new IpmiProtocolError(`RMCP+ packet: RMCP class ${hex(rmcp.messageClass)} is not IPMI`);
   }
-  const r = new Reader(packet, 'RMCP+ packet', RMCP_HEADER_LENGTH);
-  const authType = r.u8('authentication type');
-  if (authType !== AuthType.rmcpPlus) throw new IpmiProtocolError(`RMCP+ packet: authentication type ${hex(authType)}`);
-  const typeByte = r.u8('payload type');
+  const r = new Reader(packet, "RMCP+ packet", RMCP_HEADER_LENGTH);
+  const authType = r.u8("authentication type");
+  if (authType !== AuthType.rmcpPlus)
+    throw new IpmiProtocolError(`RMCP+ packet: authentication type ${hex(authType)}`);
+  const typeByte = r.u8("payload type");
   const payloadType = typeByte & 0x3f;
   const encrypted = (typeByte & ENCRYPTED_BIT) !== 0;
   const authenticated = (typeByte & AUTHENTICATED_BIT) !== 0;
   let oemIana: number | undefined;
   let oemPayloadId: number | undefined;
   if (payloadType === PayloadType.OEM_EXPLICIT) {
-    oemIana = r.u32le('OEM IANA');
-    oemPayloadId = r.u16le('OEM payload ID');
+    oemIana = r.u32le("OEM IANA");
+    oemPayloadId = r.u16le("OEM payload ID");
   }
-  const sessionId = r.u32le('session ID');
-  const sessionSeq = r.u32le('session sequence number');
-  const payloadLength = r.u16le('payload length');
-  const payload = r.bytes(payloadLength, 'payload');
-  const result: RmcpPlusPacket = { payloadType, encrypted, authenticated, sessionId, sessionSeq, payload };
+  const sessionId = r.u32le("session ID");
+  const sessionSeq = r.u32le("session sequence number");
+  const payloadLength = r.u16le("payload length");
+  const payload = r.bytes(payloadLength, "payload");
+  const result: RmcpPlusPacket = {
+    payloadType,
+    encrypted,
+    authenticated,
+    sessionId,
+    sessionSeq,
+    payload,
+  };
   if (oemIana !== undefined) {
     result.oemIana = oemIana;
     result.oemPayloadId = oemPayloadId!;
   }
   if (!authenticated) {
-    if (r.remaining !== 0) throw new IpmiProtocolError(`RMCP+ packet: ${r.remaining} bytes after the payload`);
+    if (r.remaining !== 0)
+      throw new IpmiProtocolError(`RMCP+ packet: ${r.remaining} bytes after the payload`);
     return result;
   }
   if (authCodeLength <= 0) {
-    throw new IpmiProtocolError('RMCP+ packet: authenticated packet, but no integrity algorithm negotiated');
+    throw new IpmiProtocolError(
+      "RMCP+ packet: authenticated packet, but no integrity algorithm negotiated",
+    );
   }
   // Trailer: integrity pad, pad length, next header, AuthCode. Parsed from the end, because the pad
   // length byte sits behind the pad it measures.
   const trailerLength = r.remaining;
-  if (trailerLength < authCodeLength + 2) throw new IpmiProtocolError('RMCP+ packet: truncated session trailer');
+  if (trailerLength < authCodeLength + 2)
+    throw new IpmiProtocolError("RMCP+ packet: truncated session trailer");
   const end = packet.length;
   const nextHeader = packet[end - authCodeLength - 1]!;
   const padLength = packet[end - authCodeLength - 2]!;
   if (padLength + 2 + authCodeLength !== trailerLength) {
-    throw new IpmiProtocolError(`RMCP+ packet: integrity pad length ${padLength} does not fit the trailer`);
+    throw new IpmiProtocolError(
+      `RMCP+ packet: integrity pad length ${padLength} does not fit the trailer`,
+    );
   }
-  if (nextHeader !== NEXT_HEADER) throw new IpmiProtocolError(`RMCP+ packet: next header ${hex(nextHeader)}`);
+  if (nextHeader !== NEXT_HEADER)
+    throw new IpmiProtocolError(`RMCP+ packet: next header ${hex(nextHeader)}`);
   result.authCode = Buffer.from(packet.subarray(end - authCodeLength));
   result.integrityCovered = Buffer.from(packet.subarray(RMCP_HEADER_LENGTH, end - authCodeLength));
   return result;
@@ -194,18 +222,28 @@ export function openSessionPacket(packet: Buffer, security: SessionSecurity): Rm
   const authCodeLength = integrityAuthCodeLength(security.suite);
   const parsed = decodeRmcpPlusPacket(packet, authCodeLength);
   if (authCodeLength > 0) {
-    if (!parsed.authenticated) throw new IpmiIntegrityError('RMCP+ packet: unauthenticated packet in an authenticated session');
+    if (!parsed.authenticated)
+      throw new IpmiIntegrityError(
+        "RMCP+ packet: unauthenticated packet in an authenticated session",
+      );
     const expected = integrityAuthCode(security.suite, security.k1, parsed.integrityCovered!);
-    if (!constantTimeEqual(expected, parsed.authCode!)) throw new IpmiIntegrityError('RMCP+ packet: AuthCode does not verify');
+    if (!constantTimeEqual(expected, parsed.authCode!))
+      throw new IpmiIntegrityError("RMCP+ packet: AuthCode does not verify");
   } else if (parsed.authenticated) {
-    throw new IpmiProtocolError('RMCP+ packet: authenticated packet, but no integrity algorithm negotiated');
+    throw new IpmiProtocolError(
+      "RMCP+ packet: authenticated packet, but no integrity algorithm negotiated",
+    );
   }
   if (parsed.encrypted) {
-    if (!hasConfidentiality(security.suite)) throw new IpmiProtocolError('RMCP+ packet: encrypted, but no confidentiality negotiated');
+    if (!hasConfidentiality(security.suite))
+      throw new IpmiProtocolError("RMCP+ packet: encrypted, but no confidentiality negotiated");
     return { ...parsed, payload: decryptPayload(security.suite, security.k2, parsed.payload) };
   }
-  if (hasConfidentiality(security.suite) && (parsed.payloadType === PayloadType.IPMI || parsed.payloadType === PayloadType.SOL)) {
-    throw new IpmiIntegrityError('RMCP+ packet: unencrypted payload in an encrypted session');
+  if (
+    hasConfidentiality(security.suite) &&
+    (parsed.payloadType === PayloadType.IPMI || parsed.payloadType === PayloadType.SOL)
+  ) {
+    throw new IpmiIntegrityError("RMCP+ packet: unencrypted payload in an encrypted session");
   }
   return parsed;
 }
@@ -248,22 +286,31 @@ function readAlgorithmRecord(r: Reader, expectedType: number, name: string): num
   const algorithm = r.u8(`${name} algorithm`) & 0x3f;
   r.skip(3, `${name} reserved`);
   if (type !== expectedType || length !== 0x08) {
-    throw new IpmiProtocolError(`RMCP+ Open Session: malformed ${name} payload (type ${hex(type)}, length ${length})`);
+    throw new IpmiProtocolError(
+      `RMCP+ Open Session: malformed ${name} payload (type ${hex(type)}, length ${length})`,
+    );
   }
   return algorithm;
 }
 
 export function decodeOpenSessionRequest(payload: Buffer): OpenSessionRequest {
-  const r = new Reader(payload, 'RMCP+ Open Session Request');
-  const messageTag = r.u8('message tag');
-  const requestedMaximumPrivilege = r.u8('requested maximum privilege level') & 0x0f;
-  r.skip(2, 'reserved');
-  const consoleSessionId = r.u32le('remote console session ID');
-  const authentication = readAlgorithmRecord(r, 0x00, 'authentication');
-  const integrity = readAlgorithmRecord(r, 0x01, 'integrity');
-  const confidentiality = readAlgorithmRecord(r, 0x02, 'confidentiality');
+  const r = new Reader(payload, "RMCP+ Open Session Request");
+  const messageTag = r.u8("message tag");
+  const requestedMaximumPrivilege = r.u8("requested maximum privilege level") & 0x0f;
+  r.skip(2, "reserved");
+  const consoleSessionId = r.u32le("remote console session ID");
+  const authentication = readAlgorithmRecord(r, 0x00, "authentication");
+  const integrity = readAlgorithmRecord(r, 0x01, "integrity");
+  const confidentiality = readAlgorithmRecord(r, 0x02, "confidentiality");
   r.expectEnd();
-  return { messageTag, requestedMaximumPrivilege, consoleSessionId, authentication, integrity, confidentiality };
+  return {
+    messageTag,
+    requestedMaximumPrivilege,
+    consoleSessionId,
+    authentication,
+    integrity,
+    confidentiality,
+  };
 }
 
 export interface OpenSessionResponse {
@@ -281,7 +328,8 @@ export interface OpenSessionResponse {
 export function encodeOpenSessionResponse(rsp: OpenSessionResponse): Buffer {
   if (rsp.statusCode !== 0) {
     const parts: Buffer[] = [Buffer.from([rsp.messageTag & 0xff, rsp.statusCode & 0xff])];
-    if (rsp.consoleSessionId !== undefined) parts.push(Buffer.from([0, 0]), u32le(rsp.consoleSessionId));
+    if (rsp.consoleSessionId !== undefined)
+      parts.push(Buffer.from([0, 0]), u32le(rsp.consoleSessionId));
     return Buffer.concat(parts);
   }
   const head = Buffer.alloc(12);
@@ -299,26 +347,27 @@ export function encodeOpenSessionResponse(rsp: OpenSessionResponse): Buffer {
 }
 
 export function decodeOpenSessionResponse(payload: Buffer): OpenSessionResponse {
-  const r = new Reader(payload, 'RMCP+ Open Session Response');
-  const messageTag = r.u8('message tag');
-  const statusCode = r.u8('status code');
+  const r = new Reader(payload, "RMCP+ Open Session Response");
+  const messageTag = r.u8("message tag");
+  const statusCode = r.u8("status code");
   if (statusCode !== 0) {
     // Refusals are short: ipmi_sim sends just these two bytes; others add the console session ID.
     const rsp: OpenSessionResponse = { messageTag, statusCode };
     if (r.remaining >= 6) {
-      r.skip(2, 'reserved');
-      rsp.consoleSessionId = r.u32le('remote console session ID');
+      r.skip(2, "reserved");
+      rsp.consoleSessionId = r.u32le("remote console session ID");
     }
     return rsp;
   }
-  const maximumPrivilege = r.u8('maximum privilege level') & 0x0f;
-  r.skip(1, 'reserved');
-  const consoleSessionId = r.u32le('remote console session ID');
-  const managedSystemSessionId = r.u32le('managed system session ID');
-  const authentication = readAlgorithmRecord(r, 0x00, 'authentication');
-  const integrity = readAlgorithmRecord(r, 0x01, 'integrity');
-  const confidentiality = readAlgorithmRecord(r, 0x02, 'confidentiality');
-  if (managedSystemSessionId === 0) throw new IpmiProtocolError('RMCP+ Open Session Response: managed system session ID 0');
+  const maximumPrivilege = r.u8("maximum privilege level") & 0x0f;
+  r.skip(1, "reserved");
+  const consoleSessionId = r.u32le("remote console session ID");
+  const managedSystemSessionId = r.u32le("managed system session ID");
+  const authentication = readAlgorithmRecord(r, 0x00, "authentication");
+  const integrity = readAlgorithmRecord(r, 0x01, "integrity");
+  const confidentiality = readAlgorithmRecord(r, 0x02, "confidentiality");
+  if (managedSystemSessionId === 0)
+    throw new IpmiProtocolError("RMCP+ Open Session Response: managed system session ID 0");
   return {
     messageTag,
     statusCode,
@@ -349,25 +398,31 @@ export interface Rakp1 {
 }
 
 export function encodeRakp1(m: Rakp1): Buffer {
-  if (m.consoleRandom.length !== RANDOM_NUMBER_LENGTH) throw new IpmiConfigError('RAKP 1: Rm must be 16 bytes');
-  if (m.username.length > 16) throw new IpmiConfigError('RAKP 1: user name longer than 16 bytes');
+  if (m.consoleRandom.length !== RANDOM_NUMBER_LENGTH)
+    throw new IpmiConfigError("RAKP 1: Rm must be 16 bytes");
+  if (m.username.length > 16) throw new IpmiConfigError("RAKP 1: user name longer than 16 bytes");
   const head = Buffer.alloc(8);
   head[0] = m.messageTag & 0xff;
   head.writeUInt32LE(m.managedSystemSessionId >>> 0, 4);
-  return Buffer.concat([head, m.consoleRandom, Buffer.from([m.requestedRole & 0xff, 0, 0, m.username.length]), m.username]);
+  return Buffer.concat([
+    head,
+    m.consoleRandom,
+    Buffer.from([m.requestedRole & 0xff, 0, 0, m.username.length]),
+    m.username,
+  ]);
 }
 
 export function decodeRakp1(payload: Buffer): Rakp1 {
-  const r = new Reader(payload, 'RAKP 1');
-  const messageTag = r.u8('message tag');
-  r.skip(3, 'reserved');
-  const managedSystemSessionId = r.u32le('managed system session ID');
-  const consoleRandom = r.bytes(RANDOM_NUMBER_LENGTH, 'remote console random number');
-  const requestedRole = r.u8('requested maximum privilege');
-  r.skip(2, 'reserved');
-  const nameLength = r.u8('user name length');
+  const r = new Reader(payload, "RAKP 1");
+  const messageTag = r.u8("message tag");
+  r.skip(3, "reserved");
+  const managedSystemSessionId = r.u32le("managed system session ID");
+  const consoleRandom = r.bytes(RANDOM_NUMBER_LENGTH, "remote console random number");
+  const requestedRole = r.u8("requested maximum privilege");
+  r.skip(2, "reserved");
+  const nameLength = r.u8("user name length");
   if (nameLength > 16) throw new IpmiProtocolError(`RAKP 1: user name length ${nameLength}`);
-  const username = r.bytes(nameLength, 'user name');
+  const username = r.bytes(nameLength, "user name");
   r.expectEnd();
   return { messageTag, managedSystemSessionId, consoleRandom, requestedRole, username };
 }
@@ -395,13 +450,20 @@ export function encodeRakp2(m: Rakp2): Buffer {
 
 /** The Key Exchange Authentication Code is the rest of the payload; its length is checked by the caller. */
 export function decodeRakp2(payload: Buffer): Rakp2 {
-  const r = new Reader(payload, 'RAKP 2');
+  const r = new Reader(payload, "RAKP 2");
   const head = readRakpReplyHead(r);
   if (head.statusCode !== 0) return head;
   const { messageTag, statusCode, consoleSessionId } = head;
-  const managedSystemRandom = r.bytes(RANDOM_NUMBER_LENGTH, 'managed system random number');
-  const managedSystemGuid = r.bytes(GUID_LENGTH, 'managed system GUID');
-  return { messageTag, statusCode, consoleSessionId, managedSystemRandom, managedSystemGuid, keyExchangeAuthCode: r.rest() };
+  const managedSystemRandom = r.bytes(RANDOM_NUMBER_LENGTH, "managed system random number");
+  const managedSystemGuid = r.bytes(GUID_LENGTH, "managed system GUID");
+  return {
+    messageTag,
+    statusCode,
+    consoleSessionId,
+    managedSystemRandom,
+    managedSystemGuid,
+    keyExchangeAuthCode: r.rest(),
+  };
 }
 
 export interface Rakp3 {
@@ -412,15 +474,18 @@ export interface Rakp3 {
 }
 
 export function encodeRakp3(m: Rakp3): Buffer {
-  return Buffer.concat([rakpHead(m.messageTag, m.statusCode, m.managedSystemSessionId), m.keyExchangeAuthCode]);
+  return Buffer.concat([
+    rakpHead(m.messageTag, m.statusCode, m.managedSystemSessionId),
+    m.keyExchangeAuthCode,
+  ]);
 }
 
 export function decodeRakp3(payload: Buffer): Rakp3 {
-  const r = new Reader(payload, 'RAKP 3');
-  const messageTag = r.u8('message tag');
-  const statusCode = r.u8('status code');
-  r.skip(2, 'reserved');
-  const managedSystemSessionId = r.u32le('managed system session ID');
+  const r = new Reader(payload, "RAKP 3");
+  const messageTag = r.u8("message tag");
+  const statusCode = r.u8("status code");
+  r.skip(2, "reserved");
+  const managedSystemSessionId = r.u32le("managed system session ID");
   return { messageTag, statusCode, managedSystemSessionId, keyExchangeAuthCode: r.rest() };
 }
 
@@ -433,11 +498,13 @@ export interface Rakp4 {
 
 export function encodeRakp4(m: Rakp4): Buffer {
   const head = rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
-  return m.statusCode !== 0 ? head : Buffer.concat([head, m.integrityCheckValue ?? Buffer.alloc(0)]);
+  return m.statusCode !== 0
+    ? head
+    : Buffer.concat([head, m.integrityCheckValue ?? Buffer.alloc(0)]);
 }
 
 export function decodeRakp4(payload: Buffer): Rakp4 {
-  const r = new Reader(payload, 'RAKP 4');
+  const r = new Reader(payload, "RAKP 4");
   const head = readRakpReplyHead(r);
   if (head.statusCode !== 0) return head;
   return { ...head, integrityCheckValue: r.rest() };
@@ -453,10 +520,14 @@ function rakpHead(messageTag: number, statusCode: number, sessionId: number): Bu
 }
 
 /** The head of the BMC's RAKP 2 or 4; a refusal may end right after its status code. */
-function readRakpReplyHead(r: Reader): { messageTag: number; statusCode: number; consoleSessionId?: number } {
-  const messageTag = r.u8('message tag');
-  const statusCode = r.u8('status code');
+function readRakpReplyHead(r: Reader): {
+  messageTag: number;
+  statusCode: number;
+  consoleSessionId?: number;
+} {
+  const messageTag = r.u8("message tag");
+  const statusCode = r.u8("status code");
   if (statusCode !== 0 && r.remaining < 6) return { messageTag, statusCode };
-  r.skip(2, 'reserved');
-  return { messageTag, statusCode, consoleSessionId: r.u32le('remote console session ID') };
+  r.skip(2, "reserved");
+  return { messageTag, statusCode, consoleSessionId: r.u32le("remote console session ID") };
 }

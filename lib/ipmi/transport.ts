@@ -3,20 +3,26 @@
  * kernel drops datagrams from anyone else), and a request/response exchange with retransmission.
  * The only place with sockets and timers.
  */
-import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
-import { IpmiError, IpmiNetworkError, IpmiSessionError, IpmiTimeoutError, formatSeconds } from './errors.js';
+import dgram from "node:dgram";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import {
+  IpmiError,
+  IpmiNetworkError,
+  IpmiSessionError,
+  IpmiTimeoutError,
+  formatSeconds,
+} from "./errors.js";
 
 export type Log = (line: string) => void;
 
 /** The part of a `dgram.Socket` the transport uses: a stand-in (the snapshot warm-up) implements just this. */
 export interface DatagramSocket {
-  on(event: 'error', listener: (err: Error) => void): unknown;
-  on(event: 'message', listener: (msg: Buffer) => void): unknown;
-  once(event: 'error', listener: (err: Error) => void): unknown;
-  off(event: 'error', listener: (err: Error) => void): unknown;
-  off(event: 'message', listener: (msg: Buffer) => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  on(event: "message", listener: (msg: Buffer) => void): unknown;
+  once(event: "error", listener: (err: Error) => void): unknown;
+  off(event: "error", listener: (err: Error) => void): unknown;
+  off(event: "message", listener: (msg: Buffer) => void): unknown;
   bind(port: number, callback: () => void): unknown;
   connect(port: number, address: string, callback: () => void): void;
   send(msg: Buffer, callback: (error: Error | null) => void): void;
@@ -25,7 +31,7 @@ export interface DatagramSocket {
 }
 
 /** Makes the transport's socket; the default is node:dgram's. */
-export type DatagramSocketFactory = (type: 'udp4' | 'udp6') => DatagramSocket;
+export type DatagramSocketFactory = (type: "udp4" | "udp6") => DatagramSocket;
 
 const createDgramSocket: DatagramSocketFactory = (type) => dgram.createSocket(type);
 
@@ -74,26 +80,34 @@ export class UdpTransport {
    * Resolves the host (bounded by `timeoutMs`) and connects a socket bound to an ephemeral port.
    * `createSocket` replaces node:dgram (the snapshot warm-up's in-process BMC).
    */
-  static async open(host: string, port: number, timeoutMs: number, log: Log, createSocket: DatagramSocketFactory = createDgramSocket): Promise<UdpTransport> {
+  static async open(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    log: Log,
+    createSocket: DatagramSocketFactory = createDgramSocket,
+  ): Promise<UdpTransport> {
     const peer = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
     const address = isIP(host) ? host : await resolve(host, peer, timeoutMs);
-    const socket = createSocket(isIP(address) === 6 ? 'udp6' : 'udp4');
+    const socket = createSocket(isIP(address) === 6 ? "udp6" : "udp4");
     // A late ICMP error or a send failure must not crash the process; a missing answer is
     // reported by the exchange's own timeout.
-    socket.on('error', (err) => log(`ipmi: socket error: ${err.message}`));
+    socket.on("error", (err) => log(`ipmi: socket error: ${err.message}`));
     try {
       await new Promise<void>((ok, fail) => {
-        socket.once('error', fail);
+        socket.once("error", fail);
         socket.bind(0, () => {
           socket.connect(port, address, () => {
-            socket.off('error', fail);
+            socket.off("error", fail);
             ok();
           });
         });
       });
     } catch (err) {
       socket.close();
-      throw new IpmiNetworkError(`cannot open a UDP socket to BMC ${peer}: ${(err as Error).message}`);
+      throw new IpmiNetworkError(
+        `cannot open a UDP socket to BMC ${peer}: ${(err as Error).message}`,
+      );
     }
     // An open socket alone must not keep the process alive; pending exchanges hold timers that do.
     socket.unref();
@@ -101,8 +115,11 @@ export class UdpTransport {
   }
 
   exchange<T>(x: Exchange<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new IpmiSessionError(`cannot send ${x.what} to BMC ${this.peer}: session closed`));
-    if (this.abortExchange) throw new Error('UdpTransport: one exchange at a time');
+    if (this.closed)
+      return Promise.reject(
+        new IpmiSessionError(`cannot send ${x.what} to BMC ${this.peer}: session closed`),
+      );
+    if (this.abortExchange) throw new Error("UdpTransport: one exchange at a time");
     return new Promise<T>((resolvePromise, rejectPromise) => {
       const started = Date.now();
       let attempt = 0;
@@ -115,12 +132,12 @@ export class UdpTransport {
         this.abortExchange = undefined;
         clearTimeout(retransmitTimer);
         clearTimeout(deadlineTimer);
-        this.socket.off('message', onMessage);
+        this.socket.off("message", onMessage);
       };
       const fail = (err: unknown): void => {
         if (done) return;
         finish();
-        rejectPromise(err);
+        rejectPromise(err instanceof Error ? err : new Error(String(err)));
       };
       const send = (): void => {
         let datagram: Buffer;
@@ -139,9 +156,14 @@ export class UdpTransport {
         if (left <= interval) return; // the deadline comes first
         retransmitTimer = setTimeout(() => {
           attempt++;
-          this.log(`ipmi: no answer to ${x.what} after ${formatSeconds(Date.now() - started)}, retransmission ${attempt}`);
+          this.log(
+            `ipmi: no answer to ${x.what} after ${formatSeconds(Date.now() - started)}, retransmission ${attempt}`,
+          );
           send();
-          interval = Math.min(Math.round(interval * RETRANSMIT_BACKOFF), MAX_RETRANSMIT_INTERVAL_MS);
+          interval = Math.min(
+            Math.round(interval * RETRANSMIT_BACKOFF),
+            MAX_RETRANSMIT_INTERVAL_MS,
+          );
           if (!done) scheduleRetransmit();
         }, interval);
       };
@@ -151,7 +173,9 @@ export class UdpTransport {
           answer = x.match(datagram);
         } catch (err) {
           if (err instanceof IpmiError) {
-            this.log(`ipmi: dropped ${datagram.length}-byte datagram while waiting for ${x.what}: ${err.message}`);
+            this.log(
+              `ipmi: dropped ${datagram.length}-byte datagram while waiting for ${x.what}: ${err.message}`,
+            );
             return;
           }
           fail(err); // a bug, not a hostile packet: do not hide it
@@ -165,9 +189,13 @@ export class UdpTransport {
         resolvePromise(answer);
       };
 
-      this.abortExchange = () => fail(new IpmiSessionError(`BMC ${this.peer}: session closed while waiting for ${x.what}`));
-      const deadlineTimer = setTimeout(() => fail(new IpmiTimeoutError(this.peer, x.timeoutMs, x.what)), Math.max(0, x.timeoutMs));
-      this.socket.on('message', onMessage);
+      this.abortExchange = () =>
+        fail(new IpmiSessionError(`BMC ${this.peer}: session closed while waiting for ${x.what}`));
+      const deadlineTimer = setTimeout(
+        () => fail(new IpmiTimeoutError(this.peer, x.timeoutMs, x.what)),
+        Math.max(0, x.timeoutMs),
+      );
+      this.socket.on("message", onMessage);
       send();
       if (!done) scheduleRetransmit();
     });
@@ -192,13 +220,18 @@ async function resolve(host: string, peer: string, timeoutMs: number): Promise<s
     const answer = await Promise.race([
       lookup(host),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new IpmiTimeoutError(peer, timeoutMs, 'host name lookup')), Math.max(0, timeoutMs));
+        timer = setTimeout(
+          () => reject(new IpmiTimeoutError(peer, timeoutMs, "host name lookup")),
+          Math.max(0, timeoutMs),
+        );
       }),
     ]);
     return answer.address;
   } catch (err) {
     if (err instanceof IpmiError) throw err;
-    throw new IpmiNetworkError(`cannot resolve BMC host ${peer}: ${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}`);
+    throw new IpmiNetworkError(
+      `cannot resolve BMC host ${peer}: ${(err as NodeJS.ErrnoException).code ?? "lookup failed"}`,
+    );
   } finally {
     clearTimeout(timer);
   }

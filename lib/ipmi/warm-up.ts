@@ -6,8 +6,8 @@
  * module level. Called while the startup snapshot is built (lib/cli/main.ts
  * `preloadShippedCommands`), so the executable starts with this code compiled.
  */
-import { EventEmitter } from 'node:events';
-import { chassisControl, getChassisStatus } from './chassis.js';
+import { EventEmitter } from "node:events";
+import { chassisControl, getChassisStatus } from "./chassis.js";
 import {
   SUPPORTED_CIPHER_SUITES,
   cipherSuite,
@@ -15,13 +15,13 @@ import {
   rakp2KeyExchangeAuthCode,
   rakp4IntegrityCheckValue,
   userKey,
-} from './cipher-suites.js';
-import type { CipherSuite, RakpValues } from './cipher-suites.js';
-import { openSession } from './client.js';
-import type { IpmiTarget } from './client.js';
-import { AppCmd, ChassisCmd, NetFn } from './constants.js';
-import { decodeIpmiRequest, encodeIpmiResponse } from './message.js';
-import type { IpmiRequest } from './message.js';
+} from "./cipher-suites.js";
+import type { CipherSuite, RakpValues } from "./cipher-suites.js";
+import { openSession } from "./client.js";
+import type { IpmiTarget } from "./client.js";
+import { AppCmd, ChassisCmd, NetFn } from "./constants.js";
+import { decodeIpmiRequest, encodeIpmiResponse } from "./message.js";
+import type { IpmiRequest } from "./message.js";
 import {
   PayloadType,
   decodeOpenSessionRequest,
@@ -33,12 +33,12 @@ import {
   encodeRakp4,
   encodeRmcpPlusPacket,
   openSessionPacket,
-} from './rmcpplus.js';
-import type { SessionSecurity } from './rmcpplus.js';
-import { AuthType, decodeSession15Packet, encodeSession15Packet } from './session15.js';
-import type { DatagramSocket, DatagramSocketFactory } from './transport.js';
+} from "./rmcpplus.js";
+import type { SessionSecurity } from "./rmcpplus.js";
+import { AuthType, decodeSession15Packet, encodeSession15Packet } from "./session15.js";
+import type { DatagramSocket, DatagramSocketFactory } from "./transport.js";
 
-const WARM_UP_PASSWORD = 'warm-up';
+const WARM_UP_PASSWORD = "warm-up";
 const BMC_SESSION_ID = 0x0a0b0c0d;
 
 /**
@@ -52,19 +52,24 @@ export async function exerciseIpmiClient(): Promise<boolean> {
     for (const suites of [[3], [17, 3]]) {
       const bmc = new StandInBmc(suites);
       const target: IpmiTarget = {
-        host: '127.0.0.1',
+        host: "127.0.0.1",
         port: 623,
-        username: 'admin',
+        username: "admin",
         password: WARM_UP_PASSWORD,
-        privilege: 'administrator',
+        privilege: "administrator",
         lanplus: true,
       };
-      const session = await openSession(target, { loginDeadline: Date.now() + 3000, requestTimeoutMs: 1000 }, undefined, {
-        createSocket: bmc.factory,
-      });
+      const session = await openSession(
+        target,
+        { loginDeadline: Date.now() + 3000, requestTimeoutMs: 1000 },
+        undefined,
+        {
+          createSocket: bmc.factory,
+        },
+      );
       try {
         await getChassisStatus(session);
-        await chassisControl(session, 'on');
+        await chassisControl(session, "on");
       } finally {
         await session.close();
       }
@@ -89,7 +94,8 @@ class StandInBmc {
 
   constructor(private readonly suites: readonly number[]) {}
 
-  readonly factory: DatagramSocketFactory = () => new StandInSocket((datagram) => this.answer(datagram));
+  readonly factory: DatagramSocketFactory = () =>
+    new StandInSocket((datagram) => this.answer(datagram));
 
   private answer(msg: Buffer): Buffer | undefined {
     if (msg[4] !== AuthType.rmcpPlus) {
@@ -97,17 +103,29 @@ class StandInBmc {
       const req = decodeIpmiRequest(packet.message);
       if (req.cmd !== AppCmd.GetChannelAuthenticationCapabilities) return undefined;
       const data = Buffer.from([1, 0x80 | 0x04 | 0x10, 0x04, 0x03, 0, 0, 0, 0]);
-      return encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message: response(req, data) });
+      return encodeSession15Packet({
+        authType: AuthType.none,
+        sessionSeq: 0,
+        sessionId: 0,
+        message: response(req, data),
+      });
     }
     const type = msg[5]! & 0x3f;
     if (type === PayloadType.OpenSessionRequest) {
       const req = decodeOpenSessionRequest(decodeRmcpPlusPacket(msg).payload);
       const id = SUPPORTED_CIPHER_SUITES.find((n) => {
         const s = cipherSuite(n);
-        return s.authentication === req.authentication && s.integrity === req.integrity && s.confidentiality === req.confidentiality;
+        return (
+          s.authentication === req.authentication &&
+          s.integrity === req.integrity &&
+          s.confidentiality === req.confidentiality
+        );
       });
       if (id === undefined || !this.suites.includes(id)) {
-        return setup(PayloadType.OpenSessionResponse, encodeOpenSessionResponse({ messageTag: req.messageTag, statusCode: 0x04 }));
+        return setup(
+          PayloadType.OpenSessionResponse,
+          encodeOpenSessionResponse({ messageTag: req.messageTag, statusCode: 0x04 }),
+        );
       }
       this.session = { suite: cipherSuite(id), consoleSessionId: req.consoleSessionId, outSeq: 1 };
       return setup(
@@ -145,7 +163,11 @@ class StandInBmc {
           consoleSessionId: s.consoleSessionId,
           managedSystemRandom: s.values.managedSystemRandom,
           managedSystemGuid: s.values.managedSystemGuid,
-          keyExchangeAuthCode: rakp2KeyExchangeAuthCode(s.suite, userKey(WARM_UP_PASSWORD), s.values),
+          keyExchangeAuthCode: rakp2KeyExchangeAuthCode(
+            s.suite,
+            userKey(WARM_UP_PASSWORD),
+            s.values,
+          ),
         }),
       );
     }
@@ -155,18 +177,34 @@ class StandInBmc {
       const keys = deriveSessionKeys(s.suite, userKey(WARM_UP_PASSWORD), undefined, s.values);
       s.security = { suite: s.suite, k1: keys.k1, k2: keys.k2 };
       const icv = rakp4IntegrityCheckValue(s.suite, keys.sik, s.values);
-      return setup(PayloadType.RAKP4, encodeRakp4({ messageTag: m.messageTag, statusCode: 0, consoleSessionId: s.consoleSessionId, integrityCheckValue: icv }));
+      return setup(
+        PayloadType.RAKP4,
+        encodeRakp4({
+          messageTag: m.messageTag,
+          statusCode: 0,
+          consoleSessionId: s.consoleSessionId,
+          integrityCheckValue: icv,
+        }),
+      );
     }
     if (s.security === undefined) return undefined;
     const req = decodeIpmiRequest(openSessionPacket(msg, s.security).payload);
     let data: Buffer;
-    if (req.netFn === NetFn.App && req.cmd === AppCmd.SetSessionPrivilegeLevel) data = Buffer.from([req.data[0]! & 0x0f]);
-    else if (req.netFn === NetFn.Chassis && req.cmd === ChassisCmd.GetChassisStatus) data = Buffer.from([0x21, 0x10, 0x40, 0x00]);
-    else if (req.netFn === NetFn.Chassis && req.cmd === ChassisCmd.ChassisControl) data = Buffer.alloc(0);
+    if (req.netFn === NetFn.App && req.cmd === AppCmd.SetSessionPrivilegeLevel)
+      data = Buffer.from([req.data[0]! & 0x0f]);
+    else if (req.netFn === NetFn.Chassis && req.cmd === ChassisCmd.GetChassisStatus)
+      data = Buffer.from([0x21, 0x10, 0x40, 0x00]);
+    else if (req.netFn === NetFn.Chassis && req.cmd === ChassisCmd.ChassisControl)
+      data = Buffer.alloc(0);
     else if (req.netFn === NetFn.App && req.cmd === AppCmd.CloseSession) data = Buffer.alloc(0);
     else return undefined;
     return encodeRmcpPlusPacket(
-      { payloadType: PayloadType.IPMI, sessionId: s.consoleSessionId, sessionSeq: s.outSeq++, payload: response(req, data) },
+      {
+        payloadType: PayloadType.IPMI,
+        sessionId: s.consoleSessionId,
+        sessionSeq: s.outSeq++,
+        payload: response(req, data),
+      },
       s.security,
       Buffer.alloc(16, 0x17),
     );
@@ -174,7 +212,13 @@ class StandInBmc {
 }
 
 function response(req: IpmiRequest, data: Buffer): Buffer {
-  return encodeIpmiResponse({ netFn: req.netFn | 1, cmd: req.cmd, rqSeq: req.rqSeq, completionCode: 0, data });
+  return encodeIpmiResponse({
+    netFn: req.netFn | 1,
+    cmd: req.cmd,
+    rqSeq: req.rqSeq,
+    completionCode: 0,
+    data,
+  });
 }
 
 function setup(payloadType: number, payload: Buffer): Buffer {
@@ -208,7 +252,7 @@ class StandInSocket extends EventEmitter implements DatagramSocket {
     if (answer !== undefined) {
       const reply = answer;
       setImmediate(() => {
-        if (!this.closed) this.emit('message', reply);
+        if (!this.closed) this.emit("message", reply);
       });
     }
   }

@@ -40,7 +40,13 @@ export interface BigIntStatLike {
 }
 
 export function fileIdentity(st: BigIntStatLike): FileIdentity {
-  return { dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+  return {
+    dev: String(st.dev),
+    ino: String(st.ino),
+    size: String(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+  };
 }
 
 /** How long a file must have been unchanged when it was read for its identity to be trusted. */
@@ -48,11 +54,19 @@ export const STABLE_MS = 2000;
 
 /** The identity to keep with what was read from a file at `nowMs`, or undefined if it changed too recently. */
 export function stableIdentity(st: BigIntStatLike, nowMs: number): FileIdentity | undefined {
-  return BigInt(Math.floor(nowMs)) * 1_000_000n - st.ctimeNs >= BigInt(STABLE_MS) * 1_000_000n ? fileIdentity(st) : undefined;
+  return BigInt(Math.floor(nowMs)) * 1_000_000n - st.ctimeNs >= BigInt(STABLE_MS) * 1_000_000n
+    ? fileIdentity(st)
+    : undefined;
 }
 
 export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return (
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
 }
 
 export function encodeDomainRecord(r: DomainRecord): string {
@@ -62,24 +76,43 @@ export function encodeDomainRecord(r: DomainRecord): string {
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => v !== null && typeof v === "object" && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 const optString = (v: unknown): v is string | undefined => v === undefined || typeof v === "string";
-const optCount = (v: unknown): v is number | undefined => v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
-const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+const optCount = (v: unknown): v is number | undefined =>
+  v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v > 0);
+const strings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((x) => typeof x === "string");
 const DECIMAL = /^\d+$/;
 
 function identityFrom(v: unknown): FileIdentity | undefined {
   if (!isObject(v)) return undefined;
   const { dev, ino, size, mtimeNs, ctimeNs } = v;
-  for (const x of [dev, ino, size, mtimeNs, ctimeNs]) if (typeof x !== "string" || !DECIMAL.test(x)) return undefined;
-  return { dev: dev as string, ino: ino as string, size: size as string, mtimeNs: mtimeNs as string, ctimeNs: ctimeNs as string };
+  for (const x of [dev, ino, size, mtimeNs, ctimeNs])
+    if (typeof x !== "string" || !DECIMAL.test(x)) return undefined;
+  return {
+    dev: dev as string,
+    ino: ino as string,
+    size: size as string,
+    mtimeNs: mtimeNs as string,
+    ctimeNs: ctimeNs as string,
+  };
 }
 
 function xmlFrom(v: unknown): DomainXmlInfo | undefined {
   if (!isObject(v)) return undefined;
   const { name, uuid, type, emulator, vcpus, memoryKib, pools, networks } = v;
-  if (typeof name !== "string" || name === "" || typeof type !== "string" || type === "") return undefined;
-  if (!optString(uuid) || !optString(emulator) || !optCount(vcpus) || !optCount(memoryKib) || !strings(pools) || !strings(networks)) return undefined;
+  if (typeof name !== "string" || name === "" || typeof type !== "string" || type === "")
+    return undefined;
+  if (
+    !optString(uuid) ||
+    !optString(emulator) ||
+    !optCount(vcpus) ||
+    !optCount(memoryKib) ||
+    !strings(pools) ||
+    !strings(networks)
+  )
+    return undefined;
   return { name, uuid, type, emulator, vcpus, memoryKib, pools, networks };
 }
 
@@ -103,12 +136,24 @@ export function decodeDomainRecord(text: string): DomainRecord | undefined {
   };
   const file = identityFrom(data.file);
   const xml = xmlFrom(data.xml);
-  if (file === undefined || xml === undefined || xml.name !== base.name || xml.uuid !== base.uuid || xml.type !== base.type) return base;
+  if (
+    file === undefined ||
+    xml === undefined ||
+    xml.name !== base.name ||
+    xml.uuid !== base.uuid ||
+    xml.type !== base.type
+  )
+    return base;
   return { ...base, file, xml };
 }
 
 /** The parsed config the record holds for `config` at `now` (its identity), or undefined. */
-export function cachedConfig(record: DomainRecord | undefined, config: string, now: FileIdentity): DomainXmlInfo | undefined {
-  if (record?.file === undefined || record.xml === undefined || record.config !== config) return undefined;
+export function cachedConfig(
+  record: DomainRecord | undefined,
+  config: string,
+  now: FileIdentity,
+): DomainXmlInfo | undefined {
+  if (record?.file === undefined || record.xml === undefined || record.config !== config)
+    return undefined;
   return sameFile(record.file, now) ? record.xml : undefined;
 }

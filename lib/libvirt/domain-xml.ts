@@ -1,3 +1,5 @@
+import { messageOf } from "../errors.js";
+import type * as Xml2jsModule from "xml2js";
 /**
  * Reading a libvirt domain XML file (VirtualDomain's `config`): the domain's name, UUID and type,
  * with a real XML parser (xml2js), not a line match. Only what the agent needs is read; libvirt
@@ -8,7 +10,7 @@
  * agent, fence agents included (docs/build.md). In the bundle this import() of a bundled module
  * is a lazy require, not a real import(), which the build refuses.
  */
-type Xml2js = typeof import("xml2js");
+type Xml2js = typeof Xml2jsModule;
 let xml2js: Promise<Xml2js> | undefined;
 
 export interface DomainXmlInfo {
@@ -48,7 +50,8 @@ interface XmlNode {
 
 function text(node: unknown): string | undefined {
   if (typeof node === "string") return node;
-  if (node !== null && typeof node === "object" && typeof (node as XmlNode)._ === "string") return (node as XmlNode)._;
+  if (node !== null && typeof node === "object" && typeof (node as XmlNode)._ === "string")
+    return (node as XmlNode)._;
   if (node !== null && typeof node === "object") return "";
   return undefined;
 }
@@ -67,38 +70,54 @@ export async function parseDomainXml(xml: string): Promise<DomainXmlInfo> {
   const { Parser } = await xml2js;
   let doc: Record<string, unknown> | null = null;
   // xml2js parses synchronously unless `async` is set; the callback has run when parseString returns.
-  const parser = new Parser({ explicitArray: true, explicitRoot: true, trim: false, normalize: false, strict: true });
+  const parser = new Parser({
+    explicitArray: true,
+    explicitRoot: true,
+    trim: false,
+    normalize: false,
+    strict: true,
+  });
   let failure: unknown;
   parser.parseString(xml, (err: unknown, result: unknown) => {
     if (err) failure = err;
     else doc = (result ?? null) as Record<string, unknown> | null;
   });
   if (failure !== undefined) {
-    const message = failure instanceof Error ? failure.message : String(failure);
+    const message = messageOf(failure);
     throw new DomainXmlError(`not well-formed XML: ${message.split("\n").join(" ").trim()}`);
   }
   if (doc === null) throw new DomainXmlError("empty document");
   const roots = Object.keys(doc);
   const domain = (doc as Record<string, unknown>).domain as XmlNode | string | undefined;
-  if (domain === undefined) throw new DomainXmlError(`the root element is <${roots[0] ?? "?"}>, not <domain>`);
+  if (domain === undefined)
+    throw new DomainXmlError(`the root element is <${roots[0] ?? "?"}>, not <domain>`);
   if (typeof domain === "string") throw new DomainXmlError("<domain> has no <name>");
   const type = domain.$?.type?.trim() ?? "";
   if (type === "") throw new DomainXmlError("<domain> has no type attribute");
   const name = text(only(domain, "name", "<domain>"))?.trim() ?? "";
   if (name === "") throw new DomainXmlError("<domain> has no <name> (or an empty one)");
   const uuidText = text(only(domain, "uuid", "<domain>"))?.trim();
-  if (uuidText !== undefined && !UUID.test(uuidText)) throw new DomainXmlError(`<uuid> '${uuidText}' is not a UUID`);
+  if (uuidText !== undefined && !UUID.test(uuidText))
+    throw new DomainXmlError(`<uuid> '${uuidText}' is not a UUID`);
   const devices = only(domain, "devices", "<domain>");
-  const emulator = devices !== undefined && typeof devices === "object" ? text(only(devices as XmlNode, "emulator", "<devices>"))?.trim() : undefined;
+  const emulator =
+    devices !== undefined && typeof devices === "object"
+      ? text(only(devices as XmlNode, "emulator", "<devices>"))?.trim()
+      : undefined;
   const vcpu = only(domain, "vcpu", "<domain>");
   const vcpus = positiveInt((vcpu as XmlNode | undefined)?.$?.current) ?? positiveInt(text(vcpu));
-  if (vcpu !== undefined && vcpus === undefined) throw new DomainXmlError(`<vcpu> '${text(vcpu)?.trim() ?? ""}' is not a vCPU count`);
+  if (vcpu !== undefined && vcpus === undefined)
+    throw new DomainXmlError(`<vcpu> '${text(vcpu)?.trim() ?? ""}' is not a vCPU count`);
   const memory = only(domain, "memory", "<domain>");
-  const memoryKib = memory === undefined ? undefined : toKib(text(memory) ?? "", (memory as XmlNode).$?.unit);
+  const memoryKib =
+    memory === undefined ? undefined : toKib(text(memory) ?? "", (memory as XmlNode).$?.unit);
   const pools = new Set<string>();
   const networks = new Set<string>();
   if (devices !== undefined && typeof devices === "object") {
-    for (const [kind, attr, into] of [["disk", "pool", pools], ["interface", "network", networks]] as const) {
+    for (const [kind, attr, into] of [
+      ["disk", "pool", pools],
+      ["interface", "network", networks],
+    ] as const) {
       const list = (devices as XmlNode)[kind];
       for (const dev of Array.isArray(list) ? list : []) {
         const sources = (dev as XmlNode).source;
@@ -150,7 +169,8 @@ export function toKib(value: string, unit: string | undefined): number {
   const u = (unit ?? "KiB").trim().toLowerCase();
   const factor = UNIT_BYTES[u];
   if (!/^\d+$/.test(v)) throw new DomainXmlError(`<memory> '${v}' is not a number`);
-  if (factor === undefined) throw new DomainXmlError(`<memory> unit '${unit ?? ""}' is not one libvirt knows`);
+  if (factor === undefined)
+    throw new DomainXmlError(`<memory> unit '${unit ?? ""}' is not one libvirt knows`);
   return Math.ceil((Number.parseInt(v, 10) * factor) / 1024);
 }
 

@@ -52,16 +52,30 @@ function nonEmpty(s: string | undefined): string | undefined {
  * A transport already in the local URI (`qemu+unix`) is replaced by migration_transport when that
  * is set; a port is kept; query parameters that only make sense locally (`socket=`) are dropped.
  */
-export function remoteFromLocal(local: string, host: string, transport: string | undefined, user: string | undefined): string {
-  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9-]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(local);
-  if (m === null) throw new MigrationConfigError(`cannot derive the target URI from hypervisor URI '${local}': set remoteuri`);
+export function remoteFromLocal(
+  local: string,
+  host: string,
+  transport: string | undefined,
+  user: string | undefined,
+): string {
+  const m =
+    /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9-]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(
+      local,
+    );
+  if (m === null)
+    throw new MigrationConfigError(
+      `cannot derive the target URI from hypervisor URI '${local}': set remoteuri`,
+    );
   const driver = m[1] ?? "";
-  const scheme = transport !== undefined ? `${driver}+${transport}` : m[2] !== undefined && m[2] !== "unix" ? `${driver}+${m[2]}` : driver;
+  const scheme =
+    transport !== undefined
+      ? `${driver}+${transport}`
+      : m[2] !== undefined && m[2] !== "unix"
+        ? `${driver}+${m[2]}`
+        : driver;
   const authority = m[3] ?? "";
   const port = /:(\d+)$/.exec(authority)?.[1];
-  const query = (m[5] ?? "")
-    .split("&")
-    .filter((kv) => kv !== "" && !/^socket=/.test(kv));
+  const query = (m[5] ?? "").split("&").filter((kv) => kv !== "" && !/^socket=/.test(kv));
   const who = user !== undefined ? `${user}@` : "";
   return `${scheme}://${who}${host}${port === undefined ? "" : `:${port}`}${m[4] ?? "/"}${query.length === 0 ? "" : `?${query.join("&")}`}`;
 }
@@ -72,29 +86,45 @@ export function migrationPlan(p: MigrationParams): MigrationPlan {
   const remoteuri = nonEmpty(p.remoteuri);
   const migrateuriParam = nonEmpty(p.migrateuri);
   const options = (p.migrateOptions ?? "").split(/\s+/).filter((s) => s !== "");
-  const fromOptions = options.find((o) => o.startsWith("--migrateuri="))?.slice("--migrateuri=".length);
+  const fromOptions = options
+    .find((o) => o.startsWith("--migrateuri="))
+    ?.slice("--migrateuri=".length);
   const rest = options.filter((o) => !o.startsWith("--migrateuri="));
-  const needsTarget = remoteuri === undefined || remoteuri.includes("%n") || (migrateuriParam ?? fromOptions ?? "").includes("%n") || (migrateuriParam === undefined && fromOptions === undefined && nonEmpty(p.migrationNetworkSuffix) !== undefined);
+  const needsTarget =
+    remoteuri === undefined ||
+    remoteuri.includes("%n") ||
+    (migrateuriParam ?? fromOptions ?? "").includes("%n") ||
+    (migrateuriParam === undefined &&
+      fromOptions === undefined &&
+      nonEmpty(p.migrationNetworkSuffix) !== undefined);
   if (target === undefined && needsTarget) {
-    throw new MigrationConfigError("no migration target: OCF_RESKEY_CRM_meta_migrate_target is not set (migrate_to is run by Pacemaker, which names the target node)");
+    throw new MigrationConfigError(
+      "no migration target: OCF_RESKEY_CRM_meta_migrate_target is not set (migrate_to is run by Pacemaker, which names the target node)",
+    );
   }
-  if (target !== undefined && !HOST.test(target)) throw new MigrationConfigError(`migration target '${target}' is not a host name`);
+  if (target !== undefined && !HOST.test(target))
+    throw new MigrationConfigError(`migration target '${target}' is not a host name`);
   const node = target ?? "";
   const host = withSuffix(node, nonEmpty(p.migrationNetworkSuffix));
   const user = nonEmpty(p.migrationUser);
-  if (user !== undefined && !USER.test(user) && remoteuri === undefined) throw new MigrationConfigError(`migration_user '${user}' is not a user name`);
+  if (user !== undefined && !USER.test(user) && remoteuri === undefined)
+    throw new MigrationConfigError(`migration_user '${user}' is not a user name`);
 
   let remoteUri: string;
   if (remoteuri !== undefined) remoteUri = remoteuri.replaceAll("%n", node);
   else {
     const local = nonEmpty(p.hypervisor);
-    if (local === undefined) throw new MigrationConfigError("no hypervisor URI to derive the target URI from: set hypervisor or remoteuri");
+    if (local === undefined)
+      throw new MigrationConfigError(
+        "no hypervisor URI to derive the target URI from: set hypervisor or remoteuri",
+      );
     remoteUri = remoteFromLocal(local, host, nonEmpty(p.migrationTransport), user);
   }
 
   let migrateUri: string | undefined;
   if (migrateuriParam !== undefined) migrateUri = migrateuriParam.replaceAll("%n", host);
-  else if (fromOptions !== undefined && fromOptions !== "") migrateUri = fromOptions.replaceAll("%n", host);
+  else if (fromOptions !== undefined && fromOptions !== "")
+    migrateUri = fromOptions.replaceAll("%n", host);
   else if (nonEmpty(p.migrationNetworkSuffix) !== undefined) {
     // As the reference's mk_migrateuri: the state goes over the migration network.
     const driver = /^([A-Za-z]+)/.exec(nonEmpty(p.hypervisor) ?? remoteUri)?.[1] ?? "";

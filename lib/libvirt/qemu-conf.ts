@@ -16,9 +16,16 @@ export interface LibvirtUri {
 }
 
 export function parseLibvirtUri(uri: string): LibvirtUri | undefined {
-  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9-]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?.*)?$/.exec(uri.trim());
+  const m = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9-]+))?:\/\/([^/?]*)(\/[^?]*)?(?:\?.*)?$/.exec(
+    uri.trim(),
+  );
   if (m === null) return undefined;
-  return { driver: (m[1] ?? "").toLowerCase(), transport: m[2]?.toLowerCase(), host: m[3] ?? "", path: m[4] ?? "/" };
+  return {
+    driver: (m[1] ?? "").toLowerCase(),
+    transport: m[2]?.toLowerCase(),
+    host: m[3] ?? "",
+    path: m[4] ?? "/",
+  };
 }
 
 /**
@@ -26,13 +33,22 @@ export function parseLibvirtUri(uri: string): LibvirtUri | undefined {
  * for `qemu:///system`, `$XDG_CONFIG_HOME/libvirt/qemu.conf` (default ~/.config) for `/session`.
  * undefined: not the QEMU driver, or a remote host (its configuration is not ours to read).
  */
-export function qemuConfPath(uri: string, env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined }): string | undefined {
+export function qemuConfPath(
+  uri: string,
+  env: { HOME?: string | undefined; XDG_CONFIG_HOME?: string | undefined },
+): string | undefined {
   const u = parseLibvirtUri(uri);
   if (u === undefined || u.driver !== "qemu") return undefined;
-  const local = u.host === "" || u.host === "localhost" || u.host === "127.0.0.1" || u.host === "[::1]";
+  const local =
+    u.host === "" || u.host === "localhost" || u.host === "127.0.0.1" || u.host === "[::1]";
   if (!local) return undefined;
   if (u.path.startsWith("/session")) {
-    const base = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : env.HOME === undefined ? undefined : `${env.HOME}/.config`;
+    const base =
+      env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== ""
+        ? env.XDG_CONFIG_HOME
+        : env.HOME === undefined
+          ? undefined
+          : `${env.HOME}/.config`;
     return base === undefined ? undefined : `${base}/libvirt/qemu.conf`;
   }
   return "/etc/libvirt/qemu.conf";

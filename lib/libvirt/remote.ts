@@ -29,6 +29,7 @@ import {
   lookupByNameArgs,
   takeMessages,
 } from "./rpc.js";
+import { messageOf } from "../errors.js";
 
 /** Where libvirtd listens for a URI, and the URI it is opened with there (socket parameter dropped). */
 export interface LocalEndpoint {
@@ -63,10 +64,15 @@ const DAEMON_DRIVERS: ReadonlySet<string> = new Set(["qemu"]);
  * (lower case: libvirt compares schemes exactly and names the daemon's socket after them); the
  * transport in any case, as libvirt does. Otherwise undefined: virsh is asked.
  */
-export function localEndpoint(uri: string | undefined, c: EndpointContext): LocalEndpoint | undefined {
+export function localEndpoint(
+  uri: string | undefined,
+  c: EndpointContext,
+): LocalEndpoint | undefined {
   if (uri === undefined || c.euid !== 0) return undefined;
   // No ';' anywhere: libvirt also splits parameters on it.
-  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?#;]*)(?:\?([^#;]*))?$/.exec(uri.replace(/^([a-z][a-z0-9]*)\+unix:/i, (_, d: string) => `${d}+unix:`));
+  const m = /^([a-z][a-z0-9]*)(\+unix)?:\/\/\/([^?#;]*)(?:\?([^#;]*))?$/.exec(
+    uri.replace(/^([a-z][a-z0-9]*)\+unix:/i, (_, d: string) => `${d}+unix:`),
+  );
   if (m === null) return undefined;
   const driver = m[1]!;
   const path = m[3]!;
@@ -106,7 +112,8 @@ class CallFailed extends Error {
 class Connection {
   private buffered: Buffer = Buffer.alloc(0);
   private serial = 0;
-  private waiting: { serial: number; resolve: (body: Buffer) => void; reject: (err: Error) => void } | undefined;
+  private waiting:
+    { serial: number; resolve: (body: Buffer) => void; reject: (err: Error) => void } | undefined;
   private failure: Error | undefined;
 
   constructor(private readonly socket: net.Socket) {
@@ -124,12 +131,20 @@ class Connection {
 
   private received(chunk: Buffer): void {
     try {
-      const { messages, rest } = takeMessages(this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]));
+      const { messages, rest } = takeMessages(
+        this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]),
+      );
       this.buffered = rest;
       for (const m of messages) {
         // Anything else (another program, a late reply) is not the answer awaited.
         const w = this.waiting;
-        if (w === undefined || m.program !== REMOTE_PROGRAM || m.type !== MessageType.REPLY || m.serial !== w.serial) continue;
+        if (
+          w === undefined ||
+          m.program !== REMOTE_PROGRAM ||
+          m.type !== MessageType.REPLY ||
+          m.serial !== w.serial
+        )
+          continue;
         this.waiting = undefined;
         if (m.status === MessageStatus.OK) w.resolve(m.body);
         else w.reject(new CallFailed(decodeError(m.body)));
@@ -151,7 +166,8 @@ class Connection {
 
   /** Says goodbye without waiting for the answer. */
   close(): void {
-    if (this.failure === undefined && !this.socket.destroyed) this.socket.end(encodeCall(Proc.CONNECT_CLOSE, this.serial++));
+    if (this.failure === undefined && !this.socket.destroyed)
+      this.socket.end(encodeCall(Proc.CONNECT_CLOSE, this.serial++));
     this.socket.destroy();
   }
 }
@@ -168,16 +184,25 @@ function connect(path: string): Promise<net.Socket> {
   });
 }
 
-async function ask(endpoint: LocalEndpoint, domain: string, opened: (s: net.Socket) => void): Promise<RemoteStateAnswer> {
+async function ask(
+  endpoint: LocalEndpoint,
+  domain: string,
+  opened: (s: net.Socket) => void,
+): Promise<RemoteStateAnswer> {
   const socket = await connect(endpoint.socket);
   opened(socket);
   const c = new Connection(socket);
   try {
     const auth = decodeAuthList(await c.call(Proc.AUTH_LIST));
     if (auth.length > 0 && !auth.includes(AuthType.NONE)) {
-      if (!auth.includes(AuthType.POLKIT)) return { kind: "unavailable", why: `libvirtd asks for authentication (types ${auth.join(",")})` };
+      if (!auth.includes(AuthType.POLKIT))
+        return {
+          kind: "unavailable",
+          why: `libvirtd asks for authentication (types ${auth.join(",")})`,
+        };
       // libvirtd lets root through polkit without asking polkit.
-      if (!decodeAuthPolkit(await c.call(Proc.AUTH_POLKIT))) return { kind: "unavailable", why: "polkit authentication not complete" };
+      if (!decodeAuthPolkit(await c.call(Proc.AUTH_POLKIT)))
+        return { kind: "unavailable", why: "polkit authentication not complete" };
     }
     await c.call(Proc.CONNECT_OPEN, connectOpenArgs(endpoint.name));
     let body: Buffer;
@@ -187,7 +212,9 @@ async function ask(endpoint: LocalEndpoint, domain: string, opened: (s: net.Sock
       if (err instanceof CallFailed && err.error.code === ERR_NO_DOMAIN) return { kind: "gone" };
       throw err;
     }
-    const { state, reason } = decodeState(await c.call(Proc.DOMAIN_GET_STATE, getStateArgs(decodeDomain(body))));
+    const { state, reason } = decodeState(
+      await c.call(Proc.DOMAIN_GET_STATE, getStateArgs(decodeDomain(body))),
+    );
     return { kind: "state", line: domstateLine(state, reason) };
   } finally {
     c.close();
@@ -198,7 +225,11 @@ async function ask(endpoint: LocalEndpoint, domain: string, opened: (s: net.Sock
  * `virsh domstate --reason DOMAIN` without virsh: the state line, "gone" (no such domain), or why
  * virsh should be asked instead. Never throws; never takes longer than `deadline`.
  */
-export async function remoteDomainState(endpoint: LocalEndpoint, domain: string, deadline: Deadline): Promise<RemoteStateAnswer> {
+export async function remoteDomainState(
+  endpoint: LocalEndpoint,
+  domain: string,
+  deadline: Deadline,
+): Promise<RemoteStateAnswer> {
   const ms = deadline.remainingMs();
   if (ms <= 0) return { kind: "unavailable", why: "no time left" };
   let socket: net.Socket | undefined;
@@ -217,7 +248,10 @@ export async function remoteDomainState(endpoint: LocalEndpoint, domain: string,
         if (done) s.destroy(); // connected after the time ran out
       }).catch((err: unknown): RemoteStateAnswer => {
         socket?.destroy();
-        return { kind: "unavailable", why: `${endpoint.socket}: ${err instanceof Error ? err.message : String(err)}` };
+        return {
+          kind: "unavailable",
+          why: `${endpoint.socket}: ${messageOf(err)}`,
+        };
       }),
       timeout,
     ]);

@@ -90,7 +90,8 @@ export class XdrReader {
   constructor(private readonly buf: Buffer) {}
 
   private need(n: number, what: string): void {
-    if (this.offset + n > this.buf.length) throw new RpcProtocolError(`truncated ${what} at byte ${this.offset} of ${this.buf.length}`);
+    if (this.offset + n > this.buf.length)
+      throw new RpcProtocolError(`truncated ${what} at byte ${this.offset} of ${this.buf.length}`);
   }
 
   int(): number {
@@ -163,7 +164,12 @@ export function encodeCall(proc: number, serial: number, body: Buffer = Buffer.a
 }
 
 /** One REPLY, framed: what libvirtd sends (for the snapshot warm-up and a scripted daemon in tests). */
-export function encodeReply(proc: number, serial: number, body: Buffer = Buffer.alloc(0), status: number = MessageStatus.OK): Buffer {
+export function encodeReply(
+  proc: number,
+  serial: number,
+  body: Buffer = Buffer.alloc(0),
+  status: number = MessageStatus.OK,
+): Buffer {
   const m = encodeCall(proc, serial, body);
   m.writeInt32BE(MessageType.REPLY, 16);
   m.writeInt32BE(status, 24);
@@ -179,7 +185,8 @@ export function takeMessages(buf: Buffer): { messages: Message[]; rest: Buffer }
   let at = 0;
   while (buf.length - at >= 4) {
     const length = buf.readUInt32BE(at);
-    if (length < 4 + HEADER_BYTES || length > MESSAGE_MAX) throw new RpcProtocolError(`message length ${length}`);
+    if (length < 4 + HEADER_BYTES || length > MESSAGE_MAX)
+      throw new RpcProtocolError(`message length ${length}`);
     if (buf.length - at < length) break;
     const r = new XdrReader(buf.subarray(at + 4, at + length));
     messages.push({
@@ -257,16 +264,64 @@ export function decodeError(body: Buffer): RemoteError {
 
 // --- states, as virsh names them ---
 
-const STATE_NAMES = ["no state", "running", "idle", "paused", "in shutdown", "shut off", "crashed", "pmsuspended"];
+const STATE_NAMES = [
+  "no state",
+  "running",
+  "idle",
+  "paused",
+  "in shutdown",
+  "shut off",
+  "crashed",
+  "pmsuspended",
+];
 
 /** virDomain*Reason, per state, in virsh's words (virsh-domain-monitor.c). */
 const REASON_NAMES: readonly (readonly string[])[] = [
   ["unknown"],
-  ["unknown", "booted", "migrated", "restored", "from snapshot", "unpaused", "migration canceled", "save canceled", "event wakeup", "crashed", "post-copy", "post-copy failed"],
+  [
+    "unknown",
+    "booted",
+    "migrated",
+    "restored",
+    "from snapshot",
+    "unpaused",
+    "migration canceled",
+    "save canceled",
+    "event wakeup",
+    "crashed",
+    "post-copy",
+    "post-copy failed",
+  ],
   ["unknown"],
-  ["unknown", "user", "migrating", "saving", "dumping", "I/O error", "watchdog", "from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy", "post-copy failed", "api error"],
+  [
+    "unknown",
+    "user",
+    "migrating",
+    "saving",
+    "dumping",
+    "I/O error",
+    "watchdog",
+    "from snapshot",
+    "shutting down",
+    "creating snapshot",
+    "crashed",
+    "starting up",
+    "post-copy",
+    "post-copy failed",
+    "api error",
+  ],
   ["unknown", "user"],
-  ["unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"],
+  [
+    "unknown",
+    "shutdown",
+    "destroyed",
+    "crashed",
+    "migrated",
+    "saved",
+    "failed",
+    "from snapshot",
+    "daemon",
+  ],
   ["unknown", "panicked"],
   ["unknown"],
 ];

@@ -22,13 +22,30 @@ export interface DomainState {
 }
 
 /** Paused reasons after which the guest does not go on by itself: a failure, not a pause. */
-const FAILED_PAUSE_REASONS: ReadonlySet<string> = new Set(["ioerror", "i/o error", "crashed", "panicked", "post-copy failed", "postcopy failed"]);
+const FAILED_PAUSE_REASONS: ReadonlySet<string> = new Set([
+  "ioerror",
+  "i/o error",
+  "crashed",
+  "panicked",
+  "post-copy failed",
+  "postcopy failed",
+]);
 
-const RUNNING_STATES: ReadonlySet<string> = new Set(["running", "blocked", "idle", "in shutdown", "pmsuspended"]);
+const RUNNING_STATES: ReadonlySet<string> = new Set([
+  "running",
+  "blocked",
+  "idle",
+  "in shutdown",
+  "pmsuspended",
+]);
 
 /** Maps `virsh domstate --reason` output (`paused (ioerror)`) to a DomainState. */
 export function parseDomstate(output: string): DomainState {
-  const line = output.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  const line =
+    output
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? "";
   const m = /^(.*?)\s*(?:\(([^)]*)\))?$/.exec(line.toLowerCase());
   const state = (m?.[1] ?? "").trim();
   const reason = (m?.[2] ?? "").trim();
@@ -50,7 +67,9 @@ export function isNotFound(message: string): boolean {
 
 /** virsh could not reach or talk to libvirtd (down, socket missing, connection dropped). */
 export function isConnectionFailure(message: string): boolean {
-  return /failed to connect to the hypervisor|unable to connect|no connection driver available|connection (reset|refused|closed)|cannot recv data|end of file while reading data|socket|hypervisor connection|keepalive/i.test(message);
+  return /failed to connect to the hypervisor|unable to connect|no connection driver available|connection (reset|refused|closed)|cannot recv data|end of file while reading data|socket|hypervisor connection|keepalive/i.test(
+    message,
+  );
 }
 
 /** destroy/shutdown's "the domain is not running": the wanted outcome reached another way. */

@@ -26,10 +26,15 @@ export interface UtilizationRecord {
   readonly retryAfter?: number;
 }
 
-export type UtilizationOp = { readonly attr: UtilizationAttr; readonly op: "set"; readonly value: string } | { readonly attr: UtilizationAttr; readonly op: "delete" };
+export type UtilizationOp =
+  | { readonly attr: UtilizationAttr; readonly op: "set"; readonly value: string }
+  | { readonly attr: UtilizationAttr; readonly op: "delete" };
 
 /** The values the domain XML gives: undefined where it says nothing (the attribute is then left alone). */
-export function utilizationValues(vcpus: number | undefined, memoryKib: number | undefined): Partial<Record<UtilizationAttr, string>> {
+export function utilizationValues(
+  vcpus: number | undefined,
+  memoryKib: number | undefined,
+): Partial<Record<UtilizationAttr, string>> {
   const mib = memoryKib === undefined ? undefined : String(Math.floor(memoryKib / 1024));
   return {
     ...(vcpus === undefined ? {} : { cpu: String(vcpus) }),
@@ -38,7 +43,11 @@ export function utilizationValues(vcpus: number | undefined, memoryKib: number |
 }
 
 /** The crm_resource calls needed now: none when the record already holds what is wanted. */
-export function utilizationOps(flags: UtilizationFlags, values: Partial<Record<UtilizationAttr, string>>, record: UtilizationRecord): UtilizationOp[] {
+export function utilizationOps(
+  flags: UtilizationFlags,
+  values: Partial<Record<UtilizationAttr, string>>,
+  record: UtilizationRecord,
+): UtilizationOp[] {
   const ops: UtilizationOp[] = [];
   for (const attr of UTILIZATION_ATTRS) {
     const had = record.values[attr];
@@ -55,7 +64,15 @@ export function utilizationOps(flags: UtilizationFlags, values: Partial<Record<U
 /** crm_resource's arguments for one operation on resource `instance`. */
 export function crmResourceArgs(instance: string, op: UtilizationOp): string[] {
   return op.op === "set"
-    ? ["--resource", instance, "--utilization", "--set-parameter", op.attr, "--parameter-value", op.value]
+    ? [
+        "--resource",
+        instance,
+        "--utilization",
+        "--set-parameter",
+        op.attr,
+        "--parameter-value",
+        op.value,
+      ]
     : ["--resource", instance, "--utilization", "--delete-parameter", op.attr];
 }
 
@@ -75,7 +92,9 @@ export function parseUtilizationRecord(text: string | undefined): UtilizationRec
       const x = v[attr];
       if (typeof x === "string" || x === null) values[attr] = x;
     }
-    return typeof data.retryAfter === "number" ? { values, retryAfter: data.retryAfter } : { values };
+    return typeof data.retryAfter === "number"
+      ? { values, retryAfter: data.retryAfter }
+      : { values };
   } catch {
     return { values: {} };
   }

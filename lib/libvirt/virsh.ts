@@ -43,23 +43,54 @@ export function virshMessage(r: VirshResult): string {
 }
 
 /** Runs `virsh [--connect URI] --quiet ARGS` until it exits or `deadline` passes. Never throws. */
-export function virsh(args: readonly string[], deadline: Deadline, opts: VirshOptions = {}): Promise<VirshResult> {
-  const full = [...(opts.uri !== undefined && opts.uri !== "" ? ["--connect", opts.uri] : []), "--quiet", ...args];
+export function virsh(
+  args: readonly string[],
+  deadline: Deadline,
+  opts: VirshOptions = {},
+): Promise<VirshResult> {
+  const full = [
+    ...(opts.uri !== undefined && opts.uri !== "" ? ["--connect", opts.uri] : []),
+    "--quiet",
+    ...args,
+  ];
   const started = Date.now();
   // Whole milliseconds: execFile refuses a fractional timeout (a deadline from performance.timeOrigin is fractional).
   const timeout = Math.floor(deadline.remainingMs());
   if (timeout < MIN_CALL_MS) {
-    return Promise.resolve({ args: full, code: undefined, stdout: "", stderr: "", timedOut: true, spawnError: undefined, ms: 0 });
+    return Promise.resolve({
+      args: full,
+      code: undefined,
+      stdout: "",
+      stderr: "",
+      timedOut: true,
+      spawnError: undefined,
+      ms: 0,
+    });
   }
   return new Promise((resolve) => {
     execFile(
       opts.program ?? "virsh",
       full,
-      { env: opts.env, timeout, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, encoding: "utf8", signal: opts.signal, windowsHide: true },
+      {
+        env: opts.env,
+        timeout,
+        killSignal: "SIGKILL",
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: "utf8",
+        signal: opts.signal,
+        windowsHide: true,
+      },
       (err, stdout, stderr) => {
-        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown; signal?: unknown }) | null;
-        const spawnError = e !== null && typeof e.code === "string" && e.code !== "ABORT_ERR" ? e.code : undefined;
-        const timedOut = e !== null && (e.killed === true || e.name === "AbortError" || e.code === "ABORT_ERR" || (e.signal !== null && e.signal !== undefined));
+        const e = err as
+          (NodeJS.ErrnoException & { killed?: boolean; code?: unknown; signal?: unknown }) | null;
+        const spawnError =
+          e !== null && typeof e.code === "string" && e.code !== "ABORT_ERR" ? e.code : undefined;
+        const timedOut =
+          e !== null &&
+          (e.killed === true ||
+            e.name === "AbortError" ||
+            e.code === "ABORT_ERR" ||
+            (e.signal !== null && e.signal !== undefined));
         resolve({
           args: full,
           code: e === null ? 0 : typeof e.code === "number" ? e.code : undefined,

@@ -18,7 +18,12 @@ import { Logger } from "../log.js";
 
 export type OcfLogLevel = "err" | "warning" | "info" | "debug";
 
-const LABEL: Readonly<Record<OcfLogLevel, string>> = { err: "ERROR", warning: "WARNING", info: "INFO", debug: "DEBUG" };
+const LABEL: Readonly<Record<OcfLogLevel, string>> = {
+  err: "ERROR",
+  warning: "WARNING",
+  info: "INFO",
+  debug: "DEBUG",
+};
 
 export interface OcfLogSinks {
   /** stderr. */
@@ -63,7 +68,8 @@ export class OcfLog {
     private readonly sinks: OcfLogSinks,
   ) {
     this.logFile = settings.logFile === "" ? undefined : settings.logFile;
-    const debugLog = settings.debugLog === "" || settings.debugLog === "/dev/null" ? undefined : settings.debugLog;
+    const debugLog =
+      settings.debugLog === "" || settings.debugLog === "/dev/null" ? undefined : settings.debugLog;
     this.debugLog = debugLog === this.logFile ? undefined : debugLog;
   }
 
@@ -123,8 +129,11 @@ export class OcfLog {
     if (level !== "debug" && this.logFile !== undefined) {
       this.logFile = this.append(this.logFile, `${date}${tag}:    ${text}\n`);
     }
-    if (this.debugLog !== undefined) this.debugLog = this.append(this.debugLog, `${tag}:\t${date}${text}\n`);
-    const elsewhere = facility !== undefined || (level === "debug" ? this.debugLog !== undefined : this.logFile !== undefined);
+    if (this.debugLog !== undefined)
+      this.debugLog = this.append(this.debugLog, `${tag}:\t${date}${text}\n`);
+    const elsewhere =
+      facility !== undefined ||
+      (level === "debug" ? this.debugLog !== undefined : this.logFile !== undefined);
     if (!elsewhere && !stderrAlready) this.sinks.err(`${date}${text}\n`);
   }
 

@@ -4,6 +4,7 @@
  * resource-agents names theirs: ocf_PROVIDER_AGENT(7).
  */
 import { Parser } from "xml2js";
+import { messageOf } from "../errors.js";
 
 interface XmlNode {
   readonly $?: Readonly<Record<string, string>>;
@@ -51,25 +52,34 @@ export function parseOcfMetadata(xml: string): OcfAgentDoc {
   let root: XmlNode | undefined;
   let failure: unknown;
   // xml2js parses synchronously unless `async` is set: the callback has run when parseString returns.
-  new Parser({ explicitArray: true, trim: false }).parseString(xml, (err: unknown, result: { "resource-agent"?: XmlNode } | undefined) => {
-    failure = err;
-    root = result?.["resource-agent"];
-  });
-  if (failure !== null && failure !== undefined) throw new Error(`meta-data is not XML: ${String(failure).split("\n")[0]}`);
+  new Parser({ explicitArray: true, trim: false }).parseString(
+    xml,
+    (err: unknown, result: { "resource-agent"?: XmlNode } | undefined) => {
+      failure = err;
+      root = result?.["resource-agent"];
+    },
+  );
+  if (failure !== null && failure !== undefined)
+    throw new Error(`meta-data is not XML: ${messageOf(failure).split("\n")[0]}`);
   if (root?.$?.name === undefined) throw new Error("meta-data has no <resource-agent name=…>");
-  const params = children(children(root, "parameters")[0], "parameter").map((p): OcfParameterDoc => {
-    const content = children(p, "content")[0];
-    return {
-      name: p.$?.name ?? "",
-      required: p.$?.required === "1",
-      unique: p.$?.unique === "1",
-      type: content?.$?.type ?? "string",
-      default: content?.$?.default,
-      shortdesc: text(p, "shortdesc"),
-      longdesc: text(p, "longdesc"),
-    };
-  });
-  const actions = children(children(root, "actions")[0], "action").map((a): OcfActionDoc => ({ name: a.$?.name ?? "", attributes: a.$ ?? {} }));
+  const params = children(children(root, "parameters")[0], "parameter").map(
+    (p): OcfParameterDoc => {
+      const content = children(p, "content")[0];
+      return {
+        name: p.$?.name ?? "",
+        required: p.$?.required === "1",
+        unique: p.$?.unique === "1",
+        type: content?.$?.type ?? "string",
+        default: content?.$?.default,
+        shortdesc: text(p, "shortdesc"),
+        longdesc: text(p, "longdesc"),
+      };
+    },
+  );
+  const actions = children(children(root, "actions")[0], "action").map((a): OcfActionDoc => ({
+    name: a.$?.name ?? "",
+    attributes: a.$ ?? {},
+  }));
   return {
     name: root.$.name,
     version: root.$.version ?? "",
@@ -136,16 +146,35 @@ export function ocfManPage(doc: OcfAgentDoc, provider: string, packageVersion: s
       .filter(([k]) => k !== "name")
       .map(([k, v]) => `${k}=${v}`)
       .join(" ");
-    out.push(".TP", `\\fB${roff(a.name)}\\fR`, roff(attrs === "" ? "-" : attrs).replace(/^\\-$/, "\\(em"));
+    out.push(
+      ".TP",
+      `\\fB${roff(a.name)}\\fR`,
+      roff(attrs === "" ? "-" : attrs).replace(/^\\-$/, "\\(em"),
+    );
   }
   const required = doc.parameters.filter((p) => p.required).map((p) => `${p.name}=…`);
   const ops = doc.actions
-    .filter((a) => ["start", "stop", "monitor"].includes(a.name) && (a.attributes.depth ?? "0") === "0")
-    .map((a) => `${a.name}${a.attributes.timeout ? ` timeout=${a.attributes.timeout}` : ""}${a.attributes.interval ? ` interval=${a.attributes.interval}` : ""}`);
-  const pcs = [`pcs resource create RESOURCE ocf:${provider}:${doc.name} ${required.join(" ")}`.trimEnd(), ...(ops.length > 0 ? [`    op ${ops.join(" ")}`] : [])];
+    .filter(
+      (a) => ["start", "stop", "monitor"].includes(a.name) && (a.attributes.depth ?? "0") === "0",
+    )
+    .map(
+      (a) =>
+        `${a.name}${a.attributes.timeout ? ` timeout=${a.attributes.timeout}` : ""}${a.attributes.interval ? ` interval=${a.attributes.interval}` : ""}`,
+    );
+  const pcs = [
+    `pcs resource create RESOURCE ocf:${provider}:${doc.name} ${required.join(" ")}`.trimEnd(),
+    ...(ops.length > 0 ? [`    op ${ops.join(" ")}`] : []),
+  ];
   out.push(".SH EXAMPLE PCS", ".nf", roff(pcs.join(" \\\n")), ".fi");
-  const crm = [`primitive RESOURCE ocf:${provider}:${doc.name}`, ...(required.length > 0 ? [`    params ${required.join(" ")}`] : []), ...ops.map((o) => `    op ${o}`)];
+  const crm = [
+    `primitive RESOURCE ocf:${provider}:${doc.name}`,
+    ...(required.length > 0 ? [`    params ${required.join(" ")}`] : []),
+    ...ops.map((o) => `    op ${o}`),
+  ];
   out.push(".SH EXAMPLE CRM SHELL", ".nf", roff(crm.join(" \\\n")), ".fi");
-  out.push(".SH SEE ALSO", "\\fBkvmha\\fR(8), \\fBpcs\\fR(8), \\fBcrm\\fR(8), \\fBcrm_resource\\fR(8)");
+  out.push(
+    ".SH SEE ALSO",
+    "\\fBkvmha\\fR(8), \\fBpcs\\fR(8), \\fBcrm\\fR(8), \\fBcrm_resource\\fR(8)",
+  );
   return `${out.join("\n")}\n`;
 }

@@ -49,7 +49,9 @@ export function metadataXml(agent: OcfAgent, opts: { ocf11?: boolean } = {}): st
   const out: string[] = [];
   out.push('<?xml version="1.0"?>');
   out.push('<!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">');
-  out.push(`<resource-agent name="${xmlEscape(agent.name)}" version="${xmlEscape(agent.version)}">`);
+  out.push(
+    `<resource-agent name="${xmlEscape(agent.name)}" version="${xmlEscape(agent.version)}">`,
+  );
   out.push(`<version>${ocf11 ? "1.1" : "1.0"}</version>`);
   out.push("");
   out.push(`<longdesc lang="en">\n${xmlEscape(agent.longdesc.trim())}\n</longdesc>`);
@@ -58,7 +60,9 @@ export function metadataXml(agent: OcfAgent, opts: { ocf11?: boolean } = {}): st
   out.push("<parameters>");
   for (const p of agent.parameters) {
     const reload = ocf11 && p.reloadable === true ? ' reloadable="1"' : "";
-    out.push(`<parameter name="${xmlEscape(p.name)}" unique="${p.unique === true ? 1 : 0}" required="${p.required === true ? 1 : 0}"${reload}>`);
+    out.push(
+      `<parameter name="${xmlEscape(p.name)}" unique="${p.unique === true ? 1 : 0}" required="${p.required === true ? 1 : 0}"${reload}>`,
+    );
     out.push(`<longdesc lang="en">\n${xmlEscape(p.longdesc.trim())}\n</longdesc>`);
     out.push(`<shortdesc lang="en">${xmlEscape(p.shortdesc)}</shortdesc>`);
     // A secret's default is shown like any other (it is in the agent for all to read anyway).

@@ -36,7 +36,18 @@ const FALSE_WORDS: ReadonlySet<string> = new Set(["no", "false", "0", "nein", "o
 const INTEGER = /^[+-]?\d+$/;
 /** A Pacemaker-style interval: a number and an optional unit; no unit means seconds. */
 const TIME = /^(\d+(?:\.\d+)?)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?$/i;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, msec: 1, us: 0.001, usec: 0.001, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hr: 3_600_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  msec: 1,
+  us: 0.001,
+  usec: 0.001,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  hr: 3_600_000,
+};
 
 /** A time value in milliseconds, or undefined when it is not one. */
 export function parseTimeMs(text: string): number | undefined {
@@ -93,7 +104,8 @@ export class OcfParams {
   /** The values as name=value for debug logs and traces, secrets hidden. */
   describe(): string {
     const parts: string[] = [];
-    for (const [name, value] of this.values) parts.push(`${name}=${this.spec(name).secret === true ? "[hidden]" : value}`);
+    for (const [name, value] of this.values)
+      parts.push(`${name}=${this.spec(name).secret === true ? "[hidden]" : value}`);
     return parts.join(" ");
   }
 }
@@ -131,9 +143,12 @@ export function checkParams(specs: readonly ParamSpec[], params: OcfParams): voi
     const ok =
       spec.type === "string" ||
       (spec.type === "integer" && INTEGER.test(value.trim())) ||
-      (spec.type === "boolean" && (TRUE_WORDS.has(value.trim().toLowerCase()) || FALSE_WORDS.has(value.trim().toLowerCase()))) ||
+      (spec.type === "boolean" &&
+        (TRUE_WORDS.has(value.trim().toLowerCase()) ||
+          FALSE_WORDS.has(value.trim().toLowerCase()))) ||
       (spec.type === "time" && parseTimeMs(value) !== undefined);
-    if (!ok) throw new OcfNotConfigured(`${spec.name}: the value${shown} is not ${ARTICLE[spec.type]}`);
+    if (!ok)
+      throw new OcfNotConfigured(`${spec.name}: the value${shown} is not ${ARTICLE[spec.type]}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, writeSync } from
 import { dirname, join } from "node:path";
 import { isatty } from "node:tty";
 import { Deadline } from "../deadline.js";
-import { KvmhaError } from "../errors.js";
+import { KvmhaError, messageOf } from "../errors.js";
 import type { OcfAgent, OcfContext } from "./agent.js";
 import { OcfError, OcfExit, OcfNotInstalled } from "./codes.js";
 import { OcfLog, type OcfLogLevel } from "./log.js";
@@ -17,11 +17,11 @@ import { agentActionNames, callerSpeaksOcf11, metadataXml, usageLine } from "./m
 import { type Env, PARAM_NAME, checkParams, parseTimeMs, readParams } from "./params.js";
 
 export interface OcfIo {
-  out(text: string): void;
-  err(text: string): void;
-  stderrIsTty(): boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  stderrIsTty: () => boolean;
   /** One syslog message. Must be bounded and must not throw. */
-  syslog(facility: string, level: OcfLogLevel, tag: string, message: string): void;
+  syslog: (facility: string, level: OcfLogLevel, tag: string, message: string) => void;
   /** When the process started (ms since the epoch): Pacemaker's op timer runs from the fork. */
   startedAt(): number;
   readonly pid: number;
@@ -34,7 +34,10 @@ export const processOcfIo: OcfIo = {
   syslog: (facility, level, tag, message) => {
     // Node has no unix datagram sockets, so /dev/log is reached through util-linux's logger,
     // as the shell agents do; bounded, and its failure is not the agent's.
-    spawnSync("logger", ["-t", tag, "-p", `${facility}.${level}`, "--", message], { stdio: "ignore", timeout: 2000 });
+    spawnSync("logger", ["-t", tag, "-p", `${facility}.${level}`, "--", message], {
+      stdio: "ignore",
+      timeout: 2000,
+    });
   },
   startedAt: () => {
     // timeOrigin is the process start; should it ever come from the build's snapshot, it is far
@@ -57,7 +60,10 @@ export const DEFAULT_TIMEOUT_MS = 20_000;
  * 5 s, and never more than half of it.
  */
 export function cutoffMarginMs(timeoutMs: number): number {
-  return Math.min(Math.max(500, Math.min(5000, Math.round(timeoutMs / 10))), Math.floor(timeoutMs / 2));
+  return Math.min(
+    Math.max(500, Math.min(5000, Math.round(timeoutMs / 10))),
+    Math.floor(timeoutMs / 2),
+  );
 }
 
 const TRUE_WORDS: ReadonlySet<string> = new Set(["yes", "true", "1", "ja", "on"]);
@@ -71,17 +77,26 @@ function nonEmpty(text: string | undefined): string | undefined {
 }
 
 function intOr(text: string | undefined, fallback: number): number {
-  return text !== undefined && /^\d+$/.test(text.trim()) ? Number.parseInt(text.trim(), 10) : fallback;
+  return text !== undefined && /^\d+$/.test(text.trim())
+    ? Number.parseInt(text.trim(), 10)
+    : fallback;
 }
 
-export async function runOcfAgent(agent: OcfAgent, args: readonly string[], env: Env, io: OcfIo = processOcfIo): Promise<number> {
+export async function runOcfAgent(
+  agent: OcfAgent,
+  args: readonly string[],
+  env: Env,
+  io: OcfIo = processOcfIo,
+): Promise<number> {
   const action = args[0] ?? "";
   const givenInstance = nonEmpty(env.OCF_RESOURCE_INSTANCE);
   let trace: Trace | undefined;
   const facility = nonEmpty(env.HA_LOGFACILITY);
   const log = new OcfLog(
     {
-      tag: nonEmpty(env.HA_LOGTAG) ?? `${agent.name}${givenInstance === undefined ? "" : `(${givenInstance})`}[${io.pid}]`,
+      tag:
+        nonEmpty(env.HA_LOGTAG) ??
+        `${agent.name}${givenInstance === undefined ? "" : `(${givenInstance})`}[${io.pid}]`,
       stderrIsTty: io.stderrIsTty(),
       facility: facility === "none" ? undefined : facility,
       logFile: nonEmpty(env.HA_LOGFILE),
@@ -101,7 +116,8 @@ export async function runOcfAgent(agent: OcfAgent, args: readonly string[], env:
       return OcfExit.SUCCESS;
     }
     // OCF_RESKEY_trace_ra is the resource-parameter way to turn tracing on, as in ocf-shellfuncs.
-    if (isTrue(env.OCF_TRACE_RA) || isTrue(env.OCF_RESKEY_trace_ra)) trace = openTrace(agent, action, givenInstance, env, io, log);
+    if (isTrue(env.OCF_TRACE_RA) || isTrue(env.OCF_RESKEY_trace_ra))
+      trace = openTrace(agent, action, givenInstance, env, io, log);
     const implemented: readonly string[] = agentActionNames(agent);
     if (action !== "validate-all" && !implemented.includes(action)) {
       log.exitReason(action === "" ? "no action given" : `${action}: action not supported`);
@@ -113,8 +129,17 @@ export async function runOcfAgent(agent: OcfAgent, args: readonly string[], env:
       log.exitReason("OCF_RESOURCE_INSTANCE is not set: need to know the resource instance name");
       return OcfExit.ERR_ARGS;
     }
-    const { ctx, controller } = makeContext(agent, action, givenInstance ?? "default", env, io, log);
-    trace?.write(`${agent.name} ${action} instance=${ctx.instance} timeout=${ctx.timeoutMs}ms interval=${ctx.intervalMs}ms probe=${ctx.isProbe} check_level=${ctx.checkLevel}`);
+    const { ctx, controller } = makeContext(
+      agent,
+      action,
+      givenInstance ?? "default",
+      env,
+      io,
+      log,
+    );
+    trace?.write(
+      `${agent.name} ${action} instance=${ctx.instance} timeout=${ctx.timeoutMs}ms interval=${ctx.intervalMs}ms probe=${ctx.isProbe} check_level=${ctx.checkLevel}`,
+    );
     trace?.write(`parameters: ${ctx.params.describe()}`);
     checkParams(agent.parameters, ctx.params);
     if (log.debugEnabled || trace !== undefined) log.debug(`${action}: ${ctx.params.describe()}`);
@@ -141,22 +166,37 @@ function report(err: unknown, log: OcfLog): number {
     log.exitReason(err.message);
     return OcfExit.ERR_GENERIC;
   }
-  log.exitReason(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+  log.exitReason(`internal error: ${messageOf(err)}`);
   return OcfExit.ERR_GENERIC;
 }
 
-function makeContext(agent: OcfAgent, action: string, instance: string, env: Env, io: OcfIo, log: OcfLog): { ctx: OcfContext; controller: AbortController } {
+function makeContext(
+  agent: OcfAgent,
+  action: string,
+  instance: string,
+  env: Env,
+  io: OcfIo,
+  log: OcfLog,
+): { ctx: OcfContext; controller: AbortController } {
   for (const p of agent.parameters) {
-    if (!PARAM_NAME.test(p.name)) throw new Error(`parameter name '${p.name}' cannot be an environment variable`);
+    if (!PARAM_NAME.test(p.name))
+      throw new Error(`parameter name '${p.name}' cannot be an environment variable`);
   }
   const params = readParams(agent.parameters, env);
   for (const p of agent.parameters) if (p.secret === true) log.addSecret(params.string(p.name));
 
-  const declared = agent.actions[action as keyof OcfAgent["actions"]]?.timeout ?? (action === "validate-all" ? agent.validateTimeout ?? "20s" : undefined);
+  const declared =
+    agent.actions[action as keyof OcfAgent["actions"]]?.timeout ??
+    (action === "validate-all" ? (agent.validateTimeout ?? "20s") : undefined);
   const fromPacemaker = intOr(env.OCF_RESKEY_CRM_meta_timeout, 0);
-  const timeoutMs = fromPacemaker > 0 ? fromPacemaker : (declared === undefined ? undefined : parseTimeMs(declared)) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs =
+    fromPacemaker > 0
+      ? fromPacemaker
+      : ((declared === undefined ? undefined : parseTimeMs(declared)) ?? DEFAULT_TIMEOUT_MS);
   if (env.OCF_RESKEY_CRM_meta_timeout !== undefined && fromPacemaker <= 0) {
-    log.warning(`OCF_RESKEY_CRM_meta_timeout '${env.OCF_RESKEY_CRM_meta_timeout}' is not a positive number of milliseconds; using ${timeoutMs} ms`);
+    log.warning(
+      `OCF_RESKEY_CRM_meta_timeout '${env.OCF_RESKEY_CRM_meta_timeout}' is not a positive number of milliseconds; using ${timeoutMs} ms`,
+    );
   }
   const intervalMs = intOr(env.OCF_RESKEY_CRM_meta_interval, 0);
   const checkLevel = intOr(nonEmpty(env.OCF_RESKEY_OCF_CHECK_LEVEL) ?? env.OCF_CHECK_LEVEL, 0);
@@ -181,7 +221,12 @@ function makeContext(agent: OcfAgent, action: string, instance: string, env: Env
     meta: (name) => env[`OCF_RESKEY_CRM_meta_${name}`],
     childEnv: () => {
       // A fresh copy each time: a caller may add to it.
-      childEnv ??= Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== "LANG" && e[0] !== "LANGUAGE"));
+      childEnv ??= Object.fromEntries(
+        Object.entries(env).filter(
+          (e): e is [string, string] =>
+            e[1] !== undefined && e[0] !== "LANG" && e[0] !== "LANGUAGE",
+        ),
+      );
       return { ...childEnv, LC_ALL: "C" };
     },
   };
@@ -189,7 +234,11 @@ function makeContext(agent: OcfAgent, action: string, instance: string, env: Env
 }
 
 /** Runs `body`, or gives up at the context's deadline with ERR_GENERIC and a reason. */
-async function bounded(ctx: OcfContext, controller: AbortController, body: () => Promise<number>): Promise<number> {
+async function bounded(
+  ctx: OcfContext,
+  controller: AbortController,
+  body: () => Promise<number>,
+): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<"expired">((resolve) => {
     timer = setTimeout(() => resolve("expired"), ctx.deadline.remainingMs());
@@ -202,7 +251,9 @@ async function bounded(ctx: OcfContext, controller: AbortController, body: () =>
     if (result !== "expired") return result;
     controller.abort();
     const secs = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
-    ctx.log.exitReason(`${ctx.action} did not finish in time: cut off ${secs(cutoffMarginMs(ctx.timeoutMs))} before its op timeout of ${secs(ctx.timeoutMs)}`);
+    ctx.log.exitReason(
+      `${ctx.action} did not finish in time: cut off ${secs(cutoffMarginMs(ctx.timeoutMs))} before its op timeout of ${secs(ctx.timeoutMs)}`,
+    );
     return OcfExit.ERR_GENERIC;
   } finally {
     clearTimeout(timer);
@@ -217,7 +268,8 @@ async function bounded(ctx: OcfContext, controller: AbortController, body: () =>
 async function perform(agent: OcfAgent, ctx: OcfContext): Promise<number> {
   try {
     for (const binary of agent.requiredBinaries ?? []) {
-      if (!onPath(binary, ctx.childEnv().PATH)) throw new OcfNotInstalled(`${binary}: required binary not installed`);
+      if (!onPath(binary, ctx.childEnv().PATH))
+        throw new OcfNotInstalled(`${binary}: required binary not installed`);
     }
     await agent.validate?.(ctx);
   } catch (err) {
@@ -245,7 +297,9 @@ async function perform(agent: OcfAgent, ctx: OcfContext): Promise<number> {
 }
 
 function onPath(binary: string, path: string | undefined): boolean {
-  const dirs = binary.includes("/") ? [""] : (path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").filter((d) => d !== "");
+  const dirs = binary.includes("/")
+    ? [""]
+    : (path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").filter((d) => d !== "");
   for (const dir of dirs) {
     try {
       accessSync(dir === "" ? binary : join(dir, binary), constants.X_OK);
@@ -274,7 +328,14 @@ function clock(d: Date): string {
  * `<agent>/<instance>.<action>.<YYYY-MM-DD.HH:MM:SS>`. The environment it starts with is dumped,
  * secrets hidden. A trace that cannot be opened is a warning, never a failure.
  */
-function openTrace(agent: OcfAgent, action: string, instance: string | undefined, env: Env, io: OcfIo, log: OcfLog): Trace | undefined {
+function openTrace(
+  agent: OcfAgent,
+  action: string,
+  instance: string | undefined,
+  env: Env,
+  io: OcfIo,
+  log: OcfLog,
+): Trace | undefined {
   const target = nonEmpty(env.OCF_TRACE_FILE);
   let fd: number | undefined;
   let owned = false;
@@ -285,11 +346,16 @@ function openTrace(agent: OcfAgent, action: string, instance: string | undefined
       let path: string | undefined;
       if (target !== undefined && target.startsWith("/")) path = target;
       else {
-        if (target !== undefined) log.warning("OCF_TRACE_FILE must be a descriptor (3-9) or an absolute path; using the default place");
+        if (target !== undefined)
+          log.warning(
+            "OCF_TRACE_FILE must be a descriptor (3-9) or an absolute path; using the default place",
+          );
         if (io.stderrIsTty() || instance === undefined || action === "") return undefined;
         const now = new Date(io.startedAt());
         const stamp = `${now.toISOString().slice(0, 10)}.${clock(now).slice(0, 8)}`;
-        const dir = nonEmpty(env.OCF_RESKEY_trace_dir) ?? join(nonEmpty(env.HA_VARLIB) ?? "/var/lib/heartbeat", "trace_ra");
+        const dir =
+          nonEmpty(env.OCF_RESKEY_trace_dir) ??
+          join(nonEmpty(env.HA_VARLIB) ?? "/var/lib/heartbeat", "trace_ra");
         path = join(dir, agent.name, `${instance}.${action}.${stamp}`);
       }
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -297,7 +363,7 @@ function openTrace(agent: OcfAgent, action: string, instance: string | undefined
       owned = true;
     }
   } catch (err) {
-    log.warning(`cannot open the trace file, tracing is off: ${err instanceof Error ? err.message : String(err)}`);
+    log.warning(`cannot open the trace file, tracing is off: ${messageOf(err)}`);
     return undefined;
   }
   const traceFd = fd;
@@ -316,8 +382,12 @@ function openTrace(agent: OcfAgent, action: string, instance: string | undefined
       open = false;
     },
   };
-  const secretKeys = new Set(agent.parameters.filter((p) => p.secret === true).map((p) => `OCF_RESKEY_${p.name}`));
-  const names = Object.keys(env).filter((k) => /^(OCF_|HA_|PCMK_)/.test(k)).sort();
-  for (const k of names) trace.write(`env ${k}=${secretKeys.has(k) ? "[hidden]" : env[k] ?? ""}`);
+  const secretKeys = new Set(
+    agent.parameters.filter((p) => p.secret === true).map((p) => `OCF_RESKEY_${p.name}`),
+  );
+  const names = Object.keys(env)
+    .filter((k) => /^(OCF_|HA_|PCMK_)/.test(k))
+    .sort();
+  for (const k of names) trace.write(`env ${k}=${secretKeys.has(k) ? "[hidden]" : (env[k] ?? "")}`);
   return trace;
 }

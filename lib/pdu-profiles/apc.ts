@@ -21,7 +21,8 @@ const MASTER_SWITCH = "1.3.6.1.4.1.318.1.3.4";
 export const APC_RPDU: PduProfile = {
   id: "apc-rpdu",
   vendor: "APC",
-  description: "APC AP79xx/AP89xx switched rack PDUs (PowerNet-MIB rPDU tables, recognised on AP79xx firmware)",
+  description:
+    "APC AP79xx/AP89xx switched rack PDUs (PowerNet-MIB rPDU tables, recognised on AP79xx firmware)",
   mib: "PowerNet-MIB",
   // masterSwitchrPDU
   sysObjectIds: [`${MASTER_SWITCH}.5`],

@@ -35,7 +35,8 @@ export const CYBERPOWER: PduProfile = {
 export const CYBERPOWER_EPDU2: PduProfile = {
   id: "cyberpower-epdu2",
   vendor: "CyberPower",
-  description: "CyberPower daisy-chained switched PDUs (CPS-MIB ePDU2 switched outlet tables; by device= only)",
+  description:
+    "CyberPower daisy-chained switched PDUs (CPS-MIB ePDU2 switched outlet tables; by device= only)",
   mib: "CPS-MIB",
   sysObjectIds: [],
   index: "{outlet}",

@@ -29,7 +29,12 @@ export const EATON_EPDU: PduProfile = {
   // outletControlStatus: off(0), on(1); pendingOff(2) and pendingOn(3) are neither
   state: { oid: "1.3.6.1.4.1.534.6.6.7.6.6.1.2", on: [1], off: [0] },
   // outletControlOffCmd ← 0 (off now); outletControlOnCmd ← 0 (on now)
-  control: { oid: "1.3.6.1.4.1.534.6.6.7.6.6.1.3", off: 0, onOid: "1.3.6.1.4.1.534.6.6.7.6.6.1.4", on: 0 },
+  control: {
+    oid: "1.3.6.1.4.1.534.6.6.7.6.6.1.3",
+    off: 0,
+    onOid: "1.3.6.1.4.1.534.6.6.7.6.6.1.4",
+    on: 0,
+  },
   // outletName (outletTable, same index)
   name: { oid: "1.3.6.1.4.1.534.6.6.7.6.1.1.3" },
   // outletCount.<strappingIndex> (unitTable)

@@ -42,7 +42,10 @@ export function profileForSysObjectId(oid: string): PduProfile | undefined {
 }
 
 /** `profileForSysObjectId` over any list of profiles; on a tie, the first listed wins. */
-export function longestPrefixMatch(profiles: readonly PduProfile[], oid: string): PduProfile | undefined {
+export function longestPrefixMatch(
+  profiles: readonly PduProfile[],
+  oid: string,
+): PduProfile | undefined {
   const id = oid.trim().replace(/^\./, "");
   if (!/^\d+(\.\d+)*$/.test(id)) return undefined;
   let best: PduProfile | undefined;
@@ -68,7 +71,9 @@ export interface PduOutlet {
 
 /** `template` (a profile's index or outletCount OID) with the switch and outlet filled in. */
 function fill(template: string, switchNo: number, outlet?: number): string {
-  const filled = template.replaceAll("{switch-1}", String(switchNo - 1)).replaceAll("{switch}", String(switchNo));
+  const filled = template
+    .replaceAll("{switch-1}", String(switchNo - 1))
+    .replaceAll("{switch}", String(switchNo));
   return outlet === undefined ? filled : filled.replaceAll("{outlet}", String(outlet));
 }
 
@@ -86,14 +91,24 @@ export function outletOfRow(profile: PduProfile, index: string): PduOutlet | und
     .replace("{outlet}", "(?<outlet>\\d+)");
   const groups = new RegExp(`^${pattern}$`).exec(index)?.groups;
   if (groups?.outlet === undefined) return undefined;
-  const switchNo = groups.unit !== undefined ? Number(groups.unit) + 1 : groups.switch !== undefined ? Number(groups.switch) : 1;
+  const switchNo =
+    groups.unit !== undefined
+      ? Number(groups.unit) + 1
+      : groups.switch !== undefined
+        ? Number(groups.switch)
+        : 1;
   return { switchNo, outlet: Number(groups.outlet) };
 }
 
 /** What to write to switch an outlet on or off: the column (index still to append) and the value. */
-export function controlWrite(profile: PduProfile, target: "on" | "off"): { readonly oid: string; readonly value: number } {
+export function controlWrite(
+  profile: PduProfile,
+  target: "on" | "off",
+): { readonly oid: string; readonly value: number } {
   const { control } = profile;
-  return target === "on" ? { oid: control.onOid ?? control.oid, value: control.on } : { oid: control.oid, value: control.off };
+  return target === "on"
+    ? { oid: control.onOid ?? control.oid, value: control.on }
+    : { oid: control.oid, value: control.off };
 }
 
 /** The OID holding the number of outlets of a switch, when the MIB has one. */

@@ -20,13 +20,22 @@ export interface PduProfile {
   /** Does the unit have several switches (daisy-chained or towers), addressed as switch:outlet? */
   readonly switches: boolean;
   /** Column whose value reads the outlet's current state. */
-  readonly state: { readonly oid: string; readonly on: readonly number[]; readonly off: readonly number[] };
+  readonly state: {
+    readonly oid: string;
+    readonly on: readonly number[];
+    readonly off: readonly number[];
+  };
   /**
    * Column written to switch the outlet; immediate on and immediate off, never the PDU's own reboot.
    * `onOid`, when given, is the column written to switch on, `oid` then only switches off: for MIBs
    * with one command column per direction (Eaton's outletControlOnCmd beside outletControlOffCmd).
    */
-  readonly control: { readonly oid: string; readonly on: number; readonly off: number; readonly onOid?: string };
+  readonly control: {
+    readonly oid: string;
+    readonly on: number;
+    readonly off: number;
+    readonly onOid?: string;
+  };
   /** Column with each outlet's name, when the MIB has one. */
   readonly name?: { readonly oid: string };
   /**

@@ -14,7 +14,8 @@ import type { PduProfile } from "./profile.js";
 export const SENTRY3: PduProfile = {
   id: "sentry3",
   vendor: "Server Technology",
-  description: "Server Technology Sentry3 switched CDUs, tower A and link tower B (Sentry3-MIB outletTable)",
+  description:
+    "Server Technology Sentry3 switched CDUs, tower A and link tower B (Sentry3-MIB outletTable)",
   mib: "Sentry3-MIB",
   // sentry3
   sysObjectIds: ["1.3.6.1.4.1.1718.3"],
@@ -37,7 +38,8 @@ export const SENTRY3: PduProfile = {
 export const SENTRY4: PduProfile = {
   id: "sentry4",
   vendor: "Server Technology",
-  description: "Server Technology Sentry4 PRO1/PRO2 switched PDUs, master and link units (Sentry4-MIB)",
+  description:
+    "Server Technology Sentry4 PRO1/PRO2 switched PDUs, master and link units (Sentry4-MIB)",
   mib: "Sentry4-MIB",
   // sentry4
   sysObjectIds: ["1.3.6.1.4.1.1718.4"],

@@ -11,7 +11,8 @@ import type { PduProfile } from "./profile.js";
 export const TRIPPLITE: PduProfile = {
   id: "tripplite",
   vendor: "Tripp Lite",
-  description: "Tripp Lite switched PDUs with LX network cards (TRIPPLITE-PRODUCTS tlpPduOutletTable)",
+  description:
+    "Tripp Lite switched PDUs with LX network cards (TRIPPLITE-PRODUCTS tlpPduOutletTable)",
   mib: "TRIPPLITE-PRODUCTS",
   // tlpDevice
   sysObjectIds: ["1.3.6.1.4.1.850.1.1.1"],

@@ -5,7 +5,13 @@
  */
 import { EventEmitter } from "node:events";
 import snmp from "net-snmp";
-import { SnmpAuthError, SnmpError, SnmpProtocolError, SnmpRequestError, SnmpTimeoutError } from "./errors.js";
+import {
+  SnmpAuthError,
+  SnmpError,
+  SnmpProtocolError,
+  SnmpRequestError,
+  SnmpTimeoutError,
+} from "./errors.js";
 import { type SnmpValue, compareOids, isUnder, toSnmpValue } from "./values.js";
 
 export type SnmpVersion = "1" | "2c" | "3";
@@ -55,7 +61,9 @@ const AUTH_FAILURE = 5;
 
 function errorStatusName(status: number): string {
   const name = snmp.ErrorStatus[status];
-  return typeof name === "string" ? name.charAt(0).toLowerCase() + name.slice(1) : `error status ${status}`;
+  return typeof name === "string"
+    ? name.charAt(0).toLowerCase() + name.slice(1)
+    : `error status ${status}`;
 }
 
 /** Stands in for node:dgram (the codec exercise at build time, and the fuzz tests). */
@@ -69,7 +77,10 @@ export function openSnmp(
   log: (line: string) => void = () => {},
   dgramModule?: DatagramModule,
 ): SnmpClient {
-  const peer = target.transport === "udp6" ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const peer =
+    target.transport === "udp6"
+      ? `[${target.host}]:${target.port}`
+      : `${target.host}:${target.port}`;
   // Retransmit well inside the budget: a lost datagram costs one interval, not the whole timeout.
   const intervalMs = Math.max(200, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
   const retries = Math.max(0, Math.floor(requestTimeoutMs / intervalMs) - 1);
@@ -88,17 +99,38 @@ export function openSnmp(
   if (target.version === "3") {
     const user = target.user;
     if (user === undefined) throw new SnmpProtocolError("SNMPv3 needs a user");
-    session = snmp.createV3Session(target.host, {
-      name: user.name,
-      level: snmp.SecurityLevel[user.level],
-      ...(user.level === "noAuthNoPriv" ? {} : { authProtocol: snmp.AuthProtocols[user.authProtocol ?? "sha"], authKey: user.authPassword ?? "" }),
-      ...(user.level === "authPriv" ? { privProtocol: snmp.PrivProtocols[user.privProtocol ?? "aes"], privKey: user.privPassword ?? "" } : {}),
-    }, options);
+    session = snmp.createV3Session(
+      target.host,
+      {
+        name: user.name,
+        level: snmp.SecurityLevel[user.level],
+        ...(user.level === "noAuthNoPriv"
+          ? {}
+          : {
+              authProtocol: snmp.AuthProtocols[user.authProtocol ?? "sha"],
+              authKey: user.authPassword ?? "",
+            }),
+        ...(user.level === "authPriv"
+          ? {
+              privProtocol: snmp.PrivProtocols[user.privProtocol ?? "aes"],
+              privKey: user.privPassword ?? "",
+            }
+          : {}),
+      },
+      options,
+    );
   } else {
-    session = snmp.createSession(target.host, target.community ?? "", { ...options, version: VERSIONS[target.version] });
+    session = snmp.createSession(target.host, target.community ?? "", {
+      ...options,
+      version: VERSIONS[target.version],
+    });
   }
   // Undecodable datagrams (a garbage answer) are emitted as errors; they must not end the process.
-  session.on("error", (err: unknown) => log(`snmp: ignored an undecodable datagram from ${peer}: ${err instanceof Error ? err.name : "error"}`));
+  session.on("error", (err: unknown) =>
+    log(
+      `snmp: ignored an undecodable datagram from ${peer}: ${err instanceof Error ? err.name : "error"}`,
+    ),
+  );
 
   const failure = (err: unknown, what: string): SnmpError => {
     if (err instanceof SnmpError) return err;
@@ -107,7 +139,9 @@ export function openSnmp(
       return new SnmpTimeoutError(
         target.version === "3"
           ? `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable${
-              target.user?.level === "authPriv" ? ", or snmp_priv_passwd or snmp_priv_prot is wrong (a PDU drops what it cannot decrypt)" : ""
+              target.user?.level === "authPriv"
+                ? ", or snmp_priv_passwd or snmp_priv_prot is wrong (a PDU drops what it cannot decrypt)"
+                : ""
             }`
           : `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable, or the community is wrong (SNMP v${target.version} does not answer a wrong community)`,
       );
@@ -115,26 +149,45 @@ export function openSnmp(
     if (err instanceof snmp.ResponseInvalidError) {
       const user = target.user?.name ?? "";
       if (err.code === COULD_NOT_DECRYPT || /decrypt/i.test(err.message)) {
-        return new SnmpAuthError(`PDU ${peer} could not decrypt, or be decrypted by, SNMPv3 user '${user}': wrong snmp_priv_passwd or snmp_priv_prot`);
+        return new SnmpAuthError(
+          `PDU ${peer} could not decrypt, or be decrypted by, SNMPv3 user '${user}': wrong snmp_priv_passwd or snmp_priv_prot`,
+        );
       }
       if (err.code === AUTH_FAILURE) {
-        if (/unknown user/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} does not know SNMPv3 user '${user}'`);
-        if (/wrong digest|digest/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} refused the SNMPv3 authentication of user '${user}': wrong password or snmp_auth_prot`);
-        if (/security level/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} does not allow security level ${target.user?.level ?? ""} for SNMPv3 user '${user}'`);
-        if (/time window/i.test(err.message)) return new SnmpAuthError(`PDU ${peer} answered outside the SNMPv3 time window`);
-        return new SnmpAuthError(`PDU ${peer} refused the SNMPv3 security parameters of user '${user}'`);
+        if (/unknown user/i.test(err.message))
+          return new SnmpAuthError(`PDU ${peer} does not know SNMPv3 user '${user}'`);
+        if (/wrong digest|digest/i.test(err.message))
+          return new SnmpAuthError(
+            `PDU ${peer} refused the SNMPv3 authentication of user '${user}': wrong password or snmp_auth_prot`,
+          );
+        if (/security level/i.test(err.message))
+          return new SnmpAuthError(
+            `PDU ${peer} does not allow security level ${target.user?.level ?? ""} for SNMPv3 user '${user}'`,
+          );
+        if (/time window/i.test(err.message))
+          return new SnmpAuthError(`PDU ${peer} answered outside the SNMPv3 time window`);
+        return new SnmpAuthError(
+          `PDU ${peer} refused the SNMPv3 security parameters of user '${user}'`,
+        );
       }
-      return new SnmpProtocolError(`unexpected answer from PDU ${peer} (${what}): response check ${String(snmp.ResponseInvalidCode[err.code] ?? err.code)} failed`);
+      return new SnmpProtocolError(
+        `unexpected answer from PDU ${peer} (${what}): response check ${String(snmp.ResponseInvalidCode[err.code] ?? err.code)} failed`,
+      );
     }
     if (err instanceof snmp.RequestFailedError) {
       const status = errorStatusName(err.status);
       return new SnmpRequestError(`PDU ${peer} refused ${what}: ${status}`, status);
     }
-    return new SnmpProtocolError(`SNMP request to PDU ${peer} failed (${what}): ${err instanceof Error ? err.name : "unknown error"}`);
+    return new SnmpProtocolError(
+      `SNMP request to PDU ${peer} failed (${what}): ${err instanceof Error ? err.name : "unknown error"}`,
+    );
   };
 
   /** One request, bounded by our own timer too, whatever the library's retransmissions do. */
-  const request = (what: string, start: (callback: snmp.ResponseCallback) => void): Promise<snmp.Varbind[]> =>
+  const request = (
+    what: string,
+    start: (callback: snmp.ResponseCallback) => void,
+  ): Promise<snmp.Varbind[]> =>
     new Promise((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
@@ -162,13 +215,23 @@ export function openSnmp(
     peer,
     async get(oids) {
       const varbinds = await request(`GET ${oids.join(" ")}`, (cb) => session.get([...oids], cb));
-      if (varbinds.length !== oids.length) throw new SnmpProtocolError(`PDU ${peer} answered ${varbinds.length} values for ${oids.length} OIDs`);
+      if (varbinds.length !== oids.length)
+        throw new SnmpProtocolError(
+          `PDU ${peer} answered ${varbinds.length} values for ${oids.length} OIDs`,
+        );
       return varbinds.map((vb) => toSnmpValue(vb.type, vb.value));
     },
     async setInteger(oid, value) {
-      const varbinds = await request(`SET ${oid} = ${value}`, (cb) => session.set([{ oid, type: snmp.ObjectType.Integer, value }], cb));
-      const echoed = varbinds[0] === undefined ? undefined : toSnmpValue(varbinds[0].type, varbinds[0].value);
-      if (echoed?.kind === "missing") throw new SnmpRequestError(`PDU ${peer} has no object ${oid} (${echoed.reason})`, echoed.reason);
+      const varbinds = await request(`SET ${oid} = ${value}`, (cb) =>
+        session.set([{ oid, type: snmp.ObjectType.Integer, value }], cb),
+      );
+      const echoed =
+        varbinds[0] === undefined ? undefined : toSnmpValue(varbinds[0].type, varbinds[0].value);
+      if (echoed?.kind === "missing")
+        throw new SnmpRequestError(
+          `PDU ${peer} has no object ${oid} (${echoed.reason})`,
+          echoed.reason,
+        );
     },
     async walk(base, maxRows) {
       const rows: SnmpRow[] = [];
@@ -179,7 +242,8 @@ export function openSnmp(
         const value = toSnmpValue(vb.type, vb.value);
         if (value.kind === "missing" || !isUnder(vb.oid, base)) break;
         // An agent that answers GETNEXT with an OID that does not follow would loop forever.
-        if (compareOids(vb.oid, cursor) <= 0) throw new SnmpProtocolError(`PDU ${peer} walked backwards at ${vb.oid}`);
+        if (compareOids(vb.oid, cursor) <= 0)
+          throw new SnmpProtocolError(`PDU ${peer} walked backwards at ${vb.oid}`);
         rows.push({ oid: vb.oid, value });
         cursor = vb.oid;
       }
@@ -201,7 +265,12 @@ export function openSnmp(
  * Called while the startup snapshot is built, so the executable starts with that code compiled.
  */
 export async function exerciseSnmpCodec(): Promise<void> {
-  const client = openSnmp({ host: "127.0.0.1", port: 161, version: "2c", transport: "udp4", community: "public" }, 1000, undefined, loopbackDatagrams(asGetResponse));
+  const client = openSnmp(
+    { host: "127.0.0.1", port: 161, version: "2c", transport: "udp4", community: "public" },
+    1000,
+    undefined,
+    loopbackDatagrams(asGetResponse),
+  );
   try {
     await client.get(["1.3.6.1.2.1.1.2.0"]);
   } catch {
@@ -217,10 +286,20 @@ export async function exerciseSnmpCodec(): Promise<void> {
  */
 export function loopbackDatagrams(answer: (request: Buffer) => Buffer | undefined): DatagramModule {
   class LoopbackSocket extends EventEmitter {
-    send(buffer: Buffer, offset: number, length: number, port: number, address: string, callback: (error: Error | null, bytes: number) => void): void {
+    send(
+      buffer: Buffer,
+      offset: number,
+      length: number,
+      port: number,
+      address: string,
+      callback: (error: Error | null, bytes: number) => void,
+    ): void {
       callback(null, length);
       const response = answer(buffer.subarray(offset, offset + length));
-      if (response !== undefined) setImmediate(() => this.emit("message", response, { address, port, family: "IPv4", size: response.length }));
+      if (response !== undefined)
+        setImmediate(() =>
+          this.emit("message", response, { address, port, family: "IPv4", size: response.length }),
+        );
     }
     bind(): void {}
     close(): void {

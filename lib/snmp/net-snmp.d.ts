@@ -43,7 +43,11 @@ declare module "net-snmp" {
     close(): Session;
   }
 
-  export function createSession(target: string, community: string, options?: SessionOptions): Session;
+  export function createSession(
+    target: string,
+    community: string,
+    options?: SessionOptions,
+  ): Session;
   export function createV3Session(target: string, user: V3User, options?: SessionOptions): Session;
 
   export const Version1: number;
@@ -59,7 +63,11 @@ declare module "net-snmp" {
     readonly EndOfMibView: number;
     readonly [name: string]: number | string;
   };
-  export const SecurityLevel: { readonly noAuthNoPriv: number; readonly authNoPriv: number; readonly authPriv: number };
+  export const SecurityLevel: {
+    readonly noAuthNoPriv: number;
+    readonly authNoPriv: number;
+    readonly authPriv: number;
+  };
   export const AuthProtocols: {
     readonly none: number;
     readonly md5: number;
@@ -69,7 +77,13 @@ declare module "net-snmp" {
     readonly sha384: number;
     readonly sha512: number;
   };
-  export const PrivProtocols: { readonly none: number; readonly des: number; readonly aes: number; readonly aes256b: number; readonly aes256r: number };
+  export const PrivProtocols: {
+    readonly none: number;
+    readonly des: number;
+    readonly aes: number;
+    readonly aes256b: number;
+    readonly aes256r: number;
+  };
   export const ErrorStatus: { readonly [name: string]: number | string };
   export const ResponseInvalidCode: { readonly [name: string]: number | string };
 

@@ -9,7 +9,10 @@ export type SnmpValue =
   | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "oid"; readonly value: string }
   /** The agent has no such object or instance, or the walk ran off the end of its MIB. */
-  | { readonly kind: "missing"; readonly reason: "noSuchObject" | "noSuchInstance" | "endOfMibView" }
+  | {
+      readonly kind: "missing";
+      readonly reason: "noSuchObject" | "noSuchInstance" | "endOfMibView";
+    }
   | { readonly kind: "other"; readonly type: number };
 
 /** The wire types, as numbered by SNMP's ASN.1 (and by the net-snmp package). */
@@ -32,7 +35,9 @@ export function toSnmpValue(type: number, value: unknown): SnmpValue {
     case SnmpType.Counter:
     case SnmpType.Gauge:
     case SnmpType.TimeTicks:
-      return typeof value === "number" && Number.isInteger(value) ? { kind: "integer", value } : { kind: "other", type };
+      return typeof value === "number" && Number.isInteger(value)
+        ? { kind: "integer", value }
+        : { kind: "other", type };
     case SnmpType.OctetString:
       if (Buffer.isBuffer(value)) return { kind: "string", value: value.toString("utf8") };
       return typeof value === "string" ? { kind: "string", value } : { kind: "other", type };

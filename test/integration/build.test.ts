@@ -45,7 +45,11 @@ interface BuildManifest {
 /** The environment the agents get: nothing of ours, no node on PATH. */
 const bareEnv = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
 
-function run(file: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = bareEnv): SpawnSyncReturns<string> {
+function run(
+  file: string,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = bareEnv,
+): SpawnSyncReturns<string> {
   const r = spawnSync(file, args, { encoding: "utf8", env, timeout: 30_000 });
   if (r.error) throw r.error;
   return r;
@@ -80,10 +84,15 @@ function tempDir(): string {
 
 before(() => {
   const hint = "run `npm run build` first (scripts/test.sh does)";
-  if (!existsSync(KVMHA) || !existsSync(join(DIST, "manifest.json"))) assert.fail(`dist/bin/kvmha is missing: ${hint}`);
+  if (!existsSync(KVMHA) || !existsSync(join(DIST, "manifest.json")))
+    assert.fail(`dist/bin/kvmha is missing: ${hint}`);
   manifest = JSON.parse(readFileSync(join(DIST, "manifest.json"), "utf8")) as BuildManifest;
   const built = statSync(join(DIST, "manifest.json")).mtimeMs;
-  const sources = Math.max(newestSource(join(ROOT, "lib")), newestSource(join(ROOT, "fence")), newestSource(join(ROOT, "agents")));
+  const sources = Math.max(
+    newestSource(join(ROOT, "lib")),
+    newestSource(join(ROOT, "fence")),
+    newestSource(join(ROOT, "agents")),
+  );
   if (sources > built || statSync(join(ROOT, "package.json")).mtimeMs > built) {
     assert.fail(`dist/ is older than the sources: ${hint}`);
   }
@@ -122,14 +131,20 @@ describe("dist/bin", () => {
   });
 
   it("dispatches on the name it was invoked by: links, links to links, and as a command", () => {
-    assert.match(run(join(BIN, "fence_pdu"), ["-o", "metadata"]).stdout, /<resource-agent name="fence_pdu"/);
+    assert.match(
+      run(join(BIN, "fence_pdu"), ["-o", "metadata"]).stdout,
+      /<resource-agent name="fence_pdu"/,
+    );
     assertOcfMetadata(run(join(BIN, "VirtualDomain"), ["meta-data"]), "VirtualDomain");
     assertOcfMetadata(run(KVMHA, ["VirtualDomain", "meta-data"]), "VirtualDomain");
     const d = tempDir();
     symlinkSync(join(BIN, "fence_pdu"), join(d, "VirtualDomain")); // the name is the link's, not its target's
     assertOcfMetadata(run(join(d, "VirtualDomain"), ["meta-data"]), "VirtualDomain");
     symlinkSync(join(BIN, "fence_pdu"), join(d, "something_else")); // an unknown name behaves as kvmha
-    assert.equal(run(join(d, "something_else"), ["--version"]).stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    assert.equal(
+      run(join(d, "something_else"), ["--version"]).stdout,
+      `kvmha ${pkg.version} (node ${runtimeVersion})\n`,
+    );
     const bad = run(KVMHA, ["no_such_command"]);
     assert.equal(bad.status, 1);
     assert.equal(bad.stdout, "");
@@ -153,14 +168,23 @@ describe("dist/bin", () => {
     const port = silent.address().port;
     try {
       const cases: [string, string, number][] = [
-        ["fence_pdu", `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\nshell_timeout=0.5\n`, 500],
+        [
+          "fence_pdu",
+          `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\nshell_timeout=0.5\n`,
+          500,
+        ],
         ["fence_pdu", `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\n`, 3000],
         ["fence_ipmi", `ip=127.0.0.1\nipport=${port}\naction=status\nlogin_timeout=2\n`, 2000],
         ["fence_ipmi", `ip=127.0.0.1\nipport=${port}\naction=status\n`, 5000],
       ];
       for (const [agent, input, budgetMs] of cases) {
         const started = Date.now();
-        const r = spawnSync(join(BIN, agent), [], { input, encoding: "utf8", env: bareEnv, timeout: budgetMs + 10_000 });
+        const r = spawnSync(join(BIN, agent), [], {
+          input,
+          encoding: "utf8",
+          env: bareEnv,
+          timeout: budgetMs + 10_000,
+        });
         const took = Date.now() - started;
         assert.equal(r.status, 1, `${agent} within ${budgetMs} ms: ${r.stderr}`);
         assert.ok(took < budgetMs + 2000, `${agent} took ${took} ms for a ${budgetMs} ms budget`);
@@ -172,14 +196,21 @@ describe("dist/bin", () => {
   });
 
   it("does not depend on the host's node, nor on NODE_OPTIONS", () => {
-    const r = run(KVMHA, ["--version"], { PATH: "/nonexistent", NODE_OPTIONS: "--require /nonexistent/preload.js" });
+    const r = run(KVMHA, ["--version"], {
+      PATH: "/nonexistent",
+      NODE_OPTIONS: "--require /nonexistent/preload.js",
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
     assert.equal(r.stderr, "");
   });
 
   it("runs as an unprivileged user (Pacemaker runs metadata as hacluster)", () => {
-    assert.equal(process.getuid?.(), 0, "this test switches to nobody, so it must run as root (as CI does)");
+    assert.equal(
+      process.getuid?.(),
+      0,
+      "this test switches to nobody, so it must run as root (as CI does)",
+    );
     // The checkout may sit below a directory others cannot enter (/root): run a copy from a
     // world-readable temporary directory, as an installed binary would be.
     const dir = mkdtempSync(join(tmpdir(), "kvmha-nobody-"));
@@ -188,7 +219,8 @@ describe("dist/bin", () => {
       const copy = join(dir, "kvmha");
       writeFileSync(copy, readFileSync(KVMHA), { mode: 0o755 });
       symlinkSync("kvmha", join(dir, "fence_ipmi"));
-      const asNobody = (...args: string[]) => run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ...args]);
+      const asNobody = (...args: string[]) =>
+        run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ...args]);
       const v = asNobody(copy, "--version");
       assert.equal(v.status, 0, v.stderr);
       assert.equal(v.stderr, "");
@@ -240,7 +272,9 @@ describe("install-agents", () => {
     const r = installer("--prefix", prefix);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "");
-    const fence = manifest.commands.filter((c) => c.shipped && c.kind === "fence").map((c) => `usr/sbin/${c.name} -> ../lib/kvmha/kvmha`);
+    const fence = manifest.commands
+      .filter((c) => c.shipped && c.kind === "fence")
+      .map((c) => `usr/sbin/${c.name} -> ../lib/kvmha/kvmha`);
     const ocf = manifest.commands
       .filter((c) => c.shipped && c.kind === "ocf")
       .map((c) => `usr/lib/ocf/resource.d/kvmha/${c.name} -> ../../../kvmha/kvmha`);
@@ -253,13 +287,22 @@ describe("install-agents", () => {
       "usr/sbin/",
       "usr/sbin/kvmha -> ../lib/kvmha/kvmha",
       ...fence,
-      ...(ocf.length > 0 ? ["usr/lib/ocf/", "usr/lib/ocf/resource.d/", "usr/lib/ocf/resource.d/kvmha/", ...ocf] : []),
+      ...(ocf.length > 0
+        ? ["usr/lib/ocf/", "usr/lib/ocf/resource.d/", "usr/lib/ocf/resource.d/kvmha/", ...ocf]
+        : []),
     ].sort();
     assert.deepEqual(tree(prefix), expected);
     assert.equal(statSync(join(prefix, "usr/lib/kvmha/kvmha")).mode & 0o777, 0o755);
     assert.equal(run(join(prefix, "usr/sbin/fence_ipmi"), ["-o", "metadata"]).status, 0);
     if (process.getuid?.() === 0) {
-      const v = run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", join(prefix, "usr/sbin/fence_ipmi"), "-o", "metadata"]);
+      const v = run("setpriv", [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        join(prefix, "usr/sbin/fence_ipmi"),
+        "-o",
+        "metadata",
+      ]);
       assert.equal(v.status, 0, v.stderr);
       assert.equal(v.stderr, "");
     }
@@ -269,7 +312,11 @@ describe("install-agents", () => {
     const u = installer("--uninstall", "--prefix", prefix);
     assert.equal(u.status, 0, u.stderr);
     assert.deepEqual(tree(prefix), []);
-    assert.equal(installer("--uninstall", "--prefix", prefix).status, 0, "uninstalling twice is fine");
+    assert.equal(
+      installer("--uninstall", "--prefix", prefix).status,
+      0,
+      "uninstalling twice is fine",
+    );
   });
 
   it("puts resource agents under resource.d/kvmha, also when /usr/lib/ocf is a link elsewhere", () => {
@@ -284,11 +331,18 @@ describe("install-agents", () => {
     const r = installer("--prefix", prefix, "--from", from);
     assert.equal(r.status, 0, r.stderr);
     for (const c of manifest.commands) {
-      const p = c.kind === "ocf" ? join(prefix, "usr/lib/ocf/resource.d/kvmha", c.name) : join(prefix, "usr/sbin", c.name);
+      const p =
+        c.kind === "ocf"
+          ? join(prefix, "usr/lib/ocf/resource.d/kvmha", c.name)
+          : join(prefix, "usr/sbin", c.name);
       assert.equal(realpathSync(p), realpathSync(join(prefix, "usr/lib/kvmha/kvmha")), p);
     }
     const vd = manifest.commands.find((c) => c.kind === "ocf");
-    if (vd) assertOcfMetadata(run(join(prefix, "usr/lib/ocf/resource.d/kvmha", vd.name), ["meta-data"]), vd.name);
+    if (vd)
+      assertOcfMetadata(
+        run(join(prefix, "usr/lib/ocf/resource.d/kvmha", vd.name), ["meta-data"]),
+        vd.name,
+      );
     assert.equal(installer("--uninstall", "--prefix", prefix).status, 0);
     assert.deepEqual(tree(prefix), before);
   });
@@ -316,7 +370,11 @@ describe("install-agents", () => {
 });
 
 describe("lib/cli/entry.ts from sources", () => {
-  const dev = (...args: string[]) => run(process.execPath, ["--import", "tsx", join(ROOT, "lib/cli/entry.ts"), ...args], { ...process.env, NODE_OPTIONS: "" });
+  const dev = (...args: string[]) =>
+    run(process.execPath, ["--import", "tsx", join(ROOT, "lib/cli/entry.ts"), ...args], {
+      ...process.env,
+      NODE_OPTIONS: "",
+    });
 
   it("runs commands by name", () => {
     const v = dev("--version");

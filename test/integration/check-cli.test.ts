@@ -18,7 +18,10 @@ const FIXTURES = path.join(ROOT, "test/fixtures/cib");
 const ENTRY = path.join(ROOT, "lib/cli/entry.ts");
 
 /** kvmha from sources (the built executable is tested once, at the end). */
-function kvmha(args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+function kvmha(
+  args: readonly string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunResult> {
   return run(process.execPath, ["--import", "tsx", ENTRY, ...args], {
     killAfterMs: 60_000,
     env: { ...process.env, ...opts.env },
@@ -49,7 +52,10 @@ describe("kvmha check: the command", () => {
     const r = await kvmha(["check", "--cib", path.join(FIXTURES, "two-node.xml")]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
-    assert.match(lines[0] as string, /two-node\.xml: 2 nodes, 4 fencing devices, 4 fencing levels, 1 guest$/);
+    assert.match(
+      lines[0] as string,
+      /two-node\.xml: 2 nodes, 4 fencing devices, 4 fencing levels, 1 guest$/,
+    );
     assert.equal(lines.at(-1), "OK: no problem found");
     assert.equal(r.stderr, "");
   });
@@ -60,7 +66,8 @@ describe("kvmha check: the command", () => {
     const lines = r.stdout.trim().split("\n");
     const findings = lines.filter((l) => /^(ERROR|WARNING) /.test(l));
     assert.equal(findings.length, 2);
-    for (const l of findings) assert.match(l, /^ERROR {3}node node1 {2}pdu-level-incomplete: level [23] of node1/);
+    for (const l of findings)
+      assert.match(l, /^ERROR {3}node node1 {2}pdu-level-incomplete: level [23] of node1/);
     assert.equal(lines.filter((l) => /^\s+fix: /.test(l)).length, 2);
     assert.equal(lines.at(-1), "FAILED: 2 errors, 0 warnings");
   });
@@ -77,12 +84,28 @@ describe("kvmha check: the command", () => {
   });
 
   it("--json: one document of the documented shape, same exit code", async () => {
-    const r = await kvmha(["check", "--json", `--cib=${path.join(FIXTURES, "broken/duplicate-bmc.xml")}`]);
+    const r = await kvmha([
+      "check",
+      "--json",
+      `--cib=${path.join(FIXTURES, "broken/duplicate-bmc.xml")}`,
+    ]);
     assert.equal(r.code, 1, r.stderr);
     const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(doc), ["format", "source", "ok", "exit_code", "summary", "checked", "findings", "probe"]);
+    assert.deepEqual(Object.keys(doc), [
+      "format",
+      "source",
+      "ok",
+      "exit_code",
+      "summary",
+      "checked",
+      "findings",
+      "probe",
+    ]);
     assert.equal(doc.format, 1);
-    assert.deepEqual(doc.source, { kind: "file", path: path.join(FIXTURES, "broken/duplicate-bmc.xml") });
+    assert.deepEqual(doc.source, {
+      kind: "file",
+      path: path.join(FIXTURES, "broken/duplicate-bmc.xml"),
+    });
     assert.equal(doc.ok, false);
     assert.equal(doc.exit_code, 1);
     assert.deepEqual(doc.summary, { errors: 1, warnings: 0 });
@@ -90,12 +113,28 @@ describe("kvmha check: the command", () => {
     const checked = doc.checked as Record<string, unknown>;
     assert.deepEqual(checked.nodes, ["node1", "node2"]);
     assert.equal(checked.nodes_from, "cib");
-    assert.deepEqual((checked.devices as unknown[])[0], { id: "fence-ipmi-node1", agent: "fence_ipmi", family: "ipmi", host_check: "static" });
-    assert.deepEqual((checked.levels as unknown[])[1], { id: "fl-node1-2", index: 2, target: { kind: "node", node: "node1" }, devices: ["fence-pdu-pdu-a", "fence-pdu-pdu-b"] });
+    assert.deepEqual((checked.devices as unknown[])[0], {
+      id: "fence-ipmi-node1",
+      agent: "fence_ipmi",
+      family: "ipmi",
+      host_check: "static",
+    });
+    assert.deepEqual((checked.levels as unknown[])[1], {
+      id: "fl-node1-2",
+      index: 2,
+      target: { kind: "node", node: "node1" },
+      devices: ["fence-pdu-pdu-a", "fence-pdu-pdu-b"],
+    });
     assert.deepEqual(checked.guests, ["vm1"]);
     const findings = doc.findings as Record<string, unknown>[];
     assert.equal(findings.length, 1);
-    assert.deepEqual(Object.keys(findings[0] as object), ["id", "severity", "subject", "message", "hint"]);
+    assert.deepEqual(Object.keys(findings[0] as object), [
+      "id",
+      "severity",
+      "subject",
+      "message",
+      "hint",
+    ]);
     assert.equal(findings[0]?.id, "duplicate-bmc");
     assert.deepEqual(findings[0]?.subject, { kind: "device", id: "fence-ipmi-node1" });
     const clean = await kvmha(["check", "--json", "--cib", path.join(FIXTURES, "two-node.xml")]);
@@ -106,7 +145,9 @@ describe("kvmha check: the command", () => {
   });
 
   it("the CIB on stdin with --cib -", async () => {
-    const r = await kvmha(["check", "--cib", "-"], { input: fs.readFileSync(path.join(FIXTURES, "broken/guest-no-monitor.xml"), "utf8") });
+    const r = await kvmha(["check", "--cib", "-"], {
+      input: fs.readFileSync(path.join(FIXTURES, "broken/guest-no-monitor.xml"), "utf8"),
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /^ERROR {3}resource vm1 {2}guest-no-monitor: /m);
   });
@@ -117,17 +158,44 @@ describe("kvmha check: the command", () => {
     assertOneLineError(await kvmha(["check", "--cib"]), 2, /--cib needs a value/);
     assertOneLineError(await kvmha(["check", "--live", "--cib", "x"]), 2, /exclude each other/);
     assertOneLineError(await kvmha(["check", "--json=1"]), 2, /--json takes no value/);
-    assertOneLineError(await kvmha(["check", "--timeout", "soon"]), 2, /--timeout needs a positive number/);
-    assertOneLineError(await kvmha(["check", "--cib", path.join(tmp, "missing.xml")]), 2, /cannot read .*missing\.xml: no such file/);
+    assertOneLineError(
+      await kvmha(["check", "--timeout", "soon"]),
+      2,
+      /--timeout needs a positive number/,
+    );
+    assertOneLineError(
+      await kvmha(["check", "--cib", path.join(tmp, "missing.xml")]),
+      2,
+      /cannot read .*missing\.xml: no such file/,
+    );
     assertOneLineError(await kvmha(["check", "--cib", tmp]), 2, /is a directory/);
     fs.writeFileSync(path.join(tmp, "bad.xml"), "<cib><configuration><nodes>");
-    assertOneLineError(await kvmha(["check", "--cib", path.join(tmp, "bad.xml")]), 2, /bad\.xml: not well-formed XML/);
+    assertOneLineError(
+      await kvmha(["check", "--cib", path.join(tmp, "bad.xml")]),
+      2,
+      /bad\.xml: not well-formed XML/,
+    );
     fs.writeFileSync(path.join(tmp, "domain.xml"), "<domain type='kvm'><name>vm</name></domain>");
-    assertOneLineError(await kvmha(["check", "--cib", path.join(tmp, "domain.xml")]), 2, /the root element is <domain>, not <cib>/);
-    fs.writeFileSync(path.join(tmp, "level.xml"), "<cib><configuration><fencing-topology><fencing-level id='l' index='12' target='n' devices='d'/></fencing-topology></configuration></cib>");
-    assertOneLineError(await kvmha(["check", "--cib", path.join(tmp, "level.xml")]), 2, /index '12' \(1 to 9\)/);
+    assertOneLineError(
+      await kvmha(["check", "--cib", path.join(tmp, "domain.xml")]),
+      2,
+      /the root element is <domain>, not <cib>/,
+    );
+    fs.writeFileSync(
+      path.join(tmp, "level.xml"),
+      "<cib><configuration><fencing-topology><fencing-level id='l' index='12' target='n' devices='d'/></fencing-topology></configuration></cib>",
+    );
+    assertOneLineError(
+      await kvmha(["check", "--cib", path.join(tmp, "level.xml")]),
+      2,
+      /index '12' \(1 to 9\)/,
+    );
     fs.writeFileSync(path.join(tmp, "binary.xml"), Buffer.from([0, 1, 2, 0xff, 0xfe]));
-    assertOneLineError(await kvmha(["check", "--cib", path.join(tmp, "binary.xml")]), 2, /not well-formed XML/);
+    assertOneLineError(
+      await kvmha(["check", "--cib", path.join(tmp, "binary.xml")]),
+      2,
+      /not well-formed XML/,
+    );
   });
 
   it("--help: usage on stdout, exit 0", async () => {
@@ -142,16 +210,29 @@ describe("kvmha check: the command", () => {
     fs.mkdirSync(bin, { recursive: true });
     const cibadmin = path.join(bin, "cibadmin");
     const fixture = path.join(FIXTURES, "broken/stonith-disabled.xml");
-    fs.writeFileSync(cibadmin, `#!/bin/sh\n[ "$1" = "-Q" ] || exit 64\nexec cat '${fixture}'\n`, { mode: 0o755 });
+    fs.writeFileSync(cibadmin, `#!/bin/sh\n[ "$1" = "-Q" ] || exit 64\nexec cat '${fixture}'\n`, {
+      mode: 0o755,
+    });
     const env = { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` };
     let r = await kvmha(["check", "--json"], { env });
     assert.equal(r.code, 1, r.stderr);
     const doc = JSON.parse(r.stdout) as { source: unknown; findings: { id: string }[] };
     assert.deepEqual(doc.source, { kind: "live", command: "cibadmin -Q" });
-    assert.deepEqual(doc.findings.map((f) => f.id), ["stonith-disabled"]);
+    assert.deepEqual(
+      doc.findings.map((f) => f.id),
+      ["stonith-disabled"],
+    );
 
-    fs.writeFileSync(cibadmin, "#!/bin/sh\necho 'Could not connect to the CIB: Transport endpoint is not connected' >&2\nexit 102\n", { mode: 0o755 });
-    assertOneLineError(await kvmha(["check", "--live"], { env }), 2, /cibadmin -Q failed: Could not connect to the CIB/);
+    fs.writeFileSync(
+      cibadmin,
+      "#!/bin/sh\necho 'Could not connect to the CIB: Transport endpoint is not connected' >&2\nexit 102\n",
+      { mode: 0o755 },
+    );
+    assertOneLineError(
+      await kvmha(["check", "--live"], { env }),
+      2,
+      /cibadmin -Q failed: Could not connect to the CIB/,
+    );
 
     fs.writeFileSync(cibadmin, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
     const started = Date.now();
@@ -162,10 +243,20 @@ describe("kvmha check: the command", () => {
 
   it("the built executable runs it (dist/bin/kvmha check)", async () => {
     const exe = path.join(DIST_BIN, "kvmha");
-    assert.ok(fs.existsSync(exe), `${exe} is missing: run 'npm run build' (npm test does it first)`);
-    const r = await run(exe, ["check", "--json", "--cib", path.join(FIXTURES, "broken/guest-no-migrate.xml")], { killAfterMs: 60_000 });
+    assert.ok(
+      fs.existsSync(exe),
+      `${exe} is missing: run 'npm run build' (npm test does it first)`,
+    );
+    const r = await run(
+      exe,
+      ["check", "--json", "--cib", path.join(FIXTURES, "broken/guest-no-migrate.xml")],
+      { killAfterMs: 60_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as { findings: { id: string; severity: string }[] };
-    assert.deepEqual(doc.findings.map((f) => [f.id, f.severity]), [["guest-no-migrate", "warning"]]);
+    assert.deepEqual(
+      doc.findings.map((f) => [f.id, f.severity]),
+      [["guest-no-migrate", "warning"]],
+    );
   });
 });

@@ -26,14 +26,19 @@ describe("CIB fixtures and crm_verify", () => {
 
   for (const file of GOOD) {
     it(`${file}: crm_verify -x clean`, async () => {
-      const r = await run(crmVerify, ["-V", "-x", path.join(FIXTURES, file)], { killAfterMs: 30_000 });
+      const r = await run(crmVerify, ["-V", "-x", path.join(FIXTURES, file)], {
+        killAfterMs: 30_000,
+      });
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.equal(r.stderr.trim(), "");
     });
   }
 
   it("crm_verify accepts every one-mistake fixture but two; kvmha check finds each", async () => {
-    const broken = fs.readdirSync(path.join(FIXTURES, "broken")).filter((f) => f.endsWith(".xml")).sort();
+    const broken = fs
+      .readdirSync(path.join(FIXTURES, "broken"))
+      .filter((f) => f.endsWith(".xml"))
+      .sort();
     const accepted: string[] = [];
     for (const file of broken) {
       const full = path.join(FIXTURES, "broken", file);
@@ -42,6 +47,9 @@ describe("CIB fixtures and crm_verify", () => {
       const findings = runRules(contextOf(parseCib(fs.readFileSync(full, "utf8"))));
       assert.ok(findings.length > 0, `${file}: kvmha check finds nothing`);
     }
-    assert.deepEqual(accepted, broken.filter((f) => !CRM_VERIFY_SEES.has(f)));
+    assert.deepEqual(
+      accepted,
+      broken.filter((f) => !CRM_VERIFY_SEES.has(f)),
+    );
   });
 });

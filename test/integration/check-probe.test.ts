@@ -43,7 +43,11 @@ function nv(dev: string, name: string, value: string | number): string {
 }
 
 function device(id: string, agent: string, attrs: Record<string, string | number>): string {
-  return `<primitive id="${id}" class="stonith" type="${agent}"><instance_attributes id="${id}-ia">${Object.entries(attrs).map(([k, v]) => nv(id, k, v)).join("")}</instance_attributes></primitive>`;
+  return `<primitive id="${id}" class="stonith" type="${agent}"><instance_attributes id="${id}-ia">${Object.entries(
+    attrs,
+  )
+    .map(([k, v]) => nv(id, k, v))
+    .join("")}</instance_attributes></primitive>`;
 }
 
 /** The two-node topology pointing at the lab's devices. */
@@ -78,7 +82,12 @@ function labCib(lab: Lab, m: Mistakes = {}): string {
 }
 
 interface ProbeDoc {
-  findings: { id: string; severity: string; subject: { kind: string; id: string }; message: string }[];
+  findings: {
+    id: string;
+    severity: string;
+    subject: { kind: string; id: string };
+    message: string;
+  }[];
   probe: { device: string; agent: string; result: string; detail: string }[];
 }
 
@@ -110,32 +119,63 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     }
   });
   after(async () => {
-    if (lab !== undefined) await Promise.allSettled([lab.bmc1.stop(), lab.bmc2.stop(), lab.pduA.stop(), lab.pduB.stop()]);
+    if (lab !== undefined)
+      await Promise.allSettled([
+        lab.bmc1.stop(),
+        lab.bmc2.stop(),
+        lab.pduA.stop(),
+        lab.pduB.stop(),
+      ]);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function probe(m: Mistakes = {}, extra: string[] = []): Promise<{ r: RunResult; doc: ProbeDoc }> {
+  async function probe(
+    m: Mistakes = {},
+    extra: string[] = [],
+  ): Promise<{ r: RunResult; doc: ProbeDoc }> {
     assert.ok(lab);
     const file = path.join(tmp, "cib.xml");
     fs.writeFileSync(file, labCib(lab, m));
-    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--json", "--agent-dir", DIST_BIN, "--probe-timeout", "20", "--cib", file, ...extra], { killAfterMs: 120_000 });
+    const r = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        ENTRY,
+        "check",
+        "--probe",
+        "--json",
+        "--agent-dir",
+        DIST_BIN,
+        "--probe-timeout",
+        "20",
+        "--cib",
+        file,
+        ...extra,
+      ],
+      { killAfterMs: 120_000 },
+    );
     assert.equal(r.stderr, "", "nothing on stderr");
     return { r, doc: JSON.parse(r.stdout) as ProbeDoc };
   }
 
-  const probeFindings = (doc: ProbeDoc): string[][] => doc.findings.filter((f) => f.id.startsWith("probe-")).map((f) => [f.id, f.subject.id]);
+  const probeFindings = (doc: ProbeDoc): string[][] =>
+    doc.findings.filter((f) => f.id.startsWith("probe-")).map((f) => [f.id, f.subject.id]);
 
   it("good credentials, every outlet on: clean; the device kvmha has no agent for is skipped", async () => {
     const { r, doc } = await probe();
     assert.equal(r.code, 0, r.stdout);
     assert.deepEqual(probeFindings(doc), []);
-    assert.deepEqual(doc.probe.map((p) => [p.device, p.result]), [
-      ["fence-ipmi-node1", "ok"],
-      ["fence-ipmi-node2", "ok"],
-      ["fence-pdu-pdu-a", "ok"],
-      ["fence-pdu-pdu-b", "ok"],
-      ["fence-sbd", "skipped"],
-    ]);
+    assert.deepEqual(
+      doc.probe.map((p) => [p.device, p.result]),
+      [
+        ["fence-ipmi-node1", "ok"],
+        ["fence-ipmi-node2", "ok"],
+        ["fence-pdu-pdu-a", "ok"],
+        ["fence-pdu-pdu-b", "ok"],
+        ["fence-sbd", "skipped"],
+      ],
+    );
     assert.match(doc.probe[2]?.detail ?? "", /2 outlet/);
   });
 
@@ -143,9 +183,16 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     assert.ok(lab);
     const file = path.join(tmp, "cib-text.xml");
     fs.writeFileSync(file, labCib(lab));
-    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", DIST_BIN, "--cib", file], { killAfterMs: 120_000 });
+    const r = await run(
+      process.execPath,
+      ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", DIST_BIN, "--cib", file],
+      { killAfterMs: 120_000 },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^probe: 4 of 4 devices answered as expected; not probed: fence-sbd \(kvmha has no agent for it\)$/m);
+    assert.match(
+      r.stdout,
+      /^probe: 4 of 4 devices answered as expected; not probed: fence-sbd \(kvmha has no agent for it\)$/m,
+    );
     assert.match(r.stdout, /OK: no problem found\n$/);
   });
 
@@ -211,7 +258,11 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     assert.ok(lab);
     const file = path.join(tmp, "cib-noagent.xml");
     fs.writeFileSync(file, labCib(lab));
-    const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", tmp, "--cib", file], { killAfterMs: 60_000 });
+    const r = await run(
+      process.execPath,
+      ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", tmp, "--cib", file],
+      { killAfterMs: 60_000 },
+    );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^kvmha check: ERROR: --probe needs kvmha's fence_ipmi, not found in /);
   });

@@ -23,17 +23,28 @@ describe("kvmha check on kvmha render's output", () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const samples = fs.readdirSync(INVENTORIES).filter((f) => f.endsWith(".yaml")).sort();
+  const samples = fs
+    .readdirSync(INVENTORIES)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort();
   it("there are sample inventories", () => {
     assert.ok(samples.length >= 5, samples.join(" "));
   });
   for (const sample of samples) {
     it(`${sample}: rendered CIB checks clean`, async () => {
-      const rendered = await run(process.execPath, ["--import", "tsx", ENTRY, "render", path.join(INVENTORIES, sample), "--format", "cib"], { killAfterMs: 60_000 });
+      const rendered = await run(
+        process.execPath,
+        ["--import", "tsx", ENTRY, "render", path.join(INVENTORIES, sample), "--format", "cib"],
+        { killAfterMs: 60_000 },
+      );
       assert.equal(rendered.code, 0, rendered.stderr);
       const file = path.join(tmp, sample.replace(/\.yaml$/, ".xml"));
       fs.writeFileSync(file, rendered.stdout);
-      const r = await run(process.execPath, ["--import", "tsx", ENTRY, "check", "--strict", "--cib", file], { killAfterMs: 60_000 });
+      const r = await run(
+        process.execPath,
+        ["--import", "tsx", ENTRY, "check", "--strict", "--cib", file],
+        { killAfterMs: 60_000 },
+      );
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /OK: no problem found\n$/);
     });

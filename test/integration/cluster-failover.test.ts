@@ -6,17 +6,25 @@
 // Needs root, the lab's packages (scripts/lab-deps.sh) and `npm run build`.
 // Run: node --import tsx --test test/integration/cluster-failover.test.ts
 
-import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { after, before, describe, test } from 'node:test';
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
 
-import type { LabGuest } from '../lab/cluster/config.js';
-import { crmStatus, deviceResults, fenceResults, waitForStatus, type CrmStatus, type DeviceResult, type FenceResult } from '../lab/cluster/crm.js';
-import { sec, startFailoverLab, type FailoverLab } from '../lab/cluster/failover.js';
+import type { LabGuest } from "../lab/cluster/config.js";
+import {
+  crmStatus,
+  deviceResults,
+  fenceResults,
+  waitForStatus,
+  type CrmStatus,
+  type DeviceResult,
+  type FenceResult,
+} from "../lab/cluster/crm.js";
+import { sec, startFailoverLab, type FailoverLab } from "../lab/cluster/failover.js";
 
-const GUESTS = ['vm1', 'vm2'];
+const GUESTS = ["vm1", "vm2"];
 
-describe('cluster failover', { timeout: 1_200_000 }, () => {
+describe("cluster failover", { timeout: 1_200_000 }, () => {
   let lab: FailoverLab | undefined;
   const L = (): FailoverLab => lab!;
 
@@ -27,33 +35,36 @@ describe('cluster failover', { timeout: 1_200_000 }, () => {
     await lab?.stop();
   });
 
-  test('scenario 2: total power loss (node and BMC die): level 1 fails fast, level 2 switches both outlets off, guests restart elsewhere', () =>
+  test("scenario 2: total power loss (node and BMC die): level 1 fails fast, level 2 switches both outlets off, guests restart elsewhere", () =>
     L().scenario(async () => {
-      const { victim } = await L().timed('scenario 2 (total power loss)', (v) => L().c.power.setSuppliesDead(v.name, true));
+      const { victim } = await L().timed("scenario 2 (total power loss)", (v) =>
+        L().c.power.setSuppliesDead(v.name, true),
+      );
       const plug = String(L().c.outletOf(victim.name));
       const sets = await Promise.all(L().c.pdus.map((p) => p.sets()));
-      for (const s of sets) assert.ok(s.includes(`${plug} off`), `PDU sets: ${JSON.stringify(sets)}`);
+      for (const s of sets)
+        assert.ok(s.includes(`${plug} off`), `PDU sets: ${JSON.stringify(sets)}`);
     }));
 
-  test('scenario 1: node hang (corosync and Pacemaker killed, BMC alive): level 1 fences, guests restart elsewhere', () =>
+  test("scenario 1: node hang (corosync and Pacemaker killed, BMC alive): level 1 fences, guests restart elsewhere", () =>
     L().scenario(async () => {
-      const { victim } = await L().timed('scenario 1 (node hang)', async (v) => {
+      const { victim } = await L().timed("scenario 1 (node hang)", async (v) => {
         const pids = v.killProcesses(/^(corosync|pacemakerd|pacemaker-.*)$/);
-        assert.ok(pids.length >= 2, `killed ${pids.join(' ')}`);
+        assert.ok(pids.length >= 2, `killed ${pids.join(" ")}`);
       });
       const calls = await L().c.bmcs.get(victim.name)!.chassisCalls();
-      assert.ok(calls.includes('set power 0'), `BMC calls: ${calls.join(', ')}`);
+      assert.ok(calls.includes("set power 0"), `BMC calls: ${calls.join(", ")}`);
     }));
 
-  test('scenario 4: node cut off from the network (still running): fenced, guests restarted elsewhere, never two copies', () =>
+  test("scenario 4: node cut off from the network (still running): fenced, guests restarted elsewhere, never two copies", () =>
     L().scenario(async () => {
-      await L().timed('scenario 4 (network cut)', (v) => L().c.nodes.setLink(v.name, false));
+      await L().timed("scenario 4 (network cut)", (v) => L().c.nodes.setLink(v.name, false));
     }));
 
-  test('scenario 3: total power loss with one PDU outlet stuck on: guests stay down until fencing is proven, then restart', () =>
+  test("scenario 3: total power loss with one PDU outlet stuck on: guests stay down until fencing is proven, then restart", () =>
     L().scenario(async () => {
       const where = await L().placement();
-      const victim = L().c.nodes.node(where.get('vm1')!);
+      const victim = L().c.nodes.node(where.get("vm1")!);
       const onVictim = GUESTS.filter((g) => where.get(g) === victim.name);
       const outlet = L().c.outletOf(victim.name);
       await L().c.power.setOutletStuck(0, outlet, true);
@@ -68,19 +79,33 @@ describe('cluster failover', { timeout: 1_200_000 }, () => {
       for (;;) {
         await new Promise((res) => setTimeout(res, 500));
         for (const g of onVictim) {
-          const elsewhere = L().w.where(g).filter((n) => n !== victim.name);
-          assert.deepEqual(elsewhere, [], `${g} started at ${sec(Date.now() - t0)} while ${victim.name} was not fenced`);
+          const elsewhere = L()
+            .w.where(g)
+            .filter((n) => n !== victim.name);
+          assert.deepEqual(
+            elsewhere,
+            [],
+            `${g} started at ${sec(Date.now() - t0)} while ${victim.name} was not fenced`,
+          );
         }
         runs = (await deviceResults(L().logs(), t0)).filter((r) => r.target === victim.name);
-        if (Date.now() - t0 >= holdMs && runs.some((r) => r.device === 'fence-pdu-a' && r.rc !== 0)) break;
-        if (Date.now() > giveUp) assert.fail(`PDU A's agent never failed; agent runs: ${JSON.stringify(runs)}`);
+        if (Date.now() - t0 >= holdMs && runs.some((r) => r.device === "fence-pdu-a" && r.rc !== 0))
+          break;
+        if (Date.now() > giveUp)
+          assert.fail(`PDU A's agent never failed; agent runs: ${JSON.stringify(runs)}`);
       }
       const heldMs = Date.now() - t0;
       // Fencing was tried and not proven: no success.
-      assert.deepEqual((await fenceResults(L().logs(), t0)).filter((r) => r.target === victim.name && r.ok), []);
+      assert.deepEqual(
+        (await fenceResults(L().logs(), t0)).filter((r) => r.target === victim.name && r.ok),
+        [],
+      );
       const failedAttempts = runs.filter((r) => r.rc !== 0);
       const sets = await L().c.pdus[0]!.sets();
-      assert.ok(sets.includes(`${outlet} off`), `PDU A never asked to switch outlet ${outlet} off: ${sets.join(', ')}`);
+      assert.ok(
+        sets.includes(`${outlet} off`),
+        `PDU A never asked to switch outlet ${outlet} off: ${sets.join(", ")}`,
+      );
       // The outlet works again: a later attempt fences, the guests come back.
       await L().c.power.setOutletStuck(0, outlet, false);
       const t1 = Date.now();
@@ -88,24 +113,27 @@ describe('cluster failover', { timeout: 1_200_000 }, () => {
       let guestsAt: number | undefined;
       let last: CrmStatus | undefined;
       while (Date.now() - t1 < 180_000 && (fenced === undefined || guestsAt === undefined)) {
-        fenced ??= (await fenceResults(L().logs(), t1)).find((r) => r.target === victim.name && r.ok);
+        fenced ??= (await fenceResults(L().logs(), t1)).find(
+          (r) => r.target === victim.name && r.ok,
+        );
         last = (await crmStatus(L().anyUp(victim.name))) ?? last;
         if (fenced && last && L().guestsUp(last)) guestsAt = Date.now();
         else await new Promise((res) => setTimeout(res, 200));
       }
-      const line = `scenario 3 (outlet stuck on): victim ${victim.name}; ${failedAttempts.length} failed agent runs (${failedAttempts.map((r) => `${r.device} ${r.action} rc ${r.rc}`).join(', ')}) in ${sec(heldMs)}, guests held down; after the repair fencing confirmed ${sec(fenced && fenced.at - t1)}, every guest running ${sec(guestsAt && guestsAt - t1)} later`;
+      const line = `scenario 3 (outlet stuck on): victim ${victim.name}; ${failedAttempts.length} failed agent runs (${failedAttempts.map((r) => `${r.device} ${r.action} rc ${r.rc}`).join(", ")}) in ${sec(heldMs)}, guests held down; after the repair fencing confirmed ${sec(fenced && fenced.at - t1)}, every guest running ${sec(guestsAt && guestsAt - t1)} later`;
       L().times.push(line);
       console.log(line);
-      if (!fenced || guestsAt === undefined) assert.fail(`${line}\n${await L().diag(L().anyUp(victim.name), last)}`);
+      if (!fenced || guestsAt === undefined)
+        assert.fail(`${line}\n${await L().diag(L().anyUp(victim.name), last)}`);
     }));
 
-  test('scenario 5: standby moves the guests away by live migration (uptime continues), then unstandby', () =>
+  test("scenario 5: standby moves the guests away by live migration (uptime continues), then unstandby", () =>
     L().scenario(async () => {
       const where = await L().placement();
-      const node = L().c.nodes.node(where.get('vm1')!);
+      const node = L().c.nodes.node(where.get("vm1")!);
       const moving = L().guests.filter((g) => where.get(g.name) === node.name);
       const uptimeOf = async (g: LabGuest): Promise<number> => {
-        const text = await readFile(g.consoleLog, 'utf8').catch(() => '');
+        const text = await readFile(g.consoleLog, "utf8").catch(() => "");
         const all = [...text.matchAll(/kvmha-guest uptime (\d+(?:\.\d+)?)/g)];
         return all.length ? Number(all[all.length - 1]![1]) : -1;
       };
@@ -121,8 +149,13 @@ describe('cluster failover', { timeout: 1_200_000 }, () => {
         before.set(g.name, up);
       }
       const t0 = Date.now();
-      await node.execOk('pcs', ['node', 'standby', node.name], { killAfterMs: 60_000 });
-      const s = await waitForStatus(L().anyUp(node.name), 'guests moved', (x) => L().guestsUp(x, node.name), 180_000);
+      await node.execOk("pcs", ["node", "standby", node.name], { killAfterMs: 60_000 });
+      const s = await waitForStatus(
+        L().anyUp(node.name),
+        "guests moved",
+        (x) => L().guestsUp(x, node.name),
+        180_000,
+      );
       const movedMs = Date.now() - t0;
       for (const g of moving) {
         const up0 = before.get(g.name)!;
@@ -133,13 +166,21 @@ describe('cluster failover', { timeout: 1_200_000 }, () => {
           await new Promise((res) => setTimeout(res, 500));
           up = await uptimeOf(g);
         }
-        assert.ok(up0 >= 15 && up > up0, `${g.name}: uptime ${up0} s before, ${up} s after the move`);
+        assert.ok(
+          up0 >= 15 && up > up0,
+          `${g.name}: uptime ${up0} s before, ${up} s after the move`,
+        );
       }
-      const log = (await Promise.all(L().c.nodes.nodes.map((n) => n.log(5000)))).join('\n');
-      for (const g of moving) assert.match(log, new RegExp(`${g.name}_migrate_to_0`), `no migrate_to of ${g.name} in the logs`);
-      const line = `scenario 5 (standby): ${moving.map((g) => g.name).join(', ')} live-migrated off ${node.name} to ${moving.map((g) => s.resources.find((r) => r.id === g.name)?.nodes[0]).join(', ')} in ${sec(movedMs)}, uptime continued`;
+      const log = (await Promise.all(L().c.nodes.nodes.map((n) => n.log(5000)))).join("\n");
+      for (const g of moving)
+        assert.match(
+          log,
+          new RegExp(`${g.name}_migrate_to_0`),
+          `no migrate_to of ${g.name} in the logs`,
+        );
+      const line = `scenario 5 (standby): ${moving.map((g) => g.name).join(", ")} live-migrated off ${node.name} to ${moving.map((g) => s.resources.find((r) => r.id === g.name)?.nodes[0]).join(", ")} in ${sec(movedMs)}, uptime continued`;
       L().times.push(line);
       console.log(line);
-      await node.execOk('pcs', ['node', 'unstandby', node.name], { killAfterMs: 60_000 });
+      await node.execOk("pcs", ["node", "unstandby", node.name], { killAfterMs: 60_000 });
     }));
 });

@@ -6,28 +6,36 @@
 // and `npm run build` (the lab's nodes are built the same way).
 // Run: node --import tsx --test test/integration/cluster-reference.test.ts
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from "node:test";
 
-import { startFailoverLab, type FailoverLab } from '../lab/cluster/failover.js';
+import { startFailoverLab, type FailoverLab } from "../lab/cluster/failover.js";
 
-describe('cluster failover with the reference agents', { timeout: 1_200_000 }, () => {
+describe("cluster failover with the reference agents", { timeout: 1_200_000 }, () => {
   let lab: FailoverLab | undefined;
   before(async () => {
-    lab = await startFailoverLab({ guests: ['vm1', 'vm2'], agents: 'reference' });
+    lab = await startFailoverLab({ guests: ["vm1", "vm2"], agents: "reference" });
   });
   after(async () => {
     await lab?.stop();
   });
 
-  test('scenario 2 (total power loss) with fence_ipmilan, fence_apc_snmp, heartbeat VirtualDomain', () =>
+  test("scenario 2 (total power loss) with fence_ipmilan, fence_apc_snmp, heartbeat VirtualDomain", () =>
     lab!.scenario(async () => {
-      await lab!.timed('reference: scenario 2 (total power loss)', (v) => lab!.c.power.setSuppliesDead(v.name, true), 300_000);
+      await lab!.timed(
+        "reference: scenario 2 (total power loss)",
+        (v) => lab!.c.power.setSuppliesDead(v.name, true),
+        300_000,
+      );
     }));
 
-  test('scenario 1 (node hang) with fence_ipmilan, fence_apc_snmp, heartbeat VirtualDomain', () =>
+  test("scenario 1 (node hang) with fence_ipmilan, fence_apc_snmp, heartbeat VirtualDomain", () =>
     lab!.scenario(async () => {
-      await lab!.timed('reference: scenario 1 (node hang)', async (v) => {
-        v.killProcesses(/^(corosync|pacemakerd|pacemaker-.*)$/);
-      }, 300_000);
+      await lab!.timed(
+        "reference: scenario 1 (node hang)",
+        async (v) => {
+          v.killProcesses(/^(corosync|pacemakerd|pacemaker-.*)$/);
+        },
+        300_000,
+      );
     }));
 });

@@ -15,11 +15,20 @@ import { type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
 type Options = Record<string, string | number | boolean | undefined>;
 
 function target(bmc: { host: string; port: number }, extra: Options = {}): Options {
-  return { ip: bmc.host, ipport: bmc.port, username: ADMIN_USER.name, password: ADMIN_USER.password, ...extra };
+  return {
+    ip: bmc.host,
+    ipport: bmc.port,
+    username: ADMIN_USER.name,
+    password: ADMIN_USER.password,
+    ...extra,
+  };
 }
 
 /** Failures end with exit 1 and exactly one line on stderr. */
-function assertOneLineFailure(r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
+function assertOneLineFailure(
+  r: { code: number | null; stderr: string; stdout: string },
+  pattern: RegExp,
+): void {
   assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
@@ -71,42 +80,98 @@ describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
 
   it("takes the command line, with legacy aliases and short options", async () => {
     // Only in this test is a password in argv: it is the lab's, and the CLI style must work too.
-    let r = await runAgentArgs("fence_ipmi", ["-a", bmc.host, "-u", String(bmc.port), "-l", "admin", "-p", ADMIN_USER.password, "-o", "status"]);
+    let r = await runAgentArgs("fence_ipmi", [
+      "-a",
+      bmc.host,
+      "-u",
+      String(bmc.port),
+      "-l",
+      "admin",
+      "-p",
+      ADMIN_USER.password,
+      "-o",
+      "status",
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    r = await runAgentArgs("fence_ipmi", [`--ip=${bmc.host}`, "--ipport", String(bmc.port), "--username=admin", "--password-script", `echo ${ADMIN_USER.password}`, "--action=status", "-C", "3", "-P"]);
+    r = await runAgentArgs("fence_ipmi", [
+      `--ip=${bmc.host}`,
+      "--ipport",
+      String(bmc.port),
+      "--username=admin",
+      "--password-script",
+      `echo ${ADMIN_USER.password}`,
+      "--action=status",
+      "-C",
+      "3",
+      "-P",
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    r = await runAgentStdin("fence_ipmi", { ipaddr: bmc.host, ipport: bmc.port, login: "admin", passwd: ADMIN_USER.password, action: "monitor", lanplus: 1, cipher: 3, privlvl: "ADMINISTRATOR" });
+    r = await runAgentStdin("fence_ipmi", {
+      ipaddr: bmc.host,
+      ipport: bmc.port,
+      login: "admin",
+      passwd: ADMIN_USER.password,
+      action: "monitor",
+      lanplus: 1,
+      cipher: 3,
+      privlvl: "ADMINISTRATOR",
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "");
   });
 
   it("accepts operator privilege for fencing", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { username: OPERATOR_USER.name, password: OPERATOR_USER.password, privlvl: "operator", action: "reboot" }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, {
+        username: OPERATOR_USER.name,
+        password: OPERATOR_USER.password,
+        privlvl: "operator",
+        action: "reboot",
+      }),
+    );
     assert.equal(r.code, 0, r.stderr);
   });
 
   it("speaks IPMI 1.5 only when lanplus=0 is asked for", async () => {
     for (const auth of ["md5", "password"]) {
-      const r = await runAgentStdin("fence_ipmi", target(bmc, { lanplus: 0, auth, action: "status" }));
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { lanplus: 0, auth, action: "status" }),
+      );
       assert.equal(r.code, 0, `${auth}: ${r.stderr}`);
       assert.equal(r.stdout, "Status: ON\n");
     }
   });
 
   it("fails a wrong password at RAKP, at once, in one line", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { password: "not-the-password", action: "off" }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, { password: "not-the-password", action: "off" }),
+    );
     assertOneLineFailure(r, /password|authenticat|RAKP/i);
     assert.doesNotMatch(r.stderr, /not-the-password/);
     assert.equal(await bmc.readPower(), "on");
   });
 
   it("fails an unknown user in one line", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { username: "nobody", action: "status" }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, { username: "nobody", action: "status" }),
+    );
     assertOneLineFailure(r, /user|name|authenticat/i);
   });
 
   it("fails at once when the BMC refuses Chassis Control for lack of privilege (0xD4)", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { username: VIEWER_USER.name, password: VIEWER_USER.password, privlvl: "user", action: "off" }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, {
+        username: VIEWER_USER.name,
+        password: VIEWER_USER.password,
+        privlvl: "user",
+        action: "off",
+      }),
+    );
     assertOneLineFailure(r, /privilege/i);
     assert.match(r.stderr, /0xD4/i);
     assert.ok(r.ms < 5000, `took ${r.ms} ms`);
@@ -120,7 +185,10 @@ describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
       assertOneLineFailure(r, /Timed out waiting to power OFF/);
       assert.ok(r.ms >= 2000 && r.ms < 10_000, `took ${r.ms} ms`);
       assert.equal(await bmc.readPower(), "on");
-      const reboot = await runAgentStdin("fence_ipmi", target(bmc, { action: "reboot", power_timeout: 1 }));
+      const reboot = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { action: "reboot", power_timeout: 1 }),
+      );
       assert.equal(reboot.code, 1, "reboot never succeeds without a verified off");
     } finally {
       await bmc.setStuck(false);
@@ -144,7 +212,10 @@ describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
   it("agrees with fence_ipmilan on the same BMC", async () => {
     await bmc.setPower("off");
     const reference = await fenceIpmilan(bmc, "status");
-    const ours = await runAgentStdin("fence_ipmi", target(bmc, { action: "status", lanplus: 1, cipher: 3 }));
+    const ours = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, { action: "status", lanplus: 1, cipher: 3 }),
+    );
     assert.equal(reference.code, 2, reference.stderr);
     assert.equal(ours.code, reference.code);
     assert.equal(ours.stdout, reference.stdout);
@@ -153,12 +224,16 @@ describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
 
   it("keeps the password out of stderr and the debug file, at any verbosity", async () => {
     const debugFile = `${bmc.dir}/fence-debug.log`;
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "status", verbose: 1, verbose_level: 3, debug_file: debugFile }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc, { action: "status", verbose: 1, verbose_level: 3, debug_file: debugFile }),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.length > 0, "verbose output expected");
     const { readFile } = await import("node:fs/promises");
     const debug = await readFile(debugFile, "utf8");
-    for (const text of [r.stderr, r.stdout, debug]) assert.doesNotMatch(text, new RegExp(ADMIN_USER.password));
+    for (const text of [r.stderr, r.stdout, debug])
+      assert.doesNotMatch(text, new RegExp(ADMIN_USER.password));
   });
 });
 
@@ -167,7 +242,12 @@ describe("fence_ipmi against faulty networks and BMCs", () => {
   let proxy: LossyProxy;
   before(async () => {
     bmc = await startBmc();
-    proxy = await startLossyProxy({ upstreamPort: bmc.port, lossToBmc: 0.2, lossFromBmc: 0.2, seed: 7 });
+    proxy = await startLossyProxy({
+      upstreamPort: bmc.port,
+      lossToBmc: 0.2,
+      lossFromBmc: 0.2,
+      seed: 7,
+    });
   });
   after(async () => {
     await proxy?.stop();
@@ -187,7 +267,10 @@ describe("fence_ipmi against faulty networks and BMCs", () => {
   it("fails within login_timeout when the BMC is down", async () => {
     proxy.setMode("blackhole");
     try {
-      const r = await runAgentStdin("fence_ipmi", target(proxy, { action: "off", login_timeout: 3 }));
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(proxy, { action: "off", login_timeout: 3 }),
+      );
       assertOneLineFailure(r, /no answer|timed out|unreachable/i);
       assert.ok(r.ms < 3000 + 1500, `took ${r.ms} ms`);
     } finally {
@@ -198,7 +281,10 @@ describe("fence_ipmi against faulty networks and BMCs", () => {
   it("fails cleanly when the BMC answers garbage", async () => {
     proxy.setMode("garbage");
     try {
-      const r = await runAgentStdin("fence_ipmi", target(proxy, { action: "off", login_timeout: 2 }));
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(proxy, { action: "off", login_timeout: 2 }),
+      );
       assertOneLineFailure(r, /.+/);
     } finally {
       proxy.setMode("forward");
@@ -211,7 +297,10 @@ describe("fence_ipmi against faulty networks and BMCs", () => {
     await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
     const port = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    const r = await runAgentStdin("fence_ipmi", target({ host: "127.0.0.1", port }, { action: "status", login_timeout: 2 }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target({ host: "127.0.0.1", port }, { action: "status", login_timeout: 2 }),
+    );
     assertOneLineFailure(r, /.+/);
     assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
   });
@@ -249,7 +338,10 @@ describe("fence_ipmi with cipher suite 17", () => {
   });
 
   it("refuses a wrong password with cipher 17", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc17, { cipher: 17, password: "wrong", action: "status" }));
+    const r = await runAgentStdin(
+      "fence_ipmi",
+      target(bmc17, { cipher: 17, password: "wrong", action: "status" }),
+    );
     assertOneLineFailure(r, /password|authenticat|RAKP/i);
   });
 
@@ -276,16 +368,25 @@ describe("fence_ipmi input handling", () => {
       [{ ip: "127.0.0.1", action: "off", target: "0x20" }, /bridging/],
       [{ ip: "127.0.0.1", action: "list" }, /Unrecognised action 'list'/],
     ];
-    for (const [options, pattern] of cases) assertOneLineFailure(await runAgentStdin("fence_ipmi", options), pattern);
+    for (const [options, pattern] of cases)
+      assertOneLineFailure(await runAgentStdin("fence_ipmi", options), pattern);
   });
 
   it("validate-all checks options only", async () => {
-    assert.equal((await runAgentStdin("fence_ipmi", { ip: "192.0.2.1", action: "validate-all" })).code, 0);
+    assert.equal(
+      (await runAgentStdin("fence_ipmi", { ip: "192.0.2.1", action: "validate-all" })).code,
+      0,
+    );
     assert.equal((await runAgentStdin("fence_ipmi", { action: "validate-all" })).code, 1);
   });
 
   it("warns about unknown keys and accepts fence_ipmilan's no-op ones", async () => {
-    const r = await runAgentStdin("fence_ipmi", { ip: "192.0.2.1", action: "validate-all", colour: "blue", ipmitool_path: "/usr/bin/ipmitool" });
+    const r = await runAgentStdin("fence_ipmi", {
+      ip: "192.0.2.1",
+      action: "validate-all",
+      colour: "blue",
+      ipmitool_path: "/usr/bin/ipmitool",
+    });
     assert.equal(r.code, 0);
     assert.match(r.stderr, /Ignoring unknown option 'colour'/);
     assert.match(r.stderr, /ipmitool_path is ignored/);
@@ -296,10 +397,12 @@ describe("fence_ipmi input handling", () => {
     const ours = await runAgentArgs("fence_ipmi", ["-o", "metadata"]);
     assert.equal(ours.code, 0);
     assert.equal(ours.stderr, "");
-    const names = (xml: string) => new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1]));
+    const names = (xml: string) =>
+      new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1]));
     const missing = [...names(reference.stdout)].filter((n) => !names(ours.stdout).has(n));
     assert.deepEqual(missing, []);
-    const actions = (xml: string) => [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1]).sort();
+    const actions = (xml: string) =>
+      [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1]).sort();
     assert.deepEqual(actions(ours.stdout), actions(reference.stdout));
   });
 

@@ -17,7 +17,13 @@ import { PDU_COMMUNITIES, PDU_V3_USERS, type Pdu, startPdu } from "../lab/pdu-si
 type Options = Record<string, string | number | boolean | undefined>;
 
 function pduTarget(pdu: { host: string; port: number }, extra: Options = {}): Options {
-  return { ip: pdu.host, ipport: pdu.port, community: PDU_COMMUNITIES.readWrite, snmp_version: "2c", ...extra };
+  return {
+    ip: pdu.host,
+    ipport: pdu.port,
+    community: PDU_COMMUNITIES.readWrite,
+    snmp_version: "2c",
+    ...extra,
+  };
 }
 
 function v3(user: (typeof PDU_V3_USERS)[keyof typeof PDU_V3_USERS]): Options {
@@ -28,11 +34,16 @@ function v3(user: (typeof PDU_V3_USERS)[keyof typeof PDU_V3_USERS]): Options {
     password: user.password,
     snmp_auth_prot: auth,
     snmp_sec_level: user.level,
-    ...("priv" in user ? { snmp_priv_prot: user.priv.replace("-", ""), snmp_priv_passwd: user.privPassword } : {}),
+    ...("priv" in user
+      ? { snmp_priv_prot: user.priv.replace("-", ""), snmp_priv_passwd: user.privPassword }
+      : {}),
   };
 }
 
-function assertOneLineFailure(r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp): void {
+function assertOneLineFailure(
+  r: { code: number | null; stderr: string; stdout: string },
+  pattern: RegExp,
+): void {
   assert.equal(r.code, 1, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
@@ -44,9 +55,17 @@ describe("fence_pdu on every device profile", () => {
   for (const profile of PDU_PROFILES) {
     it(`${profile.id}: status, off, on, reboot and list-status, read back`, async () => {
       // A profile chosen only by device= has no sysObjectID of its own: give the simulator one.
-      const pdu = await startPdu({ profile, switches: profile.switches ? 2 : 1, outlets: 4, ...(profile.sysObjectIds.length === 0 ? { sysObjectId: "1.3.6.1.4.1.99999.2" } : {}) });
+      const pdu = await startPdu({
+        profile,
+        switches: profile.switches ? 2 : 1,
+        outlets: 4,
+        ...(profile.sysObjectIds.length === 0 ? { sysObjectId: "1.3.6.1.4.1.99999.2" } : {}),
+      });
       try {
-        const base = pduTarget(pdu, profile.sysObjectIds.length === 0 ? { device: profile.id } : {});
+        const base = pduTarget(
+          pdu,
+          profile.sysObjectIds.length === 0 ? { device: profile.id } : {},
+        );
         let r = await runAgentStdin("fence_pdu", { ...base, plug: 2, action: "status" });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, "Status: ON\n");
@@ -63,7 +82,11 @@ describe("fence_pdu on every device profile", () => {
         r = await runAgentStdin("fence_pdu", { ...base, plug: 3, action: "reboot" });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(await pdu.readOutlet(3), "on");
-        assert.deepEqual((await pdu.sets()).slice(-2), ["3 off", "3 on"], "reboot is off then on, never the PDU's own reboot");
+        assert.deepEqual(
+          (await pdu.sets()).slice(-2),
+          ["3 off", "3 on"],
+          "reboot is off then on, never the PDU's own reboot",
+        );
         if (profile.switches) {
           r = await runAgentStdin("fence_pdu", { ...base, plug: "2:4", action: "off" });
           assert.equal(r.code, 0, r.stderr);
@@ -100,17 +123,30 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
     const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: "3,4", action: "off" }));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([await pdu.readOutlet(3), await pdu.readOutlet(4)], ["off", "off"]);
-    assert.ok(referenceLeft.includes("on") || reference.code !== 0, `fence_apc_snmp: rc ${reference.code}, outlets ${referenceLeft.join(",")}`);
+    assert.ok(
+      referenceLeft.includes("on") || reference.code !== 0,
+      `fence_apc_snmp: rc ${reference.code}, outlets ${referenceLeft.join(",")}`,
+    );
     await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: "3,4", action: "on" }));
   });
 
   it("says a nonexistent outlet is an error with v1, v2c and v3 (fence_apc_snmp v2c: 'Already OFF')", async () => {
     const reference = await fenceApcSnmp(pdu, "off", "9", { extra: { snmp_version: "2c" } });
-    for (const version of [{ snmp_version: "1" }, { snmp_version: "2c" }, v3(PDU_V3_USERS.rwAuthPriv)]) {
-      const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...version, plug: 9, action: "off" }));
+    for (const version of [
+      { snmp_version: "1" },
+      { snmp_version: "2c" },
+      v3(PDU_V3_USERS.rwAuthPriv),
+    ]) {
+      const r = await runAgentStdin(
+        "fence_pdu",
+        pduTarget(pdu, { ...version, plug: 9, action: "off" }),
+      );
       assertOneLineFailure(r, /no outlet 9/);
     }
-    assert.ok(reference.code === 0 && /Already OFF/.test(reference.stdout), `fence_apc_snmp said: rc ${reference.code} ${reference.stdout}`);
+    assert.ok(
+      reference.code === 0 && /Already OFF/.test(reference.stdout),
+      `fence_apc_snmp said: rc ${reference.code} ${reference.stdout}`,
+    );
   });
 
   it("lists every outlet with its real state (fence_apc_snmp: UNKNOWN)", async () => {
@@ -119,7 +155,9 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split("\n").length, 8);
     assert.match(r.stdout, /^5,Outlet 5,OFF$/m);
-    const reference = await fenceApcSnmp(pdu, "list-status", undefined, { extra: { snmp_version: "2c" } });
+    const reference = await fenceApcSnmp(pdu, "list-status", undefined, {
+      extra: { snmp_version: "2c" },
+    });
     assert.match(reference.stdout, /UNKNOWN/);
     await pdu.setOutlet(5, "on");
   });
@@ -149,20 +187,37 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
   });
 
   it("fails at once when the community is read-only", async () => {
-    const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { community: PDU_COMMUNITIES.readOnly, plug: 2, action: "off" }));
+    const r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, { community: PDU_COMMUNITIES.readOnly, plug: 2, action: "off" }),
+    );
     assertOneLineFailure(r, /refused to switch outlet 2 off: the community or user is read-only/);
     assert.ok(r.ms < 3000, `took ${r.ms} ms`);
     assert.equal(await pdu.readOutlet(2), "on");
-    const v1 = await runAgentStdin("fence_pdu", pduTarget(pdu, { snmp_version: "1", community: PDU_COMMUNITIES.readOnly, plug: 2, action: "off" }));
+    const v1 = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, {
+        snmp_version: "1",
+        community: PDU_COMMUNITIES.readOnly,
+        plug: 2,
+        action: "off",
+      }),
+    );
     assertOneLineFailure(v1, /read-only/);
-    const user = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...v3(PDU_V3_USERS.roAuthPriv), plug: 2, action: "off" }));
+    const user = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, { ...v3(PDU_V3_USERS.roAuthPriv), plug: 2, action: "off" }),
+    );
     assertOneLineFailure(user, /read-only/);
   });
 
   it("fails after power_timeout when an outlet accepts off but stays on", async () => {
     await pdu.setFault({ stuck: [7] });
     try {
-      const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: "6,7", action: "off", power_timeout: 2 }));
+      const r = await runAgentStdin(
+        "fence_pdu",
+        pduTarget(pdu, { plug: "6,7", action: "off", power_timeout: 2 }),
+      );
       assertOneLineFailure(r, /Timed out waiting to power OFF \(plug 7 still on\)/);
       assert.ok(r.ms >= 2000 && r.ms < 8000, `took ${r.ms} ms`);
     } finally {
@@ -172,26 +227,55 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
   });
 
   it("speaks SNMPv3 with SHA/AES, MD5 without privacy, and the SHA-2 family", async () => {
-    for (const user of [PDU_V3_USERS.rwAuthPriv, PDU_V3_USERS.rwAuthNoPriv, PDU_V3_USERS.rwSha256, PDU_V3_USERS.rwSha512]) {
-      const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...v3(user), plug: 8, action: "reboot" }));
+    for (const user of [
+      PDU_V3_USERS.rwAuthPriv,
+      PDU_V3_USERS.rwAuthNoPriv,
+      PDU_V3_USERS.rwSha256,
+      PDU_V3_USERS.rwSha512,
+    ]) {
+      const r = await runAgentStdin(
+        "fence_pdu",
+        pduTarget(pdu, { ...v3(user), plug: 8, action: "reboot" }),
+      );
       assert.equal(r.code, 0, `${user.name}: ${r.stderr}`);
     }
   });
 
   it("reports SNMPv3 authentication and privacy failures as such", async () => {
     const user = PDU_V3_USERS.rwAuthPriv;
-    let r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...v3(user), password: "wrong-auth-pass", plug: 1, action: "status" }));
+    let r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, { ...v3(user), password: "wrong-auth-pass", plug: 1, action: "status" }),
+    );
     assertOneLineFailure(r, /authentication of user 'pdu-admin'.*wrong password/);
-    r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...v3(user), snmp_priv_passwd: "wrong-priv-pass", plug: 1, action: "status" }));
+    r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, {
+        ...v3(user),
+        snmp_priv_passwd: "wrong-priv-pass",
+        plug: 1,
+        action: "status",
+      }),
+    );
     assertOneLineFailure(r, /snmp_priv_passwd|decrypt|no answer/);
-    r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...v3(user), username: "nobody", plug: 1, action: "status" }));
+    r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, { ...v3(user), username: "nobody", plug: 1, action: "status" }),
+    );
     assertOneLineFailure(r, /does not know SNMPv3 user 'nobody'/);
-    for (const text of [r.stderr, r.stdout]) assert.doesNotMatch(text, /admin-auth-pass|admin-priv-pass/);
+    for (const text of [r.stderr, r.stdout])
+      assert.doesNotMatch(text, /admin-auth-pass|admin-priv-pass/);
   });
 
   it("fails within the timeout on a wrong community, saying the PDU may be down too", async () => {
-    const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { community: "not-a-community", plug: 1, action: "status" }));
-    assertOneLineFailure(r, /no answer from PDU .* within 3 s .*down or unreachable, or the community is wrong/);
+    const r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, { community: "not-a-community", plug: 1, action: "status" }),
+    );
+    assertOneLineFailure(
+      r,
+      /no answer from PDU .* within 3 s .*down or unreachable, or the community is wrong/,
+    );
     assert.doesNotMatch(r.stderr, /not-a-community/);
     assert.ok(r.ms < 3000 + 1500, `took ${r.ms} ms`);
   });
@@ -223,7 +307,20 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
   });
 
   it("takes the command line too, with fence_apc_snmp's short options", async () => {
-    const r = await runAgentArgs("fence_pdu", ["-a", pdu.host, "-u", String(pdu.port), "-c", PDU_COMMUNITIES.readWrite, "-d", "2c", "-n", "1", "-o", "status"]);
+    const r = await runAgentArgs("fence_pdu", [
+      "-a",
+      pdu.host,
+      "-u",
+      String(pdu.port),
+      "-c",
+      PDU_COMMUNITIES.readWrite,
+      "-d",
+      "2c",
+      "-n",
+      "1",
+      "-o",
+      "status",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "Status: ON\n");
   });
@@ -231,7 +328,16 @@ describe("fence_pdu on an APC rack PDU, against fence_apc_snmp", () => {
   it("takes privacy and auth passwords from scripts", async () => {
     const user = PDU_V3_USERS.rwAuthPriv;
     const { password, snmp_priv_passwd, ...rest } = v3(user);
-    const r = await runAgentStdin("fence_pdu", pduTarget(pdu, { ...rest, password_script: `echo ${password}`, snmp_priv_passwd_script: `echo ${snmp_priv_passwd}`, plug: 1, action: "status" }));
+    const r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget(pdu, {
+        ...rest,
+        password_script: `echo ${password}`,
+        snmp_priv_passwd_script: `echo ${snmp_priv_passwd}`,
+        plug: 1,
+        action: "status",
+      }),
+    );
     assert.equal(r.code, 0, r.stderr);
   });
 });
@@ -242,26 +348,54 @@ describe("fence_pdu with community_script (SNMP v1/v2c community by reference)",
   before(async () => {
     pdu = await startPdu({ profile: profileById("apc-rpdu")!, outlets: 4 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-community-"));
-    fs.writeFileSync(path.join(dir, "rw.community"), `${PDU_COMMUNITIES.readWrite}\n`, { mode: 0o600 });
-    fs.writeFileSync(path.join(dir, "ro.community"), `${PDU_COMMUNITIES.readOnly}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, "rw.community"), `${PDU_COMMUNITIES.readWrite}\n`, {
+      mode: 0o600,
+    });
+    fs.writeFileSync(path.join(dir, "ro.community"), `${PDU_COMMUNITIES.readOnly}\n`, {
+      mode: 0o600,
+    });
   });
   after(async () => {
     await pdu?.stop();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
   // No community option: the default (private) is the read-write one, and must not be what works.
-  const target = (extra: Options): Options => ({ ip: pdu.host, ipport: pdu.port, snmp_version: "2c", ...extra });
+  const target = (extra: Options): Options => ({
+    ip: pdu.host,
+    ipport: pdu.port,
+    snmp_version: "2c",
+    ...extra,
+  });
 
   it("reads status and switches off with the community the script prints, which never appears in the debug log", async () => {
     const script = `/bin/cat ${path.join(dir, "rw.community")}`;
     for (const version of ["1", "2c"]) {
       await pdu.setOutlet(2, "on");
-      let r = await runAgentStdin("fence_pdu", target({ snmp_version: version, community: PDU_COMMUNITIES.readOnly, community_script: script, plug: 2, action: "status" }));
+      let r = await runAgentStdin(
+        "fence_pdu",
+        target({
+          snmp_version: version,
+          community: PDU_COMMUNITIES.readOnly,
+          community_script: script,
+          plug: 2,
+          action: "status",
+        }),
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "Status: ON\n");
       assert.match(r.stderr, /community is ignored: community_script is set and wins/);
       // community=public (read-only) is given too: the off works only because the script wins.
-      r = await runAgentStdin("fence_pdu", target({ snmp_version: version, community: PDU_COMMUNITIES.readOnly, community_script: script, plug: 2, action: "off", verbose_level: 3 }));
+      r = await runAgentStdin(
+        "fence_pdu",
+        target({
+          snmp_version: version,
+          community: PDU_COMMUNITIES.readOnly,
+          community_script: script,
+          plug: 2,
+          action: "off",
+          verbose_level: 3,
+        }),
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "Success: Powered OFF\n");
       assert.equal(await pdu.readOutlet(2), "off");
@@ -272,7 +406,14 @@ describe("fence_pdu with community_script (SNMP v1/v2c community by reference)",
 
   it("uses what the script prints, not the default community", async () => {
     await pdu.setOutlet(3, "on");
-    const r = await runAgentStdin("fence_pdu", target({ community_script: `/bin/cat ${path.join(dir, "ro.community")}`, plug: 3, action: "off" }));
+    const r = await runAgentStdin(
+      "fence_pdu",
+      target({
+        community_script: `/bin/cat ${path.join(dir, "ro.community")}`,
+        plug: 3,
+        action: "off",
+      }),
+    );
     assertOneLineFailure(r, /refused to switch outlet 3 off: the community or user is read-only/);
     assert.equal(await pdu.readOutlet(3), "on");
   });
@@ -280,9 +421,18 @@ describe("fence_pdu with community_script (SNMP v1/v2c community by reference)",
   it("fails in one line with exit 1 when the script fails, prints nothing or is given with SNMPv3", async () => {
     const cases: [Options, RegExp][] = [
       [{ community_script: "/bin/false" }, /^ERROR: community_script exited with status 1$/],
-      [{ community_script: `/bin/cat ${path.join(dir, "missing.community")}` }, /^ERROR: community_script exited with status 1$/],
-      [{ community_script: "/bin/true" }, /^ERROR: community_script printed nothing on its first line$/],
-      [{ snmp_version: "3", username: "u", community_script: "/bin/true" }, /^ERROR: Failed: community_script is for SNMP v1 and v2c/],
+      [
+        { community_script: `/bin/cat ${path.join(dir, "missing.community")}` },
+        /^ERROR: community_script exited with status 1$/,
+      ],
+      [
+        { community_script: "/bin/true" },
+        /^ERROR: community_script printed nothing on its first line$/,
+      ],
+      [
+        { snmp_version: "3", username: "u", community_script: "/bin/true" },
+        /^ERROR: Failed: community_script is for SNMP v1 and v2c/,
+      ],
     ];
     for (const [extra, pattern] of cases) {
       const r = await runAgentStdin("fence_pdu", target({ plug: 1, action: "off", ...extra }));
@@ -299,17 +449,30 @@ describe("fence_pdu against dead and unknown PDUs", () => {
     await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
     const port = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    const r = await runAgentStdin("fence_pdu", pduTarget({ host: "127.0.0.1", port }, { plug: 1, action: "off", shell_timeout: 2 }));
+    const r = await runAgentStdin(
+      "fence_pdu",
+      pduTarget({ host: "127.0.0.1", port }, { plug: 1, action: "off", shell_timeout: 2 }),
+    );
     assertOneLineFailure(r, /no answer from PDU/);
     assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
   });
 
   it("refuses a PDU it does not recognise instead of guessing, and takes device= for it", async () => {
-    const pdu = await startPdu({ profile: profileById("apc-rpdu")!, sysObjectId: "1.3.6.1.4.1.99999.1", outlets: 2 });
+    const pdu = await startPdu({
+      profile: profileById("apc-rpdu")!,
+      sysObjectId: "1.3.6.1.4.1.99999.1",
+      outlets: 2,
+    });
     try {
       let r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: 1, action: "status" }));
-      assertOneLineFailure(r, /unrecognised PDU .*sysObjectID 1\.3\.6\.1\.4\.1\.99999\.1.*set device=/);
-      r = await runAgentStdin("fence_pdu", pduTarget(pdu, { plug: 1, action: "status", device: "apc-rpdu" }));
+      assertOneLineFailure(
+        r,
+        /unrecognised PDU .*sysObjectID 1\.3\.6\.1\.4\.1\.99999\.1.*set device=/,
+      );
+      r = await runAgentStdin(
+        "fence_pdu",
+        pduTarget(pdu, { plug: 1, action: "status", device: "apc-rpdu" }),
+      );
       assert.equal(r.code, 0, r.stderr);
     } finally {
       await pdu.stop();
@@ -322,7 +485,10 @@ describe("fence_pdu against dead and unknown PDUs", () => {
     const proxy = await startLossyProxy({ upstreamPort: pdu.port, mode: "garbage", seed: 3 });
     try {
       for (const version of [{ snmp_version: "2c" }, v3(PDU_V3_USERS.rwAuthPriv)]) {
-        const r = await runAgentStdin("fence_pdu", pduTarget(proxy, { ...version, plug: 1, action: "off", shell_timeout: 2 }));
+        const r = await runAgentStdin(
+          "fence_pdu",
+          pduTarget(proxy, { ...version, plug: 1, action: "off", shell_timeout: 2 }),
+        );
         assertOneLineFailure(r, /PDU/);
         assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
       }
@@ -335,7 +501,10 @@ describe("fence_pdu against dead and unknown PDUs", () => {
 
   it("fences two PDUs at once, as the second fencing level does", async () => {
     const profile = profileById("apc-rpdu2")!;
-    const [a, b] = await Promise.all([startPdu({ profile, outlets: 4 }), startPdu({ profile, outlets: 4 })]);
+    const [a, b] = await Promise.all([
+      startPdu({ profile, outlets: 4 }),
+      startPdu({ profile, outlets: 4 }),
+    ]);
     try {
       const results = await Promise.all([
         runAgentStdin("fence_pdu", pduTarget(a, { plug: 3, action: "off" })),
@@ -356,10 +525,22 @@ describe("fence_pdu input and metadata", () => {
       [{ ip: "127.0.0.1", action: "off" }, /plug number/],
       [{ ip: "127.0.0.1", plug: 1, action: "off", snmp_version: "4" }, /valid choice/],
       [{ ip: "127.0.0.1", plug: 1, action: "off", snmp_version: "3" }, /needs username/],
-      [{ ip: "127.0.0.1", plug: 1, action: "off", snmp_version: "3", username: "u", snmp_sec_level: "authPriv", password: "an-auth-password" }, /snmp_priv_passwd/],
+      [
+        {
+          ip: "127.0.0.1",
+          plug: 1,
+          action: "off",
+          snmp_version: "3",
+          username: "u",
+          snmp_sec_level: "authPriv",
+          password: "an-auth-password",
+        },
+        /snmp_priv_passwd/,
+      ],
       [{ ip: "127.0.0.1", plug: 1, action: "off", device: "toaster" }, /valid choice/],
     ];
-    for (const [options, pattern] of cases) assertOneLineFailure(await runAgentStdin("fence_pdu", options), pattern);
+    for (const [options, pattern] of cases)
+      assertOneLineFailure(await runAgentStdin("fence_pdu", options), pattern);
   });
 
   it("advertises community_script beside community", async () => {
@@ -374,7 +555,11 @@ describe("fence_pdu input and metadata", () => {
     const ours = await runAgentArgs("fence_pdu", ["-o", "metadata"]);
     assert.equal(ours.code, 0);
     assert.equal(ours.stderr, "");
-    const names = (xml: string) => new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1]));
-    assert.deepEqual([...names(reference.stdout)].filter((n) => !names(ours.stdout).has(n)), []);
+    const names = (xml: string) =>
+      new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1]));
+    assert.deepEqual(
+      [...names(reference.stdout)].filter((n) => !names(ours.stdout).has(n)),
+      [],
+    );
   });
 });

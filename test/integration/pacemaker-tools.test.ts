@@ -15,7 +15,10 @@ const AGENTS = ["fence_ipmi", "fence_pdu"] as const;
 
 function requireStonithAdmin(): string {
   const file = "/usr/sbin/stonith_admin";
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: install the Debian package 'pacemaker-cli-utils' (scripts/lab-deps.sh does)`);
+  if (!fs.existsSync(file))
+    throw new Error(
+      `${file} is missing: install the Debian package 'pacemaker-cli-utils' (scripts/lab-deps.sh does)`,
+    );
   return file;
 }
 
@@ -46,12 +49,22 @@ describe("stonith_admin with kvmha's fence agents", () => {
   }
 
   it("stonith_admin --validate runs validate-all: good options pass, bad ones fail with the reason", async () => {
-    let r = await run(stonithAdmin, ["--validate", "-a", "fence_ipmi", "-o", "ip=192.0.2.1", "-o", "ipport=623"], { killAfterMs: 30_000 });
+    let r = await run(
+      stonithAdmin,
+      ["--validate", "-a", "fence_ipmi", "-o", "ip=192.0.2.1", "-o", "ipport=623"],
+      { killAfterMs: 30_000 },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    r = await run(stonithAdmin, ["--validate", "-a", "fence_ipmi", "-o", "ipport=623"], { killAfterMs: 30_000 });
+    r = await run(stonithAdmin, ["--validate", "-a", "fence_ipmi", "-o", "ipport=623"], {
+      killAfterMs: 30_000,
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /fence address/);
-    r = await run(stonithAdmin, ["--validate", "-a", "fence_pdu", "-o", "ip=192.0.2.1", "-o", "snmp_version=3"], { killAfterMs: 30_000 });
+    r = await run(
+      stonithAdmin,
+      ["--validate", "-a", "fence_pdu", "-o", "ip=192.0.2.1", "-o", "snmp_version=3"],
+      { killAfterMs: 30_000 },
+    );
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /needs username/);
   });

@@ -24,7 +24,10 @@ const FENCED = "/usr/lib/pacemaker/pacemaker-fenced";
 const DUMMY = "/usr/sbin/fence_dummy";
 
 function requireFile(file: string, pkg: string): void {
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: install the Debian package '${pkg}' (scripts/lab-deps.sh does)`);
+  if (!fs.existsSync(file))
+    throw new Error(
+      `${file} is missing: install the Debian package '${pkg}' (scripts/lab-deps.sh does)`,
+    );
 }
 
 /** sh single quotes, for the generated script. */
@@ -47,7 +50,9 @@ after(() => {
 
 describe("kvmha render: pcmk_host_map as pacemaker-fenced reads it", () => {
   it("multi-outlet: fencing each node hands the agent exactly that node's outlets", async () => {
-    const { inventory } = await loadInventory(path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"));
+    const { inventory } = await loadInventory(
+      path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"),
+    );
     const plan = planCluster(inventory);
     const pdus = plan.devices.filter((d) => d.agent === "fence_pdu");
     assert.equal(pdus.length, 2);
@@ -75,19 +80,42 @@ describe("kvmha render: pcmk_host_map as pacemaker-fenced reads it", () => {
     // has no peers to carry a multi-device level to its end).
     for (const d of pdus) {
       const map = d.params.find(([n]) => n === "pcmk_host_map")?.[1] ?? "";
-      lines.push(`stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${map}`)} --option pcmk_host_check=static-list`);
+      lines.push(
+        `stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${map}`)} --option pcmk_host_check=static-list`,
+      );
       for (const node of plan.nodes) {
         lines.push(`echo "== ${d.id} ${node}" >> ${q(calls)}`);
-        lines.push(`stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`);
+        lines.push(
+          `stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`,
+        );
       }
       lines.push(`stonith_admin --deregister ${d.id}`);
     }
     fs.writeFileSync(path.join(tmp, "run.sh"), `${lines.join("\n")}\n`);
-    const r = await run(requireProgram("unshare"), ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private", "/bin/sh", path.join(tmp, "run.sh")], {
-      killAfterMs: 120_000,
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
-    });
-    assert.equal(r.code, 0, `${r.stdout}${r.stderr}\n${fs.existsSync(path.join(tmp, "fenced.out")) ? fs.readFileSync(path.join(tmp, "fenced.out"), "utf8") : ""}`);
+    const r = await run(
+      requireProgram("unshare"),
+      [
+        "--net",
+        "--mount",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        "/bin/sh",
+        path.join(tmp, "run.sh"),
+      ],
+      {
+        killAfterMs: 120_000,
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+      },
+    );
+    assert.equal(
+      r.code,
+      0,
+      `${r.stdout}${r.stderr}\n${fs.existsSync(path.join(tmp, "fenced.out")) ? fs.readFileSync(path.join(tmp, "fenced.out"), "utf8") : ""}`,
+    );
 
     // Each fencing: one "off" for that node, with its outlets on that PDU as the plug.
     const log = fs.readFileSync(calls, "utf8");
@@ -96,7 +124,11 @@ describe("kvmha render: pcmk_host_map as pacemaker-fenced reads it", () => {
       for (const node of inventory.nodes) {
         const section = log.split(`== ${d.id} ${node.name}\n`)[1]?.split("== ")[0] ?? "";
         const outlets = node.power.find((s) => s.pdu === pdu)?.outlets ?? [];
-        assert.deepEqual([...section.matchAll(/^port=(.*)$/gm)].map((m) => m[1]), [outlets.join(",")], `${d.id} ${node.name}:\n${section}`);
+        assert.deepEqual(
+          [...section.matchAll(/^port=(.*)$/gm)].map((m) => m[1]),
+          [outlets.join(",")],
+          `${d.id} ${node.name}:\n${section}`,
+        );
         assert.match(section, new RegExp(`^nodename=${node.name}$`, "m"));
         assert.match(section, /^action=off$/m);
       }

@@ -42,12 +42,25 @@ function link(target: string, file: string): void {
 }
 
 /** Runs a program on a CIB file (CIB_file), bounded. */
-function onCib(cib: string, program: string, args: readonly string[], input?: string): Promise<RunResult> {
-  return run(program, args, { env: { PATH, LC_ALL: "C", CIB_file: cib, HOME: tmp }, killAfterMs: 120_000, ...(input === undefined ? {} : { input }) });
+function onCib(
+  cib: string,
+  program: string,
+  args: readonly string[],
+  input?: string,
+): Promise<RunResult> {
+  return run(program, args, {
+    env: { PATH, LC_ALL: "C", CIB_file: cib, HOME: tmp },
+    killAfterMs: 120_000,
+    ...(input === undefined ? {} : { input }),
+  });
 }
 
 function ok(r: RunResult, what: string): void {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stdout}\n${r.stderr}`);
+  assert.equal(
+    r.code,
+    0,
+    `${what} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stdout}\n${r.stderr}`,
+  );
 }
 
 interface Sample {
@@ -68,8 +81,11 @@ async function prepare(name: string): Promise<Sample> {
   const dir = path.join(tmp, name);
   const secrets = path.join(dir, "secrets");
   fs.mkdirSync(secrets, { recursive: true });
-  const text = fs.readFileSync(path.join(FIXTURES, `${name}.yaml`), "utf8").replaceAll("/etc/kvmha/", `${secrets}/`);
-  for (const m of text.matchAll(/community_file: ([^\s,}]+)/g)) fs.writeFileSync(m[1] ?? "", `community-of-${path.basename(m[1] ?? "")}\n`, { mode: 0o600 });
+  const text = fs
+    .readFileSync(path.join(FIXTURES, `${name}.yaml`), "utf8")
+    .replaceAll("/etc/kvmha/", `${secrets}/`);
+  for (const m of text.matchAll(/community_file: ([^\s,}]+)/g))
+    fs.writeFileSync(m[1] ?? "", `community-of-${path.basename(m[1] ?? "")}\n`, { mode: 0o600 });
   const inventoryFile = path.join(dir, `${name}.yaml`);
   fs.writeFileSync(inventoryFile, text);
   const { inventory } = await loadInventory(inventoryFile);
@@ -81,7 +97,13 @@ async function prepare(name: string): Promise<Sample> {
       files.set(f.name, file);
     }
   }
-  return { name, dir, nodes: inventory.nodes.map((n) => n.name), guests: inventory.guests.map((g) => g.name), files };
+  return {
+    name,
+    dir,
+    nodes: inventory.nodes.map((n) => n.name),
+    guests: inventory.guests.map((g) => g.name),
+    files,
+  };
 }
 
 /**
@@ -94,16 +116,39 @@ async function baseCib(sample: Sample, file: string): Promise<void> {
   const bare = `${file}.bare`;
   fs.writeFileSync(bare, empty.stdout);
   for (const [i, node] of sample.nodes.entries()) {
-    ok(await onCib(bare, requireProgram("cibadmin"), ["--create", "--scope", "nodes", "--xml-text", `<node id="${i + 1}" uname="${node}"/>`]), `adding node ${node}`);
+    ok(
+      await onCib(bare, requireProgram("cibadmin"), [
+        "--create",
+        "--scope",
+        "nodes",
+        "--xml-text",
+        `<node id="${i + 1}" uname="${node}"/>`,
+      ]),
+      `adding node ${node}`,
+    );
   }
   const up = sample.nodes.flatMap((n) => ["--node-up", n]);
-  ok(await run(requireProgram("crm_simulate"), ["--xml-file", bare, "--quorum", "true", ...up, "--save-output", file], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 }), "crm_simulate --node-up");
+  ok(
+    await run(
+      requireProgram("crm_simulate"),
+      ["--xml-file", bare, "--quorum", "true", ...up, "--save-output", file],
+      { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
+    ),
+    "crm_simulate --node-up",
+  );
 }
 
 async function crmVerifyClean(cib: string): Promise<void> {
-  const r = await run(requireProgram("crm_verify"), ["--xml-file", cib, "-V"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+  const r = await run(requireProgram("crm_verify"), ["--xml-file", cib, "-V"], {
+    env: { PATH, LC_ALL: "C" },
+    killAfterMs: 60_000,
+  });
   ok(r, `crm_verify -x ${cib}`);
-  assert.equal(`${r.stdout}${r.stderr}`.trim(), "", `crm_verify -x ${cib} -V is not silent:\n${r.stdout}${r.stderr}`);
+  assert.equal(
+    `${r.stdout}${r.stderr}`.trim(),
+    "",
+    `crm_verify -x ${cib} -V is not silent:\n${r.stdout}${r.stderr}`,
+  );
 }
 
 function sample(name: string): Sample {
@@ -113,7 +158,16 @@ function sample(name: string): Sample {
 }
 
 before(async () => {
-  for (const p of ["pcs", "crm", "cibadmin", "crm_verify", "crm_simulate", "crm_resource", "crm_attribute"] as const) requireProgram(p);
+  for (const p of [
+    "pcs",
+    "crm",
+    "cibadmin",
+    "crm_verify",
+    "crm_simulate",
+    "crm_resource",
+    "crm_attribute",
+  ] as const)
+    requireProgram(p);
   link(agentPath("fence_ipmi"), "/usr/sbin/fence_ipmi");
   link(agentPath("fence_pdu"), "/usr/sbin/fence_pdu");
   if (!fs.existsSync(OCF_DIR)) {
@@ -140,7 +194,8 @@ describe("kvmha render: pcs script applied with pcs -f", () => {
       ok(await onCib(cib, "/bin/sh", [s.files.get("pcs.sh") ?? ""]), "pcs.sh");
       await crmVerifyClean(cib);
       const xml = fs.readFileSync(cib, "utf8");
-      for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+      for (const node of s.nodes)
+        assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
       for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
       assert.match(xml, /name="stonith-enabled" value="true"/);
     });
@@ -158,7 +213,8 @@ describe("kvmha render: crmsh configuration loaded with crm configure load updat
       assert.doesNotMatch(r.stdout + r.stderr, /WARNING|ERROR/, r.stdout + r.stderr);
       await crmVerifyClean(cib);
       const xml = fs.readFileSync(cib, "utf8");
-      for (const node of s.nodes) assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+      for (const node of s.nodes)
+        assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
       for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
     });
   }
@@ -176,7 +232,9 @@ describe("kvmha render: CIB XML applied with cibadmin", () => {
   }
 });
 
-type Xml = { $?: Record<string, string> } & { [child: string]: Xml[] | Record<string, string> | undefined };
+type Xml = { $?: Record<string, string> } & {
+  [child: string]: Xml[] | Record<string, string> | undefined;
+};
 
 function children(x: Xml | undefined, name: string): Xml[] {
   const c = x?.[name];
@@ -195,7 +253,8 @@ function seconds(v: string | undefined): number | undefined {
 }
 function pairs(sets: Xml[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const set of sets) for (const nv of children(set, "nvpair")) out[attr(nv, "name") ?? ""] = attr(nv, "value") ?? "";
+  for (const set of sets)
+    for (const nv of children(set, "nvpair")) out[attr(nv, "name") ?? ""] = attr(nv, "value") ?? "";
   return out;
 }
 
@@ -218,14 +277,30 @@ async function normalized(file: string): Promise<unknown> {
     meta: pairs(children(p, "meta_attributes")),
     utilization: pairs(children(p, "utilization")),
     ops: children(children(p, "operations")[0], "op")
-      .map((o) => ({ name: attr(o, "name"), interval: seconds(attr(o, "interval")), timeout: seconds(attr(o, "timeout")) }))
+      .map((o) => ({
+        name: attr(o, "name"),
+        interval: seconds(attr(o, "interval")),
+        timeout: seconds(attr(o, "timeout")),
+      }))
       .sort((a, b) => `${a.name}`.localeCompare(`${b.name}`)),
   }));
   const constraints = children(children(conf, "constraints")[0], "rsc_location").map((c) => c.$);
-  const levels = children(children(conf, "fencing-topology")[0], "fencing-level").map((l) => `${attr(l, "target")} ${attr(l, "index")} ${attr(l, "devices")}`);
-  const nodes = children(children(conf, "nodes")[0], "node").map((n) => ({ uname: attr(n, "uname"), utilization: pairs(children(n, "utilization")) }));
-  const byId = (a: { id?: string | undefined }, b: { id?: string | undefined }): number => `${a.id}`.localeCompare(`${b.id}`);
-  return { props, primitives: primitives.sort(byId), constraints: constraints.sort((a, b) => `${a?.id}`.localeCompare(`${b?.id}`)), levels: levels.sort(), nodes };
+  const levels = children(children(conf, "fencing-topology")[0], "fencing-level").map(
+    (l) => `${attr(l, "target")} ${attr(l, "index")} ${attr(l, "devices")}`,
+  );
+  const nodes = children(children(conf, "nodes")[0], "node").map((n) => ({
+    uname: attr(n, "uname"),
+    utilization: pairs(children(n, "utilization")),
+  }));
+  const byId = (a: { id?: string | undefined }, b: { id?: string | undefined }): number =>
+    `${a.id}`.localeCompare(`${b.id}`);
+  return {
+    props,
+    primitives: primitives.sort(byId),
+    constraints: constraints.sort((a, b) => `${a?.id}`.localeCompare(`${b?.id}`)),
+    levels: levels.sort(),
+    nodes,
+  };
 }
 
 describe("kvmha render: the three formats give the same CIB", () => {
@@ -238,7 +313,17 @@ describe("kvmha render: the three formats give the same CIB", () => {
       assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
       assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
       // what the cluster lab asked for landed in the CIB: IPMI tried once, every device's failures expire
-      const devices = (pcs as { primitives: { id?: string; class?: string; type?: string; params: Record<string, string>; meta: Record<string, string> }[] }).primitives.filter((p) => p.class === "stonith");
+      const devices = (
+        pcs as {
+          primitives: {
+            id?: string;
+            class?: string;
+            type?: string;
+            params: Record<string, string>;
+            meta: Record<string, string>;
+          }[];
+        }
+      ).primitives.filter((p) => p.class === "stonith");
       assert.ok(devices.length > 0);
       for (const d of devices) {
         assert.equal(d.meta["failure-timeout"], "120s", `${d.id ?? ""} failure-timeout`);
@@ -249,8 +334,13 @@ describe("kvmha render: the three formats give the same CIB", () => {
       // and the community is referenced, never copied: community_file F is community_script=/bin/cat F
       const text = fs.readFileSync(files[0] ?? "", "utf8");
       assert.doesNotMatch(text, /community-of-|name="community"/);
-      for (const m of fs.readFileSync(path.join(s.dir, `${name}.yaml`), "utf8").matchAll(/community_file: ([^\s,}]+)/g)) {
-        assert.ok(text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`), `community_script for ${m[1] ?? ""}`);
+      for (const m of fs
+        .readFileSync(path.join(s.dir, `${name}.yaml`), "utf8")
+        .matchAll(/community_file: ([^\s,}]+)/g)) {
+        assert.ok(
+          text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`),
+          `community_script for ${m[1] ?? ""}`,
+        );
       }
     });
   }
@@ -261,7 +351,9 @@ function placement(output: string, guests: readonly string[]): Map<string, strin
   const revised = output.slice(output.lastIndexOf("Revised Cluster Status"));
   const at = new Map<string, string>();
   for (const g of guests) {
-    const m = new RegExp(`\\* ${g}\\s+\\(ocf:kvmha:VirtualDomain\\):\\s+Started (\\S+)`).exec(revised);
+    const m = new RegExp(`\\* ${g}\\s+\\(ocf:kvmha:VirtualDomain\\):\\s+Started (\\S+)`).exec(
+      revised,
+    );
     if (m?.[1] !== undefined) at.set(g, m[1]);
   }
   return at;
@@ -273,30 +365,54 @@ describe("kvmha render: crm_simulate fences a failed node and moves its guests",
       const s = sample(name);
       const simulate = requireProgram("crm_simulate");
       const started = path.join(s.dir, "started.xml");
-      const r1 = await run(simulate, ["--xml-file", path.join(s.dir, "pcs.xml"), "--simulate", "--save-output", started], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      const r1 = await run(
+        simulate,
+        ["--xml-file", path.join(s.dir, "pcs.xml"), "--simulate", "--save-output", started],
+        { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
+      );
       ok(r1, "crm_simulate (start)");
       const before = placement(r1.stdout, s.guests);
       assert.equal(before.size, s.guests.length, `not every guest started:\n${r1.stdout}`);
       const victim = before.get(s.guests[0] ?? "") ?? "";
       const moved = s.guests.filter((g) => before.get(g) === victim);
 
-      const r2 = await run(simulate, ["--xml-file", started, "--node-fail", victim, "--simulate"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      const r2 = await run(simulate, ["--xml-file", started, "--node-fail", victim, "--simulate"], {
+        env: { PATH, LC_ALL: "C" },
+        killAfterMs: 60_000,
+      });
       ok(r2, "crm_simulate --node-fail");
       assert.match(r2.stdout, new RegExp(`Fence \\(reboot\\) ${victim} `), r2.stdout);
       assert.match(r2.stdout, new RegExp(`Fencing ${victim} \\(reboot\\)`), r2.stdout);
       const after = placement(r2.stdout, s.guests);
       for (const g of moved) {
         assert.match(r2.stdout, new RegExp(`Move\\s+${g}\\s+\\( ${victim} -> `), r2.stdout);
-        assert.ok(after.get(g) !== undefined && after.get(g) !== victim, `${g} is not running elsewhere:\n${r2.stdout}`);
+        assert.ok(
+          after.get(g) !== undefined && after.get(g) !== victim,
+          `${g} is not running elsewhere:\n${r2.stdout}`,
+        );
       }
 
       // A planned evacuation (standby) live-migrates: the guests have allow-migrate=true.
       const standby = path.join(s.dir, "standby.xml");
       fs.copyFileSync(started, standby);
-      ok(await onCib(standby, requireProgram("crm_attribute"), ["--node", victim, "--name", "standby", "--update", "on"]), "crm_attribute standby");
-      const r3 = await run(simulate, ["--xml-file", standby, "--simulate"], { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+      ok(
+        await onCib(standby, requireProgram("crm_attribute"), [
+          "--node",
+          victim,
+          "--name",
+          "standby",
+          "--update",
+          "on",
+        ]),
+        "crm_attribute standby",
+      );
+      const r3 = await run(simulate, ["--xml-file", standby, "--simulate"], {
+        env: { PATH, LC_ALL: "C" },
+        killAfterMs: 60_000,
+      });
       ok(r3, "crm_simulate (standby)");
-      for (const g of moved) assert.match(r3.stdout, new RegExp(`Migrate\\s+${g}\\s+\\( ${victim} -> `), r3.stdout);
+      for (const g of moved)
+        assert.match(r3.stdout, new RegExp(`Migrate\\s+${g}\\s+\\( ${victim} -> `), r3.stdout);
       assert.doesNotMatch(r3.stdout, /Fence/, r3.stdout);
     });
   }

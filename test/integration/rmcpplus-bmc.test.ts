@@ -19,7 +19,11 @@ describe("RMCP+ test BMC, checked by ipmitool", () => {
   });
 
   it("serves cipher suite 17: status, off, on", async () => {
-    let r = await ipmitool(bmc, ["chassis", "power", "status"], { cipher: 17, timeoutSec: 1, retries: 1 });
+    let r = await ipmitool(bmc, ["chassis", "power", "status"], {
+      cipher: 17,
+      timeoutSec: 1,
+      retries: 1,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Chassis Power is on/);
     r = await ipmitool(bmc, ["chassis", "power", "off"], { cipher: 17, timeoutSec: 1, retries: 1 });
@@ -32,20 +36,35 @@ describe("RMCP+ test BMC, checked by ipmitool", () => {
   });
 
   it("rejects a wrong password in RAKP", async () => {
-    const r = await ipmitool(bmc, ["chassis", "power", "status"], { cipher: 17, timeoutSec: 1, retries: 1, user: { ...ADMIN_USER, password: "wrong" } });
+    const r = await ipmitool(bmc, ["chassis", "power", "status"], {
+      cipher: 17,
+      timeoutSec: 1,
+      retries: 1,
+      user: { ...ADMIN_USER, password: "wrong" },
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /RAKP|session|authcode|Unable/i);
   });
 
   it("refuses Chassis Control to a user-privilege session (0xD4)", async () => {
-    const r = await ipmitool(bmc, ["chassis", "power", "off"], { cipher: 17, timeoutSec: 1, retries: 1, user: VIEWER_USER, privilege: "USER" });
+    const r = await ipmitool(bmc, ["chassis", "power", "off"], {
+      cipher: 17,
+      timeoutSec: 1,
+      retries: 1,
+      user: VIEWER_USER,
+      privilege: "USER",
+    });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Insufficient privilege/i);
     assert.equal(bmc.power, "on");
   });
 
   it("rejects cipher suite 3 when it offers only 17", async () => {
-    const r = await ipmitool(bmc, ["chassis", "power", "status"], { cipher: 3, timeoutSec: 1, retries: 1 });
+    const r = await ipmitool(bmc, ["chassis", "power", "status"], {
+      cipher: 3,
+      timeoutSec: 1,
+      retries: 1,
+    });
     assert.notEqual(r.code, 0);
   });
 });

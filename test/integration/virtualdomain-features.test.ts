@@ -4,16 +4,16 @@
 // guest_agent_check, reload-agent.
 // Run: node --import tsx --test test/integration/virtualdomain-features.test.ts
 
-import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
 
-import { execFileSync } from 'node:child_process';
-import { startLibvirt, type Libvirt } from '../lab/libvirt-daemon.js';
-import { runVirtualDomain, showRun } from '../lab/libvirt-ocf.js';
-import { defineGuest, guestKernel } from '../lab/libvirt-guest.js';
+import { execFileSync } from "node:child_process";
+import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
+import { runVirtualDomain, showRun } from "../lab/libvirt-ocf.js";
+import { defineGuest, guestKernel } from "../lab/libvirt-guest.js";
 
 /** The console's first and last lines: boot-time errors (the agent's port) show at its start. */
 function consoleEnds(text: string): string {
@@ -24,14 +24,20 @@ function consoleEnds(text: string): string {
 const agent = runVirtualDomain;
 const show = showRun;
 
-const testXml = (name: string, o: { vcpu?: number; memMib?: number; uuid?: string; extra?: string } = {}): string =>
-  `<domain type='test'>\n  <name>${name}</name>\n${o.uuid === undefined ? '' : `  <uuid>${o.uuid}</uuid>\n`}  <memory unit='MiB'>${o.memMib ?? 64}</memory>\n  <vcpu>${o.vcpu ?? 1}</vcpu>\n  <os><type>hvm</type></os>\n${o.extra ?? ''}</domain>\n`;
+const testXml = (
+  name: string,
+  o: { vcpu?: number; memMib?: number; uuid?: string; extra?: string } = {},
+): string =>
+  `<domain type='test'>\n  <name>${name}</name>\n${o.uuid === undefined ? "" : `  <uuid>${o.uuid}</uuid>\n`}  <memory unit='MiB'>${o.memMib ?? 64}</memory>\n  <vcpu>${o.vcpu ?? 1}</vcpu>\n  <os><type>hvm</type></os>\n${o.extra ?? ""}</domain>\n`;
 
-describe('VirtualDomain features with the test driver', { timeout: 180_000 }, () => {
+describe("VirtualDomain features with the test driver", { timeout: 180_000 }, () => {
   let lv: Libvirt;
   let dir: string;
   let n = 0;
-  function resource(xml: (name: string) => string = (nm) => testXml(nm), extra: Record<string, string> = {}): { env: Record<string, string>; name: string; config: string } {
+  function resource(
+    xml: (name: string) => string = (nm) => testXml(nm),
+    extra: Record<string, string> = {},
+  ): { env: Record<string, string>; name: string; config: string } {
     n++;
     const name = `vd-f${n}`;
     const config = path.join(dir, `${name}.xml`);
@@ -39,21 +45,35 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     return {
       name,
       config,
-      env: { OCF_RESOURCE_INSTANCE: `f${n}`, HA_RSCTMP: path.join(dir, `rsctmp-${n}`), OCF_RESKEY_config: config, OCF_RESKEY_hypervisor: lv.testUri, ...extra },
+      env: {
+        OCF_RESOURCE_INSTANCE: `f${n}`,
+        HA_RSCTMP: path.join(dir, `rsctmp-${n}`),
+        OCF_RESKEY_config: config,
+        OCF_RESKEY_hypervisor: lv.testUri,
+        ...extra,
+      },
     };
   }
   /** A crm_resource that appends its arguments to a log and exits `code`; returns PATH and the log. */
   function fakeCrmResource(code = 0): { PATH: string; log: string } {
-    const bin = fs.mkdtempSync(path.join(dir, 'bin-'));
-    const log = path.join(bin, 'calls');
-    fs.writeFileSync(log, '');
-    fs.writeFileSync(path.join(bin, 'crm_resource'), `#!/bin/sh\necho "$*" >> '${log}'\n${code === 0 ? '' : 'echo "Could not connect to the CIB" >&2\n'}exit ${code}\n`, { mode: 0o755 });
-    return { PATH: `${bin}:${process.env.PATH ?? ''}`, log };
+    const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+    const log = path.join(bin, "calls");
+    fs.writeFileSync(log, "");
+    fs.writeFileSync(
+      path.join(bin, "crm_resource"),
+      `#!/bin/sh\necho "$*" >> '${log}'\n${code === 0 ? "" : 'echo "Could not connect to the CIB" >&2\n'}exit ${code}\n`,
+      { mode: 0o755 },
+    );
+    return { PATH: `${bin}:${process.env.PATH ?? ""}`, log };
   }
-  const calls = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+  const calls = (log: string): string[] =>
+    fs
+      .readFileSync(log, "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-feat-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "vd-feat-"));
     lv = await startLibvirt();
     await lv.holdTestDriver();
   });
@@ -62,11 +82,11 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('utilization: written on the first monitor, not again, again when the XML changes; unset deletes once', async () => {
+  test("utilization: written on the first monitor, not again, again when the XML changes; unset deletes once", async () => {
     const { env, config, name } = resource((nm) => testXml(nm, { vcpu: 2, memMib: 96 }));
     const crm = fakeCrmResource();
-    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: '10000' };
-    let r = await agent('start', e);
+    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: "10000" };
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     const inst = env.OCF_RESOURCE_INSTANCE;
     assert.deepEqual(calls(crm.log), [
@@ -74,407 +94,653 @@ describe('VirtualDomain features with the test driver', { timeout: 180_000 }, ()
       `--resource ${inst} --utilization --set-parameter hv_memory --parameter-value 96`,
       `--resource ${inst} --utilization --set-parameter host_memory --parameter-value 96`,
     ]);
-    fs.writeFileSync(crm.log, '');
+    fs.writeFileSync(crm.log, "");
     for (let i = 0; i < 2; i++) {
-      r = await agent('monitor', e);
+      r = await agent("monitor", e);
       assert.equal(r.code, 0, show(r));
     }
-    assert.deepEqual(calls(crm.log), [], 'a steady-state monitor writes nothing');
+    assert.deepEqual(calls(crm.log), [], "a steady-state monitor writes nothing");
     fs.writeFileSync(config, testXml(name, { vcpu: 3, memMib: 96 }));
-    r = await agent('monitor', e);
+    r = await agent("monitor", e);
     assert.equal(r.code, 0, show(r));
-    assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`]);
-    fs.writeFileSync(crm.log, '');
-    const off = { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true', OCF_RESKEY_autoset_utilization_hv_memory: 'false' };
-    r = await agent('monitor', off);
+    assert.deepEqual(calls(crm.log), [
+      `--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`,
+    ]);
+    fs.writeFileSync(crm.log, "");
+    const off = {
+      ...e,
+      OCF_RESKEY_autoset_utilization_cpu: "false",
+      OCF_RESKEY_unset_utilization_cpu: "true",
+      OCF_RESKEY_autoset_utilization_hv_memory: "false",
+    };
+    r = await agent("monitor", off);
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --delete-parameter cpu`]);
-    r = await agent('monitor', off);
-    assert.deepEqual(calls(crm.log), [`--resource ${inst} --utilization --delete-parameter cpu`], 'deleted once');
+    r = await agent("monitor", off);
+    assert.deepEqual(
+      calls(crm.log),
+      [`--resource ${inst} --utilization --delete-parameter cpu`],
+      "deleted once",
+    );
     // Autoset again: written again.
-    r = await agent('monitor', e);
-    assert.equal(calls(crm.log).at(-1), `--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`);
+    r = await agent("monitor", e);
+    assert.equal(
+      calls(crm.log).at(-1),
+      `--resource ${inst} --utilization --set-parameter cpu --parameter-value 3`,
+    );
     // A new start writes every value again (a value changed by hand in the CIB is set right).
-    assert.equal((await agent('stop', e)).code, 0);
-    fs.writeFileSync(crm.log, '');
-    r = await agent('start', e);
+    assert.equal((await agent("stop", e)).code, 0);
+    fs.writeFileSync(crm.log, "");
+    r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     assert.equal(calls(crm.log).length, 3);
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.equal((await agent("stop", e)).code, 0);
   });
 
-  test('utilization with the real crm_resource on a CIB file (CIB_file): the attributes land in the resource', async () => {
+  test("utilization with the real crm_resource on a CIB file (CIB_file): the attributes land in the resource", async () => {
     const { env, name } = resource((nm) => testXml(nm, { vcpu: 2, memMib: 96 }));
     const cib = path.join(dir, `cib-${name}.xml`);
-    fs.writeFileSync(cib, execFileSync('cibadmin', ['--empty'], { encoding: 'utf8', timeout: 20_000 }));
+    fs.writeFileSync(
+      cib,
+      execFileSync("cibadmin", ["--empty"], { encoding: "utf8", timeout: 20_000 }),
+    );
     const inst = env.OCF_RESOURCE_INSTANCE!;
-    execFileSync('cibadmin', ['-C', '-o', 'resources', '-X', `<primitive id="${inst}" class="ocf" provider="kvmha" type="VirtualDomain"/>`], { env: { ...process.env, CIB_file: cib }, timeout: 20_000 });
+    execFileSync(
+      "cibadmin",
+      [
+        "-C",
+        "-o",
+        "resources",
+        "-X",
+        `<primitive id="${inst}" class="ocf" provider="kvmha" type="VirtualDomain"/>`,
+      ],
+      { env: { ...process.env, CIB_file: cib }, timeout: 20_000 },
+    );
     // The real crm_resource (Pacemaker's), pointed at the file: no live CIB is touched.
-    const e = { ...env, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CIB_file: cib, OCF_RESKEY_CRM_meta_interval: '10000' };
-    const utilization = (): string[] => [...fs.readFileSync(cib, 'utf8').matchAll(/<nvpair id="[^"]*-utilization-[^"]*" name="([^"]+)" value="([^"]+)"\/>/g)].map((m) => `${m[1]}=${m[2]}`).sort();
-    let r = await agent('start', e);
+    const e = {
+      ...env,
+      PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      CIB_file: cib,
+      OCF_RESKEY_CRM_meta_interval: "10000",
+    };
+    const utilization = (): string[] =>
+      [
+        ...fs
+          .readFileSync(cib, "utf8")
+          .matchAll(/<nvpair id="[^"]*-utilization-[^"]*" name="([^"]+)" value="([^"]+)"\/>/g),
+      ]
+        .map((m) => `${m[1]}=${m[2]}`)
+        .sort();
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     assert.doesNotMatch(r.err, /WARNING/);
-    assert.deepEqual(utilization(), ['cpu=2', 'host_memory=96', 'hv_memory=96']);
-    r = await agent('monitor', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true' });
+    assert.deepEqual(utilization(), ["cpu=2", "host_memory=96", "hv_memory=96"]);
+    r = await agent("monitor", {
+      ...e,
+      OCF_RESKEY_autoset_utilization_cpu: "false",
+      OCF_RESKEY_unset_utilization_cpu: "true",
+    });
     assert.equal(r.code, 0, show(r));
-    assert.deepEqual(utilization(), ['host_memory=96', 'hv_memory=96']);
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.deepEqual(utilization(), ["host_memory=96", "hv_memory=96"]);
+    assert.equal((await agent("stop", e)).code, 0);
   });
 
-  test('utilization: a failing crm_resource is a warning, one call, then held back', async () => {
+  test("utilization: a failing crm_resource is a warning, one call, then held back", async () => {
     const { env } = resource((nm) => testXml(nm, { vcpu: 2 }));
     const crm = fakeCrmResource(1);
-    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: '10000' };
-    let r = await agent('start', e);
+    const e = { ...env, PATH: crm.PATH, OCF_RESKEY_CRM_meta_interval: "10000" };
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
-    assert.match(r.err, /WARNING: crm_resource failed to set utilization attribute cpu to 2: exit 1: Could not connect to the CIB; retrying in 60 s/);
+    assert.match(
+      r.err,
+      /WARNING: crm_resource failed to set utilization attribute cpu to 2: exit 1: Could not connect to the CIB; retrying in 60 s/,
+    );
     assert.equal(calls(crm.log).length, 1);
-    r = await agent('monitor', e);
+    r = await agent("monitor", e);
     assert.equal(r.code, 0, show(r));
-    assert.equal(calls(crm.log).length, 1, 'held back after a failure');
+    assert.equal(calls(crm.log).length, 1, "held back after a failure");
     // No crm_resource at all: still a warning only.
-    r = await agent('monitor', { ...e, PATH: '/usr/bin:/bin', HA_RSCTMP: path.join(dir, 'rsctmp-nocrm') });
+    r = await agent("monitor", {
+      ...e,
+      PATH: "/usr/bin:/bin",
+      HA_RSCTMP: path.join(dir, "rsctmp-nocrm"),
+    });
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /crm_resource failed .*cannot run \(ENOENT\)/);
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.equal((await agent("stop", e)).code, 0);
   });
 
-  test('persistent definition with the same UUID: start runs the file, stop leaves the definition unchanged', async () => {
-    const uuid = '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c01';
-    const { env, name, config } = resource((nm) => testXml(nm, { uuid, vcpu: 2, extra: '  <description>from the config file</description>\n' }), { HA_VARLIB: path.join(dir, 'varlib-same') });
+  test("persistent definition with the same UUID: start runs the file, stop leaves the definition unchanged", async () => {
+    const uuid = "0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c01";
+    const { env, name } = resource(
+      (nm) =>
+        testXml(nm, {
+          uuid,
+          vcpu: 2,
+          extra: "  <description>from the config file</description>\n",
+        }),
+      { HA_VARLIB: path.join(dir, "varlib-same") },
+    );
     const persistentFile = path.join(dir, `${name}-persistent.xml`);
-    fs.writeFileSync(persistentFile, testXml(name, { uuid, vcpu: 1, extra: "  <description>the admin's own</description>\n" }));
-    await lv.virshOk(['define', persistentFile], { uri: lv.testUri });
-    await lv.virshOk(['autostart', name], { uri: lv.testUri });
-    const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
-    let r = await agent('validate-all', { ...env, OCF_CHECK_LEVEL: '10' });
+    fs.writeFileSync(
+      persistentFile,
+      testXml(name, { uuid, vcpu: 1, extra: "  <description>the admin's own</description>\n" }),
+    );
+    await lv.virshOk(["define", persistentFile], { uri: lv.testUri });
+    await lv.virshOk(["autostart", name], { uri: lv.testUri });
+    const before = await lv.virshOk(["dumpxml", "--inactive", name], { uri: lv.testUri });
+    let r = await agent("validate-all", { ...env, OCF_CHECK_LEVEL: "10" });
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /WARNING: domain .* is defined here with autostart on/);
-    r = await agent('start', env);
+    r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /persistent definition stays/);
     // A kept definition must not autostart: libvirtd would start the guest behind Pacemaker's back.
     assert.match(r.err, /WARNING: domain .* was set to autostart: turned off/);
-    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /Autostart:\s+disable/);
+    assert.match(await lv.virshOk(["dominfo", name], { uri: lv.testUri }), /Autostart:\s+disable/);
     assert.doesNotMatch(r.err, /undefine/);
     // The file's XML is what runs; the persistent definition is still there.
-    assert.match(await lv.virshOk(['dumpxml', name], { uri: lv.testUri }), /from the config file/);
-    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /CPU\(s\):\s+2[\s\S]*Persistent:\s+yes/);
-    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' })).code, 0);
-    r = await agent('stop', env);
+    assert.match(await lv.virshOk(["dumpxml", name], { uri: lv.testUri }), /from the config file/);
+    assert.match(
+      await lv.virshOk(["dominfo", name], { uri: lv.testUri }),
+      /CPU\(s\):\s+2[\s\S]*Persistent:\s+yes/,
+    );
+    assert.equal(
+      (await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "10000" })).code,
+      0,
+    );
+    r = await agent("stop", env);
     assert.equal(r.code, 0, show(r));
-    assert.match(await lv.virshOk(['list', '--all', '--persistent', '--name'], { uri: lv.testUri }), new RegExp(`^${name}$`, 'm'));
-    assert.equal(await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri }), before);
-    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
-    assert.equal(fs.existsSync(path.join(dir, 'varlib-same', 'VirtualDomain')), false, 'nothing set aside');
-    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+    assert.match(
+      await lv.virshOk(["list", "--all", "--persistent", "--name"], { uri: lv.testUri }),
+      new RegExp(`^${name}$`, "m"),
+    );
+    assert.equal(await lv.virshOk(["dumpxml", "--inactive", name], { uri: lv.testUri }), before);
+    assert.equal((await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code, 7);
+    assert.equal(
+      fs.existsSync(path.join(dir, "varlib-same", "VirtualDomain")),
+      false,
+      "nothing set aside",
+    );
+    await lv.virshOk(["undefine", name], { uri: lv.testUri });
   });
 
-  test('persistent definition with another UUID: saved, undefined, defined again by stop; unchanged', async () => {
-    const varlib = path.join(dir, 'varlib-other');
-    const { env, name, config } = resource((nm) => testXml(nm, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c02' }), { HA_VARLIB: varlib });
+  test("persistent definition with another UUID: saved, undefined, defined again by stop; unchanged", async () => {
+    const varlib = path.join(dir, "varlib-other");
+    const { env, name, config } = resource(
+      (nm) => testXml(nm, { uuid: "0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c02" }),
+      { HA_VARLIB: varlib },
+    );
     const persistentFile = path.join(dir, `${name}-persistent.xml`);
-    fs.writeFileSync(persistentFile, testXml(name, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c03', extra: '  <description>keep me</description>\n' }));
-    await lv.virshOk(['define', persistentFile], { uri: lv.testUri });
-    const before = await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri });
-    let r = await agent('start', env);
+    fs.writeFileSync(
+      persistentFile,
+      testXml(name, {
+        uuid: "0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c03",
+        extra: "  <description>keep me</description>\n",
+      }),
+    );
+    await lv.virshOk(["define", persistentFile], { uri: lv.testUri });
+    const before = await lv.virshOk(["dumpxml", "--inactive", name], { uri: lv.testUri });
+    let r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
-    assert.match(r.err, /WARNING: domain .* with another UUID than .*: its definition is saved in .* and is defined again on stop/);
-    const saved = path.join(varlib, 'VirtualDomain', `${env.OCF_RESOURCE_INSTANCE}.persistent.xml`);
-    assert.match(fs.readFileSync(saved, 'utf8'), /keep me/);
-    assert.match(await lv.virshOk(['domuuid', name], { uri: lv.testUri }), /7c02/);
-    r = await agent('stop', env);
+    assert.match(
+      r.err,
+      /WARNING: domain .* with another UUID than .*: its definition is saved in .* and is defined again on stop/,
+    );
+    const saved = path.join(varlib, "VirtualDomain", `${env.OCF_RESOURCE_INSTANCE}.persistent.xml`);
+    assert.match(fs.readFileSync(saved, "utf8"), /keep me/);
+    assert.match(await lv.virshOk(["domuuid", name], { uri: lv.testUri }), /7c02/);
+    r = await agent("stop", env);
     assert.equal(r.code, 0, show(r));
-    assert.equal(await lv.virshOk(['dumpxml', '--inactive', name], { uri: lv.testUri }), before);
+    assert.equal(await lv.virshOk(["dumpxml", "--inactive", name], { uri: lv.testUri }), before);
     assert.equal(fs.existsSync(saved), false);
-    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+    await lv.virshOk(["undefine", name], { uri: lv.testUri });
     assert.ok(config);
   });
 
-  test('reload-agent: applies a changed utilization flag, leaves the domain running', async () => {
+  test("reload-agent: applies a changed utilization flag, leaves the domain running", async () => {
     const { env, name } = resource((nm) => testXml(nm, { vcpu: 2 }));
     const crm = fakeCrmResource();
     const e = { ...env, PATH: crm.PATH };
-    let r = await agent('start', e);
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
-    const id = (await lv.virshOk(['domid', name], { uri: lv.testUri })).trim();
-    fs.writeFileSync(crm.log, '');
-    r = await agent('reload-agent', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'false', OCF_RESKEY_unset_utilization_cpu: 'true' });
+    const id = (await lv.virshOk(["domid", name], { uri: lv.testUri })).trim();
+    fs.writeFileSync(crm.log, "");
+    r = await agent("reload-agent", {
+      ...e,
+      OCF_RESKEY_autoset_utilization_cpu: "false",
+      OCF_RESKEY_unset_utilization_cpu: "true",
+    });
     assert.equal(r.code, 0, show(r));
-    assert.deepEqual(calls(crm.log), [`--resource ${env.OCF_RESOURCE_INSTANCE} --utilization --delete-parameter cpu`]);
-    assert.equal((await lv.virshOk(['domid', name], { uri: lv.testUri })).trim(), id, 'the same domain runs (not restarted)');
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.deepEqual(calls(crm.log), [
+      `--resource ${env.OCF_RESOURCE_INSTANCE} --utilization --delete-parameter cpu`,
+    ]);
+    assert.equal(
+      (await lv.virshOk(["domid", name], { uri: lv.testUri })).trim(),
+      id,
+      "the same domain runs (not restarted)",
+    );
+    assert.equal((await agent("stop", e)).code, 0);
     // Nothing runs: reload-agent succeeds and does nothing.
-    fs.writeFileSync(crm.log, '');
-    r = await agent('reload-agent', { ...e, OCF_RESKEY_autoset_utilization_cpu: 'true' });
+    fs.writeFileSync(crm.log, "");
+    r = await agent("reload-agent", { ...e, OCF_RESKEY_autoset_utilization_cpu: "true" });
     assert.equal(r.code, 0, show(r));
     assert.deepEqual(calls(crm.log), []);
   });
 
-  test('save_config_on_stop: the running configuration back into the file on stop, mode kept; sync_config_on_stop runs csync2 -x', async () => {
+  test("save_config_on_stop: the running configuration back into the file on stop, mode kept; sync_config_on_stop runs csync2 -x", async () => {
     const { env, config, name } = resource();
     fs.chmodSync(config, 0o640);
-    const original = fs.readFileSync(config, 'utf8');
-    const e = { ...env, OCF_RESKEY_save_config_on_stop: 'true' };
-    assert.equal((await agent('validate-all', e)).code, 0);
-    let r = await agent('start', e);
+    const original = fs.readFileSync(config, "utf8");
+    const e = { ...env, OCF_RESKEY_save_config_on_stop: "true" };
+    assert.equal((await agent("validate-all", e)).code, 0);
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
-    const uuid = (await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim();
-    r = await agent('stop', e);
+    const uuid = (await lv.virshOk(["domuuid", name], { uri: lv.testUri })).trim();
+    r = await agent("stop", e);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /saved domain vd-f\d+'s configuration to /);
-    const saved = fs.readFileSync(config, 'utf8');
+    const saved = fs.readFileSync(config, "utf8");
     assert.notEqual(saved, original);
     assert.match(saved, new RegExp(`<uuid>${uuid}</uuid>`));
     assert.doesNotMatch(saved, /<domain[^>]* id=/);
     assert.equal(fs.statSync(config).mode & 0o777, 0o640);
-    assert.deepEqual(fs.readdirSync(path.dirname(config)).filter((f) => f.includes('kvmha-')), [], 'no temporary file left');
+    assert.deepEqual(
+      fs.readdirSync(path.dirname(config)).filter((f) => f.includes("kvmha-")),
+      [],
+      "no temporary file left",
+    );
     // Saved once, the same configuration again: nothing written.
-    r = await agent('start', e);
+    r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     const crm = fakeCrmResource();
-    const csync = path.join(path.dirname(crm.log), 'csync2');
+    const csync = path.join(path.dirname(crm.log), "csync2");
     fs.writeFileSync(csync, `#!/bin/sh\necho "csync2 $*" >> '${crm.log}'\n`, { mode: 0o755 });
-    r = await agent('stop', { ...e, PATH: crm.PATH, OCF_RESKEY_sync_config_on_stop: 'true', OCF_RESKEY_save_config_on_stop: 'false' });
+    r = await agent("stop", {
+      ...e,
+      PATH: crm.PATH,
+      OCF_RESKEY_sync_config_on_stop: "true",
+      OCF_RESKEY_save_config_on_stop: "false",
+    });
     assert.equal(r.code, 0, show(r));
     assert.doesNotMatch(r.err, /saved domain/);
-    assert.equal(fs.readFileSync(config, 'utf8'), saved);
-    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('csync2')), []);
+    assert.equal(fs.readFileSync(config, "utf8"), saved);
+    assert.deepEqual(
+      calls(crm.log).filter((l) => l.startsWith("csync2")),
+      [],
+    );
     // A change to the running domain (here: a new file with another description) is saved and synced.
-    fs.writeFileSync(config, testXml(name, { uuid, extra: '  <description>changed</description>\n' }));
-    r = await agent('start', { ...e, PATH: crm.PATH });
+    fs.writeFileSync(
+      config,
+      testXml(name, { uuid, extra: "  <description>changed</description>\n" }),
+    );
+    r = await agent("start", { ...e, PATH: crm.PATH });
     assert.equal(r.code, 0, show(r));
     fs.writeFileSync(config, saved);
-    r = await agent('stop', { ...e, PATH: crm.PATH, OCF_RESKEY_sync_config_on_stop: 'true' });
+    r = await agent("stop", { ...e, PATH: crm.PATH, OCF_RESKEY_sync_config_on_stop: "true" });
     assert.equal(r.code, 0, show(r));
-    assert.match(fs.readFileSync(config, 'utf8'), /<description>changed<\/description>/);
-    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('csync2')), [`csync2 -x ${config}`]);
+    assert.match(fs.readFileSync(config, "utf8"), /<description>changed<\/description>/);
+    assert.deepEqual(
+      calls(crm.log).filter((l) => l.startsWith("csync2")),
+      [`csync2 -x ${config}`],
+    );
     // Without csync2: sync_config_on_stop is refused where it would be needed.
-    r = await agent('validate-all', { ...e, PATH: '/usr/bin:/bin', OCF_RESKEY_sync_config_on_stop: 'true' });
+    r = await agent("validate-all", {
+      ...e,
+      PATH: "/usr/bin:/bin",
+      OCF_RESKEY_sync_config_on_stop: "true",
+    });
     assert.equal(r.code, 5, show(r));
     assert.match(r.err, /ocf-exit-reason:csync2: required binary not installed/);
   });
 
-  test('start_resources: inactive pool and network started before the domain; a missing one fails start with the reason', async () => {
-    const poolDir = fs.mkdtempSync(path.join(dir, 'pool-'));
-    await lv.virshOk(['pool-define-as', 'vd-pool', 'dir', '--target', poolDir], { uri: lv.testUri });
-    const netXml = path.join(dir, 'vd-net.xml');
+  test("start_resources: inactive pool and network started before the domain; a missing one fails start with the reason", async () => {
+    const poolDir = fs.mkdtempSync(path.join(dir, "pool-"));
+    await lv.virshOk(["pool-define-as", "vd-pool", "dir", "--target", poolDir], {
+      uri: lv.testUri,
+    });
+    const netXml = path.join(dir, "vd-net.xml");
     fs.writeFileSync(netXml, "<network><name>vd-net</name><bridge name='vdnet0'/></network>\n");
-    await lv.virshOk(['net-define', netXml], { uri: lv.testUri });
-    const devices = "  <devices>\n    <disk type='volume' device='disk'><source pool='vd-pool' volume='v1'/><target dev='vda'/></disk>\n    <interface type='network'><source network='vd-net'/></interface>\n  </devices>\n";
-    const { env, name } = resource((nm) => testXml(nm, { extra: devices }), { OCF_RESKEY_start_resources: 'true' });
+    await lv.virshOk(["net-define", netXml], { uri: lv.testUri });
+    const devices =
+      "  <devices>\n    <disk type='volume' device='disk'><source pool='vd-pool' volume='v1'/><target dev='vda'/></disk>\n    <interface type='network'><source network='vd-net'/></interface>\n  </devices>\n";
+    const { env, name } = resource((nm) => testXml(nm, { extra: devices }), {
+      OCF_RESKEY_start_resources: "true",
+    });
     const active = async (): Promise<string> =>
-      `${/State:\s+(\S+)/.exec(await lv.virshOk(['pool-info', 'vd-pool'], { uri: lv.testUri }))?.[1]} ${/Active:\s+(\S+)/.exec(await lv.virshOk(['net-info', 'vd-net'], { uri: lv.testUri }))?.[1]}`;
-    assert.equal(await active(), 'inactive no');
-    let r = await agent('start', env);
+      `${/State:\s+(\S+)/.exec(await lv.virshOk(["pool-info", "vd-pool"], { uri: lv.testUri }))?.[1]} ${/Active:\s+(\S+)/.exec(await lv.virshOk(["net-info", "vd-net"], { uri: lv.testUri }))?.[1]}`;
+    assert.equal(await active(), "inactive no");
+    let r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /started storage pool vd-pool for domain vd-f\d+/);
     assert.match(r.err, /started virtual network vd-net for domain vd-f\d+/);
-    assert.equal(await active(), 'running yes');
-    assert.equal(await lv.virshOk(['domstate', name], { uri: lv.testUri }).then((x) => x.trim()), 'running');
-    assert.equal((await agent('stop', env)).code, 0);
+    assert.equal(await active(), "running yes");
+    assert.equal(
+      await lv.virshOk(["domstate", name], { uri: lv.testUri }).then((x) => x.trim()),
+      "running",
+    );
+    assert.equal((await agent("stop", env)).code, 0);
     // Started already: nothing to start (the pool is refreshed).
-    r = await agent('start', env);
+    r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
     assert.doesNotMatch(r.err, /started (storage pool|virtual network)/);
-    assert.equal((await agent('stop', env)).code, 0);
+    assert.equal((await agent("stop", env)).code, 0);
     // A network libvirt does not know: start fails before creating the domain.
-    const other = resource((nm) => testXml(nm, { extra: "  <devices><interface type='network'><source network='vd-nonet'/></interface></devices>\n" }), { OCF_RESKEY_start_resources: 'true' });
-    r = await agent('start', other.env);
+    const other = resource(
+      (nm) =>
+        testXml(nm, {
+          extra:
+            "  <devices><interface type='network'><source network='vd-nonet'/></interface></devices>\n",
+        }),
+      { OCF_RESKEY_start_resources: "true" },
+    );
+    r = await agent("start", other.env);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.err, /^ocf-exit-reason:virtual network vd-nonet required by domain vd-f\d+: .*/m);
-    assert.match(await lv.virsh(['domstate', other.name], { uri: lv.testUri }).then((x) => x.stderr), /not found|failed to get domain/i);
+    assert.match(
+      r.err,
+      /^ocf-exit-reason:virtual network vd-nonet required by domain vd-f\d+: .*/m,
+    );
+    assert.match(
+      await lv.virsh(["domstate", other.name], { uri: lv.testUri }).then((x) => x.stderr),
+      /not found|failed to get domain/i,
+    );
   });
 
-  test('snapshot: stop saves the state, start restores it and removes the file; a failed save falls back to shutdown; a failed restore fails start', async () => {
-    const snap = fs.mkdtempSync(path.join(dir, 'snap-'));
+  test("snapshot: stop saves the state, start restores it and removes the file; a failed save falls back to shutdown; a failed restore fails start", async () => {
+    const snap = fs.mkdtempSync(path.join(dir, "snap-"));
     const { env, name } = resource(undefined, { OCF_RESKEY_snapshot: snap });
     const state = path.join(snap, `${name}.state`);
-    let r = await agent('start', env);
+    let r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /created from/);
-    const uuid = (await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim();
-    r = await agent('stop', env);
+    const uuid = (await lv.virshOk(["domuuid", name], { uri: lv.testUri })).trim();
+    r = await agent("stop", env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, new RegExp(`domain ${name} saved to ${state} and stopped`));
     assert.doesNotMatch(r.err, /gracefully/);
     assert.ok(fs.existsSync(state));
-    assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
-    r = await agent('start', env);
+    assert.equal((await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code, 7);
+    r = await agent("start", env);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, new RegExp(`domain ${name} restored from ${state}`));
     assert.equal(fs.existsSync(state), false);
-    assert.equal((await lv.virshOk(['domuuid', name], { uri: lv.testUri })).trim(), uuid, 'the saved domain came back');
+    assert.equal(
+      (await lv.virshOk(["domuuid", name], { uri: lv.testUri })).trim(),
+      uuid,
+      "the saved domain came back",
+    );
     // No directory to save into: an error in the log, then the usual shutdown.
-    r = await agent('stop', { ...env, OCF_RESKEY_snapshot: path.join(snap, 'missing') });
+    r = await agent("stop", { ...env, OCF_RESKEY_snapshot: path.join(snap, "missing") });
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /ERROR: failed to save domain .*'s state to /);
     assert.match(r.err, /shut down gracefully/);
     // A state file that is not one: start fails with the reason and keeps the file.
-    fs.writeFileSync(state, 'not a saved domain');
-    r = await agent('start', env);
+    fs.writeFileSync(state, "not a saved domain");
+    r = await agent("start", env);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.err, new RegExp(`^ocf-exit-reason:failed to restore domain ${name} from ${state}: `, 'm'));
+    assert.match(
+      r.err,
+      new RegExp(`^ocf-exit-reason:failed to restore domain ${name} from ${state}: `, "m"),
+    );
     assert.ok(fs.existsSync(state));
     // force_stop and snapshot together are refused (as the reference).
-    r = await agent('validate-all', { ...env, OCF_RESKEY_force_stop: 'true' });
+    r = await agent("validate-all", { ...env, OCF_RESKEY_force_stop: "true" });
     assert.equal(r.code, 6, show(r));
   });
 
-  test('backingfile: the qcow2 image is created on it, the domain defined and started; kept across starts, re-created with stateless; copyindirs', async () => {
-    const base = path.join(dir, 'base.raw');
-    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', base, '8M'], { timeout: 20_000 });
-    const vmDir = fs.mkdtempSync(path.join(dir, 'cow-'));
-    const { env, name } = resource((nm) => testXml(nm, { uuid: '0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c10' }), { OCF_RESKEY_backingfile: base });
+  test("backingfile: the qcow2 image is created on it, the domain defined and started; kept across starts, re-created with stateless; copyindirs", async () => {
+    const base = path.join(dir, "base.raw");
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", base, "8M"], { timeout: 20_000 });
+    const vmDir = fs.mkdtempSync(path.join(dir, "cow-"));
+    const { env, name } = resource(
+      (nm) => testXml(nm, { uuid: "0e3a59b4-6a0c-4a51-9d5c-5b0d1f0a7c10" }),
+      { OCF_RESKEY_backingfile: base },
+    );
     // The config file in its own directory, with a dotted name: the image is NAME.qcow2 beside it.
     const config = path.join(vmDir, `${name}.domain.xml`);
     fs.renameSync(env.OCF_RESKEY_config!, config);
     const e = { ...env, OCF_RESKEY_config: config };
     const image = path.join(vmDir, `${name}.qcow2`);
-    let r = await agent('start', e);
+    let r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, new RegExp(`created ${image} on backing file ${base} \\(raw\\)`));
-    const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-U', image], { encoding: 'utf8', timeout: 20_000 })) as { format: string; 'backing-filename'?: string };
-    assert.equal(info.format, 'qcow2');
-    assert.equal(info['backing-filename'], base);
-    assert.match(await lv.virshOk(['dominfo', name], { uri: lv.testUri }), /State:\s+running[\s\S]*Persistent:\s+yes/);
-    r = await agent('stop', e);
+    const info = JSON.parse(
+      execFileSync("qemu-img", ["info", "--output=json", "-U", image], {
+        encoding: "utf8",
+        timeout: 20_000,
+      }),
+    ) as { format: string; "backing-filename"?: string };
+    assert.equal(info.format, "qcow2");
+    assert.equal(info["backing-filename"], base);
+    assert.match(
+      await lv.virshOk(["dominfo", name], { uri: lv.testUri }),
+      /State:\s+running[\s\S]*Persistent:\s+yes/,
+    );
+    r = await agent("stop", e);
     assert.equal(r.code, 0, show(r));
-    assert.equal((await lv.virshOk(['domstate', name], { uri: lv.testUri })).trim(), 'shut off', 'defined, as the reference leaves it');
-    assert.equal((await agent('monitor', { ...e, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
+    assert.equal(
+      (await lv.virshOk(["domstate", name], { uri: lv.testUri })).trim(),
+      "shut off",
+      "defined, as the reference leaves it",
+    );
+    assert.equal((await agent("monitor", { ...e, OCF_RESKEY_CRM_meta_interval: "0" })).code, 7);
     // Not stateless: the image (and what the guest wrote) is kept.
     fs.utimesSync(image, 0, 0);
-    r = await agent('start', e);
+    r = await agent("start", e);
     assert.equal(r.code, 0, show(r));
     assert.doesNotMatch(r.err, /created /);
     assert.equal(fs.statSync(image).mtimeMs, 0);
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.equal((await agent("stop", e)).code, 0);
     // stateless: a fresh image at every start; copyindirs goes into it (virt-copy-in, here a
     // stand-in that logs its arguments: libguestfs is not in the lab).
     const crm = fakeCrmResource();
-    fs.writeFileSync(path.join(path.dirname(crm.log), 'virt-copy-in'), `#!/bin/sh\necho "virt-copy-in $*" >> '${crm.log}'\n`, { mode: 0o755 });
-    r = await agent('start', { ...e, PATH: crm.PATH, OCF_RESKEY_stateless: 'true', OCF_RESKEY_copyindirs: '/srv/a /srv/b' });
+    fs.writeFileSync(
+      path.join(path.dirname(crm.log), "virt-copy-in"),
+      `#!/bin/sh\necho "virt-copy-in $*" >> '${crm.log}'\n`,
+      { mode: 0o755 },
+    );
+    r = await agent("start", {
+      ...e,
+      PATH: crm.PATH,
+      OCF_RESKEY_stateless: "true",
+      OCF_RESKEY_copyindirs: "/srv/a /srv/b",
+    });
     assert.equal(r.code, 0, show(r));
     assert.match(r.err, /, stateless/);
     assert.ok(fs.statSync(image).mtimeMs > 0);
-    assert.deepEqual(calls(crm.log).filter((l) => l.startsWith('virt-copy-in')), [`virt-copy-in -d ${name} -c ${lv.testUri} /srv/a /srv/b /`]);
-    assert.equal((await agent('stop', e)).code, 0);
+    assert.deepEqual(
+      calls(crm.log).filter((l) => l.startsWith("virt-copy-in")),
+      [`virt-copy-in -d ${name} -c ${lv.testUri} /srv/a /srv/b /`],
+    );
+    assert.equal((await agent("stop", e)).code, 0);
     // Without virt-copy-in, copyindirs is refused where it would run.
-    r = await agent('validate-all', { ...e, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', OCF_RESKEY_copyindirs: '/srv/a' });
+    r = await agent("validate-all", {
+      ...e,
+      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+      OCF_RESKEY_copyindirs: "/srv/a",
+    });
     assert.equal(r.code, 5, show(r));
     assert.match(r.err, /ocf-exit-reason:virt-copy-in: required binary not installed/);
-    await lv.virshOk(['undefine', name], { uri: lv.testUri });
+    await lv.virshOk(["undefine", name], { uri: lv.testUri });
     // A backing file that is not there: not installed here.
-    r = await agent('validate-all', { ...e, OCF_RESKEY_backingfile: path.join(dir, 'no-base.raw') });
+    r = await agent("validate-all", {
+      ...e,
+      OCF_RESKEY_backingfile: path.join(dir, "no-base.raw"),
+    });
     assert.equal(r.code, 5, show(r));
-    assert.match(r.err, /ocf-exit-reason:backing file .*no-base\.raw does not exist or is not readable/);
+    assert.match(
+      r.err,
+      /ocf-exit-reason:backing file .*no-base\.raw does not exist or is not readable/,
+    );
   });
 
-  test('validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present', async () => {
+  test("validate-all at OCF_CHECK_LEVEL=10: hypervisor reachable, emulator present", async () => {
     const { env, config, name } = resource();
-    const deep = { ...env, OCF_CHECK_LEVEL: '10' };
-    let r = await agent('validate-all', deep);
+    const deep = { ...env, OCF_CHECK_LEVEL: "10" };
+    let r = await agent("validate-all", deep);
     assert.equal(r.code, 0, show(r));
-    assert.doesNotMatch(r.err, /lock manager/, 'the test driver has no disks to lock');
-    r = await agent('validate-all', { ...deep, OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock` });
+    assert.doesNotMatch(r.err, /lock manager/, "the test driver has no disks to lock");
+    r = await agent("validate-all", {
+      ...deep,
+      OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock`,
+    });
     assert.equal(r.code, 1, show(r));
-    assert.match(r.err, /^ocf-exit-reason:hypervisor test\+unix:.* not reachable: .*[Ff]ailed to connect/m);
+    assert.match(
+      r.err,
+      /^ocf-exit-reason:hypervisor test\+unix:.* not reachable: .*[Ff]ailed to connect/m,
+    );
     // At level 0 the hypervisor is not asked.
-    r = await agent('validate-all', { ...env, OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock` });
+    r = await agent("validate-all", {
+      ...env,
+      OCF_RESKEY_hypervisor: `test+unix:///default?socket=${dir}/no-such-sock`,
+    });
     assert.equal(r.code, 0, show(r));
     // An emulator that is not here: not installed, for validate-all (any level) and start.
-    fs.writeFileSync(config, testXml(name, { extra: '  <devices><emulator>/nonexistent/qemu-system-x86_64</emulator></devices>\n' }));
-    for (const [action, e] of [['validate-all', env], ['validate-all', deep], ['start', env]] as const) {
+    fs.writeFileSync(
+      config,
+      testXml(name, {
+        extra: "  <devices><emulator>/nonexistent/qemu-system-x86_64</emulator></devices>\n",
+      }),
+    );
+    for (const [action, e] of [
+      ["validate-all", env],
+      ["validate-all", deep],
+      ["start", env],
+    ] as const) {
       r = await agent(action, e);
       assert.equal(r.code, 5, `${action}: ${show(r)}`);
-      assert.match(r.err, /^ocf-exit-reason:emulator \/nonexistent\/qemu-system-x86_64 of domain vd-f\d+ is missing on this node$/m);
+      assert.match(
+        r.err,
+        /^ocf-exit-reason:emulator \/nonexistent\/qemu-system-x86_64 of domain vd-f\d+ is missing on this node$/m,
+      );
     }
-    const notExec = path.join(dir, 'not-executable');
-    fs.writeFileSync(notExec, '', { mode: 0o644 });
-    fs.writeFileSync(config, testXml(name, { extra: `  <devices><emulator>${notExec}</emulator></devices>\n` }));
-    r = await agent('validate-all', env);
+    const notExec = path.join(dir, "not-executable");
+    fs.writeFileSync(notExec, "", { mode: 0o644 });
+    fs.writeFileSync(
+      config,
+      testXml(name, { extra: `  <devices><emulator>${notExec}</emulator></devices>\n` }),
+    );
+    r = await agent("validate-all", env);
     assert.equal(r.code, 5, show(r));
     assert.match(r.err, /is not executable \(EACCES\) on this node/);
   });
 });
 
-describe('VirtualDomain with QEMU guests (TCG): guest agent, snapshot', { timeout: 240_000 }, () => {
-  let lv: Libvirt;
-  before(async () => {
-    guestKernel();
-    lv = await startLibvirt();
-  });
-  after(async () => {
-    await lv?.stop();
-  });
+describe(
+  "VirtualDomain with QEMU guests (TCG): guest agent, snapshot",
+  { timeout: 240_000 },
+  () => {
+    let lv: Libvirt;
+    before(async () => {
+      guestKernel();
+      lv = await startLibvirt();
+    });
+    after(async () => {
+      await lv?.stop();
+    });
 
-  test('guest_agent_check: start waits for the agent, monitor pings it; without an agent channel the monitor fails with the reason', async () => {
-    const g = await defineGuest(lv, { name: 'vd-ga', memoryMb: 128, define: false, guestAgent: true });
-    const env = {
-      OCF_RESOURCE_INSTANCE: 'ga',
-      HA_RSCTMP: path.join(lv.dir, 'rsctmp-ga'),
-      OCF_RESKEY_config: g.xmlFile,
-      OCF_RESKEY_hypervisor: lv.uri,
-      OCF_RESKEY_guest_agent_check: 'true',
-      OCF_RESKEY_CRM_meta_timeout: '60000',
-    };
-    const plain = await defineGuest(lv, { name: 'vd-noga', memoryMb: 128, define: false });
-    const envPlain = { ...env, OCF_RESOURCE_INSTANCE: 'noga', HA_RSCTMP: path.join(lv.dir, 'rsctmp-noga'), OCF_RESKEY_config: plain.xmlFile, OCF_RESKEY_guest_agent_check: 'false' };
-    try {
-      let r = await agent('start', env);
-      assert.equal(r.code, 0, show(r));
-      assert.match(await g.console(), /guest agent on \/dev\/vport/);
-      r = await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' });
-      assert.equal(r.code, 0, show(r));
-      // Without the check the monitor does not ask the agent at all.
-      r = await agent('monitor', { ...env, OCF_RESKEY_guest_agent_check: 'false', OCF_RESKEY_CRM_meta_interval: '10000', HA_DEBUG: '1' });
-      assert.equal(r.code, 0, show(r));
-      assert.doesNotMatch(r.err, /qemu-agent-command/);
-
-      r = await agent('start', envPlain);
-      assert.equal(r.code, 0, show(r));
-      r = await agent('monitor', { ...envPlain, OCF_RESKEY_guest_agent_check: 'true', OCF_RESKEY_CRM_meta_interval: '10000', OCF_RESKEY_CRM_meta_timeout: '20000' });
-      assert.equal(r.code, 1, show(r));
-      assert.match(r.err, /^ocf-exit-reason:guest agent of domain vd-noga does not answer: .*(not configured|agent)/m);
-      for (const e of [env, envPlain]) {
-        r = await agent('stop', { ...e, OCF_RESKEY_force_stop: 'true' });
+    test("guest_agent_check: start waits for the agent, monitor pings it; without an agent channel the monitor fails with the reason", async () => {
+      const g = await defineGuest(lv, {
+        name: "vd-ga",
+        memoryMb: 128,
+        define: false,
+        guestAgent: true,
+      });
+      const env = {
+        OCF_RESOURCE_INSTANCE: "ga",
+        HA_RSCTMP: path.join(lv.dir, "rsctmp-ga"),
+        OCF_RESKEY_config: g.xmlFile,
+        OCF_RESKEY_hypervisor: lv.uri,
+        OCF_RESKEY_guest_agent_check: "true",
+        OCF_RESKEY_CRM_meta_timeout: "60000",
+      };
+      const plain = await defineGuest(lv, { name: "vd-noga", memoryMb: 128, define: false });
+      const envPlain = {
+        ...env,
+        OCF_RESOURCE_INSTANCE: "noga",
+        HA_RSCTMP: path.join(lv.dir, "rsctmp-noga"),
+        OCF_RESKEY_config: plain.xmlFile,
+        OCF_RESKEY_guest_agent_check: "false",
+      };
+      try {
+        let r = await agent("start", env);
         assert.equal(r.code, 0, show(r));
+        assert.match(await g.console(), /guest agent on \/dev\/vport/);
+        r = await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "10000" });
+        assert.equal(r.code, 0, show(r));
+        // Without the check the monitor does not ask the agent at all.
+        r = await agent("monitor", {
+          ...env,
+          OCF_RESKEY_guest_agent_check: "false",
+          OCF_RESKEY_CRM_meta_interval: "10000",
+          HA_DEBUG: "1",
+        });
+        assert.equal(r.code, 0, show(r));
+        assert.doesNotMatch(r.err, /qemu-agent-command/);
+
+        r = await agent("start", envPlain);
+        assert.equal(r.code, 0, show(r));
+        r = await agent("monitor", {
+          ...envPlain,
+          OCF_RESKEY_guest_agent_check: "true",
+          OCF_RESKEY_CRM_meta_interval: "10000",
+          OCF_RESKEY_CRM_meta_timeout: "20000",
+        });
+        assert.equal(r.code, 1, show(r));
+        assert.match(
+          r.err,
+          /^ocf-exit-reason:guest agent of domain vd-noga does not answer: .*(not configured|agent)/m,
+        );
+        for (const e of [env, envPlain]) {
+          r = await agent("stop", { ...e, OCF_RESKEY_force_stop: "true" });
+          assert.equal(r.code, 0, show(r));
+        }
+      } catch (err) {
+        if (err instanceof Error)
+          err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+        throw err;
       }
-    } catch (err) {
-      if (err instanceof Error) err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
-      throw err;
-    }
-  });
+    });
 
-  test('snapshot: a QEMU guest saved on stop and restored on start goes on counting (no reboot)', async () => {
-    const g = await defineGuest(lv, { name: 'vd-snap', memoryMb: 128, define: false });
-    const snap = path.join(lv.dir, 'snapshots');
-    fs.mkdirSync(snap);
-    const env = { OCF_RESOURCE_INSTANCE: 'snap', HA_RSCTMP: path.join(lv.dir, 'rsctmp-snap'), OCF_RESKEY_config: g.xmlFile, OCF_RESKEY_hypervisor: lv.uri, OCF_RESKEY_snapshot: snap, OCF_RESKEY_CRM_meta_timeout: '90000' };
-    try {
-      let r = await agent('start', env);
-      assert.equal(r.code, 0, show(r));
-      const before = await g.waitForUptime(3, 60_000);
-      r = await agent('stop', env);
-      assert.equal(r.code, 0, show(r));
-      assert.match(r.err, /saved to .*vd-snap\.state and stopped/);
-      assert.equal((await agent('monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code, 7);
-      r = await agent('start', env);
-      assert.equal(r.code, 0, show(r));
-      assert.match(r.err, /restored from/);
-      // The first uptime the guest prints after the restore goes on from before the save (a
-      // fresh boot would start near 0).
-      const after = await g.waitForUptime(0, 60_000);
-      assert.ok(after >= before, `uptime ${before} before the save, ${after} after the restore`);
-      // The console log starts afresh with the restored QEMU (append='off'): no boot banner in it.
-      assert.doesNotMatch(await g.console(), /kvmha-guest: up,/);
-      r = await agent('stop', { ...env, OCF_RESKEY_snapshot: '', OCF_RESKEY_force_stop: 'true' });
-      assert.equal(r.code, 0, show(r));
-    } catch (err) {
-      if (err instanceof Error) err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
-      throw err;
-    }
-  });
-});
-
+    test("snapshot: a QEMU guest saved on stop and restored on start goes on counting (no reboot)", async () => {
+      const g = await defineGuest(lv, { name: "vd-snap", memoryMb: 128, define: false });
+      const snap = path.join(lv.dir, "snapshots");
+      fs.mkdirSync(snap);
+      const env = {
+        OCF_RESOURCE_INSTANCE: "snap",
+        HA_RSCTMP: path.join(lv.dir, "rsctmp-snap"),
+        OCF_RESKEY_config: g.xmlFile,
+        OCF_RESKEY_hypervisor: lv.uri,
+        OCF_RESKEY_snapshot: snap,
+        OCF_RESKEY_CRM_meta_timeout: "90000",
+      };
+      try {
+        let r = await agent("start", env);
+        assert.equal(r.code, 0, show(r));
+        const before = await g.waitForUptime(3, 60_000);
+        r = await agent("stop", env);
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.err, /saved to .*vd-snap\.state and stopped/);
+        assert.equal(
+          (await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code,
+          7,
+        );
+        r = await agent("start", env);
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.err, /restored from/);
+        // The first uptime the guest prints after the restore goes on from before the save (a
+        // fresh boot would start near 0).
+        const after = await g.waitForUptime(0, 60_000);
+        assert.ok(after >= before, `uptime ${before} before the save, ${after} after the restore`);
+        // The console log starts afresh with the restored QEMU (append='off'): no boot banner in it.
+        assert.doesNotMatch(await g.console(), /kvmha-guest: up,/);
+        r = await agent("stop", { ...env, OCF_RESKEY_snapshot: "", OCF_RESKEY_force_stop: "true" });
+        assert.equal(r.code, 0, show(r));
+      } catch (err) {
+        if (err instanceof Error)
+          err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
+        throw err;
+      }
+    });
+  },
+);

@@ -7,12 +7,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunResult, run } from "./clients.js";
 
-export const DIST_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/bin");
+export const DIST_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../dist/bin",
+);
 
 /** Path of a built agent; a missing build is a failure with the fix in the message. */
 export function agentPath(name: string): string {
   const file = path.join(DIST_BIN, name);
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run 'npm run build' (npm test does it first)`);
+  if (!fs.existsSync(file))
+    throw new Error(`${file} is missing: run 'npm run build' (npm test does it first)`);
   return file;
 }
 
@@ -24,11 +28,26 @@ export function stdinOf(options: Record<string, string | number | boolean | unde
 }
 
 /** Runs an agent with key=value options on stdin. */
-export function runAgentStdin(name: string, options: Record<string, string | number | boolean | undefined>, killAfterMs = 60_000): Promise<RunResult> {
-  return run(agentPath(name), [], { input: stdinOf(options), killAfterMs, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+export function runAgentStdin(
+  name: string,
+  options: Record<string, string | number | boolean | undefined>,
+  killAfterMs = 60_000,
+): Promise<RunResult> {
+  return run(agentPath(name), [], {
+    input: stdinOf(options),
+    killAfterMs,
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+  });
 }
 
 /** Runs an agent with command-line options (never put a real secret here in production). */
-export function runAgentArgs(name: string, args: readonly string[], killAfterMs = 60_000): Promise<RunResult> {
-  return run(agentPath(name), args, { killAfterMs, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+export function runAgentArgs(
+  name: string,
+  args: readonly string[],
+  killAfterMs = 60_000,
+): Promise<RunResult> {
+  return run(agentPath(name), args, {
+    killAfterMs,
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+  });
 }

@@ -1,68 +1,80 @@
 // Locating the lab's external programs. A missing program is an error with
 // the fix in its message: tests that need one must fail, never skip.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import fs from "node:fs";
+import path from "node:path";
 
 /** Debian package that provides each program a lab runs: the one table for every lab. */
 export const LAB_PACKAGES = {
   // IPMI lab (and the benches)
-  ipmi_sim: 'openipmi',
-  ipmitool: 'ipmitool',
-  fence_ipmilan: 'fence-agents',
-  hyperfine: 'hyperfine',
-  ip: 'iproute2',
+  ipmi_sim: "openipmi",
+  ipmitool: "ipmitool",
+  fence_ipmilan: "fence-agents",
+  hyperfine: "hyperfine",
+  ip: "iproute2",
   // PDU lab
-  snmpd: 'snmpd',
-  snmpget: 'snmp',
-  snmpset: 'snmp',
-  snmpwalk: 'snmp',
-  fence_apc_snmp: 'fence-agents',
+  snmpd: "snmpd",
+  snmpget: "snmp",
+  snmpset: "snmp",
+  snmpwalk: "snmp",
+  fence_apc_snmp: "fence-agents",
   // libvirt lab
-  libvirtd: 'libvirt-daemon',
-  virsh: 'libvirt-clients',
-  'qemu-system-x86_64': 'qemu-system-x86',
-  busybox: 'busybox-static',
-  unshare: 'util-linux',
-  nsenter: 'util-linux',
+  libvirtd: "libvirt-daemon",
+  virsh: "libvirt-clients",
+  "qemu-system-x86_64": "qemu-system-x86",
+  busybox: "busybox-static",
+  unshare: "util-linux",
+  nsenter: "util-linux",
   // Pacemaker's tools (kvmha render's tests apply and check the rendered configurations)
-  pcs: 'pcs',
-  crm: 'crmsh',
-  cibadmin: 'pacemaker-cli-utils',
-  crm_verify: 'pacemaker-cli-utils',
-  crm_simulate: 'pacemaker-cli-utils',
-  crm_resource: 'pacemaker-cli-utils',
-  crm_attribute: 'pacemaker-cli-utils',
+  pcs: "pcs",
+  crm: "crmsh",
+  cibadmin: "pacemaker-cli-utils",
+  crm_verify: "pacemaker-cli-utils",
+  crm_simulate: "pacemaker-cli-utils",
+  crm_resource: "pacemaker-cli-utils",
+  crm_attribute: "pacemaker-cli-utils",
   // Debian packaging and the surfaces an admin touches (package.test.ts)
-  dpkg: 'dpkg',
-  'dpkg-deb': 'dpkg',
-  'dpkg-divert': 'dpkg',
-  'dpkg-shlibdeps': 'dpkg-dev',
-  man: 'man-db',
-  stonith_admin: 'pacemaker-cli-utils',
+  dpkg: "dpkg",
+  "dpkg-deb": "dpkg",
+  "dpkg-divert": "dpkg",
+  "dpkg-shlibdeps": "dpkg-dev",
+  man: "man-db",
+  stonith_admin: "pacemaker-cli-utils",
 } as const;
 
 export type LabProgram = keyof typeof LAB_PACKAGES;
 
 /** The programs each lab runs (its lab test checks that every one is installed). */
-export const IPMI_LAB_PROGRAMS: readonly LabProgram[] = ['ipmi_sim', 'ipmitool', 'fence_ipmilan', 'hyperfine', 'ip'];
-export const PDU_LAB_PROGRAMS: readonly LabProgram[] = ['snmpd', 'snmpget', 'snmpset', 'snmpwalk', 'fence_apc_snmp'];
+export const IPMI_LAB_PROGRAMS: readonly LabProgram[] = [
+  "ipmi_sim",
+  "ipmitool",
+  "fence_ipmilan",
+  "hyperfine",
+  "ip",
+];
+export const PDU_LAB_PROGRAMS: readonly LabProgram[] = [
+  "snmpd",
+  "snmpget",
+  "snmpset",
+  "snmpwalk",
+  "fence_apc_snmp",
+];
 export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
-  'libvirtd',
-  'virsh',
-  'qemu-system-x86_64',
-  'busybox',
-  'unshare',
-  'nsenter',
-  'ip',
+  "libvirtd",
+  "virsh",
+  "qemu-system-x86_64",
+  "busybox",
+  "unshare",
+  "nsenter",
+  "ip",
 ];
 
 // fence agents live in /usr/sbin, which a non-login PATH may lack.
-const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+const EXTRA_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
 /** Absolute path of `name`, or undefined when it is not installed. */
 export function findProgram(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
   for (const dir of [...dirs, ...EXTRA_DIRS]) {
     const candidate = path.join(dir, name);
     try {
@@ -79,7 +91,7 @@ export function findProgram(name: string): string | undefined {
 export function missingProgram(what: string, pkg: string): Error {
   return new Error(
     `lab program '${what}' is not installed (Debian package '${pkg}'); ` +
-      'run scripts/lab-deps.sh to install the lab dependencies',
+      "run scripts/lab-deps.sh to install the lab dependencies",
   );
 }
 

@@ -2,10 +2,10 @@
 // fence_ipmilan. Passwords travel in the environment (ipmitool -E) or on
 // stdin (fence agents), never in our argv.
 
-import { spawn } from 'node:child_process';
+import { spawn } from "node:child_process";
 
-import { requireProgram } from './bins.js';
-import { ADMIN_USER, LAB_CIPHER_SUITE, type LabUser } from './ipmi-bmc.js';
+import { requireProgram } from "./bins.js";
+import { ADMIN_USER, LAB_CIPHER_SUITE, type LabUser } from "./ipmi-bmc.js";
 
 export interface IpmiTarget {
   host: string;
@@ -33,29 +33,33 @@ export interface RunOptions {
 }
 
 /** Run one program to completion with a hard time limit. */
-export function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function run(
+  program: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const started = Date.now();
   const argv = [program, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       env: opts.env ?? process.env,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
-    let stdout = '';
-    let stderr = '';
+    let stdout = "";
+    let stderr = "";
     let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      child.kill("SIGKILL");
     }, opts.killAfterMs ?? 30_000);
-    child.once('error', (err) => {
+    child.once("error", (err) => {
       clearTimeout(timer);
       reject(err);
     });
-    child.once('close', (code, signal) => {
+    child.once("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, argv, ms: Date.now() - started, timedOut });
     });
@@ -65,13 +69,13 @@ export function run(program: string, args: readonly string[], opts: RunOptions =
 export interface IpmitoolOptions {
   user?: LabUser;
   /** 'lanplus' (RMCP+, default) or 'lan' (IPMI 1.5). */
-  iface?: 'lanplus' | 'lan';
+  iface?: "lanplus" | "lan";
   /** RMCP+ cipher suite; default {@link LAB_CIPHER_SUITE}. */
   cipher?: number;
   /** Session privilege to ask for (-L); ipmitool's default is ADMINISTRATOR. */
-  privilege?: 'USER' | 'OPERATOR' | 'ADMINISTRATOR';
+  privilege?: "USER" | "OPERATOR" | "ADMINISTRATOR";
   /** IPMI 1.5 authentication type (-A). */
-  authType?: 'MD5' | 'PASSWORD' | 'NONE';
+  authType?: "MD5" | "PASSWORD" | "NONE";
   /** -N: seconds between retransmissions. */
   timeoutSec?: number;
   /** -R: number of retries. */
@@ -80,18 +84,22 @@ export interface IpmitoolOptions {
 }
 
 /** Run `ipmitool` against a lab target; the password goes in IPMI_PASSWORD (-E). */
-export function ipmitool(target: IpmiTarget, args: readonly string[], opts: IpmitoolOptions = {}): Promise<RunResult> {
+export function ipmitool(
+  target: IpmiTarget,
+  args: readonly string[],
+  opts: IpmitoolOptions = {},
+): Promise<RunResult> {
   const user = opts.user ?? ADMIN_USER;
-  const iface = opts.iface ?? 'lanplus';
-  const argv = ['-I', iface, '-H', target.host, '-p', String(target.port), '-U', user.name, '-E'];
-  if (iface === 'lanplus') argv.push('-C', String(opts.cipher ?? LAB_CIPHER_SUITE));
-  if (opts.privilege) argv.push('-L', opts.privilege);
-  if (opts.authType) argv.push('-A', opts.authType);
-  if (opts.timeoutSec !== undefined) argv.push('-N', String(opts.timeoutSec));
-  if (opts.retries !== undefined) argv.push('-R', String(opts.retries));
+  const iface = opts.iface ?? "lanplus";
+  const argv = ["-I", iface, "-H", target.host, "-p", String(target.port), "-U", user.name, "-E"];
+  if (iface === "lanplus") argv.push("-C", String(opts.cipher ?? LAB_CIPHER_SUITE));
+  if (opts.privilege) argv.push("-L", opts.privilege);
+  if (opts.authType) argv.push("-A", opts.authType);
+  if (opts.timeoutSec !== undefined) argv.push("-N", String(opts.timeoutSec));
+  if (opts.retries !== undefined) argv.push("-R", String(opts.retries));
   argv.push(...args);
-  return run(requireProgram('ipmitool'), argv, {
-    env: { ...process.env, IPMI_PASSWORD: user.password, LC_ALL: 'C' },
+  return run(requireProgram("ipmitool"), argv, {
+    env: { ...process.env, IPMI_PASSWORD: user.password, LC_ALL: "C" },
     killAfterMs: opts.killAfterMs,
   });
 }
@@ -124,16 +132,16 @@ export function fenceIpmilan(
     password: user.password,
   };
   if (opts.lanplus ?? true) {
-    lines.lanplus = '1';
+    lines.lanplus = "1";
     lines.cipher = String(opts.cipher ?? LAB_CIPHER_SUITE);
   }
   Object.assign(lines, opts.extra);
   const input = Object.entries(lines)
     .map(([k, v]) => `${k}=${v}\n`)
-    .join('');
-  return run(requireProgram('fence_ipmilan'), [], {
+    .join("");
+  return run(requireProgram("fence_ipmilan"), [], {
     input,
-    env: { ...process.env, LC_ALL: 'C' },
+    env: { ...process.env, LC_ALL: "C" },
     killAfterMs: opts.killAfterMs ?? 60_000,
   });
 }

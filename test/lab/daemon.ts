@@ -4,13 +4,13 @@
 // a bounded stop that kills only its own pid, a last-resort cleanup when the
 // test process exits, and the reaping of directories whose owner died.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 
-import { claimPort, pidAlive, reserveUdpPort } from './ports.js';
+import { claimPort, pidAlive, reserveUdpPort } from "./ports.js";
 
 /** Paths that go unquoted into daemons' configs, shell commands and URIs. */
 export const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
@@ -19,10 +19,10 @@ export const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
 export const BIND_RETRIES = 3;
 
 export function isLoopback(host: string): boolean {
-  const parts = host.split('.');
+  const parts = host.split(".");
   return (
     parts.length === 4 &&
-    parts[0] === '127' &&
+    parts[0] === "127" &&
     parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)
   );
 }
@@ -36,7 +36,7 @@ export function labBaseDir(): string {
 
 export function readPid(file: string): number | undefined {
   try {
-    const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    const pid = Number.parseInt(fs.readFileSync(file, "utf8"), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
@@ -46,9 +46,9 @@ export function readPid(file: string): number | undefined {
 /** A process's command line, arguments joined by spaces; '' when it is gone. */
 export function cmdlineOf(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
   } catch {
-    return '';
+    return "";
   }
 }
 
@@ -59,7 +59,7 @@ export function sleep(ms: number): Promise<void> {
 export function exitPromise(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
+    else child.once("exit", () => resolve());
   });
 }
 
@@ -80,9 +80,9 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
   await fsp.rename(tmp, file);
 }
 
-export async function readOr(file: string, fallback = ''): Promise<string> {
+export async function readOr(file: string, fallback = ""): Promise<string> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return await fsp.readFile(file, "utf8");
   } catch {
     return fallback;
   }
@@ -90,7 +90,7 @@ export async function readOr(file: string, fallback = ''): Promise<string> {
 
 /** A log file's text, trimmed; '' when there is none. */
 export function readLogSync(file: string): string {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").trim() : "";
 }
 
 /** `fixed` (marked as ours), else a free UDP port on `host` reserved for this process. */
@@ -107,10 +107,12 @@ export async function takeUdpPort(host: string, fixed: number | undefined): Prom
  */
 export async function makeLabDir(base: string, prefix: string, consumer: string): Promise<string> {
   const dir = await fsp.mkdtemp(path.join(base, prefix));
-  await fsp.writeFile(path.join(dir, 'owner.pid'), `${process.pid}\n`);
+  await fsp.writeFile(path.join(dir, "owner.pid"), `${process.pid}\n`);
   if (!SAFE_PATH.test(dir)) {
     await fsp.rm(dir, { recursive: true, force: true });
-    throw new Error(`lab directory '${dir}' has characters ${consumer} cannot carry; set KVMHA_LAB_DIR to a plain path`);
+    throw new Error(
+      `lab directory '${dir}' has characters ${consumer} cannot carry; set KVMHA_LAB_DIR to a plain path`,
+    );
   }
   return dir;
 }
@@ -145,7 +147,7 @@ export function orphanReaper(prefix: string, killLeftovers: (dir: string) => voi
     }
     for (const name of names) {
       const dir = path.join(base, name);
-      const owner = readPid(path.join(dir, 'owner.pid'));
+      const owner = readPid(path.join(dir, "owner.pid"));
       if (owner === undefined || pidAlive(owner)) continue;
       killLeftovers(dir);
       try {
@@ -166,7 +168,7 @@ export function orphanReaper(prefix: string, killLeftovers: (dir: string) => voi
 }
 
 const exitCleanups = new Set<() => void>();
-process.once('exit', () => {
+process.once("exit", () => {
   for (const cleanup of exitCleanups) cleanup();
 });
 
@@ -184,7 +186,7 @@ export function cleanupAtExit(cleanup: () => void): () => void {
 /** The usual last resort: SIGKILL the daemon (only its pid), remove its directory. */
 export function killAndRemoveSync(child: ChildProcess, dir: string): void {
   try {
-    child.kill('SIGKILL');
+    child.kill("SIGKILL");
   } catch {
     // already gone
   }
@@ -211,11 +213,16 @@ export function spawnLogged(
   args: readonly string[],
   o: { cwd: string; env: NodeJS.ProcessEnv; logFile: string },
 ): LabProcess {
-  const logFd = fs.openSync(o.logFile, 'w');
-  const child = spawn(program, args, { cwd: o.cwd, stdio: ['ignore', logFd, logFd], env: o.env });
+  const logFd = fs.openSync(o.logFile, "w");
+  const child = spawn(program, args, { cwd: o.cwd, stdio: ["ignore", logFd, logFd], env: o.env });
   fs.closeSync(logFd);
-  const p = { child, exited: exitPromise(child), dead: false, spawnError: undefined as Error | undefined };
-  child.once('error', (err) => {
+  const p = {
+    child,
+    exited: exitPromise(child),
+    dead: false,
+    spawnError: undefined as Error | undefined,
+  };
+  child.once("error", (err) => {
     p.spawnError = err;
   });
   void p.exited.then(() => {
@@ -227,7 +234,7 @@ export function spawnLogged(
 /** Give up on a start attempt: SIGKILL `p` (only its pid) if it runs, and wait up to 5 s for it. */
 export async function abandon(p: LabProcess): Promise<void> {
   if (!p.dead && !p.spawnError) {
-    p.child.kill('SIGKILL');
+    p.child.kill("SIGKILL");
     await waitExit(p.exited, 5_000);
   }
 }
@@ -235,30 +242,40 @@ export async function abandon(p: LabProcess): Promise<void> {
 /** Why `p` does not run, if it does not: `program` could not run, or `name` exited. */
 export function deathReason(p: LabProcess, name: string, program: string): string | undefined {
   if (p.spawnError) return `could not run ${program}: ${p.spawnError.message}`;
-  if (p.dead) return `${name} exited (code ${p.child.exitCode ?? 'none'}, signal ${p.child.signalCode ?? 'none'})`;
+  if (p.dead)
+    return `${name} exited (code ${p.child.exitCode ?? "none"}, signal ${p.child.signalCode ?? "none"})`;
   return undefined;
 }
 
 /** Stop `p` (only its pid): SIGTERM, SIGKILL after `termMs`; throws if it outlives SIGKILL by 5 s. */
 export async function terminate(p: LabProcess, name: string, termMs = 5_000): Promise<void> {
   if (p.dead) return;
-  p.child.kill('SIGTERM');
+  p.child.kill("SIGTERM");
   if (!(await waitExit(p.exited, termMs))) {
-    p.child.kill('SIGKILL');
-    if (!(await waitExit(p.exited, 5_000))) throw new Error(`${name} pid ${p.child.pid} did not exit after SIGKILL`);
+    p.child.kill("SIGKILL");
+    if (!(await waitExit(p.exited, 5_000)))
+      throw new Error(`${name} pid ${p.child.pid} did not exit after SIGKILL`);
   }
 }
 
 /** The error of a daemon that did not come up, with what it printed (and `more`, appended as is). */
-export function startFailure(what: string, why: string, name: string, output: string, more = ''): Error {
-  return new Error(`${what} failed to start: ${why}\n--- ${name} output ---\n${output || '(none)'}${more}`);
+export function startFailure(
+  what: string,
+  why: string,
+  name: string,
+  output: string,
+  more = "",
+): Error {
+  return new Error(
+    `${what} failed to start: ${why}\n--- ${name} output ---\n${output || "(none)"}${more}`,
+  );
 }
 
 /** True while `pid` runs (a zombie waiting for its reaper counts as gone). */
 export function isRunning(pid: number): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }
@@ -270,20 +287,24 @@ export function isRunning(pid: number): boolean {
  * handler never runs, and returns what the daemon left behind.
  */
 export async function orphanedByKilledOwner(script: string): Promise<{ pid: number; dir: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `${script}\nsetInterval(() => {}, 1000);`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", `${script}\nsetInterval(() => {}, 1000);`],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   try {
-    let line = '';
-    for await (const chunk of child.stdout!) {
+    let line = "";
+    for await (const chunk of child.stdout) {
       line += String(chunk);
-      if (line.includes('\n')) break;
+      if (line.includes("\n")) break;
     }
     const left = JSON.parse(line) as { pid: number; dir: string };
-    child.kill('SIGKILL'); // no chance to run its exit handler
+    child.kill("SIGKILL"); // no chance to run its exit handler
     await exitPromise(child);
     return left;
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
 }

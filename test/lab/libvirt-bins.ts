@@ -2,17 +2,17 @@
 // are in bins.ts's one table): a missing one is an error naming its Debian
 // package, never a skip.
 
-import fs from 'node:fs';
+import fs from "node:fs";
 
-import { missingProgram } from './bins.js';
+import { missingProgram } from "./bins.js";
 
 /** requireProgram() under the name the libvirt lab's callers know. */
-export { requireProgram as requireLibvirtProgram } from './bins.js';
+export { requireProgram as requireLibvirtProgram } from "./bins.js";
 
 const QEMU_DRIVER_DIRS = [
-  '/usr/lib/x86_64-linux-gnu/libvirt/connection-driver',
-  '/usr/lib64/libvirt/connection-driver',
-  '/usr/lib/libvirt/connection-driver',
+  "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver",
+  "/usr/lib64/libvirt/connection-driver",
+  "/usr/lib/libvirt/connection-driver",
 ];
 
 /** libvirtd loads its QEMU driver as a module from a separate package. */
@@ -21,16 +21,16 @@ export function requireQemuDriver(): string {
     const file = `${dir}/libvirt_driver_qemu.so`;
     if (fs.existsSync(file)) return file;
   }
-  throw missingProgram('libvirt_driver_qemu.so', 'libvirt-daemon-driver-qemu');
+  throw missingProgram("libvirt_driver_qemu.so", "libvirt-daemon-driver-qemu");
 }
 
 /** The busybox must be static: it runs alone in the guest's initramfs. */
 export function requireStaticBusybox(): string {
-  for (const file of ['/bin/busybox', '/usr/bin/busybox']) {
+  for (const file of ["/bin/busybox", "/usr/bin/busybox"]) {
     if (!fs.existsSync(file)) continue;
     // A dynamic ELF names its interpreter (PT_INTERP, "/lib64/ld-linux..."): look for it.
-    const head = fs.readFileSync(file).subarray(0, 4096).toString('latin1');
-    if (!head.includes('/lib64/ld-linux') && !head.includes('/lib/ld-linux')) return file;
+    const head = fs.readFileSync(file).subarray(0, 4096).toString("latin1");
+    if (!head.includes("/lib64/ld-linux") && !head.includes("/lib/ld-linux")) return file;
   }
-  throw missingProgram('busybox (static)', 'busybox-static');
+  throw missingProgram("busybox (static)", "busybox-static");
 }

@@ -6,17 +6,17 @@
 // serial console goes to a file, so a test reads the guest's uptime from it;
 // `virsh shutdown` (ACPI) ends with the domain "shut off".
 
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
 
-import type { Libvirt } from './libvirt-daemon.js';
-import { requireProgram } from './bins.js';
-import { requireStaticBusybox } from './libvirt-bins.js';
-import { sleep } from './daemon.js';
+import type { Libvirt } from "./libvirt-daemon.js";
+import { requireProgram } from "./bins.js";
+import { requireStaticBusybox } from "./libvirt-bins.js";
+import { sleep } from "./daemon.js";
 
 export interface GuestKernel {
   /** /boot/vmlinuz-VERSION */
@@ -61,11 +61,11 @@ export interface Guest {
   waitForState(state: string, timeoutMs?: number): Promise<void>;
 }
 
-const INIT_SOURCE = fileURLToPath(new URL('./libvirt/guest-init.sh', import.meta.url));
+const INIT_SOURCE = fileURLToPath(new URL("./libvirt/guest-init.sh", import.meta.url));
 const NAME = /^[A-Za-z0-9_-]{1,48}$/;
 const UPTIME_LINE = /^kvmha-guest uptime (\d+(?:\.\d+)?)\s*$/gm;
 /** Kernel command line: console on the first serial port, little noise. */
-export const GUEST_CMDLINE = 'console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off';
+export const GUEST_CMDLINE = "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off";
 
 function versionKey(v: string): number[] {
   return v.split(/[.-]/).map((p) => (/^\d+$/.test(p) ? Number(p) : 0));
@@ -75,12 +75,12 @@ function versionKey(v: string): number[] {
 export function guestKernel(): GuestKernel {
   let names: string[] = [];
   try {
-    names = fs.readdirSync('/boot').filter((n) => /^vmlinuz-.*-cloud-amd64$/.test(n));
+    names = fs.readdirSync("/boot").filter((n) => /^vmlinuz-.*-cloud-amd64$/.test(n));
   } catch {
     // no /boot
   }
   const versions = names
-    .map((n) => n.slice('vmlinuz-'.length))
+    .map((n) => n.slice("vmlinuz-".length))
     .sort((a, b) => {
       const ka = versionKey(a);
       const kb = versionKey(b);
@@ -94,10 +94,18 @@ export function guestKernel(): GuestKernel {
     const modDir = `/lib/modules/${version}/kernel/drivers`;
     const modules = [`${modDir}/input/evdev.ko`, `${modDir}/acpi/button.ko`];
     // The guest agent channel needs virtio-serial; a kernel without these modules still boots the lab guest.
-    const virtio = ['virtio/virtio.ko', 'virtio/virtio_ring.ko', 'virtio/virtio_pci_legacy_dev.ko', 'virtio/virtio_pci_modern_dev.ko', 'virtio/virtio_pci.ko', 'char/virtio_console.ko']
+    const virtio = [
+      "virtio/virtio.ko",
+      "virtio/virtio_ring.ko",
+      "virtio/virtio_pci_legacy_dev.ko",
+      "virtio/virtio_pci_modern_dev.ko",
+      "virtio/virtio_pci.ko",
+      "char/virtio_console.ko",
+    ]
       .map((m) => `${modDir}/${m}`)
       .filter((m) => fs.existsSync(m));
-    if (modules.every((m) => fs.existsSync(m))) return { kernel: `/boot/vmlinuz-${version}`, version, modules: [...modules, ...virtio] };
+    if (modules.every((m) => fs.existsSync(m)))
+      return { kernel: `/boot/vmlinuz-${version}`, version, modules: [...modules, ...virtio] };
   }
   throw new Error(
     "no guest kernel: the lab boots /boot/vmlinuz-*-cloud-amd64 with its evdev and button modules " +
@@ -121,7 +129,7 @@ const S_IFLNK = 0o120000;
 const S_IFCHR = 0o020000;
 
 function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return n.toString(16).padStart(8, "0");
 }
 
 function pad4(n: number): Buffer {
@@ -131,13 +139,13 @@ function pad4(n: number): Buffer {
 function cpioNewc(entries: CpioEntry[]): Buffer {
   const parts: Buffer[] = [];
   let ino = 1;
-  const all = [...entries, { name: 'TRAILER!!!', mode: 0 }];
+  const all = [...entries, { name: "TRAILER!!!", mode: 0 }];
   for (const e of all) {
     const data = e.data ?? Buffer.alloc(0);
     const name = Buffer.from(`${e.name}\0`);
     const header =
-      '070701' +
-      hex8(e.name === 'TRAILER!!!' ? 0 : ino++) +
+      "070701" +
+      hex8(e.name === "TRAILER!!!" ? 0 : ino++) +
       hex8(e.mode) +
       hex8(0) + // uid
       hex8(0) + // gid
@@ -150,7 +158,7 @@ function cpioNewc(entries: CpioEntry[]): Buffer {
       hex8(e.rdevMinor ?? 0) +
       hex8(name.length) +
       hex8(0); // check
-    const head = Buffer.concat([Buffer.from(header, 'ascii'), name]);
+    const head = Buffer.concat([Buffer.from(header, "ascii"), name]);
     parts.push(head, pad4(head.length), data, pad4(data.length));
   }
   const body = Buffer.concat(parts);
@@ -161,19 +169,23 @@ function cpioNewc(entries: CpioEntry[]): Buffer {
 export function buildInitramfs(k: GuestKernel = guestKernel()): Buffer {
   const busybox = requireStaticBusybox();
   const entries: CpioEntry[] = [
-    { name: 'bin', mode: S_IFDIR | 0o755 },
-    { name: 'bin/busybox', mode: S_IFREG | 0o755, data: fs.readFileSync(busybox) },
-    { name: 'bin/sh', mode: S_IFLNK | 0o777, data: Buffer.from('busybox') },
-    { name: 'dev', mode: S_IFDIR | 0o755 },
-    { name: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
-    { name: 'etc', mode: S_IFDIR | 0o755 },
-    { name: 'proc', mode: S_IFDIR | 0o755 },
-    { name: 'sys', mode: S_IFDIR | 0o755 },
-    { name: 'tmp', mode: S_IFDIR | 0o1777 },
-    { name: 'lib', mode: S_IFDIR | 0o755 },
-    { name: 'lib/modules', mode: S_IFDIR | 0o755 },
-    ...k.modules.map((m) => ({ name: `lib/modules/${path.basename(m)}`, mode: S_IFREG | 0o644, data: fs.readFileSync(m) })),
-    { name: 'init', mode: S_IFREG | 0o755, data: fs.readFileSync(INIT_SOURCE) },
+    { name: "bin", mode: S_IFDIR | 0o755 },
+    { name: "bin/busybox", mode: S_IFREG | 0o755, data: fs.readFileSync(busybox) },
+    { name: "bin/sh", mode: S_IFLNK | 0o777, data: Buffer.from("busybox") },
+    { name: "dev", mode: S_IFDIR | 0o755 },
+    { name: "dev/console", mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 },
+    { name: "etc", mode: S_IFDIR | 0o755 },
+    { name: "proc", mode: S_IFDIR | 0o755 },
+    { name: "sys", mode: S_IFDIR | 0o755 },
+    { name: "tmp", mode: S_IFDIR | 0o1777 },
+    { name: "lib", mode: S_IFDIR | 0o755 },
+    { name: "lib/modules", mode: S_IFDIR | 0o755 },
+    ...k.modules.map((m) => ({
+      name: `lib/modules/${path.basename(m)}`,
+      mode: S_IFREG | 0o644,
+      data: fs.readFileSync(m),
+    })),
+    { name: "init", mode: S_IFREG | 0o755, data: fs.readFileSync(INIT_SOURCE) },
   ];
   return zlib.gzipSync(cpioNewc(entries), { level: 6 });
 }
@@ -186,7 +198,7 @@ function initramfsIn(lv: Libvirt, k: GuestKernel): Promise<string> {
   if (!p) {
     p = (async () => {
       const image = buildInitramfs(k);
-      const digest = createHash('sha256').update(image).digest('hex').slice(0, 12);
+      const digest = createHash("sha256").update(image).digest("hex").slice(0, 12);
       const file = path.join(lv.guestDir, `initramfs-${digest}.cpio.gz`);
       await fsp.mkdir(lv.guestDir, { recursive: true });
       await fsp.writeFile(file, image);
@@ -237,18 +249,17 @@ export function guestXml(o: {
       <source path='${escapeXml(o.consoleLog)}' append='off'/>
       <target port='0'/>
     </serial>
-${o.guestAgent === true ? "    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n" : ''}    <memballoon model='none'/>
+${o.guestAgent === true ? "    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n    </channel>\n" : ""}    <memballoon model='none'/>
   </devices>
 </domain>
 `;
 }
 
-
 async function readOr(file: string): Promise<string> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return await fsp.readFile(file, "utf8");
   } catch {
-    return '';
+    return "";
   }
 }
 
@@ -264,25 +275,37 @@ function lastUptime(text: string): number | undefined {
  */
 export async function defineGuest(lv: Libvirt, opts: GuestOptions): Promise<Guest> {
   const { name } = opts;
-  if (!NAME.test(name)) throw new Error(`guest name '${name}' must be [A-Za-z0-9_-], 1-48 characters`);
+  if (!NAME.test(name))
+    throw new Error(`guest name '${name}' must be [A-Za-z0-9_-], 1-48 characters`);
   const memoryMb = opts.memoryMb ?? 160;
   const vcpus = opts.vcpus ?? 1;
-  if (!Number.isInteger(memoryMb) || memoryMb < 64 || memoryMb > 4096) throw new Error(`memoryMb must be 64-4096, got ${memoryMb}`);
-  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8) throw new Error(`vcpus must be 1-8, got ${vcpus}`);
-  const emulator = requireProgram('qemu-system-x86_64');
+  if (!Number.isInteger(memoryMb) || memoryMb < 64 || memoryMb > 4096)
+    throw new Error(`memoryMb must be 64-4096, got ${memoryMb}`);
+  if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8)
+    throw new Error(`vcpus must be 1-8, got ${vcpus}`);
+  const emulator = requireProgram("qemu-system-x86_64");
   const k = guestKernel();
   const initrd = await initramfsIn(lv, k);
   const dir = path.join(lv.guestDir, name);
   await fsp.mkdir(dir, { recursive: true });
-  const consoleLog = path.join(dir, 'console.log');
-  const xml = guestXml({ name, memoryMb, vcpus, kernel: k.kernel, initrd, consoleLog, emulator, guestAgent: opts.guestAgent ?? false });
+  const consoleLog = path.join(dir, "console.log");
+  const xml = guestXml({
+    name,
+    memoryMb,
+    vcpus,
+    kernel: k.kernel,
+    initrd,
+    consoleLog,
+    emulator,
+    guestAgent: opts.guestAgent ?? false,
+  });
   const xmlFile = path.join(dir, `${name}.xml`);
   await fsp.writeFile(xmlFile, xml);
-  if (opts.define ?? true) await lv.virshOk(['define', xmlFile]);
+  if (opts.define ?? true) await lv.virshOk(["define", xmlFile]);
 
   const diagnose = async (): Promise<string> =>
-    `--- console (tail) ---\n${(await readOr(consoleLog)).slice(-2000) || '(empty)'}\n` +
-    `--- QEMU log (tail) ---\n${(await lv.qemuLog(name)).slice(-2000) || '(empty)'}`;
+    `--- console (tail) ---\n${(await readOr(consoleLog)).slice(-2000) || "(empty)"}\n` +
+    `--- QEMU log (tail) ---\n${(await lv.qemuLog(name)).slice(-2000) || "(empty)"}`;
 
   const guest: Guest = {
     name,
@@ -300,24 +323,26 @@ export async function defineGuest(lv: Libvirt, opts: GuestOptions): Promise<Gues
         if (up !== undefined && up >= seconds) return up;
         if (Date.now() >= deadline) {
           throw new Error(
-            `guest ${name} did not reach uptime ${seconds} s within ${timeoutMs} ms (last: ${up ?? 'none'})\n${await diagnose()}`,
+            `guest ${name} did not reach uptime ${seconds} s within ${timeoutMs} ms (last: ${up ?? "none"})\n${await diagnose()}`,
           );
         }
         await sleep(100);
       }
     },
     async state() {
-      return (await lv.virshOk(['domstate', name], { killAfterMs: 10_000 })).trim();
+      return (await lv.virshOk(["domstate", name], { killAfterMs: 10_000 })).trim();
     },
     async waitForState(want, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
-      let last = '';
+      let last = "";
       for (;;) {
-        const r = await lv.virsh(['domstate', name], { killAfterMs: 10_000 });
+        const r = await lv.virsh(["domstate", name], { killAfterMs: 10_000 });
         last = r.code === 0 ? r.stdout.trim() : `(virsh exit ${r.code}: ${r.stderr.trim()})`;
         if (last === want) return;
         if (Date.now() >= deadline) {
-          throw new Error(`guest ${name} is '${last}', not '${want}', after ${timeoutMs} ms\n${await diagnose()}`);
+          throw new Error(
+            `guest ${name} is '${last}', not '${want}', after ${timeoutMs} ms\n${await diagnose()}`,
+          );
         }
         await sleep(200);
       }

@@ -8,9 +8,9 @@
 // packets. Each client address:port gets its own upstream socket, so the
 // BMC sees distinct sources just as it would without the proxy.
 
-import dgram from 'node:dgram';
+import dgram from "node:dgram";
 
-export type ProxyMode = 'forward' | 'blackhole' | 'garbage';
+export type ProxyMode = "forward" | "blackhole" | "garbage";
 
 export interface LossyProxyOptions {
   /** BMC port to relay to. */
@@ -36,9 +36,9 @@ export interface LossyProxyOptions {
 }
 
 export interface PacketEvent {
-  direction: 'toBmc' | 'fromBmc';
+  direction: "toBmc" | "fromBmc";
   /** What the proxy did with it. */
-  fate: 'forwarded' | 'dropped' | 'garbage';
+  fate: "forwarded" | "dropped" | "garbage";
   client: string;
   data: Buffer;
 }
@@ -157,14 +157,14 @@ interface Client {
 
 /** Start a proxy listening on loopback that relays to upstreamHost:upstreamPort. */
 export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyProxy> {
-  const host = opts.host ?? '127.0.0.1';
-  const upstreamHost = opts.upstreamHost ?? '127.0.0.1';
+  const host = opts.host ?? "127.0.0.1";
+  const upstreamHost = opts.upstreamHost ?? "127.0.0.1";
   if (!isLoopback(host) || !isLoopback(upstreamHost)) {
-    throw new Error('the lossy proxy only listens on and relays to 127.0.0.0/8 addresses');
+    throw new Error("the lossy proxy only listens on and relays to 127.0.0.0/8 addresses");
   }
-  let lossToBmc = checkLoss('lossToBmc', opts.lossToBmc ?? 0);
-  let lossFromBmc = checkLoss('lossFromBmc', opts.lossFromBmc ?? 0);
-  let mode: ProxyMode = opts.mode ?? 'forward';
+  let lossToBmc = checkLoss("lossToBmc", opts.lossToBmc ?? 0);
+  let lossFromBmc = checkLoss("lossFromBmc", opts.lossFromBmc ?? 0);
+  let mode: ProxyMode = opts.mode ?? "forward";
   const seed = opts.seed ?? 1;
   const rngTo = new SeededRandom(seed);
   const rngFrom = new SeededRandom(seed ^ 0x5bd1e995);
@@ -178,8 +178,8 @@ export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyPro
   const clients = new Map<string, Client>();
   let stopping = false;
 
-  const front = dgram.createSocket('udp4');
-  front.on('error', () => {
+  const front = dgram.createSocket("udp4");
+  front.on("error", () => {
     // e.g. ICMP unreachable from a client that went away: nothing to do
   });
 
@@ -196,19 +196,24 @@ export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyPro
     const key = `${address}:${port}`;
     let c = clients.get(key);
     if (c) return c;
-    const upstream = dgram.createSocket('udp4');
+    const upstream = dgram.createSocket("udp4");
     c = { address, port, upstream, lastSeen: Date.now() };
     const client = c;
-    upstream.on('error', () => {
+    upstream.on("error", () => {
       // ICMP port unreachable when the BMC is stopped: the client times out
     });
-    upstream.on('message', (buf) => {
+    upstream.on("message", (buf) => {
       if (stopping) return;
       fromBmc.received++;
       client.lastSeen = Date.now();
       // blackhole drops late answers too; garbage mode never forwards
-      const drop = mode !== 'forward' || (lossFromBmc > 0 && rngFrom.next() < lossFromBmc);
-      opts.onPacket?.({ direction: 'fromBmc', fate: drop ? 'dropped' : 'forwarded', client: key, data: buf });
+      const drop = mode !== "forward" || (lossFromBmc > 0 && rngFrom.next() < lossFromBmc);
+      opts.onPacket?.({
+        direction: "fromBmc",
+        fate: drop ? "dropped" : "forwarded",
+        client: key,
+        data: buf,
+      });
       if (drop) {
         fromBmc.dropped++;
         return;
@@ -216,34 +221,34 @@ export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyPro
       fromBmc.forwarded++;
       front.send(buf, client.port, client.address);
     });
-    upstream.bind(0, '127.0.0.1');
+    upstream.bind(0, "127.0.0.1");
     clients.set(key, c);
     return c;
   };
 
-  front.on('message', (buf, rinfo) => {
+  front.on("message", (buf, rinfo) => {
     if (stopping) return;
     toBmc.received++;
     const key = `${rinfo.address}:${rinfo.port}`;
     seen.add(key);
-    if (mode === 'blackhole') {
+    if (mode === "blackhole") {
       toBmc.dropped++;
-      opts.onPacket?.({ direction: 'toBmc', fate: 'dropped', client: key, data: buf });
+      opts.onPacket?.({ direction: "toBmc", fate: "dropped", client: key, data: buf });
       return;
     }
-    if (mode === 'garbage') {
+    if (mode === "garbage") {
       toBmc.dropped++;
       garbageSent++;
-      opts.onPacket?.({ direction: 'toBmc', fate: 'garbage', client: key, data: buf });
+      opts.onPacket?.({ direction: "toBmc", fate: "garbage", client: key, data: buf });
       front.send(junkFor(buf, rngJunk), rinfo.port, rinfo.address);
       return;
     }
     if (lossToBmc > 0 && rngTo.next() < lossToBmc) {
       toBmc.dropped++;
-      opts.onPacket?.({ direction: 'toBmc', fate: 'dropped', client: key, data: buf });
+      opts.onPacket?.({ direction: "toBmc", fate: "dropped", client: key, data: buf });
       return;
     }
-    opts.onPacket?.({ direction: 'toBmc', fate: 'forwarded', client: key, data: buf });
+    opts.onPacket?.({ direction: "toBmc", fate: "forwarded", client: key, data: buf });
     const c = clientFor(rinfo.address, rinfo.port);
     c.lastSeen = Date.now();
     toBmc.forwarded++;
@@ -251,23 +256,26 @@ export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyPro
   });
 
   await new Promise<void>((resolve, reject) => {
-    front.once('error', reject);
+    front.once("error", reject);
     front.bind(opts.port ?? 0, host, () => {
-      front.off('error', reject);
+      front.off("error", reject);
       resolve();
     });
   });
   const port = front.address().port;
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [key, c] of clients) {
-      if (now - c.lastSeen > idleMs) {
-        clients.delete(key);
-        void closeSocket(c.upstream);
+  const sweeper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, c] of clients) {
+        if (now - c.lastSeen > idleMs) {
+          clients.delete(key);
+          void closeSocket(c.upstream);
+        }
       }
-    }
-  }, Math.max(1_000, Math.min(idleMs, 10_000)));
+    },
+    Math.max(1_000, Math.min(idleMs, 10_000)),
+  );
   sweeper.unref();
 
   let stopped: Promise<void> | undefined;
@@ -275,12 +283,13 @@ export async function startLossyProxy(opts: LossyProxyOptions): Promise<LossyPro
     host,
     port,
     setMode(m) {
-      if (m !== 'forward' && m !== 'blackhole' && m !== 'garbage') throw new Error(`unknown proxy mode '${m}'`);
+      if (m !== "forward" && m !== "blackhole" && m !== "garbage")
+        throw new Error(`unknown proxy mode '${String(m)}'`);
       mode = m;
     },
     setLoss(to, from) {
-      lossToBmc = checkLoss('lossToBmc', to);
-      lossFromBmc = checkLoss('lossFromBmc', from);
+      lossToBmc = checkLoss("lossToBmc", to);
+      lossFromBmc = checkLoss("lossFromBmc", from);
     },
     stats: () => ({
       mode,

@@ -4,13 +4,13 @@
 // from a private snmp.conf (defCommunity, defAuthPassphrase, ...) found
 // through SNMPCONFPATH, the fence agent on stdin.
 
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 
-import { requireProgram } from './bins.js';
-import { run, type RunResult } from './clients.js';
-import { PDU_COMMUNITIES, type PduV3User } from './pdu-sim.js';
+import { requireProgram } from "./bins.js";
+import { run, type RunResult } from "./clients.js";
+import { PDU_COMMUNITIES, type PduV3User } from "./pdu-sim.js";
 
 export interface SnmpTarget {
   host: string;
@@ -18,12 +18,12 @@ export interface SnmpTarget {
 }
 
 export type SnmpCredentials =
-  | { version: '1' | '2c'; community: string }
+  | { version: "1" | "2c"; community: string }
   | {
-      version: '3';
+      version: "3";
       user: PduV3User;
       /** Security level to ask for; default the user's own. */
-      level?: 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
+      level?: "noAuthNoPriv" | "authNoPriv" | "authPriv";
     };
 
 export interface NetSnmpOptions {
@@ -43,40 +43,49 @@ export type SnmpSetItem = readonly [oid: string, type: string, value: string];
  * output (-On, -Oe: OIDs and enums as numbers), no MIBs loaded.
  */
 async function netSnmp(
-  program: 'snmpget' | 'snmpset' | 'snmpwalk',
+  program: "snmpget" | "snmpset" | "snmpwalk",
   target: SnmpTarget,
   cred: SnmpCredentials,
   args: readonly string[],
   opts: NetSnmpOptions,
 ): Promise<RunResult> {
   const bin = requireProgram(program);
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kvmha-snmpconf-'));
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "kvmha-snmpconf-"));
   try {
     const conf = [`persistentDir ${dir}`];
-    const argv = ['-v', cred.version, '-On', '-Oe', '-t', String(opts.timeoutSec ?? 1), '-r', String(opts.retries ?? 2)];
-    if (cred.version === '3') {
+    const argv = [
+      "-v",
+      cred.version,
+      "-On",
+      "-Oe",
+      "-t",
+      String(opts.timeoutSec ?? 1),
+      "-r",
+      String(opts.retries ?? 2),
+    ];
+    if (cred.version === "3") {
       const u = cred.user;
       const level = cred.level ?? u.level;
-      argv.push('-l', level, '-u', u.name);
-      if (level !== 'noAuthNoPriv') {
-        argv.push('-a', u.auth);
+      argv.push("-l", level, "-u", u.name);
+      if (level !== "noAuthNoPriv") {
+        argv.push("-a", u.auth);
         conf.push(`defAuthPassphrase ${u.password}`);
       }
-      if (level === 'authPriv') {
+      if (level === "authPriv") {
         // A user without privacy asked for authPriv: send its auth pass phrase as the privacy one.
-        argv.push('-x', u.priv ?? 'AES');
+        argv.push("-x", u.priv ?? "AES");
         conf.push(`defPrivPassphrase ${u.privPassword ?? u.password}`);
       }
     } else {
       conf.push(`defCommunity ${cred.community}`);
     }
-    await fsp.writeFile(path.join(dir, 'snmp.conf'), `${conf.join('\n')}\n`, { mode: 0o600 });
+    await fsp.writeFile(path.join(dir, "snmp.conf"), `${conf.join("\n")}\n`, { mode: 0o600 });
     argv.push(`udp:${target.host}:${target.port}`, ...args);
     return await run(bin, argv, {
       env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        LC_ALL: 'C',
-        MIBS: '',
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        LC_ALL: "C",
+        MIBS: "",
         SNMPCONFPATH: dir,
         SNMP_PERSISTENT_DIR: dir,
       },
@@ -93,7 +102,7 @@ export function snmpget(
   oids: readonly string[],
   opts: NetSnmpOptions = {},
 ): Promise<RunResult> {
-  return netSnmp('snmpget', target, cred, oids, opts);
+  return netSnmp("snmpget", target, cred, oids, opts);
 }
 
 export function snmpset(
@@ -102,7 +111,7 @@ export function snmpset(
   items: readonly SnmpSetItem[],
   opts: NetSnmpOptions = {},
 ): Promise<RunResult> {
-  return netSnmp('snmpset', target, cred, items.flat(), opts);
+  return netSnmp("snmpset", target, cred, items.flat(), opts);
 }
 
 export function snmpwalk(
@@ -111,7 +120,7 @@ export function snmpwalk(
   oid: string,
   opts: NetSnmpOptions = {},
 ): Promise<RunResult> {
-  return netSnmp('snmpwalk', target, cred, [oid], opts);
+  return netSnmp("snmpwalk", target, cred, [oid], opts);
 }
 
 export interface SnmpLine {
@@ -126,21 +135,21 @@ export interface SnmpLine {
 /** Parse net-snmp's `-On` output: `.1.3.6... = INTEGER: 1` lines. */
 export function parseSnmpOutput(stdout: string): SnmpLine[] {
   const out: SnmpLine[] = [];
-  for (const line of stdout.split('\n')) {
+  for (const line of stdout.split("\n")) {
     const m = /^\.?([\d.]+) = (.*)$/.exec(line);
     if (!m) continue;
     const rest = m[2]!;
     let type: string;
     let value: string;
-    if (/^No Such Instance/.test(rest)) [type, value] = ['NoSuchInstance', ''];
-    else if (/^No Such Object/.test(rest)) [type, value] = ['NoSuchObject', ''];
-    else if (/^No more variables/.test(rest)) [type, value] = ['EndOfMibView', ''];
+    if (/^No Such Instance/.test(rest)) [type, value] = ["NoSuchInstance", ""];
+    else if (/^No Such Object/.test(rest)) [type, value] = ["NoSuchObject", ""];
+    else if (/^No more variables/.test(rest)) [type, value] = ["EndOfMibView", ""];
     else {
       const t = /^([A-Za-z0-9-]+): ?(.*)$/.exec(rest);
-      type = t ? t[1]! : '';
+      type = t ? t[1]! : "";
       value = t ? t[2]! : rest;
-      if (type === 'STRING' && /^".*"$/.test(value)) value = value.slice(1, -1);
-      if (type === 'OID') value = value.replace(/^\./, '');
+      if (type === "STRING" && /^".*"$/.test(value)) value = value.slice(1, -1);
+      if (type === "OID") value = value.replace(/^\./, "");
     }
     out.push({ oid: m[1]!, type, value });
   }
@@ -176,14 +185,14 @@ export async function fenceApcSnmp(
   Object.assign(lines, opts.extra);
   const input = Object.entries(lines)
     .map(([k, v]) => `${k}=${v}\n`)
-    .join('');
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kvmha-snmpconf-'));
+    .join("");
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "kvmha-snmpconf-"));
   try {
-    return await run(requireProgram('fence_apc_snmp'), [], {
+    return await run(requireProgram("fence_apc_snmp"), [], {
       input,
       env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        LC_ALL: 'C',
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        LC_ALL: "C",
         SNMPCONFPATH: dir,
         SNMP_PERSISTENT_DIR: dir,
       },

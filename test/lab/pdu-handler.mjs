@@ -30,21 +30,21 @@
 // flushed before the next request is read. The handler exits when snmpd
 // closes its stdin.
 
-import fs from 'node:fs';
-import path from 'node:path';
+import fs from "node:fs";
+import path from "node:path";
 
 const dir = process.argv[2];
 const rootArg = process.argv[3];
 if (!dir || !rootArg) {
-  process.stderr.write('usage: pdu-handler.mjs <pdu-dir> <root-oid>\n');
+  process.stderr.write("usage: pdu-handler.mjs <pdu-dir> <root-oid>\n");
   process.exit(2);
 }
 const files = {
-  config: path.join(dir, 'pdu.json'),
-  state: path.join(dir, 'state.json'),
-  faults: path.join(dir, 'faults.json'),
-  sets: path.join(dir, 'sets.log'),
-  log: path.join(dir, 'handler.log'),
+  config: path.join(dir, "pdu.json"),
+  state: path.join(dir, "state.json"),
+  faults: path.join(dir, "faults.json"),
+  sets: path.join(dir, "sets.log"),
+  log: path.join(dir, "handler.log"),
 };
 
 try {
@@ -67,18 +67,18 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Write a whole answer to snmpd, synchronously: it is out before the next request is read. */
 function say(lines) {
-  const buf = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  const buf = Buffer.from(lines.map((l) => `${l}\n`).join(""));
   let done = 0;
   while (done < buf.length) {
     try {
       done += fs.writeSync(1, buf, done);
     } catch (err) {
-      if (err && err.code === 'EAGAIN') {
+      if (err && err.code === "EAGAIN") {
         Atomics.wait(pause, 0, 0, 1); // pipe full (a non-blocking fd): wait 1 ms
         continue;
       }
       // EPIPE: snmpd went away
-      logError('write to snmpd', err);
+      logError("write to snmpd", err);
       process.exit(0);
     }
   }
@@ -87,9 +87,9 @@ function say(lines) {
 function readJson(file, fallback) {
   let text;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    if (err && err.code === 'ENOENT' && fallback !== undefined) return fallback;
+    if (err && err.code === "ENOENT" && fallback !== undefined) return fallback;
     throw err;
   }
   return JSON.parse(text);
@@ -105,9 +105,9 @@ function writeAtomic(file, text) {
 
 /** "1.3.6" or ".1.3.6" -> [1, 3, 6]; undefined when it is not a numeric OID. */
 function parseOid(text) {
-  const t = String(text).trim().replace(/^\./, '');
-  if (t === '') return undefined;
-  const arcs = t.split('.');
+  const t = String(text).trim().replace(/^\./, "");
+  if (t === "") return undefined;
+  const arcs = t.split(".");
   const out = [];
   for (const a of arcs) {
     if (!/^\d{1,10}$/.test(a)) return undefined;
@@ -127,17 +127,18 @@ function compareOids(a, b) {
   return a.length - b.length;
 }
 
-const oidText = (arcs) => `.${arcs.join('.')}`;
+const oidText = (arcs) => `.${arcs.join(".")}`;
 
 const root = parseOid(rootArg) ?? [];
-const underRoot = (oid) => oid.length > root.length && compareOids(oid.slice(0, root.length), root) === 0;
+const underRoot = (oid) =>
+  oid.length > root.length && compareOids(oid.slice(0, root.length), root) === 0;
 
 /** A profile's index template for one outlet: {switch}, {switch-1} (units counted from 0), {outlet}. */
 function fill(template, sw, outlet) {
   return template
-    .replaceAll('{switch-1}', String(sw - 1))
-    .replaceAll('{switch}', String(sw))
-    .replaceAll('{outlet}', String(outlet));
+    .replaceAll("{switch-1}", String(sw - 1))
+    .replaceAll("{switch}", String(sw))
+    .replaceAll("{outlet}", String(outlet));
 }
 
 /** As fence agents write plugs: "3" on switch 1, "2:3" on switch 2. */
@@ -164,12 +165,12 @@ function objects(cfg, forWalk, faults) {
   const p = cfg.profile;
   const list = [];
   const visible = (n) => (forWalk && faults.truncated ? Math.ceil(n / 2) : n);
-  const columns = [{ kind: 'state', oid: p.state.oid }];
-  if (p.control.oid !== p.state.oid) columns.push({ kind: 'control', oid: p.control.oid });
+  const columns = [{ kind: "state", oid: p.state.oid }];
+  if (p.control.oid !== p.state.oid) columns.push({ kind: "control", oid: p.control.oid });
   if (p.control.onOid && p.control.onOid !== p.control.oid && p.control.onOid !== p.state.oid) {
-    columns.push({ kind: 'controlOn', oid: p.control.onOid });
+    columns.push({ kind: "controlOn", oid: p.control.onOid });
   }
-  if (p.name) columns.push({ kind: 'name', oid: p.name.oid });
+  if (p.name) columns.push({ kind: "name", oid: p.name.oid });
   for (const col of columns) {
     for (let sw = 1; sw <= cfg.switches; sw++) {
       const n = visible(cfg.outlets);
@@ -183,11 +184,11 @@ function objects(cfg, forWalk, faults) {
     if (/\{switch(-1)?\}/.test(p.outletCount.oid)) {
       for (let sw = 1; sw <= cfg.switches; sw++) {
         const oid = parseOid(fill(p.outletCount.oid, sw, 0));
-        if (oid) list.push({ oid, kind: 'count', sw, outlet: 0 });
+        if (oid) list.push({ oid, kind: "count", sw, outlet: 0 });
       }
     } else {
       const oid = parseOid(p.outletCount.oid);
-      if (oid) list.push({ oid, kind: 'count', sw: 0, outlet: 0 });
+      if (oid) list.push({ oid, kind: "count", sw: 0, outlet: 0 });
     }
   }
   const mine = list.filter((o) => underRoot(o.oid));
@@ -200,13 +201,14 @@ function findExact(cfg, faults, oid) {
   const list = objects(cfg, false, faults);
   const hit = list.find((o) => compareOids(o.oid, oid) === 0);
   if (!hit) return undefined;
-  if (hit.kind === 'name' && faults.truncated && hit.outlet > Math.ceil(cfg.outlets / 2)) return undefined;
+  if (hit.kind === "name" && faults.truncated && hit.outlet > Math.ceil(cfg.outlets / 2))
+    return undefined;
   return hit;
 }
 
 function outletOf(state, sw, outlet) {
   const row = state.switches?.[sw - 1]?.outlets?.[outlet - 1];
-  if (!row || (row.state !== 'on' && row.state !== 'off')) {
+  if (!row || (row.state !== "on" && row.state !== "off")) {
     throw new Error(`state.json has no valid row for switch ${sw} outlet ${outlet}`);
   }
   return row;
@@ -215,18 +217,19 @@ function outletOf(state, sw, outlet) {
 /** [type, value] of an object, as pass_persist wants them. */
 function valueOf(cfg, state, faults, obj) {
   const p = cfg.profile;
-  if (obj.kind === 'count') {
-    return ['integer', String(obj.sw === 0 ? cfg.outlets * cfg.switches : cfg.outlets)];
+  if (obj.kind === "count") {
+    return ["integer", String(obj.sw === 0 ? cfg.outlets * cfg.switches : cfg.outlets)];
   }
   const row = outletOf(state, obj.sw, obj.outlet);
-  if (obj.kind === 'name') return ['string', String(row.name ?? '').replace(/[\r\n]/g, ' ')];
-  if (faults.garbage === 'type' || faults.garbage === true) return ['string', row.state];
-  if (faults.garbage === 'range') return ['integer', String(outOfRange(cfg))];
-  if (obj.kind === 'state') return ['integer', String(row.state === 'on' ? p.state.on[0] : p.state.off[0])];
+  if (obj.kind === "name") return ["string", String(row.name ?? "").replace(/[\r\n]/g, " ")];
+  if (faults.garbage === "type" || faults.garbage === true) return ["string", row.state];
+  if (faults.garbage === "range") return ["integer", String(outOfRange(cfg))];
+  if (obj.kind === "state")
+    return ["integer", String(row.state === "on" ? p.state.on[0] : p.state.off[0])];
   // One command column per direction (Eaton's outletControlOffCmd/OnCmd): they
   // read -1, "no command pending", as the MIB says.
-  if (p.control.onOid) return ['integer', '-1'];
-  return ['integer', String(row.state === 'on' ? p.control.on : p.control.off)];
+  if (p.control.onOid) return ["integer", "-1"];
+  return ["integer", String(row.state === "on" ? p.control.on : p.control.off)];
 }
 
 // ---- requests ----------------------------------------------------------------
@@ -240,7 +243,7 @@ function load() {
 
 function answerGet(oidLine, next) {
   const oid = parseOid(oidLine);
-  if (!oid) return ['NONE'];
+  if (!oid) return ["NONE"];
   const { cfg, state, faults } = load();
   let obj;
   if (next) {
@@ -248,7 +251,7 @@ function answerGet(oidLine, next) {
   } else {
     obj = findExact(cfg, faults, oid);
   }
-  if (!obj) return ['NONE'];
+  if (!obj) return ["NONE"];
   const [type, value] = valueOf(cfg, state, faults, obj);
   return [oidText(obj.oid), type, value];
 }
@@ -264,7 +267,7 @@ function isStuck(cfg, faults, sw, outlet) {
 
 function answerSet(oidLine, valueLine) {
   const oid = parseOid(oidLine);
-  if (!oid) return ['not-writable'];
+  if (!oid) return ["not-writable"];
   const { cfg, state, faults } = load();
   const p = cfg.profile;
   // Which outlet's control cell is this? Compare against every real row.
@@ -289,86 +292,86 @@ function answerSet(oidLine, valueLine) {
       }
     }
   }
-  if (!target) return ['not-writable']; // the state or name column, the count
+  if (!target) return ["not-writable"]; // the state or name column, the count
   const plug = plugName(target.sw, target.outlet);
   const m = /^(\S+)\s*(.*)$/.exec(String(valueLine).trim());
-  const type = m ? m[1].toLowerCase() : '';
-  const raw = m ? m[2].trim() : '';
-  if (type !== 'integer') {
-    logSet(`${plug} refused ${type || 'empty'} ${raw}`.trimEnd());
-    return ['wrong-type'];
+  const type = m ? m[1].toLowerCase() : "";
+  const raw = m ? m[2].trim() : "";
+  if (type !== "integer") {
+    logSet(`${plug} refused ${type || "empty"} ${raw}`.trimEnd());
+    return ["wrong-type"];
   }
   if (!/^-?\d+$/.test(raw)) {
     logSet(`${plug} refused ${raw}`);
-    return ['wrong-value'];
+    return ["wrong-value"];
   }
   const value = Number(raw);
   let want;
-  if (value === target.values.on) want = 'on';
-  else if (value === target.values.off) want = 'off';
+  if (value === target.values.on) want = "on";
+  else if (value === target.values.off) want = "off";
   else {
     logSet(`${plug} refused ${value}`);
-    return ['wrong-value'];
+    return ["wrong-value"];
   }
   logSet(`${plug} ${want}`);
-  if (isStuck(cfg, faults, target.sw, target.outlet)) return ['DONE'];
+  if (isStuck(cfg, faults, target.sw, target.outlet)) return ["DONE"];
   const row = outletOf(state, target.sw, target.outlet);
   if (row.state !== want) {
     row.state = want;
     writeAtomic(files.state, `${JSON.stringify(state, null, 2)}\n`);
   }
-  return ['DONE'];
+  return ["DONE"];
 }
 
 // ---- the loop ----------------------------------------------------------------
 
 let pending = []; // lines of the request being read
-let buffered = '';
+let buffered = "";
 
 function handleLine(line) {
   if (pending.length === 0) {
     const cmd = line.trim().toLowerCase();
-    if (cmd === 'ping') {
-      say(['PONG']);
+    if (cmd === "ping") {
+      say(["PONG"]);
       return;
     }
-    if (cmd === 'get' || cmd === 'getnext' || cmd === 'set') {
+    if (cmd === "get" || cmd === "getnext" || cmd === "set") {
       pending.push(cmd);
       return;
     }
-    if (cmd !== '') logError('request', new Error(`unknown command ${JSON.stringify(line)}`));
+    if (cmd !== "") logError("request", new Error(`unknown command ${JSON.stringify(line)}`));
     return;
   }
   pending.push(line);
   const cmd = pending[0];
-  if (cmd === 'set' && pending.length < 3) return;
+  if (cmd === "set" && pending.length < 3) return;
   const request = pending;
   pending = [];
   try {
-    if (cmd === 'set') say(answerSet(request[1], request[2]));
-    else say(answerGet(request[1], cmd === 'getnext'));
+    if (cmd === "set") say(answerSet(request[1], request[2]));
+    else say(answerGet(request[1], cmd === "getnext"));
   } catch (err) {
-    logError(`${request.join(' | ')}`, err);
+    logError(`${request.join(" | ")}`, err);
     // not-writable is one of the few words snmpd maps (others turn into it anyway).
-    say([cmd === 'set' ? 'not-writable' : 'NONE']);
+    say([cmd === "set" ? "not-writable" : "NONE"]);
   }
 }
 
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
   buffered += chunk;
   let nl;
-  while ((nl = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, nl).replace(/\r$/, '');
+  while ((nl = buffered.indexOf("\n")) >= 0) {
+    const line = buffered.slice(0, nl).replace(/\r$/, "");
     buffered = buffered.slice(nl + 1);
     try {
       handleLine(line);
     } catch (err) {
-      logError('line', err);
+      logError("line", err);
     }
   }
-  if (buffered.length > 65536) buffered = ''; // no line is ever this long
+  if (buffered.length > 65536) buffered = ""; // no line is ever this long
 });
-process.stdin.on('end', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
-process.on('uncaughtException', (err) => logError('uncaught', err));
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("error", () => process.exit(0));
+process.on("uncaughtException", (err) => logError("uncaught", err));

@@ -3,8 +3,8 @@
 // Deliberately independent of lib/snmp (the code under test) and of the
 // net-snmp command-line tools (checked separately by the tests).
 
-import dgram from 'node:dgram';
-import { sleep } from './daemon.js';
+import dgram from "node:dgram";
+import { sleep } from "./daemon.js";
 
 export interface ProbeVarbind {
   oid: string;
@@ -44,25 +44,41 @@ function encodeInteger(n: number): Buffer {
 }
 
 function encodeOid(oid: string): Buffer {
-  const arcs = oid.replace(/^\./, '').split('.').map(Number);
-  if (arcs.length < 2 || arcs.some((a) => !Number.isInteger(a) || a < 0)) throw new Error(`bad OID '${oid}'`);
+  const arcs = oid.replace(/^\./, "").split(".").map(Number);
+  if (arcs.length < 2 || arcs.some((a) => !Number.isInteger(a) || a < 0))
+    throw new Error(`bad OID '${oid}'`);
   const bytes: number[] = [arcs[0]! * 40 + arcs[1]!];
   for (const arc of arcs.slice(2)) {
     const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7f));
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128))
+      chunk.unshift(0x80 | (v & 0x7f));
     bytes.push(...chunk);
   }
   return tlv(0x06, Buffer.from(bytes));
 }
 
 /** An SNMPv2c GetRequest for `oids`. */
-export function encodeGetRequest(community: string, requestId: number, oids: readonly string[]): Buffer {
-  const varbinds = oids.map((oid) => tlv(0x30, Buffer.concat([encodeOid(oid), Buffer.from([0x05, 0x00])])));
+export function encodeGetRequest(
+  community: string,
+  requestId: number,
+  oids: readonly string[],
+): Buffer {
+  const varbinds = oids.map((oid) =>
+    tlv(0x30, Buffer.concat([encodeOid(oid), Buffer.from([0x05, 0x00])])),
+  );
   const pdu = tlv(
     0xa0,
-    Buffer.concat([encodeInteger(requestId), encodeInteger(0), encodeInteger(0), tlv(0x30, Buffer.concat(varbinds))]),
+    Buffer.concat([
+      encodeInteger(requestId),
+      encodeInteger(0),
+      encodeInteger(0),
+      tlv(0x30, Buffer.concat(varbinds)),
+    ]),
   );
-  return tlv(0x30, Buffer.concat([encodeInteger(1), tlv(0x04, Buffer.from(community, 'latin1')), pdu]));
+  return tlv(
+    0x30,
+    Buffer.concat([encodeInteger(1), tlv(0x04, Buffer.from(community, "latin1")), pdu]),
+  );
 }
 
 interface Tlv {
@@ -72,24 +88,24 @@ interface Tlv {
 }
 
 function readTlv(buf: Buffer, at: number): Tlv {
-  if (at + 2 > buf.length) throw new Error('truncated');
+  if (at + 2 > buf.length) throw new Error("truncated");
   const tag = buf[at]!;
   let len = buf[at + 1]!;
   let start = at + 2;
   if (len & 0x80) {
     const count = len & 0x7f;
-    if (count === 0 || count > 4 || start + count > buf.length) throw new Error('bad length');
+    if (count === 0 || count > 4 || start + count > buf.length) throw new Error("bad length");
     len = 0;
     for (let i = 0; i < count; i++) len = len * 256 + buf[start + i]!;
     start += count;
   }
-  if (start + len > buf.length) throw new Error('truncated');
+  if (start + len > buf.length) throw new Error("truncated");
   return { tag, body: buf.subarray(start, start + len), next: start + len };
 }
 
 function children(body: Buffer): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const t = readTlv(body, at);
     out.push(t);
     at = t.next;
@@ -104,8 +120,11 @@ function decodeInteger(body: Buffer): number {
 }
 
 function decodeOid(body: Buffer): string {
-  if (body.length === 0) return '';
-  const arcs = [Math.min(2, Math.floor(body[0]! / 40)), body[0]! - Math.min(2, Math.floor(body[0]! / 40)) * 40];
+  if (body.length === 0) return "";
+  const arcs = [
+    Math.min(2, Math.floor(body[0]! / 40)),
+    body[0]! - Math.min(2, Math.floor(body[0]! / 40)) * 40,
+  ];
   let v = 0;
   for (const b of body.subarray(1)) {
     v = v * 128 + (b & 0x7f);
@@ -114,7 +133,7 @@ function decodeOid(body: Buffer): string {
       v = 0;
     }
   }
-  return arcs.join('.');
+  return arcs.join(".");
 }
 
 /** Decode a v2c Response PDU; undefined for anything else (or if `requestId` differs). */
@@ -129,19 +148,22 @@ export function decodeResponse(buf: Buffer, requestId?: number): ProbeResponse |
     if (requestId !== undefined && decodeInteger(id.body) !== requestId) return undefined;
     const varbinds = children(list.body).map((vb) => {
       const [name, value] = children(vb.body);
-      if (!name || !value) throw new Error('bad varbind');
+      if (!name || !value) throw new Error("bad varbind");
       let decoded: number | string | undefined;
       if (value.tag === 0x02) decoded = decodeInteger(value.body);
-      else if (value.tag === 0x04) decoded = value.body.toString('latin1');
+      else if (value.tag === 0x04) decoded = value.body.toString("latin1");
       else if (value.tag === 0x06) decoded = decodeOid(value.body);
       return { oid: decodeOid(name.body), tag: value.tag, value: decoded };
     });
-    return { errorStatus: decodeInteger(status.body), errorIndex: decodeInteger(index.body), varbinds };
+    return {
+      errorStatus: decodeInteger(status.body),
+      errorIndex: decodeInteger(index.body),
+      varbinds,
+    };
   } catch {
     return undefined;
   }
 }
-
 
 /**
  * Send a v2c GET for `oids` every 250 ms until an answer comes, `deadline`
@@ -155,21 +177,21 @@ export async function probeGet(
   deadline: number,
   shouldStop: () => boolean = () => false,
 ): Promise<ProbeResponse | undefined> {
-  const sock = dgram.createSocket('udp4');
+  const sock = dgram.createSocket("udp4");
   try {
     await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, '127.0.0.1', () => {
-        sock.off('error', reject);
+      sock.once("error", reject);
+      sock.bind(0, "127.0.0.1", () => {
+        sock.off("error", reject);
         resolve();
       });
     });
     const requestId = 1 + Math.floor(Math.random() * 0x7ffffffe);
     let answer: ProbeResponse | undefined;
-    sock.on('message', (buf) => {
+    sock.on("message", (buf) => {
       answer ??= decodeResponse(buf, requestId);
     });
-    sock.on('error', () => {
+    sock.on("error", () => {
       // ICMP port unreachable while the daemon starts: keep polling
     });
     const request = encodeGetRequest(community, requestId, oids);

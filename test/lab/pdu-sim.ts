@@ -10,13 +10,13 @@
 // if it outlives snmpd, the handler snmpd started for it), then removes the
 // directory.
 
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-import type { PduProfile } from '../../lib/pdu-profiles/profile.js';
-import { findProgram, requireProgram } from './bins.js';
+import type { PduProfile } from "../../lib/pdu-profiles/profile.js";
+import { findProgram, requireProgram } from "./bins.js";
 import {
   abandon,
   BIND_RETRIES,
@@ -39,23 +39,23 @@ import {
   takeUdpPort,
   terminate,
   writeAtomic,
-} from './daemon.js';
-import { probeGet } from './pdu-probe.js';
-import { pidAlive, releasePort } from './ports.js';
+} from "./daemon.js";
+import { probeGet } from "./pdu-probe.js";
+import { pidAlive, releasePort } from "./ports.js";
 
-export type OutletState = 'on' | 'off';
+export type OutletState = "on" | "off";
 
 /** v1/v2c communities of every lab PDU, both limited to 127.0.0.0/8 sources. */
-export const PDU_COMMUNITIES = Object.freeze({ readOnly: 'public', readWrite: 'private' });
+export const PDU_COMMUNITIES = Object.freeze({ readOnly: "public", readWrite: "private" });
 
-export type PduAuthProtocol = 'MD5' | 'SHA' | 'SHA-256' | 'SHA-512';
+export type PduAuthProtocol = "MD5" | "SHA" | "SHA-256" | "SHA-512";
 /** AES is AES-128-CFB (RFC 3826); AES-256 is the Blumenthal draft's key extension (net-snmp's only one). */
-export type PduPrivProtocol = 'AES' | 'AES-256';
+export type PduPrivProtocol = "AES" | "AES-256";
 
 export interface PduV3User {
   readonly name: string;
   /** The lowest security level snmpd accepts from this user. */
-  readonly level: 'authNoPriv' | 'authPriv';
+  readonly level: "authNoPriv" | "authPriv";
   /** Spelled as net-snmp spells it (createUser, snmpget -a). */
   readonly auth: PduAuthProtocol;
   /** Authentication pass phrase (8 characters or more). */
@@ -64,58 +64,58 @@ export interface PduV3User {
   readonly priv?: PduPrivProtocol;
   readonly privPassword?: string;
   /** rw: rwuser (GET and SET); ro: rouser (SET answers noAccess). */
-  readonly access: 'rw' | 'ro';
+  readonly access: "rw" | "ro";
 }
 
 /** The SNMPv3 USM users of every lab PDU. */
 export const PDU_V3_USERS = Object.freeze({
   /** authPriv, SHA-1 + AES-128, read-write. */
   rwAuthPriv: Object.freeze({
-    name: 'pdu-admin',
-    level: 'authPriv',
-    auth: 'SHA',
-    password: 'admin-auth-pass',
-    priv: 'AES',
-    privPassword: 'admin-priv-pass',
-    access: 'rw',
+    name: "pdu-admin",
+    level: "authPriv",
+    auth: "SHA",
+    password: "admin-auth-pass",
+    priv: "AES",
+    privPassword: "admin-priv-pass",
+    access: "rw",
   }),
   /** authPriv, SHA-1 + AES-128, read-only. */
   roAuthPriv: Object.freeze({
-    name: 'pdu-viewer',
-    level: 'authPriv',
-    auth: 'SHA',
-    password: 'viewer-auth-pass',
-    priv: 'AES',
-    privPassword: 'viewer-priv-pass',
-    access: 'ro',
+    name: "pdu-viewer",
+    level: "authPriv",
+    auth: "SHA",
+    password: "viewer-auth-pass",
+    priv: "AES",
+    privPassword: "viewer-priv-pass",
+    access: "ro",
   }),
   /** authNoPriv, MD5, read-write: has no privacy key at all. */
   rwAuthNoPriv: Object.freeze({
-    name: 'pdu-operator',
-    level: 'authNoPriv',
-    auth: 'MD5',
-    password: 'operator-auth-pass',
-    access: 'rw',
+    name: "pdu-operator",
+    level: "authNoPriv",
+    auth: "MD5",
+    password: "operator-auth-pass",
+    access: "rw",
   }),
   /** authPriv, HMAC-SHA-256 + AES-256 (Blumenthal), read-write. */
   rwSha256: Object.freeze({
-    name: 'pdu-sha256',
-    level: 'authPriv',
-    auth: 'SHA-256',
-    password: 'sha256-auth-pass',
-    priv: 'AES-256',
-    privPassword: 'sha256-priv-pass',
-    access: 'rw',
+    name: "pdu-sha256",
+    level: "authPriv",
+    auth: "SHA-256",
+    password: "sha256-auth-pass",
+    priv: "AES-256",
+    privPassword: "sha256-priv-pass",
+    access: "rw",
   }),
   /** authPriv, HMAC-SHA-512 + AES-256 (Blumenthal), read-write. */
   rwSha512: Object.freeze({
-    name: 'pdu-sha512',
-    level: 'authPriv',
-    auth: 'SHA-512',
-    password: 'sha512-auth-pass',
-    priv: 'AES-256',
-    privPassword: 'sha512-priv-pass',
-    access: 'rw',
+    name: "pdu-sha512",
+    level: "authPriv",
+    auth: "SHA-512",
+    password: "sha512-auth-pass",
+    priv: "AES-256",
+    privPassword: "sha512-priv-pass",
+    access: "rw",
   }),
 } satisfies Record<string, PduV3User>);
 
@@ -130,7 +130,7 @@ export interface PduFaults {
    * gives an OCTET STRING ("on"/"off") where an INTEGER belongs; 'range' an
    * INTEGER outside the profile's state values (7, or the next free one).
    */
-  garbage?: boolean | 'type' | 'range';
+  garbage?: boolean | "type" | "range";
   /**
    * Walks (GETNEXT) see only the first half (rounded up) of each switch's
    * outlets in every column, and GETs of the other outlets' names answer
@@ -198,28 +198,28 @@ export interface Pdu {
  */
 export function outletOid(
   profile: PduProfile,
-  column: 'state' | 'control' | 'controlOn' | 'name',
+  column: "state" | "control" | "controlOn" | "name",
   outlet: number,
   sw = 1,
 ): string {
   const base =
-    column === 'controlOn' ? (profile.control.onOid ?? profile.control.oid) : profile[column]?.oid;
+    column === "controlOn" ? (profile.control.onOid ?? profile.control.oid) : profile[column]?.oid;
   if (base === undefined) throw new Error(`profile ${profile.id} has no ${column} column`);
   return `${base}.${fillIndex(profile.index, sw, outlet)}`;
 }
 
-const HANDLER_SOURCE = fileURLToPath(new URL('./pdu-handler.mjs', import.meta.url));
+const HANDLER_SOURCE = fileURLToPath(new URL("./pdu-handler.mjs", import.meta.url));
 // Paths go into snmpd.conf, whose pass_persist splits its command on spaces: daemon.ts's SAFE_PATH.
 const SAFE_CRED = /^[\x21-\x7e]{8,64}$/; // printable ASCII, no space
 const SAFE_NAME = /^[A-Za-z0-9._-]{1,32}$/;
 const NUMERIC_OID = /^\d+(\.\d+)+$/;
-const DIR_PREFIX = 'kvmha-pdu-';
+const DIR_PREFIX = "kvmha-pdu-";
 
 /** Live processes whose command line names something inside `dir` (snmpd, handlers). */
 function processesUsing(dir: string): number[] {
   let pids: string[];
   try {
-    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
   } catch {
     return [];
   }
@@ -240,7 +240,7 @@ function processesUsing(dir: string): number[] {
 const orphans = orphanReaper(DIR_PREFIX, (dir) => {
   for (const pid of processesUsing(dir)) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, "SIGKILL");
     } catch {
       // raced with its exit
     }
@@ -254,38 +254,50 @@ export function reapOrphanPdus(): void {
 
 /** Node for the handler: the one running the tests (absolute), else `node` on PATH. */
 function handlerNode(): string {
-  if (path.isAbsolute(process.execPath) && SAFE_PATH.test(process.execPath)) return process.execPath;
-  const found = findProgram('node');
+  if (path.isAbsolute(process.execPath) && SAFE_PATH.test(process.execPath))
+    return process.execPath;
+  const found = findProgram("node");
   if (found && SAFE_PATH.test(found)) return found;
-  throw new Error(`no node binary with a plain path for the PDU handler (process.execPath is '${process.execPath}')`);
+  throw new Error(
+    `no node binary with a plain path for the PDU handler (process.execPath is '${process.execPath}')`,
+  );
 }
 
 /** Fill an index template: {switch}, {switch-1} (units counted from 0), {outlet}. */
 function fillIndex(template: string, sw: number, outlet: number): string {
   return template
-    .replaceAll('{switch-1}', String(sw - 1))
-    .replaceAll('{switch}', String(sw))
-    .replaceAll('{outlet}', String(outlet));
+    .replaceAll("{switch-1}", String(sw - 1))
+    .replaceAll("{switch}", String(sw))
+    .replaceAll("{outlet}", String(outlet));
 }
 
 function checkProfile(p: PduProfile, switches: number): void {
   const bad = (what: string) => new Error(`PDU profile ${p.id}: ${what}`);
-  for (const id of p.sysObjectIds) if (!NUMERIC_OID.test(id)) throw bad(`sysObjectId '${id}' is not a numeric OID`);
-  if (!p.index.includes('{outlet}')) throw bad(`index '${p.index}' has no {outlet}`);
-  if (!NUMERIC_OID.test(`1.${fillIndex(p.index, 1, 1)}`)) throw bad(`index '${p.index}' is not numeric`);
-  const columns = [p.state.oid, p.control.oid, ...(p.control.onOid ? [p.control.onOid] : []), ...(p.name ? [p.name.oid] : [])];
-  for (const oid of columns) if (!NUMERIC_OID.test(oid)) throw bad(`column '${oid}' is not a numeric OID`);
+  for (const id of p.sysObjectIds)
+    if (!NUMERIC_OID.test(id)) throw bad(`sysObjectId '${id}' is not a numeric OID`);
+  if (!p.index.includes("{outlet}")) throw bad(`index '${p.index}' has no {outlet}`);
+  if (!NUMERIC_OID.test(`1.${fillIndex(p.index, 1, 1)}`))
+    throw bad(`index '${p.index}' is not numeric`);
+  const columns = [
+    p.state.oid,
+    p.control.oid,
+    ...(p.control.onOid ? [p.control.onOid] : []),
+    ...(p.name ? [p.name.oid] : []),
+  ];
+  for (const oid of columns)
+    if (!NUMERIC_OID.test(oid)) throw bad(`column '${oid}' is not a numeric OID`);
   if (p.outletCount && !NUMERIC_OID.test(fillIndex(p.outletCount.oid, 1, 1))) {
     throw bad(`outletCount '${p.outletCount.oid}' is not a numeric OID`);
   }
-  if (p.state.on.length === 0 || p.state.off.length === 0) throw bad('state needs on and off values');
+  if (p.state.on.length === 0 || p.state.off.length === 0)
+    throw bad("state needs on and off values");
   if (switches > 1 && (!p.switches || !/\{switch(-1)?\}/.test(p.index))) {
     throw bad(`has no switches (index '${p.index}'), cannot simulate ${switches}`);
   }
 }
 
 function arcsOf(oid: string): number[] {
-  return oid.split('.').map(Number);
+  return oid.split(".").map(Number);
 }
 
 /**
@@ -295,7 +307,7 @@ function arcsOf(oid: string): number[] {
  */
 function passRoots(p: PduProfile): string[] {
   // A per-switch count ("...{switch}...") is served from the arcs before its first placeholder.
-  const countRoot = p.outletCount?.oid.split('.{')[0];
+  const countRoot = p.outletCount?.oid.split(".{")[0];
   const bases = [
     p.state.oid,
     p.control.oid,
@@ -310,7 +322,8 @@ function passRoots(p: PduProfile): string[] {
     while (i < prefix.length && i < arcs.length && prefix[i] === arcs[i]) i++;
     prefix = prefix.slice(0, i);
   }
-  if (prefix.length >= 7 && prefix.slice(0, 6).join('.') === '1.3.6.1.4.1') return [prefix.join('.')];
+  if (prefix.length >= 7 && prefix.slice(0, 6).join(".") === "1.3.6.1.4.1")
+    return [prefix.join(".")];
   // Distinct, none inside another.
   const roots = [...new Set(bases)].sort();
   return roots.filter((r) => !roots.some((o) => o !== r && r.startsWith(`${o}.`)));
@@ -326,7 +339,9 @@ interface StateFile {
 
 function engineIdFor(dir: string): string {
   // Unique per PDU, like real devices: text engine ID (format 4), at most 27 characters.
-  return `kvmha-${path.basename(dir).slice(DIR_PREFIX.length)}`.slice(0, 27).replace(/[^A-Za-z0-9-]/g, 'x');
+  return `kvmha-${path.basename(dir).slice(DIR_PREFIX.length)}`
+    .slice(0, 27)
+    .replace(/[^A-Za-z0-9-]/g, "x");
 }
 
 function snmpdConf(o: {
@@ -336,17 +351,17 @@ function snmpdConf(o: {
   node: string;
 }): string {
   const p = o.profile;
-  const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
+  const oneLine = (s: string) => s.replace(/[\r\n]+/g, " ");
   const lines = [
-    '# Generated by kvmha test/lab/pdu-sim.ts',
+    "# Generated by kvmha test/lab/pdu-sim.ts",
     // Before createUser: the users' keys are localized to this engine ID.
     `engineID ${engineIdFor(o.dir)}`,
     `sysObjectID .${o.sysObjectId}`,
     oneLine(`sysDescr kvmha lab PDU ${p.id}: ${p.vendor} ${p.description}`),
-    'sysName kvmha-lab-pdu',
-    'sysContact kvmha tests',
-    'sysLocation kvmha lab',
-    'dontLogTCPWrappersConnects yes',
+    "sysName kvmha-lab-pdu",
+    "sysContact kvmha tests",
+    "sysLocation kvmha lab",
+    "dontLogTCPWrappersConnects yes",
     `rocommunity ${PDU_COMMUNITIES.readOnly} 127.0.0.0/8`,
     `rwcommunity ${PDU_COMMUNITIES.readWrite} 127.0.0.0/8`,
   ];
@@ -356,19 +371,27 @@ function snmpdConf(o: {
         ? `createUser ${u.name} ${u.auth} ${u.password} ${u.priv} ${u.privPassword}`
         : `createUser ${u.name} ${u.auth} ${u.password}`,
     );
-    lines.push(`${u.access === 'rw' ? 'rwuser' : 'rouser'} ${u.name} ${u.level === 'authPriv' ? 'priv' : 'auth'}`);
+    lines.push(
+      `${u.access === "rw" ? "rwuser" : "rouser"} ${u.name} ${u.level === "authPriv" ? "priv" : "auth"}`,
+    );
   }
   for (const root of passRoots(p)) {
     lines.push(`pass_persist .${root} ${o.node} ${o.dir}/pdu-handler.mjs ${o.dir} ${root}`);
   }
-  lines.push('');
-  return lines.join('\n');
+  lines.push("");
+  return lines.join("\n");
 }
 
 function checkUsers(): void {
   for (const u of Object.values(PDU_V3_USERS) as PduV3User[]) {
-    if (!SAFE_NAME.test(u.name) || !SAFE_CRED.test(u.password) || (u.privPassword && !SAFE_CRED.test(u.privPassword))) {
-      throw new Error(`lab PDU user '${u.name}': names are [A-Za-z0-9._-], pass phrases 8-64 printable characters`);
+    if (
+      !SAFE_NAME.test(u.name) ||
+      !SAFE_CRED.test(u.password) ||
+      (u.privPassword && !SAFE_CRED.test(u.privPassword))
+    ) {
+      throw new Error(
+        `lab PDU user '${u.name}': names are [A-Za-z0-9._-], pass phrases 8-64 printable characters`,
+      );
     }
   }
 }
@@ -384,7 +407,8 @@ function handlerPids(dir: string): number[] {
   const pids: number[] = [];
   for (const n of names) {
     const pid = readPid(path.join(dir, n));
-    if (pid !== undefined && pidAlive(pid) && cmdlineOf(pid).includes(`${dir}/pdu-handler.mjs`)) pids.push(pid);
+    if (pid !== undefined && pidAlive(pid) && cmdlineOf(pid).includes(`${dir}/pdu-handler.mjs`))
+      pids.push(pid);
   }
   return pids;
 }
@@ -399,7 +423,7 @@ async function stopHandlers(dir: string): Promise<void> {
   }
   for (const pid of pids) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, "SIGKILL");
     } catch {
       // gone meanwhile
     }
@@ -413,30 +437,38 @@ function parseRef(ref: OutletRef, pdu: { outlets: number; switches: number }): s
   const sw = Number(m?.[1] ?? 1);
   const outlet = Number(m?.[2]);
   if (!m || !(sw >= 1 && sw <= pdu.switches && outlet >= 1 && outlet <= pdu.outlets)) {
-    throw new Error(`no outlet ${String(ref)} on this PDU (${pdu.switches} switch(es) of ${pdu.outlets} outlets)`);
+    throw new Error(
+      `no outlet ${String(ref)} on this PDU (${pdu.switches} switch(es) of ${pdu.outlets} outlets)`,
+    );
   }
   return `${sw}:${outlet}`;
 }
 
 /** Start a simulated PDU; resolves once snmpd answers sysObjectID and outlet 1's state. */
 export async function startPdu(opts: PduOptions): Promise<Pdu> {
-  const snmpd = requireProgram('snmpd');
+  const snmpd = requireProgram("snmpd");
   const node = handlerNode();
-  const host = opts.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new Error(`lab PDU host must be a 127.0.0.0/8 address, got '${host}'`);
+  const host = opts.host ?? "127.0.0.1";
+  if (!isLoopback(host))
+    throw new Error(`lab PDU host must be a 127.0.0.0/8 address, got '${host}'`);
   const profile = opts.profile;
   const outlets = opts.outlets ?? 8;
   const switches = opts.switches ?? 1;
-  if (!Number.isInteger(outlets) || outlets < 1 || outlets > 512) throw new Error(`outlets must be 1-512, got ${outlets}`);
-  if (!Number.isInteger(switches) || switches < 1 || switches > 16) throw new Error(`switches must be 1-16, got ${switches}`);
+  if (!Number.isInteger(outlets) || outlets < 1 || outlets > 512)
+    throw new Error(`outlets must be 1-512, got ${outlets}`);
+  if (!Number.isInteger(switches) || switches < 1 || switches > 16)
+    throw new Error(`switches must be 1-16, got ${switches}`);
   checkProfile(profile, switches);
   checkUsers();
   const wantedId = opts.sysObjectId ?? profile.sysObjectIds[0];
-  if (wantedId === undefined) throw new Error(`PDU profile ${profile.id} has no sysObjectIds: give sysObjectId`);
-  const sysObjectId = wantedId.replace(/^\./, '');
-  if (!NUMERIC_OID.test(sysObjectId)) throw new Error(`sysObjectId '${sysObjectId}' is not a numeric OID`);
+  if (wantedId === undefined)
+    throw new Error(`PDU profile ${profile.id} has no sysObjectIds: give sysObjectId`);
+  const sysObjectId = wantedId.replace(/^\./, "");
+  if (!NUMERIC_OID.test(sysObjectId))
+    throw new Error(`sysObjectId '${sysObjectId}' is not a numeric OID`);
   const names = opts.names ?? [];
-  if (names.length > outlets * switches) throw new Error(`${names.length} names for ${outlets * switches} outlets`);
+  if (names.length > outlets * switches)
+    throw new Error(`${names.length} names for ${outlets * switches} outlets`);
   for (const n of names) {
     if (/[\r\n]/.test(n) || n.length > 255) throw new Error(`bad outlet name ${JSON.stringify(n)}`);
   }
@@ -444,13 +476,13 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
 
   const base = labBaseDir();
   orphans.once(base);
-  const dir = await makeLabDir(base, DIR_PREFIX, 'snmpd.conf');
-  const stateFile = path.join(dir, 'state.json');
-  const faultFile = path.join(dir, 'faults.json');
-  const setsFile = path.join(dir, 'sets.log');
-  const logFile = path.join(dir, 'snmpd.log');
-  const handlerLog = path.join(dir, 'handler.log');
-  const initial = opts.initialState ?? 'on';
+  const dir = await makeLabDir(base, DIR_PREFIX, "snmpd.conf");
+  const stateFile = path.join(dir, "state.json");
+  const faultFile = path.join(dir, "faults.json");
+  const setsFile = path.join(dir, "sets.log");
+  const logFile = path.join(dir, "snmpd.log");
+  const handlerLog = path.join(dir, "handler.log");
+  const initial = opts.initialState ?? "on";
   const state: StateFile = { switches: [] };
   for (let sw = 1; sw <= switches; sw++) {
     const row = [];
@@ -460,41 +492,52 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
     state.switches.push({ outlets: row });
   }
   try {
-    await fsp.mkdir(path.join(dir, 'persist'));
-    await fsp.copyFile(HANDLER_SOURCE, path.join(dir, 'pdu-handler.mjs'));
-    await fsp.writeFile(path.join(dir, 'pdu.json'), `${JSON.stringify({ profile, outlets, switches }, null, 2)}\n`);
+    await fsp.mkdir(path.join(dir, "persist"));
+    await fsp.copyFile(HANDLER_SOURCE, path.join(dir, "pdu-handler.mjs"));
+    await fsp.writeFile(
+      path.join(dir, "pdu.json"),
+      `${JSON.stringify({ profile, outlets, switches }, null, 2)}\n`,
+    );
     await fsp.writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-    await fsp.writeFile(faultFile, '{}\n');
-    await fsp.writeFile(setsFile, '');
-    await fsp.writeFile(path.join(dir, 'snmpd.conf'), snmpdConf({ dir, profile, sysObjectId, node }), { mode: 0o600 });
+    await fsp.writeFile(faultFile, "{}\n");
+    await fsp.writeFile(setsFile, "");
+    await fsp.writeFile(
+      path.join(dir, "snmpd.conf"),
+      snmpdConf({ dir, profile, sysObjectId, node }),
+      { mode: 0o600 },
+    );
   } catch (err) {
     await fsp.rm(dir, { recursive: true, force: true });
     throw err;
   }
 
   const layout = { outlets, switches };
-  const readState = async (): Promise<StateFile> => JSON.parse(await fsp.readFile(stateFile, 'utf8')) as StateFile;
+  const readState = async (): Promise<StateFile> =>
+    JSON.parse(await fsp.readFile(stateFile, "utf8")) as StateFile;
   const rowOf = (s: StateFile, outlet: number, sw: number) => {
     const row = s.switches[sw - 1]?.outlets[outlet - 1];
-    if (!row) throw new Error(`no outlet ${sw}:${outlet} on this PDU (${switches} switch(es) of ${outlets} outlets)`);
+    if (!row)
+      throw new Error(
+        `no outlet ${sw}:${outlet} on this PDU (${switches} switch(es) of ${outlets} outlets)`,
+      );
     return row;
   };
-  const probeOids = ['1.3.6.1.2.1.1.2.0', outletOid(profile, 'state', 1, 1)];
+  const probeOids = ["1.3.6.1.2.1.1.2.0", outletOid(profile, "state", 1, 1)];
 
   for (let attempt = 1; ; attempt++) {
     const port = await takeUdpPort(host, opts.port);
     const daemon = spawnLogged(
       snmpd,
       [
-        '-f', // foreground: this process is snmpd, the pid we kill
-        '-Lo', // log to stdout (our log file)
-        '-C', // no system configuration: only -c
-        '-c',
+        "-f", // foreground: this process is snmpd, the pid we kill
+        "-Lo", // log to stdout (our log file)
+        "-C", // no system configuration: only -c
+        "-c",
         `${dir}/snmpd.conf`,
-        '-p',
+        "-p",
         `${dir}/snmpd.pid`,
-        '-I',
-        '-smux', // SMUX would listen on TCP 199, shared by all PDUs
+        "-I",
+        "-smux", // SMUX would listen on TCP 199, shared by all PDUs
         `udp:${host}:${port}`,
       ],
       {
@@ -503,9 +546,9 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
         // A clean environment: no MIB loading (MIBS empty), persistent store in
         // the PDU's directory, nothing like NODE_OPTIONS reaching the handler.
         env: {
-          PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-          LC_ALL: 'C',
-          MIBS: '',
+          PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+          LC_ALL: "C",
+          MIBS: "",
           SNMP_PERSISTENT_DIR: `${dir}/persist`,
         },
       },
@@ -545,7 +588,8 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
           return rowOf(await readState(), outlet, sw).state;
         },
         async setOutlet(outlet, value, sw = 1) {
-          if (value !== 'on' && value !== 'off') throw new Error(`outlet state must be on or off, got '${String(value)}'`);
+          if (value !== "on" && value !== "off")
+            throw new Error(`outlet state must be on or off, got '${String(value)}'`);
           const s = await readState();
           rowOf(s, outlet, sw).state = value;
           await writeAtomic(stateFile, `${JSON.stringify(s, null, 2)}\n`);
@@ -553,25 +597,27 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
         async setFault(f) {
           const faults = {
             stuck: (f.stuck ?? []).map((r) => parseRef(r, layout)),
-            garbage: f.garbage === true ? 'type' : (f.garbage ?? false),
+            garbage: f.garbage === true ? "type" : (f.garbage ?? false),
             truncated: f.truncated ?? false,
           };
-          if (faults.garbage !== false && faults.garbage !== 'type' && faults.garbage !== 'range') {
-            throw new Error(`garbage must be a boolean, 'type' or 'range', got '${String(f.garbage)}'`);
+          if (faults.garbage !== false && faults.garbage !== "type" && faults.garbage !== "range") {
+            throw new Error(
+              `garbage must be a boolean, 'type' or 'range', got '${String(f.garbage)}'`,
+            );
           }
           await writeAtomic(faultFile, `${JSON.stringify(faults)}\n`);
         },
         async sets() {
-          const text = await fsp.readFile(setsFile, 'utf8');
-          return text.split('\n').filter((l) => l.length > 0);
+          const text = await fsp.readFile(setsFile, "utf8");
+          return text.split("\n").filter((l) => l.length > 0);
         },
         async output() {
           const handler = await readOr(handlerLog);
-          return `${await readOr(logFile)}${handler ? `--- handler errors ---\n${handler}` : ''}`;
+          return `${await readOr(logFile)}${handler ? `--- handler errors ---\n${handler}` : ""}`;
         },
         stop() {
           stopped ??= (async () => {
-            await terminate(daemon, 'snmpd');
+            await terminate(daemon, "snmpd");
             await stopHandlers(dir);
             untrack();
             releasePort(port);
@@ -594,16 +640,16 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
     if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
     await fsp.rm(dir, { recursive: true, force: true });
     const why =
-      deathReason(daemon, 'snmpd', snmpd) ??
+      deathReason(daemon, "snmpd", snmpd) ??
       (answer === undefined
         ? `snmpd did not answer on ${host}:${port} within ${timeoutMs} ms`
         : `snmpd answered the readiness GET wrongly: ${JSON.stringify(answer)}`);
     throw startFailure(
-      'lab PDU',
+      "lab PDU",
       why,
-      'snmpd',
+      "snmpd",
       output,
-      handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : '',
+      handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : "",
     );
   }
 }

@@ -11,17 +11,17 @@
 //   3. probe the port with a real bind before handing it out.
 // Callers should still retry once if the daemon reports "address in use".
 
-import dgram from 'node:dgram';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
-const LOCK_DIR = path.join(os.tmpdir(), 'kvmha-lab-ports');
+const LOCK_DIR = path.join(os.tmpdir(), "kvmha-lab-ports");
 const held = new Set<number>();
 
 function ephemeralLow(): number {
   try {
-    const text = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const text = fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
     const low = Number(text.trim().split(/\s+/)[0]);
     if (Number.isInteger(low) && low > 0) return low;
   } catch {
@@ -36,7 +36,7 @@ export function pidAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -44,11 +44,11 @@ function tryLock(port: number): boolean {
   const file = path.join(LOCK_DIR, String(port));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
       held.add(port);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number.parseInt(safeRead(file), 10);
       if (Number.isInteger(owner) && owner > 0 && (owner === process.pid || pidAlive(owner))) {
         return false;
@@ -66,16 +66,16 @@ function tryLock(port: number): boolean {
 
 function safeRead(file: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, "utf8");
   } catch {
-    return '';
+    return "";
   }
 }
 
 function probeUdp(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    sock.once('error', () => {
+    const sock = dgram.createSocket("udp4");
+    sock.once("error", () => {
       sock.close();
       resolve(false);
     });
@@ -100,7 +100,7 @@ export function releasePort(port: number): void {
  * handed to any other lab process until {@link releasePort} or this
  * process exits.
  */
-export async function reserveUdpPort(host = '127.0.0.1'): Promise<number> {
+export async function reserveUdpPort(host = "127.0.0.1"): Promise<number> {
   fs.mkdirSync(LOCK_DIR, { recursive: true });
   const high = Math.min(ephemeralLow() - 1, 65535);
   const low = Math.max(1024, Math.min(20000, high - 2000));
@@ -119,6 +119,6 @@ export function claimPort(port: number): boolean {
   return held.has(port) || tryLock(port);
 }
 
-process.once('exit', () => {
+process.once("exit", () => {
   for (const port of [...held]) releasePort(port);
 });

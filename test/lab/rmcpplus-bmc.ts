@@ -95,12 +95,24 @@ function response(request: Buffer, cc: number, data: Buffer = Buffer.alloc(0)): 
   const rqAddr = request[3] as number;
   const netFn = (request[1] as number) >> 2;
   const header = Buffer.from([rqAddr, ((netFn | 1) << 2) | ((request[4] as number) & 3)]);
-  const body = Buffer.concat([Buffer.from([0x20, request[4] as number, request[5] as number, cc]), data]);
-  return Buffer.concat([header, Buffer.from([checksum(header)]), body, Buffer.from([checksum(body)])]);
+  const body = Buffer.concat([
+    Buffer.from([0x20, request[4] as number, request[5] as number, cc]),
+    data,
+  ]);
+  return Buffer.concat([
+    header,
+    Buffer.from([checksum(header)]),
+    body,
+    Buffer.from([checksum(body)]),
+  ]);
 }
 
 export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBmc> {
-  const users: TestBmcUser[] = (options.users ?? LAB_USERS).map((u) => ({ name: u.name, password: u.password, maxPrivilege: LEVEL[u.privilege] }));
+  const users: TestBmcUser[] = (options.users ?? LAB_USERS).map((u) => ({
+    name: u.name,
+    password: u.password,
+    maxPrivilege: LEVEL[u.privilege],
+  }));
   const accepted = options.suites ?? [17];
   const sessions = new Map<string, Session>();
   const socket = dgram.createSocket("udp4");
@@ -130,7 +142,11 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
     const pad = Buffer.from(Array.from({ length: padLength }, (_, i) => i + 1));
     const iv = randomBytes(16);
     const cipher = createCipheriv("aes-128-cbc", k2.subarray(0, 16), iv).setAutoPadding(false);
-    const encrypted = Buffer.concat([iv, cipher.update(Buffer.concat([message, pad, Buffer.from([padLength])])), cipher.final()]);
+    const encrypted = Buffer.concat([
+      iv,
+      cipher.update(Buffer.concat([message, pad, Buffer.from([padLength])])),
+      cipher.final(),
+    ]);
     session.outSeq += 1;
     const header = Buffer.alloc(12);
     header[0] = 0x06;
@@ -140,7 +156,10 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
     header.writeUInt16LE(encrypted.length, 10);
     const covered = Buffer.concat([header, encrypted]);
     const integrityPad = (4 - ((covered.length + 2) % 4)) % 4;
-    const trailer = Buffer.concat([Buffer.alloc(integrityPad, 0xff), Buffer.from([integrityPad, 0x07])]);
+    const trailer = Buffer.concat([
+      Buffer.alloc(integrityPad, 0xff),
+      Buffer.from([integrityPad, 0x07]),
+    ]);
     const signed = Buffer.concat([covered, trailer]);
     const code = hmac(session.suite.hash, k1, signed).subarray(0, session.suite.icvLength);
     return Buffer.concat([rmcp, signed, code]);
@@ -153,7 +172,8 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
     const data = request.subarray(6, request.length - 1);
     const key = `${netFn.toString(16)}/${cmd.toString(16)}`;
     log.push(`ipmi ${key}`);
-    if (key === "6/38") return response(request, 0, Buffer.from([0x01, 0x80 | 0x04, 0x04, 0x02, 0, 0, 0, 0]));
+    if (key === "6/38")
+      return response(request, 0, Buffer.from([0x01, 0x80 | 0x04, 0x04, 0x02, 0, 0, 0, 0]));
     if (session === undefined) return response(request, 0xd4);
     switch (key) {
       case "6/3b": {
@@ -165,7 +185,11 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
         return response(request, 0, Buffer.from([level]));
       }
       case "6/1":
-        return response(request, 0, Buffer.from([0x20, 0x01, 0x01, 0x00, 0x02, 0x9f, 0x57, 0x01, 0x00, 0x00, 0x01]));
+        return response(
+          request,
+          0,
+          Buffer.from([0x20, 0x01, 0x01, 0x00, 0x02, 0x9f, 0x57, 0x01, 0x00, 0x00, 0x01]),
+        );
       case "0/1":
         return response(request, 0, Buffer.from([state.power === "on" ? 0x01 : 0x00, 0x00, 0x40]));
       case "0/2": {
@@ -205,13 +229,29 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
       const auth = payload[12] as number;
       const integrity = payload[20] as number;
       const conf = payload[28] as number;
-      const suiteId = accepted.find((id) => SUITES[id]?.auth === auth && SUITES[id]?.integrity === integrity && conf === 0x01);
-      log.push(`open session auth=${auth} integrity=${integrity} conf=${conf} -> ${suiteId ?? "rejected"}`);
+      const suiteId = accepted.find(
+        (id) => SUITES[id]?.auth === auth && SUITES[id]?.integrity === integrity && conf === 0x01,
+      );
+      log.push(
+        `open session auth=${auth} integrity=${integrity} conf=${conf} -> ${suiteId ?? "rejected"}`,
+      );
       if (suiteId === undefined) return v2Plain(0x11, Buffer.from([tag, 0x11, 0, 0, ...consoleId]));
       const bmcId = randomBytes(4);
       bmcId[0] = (bmcId[0] as number) | 1;
-      sessions.set(`${peer}/${bmcId.toString("hex")}`, { consoleId, bmcId, suite: SUITES[suiteId] as Suite, active: false, outSeq: 0, privilege: 2 });
-      const body = Buffer.concat([Buffer.from([tag, 0x00, 0x04, 0x00]), consoleId, bmcId, payload.subarray(8, 32)]);
+      sessions.set(`${peer}/${bmcId.toString("hex")}`, {
+        consoleId,
+        bmcId,
+        suite: SUITES[suiteId] as Suite,
+        active: false,
+        outSeq: 0,
+        privilege: 2,
+      });
+      const body = Buffer.concat([
+        Buffer.from([tag, 0x00, 0x04, 0x00]),
+        consoleId,
+        bmcId,
+        payload.subarray(8, 32),
+      ]);
       return v2Plain(0x11, body);
     }
     if (payloadType === 0x12) {
@@ -226,39 +266,84 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
       const nameLength = payload[27] as number;
       const name = payload.subarray(28, 28 + nameLength).toString("utf8");
       const user = users.find((u) => u.name === name);
-      if (user === undefined) return v2Plain(0x13, Buffer.concat([Buffer.from([tag, 0x0d, 0, 0]), session.consoleId]));
+      if (user === undefined)
+        return v2Plain(0x13, Buffer.concat([Buffer.from([tag, 0x0d, 0, 0]), session.consoleId]));
       const requested = role & 0x0f;
-      if (requested > user.maxPrivilege) return v2Plain(0x13, Buffer.concat([Buffer.from([tag, 0x09, 0, 0]), session.consoleId]));
+      if (requested > user.maxPrivilege)
+        return v2Plain(0x13, Buffer.concat([Buffer.from([tag, 0x09, 0, 0]), session.consoleId]));
       const rc = randomBytes(16);
-      Object.assign(session, { rm, rc, role, user, privilege: requested === 0 ? user.maxPrivilege : requested });
+      Object.assign(session, {
+        rm,
+        rc,
+        role,
+        user,
+        privilege: requested === 0 ? user.maxPrivilege : requested,
+      });
       const nameBytes = Buffer.from(name, "utf8");
-      const code = hmac(session.suite.hash, passwordKey(user.password), session.consoleId, session.bmcId, rm, rc, GUID, Buffer.from([role, nameBytes.length]), nameBytes);
-      return v2Plain(0x13, Buffer.concat([Buffer.from([tag, 0x00, 0, 0]), session.consoleId, rc, GUID, code]));
+      const code = hmac(
+        session.suite.hash,
+        passwordKey(user.password),
+        session.consoleId,
+        session.bmcId,
+        rm,
+        rc,
+        GUID,
+        Buffer.from([role, nameBytes.length]),
+        nameBytes,
+      );
+      return v2Plain(
+        0x13,
+        Buffer.concat([Buffer.from([tag, 0x00, 0, 0]), session.consoleId, rc, GUID, code]),
+      );
     }
     if (payloadType === 0x14) {
       // RAKP 3: check the console knows the password, derive the session keys, answer RAKP 4.
       if (payload.length < 8) return undefined;
       const tag = payload[0] as number;
       const session = sessions.get(`${peer}/${payload.subarray(4, 8).toString("hex")}`);
-      if (session?.user === undefined || session.rm === undefined || session.rc === undefined || session.role === undefined) return undefined;
+      if (
+        session?.user === undefined ||
+        session.rm === undefined ||
+        session.rc === undefined ||
+        session.role === undefined
+      )
+        return undefined;
       const nameBytes = Buffer.from(session.user.name, "utf8");
       const key = passwordKey(session.user.password);
-      const expected = hmac(session.suite.hash, key, session.rc, session.consoleId, Buffer.from([session.role, nameBytes.length]), nameBytes);
+      const expected = hmac(
+        session.suite.hash,
+        key,
+        session.rc,
+        session.consoleId,
+        Buffer.from([session.role, nameBytes.length]),
+        nameBytes,
+      );
       if (!payload.subarray(8).equals(expected)) {
         log.push("rakp3 integrity check failed");
         return v2Plain(0x15, Buffer.concat([Buffer.from([tag, 0x0f, 0, 0]), session.consoleId]));
       }
-      const sik = hmac(session.suite.hash, key, session.rm, session.rc, Buffer.from([session.role, nameBytes.length]), nameBytes);
+      const sik = hmac(
+        session.suite.hash,
+        key,
+        session.rm,
+        session.rc,
+        Buffer.from([session.role, nameBytes.length]),
+        nameBytes,
+      );
       // The constants are 20 bytes for every suite (IPMI 2.0 §13.32), also with SHA-256.
       session.k1 = hmac(session.suite.hash, sik, Buffer.alloc(20, 0x01));
       session.k2 = hmac(session.suite.hash, sik, Buffer.alloc(20, 0x02));
       session.active = true;
-      const icv = hmac(session.suite.hash, sik, session.rm, session.bmcId, GUID).subarray(0, session.suite.icvLength);
+      const icv = hmac(session.suite.hash, sik, session.rm, session.bmcId, GUID).subarray(
+        0,
+        session.suite.icvLength,
+      );
       return v2Plain(0x15, Buffer.concat([Buffer.from([tag, 0x00, 0, 0]), session.consoleId, icv]));
     }
     if (payloadType === 0x00 && authenticated && encrypted) {
       const session = sessions.get(`${peer}/${sessionId.toString("hex")}`);
-      if (session?.active !== true || session.k1 === undefined || session.k2 === undefined) return undefined;
+      if (session?.active !== true || session.k1 === undefined || session.k2 === undefined)
+        return undefined;
       const icvLength = session.suite.icvLength;
       const signed = packet.subarray(4, packet.length - icvLength);
       const code = packet.subarray(packet.length - icvLength);
@@ -267,7 +352,11 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
         return undefined;
       }
       if (payload.length < 32 || payload.length % 16 !== 0) return undefined;
-      const decipher = createDecipheriv("aes-128-cbc", session.k2.subarray(0, 16), payload.subarray(0, 16)).setAutoPadding(false);
+      const decipher = createDecipheriv(
+        "aes-128-cbc",
+        session.k2.subarray(0, 16),
+        payload.subarray(0, 16),
+      ).setAutoPadding(false);
       const plain = Buffer.concat([decipher.update(payload.subarray(16)), decipher.final()]);
       const padLength = plain[plain.length - 1] as number;
       const message = plain.subarray(0, plain.length - 1 - padLength);

@@ -7,7 +7,17 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, it } from "node:test";
 import { CibError, XmlError, parseCib, parseScore } from "../../topology/check/cib.js";
-import { agentWorstSeconds, claimOf, delayOf, endpointOf, familyOf, fencerTimeoutSeconds, outletsOf, parseHostList, parseHostMap } from "../../topology/check/devices.js";
+import {
+  agentWorstSeconds,
+  claimOf,
+  delayOf,
+  endpointOf,
+  familyOf,
+  fencerTimeoutSeconds,
+  outletsOf,
+  parseHostList,
+  parseHostMap,
+} from "../../topology/check/devices.js";
 import { parseDurationMs, parseFencerSeconds } from "../../topology/check/duration.js";
 
 const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
@@ -20,24 +30,59 @@ function cibWith(resources: string, extra = ""): string {
 describe("CIB parser", () => {
   it("reads the two-node fixture: nodes, devices, guest, levels, constraints, status", () => {
     const cib = parseCib(twoNode);
-    assert.deepEqual(cib.nodes.map((n) => [n.id, n.uname, n.type]), [["1", "node1", "member"], ["2", "node2", "member"]]);
+    assert.deepEqual(
+      cib.nodes.map((n) => [n.id, n.uname, n.type]),
+      [
+        ["1", "node1", "member"],
+        ["2", "node2", "member"],
+      ],
+    );
     assert.equal(cib.properties.get("stonith-timeout"), "120s");
     const stonith = cib.primitives.filter((p) => p.class === "stonith").map((p) => p.id);
-    assert.deepEqual(stonith, ["fence-ipmi-node1", "fence-ipmi-node2", "fence-pdu-pdu-a", "fence-pdu-pdu-b"]);
+    assert.deepEqual(stonith, [
+      "fence-ipmi-node1",
+      "fence-ipmi-node2",
+      "fence-pdu-pdu-a",
+      "fence-pdu-pdu-b",
+    ]);
     const vm = cib.primitives.find((p) => p.id === "vm1");
     assert.ok(vm);
     assert.equal(vm.provider, "kvmha");
     assert.equal(vm.meta.get("allow-migrate"), "true");
     assert.equal(vm.utilization.get("memory"), "2048");
-    assert.deepEqual(vm.ops.map((o) => [o.name, o.intervalMs, o.timeoutMs]), [["start", 0, 90_000], ["stop", 0, 90_000], ["monitor", 10_000, 30_000], ["migrate_to", 0, 120_000], ["migrate_from", 0, 60_000]]);
-    assert.deepEqual(cib.levels.map((l) => [l.index, l.target, l.devices]), [
-      [1, { kind: "node", node: "node1" }, ["fence-ipmi-node1"]],
-      [2, { kind: "node", node: "node1" }, ["fence-pdu-pdu-a", "fence-pdu-pdu-b"]],
-      [1, { kind: "node", node: "node2" }, ["fence-ipmi-node2"]],
-      [2, { kind: "node", node: "node2" }, ["fence-pdu-pdu-a", "fence-pdu-pdu-b"]],
-    ]);
-    assert.deepEqual(cib.locations.map((l) => [l.rsc, l.node, l.score]), [["fence-ipmi-node1", "node1", -Infinity], ["fence-ipmi-node2", "node2", -Infinity]]);
-    assert.deepEqual(cib.status?.map((s) => [s.uname, s.online]), [["node1", true], ["node2", true]]);
+    assert.deepEqual(
+      vm.ops.map((o) => [o.name, o.intervalMs, o.timeoutMs]),
+      [
+        ["start", 0, 90_000],
+        ["stop", 0, 90_000],
+        ["monitor", 10_000, 30_000],
+        ["migrate_to", 0, 120_000],
+        ["migrate_from", 0, 60_000],
+      ],
+    );
+    assert.deepEqual(
+      cib.levels.map((l) => [l.index, l.target, l.devices]),
+      [
+        [1, { kind: "node", node: "node1" }, ["fence-ipmi-node1"]],
+        [2, { kind: "node", node: "node1" }, ["fence-pdu-pdu-a", "fence-pdu-pdu-b"]],
+        [1, { kind: "node", node: "node2" }, ["fence-ipmi-node2"]],
+        [2, { kind: "node", node: "node2" }, ["fence-pdu-pdu-a", "fence-pdu-pdu-b"]],
+      ],
+    );
+    assert.deepEqual(
+      cib.locations.map((l) => [l.rsc, l.node, l.score]),
+      [
+        ["fence-ipmi-node1", "node1", -Infinity],
+        ["fence-ipmi-node2", "node2", -Infinity],
+      ],
+    );
+    assert.deepEqual(
+      cib.status?.map((s) => [s.uname, s.online]),
+      [
+        ["node1", true],
+        ["node2", true],
+      ],
+    );
   });
 
   it("merges attribute sets by score then order, resolves id-refs, leaves sets with rules out", () => {
@@ -83,8 +128,16 @@ describe("CIB parser", () => {
     assert.equal(vm.instance.get("hypervisor"), "qemu:///system");
     assert.deepEqual(vm.parents, [{ kind: "group", id: "g" }]);
     assert.equal(vm.ops[0]?.timeoutMs, 45_000);
-    assert.deepEqual(cib.primitives.find((p) => p.id === "p")?.parents, [{ kind: "clone", id: "c" }]);
-    assert.deepEqual(cib.containers.map((c) => [c.kind, c.id, c.meta.get("allow-migrate")]), [["group", "g", "true"], ["clone", "c", undefined]]);
+    assert.deepEqual(cib.primitives.find((p) => p.id === "p")?.parents, [
+      { kind: "clone", id: "c" },
+    ]);
+    assert.deepEqual(
+      cib.containers.map((c) => [c.kind, c.id, c.meta.get("allow-migrate")]),
+      [
+        ["group", "g", "true"],
+        ["clone", "c", undefined],
+      ],
+    );
   });
 
   it("reads every fencing-level target form and comma-separated devices", () => {
@@ -98,11 +151,14 @@ describe("CIB parser", () => {
         </fencing-topology>`,
       ),
     );
-    assert.deepEqual(cib.levels.map((l) => [l.id, l.target, l.devices]), [
-      ["a", { kind: "node", node: "n1" }, ["x"]],
-      ["b", { kind: "pattern", pattern: "^n[0-9]+$" }, ["p1", "p2"]],
-      ["c", { kind: "attribute", name: "rack", value: "r1" }, ["y"]],
-    ]);
+    assert.deepEqual(
+      cib.levels.map((l) => [l.id, l.target, l.devices]),
+      [
+        ["a", { kind: "node", node: "n1" }, ["x"]],
+        ["b", { kind: "pattern", pattern: "^n[0-9]+$" }, ["p1", "p2"]],
+        ["c", { kind: "attribute", name: "rack", value: "r1" }, ["y"]],
+      ],
+    );
   });
 
   it("reads location constraints with rules, patterns and resource sets", () => {
@@ -113,12 +169,15 @@ describe("CIB parser", () => {
         <rsc_location id="l3" node="n3" score="50"><resource_set id="s"><resource_ref id="a"/><resource_ref id="b"/></resource_set></rsc_location>
       </constraints></configuration></cib>`,
     );
-    assert.deepEqual(cib.locations.map((l) => [l.id, l.rsc, l.rscPattern, l.node, l.score]), [
-      ["l1", undefined, "^fence-", "n1", -Infinity],
-      ["l2", "d", undefined, undefined, undefined],
-      ["l3", "a", undefined, "n3", 50],
-      ["l3", "b", undefined, "n3", 50],
-    ]);
+    assert.deepEqual(
+      cib.locations.map((l) => [l.id, l.rsc, l.rscPattern, l.node, l.score]),
+      [
+        ["l1", undefined, "^fence-", "n1", -Infinity],
+        ["l2", "d", undefined, undefined, undefined],
+        ["l3", "a", undefined, "n3", 50],
+        ["l3", "b", undefined, "n3", 50],
+      ],
+    );
     assert.equal(cib.locations[1]?.rules[0]?.opaque, true);
     assert.equal(cib.locations[1]?.rules[0]?.booleanOp, "or");
   });
@@ -129,19 +188,53 @@ describe("CIB parser", () => {
       <node_state id="2" uname="b" in_ccm="false" crmd="offline" join="down"/>
       <node_state id="3" uname="c" in_ccm="1700000000" crmd="1700000001" join="member"/>
     </status></cib>`);
-    assert.deepEqual(cib.status?.map((s) => [s.uname, s.online]), [["a", true], ["b", false], ["c", true]]);
+    assert.deepEqual(
+      cib.status?.map((s) => [s.uname, s.online]),
+      [
+        ["a", true],
+        ["b", false],
+        ["c", true],
+      ],
+    );
     assert.equal(parseCib("<cib><configuration/><status/></cib>").status, undefined);
   });
 
   it("accepts a bare <configuration>; refuses what is not a CIB with a one-line reason", () => {
-    assert.equal(parseCib("<configuration><nodes><node id='1' uname='a'/></nodes></configuration>").nodes.length, 1);
-    assert.throws(() => parseCib("<domain/>"), (e: unknown) => e instanceof CibError && /root element is <domain>/.test(e.message));
-    assert.throws(() => parseCib("<cib><configuration>"), (e: unknown) => e instanceof XmlError && !e.message.includes("\n"));
+    assert.equal(
+      parseCib("<configuration><nodes><node id='1' uname='a'/></nodes></configuration>").nodes
+        .length,
+      1,
+    );
+    assert.throws(
+      () => parseCib("<domain/>"),
+      (e: unknown) => e instanceof CibError && /root element is <domain>/.test(e.message),
+    );
+    assert.throws(
+      () => parseCib("<cib><configuration>"),
+      (e: unknown) => e instanceof XmlError && !e.message.includes("\n"),
+    );
     assert.throws(() => parseCib(""), XmlError);
     assert.throws(() => parseCib("not xml at all"), XmlError);
     assert.throws(() => parseCib("<cib/>"), /no <configuration>/);
-    assert.throws(() => parseCib(cibWith("", `<fencing-topology><fencing-level id="x" index="1" devices="d"/></fencing-topology>`)), /no target/);
-    assert.throws(() => parseCib(cibWith(`<primitive id="x" class="stonith" type="fence_ipmi"><instance_attributes id-ref="nope"/></primitive>`)), /'nope', which does not exist/);
+    assert.throws(
+      () =>
+        parseCib(
+          cibWith(
+            "",
+            `<fencing-topology><fencing-level id="x" index="1" devices="d"/></fencing-topology>`,
+          ),
+        ),
+      /no target/,
+    );
+    assert.throws(
+      () =>
+        parseCib(
+          cibWith(
+            `<primitive id="x" class="stonith" type="fence_ipmi"><instance_attributes id-ref="nope"/></primitive>`,
+          ),
+        ),
+      /'nope', which does not exist/,
+    );
   });
 
   it("scores", () => {
@@ -168,8 +261,21 @@ describe("the fencer's readings", () => {
   });
 
   it("host lists split on whitespace, commas and semicolons; host maps keep commas in the plug", () => {
-    assert.deepEqual(parseHostList("node1, node2;node3  node4"), ["node1", "node2", "node3", "node4"]);
-    assert.deepEqual([...parseHostMap("node1:3,4;node2=5 node3:6\tnode4:a\\;b")], [["node1", "3,4"], ["node2", "5"], ["node3", "6"], ["node4", "a;b"]]);
+    assert.deepEqual(parseHostList("node1, node2;node3  node4"), [
+      "node1",
+      "node2",
+      "node3",
+      "node4",
+    ]);
+    assert.deepEqual(
+      [...parseHostMap("node1:3,4;node2=5 node3:6\tnode4:a\\;b")],
+      [
+        ["node1", "3,4"],
+        ["node2", "5"],
+        ["node3", "6"],
+        ["node4", "a;b"],
+      ],
+    );
   });
 
   it("claims: static lists with plugs, none, dynamic; an IPMI device without a list claims everyone", () => {
@@ -184,7 +290,10 @@ describe("the fencer's readings", () => {
     const [pdu, ipmi, pdu2, pdu3, none] = cib.primitives as [never, never, never, never, never];
     const c = claimOf(pdu);
     assert.equal(c.kind, "static");
-    assert.deepEqual(c.kind === "static" ? [...c.targets] : [], [["n1", "3,04"], ["n2", "5"]]);
+    assert.deepEqual(c.kind === "static" ? [...c.targets] : [], [
+      ["n1", "3,04"],
+      ["n2", "5"],
+    ]);
     assert.deepEqual(outletsOf("3,04", pdu), ["3", "4"]);
     assert.equal(endpointOf(pdu), "10.0.0.1:161");
     assert.equal(endpointOf(ipmi), "10.0.0.9:623");
@@ -205,11 +314,31 @@ describe("the fencer's readings", () => {
     assert.equal(agentWorstSeconds(byId("fence-ipmi-node1"), "off"), 25);
     assert.equal(agentWorstSeconds(byId("fence-pdu-pdu-a"), "reboot"), 43);
     assert.equal(agentWorstSeconds(byId("fence-pdu-pdu-a"), "on"), 23);
-    assert.deepEqual(fencerTimeoutSeconds(byId("fence-ipmi-node1"), "reboot", cib), { seconds: 120, from: "stonith-timeout", ignoredUnit: undefined });
-    assert.deepEqual(delayOf(byId("fence-ipmi-node1"), "node1"), { pcmkBaseSeconds: 10, randomMaxSeconds: 0, agentSeconds: 0 });
-    const mapped = parseCib(cibWith(`<primitive id="d" class="stonith" type="fence_ipmi"><instance_attributes id="i"><nvpair id="a" name="pcmk_delay_base" value="n1:5s;n2:0s"/><nvpair id="b" name="pcmk_delay_max" value="3"/></instance_attributes></primitive>`));
+    assert.deepEqual(fencerTimeoutSeconds(byId("fence-ipmi-node1"), "reboot", cib), {
+      seconds: 120,
+      from: "stonith-timeout",
+      ignoredUnit: undefined,
+    });
+    assert.deepEqual(delayOf(byId("fence-ipmi-node1"), "node1"), {
+      pcmkBaseSeconds: 10,
+      randomMaxSeconds: 0,
+      agentSeconds: 0,
+    });
+    const mapped = parseCib(
+      cibWith(
+        `<primitive id="d" class="stonith" type="fence_ipmi"><instance_attributes id="i"><nvpair id="a" name="pcmk_delay_base" value="n1:5s;n2:0s"/><nvpair id="b" name="pcmk_delay_max" value="3"/></instance_attributes></primitive>`,
+      ),
+    );
     const d = mapped.primitives[0] as never;
-    assert.deepEqual(delayOf(d, "n1"), { pcmkBaseSeconds: 5, randomMaxSeconds: 3, agentSeconds: 0 });
-    assert.deepEqual(delayOf(d, "n2"), { pcmkBaseSeconds: 0, randomMaxSeconds: 3, agentSeconds: 0 });
+    assert.deepEqual(delayOf(d, "n1"), {
+      pcmkBaseSeconds: 5,
+      randomMaxSeconds: 3,
+      agentSeconds: 0,
+    });
+    assert.deepEqual(delayOf(d, "n2"), {
+      pcmkBaseSeconds: 0,
+      randomMaxSeconds: 3,
+      agentSeconds: 0,
+    });
   });
 });

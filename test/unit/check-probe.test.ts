@@ -8,7 +8,14 @@ import os from "node:os";
 import { describe, it } from "node:test";
 import { readCibSecret } from "../../topology/check/agent-runner.js";
 import { parseCib } from "../../topology/check/cib.js";
-import { type AgentRun, agentReason, classify, nodeUp, probeDevices, stdinFor } from "../../topology/check/probe.js";
+import {
+  type AgentRun,
+  agentReason,
+  classify,
+  nodeUp,
+  probeDevices,
+  stdinFor,
+} from "../../topology/check/probe.js";
 import { contextOf } from "../../topology/check/rules.js";
 
 const twoNode = fs.readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8");
@@ -19,31 +26,63 @@ function ok(stdout = ""): AgentRun {
 
 describe("kvmha check --probe", () => {
   it("stdin: the device's options without the fencer's, then the action and plug; lanplus=0 for a bare fence_ipmilan", () => {
-    const cib = parseCib(twoNode.replace('type="fence_ipmi">\n        <instance_attributes id="fence-ipmi-node2', 'type="fence_ipmilan">\n        <instance_attributes id="fence-ipmi-node2'));
+    const cib = parseCib(
+      twoNode.replace(
+        'type="fence_ipmi">\n        <instance_attributes id="fence-ipmi-node2',
+        'type="fence_ipmilan">\n        <instance_attributes id="fence-ipmi-node2',
+      ),
+    );
     const pdu = cib.primitives.find((p) => p.id === "fence-pdu-pdu-a");
     assert.ok(pdu);
-    assert.deepEqual(stdinFor(pdu, "status", "3"), { stdin: "ip=10.0.0.201\nsnmp_version=2c\ncommunity=private\naction=status\nplug=3\n" });
+    assert.deepEqual(stdinFor(pdu, "status", "3"), {
+      stdin: "ip=10.0.0.201\nsnmp_version=2c\ncommunity=private\naction=status\nplug=3\n",
+    });
     const ipmilan = cib.primitives.find((p) => p.id === "fence-ipmi-node2");
     assert.ok(ipmilan);
     assert.equal(ipmilan.type, "fence_ipmilan");
     const input = stdinFor(ipmilan, "status");
-    assert.ok("stdin" in input && input.stdin.endsWith("lanplus=0\naction=status\n"), JSON.stringify(input));
-    const evil = parseCib(twoNode.replace('name="community" value="private"', 'name="community" value="private&#10;action=off"'));
+    assert.ok(
+      "stdin" in input && input.stdin.endsWith("lanplus=0\naction=status\n"),
+      JSON.stringify(input),
+    );
+    const evil = parseCib(
+      twoNode.replace(
+        'name="community" value="private"',
+        'name="community" value="private&#10;action=off"',
+      ),
+    );
     const evilPdu = evil.primitives.find((p) => p.id === "fence-pdu-pdu-a");
     assert.ok(evilPdu);
     assert.deepEqual(stdinFor(evilPdu, "status", "3"), { unsafe: "community" });
   });
 
   it("cibsecrets: an lrm:// value is read from the nodes' secret store; unreadable: the device is skipped", async () => {
-    const xml = twoNode.replace('name="community" value="private"', 'name="community" value="lrm://"');
+    const xml = twoNode.replace(
+      'name="community" value="private"',
+      'name="community" value="lrm://"',
+    );
     const pdu = parseCib(xml).primitives.find((p) => p.id === "fence-pdu-pdu-a");
     assert.ok(pdu);
-    const input = stdinFor(pdu, "monitor", undefined, (rsc, name) => (rsc === "fence-pdu-pdu-a" && name === "community" ? "s3cret" : undefined));
-    assert.ok("stdin" in input && input.stdin.includes("community=s3cret\n"), JSON.stringify(input));
+    const input = stdinFor(pdu, "monitor", undefined, (rsc, name) =>
+      rsc === "fence-pdu-pdu-a" && name === "community" ? "s3cret" : undefined,
+    );
+    assert.ok(
+      "stdin" in input && input.stdin.includes("community=s3cret\n"),
+      JSON.stringify(input),
+    );
     const asked: string[] = [];
-    const result = await probeDevices(contextOf(parseCib(xml)), { agentDir: "/x", timeoutMs: 1000, jobs: 1, secret: () => undefined, runner: async (_a, stdin) => (asked.push(stdin), ok()) });
+    const result = await probeDevices(contextOf(parseCib(xml)), {
+      agentDir: "/x",
+      timeoutMs: 1000,
+      jobs: 1,
+      secret: () => undefined,
+      runner: async (_a, stdin) => (asked.push(stdin), ok()),
+    });
     assert.deepEqual(result.findings, []);
-    assert.deepEqual(result.outcomes.filter((o) => o.result === "skipped").map((o) => [o.device, o.detail]), [["fence-pdu-pdu-a", "'community' is kept by cibsecrets and not readable here"]]);
+    assert.deepEqual(
+      result.outcomes.filter((o) => o.result === "skipped").map((o) => [o.device, o.detail]),
+      [["fence-pdu-pdu-a", "'community' is kept by cibsecrets and not readable here"]],
+    );
     assert.ok(asked.every((x) => !x.includes("lrm://")));
     const dir = fs.mkdtempSync(`${os.tmpdir()}/kvmha-cibsecrets-`);
     try {
@@ -60,11 +99,31 @@ describe("kvmha check --probe", () => {
   it("the agent's reason: its last ERROR line, secrets hidden; classified", () => {
     const pdu = parseCib(twoNode).primitives.find((p) => p.id === "fence-pdu-pdu-a");
     assert.ok(pdu);
-    const run: AgentRun = { code: 1, stdout: "", stderr: "WARNING: Parse error: Ignoring unknown option 'x'\nERROR: community 'private' refused\n", timedOut: false, spawnError: undefined };
+    const run: AgentRun = {
+      code: 1,
+      stdout: "",
+      stderr:
+        "WARNING: Parse error: Ignoring unknown option 'x'\nERROR: community 'private' refused\n",
+      timedOut: false,
+      spawnError: undefined,
+    };
     assert.equal(agentReason(pdu, run), "community '[hidden]' refused");
-    assert.equal(agentReason(pdu, { ...run, timedOut: true }), "the agent did not finish within the probe timeout");
-    assert.equal(classify("no answer from BMC 10.0.0.1:623 within 5 s (Get Channel Authentication Capabilities)"), "unreachable");
-    assert.equal(classify("BMC 10.0.0.101:623 refused the login of user 'admin': wrong password (RAKP 2 key exchange code does not match)"), "credentials");
+    assert.equal(
+      agentReason(pdu, { ...run, timedOut: true }),
+      "the agent did not finish within the probe timeout",
+    );
+    assert.equal(
+      classify(
+        "no answer from BMC 10.0.0.1:623 within 5 s (Get Channel Authentication Capabilities)",
+      ),
+      "unreachable",
+    );
+    assert.equal(
+      classify(
+        "BMC 10.0.0.101:623 refused the login of user 'admin': wrong password (RAKP 2 key exchange code does not match)",
+      ),
+      "credentials",
+    );
     assert.equal(classify("PDU 10.0.0.201:161 has no outlet 9"), "missing-outlet");
     assert.equal(classify("something else"), "failed");
   });
@@ -73,7 +132,14 @@ describe("kvmha check --probe", () => {
     assert.equal(nodeUp(contextOf(parseCib(twoNode)), "node1"), true);
     const noStatus = contextOf(parseCib(twoNode.replace(/<status>[\s\S]*<\/status>/, "<status/>")));
     assert.equal(nodeUp(noStatus, "node2"), true);
-    const down = contextOf(parseCib(twoNode.replace('uname="node2" in_ccm="true" crmd="online"', 'uname="node2" in_ccm="false" crmd="offline"')));
+    const down = contextOf(
+      parseCib(
+        twoNode.replace(
+          'uname="node2" in_ccm="true" crmd="online"',
+          'uname="node2" in_ccm="false" crmd="offline"',
+        ),
+      ),
+    );
     assert.equal(nodeUp(down, "node2"), false);
   });
 
@@ -97,7 +163,12 @@ describe("kvmha check --probe", () => {
     });
     assert.deepEqual(result.findings, []);
     assert.ok(most <= 2, `at most 2 at once, saw ${most}`);
-    const asked = calls.map((c) => `${c.agent} ${/action=(\S+)/.exec(c.stdin)?.[1]} ${/plug=(\S+)/.exec(c.stdin)?.[1] ?? "-"} ${/ip=(\S+)/.exec(c.stdin)?.[1]}`).sort();
+    const asked = calls
+      .map(
+        (c) =>
+          `${c.agent} ${/action=(\S+)/.exec(c.stdin)?.[1]} ${/plug=(\S+)/.exec(c.stdin)?.[1] ?? "-"} ${/ip=(\S+)/.exec(c.stdin)?.[1]}`,
+      )
+      .sort();
     assert.deepEqual(asked, [
       "/opt/kvmha/fence_ipmi status - 10.0.0.101",
       "/opt/kvmha/fence_ipmi status - 10.0.0.102",
@@ -120,12 +191,25 @@ describe("kvmha check --probe", () => {
       jobs: 4,
       runner: async (_agent, stdin) => {
         calls.push(stdin);
-        if (stdin.includes("ip=10.0.0.201")) return { code: 1, stdout: "", stderr: "ERROR: no answer from PDU 10.0.0.201:161 within 3 s\n", timedOut: false, spawnError: undefined };
+        if (stdin.includes("ip=10.0.0.201"))
+          return {
+            code: 1,
+            stdout: "",
+            stderr: "ERROR: no answer from PDU 10.0.0.201:161 within 3 s\n",
+            timedOut: false,
+            spawnError: undefined,
+          };
         return ok();
       },
     });
-    assert.deepEqual(result.findings.map((f) => [f.id, f.subject.id]), [["probe-unreachable", "fence-pdu-pdu-a"]]);
+    assert.deepEqual(
+      result.findings.map((f) => [f.id, f.subject.id]),
+      [["probe-unreachable", "fence-pdu-pdu-a"]],
+    );
     assert.equal(calls.filter((c) => c.includes("ip=10.0.0.201")).length, 1);
-    assert.deepEqual(result.outcomes.map((o) => o.result), ["ok", "ok", "problem", "ok"]);
+    assert.deepEqual(
+      result.outcomes.map((o) => o.result),
+      ["ok", "ok", "problem", "ok"],
+    );
   });
 });

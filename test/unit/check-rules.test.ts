@@ -59,7 +59,10 @@ describe("kvmha check rules on the fixtures", () => {
     });
   }
 
-  const broken = fs.readdirSync(new URL("broken/", FIXTURES)).filter((f) => f.endsWith(".xml")).sort();
+  const broken = fs
+    .readdirSync(new URL("broken/", FIXTURES))
+    .filter((f) => f.endsWith(".xml"))
+    .sort();
   it("there is a broken fixture for every mistake the issue lists", () => {
     assert.ok(broken.length >= 25, broken.join(" "));
   });
@@ -82,27 +85,46 @@ describe("kvmha check rules on the fixtures", () => {
 describe("kvmha check rules, finer points", () => {
   it("names the device and level in the finding's subject, never a secret", () => {
     const f = check(read("broken/level-unknown-device.xml"));
-    assert.deepEqual(f.map((x) => [x.subject.kind, x.subject.id]), [["level", "fl-node2-1"]]);
+    assert.deepEqual(
+      f.map((x) => [x.subject.kind, x.subject.id]),
+      [["level", "fl-node2-1"]],
+    );
     assert.match(f[0]?.message ?? "", /fence-ipmi-node-2/);
-    for (const x of check(read("broken/duplicate-outlet.xml"))) assert.doesNotMatch(x.message + x.hint, /private/);
+    for (const x of check(read("broken/duplicate-outlet.xml")))
+      assert.doesNotMatch(x.message + x.hint, /private/);
   });
 
   it("devices are recognized by agent and host lists, not by id", () => {
-    const renamed = twoNode.replaceAll("fence-ipmi-node1", "bmc-a").replaceAll("fence-pdu-pdu-a", "left-strip");
+    const renamed = twoNode
+      .replaceAll("fence-ipmi-node1", "bmc-a")
+      .replaceAll("fence-pdu-pdu-a", "left-strip");
     assert.deepEqual(check(renamed), []);
   });
 
   it("the reference agents count as the same kinds of device", () => {
-    let xml = twoNode.replaceAll('type="fence_ipmi"', 'type="fence_ipmilan"').replaceAll('type="fence_pdu"', 'type="fence_apc_snmp"');
-    xml = edit(xml, 'provider="kvmha" type="VirtualDomain"', 'provider="heartbeat" type="VirtualDomain"');
+    let xml = twoNode
+      .replaceAll('type="fence_ipmi"', 'type="fence_ipmilan"')
+      .replaceAll('type="fence_pdu"', 'type="fence_apc_snmp"');
+    xml = edit(
+      xml,
+      'provider="kvmha" type="VirtualDomain"',
+      'provider="heartbeat" type="VirtualDomain"',
+    );
     assert.deepEqual(check(xml), []);
-    const single = edit(xml, 'target="node1" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"', 'target="node1" devices="fence-pdu-pdu-a"');
+    const single = edit(
+      xml,
+      'target="node1" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"',
+      'target="node1" devices="fence-pdu-pdu-a"',
+    );
     assert.deepEqual(ids(check(single)), ["pdu-level-incomplete"]);
   });
 
   it("a PDU device without a host list is reported once as a warning, not taken for coverage", () => {
     const xml = edit(twoNode, /\s*<nvpair id="fence-pdu-pdu-b-pcmk_host_map"[^>]*\/>/, "");
-    assert.deepEqual(check(xml).map((f) => [f.id, f.severity, f.subject.id]), [["device-claims-unknown", "warning", "fence-pdu-pdu-b"]]);
+    assert.deepEqual(
+      check(xml).map((f) => [f.id, f.severity, f.subject.id]),
+      [["device-claims-unknown", "warning", "fence-pdu-pdu-b"]],
+    );
   });
 
   it("a node only an unlisted device may fence: warning", () => {
@@ -120,7 +142,11 @@ describe("kvmha check rules, finer points", () => {
   });
 
   it("a level for a node that is not in the cluster: warning", () => {
-    const xml = edit(twoNode, "</fencing-topology>", '  <fencing-level id="fl-ghost" index="1" target="ghost" devices="fence-ipmi-node1"/>\n    </fencing-topology>');
+    const xml = edit(
+      twoNode,
+      "</fencing-topology>",
+      '  <fencing-level id="fl-ghost" index="1" target="ghost" devices="fence-ipmi-node1"/>\n    </fencing-topology>',
+    );
     assert.deepEqual(ids(check(xml)), ["level-unknown-target"]);
   });
 
@@ -140,7 +166,11 @@ describe("kvmha check rules, finer points", () => {
   });
 
   it("an opt-in cluster with no location for a device: it runs nowhere", () => {
-    const xml = edit(twoNode, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="sym" name="symmetric-cluster" value="false"/><nvpair id="cib-bootstrap-options-stonith-timeout"');
+    const xml = edit(
+      twoNode,
+      '<nvpair id="cib-bootstrap-options-stonith-timeout"',
+      '<nvpair id="sym" name="symmetric-cluster" value="false"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+    );
     const f = check(xml);
     assert.ok(f.filter((x) => x.id === "device-runs-nowhere").length === 4, JSON.stringify(f));
   });
@@ -148,62 +178,149 @@ describe("kvmha check rules, finer points", () => {
   it("two-node delays: pcmk_delay_max on one side, priority-fencing-delay, per-node pcmk_delay_base all count", () => {
     const noDelay = edit(twoNode, /\s*<nvpair id="fence-ipmi-node1-pcmk_delay_base"[^>]*\/>/, "");
     assert.deepEqual(ids(check(noDelay)), ["two-node-no-delay"]);
-    assert.deepEqual(check(edit(noDelay, 'name="pcmk_host_list" value="node2"/>', 'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_max" value="15s"/>')), []);
-    assert.deepEqual(check(edit(noDelay, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="p" name="priority-fencing-delay" value="15s"/><nvpair id="cib-bootstrap-options-stonith-timeout"')), []);
-    const mapped = edit(noDelay, 'name="pcmk_host_list" value="node2"/>', 'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_base" value="node2:10s;node1:0"/>');
+    assert.deepEqual(
+      check(
+        edit(
+          noDelay,
+          'name="pcmk_host_list" value="node2"/>',
+          'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_max" value="15s"/>',
+        ),
+      ),
+      [],
+    );
+    assert.deepEqual(
+      check(
+        edit(
+          noDelay,
+          '<nvpair id="cib-bootstrap-options-stonith-timeout"',
+          '<nvpair id="p" name="priority-fencing-delay" value="15s"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+        ),
+      ),
+      [],
+    );
+    const mapped = edit(
+      noDelay,
+      'name="pcmk_host_list" value="node2"/>',
+      'name="pcmk_host_list" value="node2"/><nvpair id="m" name="pcmk_delay_base" value="node2:10s;node1:0"/>',
+    );
     assert.deepEqual(check(mapped), []);
     // Three nodes: no shoot-out between two halves, no finding.
-    const three = edit(noDelay, '<node id="2" uname="node2"/>', '<node id="2" uname="node2"/><node id="3" uname="node3"/>');
+    const three = edit(
+      noDelay,
+      '<node id="2" uname="node2"/>',
+      '<node id="2" uname="node2"/><node id="3" uname="node3"/>',
+    );
     assert.ok(!check(three).some((f) => f.id === "two-node-no-delay"));
   });
 
   it("SBD: a fence_sbd device needs no host list, but a two-node cluster still needs a delay", () => {
     const sbd = read("sbd-device.xml");
-    assert.deepEqual(ids(check(edit(sbd, /\s*<nvpair id="fence-sbd-pcmk_delay_max"[^>]*\/>/, ""))), ["two-node-no-delay"]);
-    const noWatchdog = edit(read("sbd-watchdog.xml"), /\s*<nvpair id="cib-bootstrap-options-stonith-watchdog-timeout"[^>]*\/>/, "");
+    assert.deepEqual(
+      ids(check(edit(sbd, /\s*<nvpair id="fence-sbd-pcmk_delay_max"[^>]*\/>/, ""))),
+      ["two-node-no-delay"],
+    );
+    const noWatchdog = edit(
+      read("sbd-watchdog.xml"),
+      /\s*<nvpair id="cib-bootstrap-options-stonith-watchdog-timeout"[^>]*\/>/,
+      "",
+    );
     assert.deepEqual(ids(check(noWatchdog)), ["no-fencing-devices"]);
   });
 
   it("devices in a level with others are timed for off and on, alone for reboot", () => {
     // 23 s for off or on fits 30 s; a reboot (43 s) would not, but the fencer never asks these for one.
-    let xml = twoNode.replace(/name="pcmk_host_map" value="node1:3;node2:4"\/>/g, 'name="pcmk_host_map" value="node1:3;node2:4"/><nvpair id="X" name="pcmk_off_timeout" value="30"/><nvpair id="Y" name="pcmk_on_timeout" value="30"/>');
+    let xml = twoNode.replace(
+      /name="pcmk_host_map" value="node1:3;node2:4"\/>/g,
+      'name="pcmk_host_map" value="node1:3;node2:4"/><nvpair id="X" name="pcmk_off_timeout" value="30"/><nvpair id="Y" name="pcmk_on_timeout" value="30"/>',
+    );
     xml = xml.replace(/id="X"/, 'id="X1"').replace(/id="Y"/, 'id="Y1"');
     assert.deepEqual(check(xml), []);
-    const tooShort = xml.replace('id="Y1" name="pcmk_on_timeout" value="30"', 'id="Y1" name="pcmk_on_timeout" value="20"');
+    const tooShort = xml.replace(
+      'id="Y1" name="pcmk_on_timeout" value="30"',
+      'id="Y1" name="pcmk_on_timeout" value="20"',
+    );
     const f = check(tooShort);
-    assert.deepEqual(f.map((x) => [x.id, x.subject.id]), [["timeout-device", "fence-pdu-pdu-a"]]);
+    assert.deepEqual(
+      f.map((x) => [x.id, x.subject.id]),
+      [["timeout-device", "fence-pdu-pdu-a"]],
+    );
     assert.match(f[0]?.message ?? "", /up to 23 s to switch on .* after 20 s \(pcmk_on_timeout\)/);
   });
 
   it("stonith-action=off counts one power change per device", () => {
-    const tight = edit(twoNode, 'name="stonith-timeout" value="120s"', 'name="stonith-timeout" value="60s"');
+    const tight = edit(
+      twoNode,
+      'name="stonith-timeout" value="120s"',
+      'name="stonith-timeout" value="60s"',
+    );
     assert.deepEqual(ids(check(tight)), ["timeout-level"]);
-    const off = edit(tight, '<nvpair id="cib-bootstrap-options-stonith-timeout"', '<nvpair id="a" name="stonith-action" value="off"/><nvpair id="cib-bootstrap-options-stonith-timeout"');
+    const off = edit(
+      tight,
+      '<nvpair id="cib-bootstrap-options-stonith-timeout"',
+      '<nvpair id="a" name="stonith-action" value="off"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+    );
     assert.deepEqual(check(off), []);
   });
 
   it("guests: allow-migrate from rsc_defaults or a group counts; op_defaults give the stop timeout", () => {
     const noMeta = edit(twoNode, /\s*<nvpair id="vm1-allow-migrate"[^>]*\/>/, "");
-    const defaults = edit(noMeta, "</resources>", '</resources>\n    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="allow-migrate" value="yes"/></meta_attributes></rsc_defaults>');
+    const defaults = edit(
+      noMeta,
+      "</resources>",
+      '</resources>\n    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="allow-migrate" value="yes"/></meta_attributes></rsc_defaults>',
+    );
     assert.deepEqual(check(defaults), []);
     const noStop = edit(twoNode, /\s*<op id="vm1-stop"[^>]*\/>/, "");
-    assert.deepEqual(check(noStop), [], "Pacemaker's default 20 s leaves 5 s for a graceful shutdown");
-    const shortDefault = edit(noStop, "</resources>", '</resources>\n    <op_defaults><meta_attributes id="od"><nvpair id="od1" name="timeout" value="10s"/></meta_attributes></op_defaults>');
+    assert.deepEqual(
+      check(noStop),
+      [],
+      "Pacemaker's default 20 s leaves 5 s for a graceful shutdown",
+    );
+    const shortDefault = edit(
+      noStop,
+      "</resources>",
+      '</resources>\n    <op_defaults><meta_attributes id="od"><nvpair id="od1" name="timeout" value="10s"/></meta_attributes></op_defaults>',
+    );
     assert.deepEqual(ids(check(shortDefault)), ["guest-stop-timeout"]);
-    const disabledMonitor = edit(twoNode, 'name="monitor" interval="10s" timeout="30s"', 'name="monitor" interval="10s" timeout="30s" enabled="false"');
+    const disabledMonitor = edit(
+      twoNode,
+      'name="monitor" interval="10s" timeout="30s"',
+      'name="monitor" interval="10s" timeout="30s" enabled="false"',
+    );
     assert.deepEqual(ids(check(disabledMonitor)), ["guest-no-monitor"]);
   });
 
   it("Pacemaker Remote nodes need fencing too; they run no device and do not count as a third member", () => {
     const remote = `<primitive id="hv3" class="ocf" provider="pacemaker" type="remote"><instance_attributes id="hv3-ia"><nvpair id="hv3-server" name="server" value="10.0.0.13"/></instance_attributes></primitive>`;
-    let xml = edit(twoNode, '      <primitive id="vm1"', `      ${remote}\n      <primitive id="vm1"`);
+    let xml = edit(
+      twoNode,
+      '      <primitive id="vm1"',
+      `      ${remote}\n      <primitive id="vm1"`,
+    );
     let ctx = contextOf(parseCib(xml));
-    assert.deepEqual([ctx.members, ctx.nodes], [["node1", "node2"], ["node1", "node2", "hv3"]]);
-    assert.deepEqual(runRules(ctx).map((f) => [f.id, f.subject.id]), [["node-unfenceable", "hv3"]]);
+    assert.deepEqual(
+      [ctx.members, ctx.nodes],
+      [
+        ["node1", "node2"],
+        ["node1", "node2", "hv3"],
+      ],
+    );
+    assert.deepEqual(
+      runRules(ctx).map((f) => [f.id, f.subject.id]),
+      [["node-unfenceable", "hv3"]],
+    );
     // Its own BMC, kept off nothing (it could never run there), and its outlets on both PDUs.
-    xml = edit(xml, "      <primitive id=\"vm1\"", `      <primitive id="fence-ipmi-hv3" class="stonith" type="fence_ipmi"><instance_attributes id="i3"><nvpair id="i3a" name="ip" value="10.0.0.113"/><nvpair id="i3b" name="pcmk_host_list" value="hv3"/></instance_attributes></primitive>\n      <primitive id="vm1"`);
+    xml = edit(
+      xml,
+      '      <primitive id="vm1"',
+      `      <primitive id="fence-ipmi-hv3" class="stonith" type="fence_ipmi"><instance_attributes id="i3"><nvpair id="i3a" name="ip" value="10.0.0.113"/><nvpair id="i3b" name="pcmk_host_list" value="hv3"/></instance_attributes></primitive>\n      <primitive id="vm1"`,
+    );
     xml = xml.replaceAll('value="node1:3;node2:4"', 'value="node1:3;node2:4;hv3:5"');
-    xml = edit(xml, "</fencing-topology>", '  <fencing-level id="fl-hv3-1" index="1" target="hv3" devices="fence-ipmi-hv3"/>\n      <fencing-level id="fl-hv3-2" index="2" target="hv3" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>\n    </fencing-topology>');
+    xml = edit(
+      xml,
+      "</fencing-topology>",
+      '  <fencing-level id="fl-hv3-1" index="1" target="hv3" devices="fence-ipmi-hv3"/>\n      <fencing-level id="fl-hv3-2" index="2" target="hv3" devices="fence-pdu-pdu-a,fence-pdu-pdu-b"/>\n    </fencing-topology>',
+    );
     ctx = contextOf(parseCib(xml));
     assert.deepEqual(runRules(ctx), []);
   });
@@ -214,7 +331,10 @@ describe("kvmha check rules, finer points", () => {
       '<instance_attributes id="fence-ipmi-node2-instance_attributes">',
       '<instance_attributes id="ipmi2-ruled"><rule id="r1" score="INFINITY"><date_expression id="d1" operation="gt" start="2020-01-01"/></rule><nvpair id="r1-ip" name="ip" value="10.9.9.9"/></instance_attributes>\n        <instance_attributes id="fence-ipmi-node2-instance_attributes">',
     );
-    assert.deepEqual(check(xml).map((f) => [f.id, f.severity, f.subject.id]), [["rules-not-evaluated", "warning", "fence-ipmi-node2"]]);
+    assert.deepEqual(
+      check(xml).map((f) => [f.id, f.severity, f.subject.id]),
+      [["rules-not-evaluated", "warning", "fence-ipmi-node2"]],
+    );
   });
 
   it("a configuration without <nodes> takes its nodes from host lists and levels", () => {

@@ -40,15 +40,18 @@ class Outlets {
         getPowerState: async (_s, plug) => {
           this.calls.push(`get ${plug}`);
           for (const p of this.pending) p.reads += 1;
-          for (const p of this.pending.filter((x) => x.reads > this.lag)) this.state.set(p.plug, p.target);
+          for (const p of this.pending.filter((x) => x.reads > this.lag))
+            this.state.set(p.plug, p.target);
           this.pending = this.pending.filter((x) => x.reads <= this.lag);
           return this.state.get(plug ?? "") ?? "unknown";
         },
         setPowerState: async (_s, plug, target) => {
           this.calls.push(`set ${plug} ${target}`);
-          if (!this.stuck.has(plug ?? "")) this.pending.push({ plug: plug ?? "", target, reads: 0 });
+          if (!this.stuck.has(plug ?? ""))
+            this.pending.push({ plug: plug ?? "", target, reads: 0 });
         },
-        listPlugs: async () => [...this.state].map(([plug, state]) => ({ plug, alias: `outlet${plug}`, state })),
+        listPlugs: async () =>
+          [...this.state].map(([plug, state]) => ({ plug, alias: `outlet${plug}`, state })),
         disconnect: async () => {
           this.calls.push("disconnect");
         },
@@ -58,10 +61,18 @@ class Outlets {
   }
 }
 
-async function run(agent: FenceAgent<Outlets>, args: string[], stdin = ""): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  agent: FenceAgent<Outlets>,
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: AgentIo = { readStdin: async () => stdin, out: (t) => (out += t), err: (t) => (err += t) };
+  const io: AgentIo = {
+    readStdin: async () => stdin,
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+  };
   const code = await runFenceAgent(agent, args, io);
   return { code, out, err };
 }
@@ -72,7 +83,10 @@ describe("option input", () => {
   const index = new OptionIndex(agentOptions(new Outlets().agent()));
 
   it("parses GNU short, clustered, long and prefixed options", () => {
-    const raw = parseArgv(["-a10.0.0.1", "--user=root", "-vvq", "--password", "x", "--plug", "3", "-o", "off"], index);
+    const raw = parseArgv(
+      ["-a10.0.0.1", "--user=root", "-vvq", "--password", "x", "--plug", "3", "-o", "off"],
+      index,
+    );
     assert.equal(raw.values.get("ip"), "10.0.0.1");
     assert.equal(raw.values.get("username"), "root");
     assert.equal(raw.values.get("password"), "x");
@@ -90,7 +104,19 @@ describe("option input", () => {
 
   it("reads key=value lines: comments, aliases, last duplicate wins, booleans", () => {
     const raw = parseStdin(
-      ["# comment", "ipaddr=10.0.0.1", "login=root", "passwd=one", "passwd=two", "port=4", "verbose=yes", "nodename=n1", "quiet=maybe", "  ", "power-timeout=7"].join("\n"),
+      [
+        "# comment",
+        "ipaddr=10.0.0.1",
+        "login=root",
+        "passwd=one",
+        "passwd=two",
+        "port=4",
+        "verbose=yes",
+        "nodename=n1",
+        "quiet=maybe",
+        "  ",
+        "power-timeout=7",
+      ].join("\n"),
       index,
     );
     assert.equal(raw.values.get("ip"), "10.0.0.1");
@@ -107,14 +133,21 @@ describe("option input", () => {
 
   it("warns about unknown stdin keys and stray lines without echoing values", () => {
     const raw = parseStdin("pasword=hunter2\nip=1.2.3.4\nhunter3\n", index);
-    assert.deepEqual(raw.warnings, ["Parse error: Ignoring unknown option 'pasword'", "Parse error: Ignoring a line without '='"]);
+    assert.deepEqual(raw.warnings, [
+      "Parse error: Ignoring unknown option 'pasword'",
+      "Parse error: Ignoring a line without '='",
+    ]);
   });
 });
 
 describe("the verify-after-act loop", () => {
   it("reports status with exit 0 for on and 2 for off", async () => {
     const dev = new Outlets();
-    assert.deepEqual(await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"]), { code: 0, out: "Status: ON\n", err: "" });
+    assert.deepEqual(await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"]), {
+      code: 0,
+      out: "Status: ON\n",
+      err: "",
+    });
     dev.state.set("1", "off");
     assert.equal((await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"])).code, 2);
   });
@@ -137,7 +170,10 @@ describe("the verify-after-act loop", () => {
     assert.equal(dev.state.get("1"), "off");
     assert.equal(dev.state.get("3"), "off");
     assert.equal(dev.state.get("2"), "on");
-    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), ["set 1 off", "set 3 off"]);
+    assert.deepEqual(
+      dev.calls.filter((c) => c.startsWith("set")),
+      ["set 1 off", "set 3 off"],
+    );
   });
 
   it("fails when one plug of a list never goes off", async () => {
@@ -150,13 +186,27 @@ describe("the verify-after-act loop", () => {
   });
 
   it("tries on retry_on times, as fence-agents counts it (default: once)", async () => {
-    for (const [retryOn, expected] of [[undefined, 1], ["3", 3]] as const) {
+    for (const [retryOn, expected] of [
+      [undefined, 1],
+      ["3", 3],
+    ] as const) {
       const dev = new Outlets();
       dev.state.set("2", "off");
       dev.stuck.add("2");
       const extra = retryOn === undefined ? [] : ["--retry-on", retryOn];
-      const agent = dev.agent({ options: [standard.ip, standard.username, standard.password, standard.retry_on] });
-      const r = await run(agent, [...BASE, "-n", "2", "-o", "on", "--power-timeout", "0.2", ...extra]);
+      const agent = dev.agent({
+        options: [standard.ip, standard.username, standard.password, standard.retry_on],
+      });
+      const r = await run(agent, [
+        ...BASE,
+        "-n",
+        "2",
+        "-o",
+        "on",
+        "--power-timeout",
+        "0.2",
+        ...extra,
+      ]);
       assert.equal(r.code, 1);
       assert.equal(dev.calls.filter((c) => c === "set 2 on").length, expected);
     }
@@ -169,7 +219,10 @@ describe("the verify-after-act loop", () => {
       const r = await run(dev.agent(), [...BASE, "-n", "2", "-o", action]);
       assert.equal(r.code, 1, action);
       assert.match(r.err, /neither on nor off/);
-      assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), []);
+      assert.deepEqual(
+        dev.calls.filter((c) => c.startsWith("set")),
+        [],
+      );
     }
   });
 
@@ -178,7 +231,10 @@ describe("the verify-after-act loop", () => {
     dev.state.set("1", "off");
     const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off"]);
     assert.equal(r.out, "Success: Already OFF\n");
-    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), []);
+    assert.deepEqual(
+      dev.calls.filter((c) => c.startsWith("set")),
+      [],
+    );
   });
 
   it("reboots as verified off then on; success rests on the off", async () => {
@@ -186,7 +242,10 @@ describe("the verify-after-act loop", () => {
     let r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "reboot"]);
     assert.equal(r.code, 0);
     assert.equal(r.out, "Success: Rebooted\n");
-    assert.deepEqual(dev.calls.filter((c) => c.startsWith("set")), ["set 1 off", "set 1 on"]);
+    assert.deepEqual(
+      dev.calls.filter((c) => c.startsWith("set")),
+      ["set 1 off", "set 1 on"],
+    );
 
     const stuckOn = new Outlets();
     stuckOn.state.set("1", "off");
@@ -227,7 +286,11 @@ describe("the verify-after-act loop", () => {
 
   it("hides secrets and password scripts in the debug dump of options", async () => {
     const dev = new Outlets();
-    const r = await run(dev.agent(), [], "ip=pdu\nplug=1\naction=status\npassword=visible-pw\npassword_script=echo script-pw\nverbose_level=3\n");
+    const r = await run(
+      dev.agent(),
+      [],
+      "ip=pdu\nplug=1\naction=status\npassword=visible-pw\npassword_script=echo script-pw\nverbose_level=3\n",
+    );
     assert.match(r.err, /password=\[hidden\]/);
     assert.match(r.err, /password_script=\[hidden\]/);
     assert.doesNotMatch(r.err, /visible-pw|script-pw/);
@@ -257,11 +320,23 @@ describe("the verify-after-act loop", () => {
 
   it("validates input with clear errors and exit 1", async () => {
     const dev = new Outlets();
-    assert.match((await run(dev.agent(), ["-l", "x", "-p", "y", "-n", "1"])).err, /You have to enter fence address/);
-    assert.match((await run(dev.agent(), ["-a", "x", "-n", "1"])).err, /password or password script/);
+    assert.match(
+      (await run(dev.agent(), ["-l", "x", "-p", "y", "-n", "1"])).err,
+      /You have to enter fence address/,
+    );
+    assert.match(
+      (await run(dev.agent(), ["-a", "x", "-n", "1"])).err,
+      /password or password script/,
+    );
     assert.match((await run(dev.agent(), [...BASE, "-o", "off"])).err, /plug number/);
-    assert.match((await run(dev.agent(), [...BASE, "-o", "explode"])).err, /Unrecognised action 'explode'/);
-    assert.match((await run(dev.agent(), [...BASE, "--power-timeout", "soon"])).err, /not a valid time in seconds/);
+    assert.match(
+      (await run(dev.agent(), [...BASE, "-o", "explode"])).err,
+      /Unrecognised action 'explode'/,
+    );
+    assert.match(
+      (await run(dev.agent(), [...BASE, "--power-timeout", "soon"])).err,
+      /not a valid time in seconds/,
+    );
     assert.equal((await run(dev.agent(), [...BASE, "-o", "validate-all"])).code, 0);
     assert.equal(dev.calls.length, 0, "validation never talks to the device");
   });
@@ -282,7 +357,9 @@ describe("the verify-after-act loop", () => {
 
 describe("fence_pdu's community_script", () => {
   /** fence_pdu with its device replaced: what reaches connect() is under test, not SNMP. */
-  async function runPdu(stdin: string): Promise<{ code: number; out: string; err: string; community: string | undefined }> {
+  async function runPdu(
+    stdin: string,
+  ): Promise<{ code: number; out: string; err: string; community: string | undefined }> {
     let community: string | undefined;
     const agent: FenceAgent<Outlets> = {
       ...(fencePdu as unknown as FenceAgent<Outlets>),
@@ -296,12 +373,18 @@ describe("fence_pdu's community_script", () => {
     };
     let out = "";
     let err = "";
-    const code = await runFenceAgent(agent, [], { readStdin: async () => stdin, out: (t) => (out += t), err: (t) => (err += t) });
+    const code = await runFenceAgent(agent, [], {
+      readStdin: async () => stdin,
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+    });
     return { code, out, err, community };
   }
 
   it("gives the agent the script's first line as the community, and wins over community", async () => {
-    const r = await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=2c\ncommunity=from-cib\ncommunity_script=printf 'from-script\\nsecond\\n'\nverbose_level=3\n");
+    const r = await runPdu(
+      "ip=pdu\nplug=1\naction=off\nsnmp_version=2c\ncommunity=from-cib\ncommunity_script=printf 'from-script\\nsecond\\n'\nverbose_level=3\n",
+    );
     assert.equal(r.community, "from-script");
     assert.equal(r.code, 1);
     assert.match(r.err, /WARNING: community is ignored: community_script is set and wins/);
@@ -312,8 +395,14 @@ describe("fence_pdu's community_script", () => {
   });
 
   it("without community_script the community option (or its default) is used", async () => {
-    assert.equal((await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=2c\n")).community, "private");
-    assert.equal((await runPdu("ip=pdu\nplug=1\naction=off\ncommunity=given\n")).community, "given");
+    assert.equal(
+      (await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=2c\n")).community,
+      "private",
+    );
+    assert.equal(
+      (await runPdu("ip=pdu\nplug=1\naction=off\ncommunity=given\n")).community,
+      "given",
+    );
   });
 
   it("a failing or silent script is one line and exit 1, before the device is reached", async () => {
@@ -329,11 +418,19 @@ describe("fence_pdu's community_script", () => {
   });
 
   it("is refused with SNMPv3 (exit 1, one line), and advertised in metadata", async () => {
-    const r = await runPdu("ip=pdu\nplug=1\naction=off\nsnmp_version=3\nusername=u\ncommunity_script=echo x\n");
+    const r = await runPdu(
+      "ip=pdu\nplug=1\naction=off\nsnmp_version=3\nusername=u\ncommunity_script=echo x\n",
+    );
     assert.equal(r.code, 1);
-    assert.equal(r.err, "ERROR: Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script\n");
+    assert.equal(
+      r.err,
+      "ERROR: Failed: community_script is for SNMP v1 and v2c; SNMPv3 uses username and password_script\n",
+    );
     const meta = await runPdu("action=metadata\n");
     assert.match(meta.out, /<parameter name="community_script" unique="0" required="0">/);
-    assert.equal(fencePdu.options.find((o) => o.name === "community_script")?.scriptFor, "community");
+    assert.equal(
+      fencePdu.options.find((o) => o.name === "community_script")?.scriptFor,
+      "community",
+    );
   });
 });

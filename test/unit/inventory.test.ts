@@ -4,8 +4,17 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fencePdu } from "../../fence/fence_pdu.js";
-import { INVENTORY_KEYS, pduDevices, SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from "../../topology/inventory/keys.js";
-import { checkInventoryText, InventoryError, loadInventory } from "../../topology/inventory/load.js";
+import {
+  INVENTORY_KEYS,
+  pduDevices,
+  SNMP_AUTH_PROTOCOLS,
+  SNMP_PRIV_PROTOCOLS,
+} from "../../topology/inventory/keys.js";
+import {
+  checkInventoryText,
+  InventoryError,
+  loadInventory,
+} from "../../topology/inventory/load.js";
 import { didYouMean, isAddress } from "../../topology/inventory/validate.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -62,7 +71,10 @@ describe("inventory: the sample inventories", () => {
     const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
     assert.deepEqual(inventory.cluster.twoNode, { preferred: "hv1", delay: 15 });
     const hv2 = inventory.nodes[1];
-    assert.deepEqual(hv2?.bmc?.password, { kind: "script", command: "/usr/local/sbin/kvmha-secret bmc-hv2" });
+    assert.deepEqual(hv2?.bmc?.password, {
+      kind: "script",
+      command: "/usr/local/sbin/kvmha-secret bmc-hv2",
+    });
     assert.equal(hv2?.bmc?.loginTimeout, 5);
     assert.deepEqual(hv2?.power, [
       { pdu: "pdu-a", outlets: ["2"] },
@@ -87,57 +99,113 @@ describe("inventory: the sample inventories", () => {
 
 describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
   it("missing fields", () => {
-    assert.deepEqual(errorsOf(edit("address: 10.0.0.1, ", "")), ["inv.yaml:5:10: nodes[0].bmc.address is missing; expected the BMC's IPv4/IPv6 address or host name"]);
-    assert.deepEqual(errorsOf(edit("  name: c1\n", "  stonith_timeout: 60\n")), ["inv.yaml:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)"]);
+    assert.deepEqual(errorsOf(edit("address: 10.0.0.1, ", "")), [
+      "inv.yaml:5:10: nodes[0].bmc.address is missing; expected the BMC's IPv4/IPv6 address or host name",
+    ]);
+    assert.deepEqual(errorsOf(edit("  name: c1\n", "  stonith_timeout: 60\n")), [
+      "inv.yaml:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)",
+    ]);
     assert.deepEqual(errorsOf(edit(", password_file: /etc/kvmha/hv2.pw", "")), [
       "inv.yaml:10:10: nodes[1].bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf(edit(", community_file: /etc/kvmha/b.community", "")), [
       "inv.yaml:16:5: pdus[1]: the SNMP v2c community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)",
     ]);
-    assert.deepEqual(errorsOf("nodes: []\n"), ["inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd", "inv.yaml:1:8: nodes: the list is empty; expected at least two nodes"]);
-    assert.deepEqual(errorsOf(""), ["inv.yaml:1:1: the inventory is empty; expected a mapping with keys cluster, nodes, pdus, guests"]);
+    assert.deepEqual(errorsOf("nodes: []\n"), [
+      "inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd",
+      "inv.yaml:1:8: nodes: the list is empty; expected at least two nodes",
+    ]);
+    assert.deepEqual(errorsOf(""), [
+      "inv.yaml:1:1: the inventory is empty; expected a mapping with keys cluster, nodes, pdus, guests",
+    ]);
   });
 
   it("wrong types", () => {
-    assert.deepEqual(errorsOf(edit("outlets: [2] }\n      - { pdu: pdu-b", "outlets: { a: 1 } }\n      - { pdu: pdu-b")), [
-      "inv.yaml:12:32: nodes[1].power[0].outlets: a mapping is not an outlet; expected an outlet number, unit:outlet, or an outlet name",
+    assert.deepEqual(
+      errorsOf(
+        edit("outlets: [2] }\n      - { pdu: pdu-b", "outlets: { a: 1 } }\n      - { pdu: pdu-b"),
+      ),
+      [
+        "inv.yaml:12:32: nodes[1].power[0].outlets: a mapping is not an outlet; expected an outlet number, unit:outlet, or an outlet name",
+      ],
+    );
+    assert.deepEqual(errorsOf(edit("  name: c1\n", "  name: c1\n  stonith_timeout: soon\n")), [
+      "inv.yaml:3:20: cluster.stonith_timeout: the text 'soon', expected an integer from 10 to 3600 seconds",
     ]);
-    assert.deepEqual(errorsOf(edit("  name: c1\n", "  name: c1\n  stonith_timeout: soon\n")), ["inv.yaml:3:20: cluster.stonith_timeout: the text 'soon', expected an integer from 10 to 3600 seconds"]);
-    assert.deepEqual(errorsOf(edit("nodes:\n", "nodes: 3\nx:\n")).slice(0, 1), ["inv.yaml:3:8: nodes: the number 3, expected a list of nodes (name, bmc, power)"]);
-    assert.deepEqual(errorsOf(edit("{ name: vm1, config: /srv/vm/vm1.xml }", "{ name: vm1, config: /srv/vm/vm1.xml, allow_migrate: yes }")), [
-      "inv.yaml:18:58: guests[0].allow_migrate: the text 'yes', expected true or false",
+    assert.deepEqual(errorsOf(edit("nodes:\n", "nodes: 3\nx:\n")).slice(0, 1), [
+      "inv.yaml:3:8: nodes: the number 3, expected a list of nodes (name, bmc, power)",
     ]);
-    assert.deepEqual(errorsOf(edit("bmc: { address: 10.0.0.2,", "bmc: { port: 70000, address: 10.0.0.2,")), ["inv.yaml:10:18: nodes[1].bmc.port: 70000 is out of range, expected an integer from 1 to 65535"]);
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "{ name: vm1, config: /srv/vm/vm1.xml }",
+          "{ name: vm1, config: /srv/vm/vm1.xml, allow_migrate: yes }",
+        ),
+      ),
+      ["inv.yaml:18:58: guests[0].allow_migrate: the text 'yes', expected true or false"],
+    );
+    assert.deepEqual(
+      errorsOf(edit("bmc: { address: 10.0.0.2,", "bmc: { port: 70000, address: 10.0.0.2,")),
+      [
+        "inv.yaml:10:18: nodes[1].bmc.port: 70000 is out of range, expected an integer from 1 to 65535",
+      ],
+    );
   });
 
   it("unknown keys, with a did-you-mean", () => {
-    assert.deepEqual(errorsOf(edit("user: fence, password_file: /etc/kvmha/hv1.pw", "user: fence, pasword_file: /etc/kvmha/hv1.pw, password_file: /x")), [
-      "inv.yaml:5:44: unknown key 'pasword_file' in nodes[0].bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout",
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "user: fence, password_file: /etc/kvmha/hv1.pw",
+          "user: fence, pasword_file: /etc/kvmha/hv1.pw, password_file: /x",
+        ),
+      ),
+      [
+        "inv.yaml:5:44: unknown key 'pasword_file' in nodes[0].bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout",
+      ],
+    );
+    assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), [
+      "inv.yaml:19:1: unknown key 'gests' (did you mean 'guests'?); expected one of cluster, nodes, pdus, guests",
     ]);
-    assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), ["inv.yaml:19:1: unknown key 'gests' (did you mean 'guests'?); expected one of cluster, nodes, pdus, guests"]);
   });
 
   it("an outlet used twice on one PDU, and by two nodes", () => {
-    assert.deepEqual(errorsOf(edit("{ pdu: pdu-a, outlets: [2] }", "{ pdu: pdu-a, outlets: [1] }")), [
-      "inv.yaml:12:33: nodes.hv2: outlet 1 of PDU 'pdu-a' is already used by node 'hv1'; expected each outlet on one node only",
-    ]);
-    assert.deepEqual(errorsOf(edit("{ pdu: pdu-a, outlets: [2] }", "{ pdu: pdu-a, outlets: [2, 3, 2] }")), [
-      "inv.yaml:12:39: nodes[1].power[0].outlets[2]: outlet 2 is listed twice for this supply; expected each outlet once",
-    ]);
-    assert.deepEqual(errorsOf(edit("{ pdu: pdu-b, outlets: [2] }", "{ pdu: pdu-a, outlets: [4] }")), [
-      "inv.yaml:13:16: nodes.hv2: two supplies on PDU 'pdu-a'; expected each supply on its own PDU (list several outlets in one entry if both are on it)",
-    ]);
+    assert.deepEqual(
+      errorsOf(edit("{ pdu: pdu-a, outlets: [2] }", "{ pdu: pdu-a, outlets: [1] }")),
+      [
+        "inv.yaml:12:33: nodes.hv2: outlet 1 of PDU 'pdu-a' is already used by node 'hv1'; expected each outlet on one node only",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(edit("{ pdu: pdu-a, outlets: [2] }", "{ pdu: pdu-a, outlets: [2, 3, 2] }")),
+      [
+        "inv.yaml:12:39: nodes[1].power[0].outlets[2]: outlet 2 is listed twice for this supply; expected each outlet once",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(edit("{ pdu: pdu-b, outlets: [2] }", "{ pdu: pdu-a, outlets: [4] }")),
+      [
+        "inv.yaml:13:16: nodes.hv2: two supplies on PDU 'pdu-a'; expected each supply on its own PDU (list several outlets in one entry if both are on it)",
+      ],
+    );
   });
 
   it("names referenced but undefined", () => {
-    assert.deepEqual(errorsOf(edit("{ pdu: pdu-b, outlets: [2] }", "{ pdu: pdu-c, outlets: [2] }")), [
-      "inv.yaml:13:16: nodes.hv2: PDU 'pdu-c' is not defined (did you mean 'pdu-a'?); expected one of the names under pdus: pdu-a, pdu-b",
+    assert.deepEqual(
+      errorsOf(edit("{ pdu: pdu-b, outlets: [2] }", "{ pdu: pdu-c, outlets: [2] }")),
+      [
+        "inv.yaml:13:16: nodes.hv2: PDU 'pdu-c' is not defined (did you mean 'pdu-a'?); expected one of the names under pdus: pdu-a, pdu-b",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(edit("  name: c1\n", "  name: c1\n  two_node: { preferred: hv3 }\n")),
+      [
+        "inv.yaml:3:26: cluster.two_node.preferred: node 'hv3' is not defined (did you mean 'hv1'?); expected one of hv1, hv2",
+      ],
+    );
+    assert.deepEqual(errorsOf(edit("  - name: hv2", "  - name: hv1")), [
+      "inv.yaml:9:11: nodes[1].name: 'hv1' is already used at line 4; expected unique names",
     ]);
-    assert.deepEqual(errorsOf(edit("  name: c1\n", "  name: c1\n  two_node: { preferred: hv3 }\n")), [
-      "inv.yaml:3:26: cluster.two_node.preferred: node 'hv3' is not defined (did you mean 'hv1'?); expected one of hv1, hv2",
-    ]);
-    assert.deepEqual(errorsOf(edit("  - name: hv2", "  - name: hv1")), ["inv.yaml:9:11: nodes[1].name: 'hv1' is already used at line 4; expected unique names"]);
     assert.deepEqual(errorsOf(`${GOOD}  - { name: vm2, config: /srv/vm/vm1.xml }\n`), [
       "inv.yaml:19:13: guests.vm2: config /srv/vm/vm1.xml is already the config of guest 'vm1'; expected one guest per domain XML",
     ]);
@@ -150,37 +218,92 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
     assert.deepEqual(errorsOf(edit("address: 10.0.0.202,", "address: pdu_b.example,")), [
       "inv.yaml:16:29: pdus[1].address: 'pdu_b.example' is not valid, expected the PDU's IPv4/IPv6 address or host name",
     ]);
-    assert.deepEqual(errorsOf(edit("snmp_version: 2c, community_file: /etc/kvmha/b.community", "snmp_version: 2, community_file: /etc/kvmha/b.community")), [
-      "inv.yaml:16:55: pdus[1].snmp_version: '2' is not valid (did you mean '2c'?); expected one of 1, 2c, 3",
-    ]);
-    assert.deepEqual(errorsOf(edit("password_file: /etc/kvmha/hv1.pw", "password_file: etc/kvmha/hv1.pw")), [
-      "inv.yaml:5:59: nodes[0].bmc.password_file: 'etc/kvmha/hv1.pw' is not valid, expected an absolute path of a root-only file (letters, digits, ._/+@%:=-)",
-    ]);
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "snmp_version: 2c, community_file: /etc/kvmha/b.community",
+          "snmp_version: 2, community_file: /etc/kvmha/b.community",
+        ),
+      ),
+      [
+        "inv.yaml:16:55: pdus[1].snmp_version: '2' is not valid (did you mean '2c'?); expected one of 1, 2c, 3",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(edit("password_file: /etc/kvmha/hv1.pw", "password_file: etc/kvmha/hv1.pw")),
+      [
+        "inv.yaml:5:59: nodes[0].bmc.password_file: 'etc/kvmha/hv1.pw' is not valid, expected an absolute path of a root-only file (letters, digits, ._/+@%:=-)",
+      ],
+    );
   });
 
   it("SNMP versions and their credentials", () => {
-    assert.deepEqual(errorsOf(edit("snmp_version: 2c, community_file: /etc/kvmha/b.community", "snmp_version: 3, community_file: /etc/kvmha/b.community")), [
-      "inv.yaml:16:5: pdus[1].user is missing; expected the SNMPv3 user name (snmp_version is 3)",
-      "inv.yaml:16:74: pdus[1].community_file: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
-      "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
-    ]);
-    assert.deepEqual(errorsOf(edit("community_file: /etc/kvmha/b.community", "community_file: /etc/kvmha/b.community, user: fence")), [
-      "inv.yaml:16:105: pdus[1].user: only for snmp_version 3 (this PDU uses 2c); expected community_file or community_script",
-    ]);
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "snmp_version: 2c, community_file: /etc/kvmha/b.community",
+          "snmp_version: 3, community_file: /etc/kvmha/b.community",
+        ),
+      ),
+      [
+        "inv.yaml:16:5: pdus[1].user is missing; expected the SNMPv3 user name (snmp_version is 3)",
+        "inv.yaml:16:74: pdus[1].community_file: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
+        "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "community_file: /etc/kvmha/b.community",
+          "community_file: /etc/kvmha/b.community, user: fence",
+        ),
+      ),
+      [
+        "inv.yaml:16:105: pdus[1].user: only for snmp_version 3 (this PDU uses 2c); expected community_file or community_script",
+      ],
+    );
     // The community by command instead of by file; one of the two, never both.
-    const bycommand = checkInventoryText("inv.yaml", edit("community_file: /etc/kvmha/b.community", "community_script: /usr/local/sbin/kvmha-secret pdu-b"));
-    assert.deepEqual(bycommand.inventory.pdus[1]?.community, { kind: "script", command: "/usr/local/sbin/kvmha-secret pdu-b" });
-    assert.deepEqual(errorsOf(edit("community_file: /etc/kvmha/b.community", "community_file: /etc/kvmha/b.community, community_script: /bin/echo x")), [
-      "inv.yaml:16:117: pdus[1].community_script: give either community_file or community_script for the SNMP community, not both",
-    ]);
-    assert.deepEqual(errorsOf(edit("snmp_version: 2c, community_file: /etc/kvmha/b.community", "snmp_version: 3, user: fence, community_script: /bin/echo x")), [
-      "inv.yaml:16:89: pdus[1].community_script: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
-      "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
-    ]);
+    const bycommand = checkInventoryText(
+      "inv.yaml",
+      edit(
+        "community_file: /etc/kvmha/b.community",
+        "community_script: /usr/local/sbin/kvmha-secret pdu-b",
+      ),
+    );
+    assert.deepEqual(bycommand.inventory.pdus[1]?.community, {
+      kind: "script",
+      command: "/usr/local/sbin/kvmha-secret pdu-b",
+    });
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "community_file: /etc/kvmha/b.community",
+          "community_file: /etc/kvmha/b.community, community_script: /bin/echo x",
+        ),
+      ),
+      [
+        "inv.yaml:16:117: pdus[1].community_script: give either community_file or community_script for the SNMP community, not both",
+      ],
+    );
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "snmp_version: 2c, community_file: /etc/kvmha/b.community",
+          "snmp_version: 3, user: fence, community_script: /bin/echo x",
+        ),
+      ),
+      [
+        "inv.yaml:16:89: pdus[1].community_script: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
+        "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
+      ],
+    );
   });
 
   it("every error at once, sorted by line, exit code 1", () => {
-    const bad = edit("address: 10.0.0.1,", "adress: 10.0.0.1,").replace("outlets: [2] }\n      - { pdu: pdu-b", "outlets: [1] }\n      - { pdu: pdu-b");
+    const bad = edit("address: 10.0.0.1,", "adress: 10.0.0.1,").replace(
+      "outlets: [2] }\n      - { pdu: pdu-b",
+      "outlets: [1] }\n      - { pdu: pdu-b",
+    );
     const lines = errorsOf(bad);
     assert.equal(lines.length, 3, lines.join("\n"));
     assert.match(lines[0] ?? "", /^inv\.yaml:5:10: nodes\[0\]\.bmc\.address is missing/);
@@ -189,20 +312,45 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
   });
 
   it("YAML syntax errors and duplicate keys point at their place", () => {
-    assert.deepEqual(errorsOf("cluster:\n  name: a\n  name: b\nnodes: []\n"), ["inv.yaml:3:3: Map keys must be unique; expected well-formed YAML"]);
+    assert.deepEqual(errorsOf("cluster:\n  name: a\n  name: b\nnodes: []\n"), [
+      "inv.yaml:3:3: Map keys must be unique; expected well-formed YAML",
+    ]);
     const lines = errorsOf("cluster: [\n");
     assert.match(lines[0] ?? "", /^inv\.yaml:\d+:\d+: .*; expected well-formed YAML$/);
   });
 
   it("a missing file is one line, exit code 1", async () => {
-    await assert.rejects(loadInventory("/nonexistent/inv.yaml"), (err: unknown) => err instanceof InventoryError && err.message === "/nonexistent/inv.yaml: cannot read the inventory: no such file");
+    await assert.rejects(
+      loadInventory("/nonexistent/inv.yaml"),
+      (err: unknown) =>
+        err instanceof InventoryError &&
+        err.message === "/nonexistent/inv.yaml: cannot read the inventory: no such file",
+    );
   });
 });
 
 describe("inventory: helpers", () => {
   it("isAddress", () => {
-    for (const ok of ["10.0.0.1", "fd00::1", "::1", "2001:db8::10.0.0.1", "bmc-1.example.net", "localhost"]) assert.ok(isAddress(ok), ok);
-    for (const bad of ["10.0.0.256", "10.0.0", "1.2.3.4.5", "a_b", "-x", "fd00:::1", "1:2:3:4:5:6:7:8:9", ""]) assert.ok(!isAddress(bad), bad);
+    for (const ok of [
+      "10.0.0.1",
+      "fd00::1",
+      "::1",
+      "2001:db8::10.0.0.1",
+      "bmc-1.example.net",
+      "localhost",
+    ])
+      assert.ok(isAddress(ok), ok);
+    for (const bad of [
+      "10.0.0.256",
+      "10.0.0",
+      "1.2.3.4.5",
+      "a_b",
+      "-x",
+      "fd00:::1",
+      "1:2:3:4:5:6:7:8:9",
+      "",
+    ])
+      assert.ok(!isAddress(bad), bad);
   });
   it("didYouMean", () => {
     assert.equal(didYouMean("adress", ["address", "port"]), " (did you mean 'address'?)");
@@ -217,12 +365,18 @@ interface SchemaObject {
 }
 
 describe("inventory: the JSON Schema and the validator agree", () => {
-  const schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8")) as { $defs: Record<string, SchemaObject> };
+  const schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8")) as {
+    $defs: Record<string, SchemaObject>;
+  };
   it("every section has the same keys in both, and no other keys are allowed", () => {
     const objectDefs = Object.entries(schema.$defs).filter(([, d]) => d.properties !== undefined);
     assert.deepEqual(objectDefs.map(([n]) => n).sort(), Object.keys(INVENTORY_KEYS).sort());
     for (const [name, def] of objectDefs) {
-      assert.deepEqual(Object.keys(def.properties ?? {}).sort(), [...INVENTORY_KEYS[name as keyof typeof INVENTORY_KEYS]].sort(), name);
+      assert.deepEqual(
+        Object.keys(def.properties ?? {}).sort(),
+        [...INVENTORY_KEYS[name as keyof typeof INVENTORY_KEYS]].sort(),
+        name,
+      );
       assert.equal(def.additionalProperties, false, name);
     }
   });

@@ -3,14 +3,19 @@
  * through every decoder. A decoder may accept or reject, but it may only reject with
  * IpmiProtocolError: no RangeError, no TypeError, no hang.
  */
-import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { decodeGetChannelAuthCapabilitiesResponse } from '../../lib/ipmi/channel-auth.js';
-import { decodeGetChassisStatusResponse } from '../../lib/ipmi/chassis.js';
-import { cipherSuite, decryptPayload, deriveSessionKeys, userKey } from '../../lib/ipmi/cipher-suites.js';
-import { IpmiProtocolError } from '../../lib/ipmi/errors.js';
-import { decodeIpmiRequest, decodeIpmiResponse } from '../../lib/ipmi/message.js';
-import { decodeAsfPresencePong, decodeRmcpHeader } from '../../lib/ipmi/rmcp.js';
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decodeGetChannelAuthCapabilitiesResponse } from "../../lib/ipmi/channel-auth.js";
+import { decodeGetChassisStatusResponse } from "../../lib/ipmi/chassis.js";
+import {
+  cipherSuite,
+  decryptPayload,
+  deriveSessionKeys,
+  userKey,
+} from "../../lib/ipmi/cipher-suites.js";
+import { IpmiProtocolError } from "../../lib/ipmi/errors.js";
+import { decodeIpmiRequest, decodeIpmiResponse } from "../../lib/ipmi/message.js";
+import { decodeAsfPresencePong, decodeRmcpHeader } from "../../lib/ipmi/rmcp.js";
 import {
   decodeOpenSessionRequest,
   decodeOpenSessionResponse,
@@ -21,15 +26,19 @@ import {
   decodeRmcpPlusPacket,
   openSessionPacket,
   type SessionSecurity,
-} from '../../lib/ipmi/rmcpplus.js';
+} from "../../lib/ipmi/rmcpplus.js";
 import {
   decodeActivateSessionRequest,
   decodeActivateSessionResponse,
   decodeGetSessionChallengeResponse,
   decodeSetSessionPrivilegeLevelResponse,
-} from '../../lib/ipmi/session-commands.js';
-import { decodeSession15Packet, passwordKey15, verifySession15AuthCode } from '../../lib/ipmi/session15.js';
-import { loadVector } from '../vectors/ipmi/vectors.js';
+} from "../../lib/ipmi/session-commands.js";
+import {
+  decodeSession15Packet,
+  passwordKey15,
+  verifySession15AuthCode,
+} from "../../lib/ipmi/session15.js";
+import { loadVector } from "../vectors/ipmi/vectors.js";
 
 /** mulberry32: a small, seedable PRNG, so a failure can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -50,9 +59,13 @@ const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n },
 /** Real datagrams and payloads from the captures, as seeds for mutation. */
 function seeds(): Buffer[] {
   const out: Buffer[] = [];
-  for (const name of ['rmcpplus_C3_chassis_status', 'rmcpplus_C17_rejected', 'ipmi15_md5_chassis_status']) {
+  for (const name of [
+    "rmcpplus_C3_chassis_status",
+    "rmcpplus_C17_rejected",
+    "ipmi15_md5_chassis_status",
+  ]) {
     for (const p of loadVector(name).packets) {
-      const b = Buffer.from(p.hex, 'hex');
+      const b = Buffer.from(p.hex, "hex");
       out.push(b, b.subarray(4), b.subarray(16), b.subarray(17), b.subarray(30));
     }
   }
@@ -70,7 +83,8 @@ function mutate(seed: Buffer): Buffer {
     case 2: // extend with junk
       return Buffer.concat([b, randomBytes(1 + int(40))]);
     case 3: // extreme byte values, often landing on length fields
-      for (let k = 0, n = 1 + int(3); k < n && b.length; k++) b[int(b.length)] = [0x00, 0xff, 0x7f, 0x80, 0x10][int(5)]!;
+      for (let k = 0, n = 1 + int(3); k < n && b.length; k++)
+        b[int(b.length)] = [0x00, 0xff, 0x7f, 0x80, 0x10][int(5)]!;
       return b;
     case 4: // the length fields of RMCP+ (offsets 14/15) and IPMI 1.5 (offset 29 or 13)
       for (const at of [13, 14, 15, 29]) if (at < b.length && rand() < 0.5) b[at] = int(256);
@@ -91,13 +105,13 @@ const values = {
   managedSystemRandom: Buffer.alloc(16, 2),
   managedSystemGuid: Buffer.alloc(16, 3),
   requestedRole: 0x14,
-  username: Buffer.from('admin'),
+  username: Buffer.from("admin"),
 };
-const keys3 = deriveSessionKeys(suite3, userKey('secret'), undefined, values);
-const keys17 = deriveSessionKeys(suite17, userKey('secret'), undefined, values);
+const keys3 = deriveSessionKeys(suite3, userKey("secret"), undefined, values);
+const keys17 = deriveSessionKeys(suite17, userKey("secret"), undefined, values);
 const security3: SessionSecurity = { suite: suite3, k1: keys3.k1, k2: keys3.k2 };
 const security17: SessionSecurity = { suite: suite17, k1: keys17.k1, k2: keys17.k2 };
-const key15 = passwordKey15('secret');
+const key15 = passwordKey15("secret");
 
 const decoders: Record<string, (b: Buffer) => unknown> = {
   decodeRmcpHeader,
@@ -112,10 +126,10 @@ const decoders: Record<string, (b: Buffer) => unknown> = {
   decodeActivateSessionResponse,
   decodeSetSessionPrivilegeLevelResponse,
   decodeRmcpPlusPacket: (b) => decodeRmcpPlusPacket(b),
-  'decodeRmcpPlusPacket(12)': (b) => decodeRmcpPlusPacket(b, 12),
-  'decodeRmcpPlusPacket(16)': (b) => decodeRmcpPlusPacket(b, 16),
-  'openSessionPacket(3)': (b) => openSessionPacket(b, security3),
-  'openSessionPacket(17)': (b) => openSessionPacket(b, security17),
+  "decodeRmcpPlusPacket(12)": (b) => decodeRmcpPlusPacket(b, 12),
+  "decodeRmcpPlusPacket(16)": (b) => decodeRmcpPlusPacket(b, 16),
+  "openSessionPacket(3)": (b) => openSessionPacket(b, security3),
+  "openSessionPacket(17)": (b) => openSessionPacket(b, security17),
   decodeOpenSessionRequest,
   decodeOpenSessionResponse,
   decodeRakp1,
@@ -123,15 +137,16 @@ const decoders: Record<string, (b: Buffer) => unknown> = {
   decodeRakp3,
   decodeRakp4,
   decodeGetChassisStatusResponse,
-  'decryptPayload(3)': (b) => decryptPayload(suite3, keys3.k2, b),
+  "decryptPayload(3)": (b) => decryptPayload(suite3, keys3.k2, b),
 };
 
-describe('decoders under hostile input', () => {
-  it('only ever throw IpmiProtocolError, for 4000 random and mutated inputs each', () => {
+describe("decoders under hostile input", () => {
+  it("only ever throw IpmiProtocolError, for 4000 random and mutated inputs each", () => {
     const pool = seeds();
     const ITERATIONS = 4000;
     const inputs: Buffer[] = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(4096, 0xff)];
-    for (let k = 0; k < ITERATIONS; k++) inputs.push(k % 4 === 0 ? randomBytes(int(80)) : mutate(pool[int(pool.length)]!));
+    for (let k = 0; k < ITERATIONS; k++)
+      inputs.push(k % 4 === 0 ? randomBytes(int(80)) : mutate(pool[int(pool.length)]!));
     let accepted = 0;
     let rejected = 0;
     for (const [name, decode] of Object.entries(decoders)) {
@@ -141,7 +156,9 @@ describe('decoders under hostile input', () => {
           accepted++;
         } catch (err) {
           if (!(err instanceof IpmiProtocolError)) {
-            assert.fail(`${name}(${input.toString('hex')}) threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+            assert.fail(
+              `${name}(${input.toString("hex")}) threw ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`,
+            );
           }
           rejected++;
         }
@@ -152,12 +169,18 @@ describe('decoders under hostile input', () => {
     assert.ok(rejected > 1000, `rejected ${rejected}`);
   });
 
-  it('mutated real session packets are all rejected by the session keys they were made with', () => {
+  it("mutated real session packets are all rejected by the session keys they were made with", () => {
     // A capture's own session: any change to an authenticated packet must fail.
-    const v = loadVector('rmcpplus_C3_chassis_status');
+    const v = loadVector("rmcpplus_C3_chassis_status");
     const rakp2 = v.packets.find((p) => p.k1)!;
-    const security: SessionSecurity = { suite: suite3, k1: Buffer.from(rakp2.k1!, 'hex'), k2: Buffer.from(rakp2.k2!, 'hex') };
-    const sessionPackets = v.packets.map((p) => Buffer.from(p.hex, 'hex')).filter((b) => b[5] === 0xc0);
+    const security: SessionSecurity = {
+      suite: suite3,
+      k1: Buffer.from(rakp2.k1!, "hex"),
+      k2: Buffer.from(rakp2.k2!, "hex"),
+    };
+    const sessionPackets = v.packets
+      .map((p) => Buffer.from(p.hex, "hex"))
+      .filter((b) => b[5] === 0xc0);
     for (let k = 0; k < 2000; k++) {
       const original = sessionPackets[int(sessionPackets.length)]!;
       // The 4-byte RMCP header is outside the AuthCode by design; everything after it is covered.

@@ -42,23 +42,61 @@ export const dummy: OcfAgent = {
   name: "Dummy",
   version: "1.0",
   shortdesc: "Example resource agent that only records whether it runs",
-  longdesc: "Records in a state file whether it is running; for testing the OCF framework and as a template.",
+  longdesc:
+    "Records in a state file whether it is running; for testing the OCF framework and as a template.",
   parameters: [
-    { name: "state", type: "string", unique: true, shortdesc: "State file", longdesc: "Where the state is kept (default: HA_RSCTMP/Dummy-<instance>.state)." },
-    { name: "fake", type: "string", default: "dummy", reloadable: true, shortdesc: "Fake attribute", longdesc: "Changes nothing; present to be changed." },
-    { name: "op_sleep", type: "time", default: "0", shortdesc: "Delay of start", longdesc: "How long start takes, to test op timeouts." },
-    { name: "passwd", type: "string", secret: true, shortdesc: "A secret", longdesc: "Never logged." },
-    { name: "fail_validate", type: "boolean", default: "false", shortdesc: "Fail validation", longdesc: "Makes validation fail, to test how each action maps it." },
+    {
+      name: "state",
+      type: "string",
+      unique: true,
+      shortdesc: "State file",
+      longdesc: "Where the state is kept (default: HA_RSCTMP/Dummy-<instance>.state).",
+    },
+    {
+      name: "fake",
+      type: "string",
+      default: "dummy",
+      reloadable: true,
+      shortdesc: "Fake attribute",
+      longdesc: "Changes nothing; present to be changed.",
+    },
+    {
+      name: "op_sleep",
+      type: "time",
+      default: "0",
+      shortdesc: "Delay of start",
+      longdesc: "How long start takes, to test op timeouts.",
+    },
+    {
+      name: "passwd",
+      type: "string",
+      secret: true,
+      shortdesc: "A secret",
+      longdesc: "Never logged.",
+    },
+    {
+      name: "fail_validate",
+      type: "boolean",
+      default: "false",
+      shortdesc: "Fail validation",
+      longdesc: "Makes validation fail, to test how each action maps it.",
+    },
   ],
   actions: {
     start: { timeout: "20s", run: start },
     stop: { timeout: "20s", run: stop },
-    monitor: { timeout: "20s", interval: "10s", depth: 0, run: async (ctx) => ((await running(ctx)) ? OcfExit.SUCCESS : OcfExit.NOT_RUNNING) },
+    monitor: {
+      timeout: "20s",
+      interval: "10s",
+      depth: 0,
+      run: async (ctx) => ((await running(ctx)) ? OcfExit.SUCCESS : OcfExit.NOT_RUNNING),
+    },
     migrate_to: { timeout: "20s", run: stop },
     migrate_from: { timeout: "20s", run: start },
   },
   validate: (ctx) => {
-    if (ctx.params.flag("fail_validate")) throw new OcfNotConfigured(`validation refused, passwd=${ctx.params.string("passwd") ?? ""}`);
+    if (ctx.params.flag("fail_validate"))
+      throw new OcfNotConfigured(`validation refused, passwd=${ctx.params.string("passwd") ?? ""}`);
   },
 };
 

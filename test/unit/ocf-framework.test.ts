@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { OcfAgent } from "../../lib/ocf/agent.js";
-import { OcfExit, OcfGenericError, OcfNotConfigured, OcfNotInstalled } from "../../lib/ocf/codes.js";
+import {
+  OcfExit,
+  OcfGenericError,
+  OcfNotConfigured,
+  OcfNotInstalled,
+} from "../../lib/ocf/codes.js";
 import { haDate } from "../../lib/ocf/log.js";
 import { parseTimeMs } from "../../lib/ocf/params.js";
 import { type OcfIo, cutoffMarginMs, runOcfAgent } from "../../lib/ocf/run.js";
@@ -40,9 +45,19 @@ function tmp(): string {
   return mkdtempSync(join(tmpdir(), "ocf-test-"));
 }
 
-async function run(agent: OcfAgent, args: string[], env: Record<string, string> = {}, opts: { tty?: boolean } = {}): Promise<Run> {
+async function run(
+  agent: OcfAgent,
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { tty?: boolean } = {},
+): Promise<Run> {
   const sink = io(opts);
-  const base = { OCF_ROOT: "/usr/lib/ocf", OCF_RESOURCE_INSTANCE: "d1", HA_RSCTMP: tmp(), PATH: process.env.PATH ?? "" };
+  const base = {
+    OCF_ROOT: "/usr/lib/ocf",
+    OCF_RESOURCE_INSTANCE: "d1",
+    HA_RSCTMP: tmp(),
+    PATH: process.env.PATH ?? "",
+  };
   const code = await runOcfAgent(agent, args, { ...base, ...env }, sink);
   return { code, ...sink.result };
 }
@@ -74,7 +89,10 @@ describe("OCF runner: the Dummy example agent", () => {
     const r = await run(dummy, ["frobnicate"]);
     assert.equal(r.code, OcfExit.ERR_UNIMPLEMENTED);
     assert.match(r.err, /^ocf-exit-reason:frobnicate: action not supported\n/);
-    assert.match(r.err, /usage: Dummy \{start\|stop\|monitor\|migrate_to\|migrate_from\|meta-data\|validate-all\}\n/);
+    assert.match(
+      r.err,
+      /usage: Dummy \{start\|stop\|monitor\|migrate_to\|migrate_from\|meta-data\|validate-all\}\n/,
+    );
     assert.equal(r.out, "");
     const none = await run(dummy, []);
     assert.equal(none.code, OcfExit.ERR_UNIMPLEMENTED);
@@ -90,7 +108,10 @@ describe("OCF runner: the Dummy example agent", () => {
   });
 
   it("meta-data needs no instance and no valid parameters", async () => {
-    const r = await run(dummy, ["meta-data"], { OCF_RESOURCE_INSTANCE: "", OCF_RESKEY_op_sleep: "soon" });
+    const r = await run(dummy, ["meta-data"], {
+      OCF_RESOURCE_INSTANCE: "",
+      OCF_RESKEY_op_sleep: "soon",
+    });
     assert.equal(r.code, 0);
     assert.match(r.out, /<resource-agent name="Dummy"/);
   });
@@ -98,13 +119,21 @@ describe("OCF runner: the Dummy example agent", () => {
   it("a parameter of the wrong form is OCF_ERR_CONFIGURED for every action, secret values unnamed", async () => {
     const r = await run(dummy, ["stop"], { OCF_RESKEY_op_sleep: "soon" });
     assert.equal(r.code, OcfExit.ERR_CONFIGURED);
-    assert.equal(r.err.split("\n")[0], "ocf-exit-reason:op_sleep: the value 'soon' is not a time (a number of seconds, or with a unit: ms, s, min, h)");
+    assert.equal(
+      r.err.split("\n")[0],
+      "ocf-exit-reason:op_sleep: the value 'soon' is not a time (a number of seconds, or with a unit: ms, s, min, h)",
+    );
     const b = await run(dummy, ["start"], { OCF_RESKEY_fail_validate: "maybe" });
     assert.equal(b.code, OcfExit.ERR_CONFIGURED);
   });
 
   it("a required parameter that is unset or empty: OCF_ERR_CONFIGURED, as ocf-rarun", async () => {
-    const agent: OcfAgent = { ...dummy, parameters: [{ name: "config", type: "string", required: true, shortdesc: "c", longdesc: "c" }] };
+    const agent: OcfAgent = {
+      ...dummy,
+      parameters: [
+        { name: "config", type: "string", required: true, shortdesc: "c", longdesc: "c" },
+      ],
+    };
     for (const env of [{}, { OCF_RESKEY_config: "" }] as Record<string, string>[]) {
       const r = await run(agent, ["monitor"], env);
       assert.equal(r.code, OcfExit.ERR_CONFIGURED);
@@ -117,8 +146,14 @@ describe("OCF runner: the Dummy example agent", () => {
     const stop = await run(dummy, ["stop"], env);
     assert.equal(stop.code, 0);
     assert.doesNotMatch(stop.err, /ocf-exit-reason/);
-    assert.equal((await run(dummy, ["monitor"], { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code, OcfExit.NOT_RUNNING);
-    const monitor = await run(dummy, ["monitor"], { ...env, OCF_RESKEY_CRM_meta_interval: "10000" });
+    assert.equal(
+      (await run(dummy, ["monitor"], { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code,
+      OcfExit.NOT_RUNNING,
+    );
+    const monitor = await run(dummy, ["monitor"], {
+      ...env,
+      OCF_RESKEY_CRM_meta_interval: "10000",
+    });
     assert.equal(monitor.code, OcfExit.ERR_GENERIC);
     const start = await run(dummy, ["start"], env);
     assert.equal(start.code, OcfExit.ERR_CONFIGURED);
@@ -133,30 +168,48 @@ describe("OCF runner: the Dummy example agent", () => {
     const agent: OcfAgent = { ...dummy, requiredBinaries: ["no-such-binary-kvmha"] };
     const start = await run(agent, ["start"]);
     assert.equal(start.code, OcfExit.ERR_INSTALLED);
-    assert.match(start.err, /^ocf-exit-reason:no-such-binary-kvmha: required binary not installed\n/);
+    assert.match(
+      start.err,
+      /^ocf-exit-reason:no-such-binary-kvmha: required binary not installed\n/,
+    );
     assert.equal((await run(agent, ["stop"])).code, 0);
     assert.equal((await run({ ...dummy, requiredBinaries: ["sh"] }, ["start"])).code, 0);
   });
 
   it("Pacemaker's run without OCF_RESOURCE_INSTANCE is OCF_ERR_ARGS; by hand it is 'default'", async () => {
-    const r = await run(dummy, ["monitor"], { OCF_RESOURCE_INSTANCE: "", OCF_RA_VERSION_MAJOR: "1" });
+    const r = await run(dummy, ["monitor"], {
+      OCF_RESOURCE_INSTANCE: "",
+      OCF_RA_VERSION_MAJOR: "1",
+    });
     assert.equal(r.code, OcfExit.ERR_ARGS);
     const rsc = tmp();
-    assert.equal((await run(dummy, ["start"], { OCF_RESOURCE_INSTANCE: "", HA_RSCTMP: rsc })).code, 0);
+    assert.equal(
+      (await run(dummy, ["start"], { OCF_RESOURCE_INSTANCE: "", HA_RSCTMP: rsc })).code,
+      0,
+    );
     assert.ok(existsSync(join(rsc, "Dummy-default.state")));
   });
 
   it("an action that outlives the op timeout is cut off before it, with ERR_GENERIC and a reason", async () => {
     const t0 = Date.now();
-    const r = await run(dummy, ["start"], { OCF_RESKEY_op_sleep: "10s", OCF_RESKEY_CRM_meta_timeout: "1000" });
+    const r = await run(dummy, ["start"], {
+      OCF_RESKEY_op_sleep: "10s",
+      OCF_RESKEY_CRM_meta_timeout: "1000",
+    });
     const took = Date.now() - t0;
     assert.equal(r.code, OcfExit.ERR_GENERIC);
-    assert.match(r.err, /^ocf-exit-reason:start did not finish in time: cut off 0\.5 s before its op timeout of 1 s\n/);
+    assert.match(
+      r.err,
+      /^ocf-exit-reason:start did not finish in time: cut off 0\.5 s before its op timeout of 1 s\n/,
+    );
     assert.ok(took >= 450 && took < 1000, `took ${took} ms`);
   });
 
   it("an action that throws something untyped: ERR_GENERIC, one line, no stack", async () => {
-    const agent: OcfAgent = { ...dummy, actions: { start: { timeout: "5s", run: async () => JSON.parse("{") } } };
+    const agent: OcfAgent = {
+      ...dummy,
+      actions: { start: { timeout: "5s", run: async () => JSON.parse("{") as undefined } },
+    };
     const r = await run(agent, ["start"]);
     assert.equal(r.code, OcfExit.ERR_GENERIC);
     assert.equal(r.err.split("\n").length, 2);
@@ -185,10 +238,33 @@ describe("OCF runner: the Dummy example agent", () => {
         },
       },
     };
-    await run(agent, ["monitor"], { OCF_CHECK_LEVEL: "10", OCF_RESKEY_CRM_meta_migrate_target: "node2", LANG: "de_DE.UTF-8" });
-    assert.deepEqual({ ...seen, left: undefined }, { probe: true, interval: 0, level: 10, timeout: 30_000, target: "node2", lc: "C", lang: undefined, left: undefined });
-    assert.ok((seen.left as number) > 26_000 && (seen.left as number) <= 27_000, "30 s less the 3 s margin");
-    await run(agent, ["monitor"], { OCF_RESKEY_CRM_meta_interval: "15000", OCF_RESKEY_CRM_meta_timeout: "60000", OCF_RESKEY_OCF_CHECK_LEVEL: "20" });
+    await run(agent, ["monitor"], {
+      OCF_CHECK_LEVEL: "10",
+      OCF_RESKEY_CRM_meta_migrate_target: "node2",
+      LANG: "de_DE.UTF-8",
+    });
+    assert.deepEqual(
+      { ...seen, left: undefined },
+      {
+        probe: true,
+        interval: 0,
+        level: 10,
+        timeout: 30_000,
+        target: "node2",
+        lc: "C",
+        lang: undefined,
+        left: undefined,
+      },
+    );
+    assert.ok(
+      (seen.left as number) > 26_000 && (seen.left as number) <= 27_000,
+      "30 s less the 3 s margin",
+    );
+    await run(agent, ["monitor"], {
+      OCF_RESKEY_CRM_meta_interval: "15000",
+      OCF_RESKEY_CRM_meta_timeout: "60000",
+      OCF_RESKEY_OCF_CHECK_LEVEL: "20",
+    });
     assert.equal(seen.probe, false);
     assert.equal(seen.interval, 15_000);
     assert.equal(seen.timeout, 60_000);
@@ -216,12 +292,19 @@ describe("OCF logging", () => {
     const r = await run(loud, ["start"], quietPasswd);
     const lines = r.err.trimEnd().split("\n");
     assert.equal(lines.length, 2, r.err);
-    assert.match(lines[0] as string, /^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d INFO: starting with \[hidden\]$/);
+    assert.match(
+      lines[0] as string,
+      /^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d INFO: starting with \[hidden\]$/,
+    );
     assert.equal(lines[1], "ocf-exit-reason:could not start");
   });
 
   it("HA_debug shows debug lines; OCF_EXIT_REASON_PREFIX changes the prefix", async () => {
-    const r = await run(loud, ["start"], { ...quietPasswd, HA_debug: "1", OCF_EXIT_REASON_PREFIX: "REASON=" });
+    const r = await run(loud, ["start"], {
+      ...quietPasswd,
+      HA_debug: "1",
+      OCF_EXIT_REASON_PREFIX: "REASON=",
+    });
     assert.match(r.err, /DEBUG: a debug line/);
     assert.match(r.err, /^REASON=could not start$/m);
   });
@@ -234,13 +317,25 @@ describe("OCF logging", () => {
   it("HA_LOGFILE and HA_LOGFACILITY take the lines off stderr; the reason stays there", async () => {
     const dir = tmp();
     const logFile = join(dir, "ha.log");
-    const r = await run(loud, ["start"], { ...quietPasswd, HA_LOGFILE: logFile, HA_LOGFACILITY: "daemon", HA_DEBUGLOG: join(dir, "debug.log"), HA_debug: "1" });
+    const r = await run(loud, ["start"], {
+      ...quietPasswd,
+      HA_LOGFILE: logFile,
+      HA_LOGFACILITY: "daemon",
+      HA_DEBUGLOG: join(dir, "debug.log"),
+      HA_debug: "1",
+    });
     assert.equal(r.err, "ocf-exit-reason:could not start\n");
     const text = readFileSync(logFile, "utf8");
-    assert.match(text, /^[A-Z][a-z]{2} \d\d [\d:]{8} Dummy\(d1\)\[4242\]: {4}INFO: starting with \[hidden\]$/m);
+    assert.match(
+      text,
+      /^[A-Z][a-z]{2} \d\d [\d:]{8} Dummy\(d1\)\[4242\]: {4}INFO: starting with \[hidden\]$/m,
+    );
     assert.match(text, /ERROR: could not start$/m);
     assert.doesNotMatch(text, /DEBUG/);
-    assert.match(readFileSync(join(dir, "debug.log"), "utf8"), /^Dummy\(d1\)\[4242\]:\t.*DEBUG: a debug line$/m);
+    assert.match(
+      readFileSync(join(dir, "debug.log"), "utf8"),
+      /^Dummy\(d1\)\[4242\]:\t.*DEBUG: a debug line$/m,
+    );
     assert.deepEqual(r.syslog, [
       "daemon.debug Dummy(d1)[4242] DEBUG: start: fake=dummy op_sleep=0 passwd=[hidden] fail_validate=false",
       "daemon.info Dummy(d1)[4242] INFO: starting with [hidden]",
@@ -299,13 +394,21 @@ describe("OCF values", () => {
         start: {
           timeout: "5s",
           run: async (ctx) => {
-            seen = [ctx.params.flag("fail_validate"), ctx.params.string("fake"), ctx.params.isSet("fake"), ctx.params.string("state")];
+            seen = [
+              ctx.params.flag("fail_validate"),
+              ctx.params.string("fake"),
+              ctx.params.isSet("fake"),
+              ctx.params.string("state"),
+            ];
           },
         },
       },
       validate: undefined,
     };
-    await run(agent, ["start"], { OCF_RESKEY_fail_validate: "True", OCF_RESKEY_fake_default: "env-default" });
+    await run(agent, ["start"], {
+      OCF_RESKEY_fail_validate: "True",
+      OCF_RESKEY_fake_default: "env-default",
+    });
     assert.deepEqual(seen, [true, "dummy", false, undefined]);
     await run(agent, ["start"], { OCF_RESKEY_fail_validate: "off", OCF_RESKEY_fake: "" });
     assert.deepEqual(seen, [false, "", true, undefined]);

@@ -21,7 +21,10 @@ const PCS_RNG = "/usr/share/pcs/data/ocf-1.1.rng";
 const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 
 function need(path: string, pkg: string): void {
-  assert.ok(existsSync(path), `${path} is missing: install the Debian package ${pkg} (scripts/lab-deps.sh)`);
+  assert.ok(
+    existsSync(path),
+    `${path} is missing: install the Debian package ${pkg} (scripts/lab-deps.sh)`,
+  );
 }
 
 function xmllint(xml: string, ...args: string[]): { status: number | null; stderr: string } {
@@ -41,7 +44,14 @@ const awkward: OcfAgent = {
   name: "Awkward",
   longdesc: 'Quotes " & <angles> and\nseveral lines.',
   parameters: [
-    { name: "config", type: "string", required: true, unique: true, shortdesc: "a & b", longdesc: "<x>" },
+    {
+      name: "config",
+      type: "string",
+      required: true,
+      unique: true,
+      shortdesc: "a & b",
+      longdesc: "<x>",
+    },
     { name: "count", type: "integer", default: "3", shortdesc: "n", longdesc: "n" },
     { name: "force", type: "boolean", default: "false", shortdesc: "f", longdesc: "f" },
     { name: "wait", type: "time", default: "90s", shortdesc: "w", longdesc: "w" },
@@ -72,14 +82,23 @@ describe("OCF meta-data", () => {
 
   it("OCF 1.0 by default, with the agent's own version as the attribute", () => {
     const xml = metadataXml(dummy);
-    assert.match(xml, /^<\?xml version="1\.0"\?>\n<!DOCTYPE resource-agent SYSTEM "ra-api-1\.dtd">\n<resource-agent name="Dummy" version="1\.0">\n<version>1\.0<\/version>\n/);
+    assert.match(
+      xml,
+      /^<\?xml version="1\.0"\?>\n<!DOCTYPE resource-agent SYSTEM "ra-api-1\.dtd">\n<resource-agent name="Dummy" version="1\.0">\n<version>1\.0<\/version>\n/,
+    );
     assert.doesNotMatch(xml, /reloadable/);
     assert.match(xml, /<action name="monitor" timeout="20s" interval="10s" depth="0" \/>/);
-    assert.match(xml, /<action name="meta-data" timeout="5s" \/>\n<action name="validate-all" timeout="20s" \/>\n<\/actions>/);
+    assert.match(
+      xml,
+      /<action name="meta-data" timeout="5s" \/>\n<action name="validate-all" timeout="20s" \/>\n<\/actions>/,
+    );
   });
 
   it("reload-agent makes it OCF 1.1: version 1.1, reloadable parameters, well-formed", () => {
-    const agent: OcfAgent = { ...dummy, actions: { ...dummy.actions, "reload-agent": { timeout: "20s", run: async () => undefined } } };
+    const agent: OcfAgent = {
+      ...dummy,
+      actions: { ...dummy.actions, "reload-agent": { timeout: "20s", run: async () => undefined } },
+    };
     const xml = metadataXml(agent);
     assert.match(xml, /<version>1\.1<\/version>/);
     assert.match(xml, /<parameter name="fake" unique="0" required="0" reloadable="1">/);
@@ -91,10 +110,20 @@ describe("OCF meta-data", () => {
   });
 
   it("an agent with reload-agent gives the 1.1 form only to a caller that speaks OCF 1.1 (Pacemaker), else valid 1.0", async () => {
-    const agent: OcfAgent = { ...dummy, actions: { ...dummy.actions, "reload-agent": { timeout: "20s", run: async () => undefined } } };
+    const agent: OcfAgent = {
+      ...dummy,
+      actions: { ...dummy.actions, "reload-agent": { timeout: "20s", run: async () => undefined } },
+    };
     const asked = async (env: Record<string, string>): Promise<string> => {
       let out = "";
-      const io = { out: (t: string) => (out += t), err: () => undefined, stderrIsTty: () => false, syslog: () => undefined, startedAt: () => Date.now(), pid: 1 };
+      const io = {
+        out: (t: string) => (out += t),
+        err: () => undefined,
+        stderrIsTty: () => false,
+        syslog: () => undefined,
+        startedAt: () => Date.now(),
+        pid: 1,
+      };
       assert.equal(await runOcfAgent(agent, ["meta-data"], env, io), 0);
       return out;
     };
@@ -120,14 +149,21 @@ describe("ocf-tester", () => {
     const wrapper = join(dir, "Dummy");
     // ocf-tester runs an agent by path: a shell wrapper starts the example agent from sources.
     const loader = `file://${join(ROOT, "node_modules/tsx/dist/loader.mjs")}`;
-    writeFileSync(wrapper, `#!/bin/sh\nexec node --import ${loader} ${join(ROOT, "test/unit/ocf-dummy.ts")} "$@"\n`);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec node --import ${loader} ${join(ROOT, "test/unit/ocf-dummy.ts")} "$@"\n`,
+    );
     chmodSync(wrapper, 0o755);
-    const r = spawnSync(OCF_TESTER, ["-n", "dummy1", "-o", `state=${join(dir, "dummy1.state")}`, wrapper], {
-      encoding: "utf8",
-      cwd: dir,
-      env: { ...process.env, HA_RSCTMP: dir },
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      OCF_TESTER,
+      ["-n", "dummy1", "-o", `state=${join(dir, "dummy1.state")}`, wrapper],
+      {
+        encoding: "utf8",
+        cwd: dir,
+        env: { ...process.env, HA_RSCTMP: dir },
+        timeout: 120_000,
+      },
+    );
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /passed all tests/);
   });

@@ -21,7 +21,12 @@ function enterprise(oid: string): string | undefined {
 }
 
 function columns(p: PduProfile): string[] {
-  return [p.state.oid, p.control.oid, ...(p.control.onOid === undefined ? [] : [p.control.onOid]), ...(p.name === undefined ? [] : [p.name.oid])];
+  return [
+    p.state.oid,
+    p.control.oid,
+    ...(p.control.onOid === undefined ? [] : [p.control.onOid]),
+    ...(p.name === undefined ? [] : [p.name.oid]),
+  ];
 }
 
 /**
@@ -56,13 +61,19 @@ describe("PDU profiles are well formed", () => {
       it("has numeric sysObjectID prefixes below an enterprise, none repeated", () => {
         for (const oid of p.sysObjectIds) {
           assert.match(oid, NUMERIC_OID, oid);
-          assert.ok(oid.split(".").length >= 7, `${oid} names an enterprise's product, not a bare tree`);
+          assert.ok(
+            oid.split(".").length >= 7,
+            `${oid} names an enterprise's product, not a bare tree`,
+          );
         }
         assert.equal(new Set(p.sysObjectIds).size, p.sysObjectIds.length);
       });
 
       it("has an index of arcs, the outlet once, a switch exactly when it has switches", () => {
-        assert.match(p.index, /^(\d+|\{switch\}|\{switch-1\}|\{outlet\})(\.(\d+|\{switch\}|\{switch-1\}|\{outlet\}))*$/);
+        assert.match(
+          p.index,
+          /^(\d+|\{switch\}|\{switch-1\}|\{outlet\})(\.(\d+|\{switch\}|\{switch-1\}|\{outlet\}))*$/,
+        );
         assert.equal(p.index.split("{outlet}").length, 2, "{outlet} once");
         assert.ok((p.index.match(/\{switch(-1)?\}/g) ?? []).length <= 1, "at most one switch");
         assert.equal(SWITCH.test(p.index), p.switches, "switch in index ⇔ switches");
@@ -72,7 +83,11 @@ describe("PDU profiles are well formed", () => {
         const { on, off } = p.state;
         assert.ok(on.length > 0 && off.length > 0);
         for (const v of [...on, ...off]) assert.ok(Number.isInteger(v), String(v));
-        assert.deepEqual(on.filter((v) => off.includes(v)), [], "a value both on and off");
+        assert.deepEqual(
+          on.filter((v) => off.includes(v)),
+          [],
+          "a value both on and off",
+        );
       });
 
       it("writes on and off distinguishably: different values or different columns", () => {
@@ -80,7 +95,10 @@ describe("PDU profiles are well formed", () => {
         assert.ok(Number.isInteger(control.on) && Number.isInteger(control.off));
         const on = controlWrite(p, "on");
         const off = controlWrite(p, "off");
-        assert.ok(on.oid !== off.oid || on.value !== off.value, `${p.id}: on and off write the same`);
+        assert.ok(
+          on.oid !== off.oid || on.value !== off.value,
+          `${p.id}: on and off write the same`,
+        );
         if (control.onOid !== undefined) assert.notEqual(control.onOid, control.oid);
       });
 
@@ -110,13 +128,18 @@ describe("PDU profiles are well formed", () => {
   }
 
   it("claim no sysObjectID prefix twice, and nest none unless listed as deliberate", () => {
-    const claims = PDU_PROFILES.flatMap((p) => p.sysObjectIds.map((prefix) => ({ id: p.id, prefix })));
+    const claims = PDU_PROFILES.flatMap((p) =>
+      p.sysObjectIds.map((prefix) => ({ id: p.id, prefix })),
+    );
     for (const a of claims) {
       for (const b of claims) {
         if (a === b) continue;
         assert.notEqual(a.prefix, b.prefix, `${a.prefix} claimed by ${a.id} and ${b.id}`);
         if (b.prefix.startsWith(`${a.prefix}.`)) {
-          assert.ok(DELIBERATE_NESTING.has(`${a.prefix} → ${b.prefix}`), `${b.id}'s ${b.prefix} lies below ${a.id}'s ${a.prefix}`);
+          assert.ok(
+            DELIBERATE_NESTING.has(`${a.prefix} → ${b.prefix}`),
+            `${b.id}'s ${b.prefix} lies below ${a.id}'s ${a.prefix}`,
+          );
         }
       }
     }
@@ -130,7 +153,11 @@ describe("profileForSysObjectId", () => {
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.318.1.3.4.5.12.7")?.id, "apc-rpdu");
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.318.1.3.4.55"), undefined);
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.318.1.3.4.50"), undefined);
-    assert.equal(profileForSysObjectId("1.3.6.1.4.1.318.1.3.4"), undefined, "a prefix's parent is not matched");
+    assert.equal(
+      profileForSysObjectId("1.3.6.1.4.1.318.1.3.4"),
+      undefined,
+      "a prefix's parent is not matched",
+    );
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.3180.1.3.4.5"), undefined);
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.1718.30"), undefined);
     assert.equal(profileForSysObjectId("1.3.6.1.4.1.1718.3"), profileById("sentry3"));
@@ -149,8 +176,15 @@ describe("profileForSysObjectId", () => {
   it("prefers the prefix with the most arcs, whatever the order of the profiles", () => {
     const base = profileById("apc-masterswitch") as PduProfile;
     const outer: PduProfile = { ...base, id: "outer", sysObjectIds: ["1.3.6.1.4.1.318.1.3.4"] };
-    const inner: PduProfile = { ...base, id: "inner", sysObjectIds: ["1.3.6.1.4.1.999", "1.3.6.1.4.1.318.1.3.4.5"] };
-    for (const list of [[outer, inner], [inner, outer]]) {
+    const inner: PduProfile = {
+      ...base,
+      id: "inner",
+      sysObjectIds: ["1.3.6.1.4.1.999", "1.3.6.1.4.1.318.1.3.4.5"],
+    };
+    for (const list of [
+      [outer, inner],
+      [inner, outer],
+    ]) {
       assert.equal(longestPrefixMatch(list, "1.3.6.1.4.1.318.1.3.4.5")?.id, "inner");
       assert.equal(longestPrefixMatch(list, "1.3.6.1.4.1.318.1.3.4.5.2")?.id, "inner");
       assert.equal(longestPrefixMatch(list, "1.3.6.1.4.1.318.1.3.4.45")?.id, "outer");
@@ -168,23 +202,55 @@ describe("profileForSysObjectId", () => {
 
   // sysObjectIDs devices report, and where they are recorded.
   const REAL: readonly (readonly [string, string | undefined, string])[] = [
-    ["1.3.6.1.4.1.318.1.3.4.5", "apc-rpdu", "AP79xx, PowerNet-MIB masterSwitchrPDU; fence_apc_snmp ApcRPDU"],
+    [
+      "1.3.6.1.4.1.318.1.3.4.5",
+      "apc-rpdu",
+      "AP79xx, PowerNet-MIB masterSwitchrPDU; fence_apc_snmp ApcRPDU",
+    ],
     ["1.3.6.1.4.1.318.1.3.4.6", "apc-rpdu2", "AP8932 rpdu2g 6.7.2, PowerNet-MIB masterSwitchrPDU2"],
-    ["1.3.6.1.4.1.318.1.3.4.8", "apc-rpdu2", "AP7900B rpdu2g 6.8.0 (LibreNMS apc_ap7900b.snmprec), masterSwitchrPDUB"],
+    [
+      "1.3.6.1.4.1.318.1.3.4.8",
+      "apc-rpdu2",
+      "AP7900B rpdu2g 6.8.0 (LibreNMS apc_ap7900b.snmprec), masterSwitchrPDUB",
+    ],
     ["1.3.6.1.4.1.318.1.3.4.1", "apc-masterswitch", "PowerNet-MIB masterSwitchV1"],
     ["1.3.6.1.4.1.318.1.3.4.2", "apc-masterswitch", "PowerNet-MIB masterSwitchV2"],
-    ["1.3.6.1.4.1.318.1.3.4.4", "apc-masterswitch-plus", "PowerNet-MIB masterSwitchMSP; fence_apc_snmp ApcMSP"],
+    [
+      "1.3.6.1.4.1.318.1.3.4.4",
+      "apc-masterswitch-plus",
+      "PowerNet-MIB masterSwitchMSP; fence_apc_snmp ApcMSP",
+    ],
     ["1.3.6.1.4.1.318.1.3.4.9", undefined, "APC ePDU (masterSwitchePDU), other tables"],
     ["1.3.6.1.4.1.318.1.3.2.11", undefined, "an APC Smart-UPS"],
-    ["1.3.6.1.4.1.534.6.6.7", "eaton-epdu", "Eaton ePDU MA 1P (LibreNMS eatonpdu.snmprec), EATON-EPDU-MIB eatonEpdu"],
+    [
+      "1.3.6.1.4.1.534.6.6.7",
+      "eaton-epdu",
+      "Eaton ePDU MA 1P (LibreNMS eatonpdu.snmprec), EATON-EPDU-MIB eatonEpdu",
+    ],
     ["1.3.6.1.4.1.534.6.6.6", undefined, "Eaton Managed ePDU (older MIB, fence_eaton_snmp)"],
     ["1.3.6.1.4.1.13742.6", "raritan-px2", "PDU2-MIB pdu2"],
-    ["1.3.6.1.4.1.13742.4", undefined, "Raritan Dominion PX, first generation (LibreNMS raritan-pdu.snmprec)"],
+    [
+      "1.3.6.1.4.1.13742.4",
+      undefined,
+      "Raritan Dominion PX, first generation (LibreNMS raritan-pdu.snmprec)",
+    ],
     ["1.3.6.1.4.1.1718.3", "sentry3", "Sentry3-MIB sentry3"],
-    ["1.3.6.1.4.1.1718.4", "sentry4", "Sentry Smart PDU (LibreNMS sentry4.snmprec), Sentry4-MIB sentry4"],
-    ["1.3.6.1.4.1.850.1.1.1", "tripplite", "Tripp Lite LX card, TRIPPLITE-PRODUCTS tlpDevice; fence_apc_snmp TrippliteLXPDU"],
+    [
+      "1.3.6.1.4.1.1718.4",
+      "sentry4",
+      "Sentry Smart PDU (LibreNMS sentry4.snmprec), Sentry4-MIB sentry4",
+    ],
+    [
+      "1.3.6.1.4.1.850.1.1.1",
+      "tripplite",
+      "Tripp Lite LX card, TRIPPLITE-PRODUCTS tlpDevice; fence_apc_snmp TrippliteLXPDU",
+    ],
     ["1.3.6.1.4.1.850.1", undefined, "Tripp Lite SNMPWEBCARD, older MIB"],
-    ["1.3.6.1.4.1.3808.1.1.3", "cyberpower", "CyberPower PDU (LibreNMS cyberpower definition), CPS-MIB ePDU"],
+    [
+      "1.3.6.1.4.1.3808.1.1.3",
+      "cyberpower",
+      "CyberPower PDU (LibreNMS cyberpower definition), CPS-MIB ePDU",
+    ],
     ["1.3.6.1.4.1.3808.1.1.1", undefined, "a CyberPower UPS card, CPS-MIB ups"],
     ["1.3.6.1.4.1.8072.3.2.10", undefined, "net-snmp on Linux"],
   ];
@@ -199,7 +265,10 @@ describe("index and control conventions", () => {
   it("writes APC rPDU row indexes as the outlet", () => {
     const p = profileById("apc-rpdu") as PduProfile;
     assert.equal(rowIndex(p, { switchNo: 1, outlet: 7 }), "7");
-    assert.equal(`${p.state.oid}.${rowIndex(p, { switchNo: 1, outlet: 7 })}`, "1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.7");
+    assert.equal(
+      `${p.state.oid}.${rowIndex(p, { switchNo: 1, outlet: 7 })}`,
+      "1.3.6.1.4.1.318.1.1.12.3.5.1.1.4.7",
+    );
   });
 
   it("counts Eaton strapped units from 0: switch N is strappingIndex N-1", () => {
@@ -225,23 +294,48 @@ describe("index and control conventions", () => {
   });
 
   it("addresses a MasterSwitch plus outlet as unit.1.outlet and a Sentry outlet as unit.feed 1.outlet", () => {
-    assert.equal(rowIndex(profileById("apc-masterswitch-plus") as PduProfile, { switchNo: 2, outlet: 6 }), "2.1.6");
-    assert.equal(rowIndex(profileById("sentry3") as PduProfile, { switchNo: 2, outlet: 5 }), "2.1.5");
-    assert.equal(rowIndex(profileById("sentry4") as PduProfile, { switchNo: 1, outlet: 16 }), "1.1.16");
-    assert.equal(outletOfRow(profileById("sentry4") as PduProfile, "1.2.16"), undefined, "second cord: not addressable");
+    assert.equal(
+      rowIndex(profileById("apc-masterswitch-plus") as PduProfile, { switchNo: 2, outlet: 6 }),
+      "2.1.6",
+    );
+    assert.equal(
+      rowIndex(profileById("sentry3") as PduProfile, { switchNo: 2, outlet: 5 }),
+      "2.1.5",
+    );
+    assert.equal(
+      rowIndex(profileById("sentry4") as PduProfile, { switchNo: 1, outlet: 16 }),
+      "1.1.16",
+    );
+    assert.equal(
+      outletOfRow(profileById("sentry4") as PduProfile, "1.2.16"),
+      undefined,
+      "second cord: not addressable",
+    );
   });
 
   it("addresses Raritan outlets under pduId 1 and Tripp Lite outlets under their device", () => {
-    assert.equal(rowIndex(profileById("raritan-px2") as PduProfile, { switchNo: 1, outlet: 12 }), "1.12");
-    assert.deepEqual(outletOfRow(profileById("raritan-px2") as PduProfile, "1.12"), { switchNo: 1, outlet: 12 });
+    assert.equal(
+      rowIndex(profileById("raritan-px2") as PduProfile, { switchNo: 1, outlet: 12 }),
+      "1.12",
+    );
+    assert.deepEqual(outletOfRow(profileById("raritan-px2") as PduProfile, "1.12"), {
+      switchNo: 1,
+      outlet: 12,
+    });
     assert.equal(outletOfRow(profileById("raritan-px2") as PduProfile, "2.12"), undefined);
-    assert.equal(rowIndex(profileById("tripplite") as PduProfile, { switchNo: 1, outlet: 4 }), "1.4");
+    assert.equal(
+      rowIndex(profileById("tripplite") as PduProfile, { switchNo: 1, outlet: 4 }),
+      "1.4",
+    );
   });
 
   it("keeps read and write numberings apart where a MIB reverses them", () => {
     // rPDU2: state off(1)/on(2), command immediateOn(1)/immediateOff(2).
     const rpdu2 = profileById("apc-rpdu2") as PduProfile;
-    assert.deepEqual([rpdu2.state.on, rpdu2.state.off, rpdu2.control.on, rpdu2.control.off], [[2], [1], 1, 2]);
+    assert.deepEqual(
+      [rpdu2.state.on, rpdu2.state.off, rpdu2.control.on, rpdu2.control.off],
+      [[2], [1], 1, 2],
+    );
     // PDU2-MIB: state on(7)/off(8), operation on(1)/off(0).
     const px = profileById("raritan-px2") as PduProfile;
     assert.deepEqual([px.state.on, px.state.off, px.control.on, px.control.off], [[7], [8], 1, 0]);

@@ -7,7 +7,11 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseStringPromise } from "xml2js";
 import { main } from "../../commands/render.js";
-import { checkInventoryText, InventoryError, loadInventory } from "../../topology/inventory/load.js";
+import {
+  checkInventoryText,
+  InventoryError,
+  loadInventory,
+} from "../../topology/inventory/load.js";
 import { crmshValue, shellWord, xmlCommentText } from "../../topology/render/escape.js";
 import { hostMap, planCluster } from "../../topology/render/plan.js";
 import { planOrError, renderFormat } from "../../topology/render/render.js";
@@ -22,7 +26,18 @@ const TEMPLATES = path.join(ROOT, "crm-templates");
 describe("render: the template scheme", () => {
   const t = parseTemplate(
     "t.tmpl",
-    ["notes are not output", "#% begin a", "x={{x}}", "#% end", "#% piece p", " \\", "  {{y}}", "#% end", "#% inline i: <{{z}}>", "more notes"].join("\n"),
+    [
+      "notes are not output",
+      "#% begin a",
+      "x={{x}}",
+      "#% end",
+      "#% piece p",
+      " \\",
+      "  {{y}}",
+      "#% end",
+      "#% inline i: <{{z}}>",
+      "more notes",
+    ].join("\n"),
   );
   it("block sections end in a newline, pieces do not, inline pieces are one line", () => {
     assert.equal(fill(t, "a", { x: fragment("1") }), "x=1\n");
@@ -30,31 +45,64 @@ describe("render: the template scheme", () => {
     assert.equal(fill(t, "i", { z: fragment("3") }), "<3>");
   });
   it("a placeholder without a value, or a value without a placeholder, is an error", () => {
-    assert.throws(() => fill(t, "a", {}), /section 'a' uses \{\{x\}\}, which the renderer does not provide/);
-    assert.throws(() => fill(t, "a", { x: fragment("1"), w: fragment("2") }), /section 'a' does not use \{\{w\}\}/);
+    assert.throws(
+      () => fill(t, "a", {}),
+      /section 'a' uses \{\{x\}\}, which the renderer does not provide/,
+    );
+    assert.throws(
+      () => fill(t, "a", { x: fragment("1"), w: fragment("2") }),
+      /section 'a' does not use \{\{w\}\}/,
+    );
     assert.throws(() => fill(t, "nope", {}), /no section 'nope'/);
   });
   it("malformed templates are refused with their line", () => {
-    assert.throws(() => parseTemplate("b.tmpl", "#% begin a\nx\n"), (e: unknown) => e instanceof TemplateError && /b\.tmpl:1: section 'a' has no '#% end'/.test(e.message));
-    assert.throws(() => parseTemplate("b.tmpl", "#% end\n"), /b\.tmpl:1: '#% end' without '#% begin'/);
-    assert.throws(() => parseTemplate("b.tmpl", "#% begin a\n#% begin b\n"), /b\.tmpl:2: '#% begin' inside section 'a'/);
-    assert.throws(() => parseTemplate("b.tmpl", "#% begin A\n#% end\n"), /b\.tmpl:1: expected '#% begin NAME'/);
-    assert.throws(() => parseTemplate("b.tmpl", "#% inline a: x\n#% inline a: y\n"), /b\.tmpl:2: section 'a' is defined twice/);
+    assert.throws(
+      () => parseTemplate("b.tmpl", "#% begin a\nx\n"),
+      (e: unknown) =>
+        e instanceof TemplateError && /b\.tmpl:1: section 'a' has no '#% end'/.test(e.message),
+    );
+    assert.throws(
+      () => parseTemplate("b.tmpl", "#% end\n"),
+      /b\.tmpl:1: '#% end' without '#% begin'/,
+    );
+    assert.throws(
+      () => parseTemplate("b.tmpl", "#% begin a\n#% begin b\n"),
+      /b\.tmpl:2: '#% begin' inside section 'a'/,
+    );
+    assert.throws(
+      () => parseTemplate("b.tmpl", "#% begin A\n#% end\n"),
+      /b\.tmpl:1: expected '#% begin NAME'/,
+    );
+    assert.throws(
+      () => parseTemplate("b.tmpl", "#% inline a: x\n#% inline a: y\n"),
+      /b\.tmpl:2: section 'a' is defined twice/,
+    );
   });
   it("the shipped templates parse", () => {
-    for (const file of Object.values(TEMPLATE_FILES)) parseTemplate(file, fs.readFileSync(path.join(TEMPLATES, file), "utf8"));
+    for (const file of Object.values(TEMPLATE_FILES))
+      parseTemplate(file, fs.readFileSync(path.join(TEMPLATES, file), "utf8"));
   });
 });
 
 describe("render: escaping", () => {
   it("shell words survive sh unchanged", () => {
-    for (const v of ["plain", "/bin/cat /etc/x", "it's", 'a"b', "$HOME `x` \\ ; & | * ?", "tab\tin", "-x"]) {
-      const out = execFileSync("/bin/sh", ["-c", `printf %s ${shellWord(v)}`], { encoding: "utf8" });
+    for (const v of [
+      "plain",
+      "/bin/cat /etc/x",
+      "it's",
+      'a"b',
+      "$HOME `x` \\ ; & | * ?",
+      "tab\tin",
+      "-x",
+    ]) {
+      const out = execFileSync("/bin/sh", ["-c", `printf %s ${shellWord(v)}`], {
+        encoding: "utf8",
+      });
       assert.equal(out, v);
     }
     assert.equal(shellWord("qemu:///system"), "qemu:///system");
   });
-  it("crmsh values are double-quoted with \\ and \" escaped", () => {
+  it('crmsh values are double-quoted with \\ and " escaped', () => {
     assert.equal(crmshValue('a "b" \\c'), '"a \\"b\\" \\\\c"');
   });
   it("XML comments never contain --", () => {
@@ -68,19 +116,35 @@ describe("render: the plan", () => {
     const plan = planCluster(inventory);
     assert.deepEqual(
       plan.levels.map((l) => `${l.target} ${l.index} ${l.devices.join(",")}`),
-      ["hv1 1 fence-ipmi-hv1", "hv1 2 fence-pdu-pdu-a,fence-pdu-pdu-b", "hv2 1 fence-ipmi-hv2", "hv2 2 fence-pdu-pdu-a,fence-pdu-pdu-b"],
+      [
+        "hv1 1 fence-ipmi-hv1",
+        "hv1 2 fence-pdu-pdu-a,fence-pdu-pdu-b",
+        "hv2 1 fence-ipmi-hv2",
+        "hv2 2 fence-pdu-pdu-a,fence-pdu-pdu-b",
+      ],
     );
-    const param = (id: string, name: string): string | undefined => plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1];
+    const param = (id: string, name: string): string | undefined =>
+      plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1];
     assert.equal(param("fence-ipmi-hv1", "pcmk_delay_base"), "15s");
     assert.equal(param("fence-ipmi-hv2", "pcmk_delay_base"), undefined);
     assert.equal(param("fence-ipmi-hv1", "pcmk_host_list"), "hv1");
     assert.equal(param("fence-pdu-pdu-a", "pcmk_host_map"), "hv1:1;hv2:2");
     assert.equal(param("fence-ipmi-hv1", "password_script"), "/bin/cat /etc/kvmha/hv1-bmc.pw");
-    assert.equal(param("fence-pdu-pdu-b", "snmp_priv_passwd_script"), "/bin/cat /etc/kvmha/pdu-b.priv");
+    assert.equal(
+      param("fence-pdu-pdu-b", "snmp_priv_passwd_script"),
+      "/bin/cat /etc/kvmha/pdu-b.priv",
+    );
     // The v2c community by reference too: community_file F becomes community_script=/bin/cat F.
     assert.equal(param("fence-pdu-pdu-a", "community"), undefined);
-    assert.equal(param("fence-pdu-pdu-a", "community_script"), "/bin/cat /etc/kvmha/pdu-a.community");
-    assert.equal(param("fence-pdu-pdu-b", "community_script"), undefined, "SNMPv3 has no community");
+    assert.equal(
+      param("fence-pdu-pdu-a", "community_script"),
+      "/bin/cat /etc/kvmha/pdu-a.community",
+    );
+    assert.equal(
+      param("fence-pdu-pdu-b", "community_script"),
+      undefined,
+      "SNMPv3 has no community",
+    );
     assert.deepEqual(
       plan.devices.filter((d) => d.avoids !== undefined).map((d) => `${d.id}!${d.avoids}`),
       ["fence-ipmi-hv1!hv1", "fence-ipmi-hv2!hv2"],
@@ -90,7 +154,11 @@ describe("render: the plan", () => {
   it("timeouts: each device covers its agent's own timeouts, stonith-timeout the sum of a node's levels + 20%", async () => {
     const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
     const plan = planCluster(inventory);
-    const t = (id: string, name: string): number => Number.parseInt(plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1] ?? "", 10);
+    const t = (id: string, name: string): number =>
+      Number.parseInt(
+        plan.devices.find((d) => d.id === id)?.params.find(([n]) => n === name)?.[1] ?? "",
+        10,
+      );
     // The agents wait the whole power_timeout for the off, and again for the on: a reboot is two
     // power changes. fence_ipmi: fixed = start 5 + password_script 5 + login 5 + status, close
     // 2 x 2 = 19; a change = power_timeout 20 + switch and the last read 2 x 2 = 24.
@@ -109,10 +177,18 @@ describe("render: the plan", () => {
     assert.equal(t("fence-pdu-pdu-b", "pcmk_off_timeout"), 65);
     assert.equal(t("fence-pdu-pdu-b", "pcmk_on_timeout"), 50);
     assert.equal(t("fence-pdu-pdu-b", "pcmk_reboot_timeout"), 90);
-    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-pdu-a")?.params.find(([n]) => n === "pcmk_delay_base")?.[1], "hv1:15s;hv2:0s");
+    assert.equal(
+      plan.devices
+        .find((d) => d.id === "fence-pdu-pdu-a")
+        ?.params.find(([n]) => n === "pcmk_delay_base")?.[1],
+      "hv1:15s;hv2:0s",
+    );
     // hv1: level 1 alone is a reboot, 85; level 2 (two PDUs) an off of each, then an on of each:
     // (45 + 45 + 15) + (50 + 50 + 15) = 220; 85 + 220 = 305, + 20% = 366 -> 370
-    assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a off 45 + on 45 + delay 15 + pdu-b off 50 + on 50 + delay 15 = 305 s");
+    assert.equal(
+      plan.stonithTimeout.sum,
+      "IPMI reboot 85 + pdu-a off 45 + on 45 + delay 15 + pdu-b off 50 + on 50 + delay 15 = 305 s",
+    );
     assert.deepEqual(plan.properties, [
       ["stonith-enabled", "true"],
       ["stonith-timeout", "370s"],
@@ -122,9 +198,13 @@ describe("render: the plan", () => {
 
   it("timeouts: a PDU alone in a node's level is timed for the reboot the fencer asks of it", async () => {
     // Each node fed by pdu-a only: level 2 is that one device, asked for a reboot (off, then on).
-    const single = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace(/\n\s*- \{ pdu: pdu-b, outlets: \[\d\] \}/g, "");
+    const single = fs
+      .readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8")
+      .replace(/\n\s*- \{ pdu: pdu-b, outlets: \[\d\] \}/g, "");
     const plan = planCluster(checkInventoryText("single.yaml", single).inventory);
-    assert.deepEqual(plan.levels.find((l) => l.target === "hv2" && l.index === 2)?.devices, ["fence-pdu-pdu-a"]);
+    assert.deepEqual(plan.levels.find((l) => l.target === "hv2" && l.index === 2)?.devices, [
+      "fence-pdu-pdu-a",
+    ]);
     // hv1: IPMI reboot 85 + pdu-a reboot 70 + delay 15 = 170, + 20% = 204 -> 210 (not off 45 + on 70)
     assert.equal(plan.stonithTimeout.sum, "IPMI reboot 85 + pdu-a reboot 70 + delay 15 = 170 s");
     assert.equal(plan.stonithTimeout.seconds, 210);
@@ -141,10 +221,18 @@ describe("render: the plan", () => {
     // off = 72 -> 75; on and reboot = 24 + 2 x 48 = 120
     assert.equal(left?.params.find(([n]) => n === "pcmk_off_timeout")?.[1], "75s");
     assert.equal(left?.params.find(([n]) => n === "pcmk_reboot_timeout")?.[1], "120s");
-    assert.equal(left?.params.find(([n]) => n === "pcmk_host_map")?.[1], "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3");
+    assert.equal(
+      left?.params.find(([n]) => n === "pcmk_host_map")?.[1],
+      "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3",
+    );
     assert.equal(hostMap([{ node: "a", outlets: ["1", "2"] }]), "a:1,2");
     // community_script is passed as is
-    assert.equal(plan.devices.find((d) => d.id === "fence-pdu-right")?.params.find(([n]) => n === "community_script")?.[1], "/usr/local/sbin/kvmha-secret pdu-right");
+    assert.equal(
+      plan.devices
+        .find((d) => d.id === "fence-pdu-right")
+        ?.params.find(([n]) => n === "community_script")?.[1],
+      "/usr/local/sbin/kvmha-secret pdu-right",
+    );
   });
 
   it("SBD and no-PDU variants: levels without gaps", async () => {
@@ -153,24 +241,56 @@ describe("render: the plan", () => {
       sbd.levels.filter((l) => l.target === "hv2").map((l) => `${l.index} ${l.devices.join(",")}`),
       ["1 fence-ipmi-hv2", "2 fence-sbd"],
     );
-    assert.equal(sbd.devices.find((d) => d.id === "fence-sbd")?.params.find(([n]) => n === "pcmk_host_list")?.[1], "hv1,hv2,hv3");
+    assert.equal(
+      sbd.devices
+        .find((d) => d.id === "fence-sbd")
+        ?.params.find(([n]) => n === "pcmk_host_list")?.[1],
+      "hv1,hv2,hv3",
+    );
     // SBD in addition to the PDUs: the third level.
-    const both = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace("  two_node:\n", "  sbd: { devices: [/dev/disk/by-id/wwn-0x1-part1] }\n  two_node:\n");
+    const both = fs
+      .readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8")
+      .replace(
+        "  two_node:\n",
+        "  sbd: { devices: [/dev/disk/by-id/wwn-0x1-part1] }\n  two_node:\n",
+      );
     const withSbd = planCluster(checkInventoryText("both.yaml", both).inventory);
     assert.deepEqual(
-      withSbd.levels.filter((l) => l.target === "hv2").map((l) => `${l.index} ${l.devices.join(",")}`),
+      withSbd.levels
+        .filter((l) => l.target === "hv2")
+        .map((l) => `${l.index} ${l.devices.join(",")}`),
       ["1 fence-ipmi-hv2", "2 fence-pdu-pdu-a,fence-pdu-pdu-b", "3 fence-sbd"],
     );
     const noPdu = planCluster((await loadInventory(path.join(FIXTURES, "no-pdu.yaml"))).inventory);
-    assert.deepEqual(noPdu.levels.map((l) => l.index), [1, 1]);
+    assert.deepEqual(
+      noPdu.levels.map((l) => l.index),
+      [1, 1],
+    );
   });
 
   it("capacities give node and guest utilization and placement-strategy", async () => {
-    const plan = planCluster((await loadInventory(path.join(FIXTURES, "three-node.yaml"))).inventory);
-    assert.deepEqual(plan.properties.find(([n]) => n === "placement-strategy"), ["placement-strategy", "balanced"]);
-    assert.deepEqual(plan.nodeUtilization[2], { node: "hv3", attributes: [["cpu", "16"], ["memory", "131072"]] });
-    assert.deepEqual(plan.guests[2]?.utilization, [["cpu", "8"], ["memory", "65536"]]);
-    assert.deepEqual(plan.guests[2]?.ops.find((o) => o.name === "stop"), { name: "stop", interval: 0, timeout: 300 });
+    const plan = planCluster(
+      (await loadInventory(path.join(FIXTURES, "three-node.yaml"))).inventory,
+    );
+    assert.deepEqual(
+      plan.properties.find(([n]) => n === "placement-strategy"),
+      ["placement-strategy", "balanced"],
+    );
+    assert.deepEqual(plan.nodeUtilization[2], {
+      node: "hv3",
+      attributes: [
+        ["cpu", "16"],
+        ["memory", "131072"],
+      ],
+    });
+    assert.deepEqual(plan.guests[2]?.utilization, [
+      ["cpu", "8"],
+      ["memory", "65536"],
+    ]);
+    assert.deepEqual(
+      plan.guests[2]?.ops.find((o) => o.name === "stop"),
+      { name: "stop", interval: 0, timeout: 300 },
+    );
   });
 
   it("IPMI devices are tried once per fencing action; every device's failures expire", async () => {
@@ -181,8 +301,16 @@ describe("render: the plan", () => {
         const param = (name: string): string | undefined => d.params.find(([n]) => n === name)?.[1];
         // A BMC that did not answer within login_timeout will not answer a retry; the PDUs keep
         // Pacemaker's default (2), a busy PDU may answer the second try.
-        assert.equal(param("pcmk_off_retries"), d.agent === "fence_ipmi" ? "1" : undefined, `${file} ${d.id}`);
-        assert.equal(param("pcmk_reboot_retries"), d.agent === "fence_ipmi" ? "1" : undefined, `${file} ${d.id}`);
+        assert.equal(
+          param("pcmk_off_retries"),
+          d.agent === "fence_ipmi" ? "1" : undefined,
+          `${file} ${d.id}`,
+        );
+        assert.equal(
+          param("pcmk_reboot_retries"),
+          d.agent === "fence_ipmi" ? "1" : undefined,
+          `${file} ${d.id}`,
+        );
         assert.equal(param("pcmk_on_retries"), undefined, `${file} ${d.id}`);
         assert.deepEqual(d.meta, [["failure-timeout", "120s"]], `${file} ${d.id}`);
       }
@@ -190,19 +318,37 @@ describe("render: the plan", () => {
     // and all three formats write them
     const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
     const pcs = (await renderFormat(inventory, "pcs", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
-    const crmsh = (await renderFormat(inventory, "crmsh", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
+    const crmsh =
+      (await renderFormat(inventory, "crmsh", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
     const cib = (await renderFormat(inventory, "cib", TEMPLATES, "two-node.yaml"))[0]?.text ?? "";
-    assert.match(pcs, /pcs_f stonith create fence-ipmi-hv2 fence_ipmi \\\n(?: {4}[^\n]+ \\\n)*? {4}pcmk_off_retries=1 \\\n {4}pcmk_reboot_retries=1 \\\n {4}op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/);
-    assert.match(pcs, /pcs_f stonith create fence-pdu-pdu-a fence_pdu [^]*?op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/);
+    assert.match(
+      pcs,
+      /pcs_f stonith create fence-ipmi-hv2 fence_ipmi \\\n(?: {4}[^\n]+ \\\n)*? {4}pcmk_off_retries=1 \\\n {4}pcmk_reboot_retries=1 \\\n {4}op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/,
+    );
+    assert.match(
+      pcs,
+      /pcs_f stonith create fence-pdu-pdu-a fence_pdu [^]*?op monitor interval=60s \\\n {4}meta failure-timeout=120s\n/,
+    );
     assert.equal(pcs.match(/retries/g)?.length, 4);
-    assert.match(crmsh, /primitive fence-ipmi-hv2 stonith:fence_ipmi \\\n {4}params[^]*? {4}pcmk_reboot_retries="1" \\\n {4}meta failure-timeout="120s" \\\n {4}op monitor interval=60s\n/);
+    assert.match(
+      crmsh,
+      /primitive fence-ipmi-hv2 stonith:fence_ipmi \\\n {4}params[^]*? {4}pcmk_reboot_retries="1" \\\n {4}meta failure-timeout="120s" \\\n {4}op monitor interval=60s\n/,
+    );
     assert.equal(crmsh.match(/meta failure-timeout="120s"/g)?.length, 4);
-    assert.match(cib, /<nvpair id="fence-ipmi-hv2-instance_attributes-pcmk_off_retries" name="pcmk_off_retries" value="1"\/>/);
-    assert.match(cib, /<meta_attributes id="fence-pdu-pdu-b-meta_attributes">\n {8}<nvpair id="fence-pdu-pdu-b-meta_attributes-failure-timeout" name="failure-timeout" value="120s"\/>\n {6}<\/meta_attributes>\n {6}<operations>/);
+    assert.match(
+      cib,
+      /<nvpair id="fence-ipmi-hv2-instance_attributes-pcmk_off_retries" name="pcmk_off_retries" value="1"\/>/,
+    );
+    assert.match(
+      cib,
+      /<meta_attributes id="fence-pdu-pdu-b-meta_attributes">\n {8}<nvpair id="fence-pdu-pdu-b-meta_attributes-failure-timeout" name="failure-timeout" value="120s"\/>\n {6}<\/meta_attributes>\n {6}<operations>/,
+    );
   });
 
   it("a stonith_timeout below what fencing can take is refused at its line", async () => {
-    const text = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8").replace("  name: kvm-pair\n", "  name: kvm-pair\n  stonith_timeout: 60\n");
+    const text = fs
+      .readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8")
+      .replace("  name: kvm-pair\n", "  name: kvm-pair\n  stonith_timeout: 60\n");
     const { inventory } = checkInventoryText("two.yaml", text);
     assert.throws(
       () => planOrError(inventory, "two.yaml"),
@@ -223,12 +369,19 @@ describe("render: outputs", () => {
       const cib = await renderFormat(inventory, "cib", TEMPLATES, file);
       assert.match(pcs, /^#!\/bin\/sh\n/);
       assert.doesNotMatch(pcs, /\{\{|\}\}/);
-      assert.deepEqual(crmsh.map((f) => f.name), ["crmsh.crm", "crmsh-apply.sh"]);
-      assert.deepEqual(cib.map((f) => f.name), ["cib.xml", "cib-apply.sh"]);
+      assert.deepEqual(
+        crmsh.map((f) => f.name),
+        ["crmsh.crm", "crmsh-apply.sh"],
+      );
+      assert.deepEqual(
+        cib.map((f) => f.name),
+        ["cib.xml", "cib-apply.sh"],
+      );
       const xml = (await parseStringPromise(cib[0]?.text ?? "")) as { configuration?: unknown };
       assert.ok(xml.configuration !== undefined);
       // Shell syntax of the scripts (sh -n parses without running).
-      for (const text of [pcs, crmsh[1]?.text ?? "", cib[1]?.text ?? ""]) execFileSync("/bin/sh", ["-n"], { input: text });
+      for (const text of [pcs, crmsh[1]?.text ?? "", cib[1]?.text ?? ""])
+        execFileSync("/bin/sh", ["-n"], { input: text });
     });
   }
 });
@@ -256,7 +409,13 @@ describe("render: the command line", () => {
     try {
       const w = await cli([two, "--output", dir]);
       assert.equal(w.code, 0, w.err);
-      assert.deepEqual(fs.readdirSync(dir).sort(), ["cib-apply.sh", "cib.xml", "crmsh-apply.sh", "crmsh.crm", "pcs.sh"]);
+      assert.deepEqual(fs.readdirSync(dir).sort(), [
+        "cib-apply.sh",
+        "cib.xml",
+        "crmsh-apply.sh",
+        "crmsh.crm",
+        "pcs.sh",
+      ]);
       assert.equal(fs.statSync(path.join(dir, "pcs.sh")).mode & 0o777, 0o755);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -266,15 +425,25 @@ describe("render: the command line", () => {
     const two = path.join(FIXTURES, "two-node.yaml");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-unit-"));
     try {
-      for (const f of Object.values(TEMPLATE_FILES)) fs.copyFileSync(path.join(TEMPLATES, f), path.join(dir, f));
-      fs.writeFileSync(path.join(dir, "pcs.sh.tmpl"), fs.readFileSync(path.join(dir, "pcs.sh.tmpl"), "utf8").replace("{{budget}}", "{{budgt}}"));
+      for (const f of Object.values(TEMPLATE_FILES))
+        fs.copyFileSync(path.join(TEMPLATES, f), path.join(dir, f));
+      fs.writeFileSync(
+        path.join(dir, "pcs.sh.tmpl"),
+        fs.readFileSync(path.join(dir, "pcs.sh.tmpl"), "utf8").replace("{{budget}}", "{{budgt}}"),
+      );
       const r = await cli([two, "--templates", dir]);
       assert.equal(r.code, 1);
-      assert.match(r.err, /pcs\.sh\.tmpl: section 'device' uses \{\{budgt\}\}, which the renderer does not provide/);
+      assert.match(
+        r.err,
+        /pcs\.sh\.tmpl: section 'device' uses \{\{budgt\}\}, which the renderer does not provide/,
+      );
       // Node's recursive mkdir never returns under /proc: the output directory is made alone.
       const p = await cli([two, "--output", "/proc/kvmha-no/such"]);
       assert.equal(p.code, 1);
-      assert.match(p.err, /cannot create \/proc\/kvmha-no\/such: ENOENT \(its parent directory must exist\)/);
+      assert.match(
+        p.err,
+        /cannot create \/proc\/kvmha-no\/such: ENOENT \(its parent directory must exist\)/,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -290,7 +459,10 @@ describe("render: the command line", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-unit-"));
     try {
       const bad = path.join(dir, "bad.yaml");
-      fs.writeFileSync(bad, "cluster:\n  nme: x\nnodes:\n  - name: a\n  - name: b\n    bmc: { address: 1.2.3.4.5 }\n");
+      fs.writeFileSync(
+        bad,
+        "cluster:\n  nme: x\nnodes:\n  - name: a\n  - name: b\n    bmc: { address: 1.2.3.4.5 }\n",
+      );
       const r = await cli([bad]);
       assert.equal(r.code, 1);
       assert.equal(r.out, "");

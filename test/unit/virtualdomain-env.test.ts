@@ -5,28 +5,58 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { imageFormat, overlayImage } from "../../lib/libvirt/images.js";
-import { confString, diskLockManager, parseLibvirtUri, qemuConfPath } from "../../lib/libvirt/qemu-conf.js";
+import {
+  confString,
+  diskLockManager,
+  parseLibvirtUri,
+  qemuConfPath,
+} from "../../lib/libvirt/qemu-conf.js";
 
 describe("libvirt URIs and qemu.conf", () => {
   it("parses driver, transport, host and path", () => {
-    assert.deepEqual(parseLibvirtUri("qemu+unix:///system?socket=/x/sock"), { driver: "qemu", transport: "unix", host: "", path: "/system" });
-    assert.deepEqual(parseLibvirtUri("qemu+ssh://root@node2:22/system"), { driver: "qemu", transport: "ssh", host: "root@node2:22", path: "/system" });
+    assert.deepEqual(parseLibvirtUri("qemu+unix:///system?socket=/x/sock"), {
+      driver: "qemu",
+      transport: "unix",
+      host: "",
+      path: "/system",
+    });
+    assert.deepEqual(parseLibvirtUri("qemu+ssh://root@node2:22/system"), {
+      driver: "qemu",
+      transport: "ssh",
+      host: "root@node2:22",
+      path: "/system",
+    });
     assert.equal(parseLibvirtUri("not a uri"), undefined);
   });
   it("finds the local QEMU driver's qemu.conf, none for remote hosts or other drivers", () => {
     const env = { HOME: "/home/u" };
     assert.equal(qemuConfPath("qemu:///system", env), "/etc/libvirt/qemu.conf");
-    assert.equal(qemuConfPath("qemu+unix:///system?socket=/lab/run/libvirt-sock", env), "/etc/libvirt/qemu.conf");
+    assert.equal(
+      qemuConfPath("qemu+unix:///system?socket=/lab/run/libvirt-sock", env),
+      "/etc/libvirt/qemu.conf",
+    );
     assert.equal(qemuConfPath("qemu:///session", env), "/home/u/.config/libvirt/qemu.conf");
-    assert.equal(qemuConfPath("qemu:///session", { ...env, XDG_CONFIG_HOME: "/cfg" }), "/cfg/libvirt/qemu.conf");
+    assert.equal(
+      qemuConfPath("qemu:///session", { ...env, XDG_CONFIG_HOME: "/cfg" }),
+      "/cfg/libvirt/qemu.conf",
+    );
     assert.equal(qemuConfPath("qemu+tcp://node2/system", env), undefined);
     assert.equal(qemuConfPath("test:///default", env), undefined);
     assert.equal(qemuConfPath("xen:///system", env), undefined);
   });
   it("reads lock_manager: comments, quotes, last one wins; only lockd and sanlock protect", () => {
-    assert.equal(confString('# lock_manager = "lockd"\nuser = "root"\n', "lock_manager"), undefined);
-    assert.equal(confString("lock_manager = 'sanlock'  # shared storage\n", "lock_manager"), "sanlock");
-    assert.equal(confString('lock_manager = "lockd"\nlock_manager = "nop"\n', "lock_manager"), "nop");
+    assert.equal(
+      confString('# lock_manager = "lockd"\nuser = "root"\n', "lock_manager"),
+      undefined,
+    );
+    assert.equal(
+      confString("lock_manager = 'sanlock'  # shared storage\n", "lock_manager"),
+      "sanlock",
+    );
+    assert.equal(
+      confString('lock_manager = "lockd"\nlock_manager = "nop"\n', "lock_manager"),
+      "nop",
+    );
     assert.equal(diskLockManager('  lock_manager="lockd"\n'), "lockd");
     assert.equal(diskLockManager('lock_manager = "sanlock"'), "sanlock");
     assert.equal(diskLockManager('lock_manager = "nop"'), undefined);
@@ -47,4 +77,3 @@ describe("backingfile", () => {
     assert.equal(imageFormat("garbage"), undefined);
   });
 });
-

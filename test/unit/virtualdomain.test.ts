@@ -12,7 +12,12 @@ import { describe, it } from "node:test";
 import { qemuNameArg, qemuProcessRunning, virtualDomain } from "../../agents/VirtualDomain.js";
 import { Deadline } from "../../lib/deadline.js";
 import { DomainXmlError, parseDomainXml } from "../../lib/libvirt/domain-xml.js";
-import { isConnectionFailure, isNotFound, isNotRunning, parseDomstate } from "../../lib/libvirt/state.js";
+import {
+  isConnectionFailure,
+  isNotFound,
+  isNotRunning,
+  parseDomstate,
+} from "../../lib/libvirt/state.js";
 import { virsh, virshMessage } from "../../lib/libvirt/virsh.js";
 import { metadataXml } from "../../lib/ocf/metadata.js";
 
@@ -20,7 +25,10 @@ const DTD = "/usr/share/resource-agents/ra-api-1.dtd";
 const REFERENCE = "/usr/lib/ocf/resource.d/heartbeat/VirtualDomain";
 
 function need(path: string, pkg: string): void {
-  assert.ok(existsSync(path), `${path} is missing: install the Debian package ${pkg} (scripts/lab-deps.sh)`);
+  assert.ok(
+    existsSync(path),
+    `${path} is missing: install the Debian package ${pkg} (scripts/lab-deps.sh)`,
+  );
 }
 
 describe("domain XML", () => {
@@ -28,13 +36,27 @@ describe("domain XML", () => {
     const d = await parseDomainXml(
       "<?xml version='1.0'?>\n<!-- a comment <name>no</name> -->\n<domain type='kvm'>\n  <name>\n  vm1 </name>\n  <uuid>4DEA22B31D52D8F32516782E98AB3FA0</uuid>\n  <devices><emulator>/usr/bin/qemu-system-x86_64</emulator></devices>\n</domain>\n",
     );
-    assert.deepEqual(d, { name: "vm1", uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0", type: "kvm", emulator: "/usr/bin/qemu-system-x86_64", vcpus: undefined, memoryKib: undefined, pools: [], networks: [] });
+    assert.deepEqual(d, {
+      name: "vm1",
+      uuid: "4dea22b3-1d52-d8f3-2516-782e98ab3fa0",
+      type: "kvm",
+      emulator: "/usr/bin/qemu-system-x86_64",
+      vcpus: undefined,
+      memoryKib: undefined,
+      pools: [],
+      networks: [],
+    });
   });
   it("decodes entities and CDATA, ignores <name> elsewhere (metadata, devices)", async () => {
-    const d = await parseDomainXml("<domain type='test'><metadata><x:name xmlns:x='urn:x'>other</x:name></metadata><name><![CDATA[a&b]]></name><devices><disk><name>nope</name></disk></devices></domain>");
+    const d = await parseDomainXml(
+      "<domain type='test'><metadata><x:name xmlns:x='urn:x'>other</x:name></metadata><name><![CDATA[a&b]]></name><devices><disk><name>nope</name></disk></devices></domain>",
+    );
     assert.equal(d.name, "a&b");
     assert.equal(d.uuid, undefined);
-    assert.equal((await parseDomainXml("<domain type='qemu'><name>x&amp;y</name></domain>")).name, "x&y");
+    assert.equal(
+      (await parseDomainXml("<domain type='qemu'><name>x&amp;y</name></domain>")).name,
+      "x&y",
+    );
   });
   it("refuses what is not a domain, with one-line reasons", async () => {
     const bad: [string, RegExp][] = [
@@ -48,7 +70,12 @@ describe("domain XML", () => {
       ["<domain type='kvm'><name>a</name><uuid>xyz</uuid></domain>", /not a UUID/],
     ];
     for (const [xml, re] of bad) {
-      await assert.rejects(parseDomainXml(xml), (e: unknown) => e instanceof DomainXmlError && re.test(e.message) && !e.message.includes("\n"), xml);
+      await assert.rejects(
+        parseDomainXml(xml),
+        (e: unknown) =>
+          e instanceof DomainXmlError && re.test(e.message) && !e.message.includes("\n"),
+        xml,
+      );
     }
   });
 });
@@ -74,14 +101,23 @@ describe("libvirt states", () => {
     ["", "", "", "unknown"],
   ];
   for (const [out, state, reason, health] of cases) {
-    it(`'${out.trim()}' is ${health}`, () => assert.deepEqual(parseDomstate(out), { state, reason, health }));
+    it(`'${out.trim()}' is ${health}`, () =>
+      assert.deepEqual(parseDomstate(out), { state, reason, health }));
   }
   it("classifies virsh errors", () => {
     assert.ok(isNotFound("failed to get domain 'x'"));
     assert.ok(isNotFound("Domain not found: no domain with matching name 'x'"));
     assert.ok(!isNotFound("failed to connect to the hypervisor"));
-    assert.ok(isConnectionFailure("failed to connect to the hypervisor; Failed to connect socket to '/x': No such file or directory"));
-    assert.ok(isNotRunning("Failed to destroy domain 'test'; Requested operation is not valid: domain is not running"));
+    assert.ok(
+      isConnectionFailure(
+        "failed to connect to the hypervisor; Failed to connect socket to '/x': No such file or directory",
+      ),
+    );
+    assert.ok(
+      isNotRunning(
+        "Failed to destroy domain 'test'; Requested operation is not valid: domain is not running",
+      ),
+    );
   });
 });
 
@@ -113,10 +149,13 @@ describe("virsh runner", () => {
   it("kills a hung virsh at its deadline and says so", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vd-virsh-"));
     const fake = join(dir, "virsh");
-    writeFileSync(fake, "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\nexec sleep 30\n");
+    writeFileSync(fake, '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nexec sleep 30\n');
     chmodSync(fake, 0o755);
     const t0 = Date.now();
-    const r = await virsh(["domstate", "x"], Deadline.in(500), { program: fake, uri: "test:///default" });
+    const r = await virsh(["domstate", "x"], Deadline.in(500), {
+      program: fake,
+      uri: "test:///default",
+    });
     assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
     assert.equal(r.timedOut, true);
     assert.equal(r.code, undefined);
@@ -127,7 +166,10 @@ describe("virsh runner", () => {
     assert.equal(r.spawnError, "ENOENT");
     const dir = mkdtempSync(join(tmpdir(), "vd-virsh-"));
     const fake = join(dir, "virsh");
-    writeFileSync(fake, "#!/bin/sh\necho 'error: failed to get domain' >&2\necho 'error: Domain not found' >&2\nexit 1\n");
+    writeFileSync(
+      fake,
+      "#!/bin/sh\necho 'error: failed to get domain' >&2\necho 'error: Domain not found' >&2\nexit 1\n",
+    );
     chmodSync(fake, 0o755);
     const e = await virsh(["domstate", "x"], Deadline.in(2000), { program: fake });
     assert.equal(e.code, 1);
@@ -146,15 +188,23 @@ describe("VirtualDomain meta-data", () => {
   it("is valid against ra-api-1.dtd", () => {
     need(DTD, "resource-agents");
     need("/usr/bin/xmllint", "libxml2-utils");
-    const r = spawnSync("xmllint", ["--dtdvalid", DTD, "--noout", "-"], { input: xml, encoding: "utf8" });
+    const r = spawnSync("xmllint", ["--dtdvalid", DTD, "--noout", "-"], {
+      input: xml,
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
   });
   it("declares every parameter of ocf:heartbeat:VirtualDomain with its type, default and required flag", () => {
     need(REFERENCE, "resource-agents");
-    const ref = spawnSync(REFERENCE, ["meta-data"], { encoding: "utf8", env: { ...process.env, OCF_ROOT: "/usr/lib/ocf" } }).stdout;
+    const ref = spawnSync(REFERENCE, ["meta-data"], {
+      encoding: "utf8",
+      env: { ...process.env, OCF_ROOT: "/usr/lib/ocf" },
+    }).stdout;
     const params = (text: string): Map<string, string> => {
       const out = new Map<string, string>();
-      for (const m of text.matchAll(/<parameter name="([^"]+)"([^>]*)>[\s\S]*?<content type="([^"]+)"\s*(?:default="([^"]*)")?\s*\/>/g)) {
+      for (const m of text.matchAll(
+        /<parameter name="([^"]+)"([^>]*)>[\s\S]*?<content type="([^"]+)"\s*(?:default="([^"]*)")?\s*\/>/g,
+      )) {
         const required = /required="1"/.test(m[2] ?? "") ? "required" : "optional";
         out.set(m[1] as string, `${m[3]} ${required} default=${m[4] ?? "(none)"}`);
       }
@@ -164,8 +214,17 @@ describe("VirtualDomain meta-data", () => {
     const ours = params(xml);
     assert.ok(theirs.size >= 25, `parsed ${theirs.size} reference parameters`);
     // Ours adds what users lack in the reference (docs/VirtualDomain.md); nothing else differs.
-    const added = ["guest_agent_check", "migration_auto_converge", "migration_postcopy", "migration_postcopy_after", "migration_time_limit"];
-    assert.deepEqual([...ours.keys()].filter((k) => !added.includes(k)).sort(), [...theirs.keys()].sort());
+    const added = [
+      "guest_agent_check",
+      "migration_auto_converge",
+      "migration_postcopy",
+      "migration_postcopy_after",
+      "migration_time_limit",
+    ];
+    assert.deepEqual(
+      [...ours.keys()].filter((k) => !added.includes(k)).sort(),
+      [...theirs.keys()].sort(),
+    );
     for (const k of added) assert.ok(ours.has(k), k);
     for (const [name, what] of theirs) assert.equal(ours.get(name), what, name);
   });
@@ -182,12 +241,36 @@ describe("VirtualDomain meta-data", () => {
     assert.match(x11, /<version>1\.1<\/version>/);
     assert.match(x11, /<action name="reload-agent" timeout="20s" \/>/);
     assert.doesNotMatch(xml, /reload-agent|reloadable/);
-    const reloadable = [...x11.matchAll(/<parameter name="([^"]+)"[^>]*reloadable="1"/g)].map((m) => m[1]);
-    for (const fixed of ["config", "hypervisor", "snapshot", "backingfile", "stateless", "copyindirs", "start_resources"]) assert.ok(!reloadable.includes(fixed), fixed);
-    for (const r of ["monitor_scripts", "autoset_utilization_cpu", "unset_utilization_hv_memory", "migration_speed", "migrate_options", "guest_agent_check", "shutdown_mode", "force_stop"]) assert.ok(reloadable.includes(r), r);
+    const reloadable = [...x11.matchAll(/<parameter name="([^"]+)"[^>]*reloadable="1"/g)].map(
+      (m) => m[1],
+    );
+    for (const fixed of [
+      "config",
+      "hypervisor",
+      "snapshot",
+      "backingfile",
+      "stateless",
+      "copyindirs",
+      "start_resources",
+    ])
+      assert.ok(!reloadable.includes(fixed), fixed);
+    for (const r of [
+      "monitor_scripts",
+      "autoset_utilization_cpu",
+      "unset_utilization_hv_memory",
+      "migration_speed",
+      "migrate_options",
+      "guest_agent_check",
+      "shutdown_mode",
+      "force_stop",
+    ])
+      assert.ok(reloadable.includes(r), r);
     need("/usr/share/pcs/data/ocf-1.1.rng", "pcs");
-    const r = spawnSync("xmllint", ["--relaxng", "/usr/share/pcs/data/ocf-1.1.rng", "--noout", "-"], { input: x11, encoding: "utf8" });
+    const r = spawnSync(
+      "xmllint",
+      ["--relaxng", "/usr/share/pcs/data/ocf-1.1.rng", "--noout", "-"],
+      { input: x11, encoding: "utf8" },
+    );
     assert.equal(r.status, 0, r.stderr);
   });
 });
-

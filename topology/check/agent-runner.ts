@@ -30,7 +30,10 @@ export const spawnRunner: Runner = (agentPath, stdin, timeoutMs) =>
       clearTimeout(timer);
       resolve(r);
     };
-    const child = spawn(agentPath, [], { stdio: ["pipe", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+    const child = spawn(agentPath, [], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
@@ -41,7 +44,9 @@ export const spawnRunner: Runner = (agentPath, stdin, timeoutMs) =>
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       if (stderr.length < 1 << 20) stderr += d;
     });
-    child.on("error", (err) => finish({ code: null, stdout, stderr, timedOut, spawnError: err.message }));
+    child.on("error", (err) =>
+      finish({ code: null, stdout, stderr, timedOut, spawnError: err.message }),
+    );
     child.on("close", (code) => finish({ code, stdout, stderr, timedOut, spawnError: undefined }));
     child.stdin.on("error", () => {
       // the agent exited before reading everything: its exit tells why
@@ -53,8 +58,18 @@ export const spawnRunner: Runner = (agentPath, stdin, timeoutMs) =>
  * A value cibsecrets moved out of the CIB ("lrm://" in the CIB) lives in
  * /var/lib/pacemaker/lrm/secrets/<resource>/<parameter> on every node; undefined when not readable here.
  */
-export function readCibSecret(resource: string, parameter: string, dir = "/var/lib/pacemaker/lrm/secrets"): string | undefined {
-  if (resource.includes("/") || parameter.includes("/") || resource.startsWith(".") || parameter.startsWith(".")) return undefined;
+export function readCibSecret(
+  resource: string,
+  parameter: string,
+  dir = "/var/lib/pacemaker/lrm/secrets",
+): string | undefined {
+  if (
+    resource.includes("/") ||
+    parameter.includes("/") ||
+    resource.startsWith(".") ||
+    parameter.startsWith(".")
+  )
+    return undefined;
   try {
     const text = fs.readFileSync(path.join(dir, resource, parameter), "utf8");
     return text.replace(/\r?\n$/, "");

@@ -161,7 +161,8 @@ class Reader {
     const ref = el.attrs["id-ref"];
     if (ref === undefined) return el;
     const target = this.byId.get(ref);
-    if (target === undefined) throw new CibError(`<${el.name}> refers to id '${ref}', which does not exist`);
+    if (target === undefined)
+      throw new CibError(`<${el.name}> refers to id '${ref}', which does not exist`);
     return target;
   }
 
@@ -169,7 +170,10 @@ class Reader {
    * Merged nvpairs of every set named `setName` under `el`, highest score first, then document
    * order (Pacemaker's precedence for sets without rules): the first value of a name wins.
    */
-  nvsets(els: readonly Element[], setName: string): { values: Map<string, string>; ruled: string[] } {
+  nvsets(
+    els: readonly Element[],
+    setName: string,
+  ): { values: Map<string, string>; ruled: string[] } {
     const sets: { score: number; order: number; set: Element }[] = [];
     const ruled: string[] = [];
     let order = 0;
@@ -224,15 +228,22 @@ function readOps(reader: Reader, el: Element): Op[] {
   return ops;
 }
 
-function readPrimitive(reader: Reader, el: Element, parents: ParentRef[], templates: Map<string, Element>): Primitive {
+function readPrimitive(
+  reader: Reader,
+  el: Element,
+  parents: ParentRef[],
+  templates: Map<string, Element>,
+): Primitive {
   const id = required(el, "id", "<primitive>");
   const templateId = el.attrs.template;
   const template = templateId === undefined ? undefined : templates.get(templateId);
-  if (templateId !== undefined && template === undefined) throw new CibError(`primitive '${id}' uses template '${templateId}', which does not exist`);
+  if (templateId !== undefined && template === undefined)
+    throw new CibError(`primitive '${id}' uses template '${templateId}', which does not exist`);
   const source = template === undefined ? [el] : [el, template];
   const cls = el.attrs.class ?? template?.attrs.class;
   const type = el.attrs.type ?? template?.attrs.type;
-  if (cls === undefined || type === undefined) throw new CibError(`primitive '${id}' has no class or type`);
+  if (cls === undefined || type === undefined)
+    throw new CibError(`primitive '${id}' has no class or type`);
   const instance = reader.nvsets(source, "instance_attributes");
   const meta = reader.nvsets(source, "meta_attributes");
   const utilization = reader.nvsets(source, "utilization");
@@ -252,11 +263,15 @@ function readPrimitive(reader: Reader, el: Element, parents: ParentRef[], templa
   };
 }
 
-function readResources(reader: Reader, resources: Element): { primitives: Primitive[]; containers: Container[] } {
+function readResources(
+  reader: Reader,
+  resources: Element,
+): { primitives: Primitive[]; containers: Container[] } {
   const primitives: Primitive[] = [];
   const containers: Container[] = [];
   const templates = new Map<string, Element>();
-  for (const t of childrenNamed(resources, "template")) if (t.attrs.id !== undefined) templates.set(t.attrs.id, t);
+  for (const t of childrenNamed(resources, "template"))
+    if (t.attrs.id !== undefined) templates.set(t.attrs.id, t);
   const walk = (el: Element, parents: ParentRef[]): void => {
     for (const child of el.children) {
       switch (child.name) {
@@ -268,7 +283,11 @@ function readResources(reader: Reader, resources: Element): { primitives: Primit
         case "master":
         case "bundle": {
           const id = required(child, "id", `<${child.name}>`);
-          containers.push({ kind: child.name, id, meta: reader.nvsets([child], "meta_attributes").values });
+          containers.push({
+            kind: child.name,
+            id,
+            meta: reader.nvsets([child], "meta_attributes").values,
+          });
           walk(child, [...parents, { kind: child.name, id }]);
           break;
         }
@@ -287,12 +306,20 @@ function readLevels(topology: Element | undefined): FencingLevel[] {
     const id = el.attrs.id ?? "";
     const indexText = required(el, "index", `fencing-level '${id}'`);
     const index = Number(indexText);
-    if (!Number.isInteger(index) || index < 1 || index > 9) throw new CibError(`fencing-level '${id}' has index '${indexText}' (1 to 9)`);
+    if (!Number.isInteger(index) || index < 1 || index > 9)
+      throw new CibError(`fencing-level '${id}' has index '${indexText}' (1 to 9)`);
     let target: LevelTarget;
     if (el.attrs.target !== undefined) target = { kind: "node", node: el.attrs.target };
-    else if (el.attrs["target-pattern"] !== undefined) target = { kind: "pattern", pattern: el.attrs["target-pattern"] };
-    else if (el.attrs["target-attribute"] !== undefined) target = { kind: "attribute", name: el.attrs["target-attribute"], value: el.attrs["target-value"] ?? "" };
-    else throw new CibError(`fencing-level '${id}' has no target, target-pattern or target-attribute`);
+    else if (el.attrs["target-pattern"] !== undefined)
+      target = { kind: "pattern", pattern: el.attrs["target-pattern"] };
+    else if (el.attrs["target-attribute"] !== undefined)
+      target = {
+        kind: "attribute",
+        name: el.attrs["target-attribute"],
+        value: el.attrs["target-value"] ?? "",
+      };
+    else
+      throw new CibError(`fencing-level '${id}' has no target, target-pattern or target-attribute`);
     const devices = (el.attrs.devices ?? "")
       .split(",")
       .map((d) => d.trim())
@@ -308,7 +335,11 @@ function readRule(reader: Reader, raw: Element): LocationRule {
   for (const c of rule.children) {
     if (c.name === "expression") {
       const e = reader.resolve(c);
-      expressions.push({ attribute: e.attrs.attribute ?? "", operation: e.attrs.operation ?? "", value: e.attrs.value });
+      expressions.push({
+        attribute: e.attrs.attribute ?? "",
+        operation: e.attrs.operation ?? "",
+        value: e.attrs.value,
+      });
     } else {
       opaque = true;
     }
@@ -341,7 +372,8 @@ function readLocations(reader: Reader, constraints: Element | undefined): Locati
     // Resource sets: one constraint per member, same placement.
     for (const set of childrenNamed(el, "resource_set")) {
       for (const ref of childrenNamed(reader.resolve(set), "resource_ref")) {
-        if (ref.attrs.id !== undefined) out.push({ ...base, rsc: ref.attrs.id, rscPattern: undefined });
+        if (ref.attrs.id !== undefined)
+          out.push({ ...base, rsc: ref.attrs.id, rscPattern: undefined });
       }
     }
   }
@@ -361,7 +393,10 @@ function readStatus(status: Element | undefined): NodeState[] | undefined {
   return states.map((s) => ({
     id: s.attrs.id ?? "",
     uname: s.attrs.uname ?? "",
-    online: truthyState(s.attrs.in_ccm, "true") && truthyState(s.attrs.crmd, "online") && (s.attrs.join ?? "member") === "member",
+    online:
+      truthyState(s.attrs.in_ccm, "true") &&
+      truthyState(s.attrs.crmd, "online") &&
+      (s.attrs.join ?? "member") === "member",
   }));
 }
 
@@ -381,27 +416,41 @@ export function parseCib(xml: string): Cib {
   }
   const reader = new Reader(root);
   const nodesEl = firstChild(configuration, "nodes");
-  const nodes: CibNode[] = (nodesEl === undefined ? [] : childrenNamed(nodesEl, "node")).map((n) => {
-    const id = n.attrs.id ?? "";
-    return {
-      id,
-      uname: n.attrs.uname ?? id,
-      type: n.attrs.type ?? "member",
-      attributes: reader.nvsets([n], "instance_attributes").values,
-      utilization: reader.nvsets([n], "utilization").values,
-    };
-  });
+  const nodes: CibNode[] = (nodesEl === undefined ? [] : childrenNamed(nodesEl, "node")).map(
+    (n) => {
+      const id = n.attrs.id ?? "";
+      return {
+        id,
+        uname: n.attrs.uname ?? id,
+        type: n.attrs.type ?? "member",
+        attributes: reader.nvsets([n], "instance_attributes").values,
+        utilization: reader.nvsets([n], "utilization").values,
+      };
+    },
+  );
   const crmConfig = firstChild(configuration, "crm_config");
-  const properties = crmConfig === undefined ? new Map<string, string>() : reader.nvsets([crmConfig], "cluster_property_set").values;
+  const properties =
+    crmConfig === undefined
+      ? new Map<string, string>()
+      : reader.nvsets([crmConfig], "cluster_property_set").values;
   const rscDefaultsEl = firstChild(configuration, "rsc_defaults");
   const opDefaultsEl = firstChild(configuration, "op_defaults");
   const resourcesEl = firstChild(configuration, "resources");
-  const { primitives, containers } = resourcesEl === undefined ? { primitives: [], containers: [] } : readResources(reader, resourcesEl);
+  const { primitives, containers } =
+    resourcesEl === undefined
+      ? { primitives: [], containers: [] }
+      : readResources(reader, resourcesEl);
   return {
     nodes,
     properties,
-    rscDefaults: rscDefaultsEl === undefined ? new Map() : reader.nvsets([rscDefaultsEl], "meta_attributes").values,
-    opDefaults: opDefaultsEl === undefined ? new Map() : reader.nvsets([opDefaultsEl], "meta_attributes").values,
+    rscDefaults:
+      rscDefaultsEl === undefined
+        ? new Map()
+        : reader.nvsets([rscDefaultsEl], "meta_attributes").values,
+    opDefaults:
+      opDefaultsEl === undefined
+        ? new Map()
+        : reader.nvsets([opDefaultsEl], "meta_attributes").values,
     primitives,
     containers,
     levels: readLevels(firstChild(configuration, "fencing-topology")),

@@ -10,7 +10,16 @@ import { parseDurationMs, parseFencerSeconds } from "./duration.js";
 export type DeviceFamily = "ipmi" | "pdu" | "other";
 
 /** IPMI agents: ours and fence-agents' fence_ipmilan with the aliases it is installed under. */
-const IPMI_AGENTS = new Set(["fence_ipmi", "fence_ipmilan", "fence_ipmilanplus", "fence_idrac", "fence_ilo3", "fence_ilo4", "fence_ilo5", "fence_imm"]);
+const IPMI_AGENTS = new Set([
+  "fence_ipmi",
+  "fence_ipmilan",
+  "fence_ipmilanplus",
+  "fence_idrac",
+  "fence_ilo3",
+  "fence_ilo4",
+  "fence_ilo5",
+  "fence_imm",
+]);
 /** Agents that switch outlets of a power distribution unit. */
 const PDU_AGENTS = new Set([
   "fence_pdu",
@@ -95,7 +104,8 @@ export function parseHostMap(text: string): Map<string, string> {
 /** The plug argument the device takes, when its agent takes one. */
 function staticPlug(device: Primitive): string | undefined {
   const hostArgument = device.instance.get("pcmk_host_argument");
-  if (hostArgument !== undefined && hostArgument !== "none") return device.instance.get(hostArgument);
+  if (hostArgument !== undefined && hostArgument !== "none")
+    return device.instance.get(hostArgument);
   return device.instance.get("plug") ?? device.instance.get("port");
 }
 
@@ -109,18 +119,24 @@ export function claimOf(device: Primitive): Claim {
   const list = device.instance.get("pcmk_host_list");
   const mapText = device.instance.get("pcmk_host_map");
   if (check === "none") return { kind: "all", why: "pcmk_host_check=none" };
-  if (check === "dynamic-list" || check === "status") return { kind: "dynamic", why: `pcmk_host_check=${check}` };
+  if (check === "dynamic-list" || check === "status")
+    return { kind: "dynamic", why: `pcmk_host_check=${check}` };
   if (list !== undefined || mapText !== undefined) {
     const targets = new Map<string, string | undefined>();
     const map = parseHostMap(mapText ?? "");
     const fixed = staticPlug(device);
-    for (const node of parseHostList(list ?? "")) targets.set(node, map.get(node) ?? fixed ?? (agentHasPlugs(family) ? node : undefined));
+    for (const node of parseHostList(list ?? ""))
+      targets.set(node, map.get(node) ?? fixed ?? (agentHasPlugs(family) ? node : undefined));
     for (const [node, plug] of map) if (!targets.has(node)) targets.set(node, plug);
     return { kind: "static", targets };
   }
   // No list: the fencer asks the agent. An IPMI agent answers "status" for any node name (it has
   // no plugs), so it claims every node; a PDU agent looks the node name up among its outlets.
-  if (family === "ipmi") return { kind: "all", why: "no pcmk_host_list or pcmk_host_map: the agent's status succeeds for any node name" };
+  if (family === "ipmi")
+    return {
+      kind: "all",
+      why: "no pcmk_host_list or pcmk_host_map: the agent's status succeeds for any node name",
+    };
   return { kind: "dynamic", why: "no pcmk_host_list or pcmk_host_map" };
 }
 
@@ -130,11 +146,15 @@ export function sameNode(a: string, b: string): boolean {
 }
 
 /** Whether the device's claim includes the node, and with which plug. */
-export function claims(device: Primitive, node: string): { claimed: "yes" | "no" | "maybe"; plug: string | undefined } {
+export function claims(
+  device: Primitive,
+  node: string,
+): { claimed: "yes" | "no" | "maybe"; plug: string | undefined } {
   const claim = claimOf(device);
   if (claim.kind === "all") return { claimed: "yes", plug: undefined };
   if (claim.kind === "dynamic") return { claimed: "maybe", plug: undefined };
-  for (const [target, plug] of claim.targets) if (sameNode(target, node)) return { claimed: "yes", plug };
+  for (const [target, plug] of claim.targets)
+    if (sameNode(target, node)) return { claimed: "yes", plug };
   return { claimed: "no", plug: undefined };
 }
 
@@ -164,7 +184,9 @@ export function lanplusDefaultOff(agent: string): boolean {
 }
 
 /** Agents' defaults for the options that make their run time (seconds). */
-const TIMING_DEFAULTS: Readonly<Record<string, { login: number; power: number; wait: number; shell: number }>> = {
+const TIMING_DEFAULTS: Readonly<
+  Record<string, { login: number; power: number; wait: number; shell: number }>
+> = {
   fence_ipmi: { login: 5, power: 20, wait: 0, shell: 3 },
   fence_pdu: { login: 5, power: 20, wait: 0, shell: 3 },
   fence_ipmilan: { login: 5, power: 20, wait: 2, shell: 3 },
@@ -191,9 +213,15 @@ export function agentWorstSeconds(device: Primitive, action: FenceAction): numbe
   const family = familyOf(device.type);
   const d =
     TIMING_DEFAULTS[device.type] ??
-    (family === "ipmi" ? TIMING_DEFAULTS.fence_ipmilan ?? GENERIC_TIMING : family === "pdu" ? TIMING_DEFAULTS.fence_pdu ?? GENERIC_TIMING : GENERIC_TIMING);
+    (family === "ipmi"
+      ? (TIMING_DEFAULTS.fence_ipmilan ?? GENERIC_TIMING)
+      : family === "pdu"
+        ? (TIMING_DEFAULTS.fence_pdu ?? GENERIC_TIMING)
+        : GENERIC_TIMING);
   const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
-  const login = snmp ? seconds(device, "shell_timeout", d.shell) : seconds(device, "login_timeout", d.login);
+  const login = snmp
+    ? seconds(device, "shell_timeout", d.shell)
+    : seconds(device, "login_timeout", d.login);
   const change = seconds(device, "power_wait", d.wait) + seconds(device, "power_timeout", d.power);
   const delay = action === "on" ? 0 : seconds(device, "delay", 0);
   return delay + login + change * (action === "reboot" ? 2 : 1);
@@ -214,10 +242,15 @@ export function stonithTimeoutMs(cib: Cib): number {
  * How long the fencer lets this device run the action: pcmk_<action>_timeout (read by the fencer
  * as whole seconds, atoi), else stonith-timeout.
  */
-export function fencerTimeoutSeconds(device: Primitive, action: FenceAction, cib: Cib): { seconds: number; from: string; ignoredUnit: string | undefined } {
+export function fencerTimeoutSeconds(
+  device: Primitive,
+  action: FenceAction,
+  cib: Cib,
+): { seconds: number; from: string; ignoredUnit: string | undefined } {
   const name = `pcmk_${action}_timeout`;
   const parsed = parseFencerSeconds(device.instance.get(name));
-  if (parsed !== undefined && parsed.seconds > 0) return { seconds: parsed.seconds, from: name, ignoredUnit: parsed.ignoredUnit };
+  if (parsed !== undefined && parsed.seconds > 0)
+    return { seconds: parsed.seconds, from: name, ignoredUnit: parsed.ignoredUnit };
   return { seconds: stonithTimeoutMs(cib) / 1000, from: "stonith-timeout", ignoredUnit: undefined };
 }
 
@@ -225,14 +258,18 @@ export function fencerTimeoutSeconds(device: Primitive, action: FenceAction, cib
  * Delays before fencing `node` with this device: the fencer's pcmk_delay_base (possibly per node,
  * "node1:5s;node2:0") and pcmk_delay_max (random, up to), and the agent's own `delay` option.
  */
-export function delayOf(device: Primitive, node: string): { pcmkBaseSeconds: number; randomMaxSeconds: number; agentSeconds: number } {
+export function delayOf(
+  device: Primitive,
+  node: string,
+): { pcmkBaseSeconds: number; randomMaxSeconds: number; agentSeconds: number } {
   let pcmkBaseSeconds = 0;
   const base = device.instance.get("pcmk_delay_base");
   if (base !== undefined) {
     if (base.includes(":")) {
       for (const entry of base.split(/[;\s]+/)) {
         const at = entry.indexOf(":");
-        if (at > 0 && sameNode(entry.slice(0, at), node)) pcmkBaseSeconds = (parseDurationMs(entry.slice(at + 1)) ?? 0) / 1000;
+        if (at > 0 && sameNode(entry.slice(0, at), node))
+          pcmkBaseSeconds = (parseDurationMs(entry.slice(at + 1)) ?? 0) / 1000;
       }
     } else {
       pcmkBaseSeconds = (parseDurationMs(base) ?? 0) / 1000;

@@ -42,8 +42,12 @@ export function parseDurationMs(text: string | undefined): number | undefined {
 }
 
 function parseIso8601Ms(value: string): number | undefined {
-  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(value);
-  if (m === null || value.toUpperCase() === "P" || value.toUpperCase().endsWith("T")) return undefined;
+  const m =
+    /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(
+      value,
+    );
+  if (m === null || value.toUpperCase() === "P" || value.toUpperCase().endsWith("T"))
+    return undefined;
   const n = (i: number): number => Number(m[i] ?? 0);
   const days = n(1) * 365 + n(2) * 30 + n(3) * 7 + n(4);
   return Math.round(((days * 24 + n(5)) * 60 + n(6)) * 60_000 + n(7) * 1000);
@@ -53,7 +57,9 @@ function parseIso8601Ms(value: string): number | undefined {
  * How the fencer reads pcmk_<action>_timeout: atoi(value) seconds. "2min" is 2 s to it, so the
  * unit is reported separately (see the rule timeout-unit-ignored).
  */
-export function parseFencerSeconds(text: string | undefined): { seconds: number; ignoredUnit: string | undefined } | undefined {
+export function parseFencerSeconds(
+  text: string | undefined,
+): { seconds: number; ignoredUnit: string | undefined } | undefined {
   if (text === undefined) return undefined;
   const m = /^\s*([+-]?\d+)(.*)$/.exec(text);
   if (m === null) return undefined;

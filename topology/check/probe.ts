@@ -30,7 +30,10 @@ const PROBE_AGENT: Readonly<Record<string, "fence_ipmi" | "fence_pdu">> = {
 
 /** Options that are the fencer's, or that we set per question. */
 function passedOn(name: string): boolean {
-  return !name.startsWith("pcmk_") && !["action", "option", "plug", "port", "delay", "nodename", "method"].includes(name);
+  return (
+    !name.startsWith("pcmk_") &&
+    !["action", "option", "plug", "port", "delay", "nodename", "method"].includes(name)
+  );
 }
 
 /** Option names whose values are secrets: hidden in anything we print. */
@@ -84,7 +87,12 @@ export function stdinFor(
     if (/[\r\n]/.test(value) || /[\r\n=]/.test(name)) return { unsafe: name };
     lines.push(`${name}=${value}`);
   }
-  if (familyOf(device.type) === "ipmi" && lanplusDefaultOff(device.type) && !device.instance.has("lanplus")) lines.push("lanplus=0");
+  if (
+    familyOf(device.type) === "ipmi" &&
+    lanplusDefaultOff(device.type) &&
+    !device.instance.has("lanplus")
+  )
+    lines.push("lanplus=0");
   lines.push(`action=${action}`);
   if (plug !== undefined) lines.push(`plug=${plug}`);
   return { stdin: `${lines.join("\n")}\n` };
@@ -94,24 +102,48 @@ export function stdinFor(
 export function agentReason(device: Primitive, run: AgentRun): string {
   if (run.spawnError !== undefined) return `could not run the agent: ${run.spawnError}`;
   if (run.timedOut) return "the agent did not finish within the probe timeout";
-  const lines = run.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  const error = [...lines].reverse().find((l) => /(^|\s)ERROR:/.test(l)) ?? lines.at(-1) ?? `exit status ${String(run.code)}`;
+  const lines = run.stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const error =
+    [...lines].reverse().find((l) => /(^|\s)ERROR:/.test(l)) ??
+    lines.at(-1) ??
+    `exit status ${String(run.code)}`;
   let text = error.replace(/^.*?ERROR:\s*/, "");
-  for (const [name, value] of device.instance) if (SECRET_NAME.test(name) && value.length > 0) text = text.split(value).join("[hidden]");
+  for (const [name, value] of device.instance)
+    if (SECRET_NAME.test(name) && value.length > 0) text = text.split(value).join("[hidden]");
   return text;
 }
 
 /** What kind of failure the agent reported. */
-export function classify(reason: string): "credentials" | "unreachable" | "missing-outlet" | "failed" {
-  if (/has no outlet|no such (outlet|plug)|unknown (outlet|plug)/i.test(reason)) return "missing-outlet";
+export function classify(
+  reason: string,
+): "credentials" | "unreachable" | "missing-outlet" | "failed" {
+  if (/has no outlet|no such (outlet|plug)|unknown (outlet|plug)/i.test(reason))
+    return "missing-outlet";
   // "no answer … (Get Channel Authentication Capabilities)" is about reaching the BMC, not its credentials.
-  if (/no answer|did not answer|timed? ?out|unreachable|within \d+(\.\d+)? s|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(reason)) return "unreachable";
-  if (/password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(reason)) return "credentials";
+  if (
+    /no answer|did not answer|timed? ?out|unreachable|within \d+(\.\d+)? s|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(
+      reason,
+    )
+  )
+    return "unreachable";
+  if (
+    /password|login|user|unauthori[sz]ed|authentication|community|read-only|privilege|cipher|RAKP/i.test(
+      reason,
+    )
+  )
+    return "credentials";
   return "failed";
 }
 
 /** Runs tasks with at most `jobs` at once, results in task order. */
-async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(
+  items: readonly T[],
+  jobs: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -163,93 +195,165 @@ function endpointText(device: Primitive): string {
 }
 
 /** Probes every device; one finding per problem, one outcome per device. */
-export async function probeDevices(ctx: CheckContext, options: ProbeOptions): Promise<{ findings: Finding[]; outcomes: ProbeOutcome[] }> {
+export async function probeDevices(
+  ctx: CheckContext,
+  options: ProbeOptions,
+): Promise<{ findings: Finding[]; outcomes: ProbeOutcome[] }> {
   const runner = options.runner ?? spawnRunner;
-  const secret = options.secret ?? ((resource: string, parameter: string) => readCibSecret(resource, parameter));
-  const ask = (device: Primitive, agent: string, action: string, plug?: string): Promise<AgentRun | { unsafe: string } | { noSecret: string }> => {
+  const secret =
+    options.secret ?? ((resource: string, parameter: string) => readCibSecret(resource, parameter));
+  const ask = (
+    device: Primitive,
+    agent: string,
+    action: string,
+    plug?: string,
+  ): Promise<AgentRun | { unsafe: string } | { noSecret: string }> => {
     const input = stdinFor(device, action, plug, secret);
     if (!("stdin" in input)) return Promise.resolve(input);
     return runner(path.join(options.agentDir, agent), input.stdin, options.timeoutMs);
   };
-  const perDevice = await pool(ctx.devices, options.jobs, async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
-    const agent = PROBE_AGENT[device.type];
-    if (agent === undefined) {
-      return { findings: [], outcome: { device: device.id, agent: device.type, result: "skipped", detail: "kvmha has no agent for it" } };
-    }
-    const endpoint = endpointText(device);
-    const findings: Finding[] = [];
-    const family = familyOf(device.type);
-    const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
-    if ("noSecret" in first) {
-      return { findings, outcome: { device: device.id, agent: device.type, result: "skipped", detail: `'${first.noSecret}' is kept by cibsecrets and not readable here` } };
-    }
-    if ("unsafe" in first) {
-      findings.push({
-        id: "probe-unsafe-option",
-        severity: "error",
-        subject: deviceS(device.id),
-        message: `option '${first.unsafe}' holds a line break: not passed to an agent`,
-        hint: "remove the line break from the device's attribute",
-      });
-      return { findings, outcome: { device: device.id, agent: device.type, result: "problem", detail: "not probed: unsafe option" } };
-    }
-    const answered = first.spawnError === undefined && !first.timedOut && (first.code === 0 || (family === "ipmi" && first.code === 2));
-    if (!answered) {
-      findings.push(failureFinding(device, endpoint, agentReason(device, first)));
-      return { findings, outcome: { device: device.id, agent: device.type, result: "problem", detail: findings[0]?.message ?? "" } };
-    }
-    const claim = claimOf(device);
-    const targets = claim.kind === "static" ? [...claim.targets].filter(([node]) => ctx.nodes.some((n) => sameNode(n, node))) : [];
-    if (family === "ipmi") {
-      const off = first.code === 2;
-      for (const [node] of targets) {
-        if (off && nodeUp(ctx, node)) {
-          findings.push({
-            id: "probe-bmc-off",
-            severity: "error",
-            subject: deviceS(device.id),
-            message: `BMC ${endpoint} reports its chassis off while ${node}, the node it fences, is up: it is another machine's BMC`,
-            hint: `point ${device.id} at ${node}'s own BMC (ip), or fix pcmk_host_list`,
-          });
-        }
+  const perDevice = await pool(
+    ctx.devices,
+    options.jobs,
+    async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
+      const agent = PROBE_AGENT[device.type];
+      if (agent === undefined) {
+        return {
+          findings: [],
+          outcome: {
+            device: device.id,
+            agent: device.type,
+            result: "skipped",
+            detail: "kvmha has no agent for it",
+          },
+        };
       }
-      return { findings, outcome: { device: device.id, agent: device.type, result: findings.length === 0 ? "ok" : "problem", detail: `chassis ${off ? "off" : "on"}` } };
-    }
-    // A PDU: each node's outlets, one question each (a list's overall status would hide one off outlet).
-    const questions = targets.flatMap(([node, plug]) => outletsOf(plug, device).map((outlet) => ({ node, outlet })));
-    const answers = await pool(questions, 1, async (q) => ({ q, run: await ask(device, agent, "status", q.outlet) }));
-    for (const { q, run } of answers) {
-      if (!("code" in run)) continue;
-      if (run.code === 0) continue;
-      if (run.code === 2 && run.spawnError === undefined && !run.timedOut) {
-        if (nodeUp(ctx, q.node)) {
-          findings.push({
-            id: "probe-outlet-off",
-            severity: "error",
-            subject: deviceS(device.id),
-            message: `outlet ${q.outlet} of PDU ${endpoint} is off while ${q.node}, which it feeds, is up: the map names the wrong outlet (or that supply is already lost)`,
-            hint: `check which outlet feeds ${q.node} and fix pcmk_host_map`,
-          });
-        }
-        continue;
+      const endpoint = endpointText(device);
+      const findings: Finding[] = [];
+      const family = familyOf(device.type);
+      const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
+      if ("noSecret" in first) {
+        return {
+          findings,
+          outcome: {
+            device: device.id,
+            agent: device.type,
+            result: "skipped",
+            detail: `'${first.noSecret}' is kept by cibsecrets and not readable here`,
+          },
+        };
       }
-      const reason = agentReason(device, run);
-      if (classify(reason) === "missing-outlet") {
+      if ("unsafe" in first) {
         findings.push({
-          id: "probe-outlet-missing",
+          id: "probe-unsafe-option",
           severity: "error",
           subject: deviceS(device.id),
-          message: `PDU ${endpoint} has no outlet ${q.outlet} (mapped to ${q.node}): ${reason}`,
-          hint: `fix ${q.node}'s outlet in pcmk_host_map`,
+          message: `option '${first.unsafe}' holds a line break: not passed to an agent`,
+          hint: "remove the line break from the device's attribute",
         });
-      } else {
-        findings.push(failureFinding(device, endpoint, reason));
+        return {
+          findings,
+          outcome: {
+            device: device.id,
+            agent: device.type,
+            result: "problem",
+            detail: "not probed: unsafe option",
+          },
+        };
       }
-    }
-    return {
-      findings,
-      outcome: { device: device.id, agent: device.type, result: findings.length === 0 ? "ok" : "problem", detail: `${questions.length} outlet(s) asked` },
-    };
-  });
-  return { findings: perDevice.flatMap((d) => d.findings), outcomes: perDevice.map((d) => d.outcome) };
+      const answered =
+        first.spawnError === undefined &&
+        !first.timedOut &&
+        (first.code === 0 || (family === "ipmi" && first.code === 2));
+      if (!answered) {
+        findings.push(failureFinding(device, endpoint, agentReason(device, first)));
+        return {
+          findings,
+          outcome: {
+            device: device.id,
+            agent: device.type,
+            result: "problem",
+            detail: findings[0]?.message ?? "",
+          },
+        };
+      }
+      const claim = claimOf(device);
+      const targets =
+        claim.kind === "static"
+          ? [...claim.targets].filter(([node]) => ctx.nodes.some((n) => sameNode(n, node)))
+          : [];
+      if (family === "ipmi") {
+        const off = first.code === 2;
+        for (const [node] of targets) {
+          if (off && nodeUp(ctx, node)) {
+            findings.push({
+              id: "probe-bmc-off",
+              severity: "error",
+              subject: deviceS(device.id),
+              message: `BMC ${endpoint} reports its chassis off while ${node}, the node it fences, is up: it is another machine's BMC`,
+              hint: `point ${device.id} at ${node}'s own BMC (ip), or fix pcmk_host_list`,
+            });
+          }
+        }
+        return {
+          findings,
+          outcome: {
+            device: device.id,
+            agent: device.type,
+            result: findings.length === 0 ? "ok" : "problem",
+            detail: `chassis ${off ? "off" : "on"}`,
+          },
+        };
+      }
+      // A PDU: each node's outlets, one question each (a list's overall status would hide one off outlet).
+      const questions = targets.flatMap(([node, plug]) =>
+        outletsOf(plug, device).map((outlet) => ({ node, outlet })),
+      );
+      const answers = await pool(questions, 1, async (q) => ({
+        q,
+        run: await ask(device, agent, "status", q.outlet),
+      }));
+      for (const { q, run } of answers) {
+        if (!("code" in run)) continue;
+        if (run.code === 0) continue;
+        if (run.code === 2 && run.spawnError === undefined && !run.timedOut) {
+          if (nodeUp(ctx, q.node)) {
+            findings.push({
+              id: "probe-outlet-off",
+              severity: "error",
+              subject: deviceS(device.id),
+              message: `outlet ${q.outlet} of PDU ${endpoint} is off while ${q.node}, which it feeds, is up: the map names the wrong outlet (or that supply is already lost)`,
+              hint: `check which outlet feeds ${q.node} and fix pcmk_host_map`,
+            });
+          }
+          continue;
+        }
+        const reason = agentReason(device, run);
+        if (classify(reason) === "missing-outlet") {
+          findings.push({
+            id: "probe-outlet-missing",
+            severity: "error",
+            subject: deviceS(device.id),
+            message: `PDU ${endpoint} has no outlet ${q.outlet} (mapped to ${q.node}): ${reason}`,
+            hint: `fix ${q.node}'s outlet in pcmk_host_map`,
+          });
+        } else {
+          findings.push(failureFinding(device, endpoint, reason));
+        }
+      }
+      return {
+        findings,
+        outcome: {
+          device: device.id,
+          agent: device.type,
+          result: findings.length === 0 ? "ok" : "problem",
+          detail: `${questions.length} outlet(s) asked`,
+        },
+      };
+    },
+  );
+  return {
+    findings: perDevice.flatMap((d) => d.findings),
+    outcomes: perDevice.map((d) => d.outcome),
+  };
 }

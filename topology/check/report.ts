@@ -9,7 +9,9 @@ import { claimOf, familyOf } from "./devices.js";
 
 export const JSON_FORMAT_VERSION = 1;
 
-export type Source = { readonly kind: "file"; readonly path: string } | { readonly kind: "live"; readonly command: string };
+export type Source =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "live"; readonly command: string };
 
 /** What one device's probe came to. */
 export interface ProbeOutcome {
@@ -28,7 +30,13 @@ export interface Report {
   readonly strict: boolean;
 }
 
-const SUBJECT_ORDER: readonly Subject["kind"][] = ["cluster", "node", "device", "level", "resource"];
+const SUBJECT_ORDER: readonly Subject["kind"][] = [
+  "cluster",
+  "node",
+  "device",
+  "level",
+  "resource",
+];
 
 export function sortFindings(findings: readonly Finding[]): Finding[] {
   return [...findings]
@@ -58,7 +66,9 @@ function plural(n: number, word: string): string {
 }
 
 function guests(ctx: CheckContext): string[] {
-  return ctx.cib.primitives.filter((p) => p.class === "ocf" && p.type === "VirtualDomain").map((p) => p.id);
+  return ctx.cib.primitives
+    .filter((p) => p.class === "ocf" && p.type === "VirtualDomain")
+    .map((p) => p.id);
 }
 
 function describeSource(source: Source): string {
@@ -77,7 +87,9 @@ export function formatText(report: Report): string {
   const width = Math.max(0, ...sorted.map((f) => `${f.subject.kind} ${f.subject.id}`.length));
   for (const f of sorted) {
     const subject = `${f.subject.kind} ${f.subject.id}`.padEnd(width);
-    lines.push(`${f.severity === "error" ? "ERROR  " : "WARNING"} ${subject}  ${f.id}: ${f.message}`);
+    lines.push(
+      `${f.severity === "error" ? "ERROR  " : "WARNING"} ${subject}  ${f.id}: ${f.message}`,
+    );
     lines.push(`${" ".repeat(8 + width)}  fix: ${f.hint}`);
   }
   if (report.probe !== undefined) {
@@ -86,7 +98,9 @@ export function formatText(report: Report): string {
     const skipped = report.probe.filter((p) => p.result === "skipped");
     lines.push(
       `probe: ${ok} of ${plural(probed.length, "device")} answered as expected` +
-        (skipped.length > 0 ? `; not probed: ${skipped.map((s) => `${s.device} (${s.detail})`).join(", ")}` : ""),
+        (skipped.length > 0
+          ? `; not probed: ${skipped.map((s) => `${s.device} (${s.detail})`).join(", ")}`
+          : ""),
     );
   }
   const { errors, warnings } = counts(report.findings);
@@ -106,7 +120,10 @@ export function formatJson(report: Report): string {
   const code = exitCodeOf(report.findings, report.strict);
   const doc = {
     format: JSON_FORMAT_VERSION,
-    source: report.source.kind === "file" ? { kind: "file", path: report.source.path } : { kind: "live", command: report.source.command },
+    source:
+      report.source.kind === "file"
+        ? { kind: "file", path: report.source.path }
+        : { kind: "live", command: report.source.command },
     ok: code === 0,
     exit_code: code,
     summary: { errors, warnings },
@@ -114,12 +131,36 @@ export function formatJson(report: Report): string {
       nodes: ctx.nodes,
       remote_nodes: ctx.nodes.filter((n) => !ctx.members.includes(n)),
       nodes_from: ctx.nodesFrom,
-      devices: ctx.devices.map((d) => ({ id: d.id, agent: d.type, family: familyOf(d.type), host_check: claimOf(d).kind })),
-      levels: ctx.cib.levels.map((l) => ({ id: l.id, index: l.index, target: l.target, devices: l.devices })),
+      devices: ctx.devices.map((d) => ({
+        id: d.id,
+        agent: d.type,
+        family: familyOf(d.type),
+        host_check: claimOf(d).kind,
+      })),
+      levels: ctx.cib.levels.map((l) => ({
+        id: l.id,
+        index: l.index,
+        target: l.target,
+        devices: l.devices,
+      })),
       guests: guests(ctx),
     },
-    findings: sortFindings(report.findings).map((f) => ({ id: f.id, severity: f.severity, subject: { kind: f.subject.kind, id: f.subject.id }, message: f.message, hint: f.hint })),
-    probe: report.probe === undefined ? null : report.probe.map((p) => ({ device: p.device, agent: p.agent, result: p.result, detail: p.detail })),
+    findings: sortFindings(report.findings).map((f) => ({
+      id: f.id,
+      severity: f.severity,
+      subject: { kind: f.subject.kind, id: f.subject.id },
+      message: f.message,
+      hint: f.hint,
+    })),
+    probe:
+      report.probe === undefined
+        ? null
+        : report.probe.map((p) => ({
+            device: p.device,
+            agent: p.agent,
+            result: p.result,
+            detail: p.detail,
+          })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

@@ -54,8 +54,11 @@ export interface CheckContext {
  * recovered by stopping their guest.
  */
 function remoteNodes(cib: Cib): string[] {
-  const names = cib.primitives.filter((p) => p.class === "ocf" && p.provider === "pacemaker" && p.type === "remote").map((p) => p.id);
-  for (const n of cib.nodes) if (n.type === "remote" && !names.some((x) => sameNode(x, n.uname))) names.push(n.uname);
+  const names = cib.primitives
+    .filter((p) => p.class === "ocf" && p.provider === "pacemaker" && p.type === "remote")
+    .map((p) => p.id);
+  for (const n of cib.nodes)
+    if (n.type === "remote" && !names.some((x) => sameNode(x, n.uname))) names.push(n.uname);
   return names;
 }
 
@@ -79,7 +82,14 @@ export function contextOf(cib: Cib): CheckContext {
     members = seen.filter((n) => !remotes.some((r) => sameNode(r, n)));
   }
   const nodes = [...members, ...remotes.filter((r) => !members.some((m) => sameNode(m, r)))];
-  return { cib, nodes, members, nodesFrom, devices, deviceById: new Map(devices.map((d) => [d.id, d])) };
+  return {
+    cib,
+    nodes,
+    members,
+    nodesFrom,
+    devices,
+    deviceById: new Map(devices.map((d) => [d.id, d])),
+  };
 }
 
 const TRUE_WORDS = new Set(["true", "yes", "on", "1", "y"]);
@@ -134,19 +144,28 @@ export function levelNodes(ctx: CheckContext, level: FencingLevel): string[] {
 }
 
 export function levelsFor(ctx: CheckContext, node: string): FencingLevel[] {
-  return ctx.cib.levels.filter((l) => levelNodes(ctx, l).includes(node)).sort((a, b) => a.index - b.index);
+  return ctx.cib.levels
+    .filter((l) => levelNodes(ctx, l).includes(node))
+    .sort((a, b) => a.index - b.index);
 }
 
 function describeTarget(level: FencingLevel): string {
   const t = level.target;
-  return t.kind === "node" ? t.node : t.kind === "pattern" ? `pattern '${t.pattern}'` : `${t.name}=${t.value}`;
+  return t.kind === "node"
+    ? t.node
+    : t.kind === "pattern"
+      ? `pattern '${t.pattern}'`
+      : `${t.name}=${t.value}`;
 }
 
 function levelName(level: FencingLevel): string {
   return `level ${level.index} of ${describeTarget(level)}${level.id !== "" ? ` ('${level.id}')` : ""}`;
 }
 
-function evalExpression(attrs: Map<string, string>, e: { attribute: string; operation: string; value: string | undefined }): boolean | undefined {
+function evalExpression(
+  attrs: Map<string, string>,
+  e: { attribute: string; operation: string; value: string | undefined },
+): boolean | undefined {
   const actual = attrs.get(e.attribute);
   const op = e.operation.toLowerCase();
   switch (op) {
@@ -155,9 +174,17 @@ function evalExpression(attrs: Map<string, string>, e: { attribute: string; oper
     case "not_defined":
       return actual === undefined;
     case "eq":
-      return actual !== undefined && e.value !== undefined && (e.attribute === "#uname" ? sameNode(actual, e.value) : actual === e.value);
+      return (
+        actual !== undefined &&
+        e.value !== undefined &&
+        (e.attribute === "#uname" ? sameNode(actual, e.value) : actual === e.value)
+      );
     case "ne":
-      return !(actual !== undefined && e.value !== undefined && (e.attribute === "#uname" ? sameNode(actual, e.value) : actual === e.value));
+      return !(
+        actual !== undefined &&
+        e.value !== undefined &&
+        (e.attribute === "#uname" ? sameNode(actual, e.value) : actual === e.value)
+      );
     case "lt":
     case "lte":
     case "gt":
@@ -173,7 +200,11 @@ function evalExpression(attrs: Map<string, string>, e: { attribute: string; oper
 }
 
 /** The sum of the location scores that apply to this resource on this node, and whether any did. */
-export function locationScore(ctx: CheckContext, p: Primitive, node: string): { score: number; constrained: boolean } {
+export function locationScore(
+  ctx: CheckContext,
+  p: Primitive,
+  node: string,
+): { score: number; constrained: boolean } {
   const ids = [p.id, ...p.parents.map((x) => x.id)];
   let score = 0;
   let constrained = false;
@@ -197,7 +228,10 @@ export function locationScore(ctx: CheckContext, p: Primitive, node: string): { 
       if (rule.opaque) continue;
       const results = rule.expressions.map((e) => evalExpression(attrs, e));
       if (results.some((r) => r === undefined)) continue;
-      const match = rule.booleanOp === "or" ? results.some(Boolean) : results.length > 0 && results.every(Boolean);
+      const match =
+        rule.booleanOp === "or"
+          ? results.some(Boolean)
+          : results.length > 0 && results.every(Boolean);
       if (match) {
         score = addScores(score, rule.score);
         constrained = true;
@@ -218,7 +252,10 @@ type Rule = (ctx: CheckContext) => Finding[];
 const cluster = (id = "cluster"): Subject => ({ kind: "cluster", id });
 const nodeS = (id: string): Subject => ({ kind: "node", id });
 const deviceS = (id: string): Subject => ({ kind: "device", id });
-const levelS = (l: FencingLevel): Subject => ({ kind: "level", id: l.id !== "" ? l.id : `${describeTarget(l)}#${l.index}` });
+const levelS = (l: FencingLevel): Subject => ({
+  kind: "level",
+  id: l.id !== "" ? l.id : `${describeTarget(l)}#${l.index}`,
+});
 const resourceS = (id: string): Subject => ({ kind: "resource", id });
 
 // ---- cluster-wide fencing ----
@@ -257,7 +294,8 @@ const fencingPresent: Rule = (ctx) => {
       id: "no-fencing-devices",
       severity: "error",
       subject: cluster(),
-      message: "no fencing device is configured: a failed node can never be fenced, so its guests are never recovered safely",
+      message:
+        "no fencing device is configured: a failed node can never be fenced, so its guests are never recovered safely",
       hint: "configure a fence_ipmi device per node and a fence_pdu device per PDU (kvmha render does it from an inventory)",
     },
   ];
@@ -285,7 +323,7 @@ const deviceClaims: Rule = (ctx) => {
         severity: "warning",
         subject: deviceS(d.id),
         message: `${d.type} device has no static host list (${c.why}): which nodes it fences is decided by asking the device during the outage`,
-        hint: "list the nodes and their outlets: pcmk_host_map=\"node1:3,4;node2:5\" (or pcmk_host_list)",
+        hint: 'list the nodes and their outlets: pcmk_host_map="node1:3,4;node2:5" (or pcmk_host_list)',
       });
     } else {
       for (const t of c.targets.keys()) {
@@ -305,7 +343,8 @@ const deviceClaims: Rule = (ctx) => {
         id: "device-disabled",
         severity: "warning",
         subject: deviceS(d.id),
-        message: "the device is disabled (target-role=Stopped): the fencer does not use a disabled device",
+        message:
+          "the device is disabled (target-role=Stopped): the fencer does not use a disabled device",
         hint: `pcs stonith enable ${d.id}`,
       });
     }
@@ -323,7 +362,8 @@ const deviceOnOwnTarget: Rule = (ctx) => {
         id: "device-runs-nowhere",
         severity: "error",
         subject: deviceS(d.id),
-        message: "no node may run it (location constraints, or an opt-in cluster without a positive location): the fencer cannot use it",
+        message:
+          "no node may run it (location constraints, or an opt-in cluster without a positive location): the fencer cannot use it",
         hint: `allow it on the nodes it does not fence, e.g. pcs constraint location ${d.id} prefers OTHER-NODE`,
       });
       continue;
@@ -458,7 +498,12 @@ const levelDevices: Rule = (ctx) => {
 
 /** The PDU devices that claim a node statically. */
 function pduDevicesFor(ctx: CheckContext, node: string): Primitive[] {
-  return ctx.devices.filter((d) => familyOf(d.type) === "pdu" && claimOf(d).kind === "static" && claims(d, node).claimed === "yes");
+  return ctx.devices.filter(
+    (d) =>
+      familyOf(d.type) === "pdu" &&
+      claimOf(d).kind === "static" &&
+      claims(d, node).claimed === "yes",
+  );
 }
 
 const nodeCoverage: Rule = (ctx) => {
@@ -467,7 +512,11 @@ const nodeCoverage: Rule = (ctx) => {
     const levels = levelsFor(ctx, node);
     const pdus = pduDevicesFor(ctx, node);
     if (levels.length === 0) {
-      const staticDevices = ctx.devices.filter((d) => (claimOf(d).kind === "static" && claims(d, node).claimed === "yes") || (selfListing(d) && claimOf(d).kind !== "static"));
+      const staticDevices = ctx.devices.filter(
+        (d) =>
+          (claimOf(d).kind === "static" && claims(d, node).claimed === "yes") ||
+          (selfListing(d) && claimOf(d).kind !== "static"),
+      );
       const anyDevices = ctx.devices.filter((d) => claimOf(d).kind !== "static" && !selfListing(d));
       if (staticDevices.length === 0 && anyDevices.length === 0) {
         if (ctx.devices.length === 0) continue; // no-fencing-devices says it once, unless watchdog SBD fences
@@ -508,7 +557,9 @@ const nodeCoverage: Rule = (ctx) => {
     // With a topology the fencer uses only the levels' devices.
     const inLevels = new Set(levels.flatMap((l) => l.devices));
     for (const level of levels) {
-      const levelPdus = level.devices.map((id) => ctx.deviceById.get(id)).filter((d): d is Primitive => d !== undefined && familyOf(d.type) === "pdu");
+      const levelPdus = level.devices
+        .map((id) => ctx.deviceById.get(id))
+        .filter((d): d is Primitive => d !== undefined && familyOf(d.type) === "pdu");
       if (levelPdus.length === 0) continue;
       const missing = pdus.filter((p) => !level.devices.includes(p.id));
       if (missing.length > 0) {
@@ -541,7 +592,9 @@ const nodeCoverage: Rule = (ctx) => {
 function firstDevicesFor(ctx: CheckContext, node: string): Primitive[] {
   const levels = levelsFor(ctx, node);
   if (levels.length > 0) {
-    return (levels[0] as FencingLevel).devices.map((id) => ctx.deviceById.get(id)).filter((d): d is Primitive => d !== undefined);
+    return (levels[0] as FencingLevel).devices
+      .map((id) => ctx.deviceById.get(id))
+      .filter((d): d is Primitive => d !== undefined);
   }
   return ctx.devices.filter((d) => claims(d, node).claimed !== "no");
 }
@@ -603,7 +656,14 @@ const fencingTimeouts: Rule = (ctx) => {
   const action = stonithAction(ctx.cib);
   const stonithTimeout = stonithTimeoutMs(ctx.cib) / 1000;
   for (const d of ctx.devices) {
-    for (const name of ["pcmk_reboot_timeout", "pcmk_off_timeout", "pcmk_on_timeout", "pcmk_monitor_timeout", "pcmk_status_timeout", "pcmk_list_timeout"]) {
+    for (const name of [
+      "pcmk_reboot_timeout",
+      "pcmk_off_timeout",
+      "pcmk_on_timeout",
+      "pcmk_monitor_timeout",
+      "pcmk_status_timeout",
+      "pcmk_list_timeout",
+    ]) {
       const parsed = parseFencerSeconds(d.instance.get(name));
       if (parsed?.ignoredUnit !== undefined) {
         out.push({
@@ -630,14 +690,18 @@ const fencingTimeouts: Rule = (ctx) => {
     }
   }
   for (const level of ctx.cib.levels) {
-    const devices = level.devices.map((id) => ctx.deviceById.get(id)).filter((d): d is Primitive => d !== undefined);
+    const devices = level.devices
+      .map((id) => ctx.deviceById.get(id))
+      .filter((d): d is Primitive => d !== undefined);
     if (devices.length === 0) continue;
     let total = 0;
     let delay = 0;
     // A reboot through a level of several devices is an off of each, then an on of each.
-    const acts: FenceAction[] = action === "off" ? ["off"] : devices.length > 1 ? ["off", "on"] : ["reboot"];
+    const acts: FenceAction[] =
+      action === "off" ? ["off"] : devices.length > 1 ? ["off", "on"] : ["reboot"];
     for (const d of devices) {
-      for (const act of acts) total += Math.min(agentWorstSeconds(d, act), fencerTimeoutSeconds(d, act, ctx.cib).seconds);
+      for (const act of acts)
+        total += Math.min(agentWorstSeconds(d, act), fencerTimeoutSeconds(d, act, ctx.cib).seconds);
       // The agent's own `delay` is in its worst case already; the fencer's delays come before it.
       for (const n of levelNodes(ctx, level)) {
         const x = delayOf(d, n);
@@ -708,7 +772,10 @@ const guests: Rule = (ctx) => {
       });
     }
     if (isTrue(migrate)) {
-      const monitorTimeout = monitors.length > 0 ? Math.max(...monitors.map((m) => m.timeoutMs ?? opTimeoutMs(ctx, p, "monitor"))) : opTimeoutMs(ctx, p, "monitor");
+      const monitorTimeout =
+        monitors.length > 0
+          ? Math.max(...monitors.map((m) => m.timeoutMs ?? opTimeoutMs(ctx, p, "monitor")))
+          : opTimeoutMs(ctx, p, "monitor");
       const migrateTo = opTimeoutMs(ctx, p, "migrate_to");
       if (migrateTo < monitorTimeout) {
         out.push({

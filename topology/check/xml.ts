@@ -3,6 +3,7 @@
  * document order (Pacemaker's nvpair sets and topology depend on order). Pure: text in, tree out.
  */
 import { Parser } from "xml2js";
+import { messageOf } from "../../lib/errors.js";
 
 export interface Element {
   readonly name: string;
@@ -56,8 +57,10 @@ export function parseXml(xml: string): Element {
     else doc = (result ?? undefined) as Record<string, RawNode> | undefined;
   });
   if (failure !== undefined) {
-    const message = failure instanceof Error ? failure.message : String(failure);
-    throw new XmlError(`not well-formed XML: ${message.split("\n").join(" ").replace(/\s+/g, " ").trim()}`);
+    const message = messageOf(failure);
+    throw new XmlError(
+      `not well-formed XML: ${message.split("\n").join(" ").replace(/\s+/g, " ").trim()}`,
+    );
   }
   if (doc === undefined || typeof doc !== "object") throw new XmlError("empty document");
   const [rootName] = Object.keys(doc);

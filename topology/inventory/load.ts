@@ -7,9 +7,7 @@ import { type InventoryIssue, validateInventory } from "./validate.js";
 /** An inventory that cannot be used: every problem, one per line. */
 export class InventoryError extends KvmhaError {
   readonly exitCode = 1;
-  constructor(
-    readonly lines: readonly string[],
-  ) {
+  constructor(readonly lines: readonly string[]) {
     super(lines.join("\n"));
   }
 }
@@ -27,8 +25,11 @@ export interface LoadedInventory {
 /** Validates inventory text read from `file` (the name is only used in messages). */
 export function checkInventoryText(file: string, text: string): LoadedInventory {
   const result = validateInventory(text);
-  const warnings = result.warnings.map((w) => formatIssue(file, { ...w, message: `warning: ${w.message}` }));
-  if (!result.ok) throw new InventoryError([...result.errors.map((e) => formatIssue(file, e)), ...warnings]);
+  const warnings = result.warnings.map((w) =>
+    formatIssue(file, { ...w, message: `warning: ${w.message}` }),
+  );
+  if (!result.ok)
+    throw new InventoryError([...result.errors.map((e) => formatIssue(file, e)), ...warnings]);
   return { inventory: result.inventory, warnings };
 }
 
@@ -38,7 +39,14 @@ export async function loadInventory(file: string): Promise<LoadedInventory> {
     text = await readFile(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (code ?? "unreadable");
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a directory"
+            : (code ?? "unreadable");
     throw new InventoryError([`${file}: cannot read the inventory: ${why}`]);
   }
   return checkInventoryText(file, text);

@@ -5,7 +5,9 @@
  */
 
 /** Where a secret comes from. Only the reference is kept: kvmha never reads the secret. */
-export type SecretRef = { readonly kind: "file"; readonly path: string } | { readonly kind: "script"; readonly command: string };
+export type SecretRef =
+  | { readonly kind: "file"; readonly path: string }
+  | { readonly kind: "script"; readonly command: string };
 
 export interface Bmc {
   readonly address: string;
@@ -104,7 +106,8 @@ export interface TwoNode {
 export interface Cluster {
   readonly name: string;
   /** Set by the admin; the renderer refuses one below what the fencing levels can take. */
-  readonly stonithTimeout: { readonly seconds: number; readonly line: number; readonly col: number } | undefined;
+  readonly stonithTimeout:
+    { readonly seconds: number; readonly line: number; readonly col: number } | undefined;
   readonly placementStrategy: "utilization" | "minimal" | "balanced" | undefined;
   readonly twoNode: TwoNode | undefined;
   readonly sbd: Sbd | undefined;

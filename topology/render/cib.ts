@@ -10,47 +10,110 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
     out.push(f);
   };
   const nvpairs = (set: string, list: readonly Pair[]): Fragment =>
-    joinFragments(list.map(([name, value]) => fill(t, "nvpair", { set: xmlValue(set), name: xmlValue(name), value: xmlValue(value) })));
+    joinFragments(
+      list.map(([name, value]) =>
+        fill(t, "nvpair", { set: xmlValue(set), name: xmlValue(name), value: xmlValue(value) }),
+      ),
+    );
 
-  const properties = joinFragments(plan.properties.map(([name, value]) => fill(t, "property", { name: xmlValue(name), value: xmlValue(value) })));
-  w(fill(t, "header", { cluster: xmlCommentText(plan.cluster), inventory: xmlCommentText(source), timeout_note: xmlCommentText(stonithTimeoutNote(plan)), properties }));
+  const properties = joinFragments(
+    plan.properties.map(([name, value]) =>
+      fill(t, "property", { name: xmlValue(name), value: xmlValue(value) }),
+    ),
+  );
+  w(
+    fill(t, "header", {
+      cluster: xmlCommentText(plan.cluster),
+      inventory: xmlCommentText(source),
+      timeout_note: xmlCommentText(stonithTimeoutNote(plan)),
+      properties,
+    }),
+  );
   for (const d of plan.devices) {
     w(
       fill(t, "device", {
         id: xmlValue(d.id),
         agent: xmlValue(d.agent),
         params: nvpairs(`${d.id}-instance_attributes`, d.params),
-        meta: d.meta.length > 0 ? fill(t, "device-meta", { id: xmlValue(d.id), pairs: nvpairs(`${d.id}-meta_attributes`, d.meta) }) : fragment(""),
+        meta:
+          d.meta.length > 0
+            ? fill(t, "device-meta", {
+                id: xmlValue(d.id),
+                pairs: nvpairs(`${d.id}-meta_attributes`, d.meta),
+              })
+            : fragment(""),
         monitor: fragment(String(DEVICE_MONITOR_INTERVAL)),
         budget: xmlCommentText(`${d.id}: timeouts from ${d.budget}`),
       }),
     );
   }
   for (const g of plan.guests) {
-    const ops = g.ops.map((o) => fill(t, "op", { id: xmlValue(g.id), name: xmlValue(o.name), interval: fragment(String(o.interval)), timeout: fragment(String(o.timeout)) }));
+    const ops = g.ops.map((o) =>
+      fill(t, "op", {
+        id: xmlValue(g.id),
+        name: xmlValue(o.name),
+        interval: fragment(String(o.interval)),
+        timeout: fragment(String(o.timeout)),
+      }),
+    );
     w(
       fill(t, "guest", {
         id: xmlValue(g.id),
         params: nvpairs(`${g.id}-instance_attributes`, g.params),
         meta: nvpairs(`${g.id}-meta_attributes`, g.meta),
-        utilization: g.utilization.length > 0 ? fill(t, "utilization", { id: xmlValue(g.id), pairs: nvpairs(`${g.id}-utilization`, g.utilization) }) : fragment(""),
+        utilization:
+          g.utilization.length > 0
+            ? fill(t, "utilization", {
+                id: xmlValue(g.id),
+                pairs: nvpairs(`${g.id}-utilization`, g.utilization),
+              })
+            : fragment(""),
         ops: joinFragments(ops),
       }),
     );
   }
   w(fill(t, "constraints", {}));
   for (const d of plan.devices) {
-    if (d.avoids !== undefined) w(fill(t, "avoid", { constraint: xmlValue(avoidId(d.id, d.avoids)), device: xmlValue(d.id), node: xmlValue(d.avoids) }));
+    if (d.avoids !== undefined)
+      w(
+        fill(t, "avoid", {
+          constraint: xmlValue(avoidId(d.id, d.avoids)),
+          device: xmlValue(d.id),
+          node: xmlValue(d.avoids),
+        }),
+      );
   }
   w(fill(t, "topology", {}));
-  for (const l of plan.levels) w(fill(t, "level", { target: xmlValue(l.target), index: fragment(String(l.index)), devices: xmlValue(l.devices.join(",")) }));
+  for (const l of plan.levels)
+    w(
+      fill(t, "level", {
+        target: xmlValue(l.target),
+        index: fragment(String(l.index)),
+        devices: xmlValue(l.devices.join(",")),
+      }),
+    );
   w(fill(t, "footer", {}));
 
-  const apply: Fragment[] = [fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) })];
-  if (plan.twoNode !== undefined) apply.push(fill(t, "two-node", { preferred: commentText(plan.twoNode.preferred), delay: fragment(String(plan.twoNode.delay)) }));
+  const apply: Fragment[] = [
+    fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) }),
+  ];
+  if (plan.twoNode !== undefined)
+    apply.push(
+      fill(t, "two-node", {
+        preferred: commentText(plan.twoNode.preferred),
+        delay: fragment(String(plan.twoNode.delay)),
+      }),
+    );
   apply.push(fill(t, "apply-start", {}));
   for (const n of plan.nodeUtilization) {
-    for (const [name, value] of n.attributes) apply.push(fill(t, "apply-node-utilization", { node: shellWord(n.node), name: shellWord(name), value: shellWord(value) }));
+    for (const [name, value] of n.attributes)
+      apply.push(
+        fill(t, "apply-node-utilization", {
+          node: shellWord(n.node),
+          name: shellWord(name),
+          value: shellWord(value),
+        }),
+      );
   }
   apply.push(fill(t, "apply-footer", {}));
   return { xml: joinFragments(out), apply: joinFragments(apply) };

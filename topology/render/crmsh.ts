@@ -7,42 +7,96 @@ import { type Fragment, fill, fragment, joinFragments, type Template } from "./t
 // Ids and agent names are validated to plain characters; crmsh takes them unquoted.
 const word = (s: string): Fragment => fragment(s);
 
-export function renderCrmsh(plan: Plan, t: Template, source: string): { config: string; apply: string } {
+export function renderCrmsh(
+  plan: Plan,
+  t: Template,
+  source: string,
+): { config: string; apply: string } {
   const out: Fragment[] = [];
   const w = (f: Fragment): void => {
     out.push(f);
   };
-  const params = (list: readonly Pair[]): Fragment => joinFragments(list.map(([name, value]) => fill(t, "param", { name: word(name), value: crmshValue(value) })));
-  const pairs = (list: readonly Pair[]): Fragment => joinFragments(list.map(([name, value]) => fill(t, "pair", { name: word(name), value: crmshValue(value) })));
+  const params = (list: readonly Pair[]): Fragment =>
+    joinFragments(
+      list.map(([name, value]) => fill(t, "param", { name: word(name), value: crmshValue(value) })),
+    );
+  const pairs = (list: readonly Pair[]): Fragment =>
+    joinFragments(
+      list.map(([name, value]) => fill(t, "pair", { name: word(name), value: crmshValue(value) })),
+    );
 
   for (const d of plan.devices) {
-    w(fill(t, "device", { id: word(d.id), agent: word(d.agent), params: params(d.params), meta: d.meta.length > 0 ? fill(t, "device-meta", { pairs: pairs(d.meta) }) : fragment(""), monitor: fragment(String(DEVICE_MONITOR_INTERVAL)), budget: commentText(d.budget) }));
-    if (d.avoids !== undefined) w(fill(t, "avoid", { constraint: word(avoidId(d.id, d.avoids)), device: word(d.id), node: word(d.avoids) }));
+    w(
+      fill(t, "device", {
+        id: word(d.id),
+        agent: word(d.agent),
+        params: params(d.params),
+        meta: d.meta.length > 0 ? fill(t, "device-meta", { pairs: pairs(d.meta) }) : fragment(""),
+        monitor: fragment(String(DEVICE_MONITOR_INTERVAL)),
+        budget: commentText(d.budget),
+      }),
+    );
+    if (d.avoids !== undefined)
+      w(
+        fill(t, "avoid", {
+          constraint: word(avoidId(d.id, d.avoids)),
+          device: word(d.id),
+          node: word(d.avoids),
+        }),
+      );
   }
   for (const g of plan.guests) {
-    const ops = g.ops.map((o) => fill(t, "op", { name: word(o.name), interval: fragment(String(o.interval)), timeout: fragment(String(o.timeout)) }));
+    const ops = g.ops.map((o) =>
+      fill(t, "op", {
+        name: word(o.name),
+        interval: fragment(String(o.interval)),
+        timeout: fragment(String(o.timeout)),
+      }),
+    );
     w(
       fill(t, "guest", {
         id: word(g.id),
         params: params(g.params),
         meta: pairs(g.meta),
-        utilization: g.utilization.length > 0 ? fill(t, "utilization", { pairs: pairs(g.utilization) }) : fragment(""),
+        utilization:
+          g.utilization.length > 0
+            ? fill(t, "utilization", { pairs: pairs(g.utilization) })
+            : fragment(""),
         ops: joinFragments(ops),
       }),
     );
   }
-  for (const n of plan.nodeUtilization) w(fill(t, "node-utilization", { node: word(n.node), pairs: pairs(n.attributes) }));
+  for (const n of plan.nodeUtilization)
+    w(fill(t, "node-utilization", { node: word(n.node), pairs: pairs(n.attributes) }));
   const targets = plan.nodes
     .map((node) => {
       const levels = plan.levels.filter((l) => l.target === node).sort((a, b) => a.index - b.index);
-      return levels.length === 0 ? undefined : fill(t, "topology-target", { target: word(node), levels: fragment(levels.map((l) => l.devices.join(",")).join(" ")) });
+      return levels.length === 0
+        ? undefined
+        : fill(t, "topology-target", {
+            target: word(node),
+            levels: fragment(levels.map((l) => l.devices.join(",")).join(" ")),
+          });
     })
     .filter((f): f is Fragment => f !== undefined);
   if (targets.length > 0) w(fill(t, "topology", { targets: joinFragments(targets) }));
-  w(fill(t, "properties", { pairs: pairs(plan.properties), timeout_note: commentText(stonithTimeoutNote(plan)) }));
+  w(
+    fill(t, "properties", {
+      pairs: pairs(plan.properties),
+      timeout_note: commentText(stonithTimeoutNote(plan)),
+    }),
+  );
 
-  const apply: Fragment[] = [fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) })];
-  if (plan.twoNode !== undefined) apply.push(fill(t, "two-node", { preferred: commentText(plan.twoNode.preferred), delay: fragment(String(plan.twoNode.delay)) }));
+  const apply: Fragment[] = [
+    fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) }),
+  ];
+  if (plan.twoNode !== undefined)
+    apply.push(
+      fill(t, "two-node", {
+        preferred: commentText(plan.twoNode.preferred),
+        delay: fragment(String(plan.twoNode.delay)),
+      }),
+    );
   apply.push(fill(t, "apply-start", {}));
   apply.push(fill(t, "apply-footer", {}));
   return { config: joinFragments(out), apply: joinFragments(apply) };

@@ -4,7 +4,14 @@
  * crmsh, CIB XML) are only different spellings of this one plan, which is what keeps them
  * equivalent. Pure: Inventory in, Plan out.
  */
-import { type Bmc, DEFAULTS, type Guest, type Inventory, type Pdu, type SecretRef } from "../inventory/model.js";
+import {
+  type Bmc,
+  DEFAULTS,
+  type Guest,
+  type Inventory,
+  type Pdu,
+  type SecretRef,
+} from "../inventory/model.js";
 
 export type Pair = readonly [name: string, value: string];
 
@@ -62,7 +69,11 @@ export interface Plan {
   readonly properties: readonly Pair[];
   /** Two-node clusters: corosync.conf's quorum section needs two_node (pcs cannot set it in the CIB). */
   readonly twoNode: { readonly preferred: string; readonly delay: number } | undefined;
-  readonly stonithTimeout: { readonly seconds: number; readonly worstNode: string; readonly sum: string };
+  readonly stonithTimeout: {
+    readonly seconds: number;
+    readonly worstNode: string;
+    readonly sum: string;
+  };
   readonly warnings: readonly string[];
 }
 
@@ -120,7 +131,13 @@ interface Budgets {
   readonly how: string;
 }
 
-function budgets(fixed: number, fixedHow: string, change: number, changeHow: string, twiceIs: string): Budgets {
+function budgets(
+  fixed: number,
+  fixedHow: string,
+  change: number,
+  changeHow: string,
+  twiceIs: string,
+): Budgets {
   const off = roundUp(fixed + change, 5);
   const twice = roundUp(fixed + 2 * change, 5);
   return {
@@ -151,7 +168,9 @@ function ipmiBudgets(bmc: Bmc): Budgets {
  */
 function pduBudgets(pdu: Pdu, outlets: number): Budgets {
   const t = pdu.shellTimeout;
-  const scripts = [pdu.authPassword, pdu.privPassword, pdu.community].filter((r) => r !== undefined).length * SCRIPT_SECONDS;
+  const scripts =
+    [pdu.authPassword, pdu.privPassword, pdu.community].filter((r) => r !== undefined).length *
+    SCRIPT_SECONDS;
   const fixed = START_SECONDS + scripts + pdu.loginTimeout + outlets * t;
   const change = pdu.powerTimeout + 2 * outlets * t;
   return budgets(
@@ -165,7 +184,9 @@ function pduBudgets(pdu: Pdu, outlets: number): Budgets {
 
 /** pcmk_host_map: `node:outlet,outlet;node:…`. A ':' inside an outlet (unit:outlet) is escaped for Pacemaker's parser. */
 export function hostMap(entries: readonly { node: string; outlets: readonly string[] }[]): string {
-  return entries.map((e) => `${e.node}:${e.outlets.map((o) => o.replace(/:/g, "\\:")).join(",")}`).join(";");
+  return entries
+    .map((e) => `${e.node}:${e.outlets.map((o) => o.replace(/:/g, "\\:")).join(",")}`)
+    .join(";");
 }
 
 export class PlanError extends Error {
@@ -199,11 +220,16 @@ export function planCluster(inv: Inventory): Plan {
     if (bmc.lanplus !== undefined) params.push(["lanplus", bmc.lanplus ? "1" : "0"]);
     if (bmc.cipher !== undefined) params.push(["cipher", String(bmc.cipher)]);
     if (bmc.privlvl !== undefined) params.push(["privlvl", bmc.privlvl]);
-    if (bmc.loginTimeout !== DEFAULTS.ipmiLoginTimeout) params.push(["login_timeout", String(bmc.loginTimeout)]);
-    if (bmc.powerTimeout !== DEFAULTS.ipmiPowerTimeout) params.push(["power_timeout", String(bmc.powerTimeout)]);
+    if (bmc.loginTimeout !== DEFAULTS.ipmiLoginTimeout)
+      params.push(["login_timeout", String(bmc.loginTimeout)]);
+    if (bmc.powerTimeout !== DEFAULTS.ipmiPowerTimeout)
+      params.push(["power_timeout", String(bmc.powerTimeout)]);
     params.push(["pcmk_host_list", node.name]);
     if (delay > 0) params.push(["pcmk_delay_base", `${delay}s`]);
-    params.push(["pcmk_off_timeout", `${b.off + delay}s`], ["pcmk_reboot_timeout", `${b.twice + delay}s`]);
+    params.push(
+      ["pcmk_off_timeout", `${b.off + delay}s`],
+      ["pcmk_reboot_timeout", `${b.twice + delay}s`],
+    );
     params.push(["pcmk_off_retries", IPMI_TRIES], ["pcmk_reboot_retries", IPMI_TRIES]);
     devices.push({
       id: deviceId.ipmi(node.name),
@@ -218,7 +244,9 @@ export function planCluster(inv: Inventory): Plan {
   const pduSeconds = new Map<string, { off: number; on: number; reboot: number }>();
   const pduDelay = new Map<string, number>();
   for (const pdu of inv.pdus) {
-    const fed = inv.nodes.flatMap((n) => n.power.filter((s) => s.pdu === pdu.name).map((s) => ({ node: n.name, outlets: s.outlets })));
+    const fed = inv.nodes.flatMap((n) =>
+      n.power.filter((s) => s.pdu === pdu.name).map((s) => ({ node: n.name, outlets: s.outlets })),
+    );
     if (fed.length === 0) continue;
     const most = Math.max(...fed.map((f) => f.outlets.length));
     const b = pduBudgets(pdu, most);
@@ -227,22 +255,33 @@ export function planCluster(inv: Inventory): Plan {
     if (pdu.port !== undefined) params.push(["ipport", String(pdu.port)]);
     params.push(["snmp_version", pdu.snmpVersion]);
     // v1/v2c: by reference too (fence_pdu's community_script), so the CIB never holds the community.
-    if (pdu.snmpVersion !== "3" && pdu.community !== undefined) params.push(["community_script", secretCommand(pdu.community)]);
+    if (pdu.snmpVersion !== "3" && pdu.community !== undefined)
+      params.push(["community_script", secretCommand(pdu.community)]);
     if (pdu.snmpVersion === "3") {
       if (pdu.user !== undefined) params.push(["username", pdu.user]);
       if (pdu.authProtocol !== undefined) params.push(["snmp_auth_prot", pdu.authProtocol]);
-      if (pdu.authPassword !== undefined) params.push(["password_script", secretCommand(pdu.authPassword)]);
+      if (pdu.authPassword !== undefined)
+        params.push(["password_script", secretCommand(pdu.authPassword)]);
       if (pdu.privProtocol !== undefined) params.push(["snmp_priv_prot", pdu.privProtocol]);
-      if (pdu.privPassword !== undefined) params.push(["snmp_priv_passwd_script", secretCommand(pdu.privPassword)]);
+      if (pdu.privPassword !== undefined)
+        params.push(["snmp_priv_passwd_script", secretCommand(pdu.privPassword)]);
     }
     if (pdu.device !== undefined) params.push(["device", pdu.device]);
-    if (pdu.loginTimeout !== DEFAULTS.pduLoginTimeout) params.push(["login_timeout", String(pdu.loginTimeout)]);
-    if (pdu.shellTimeout !== DEFAULTS.pduShellTimeout) params.push(["shell_timeout", String(pdu.shellTimeout)]);
-    if (pdu.powerTimeout !== DEFAULTS.pduPowerTimeout) params.push(["power_timeout", String(pdu.powerTimeout)]);
+    if (pdu.loginTimeout !== DEFAULTS.pduLoginTimeout)
+      params.push(["login_timeout", String(pdu.loginTimeout)]);
+    if (pdu.shellTimeout !== DEFAULTS.pduShellTimeout)
+      params.push(["shell_timeout", String(pdu.shellTimeout)]);
+    if (pdu.powerTimeout !== DEFAULTS.pduPowerTimeout)
+      params.push(["power_timeout", String(pdu.powerTimeout)]);
     params.push(["pcmk_host_map", hostMap(fed)]);
     // Two-node: the preferred node's outlets also wait (a per-target map), so it wins at level 2 too.
-    const delay = twoNode !== undefined && fed.some((f) => f.node === twoNode.preferred) ? twoNode.delay : 0;
-    if (delay > 0 && twoNode !== undefined) params.push(["pcmk_delay_base", fed.map((f) => `${f.node}:${f.node === twoNode.preferred ? delay : 0}s`).join(";")]);
+    const delay =
+      twoNode !== undefined && fed.some((f) => f.node === twoNode.preferred) ? twoNode.delay : 0;
+    if (delay > 0 && twoNode !== undefined)
+      params.push([
+        "pcmk_delay_base",
+        fed.map((f) => `${f.node}:${f.node === twoNode.preferred ? delay : 0}s`).join(";"),
+      ]);
     pduDelay.set(pdu.name, delay);
     params.push(
       ["pcmk_off_timeout", `${b.off + delay}s`],
@@ -298,14 +337,19 @@ export function planCluster(inv: Inventory): Plan {
     }
     if (node.power.length > 0) {
       index += 1;
-      levels.push({ target: node.name, index, devices: node.power.map((s) => deviceId.pdu(s.pdu)) });
+      levels.push({
+        target: node.name,
+        index,
+        devices: node.power.map((s) => deviceId.pdu(s.pdu)),
+      });
       const alone = node.power.length === 1;
       for (const s of node.power) {
         const t = pduSeconds.get(s.pdu) ?? { off: 0, on: 0, reboot: 0 };
         // A reboot through a level of several devices is an off of each, then an on of each; a
         // device alone in its level is asked for the reboot itself. The delay is taken before the
         // off (or reboot) of the preferred node only.
-        const d = twoNode !== undefined && twoNode.preferred === node.name ? (pduDelay.get(s.pdu) ?? 0) : 0;
+        const d =
+          twoNode !== undefined && twoNode.preferred === node.name ? (pduDelay.get(s.pdu) ?? 0) : 0;
         total += (alone ? t.reboot : t.off + t.on) + d;
         const what = alone ? `${s.pdu} reboot ${t.reboot}` : `${s.pdu} off ${t.off} + on ${t.on}`;
         parts.push(d > 0 ? `${what} + delay ${d}` : what);
@@ -317,7 +361,8 @@ export function planCluster(inv: Inventory): Plan {
       total += sbdSeconds;
       parts.push(`SBD ${sbdSeconds}`);
     }
-    if (total > worst.seconds) worst = { seconds: total, node: node.name, sum: `${parts.join(" + ")} = ${total} s` };
+    if (total > worst.seconds)
+      worst = { seconds: total, node: node.name, sum: `${parts.join(" + ")} = ${total} s` };
   }
   // 20% above the sum, as Pacemaker's fencer pads a topology's total timeout.
   const computed = roundUp(worst.seconds * 1.2, 10);
@@ -336,7 +381,8 @@ export function planCluster(inv: Inventory): Plan {
     ["stonith-enabled", "true"],
     ["stonith-timeout", `${stonithTimeout}s`],
   ];
-  if (hasCapacity) properties.push(["placement-strategy", inv.cluster.placementStrategy ?? "balanced"]);
+  if (hasCapacity)
+    properties.push(["placement-strategy", inv.cluster.placementStrategy ?? "balanced"]);
 
   const nodeUtilization: NodeUtilization[] = inv.nodes
     .filter((n) => n.capacity !== undefined)
@@ -356,7 +402,9 @@ export function planCluster(inv: Inventory): Plan {
   };
 }
 
-function utilizationPairs(u: { cpu: number | undefined; memory: number | undefined } | undefined): Pair[] {
+function utilizationPairs(
+  u: { cpu: number | undefined; memory: number | undefined } | undefined,
+): Pair[] {
   const out: Pair[] = [];
   if (u?.cpu !== undefined) out.push(["cpu", String(u.cpu)]);
   if (u?.memory !== undefined) out.push(["memory", String(u.memory)]);
@@ -380,6 +428,16 @@ function guestResource(g: Guest): GuestResource {
     { name: "stop", interval: 0, timeout: t.stop },
     { name: "monitor", interval: t.monitorInterval, timeout: t.monitor },
   ];
-  if (g.allowMigrate) ops.push({ name: "migrate_to", interval: 0, timeout: t.migrateTo }, { name: "migrate_from", interval: 0, timeout: t.migrateFrom });
-  return { id: g.name, params, meta: [["allow-migrate", g.allowMigrate ? "true" : "false"]], ops, utilization: utilizationPairs(g.utilization) };
+  if (g.allowMigrate)
+    ops.push(
+      { name: "migrate_to", interval: 0, timeout: t.migrateTo },
+      { name: "migrate_from", interval: 0, timeout: t.migrateFrom },
+    );
+  return {
+    id: g.name,
+    params,
+    meta: [["allow-migrate", g.allowMigrate ? "true" : "false"]],
+    ops,
+    utilization: utilizationPairs(g.utilization),
+  };
 }

@@ -20,12 +20,20 @@ export function planOrError(inventory: Inventory, source: string): Plan {
   try {
     return planCluster(inventory);
   } catch (err) {
-    if (err instanceof PlanError) throw new InventoryError([formatIssue(source, { line: err.line, col: err.col, message: err.message })]);
+    if (err instanceof PlanError)
+      throw new InventoryError([
+        formatIssue(source, { line: err.line, col: err.col, message: err.message }),
+      ]);
     throw err;
   }
 }
 
-export async function renderFormat(inventory: Inventory, format: Format, templateDir: string, source: string): Promise<RenderedFile[]> {
+export async function renderFormat(
+  inventory: Inventory,
+  format: Format,
+  templateDir: string,
+  source: string,
+): Promise<RenderedFile[]> {
   const plan = planOrError(inventory, source);
   const template = await loadTemplate(templateDir, format);
   try {
@@ -37,7 +45,12 @@ export async function renderFormat(inventory: Inventory, format: Format, templat
   }
 }
 
-function renderWith(plan: Plan, format: Format, template: Template, source: string): RenderedFile[] {
+function renderWith(
+  plan: Plan,
+  format: Format,
+  template: Template,
+  source: string,
+): RenderedFile[] {
   switch (format) {
     case "pcs":
       return [{ name: "pcs.sh", text: renderPcs(plan, template, source), executable: true }];

@@ -56,30 +56,48 @@ export function parseTemplate(file: string, text: string): Template {
       current = undefined;
       continue;
     }
-    if (current !== undefined) throw new TemplateError(`${at}: '#% ${verb}' inside section '${current.name}' (begun at line ${current.at}); expected '#% end' first`);
-    const m = verb !== "inline" ? /^([a-z][a-z0-9-]*)$/.exec(rest) : /^([a-z][a-z0-9-]*):\s?(.*)$/.exec(rest);
-    if (m === null || m[1] === undefined) throw new TemplateError(`${at}: expected '#% begin NAME', '#% piece NAME' or '#% inline NAME: TEXT' (NAME in lower case, digits, -)`);
+    if (current !== undefined)
+      throw new TemplateError(
+        `${at}: '#% ${verb}' inside section '${current.name}' (begun at line ${current.at}); expected '#% end' first`,
+      );
+    const m =
+      verb !== "inline"
+        ? /^([a-z][a-z0-9-]*)$/.exec(rest)
+        : /^([a-z][a-z0-9-]*):\s?(.*)$/.exec(rest);
+    if (m === null || m[1] === undefined)
+      throw new TemplateError(
+        `${at}: expected '#% begin NAME', '#% piece NAME' or '#% inline NAME: TEXT' (NAME in lower case, digits, -)`,
+      );
     if (sections.has(m[1])) throw new TemplateError(`${at}: section '${m[1]}' is defined twice`);
     if (verb !== "inline") current = { name: m[1], lines: [], at: i + 1, piece: verb === "piece" };
     else sections.set(m[1], m[2] ?? "");
   }
-  if (current !== undefined) throw new TemplateError(`${file}:${current.at}: section '${current.name}' has no '#% end'`);
+  if (current !== undefined)
+    throw new TemplateError(`${file}:${current.at}: section '${current.name}' has no '#% end'`);
   return { file, sections };
 }
 
 /** One section with its placeholders replaced. */
-export function fill(t: Template, section: string, values: Readonly<Record<string, Fragment>>): Fragment {
+export function fill(
+  t: Template,
+  section: string,
+  values: Readonly<Record<string, Fragment>>,
+): Fragment {
   const body = t.sections.get(section);
   if (body === undefined) throw new TemplateError(`${t.file}: no section '${section}'`);
   const used = new Set<string>();
   const out = body.replace(PLACEHOLDER, (_, name: string) => {
     const v = values[name];
-    if (v === undefined) throw new TemplateError(`${t.file}: section '${section}' uses {{${name}}}, which the renderer does not provide (it provides: ${Object.keys(values).join(", ") || "nothing"})`);
+    if (v === undefined)
+      throw new TemplateError(
+        `${t.file}: section '${section}' uses {{${name}}}, which the renderer does not provide (it provides: ${Object.keys(values).join(", ") || "nothing"})`,
+      );
     used.add(name);
     return v;
   });
   for (const name of Object.keys(values)) {
-    if (!used.has(name)) throw new TemplateError(`${t.file}: section '${section}' does not use {{${name}}}`);
+    if (!used.has(name))
+      throw new TemplateError(`${t.file}: section '${section}' does not use {{${name}}}`);
   }
   return fragment(out);
 }

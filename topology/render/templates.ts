@@ -5,7 +5,11 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../../lib/errors.js";
 import { parseTemplate, type Template, TemplateError } from "./template.js";
 
-export const TEMPLATE_FILES = { pcs: "pcs.sh.tmpl", crmsh: "crmsh.crm.tmpl", cib: "cib.xml.tmpl" } as const;
+export const TEMPLATE_FILES = {
+  pcs: "pcs.sh.tmpl",
+  crmsh: "crmsh.crm.tmpl",
+  cib: "cib.xml.tmpl",
+} as const;
 export type Format = keyof typeof TEMPLATE_FILES;
 
 /**
@@ -14,7 +18,11 @@ export type Format = keyof typeof TEMPLATE_FILES;
  */
 export function defaultTemplateDir(): string | undefined {
   const here = import.meta.dirname;
-  const candidates = [resolve(here, "../../crm-templates"), resolve(here, "../share/kvmha/crm-templates"), "/usr/share/kvmha/crm-templates"];
+  const candidates = [
+    resolve(here, "../../crm-templates"),
+    resolve(here, "../share/kvmha/crm-templates"),
+    "/usr/share/kvmha/crm-templates",
+  ];
   return candidates.find((d) => existsSync(join(d, TEMPLATE_FILES.pcs)));
 }
 
@@ -33,4 +41,3 @@ export async function loadTemplate(dir: string, format: Format): Promise<Templat
     throw err;
   }
 }
-

@@ -3,17 +3,17 @@
 // simulators), the management network that lets the nodes reach them
 // (relay.ts), and the power that ties them together (power.ts).
 
-import { ADMIN_USER, startBmc, type Bmc } from '../ipmi-bmc.js';
-import { PDU_COMMUNITIES, startPdu, type Pdu } from '../pdu-sim.js';
-import { profileById } from '../../../lib/pdu-profiles/index.js';
-import { startNodes, type Nodes, type NodesOptions } from './nodes.js';
-import { startPower, type Power } from './power.js';
-import { startRelay, type Relay } from './relay.js';
+import { ADMIN_USER, startBmc, type Bmc } from "../ipmi-bmc.js";
+import { PDU_COMMUNITIES, startPdu, type Pdu } from "../pdu-sim.js";
+import { profileById } from "../../../lib/pdu-profiles/index.js";
+import { startNodes, type Nodes, type NodesOptions } from "./nodes.js";
+import { startPower, type Power } from "./power.js";
+import { startRelay, type Relay } from "./relay.js";
 
 export const BMC_PORT = 623;
 export const PDU_PORT = 161;
 /** The PDUs' device profile: APC switched rack PDU (fence_pdu recognises it by sysObjectID). */
-export const PDU_PROFILE = 'apc-rpdu';
+export const PDU_PROFILE = "apc-rpdu";
 
 export interface Cluster {
   readonly nodes: Nodes;
@@ -43,9 +43,9 @@ function mgmtAddress(nodeAddress: string, host: number): string {
 
 export async function startCluster(opts: NodesOptions = {}): Promise<Cluster> {
   const specs = opts.nodes ?? [
-    { name: 'node1', address: '10.77.0.1' },
-    { name: 'node2', address: '10.77.0.2' },
-    { name: 'node3', address: '10.77.0.3' },
+    { name: "node1", address: "10.77.0.1" },
+    { name: "node2", address: "10.77.0.2" },
+    { name: "node3", address: "10.77.0.3" },
   ];
   const first = specs[0]!.address;
   const bmcIps = specs.map((_, i) => mgmtAddress(first, 101 + i));
@@ -82,7 +82,11 @@ export async function startCluster(opts: NodesOptions = {}): Promise<Cluster> {
     }
     const nodes = await startNodes({ ...opts, nodes: specs, hubAddresses: [...bmcIps, ...pduIps] });
     started.push(nodes);
-    const feeds = specs.map((s, i) => ({ node: nodes.node(s.name), bmc: bmcs.get(s.name)!, outlets: [i + 1, i + 1] }));
+    const feeds = specs.map((s, i) => ({
+      node: nodes.node(s.name),
+      bmc: bmcs.get(s.name)!,
+      outlets: [i + 1, i + 1],
+    }));
     const power = startPower({ feeds, pdus });
     started.push(power);
     const relay = await startRelay({
@@ -96,7 +100,13 @@ export async function startCluster(opts: NodesOptions = {}): Promise<Cluster> {
           upstreamPort: bmcs.get(s.name)!.port,
           powered: () => power.bmcPowered(s.name),
         })),
-        ...pdus.map((p, i) => ({ address: pduIps[i]!, port: PDU_PORT, upstreamHost: p.host, upstreamPort: p.port, powered: () => true })),
+        ...pdus.map((p, i) => ({
+          address: pduIps[i]!,
+          port: PDU_PORT,
+          upstreamHost: p.host,
+          upstreamPort: p.port,
+          powered: () => true,
+        })),
       ],
     });
     started.push(relay);
@@ -121,13 +131,13 @@ export async function startCluster(opts: NodesOptions = {}): Promise<Cluster> {
         ipport: String(BMC_PORT),
         username: ADMIN_USER.name,
         password: ADMIN_USER.password,
-        lanplus: '1',
+        lanplus: "1",
       }),
       pduOptions: (i) => ({
         ip: pduIps[i]!,
         ipport: String(PDU_PORT),
         community: PDU_COMMUNITIES.readWrite,
-        snmp_version: '2c',
+        snmp_version: "2c",
       }),
       stop() {
         stopped ??= stopAll();

@@ -13,15 +13,14 @@
 // Per guest:   ocf:kvmha:VirtualDomain, config on the shared directory,
 //              allow-migrate=true, migration over TCP between the nodes.
 
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import fsp from "node:fs/promises";
+import path from "node:path";
 
-import { requireProgram } from '../bins.js';
-import { DIST_BIN } from '../agents.js';
-import { run as runProgram } from '../clients.js';
-import { buildInitramfs, guestKernel, guestXml } from '../libvirt-guest.js';
-import type { Cluster } from './cluster.js';
-import type { ClusterNode } from './nodes.js';
+import { requireProgram } from "../bins.js";
+import { DIST_BIN } from "../agents.js";
+import { run as runProgram } from "../clients.js";
+import { buildInitramfs, guestKernel, guestXml } from "../libvirt-guest.js";
+import type { Cluster } from "./cluster.js";
 
 export interface LabGuest {
   name: string;
@@ -36,14 +35,22 @@ export interface LabGuest {
  * references they replace (fence_ipmilan, fence_apc_snmp, ocf:heartbeat:VirtualDomain), with the
  * same options: kvmha's agents take the references' names.
  */
-export type AgentSet = 'kvmha' | 'reference';
+export type AgentSet = "kvmha" | "reference";
 
-const AGENTS: Record<AgentSet, { ipmi: string; pdu: string; vdProvider: string; ipmiExtra: Record<string, string> }> = {
-  kvmha: { ipmi: 'fence_ipmi', pdu: 'fence_pdu', vdProvider: 'kvmha', ipmiExtra: {} },
+const AGENTS: Record<
+  AgentSet,
+  { ipmi: string; pdu: string; vdProvider: string; ipmiExtra: Record<string, string> }
+> = {
+  kvmha: { ipmi: "fence_ipmi", pdu: "fence_pdu", vdProvider: "kvmha", ipmiExtra: {} },
   // ipmitool without -C asks Get Channel Cipher Suites, which ipmi_sim answers in a way ipmitool
   // 1.8.19 rejects ("Unable to Get Channel Cipher Suites"): 14 s per call. The IPMI lab always
   // gives the reference its cipher suite; so does this one.
-  reference: { ipmi: 'fence_ipmilan', pdu: 'fence_apc_snmp', vdProvider: 'heartbeat', ipmiExtra: { cipher: '3' } },
+  reference: {
+    ipmi: "fence_ipmilan",
+    pdu: "fence_apc_snmp",
+    vdProvider: "heartbeat",
+    ipmiExtra: { cipher: "3" },
+  },
 };
 
 export interface ConfigureOptions {
@@ -70,20 +77,27 @@ export interface Configured {
 const GUEST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 /** Write the guests' XML, kernel-side files and console paths onto the shared directory. */
-export async function writeGuests(c: Cluster, names: readonly string[], memoryMb = 128): Promise<LabGuest[]> {
+export async function writeGuests(
+  c: Cluster,
+  names: readonly string[],
+  memoryMb = 128,
+): Promise<LabGuest[]> {
   const shared = c.nodes.sharedDir;
   const k = guestKernel();
-  const initrd = path.join(shared, 'initramfs.cpio.gz');
+  const initrd = path.join(shared, "initramfs.cpio.gz");
   await fsp.writeFile(initrd, buildInitramfs(k));
-  const emulator = requireProgram('qemu-system-x86_64');
+  const emulator = requireProgram("qemu-system-x86_64");
   const guests: LabGuest[] = [];
   for (const name of names) {
     if (!GUEST_NAME.test(name)) throw new Error(`guest name '${name}': [a-z][a-z0-9-]`);
     const dir = path.join(shared, name);
     await fsp.mkdir(dir, { recursive: true });
-    const consoleLog = path.join(dir, 'console.log');
+    const consoleLog = path.join(dir, "console.log");
     const xmlFile = path.join(dir, `${name}.xml`);
-    await fsp.writeFile(xmlFile, guestXml({ name, memoryMb, vcpus: 1, kernel: k.kernel, initrd, consoleLog, emulator }));
+    await fsp.writeFile(
+      xmlFile,
+      guestXml({ name, memoryMb, vcpus: 1, kernel: k.kernel, initrd, consoleLog, emulator }),
+    );
     guests.push({ name, xmlFile, consoleLog });
   }
   return guests;
@@ -96,7 +110,7 @@ function esc(v: string): string {
 function nvpairs(id: string, o: Record<string, string>): string {
   return Object.entries(o)
     .map(([k, v]) => `<nvpair id="${esc(`${id}-${k}`)}" name="${esc(k)}" value="${esc(v)}"/>`)
-    .join('');
+    .join("");
 }
 
 interface Op {
@@ -105,103 +119,162 @@ interface Op {
   timeout?: string;
 }
 
-function primitive(o: { id: string; cls: string; provider?: string; type: string; params: Record<string, string>; meta?: Record<string, string>; ops: Op[] }): string {
-  const meta = o.meta ? `<meta_attributes id="${o.id}-meta_attributes">${nvpairs(`${o.id}-meta_attributes`, o.meta)}</meta_attributes>` : '';
+function primitive(o: {
+  id: string;
+  cls: string;
+  provider?: string;
+  type: string;
+  params: Record<string, string>;
+  meta?: Record<string, string>;
+  ops: Op[];
+}): string {
+  const meta = o.meta
+    ? `<meta_attributes id="${o.id}-meta_attributes">${nvpairs(`${o.id}-meta_attributes`, o.meta)}</meta_attributes>`
+    : "";
   const ops = o.ops
-    .map((op) => `<op id="${o.id}-${op.name}-interval-${op.interval ?? '0s'}" name="${op.name}" interval="${op.interval ?? '0s'}"${op.timeout ? ` timeout="${op.timeout}"` : ''}/>`)
-    .join('');
+    .map(
+      (op) =>
+        `<op id="${o.id}-${op.name}-interval-${op.interval ?? "0s"}" name="${op.name}" interval="${op.interval ?? "0s"}"${op.timeout ? ` timeout="${op.timeout}"` : ""}/>`,
+    )
+    .join("");
   return (
-    `<primitive id="${o.id}" class="${o.cls}"${o.provider ? ` provider="${o.provider}"` : ''} type="${o.type}">` +
+    `<primitive id="${o.id}" class="${o.cls}"${o.provider ? ` provider="${o.provider}"` : ""} type="${o.type}">` +
     `<instance_attributes id="${o.id}-instance_attributes">${nvpairs(`${o.id}-instance_attributes`, o.params)}</instance_attributes>` +
     `${meta}<operations>${ops}</operations></primitive>`
   );
 }
 
 /** The configuration sections (resources, constraints, fencing topology, defaults) as CIB XML. */
-export function topologyXml(c: Cluster, guests: readonly LabGuest[], o: Pick<ConfigureOptions, 'ipmiExtra' | 'pduExtra' | 'agents'> = {}): {
+export function topologyXml(
+  c: Cluster,
+  guests: readonly LabGuest[],
+  o: Pick<ConfigureOptions, "ipmiExtra" | "pduExtra" | "agents"> = {},
+): {
   resources: string;
   constraints: string;
   fencingTopology: string;
   rscDefaults: string;
 } {
   const names = c.nodes.nodes.map((n) => n.name);
-  const a = AGENTS[o.agents ?? 'kvmha'];
+  const a = AGENTS[o.agents ?? "kvmha"];
   const res: string[] = [];
   const cons: string[] = [];
   const levels: string[] = [];
   for (const n of names) {
     const id = `fence-ipmi-${n}`;
-    res.push(primitive({ id, cls: 'stonith', type: a.ipmi, params: { ...c.ipmiOptions(n), ...a.ipmiExtra, ...o.ipmiExtra, pcmk_host_list: n }, ops: [{ name: 'monitor', interval: '60s' }] }));
+    res.push(
+      primitive({
+        id,
+        cls: "stonith",
+        type: a.ipmi,
+        params: { ...c.ipmiOptions(n), ...a.ipmiExtra, ...o.ipmiExtra, pcmk_host_list: n },
+        ops: [{ name: "monitor", interval: "60s" }],
+      }),
+    );
     // A node never fences itself through its own BMC.
-    cons.push(`<rsc_location id="location-${id}-${n}--INFINITY" rsc="${id}" node="${n}" score="-INFINITY"/>`);
+    cons.push(
+      `<rsc_location id="location-${id}-${n}--INFINITY" rsc="${id}" node="${n}" score="-INFINITY"/>`,
+    );
   }
-  const hostMap = names.map((n) => `${n}:${c.outletOf(n)}`).join(';');
-  for (const [i, id] of ['fence-pdu-a', 'fence-pdu-b'].entries()) {
-    res.push(primitive({ id, cls: 'stonith', type: a.pdu, params: { ...c.pduOptions(i), ...o.pduExtra, pcmk_host_map: hostMap }, ops: [{ name: 'monitor', interval: '60s' }] }));
+  const hostMap = names.map((n) => `${n}:${c.outletOf(n)}`).join(";");
+  for (const [i, id] of ["fence-pdu-a", "fence-pdu-b"].entries()) {
+    res.push(
+      primitive({
+        id,
+        cls: "stonith",
+        type: a.pdu,
+        params: { ...c.pduOptions(i), ...o.pduExtra, pcmk_host_map: hostMap },
+        ops: [{ name: "monitor", interval: "60s" }],
+      }),
+    );
   }
   for (const n of names) {
-    levels.push(`<fencing-level id="fl-${n}-1" index="1" target="${n}" devices="fence-ipmi-${n}"/>`);
-    levels.push(`<fencing-level id="fl-${n}-2" index="2" target="${n}" devices="fence-pdu-a,fence-pdu-b"/>`);
+    levels.push(
+      `<fencing-level id="fl-${n}-1" index="1" target="${n}" devices="fence-ipmi-${n}"/>`,
+    );
+    levels.push(
+      `<fencing-level id="fl-${n}-2" index="2" target="${n}" devices="fence-pdu-a,fence-pdu-b"/>`,
+    );
   }
   for (const g of guests) {
     res.push(
       primitive({
         id: g.name,
-        cls: 'ocf',
+        cls: "ocf",
         provider: a.vdProvider,
-        type: 'VirtualDomain',
-        params: { config: g.xmlFile, hypervisor: 'qemu:///system', migration_transport: 'tcp', migrateuri: 'tcp://%n' },
-        meta: { 'allow-migrate': 'true' },
+        type: "VirtualDomain",
+        params: {
+          config: g.xmlFile,
+          hypervisor: "qemu:///system",
+          migration_transport: "tcp",
+          migrateuri: "tcp://%n",
+        },
+        meta: { "allow-migrate": "true" },
         ops: [
-          { name: 'start', timeout: '60s' },
-          { name: 'stop', timeout: '60s' },
-          { name: 'monitor', interval: '10s', timeout: '30s' },
-          { name: 'migrate_to', timeout: '120s' },
-          { name: 'migrate_from', timeout: '60s' },
+          { name: "start", timeout: "60s" },
+          { name: "stop", timeout: "60s" },
+          { name: "monitor", interval: "10s", timeout: "30s" },
+          { name: "migrate_to", timeout: "120s" },
+          { name: "migrate_from", timeout: "60s" },
         ],
       }),
     );
   }
   return {
-    resources: res.join(''),
-    constraints: cons.join(''),
-    fencingTopology: `<fencing-topology>${levels.join('')}</fencing-topology>`,
+    resources: res.join(""),
+    constraints: cons.join(""),
+    fencingTopology: `<fencing-topology>${levels.join("")}</fencing-topology>`,
     // Guests stay where they run when a node comes back (no migration back and forth).
-    rscDefaults: '<rsc_defaults><meta_attributes id="rsc_defaults-meta_attributes"><nvpair id="rsc_defaults-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>',
+    rscDefaults:
+      '<rsc_defaults><meta_attributes id="rsc_defaults-meta_attributes"><nvpair id="rsc_defaults-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>',
   };
 }
 
 /** The lab as a kvmha inventory (docs/inventory.md): what an admin would write for this cluster. */
-export async function labInventory(c: Cluster, guests: readonly LabGuest[], dir: string): Promise<string> {
+export async function labInventory(
+  c: Cluster,
+  guests: readonly LabGuest[],
+  dir: string,
+): Promise<string> {
   const names = c.nodes.nodes.map((n) => n.name);
   // Secrets by reference, in root-only files the agents read on the nodes (the lab directory is
   // visible at the same path in every node's mount namespace).
-  const pwFile = path.join(dir, 'bmc.pw');
-  const commFile = path.join(dir, 'pdu.community');
+  const pwFile = path.join(dir, "bmc.pw");
+  const commFile = path.join(dir, "pdu.community");
   const first = c.ipmiOptions(names[0]!);
   await fsp.writeFile(pwFile, `${first.password}\n`, { mode: 0o600 });
   await fsp.writeFile(commFile, `${c.pduOptions(0).community}\n`, { mode: 0o600 });
   const q = (v: string) => JSON.stringify(v);
-  const lines = ['# The cluster lab (test/lab/cluster), as kvmha render reads it.', 'cluster:', '  name: kvmha-lab', 'nodes:'];
+  const lines = [
+    "# The cluster lab (test/lab/cluster), as kvmha render reads it.",
+    "cluster:",
+    "  name: kvmha-lab",
+    "nodes:",
+  ];
   for (const n of names) {
     const b = c.ipmiOptions(n);
     lines.push(
       `  - name: ${n}`,
       `    bmc: { address: ${q(b.ip!)}, port: ${b.ipport}, user: ${q(b.username!)}, password_file: ${q(pwFile)}, lanplus: true }`,
-      '    power:',
+      "    power:",
       `      - { pdu: a, outlets: [${c.outletOf(n)}] }`,
       `      - { pdu: b, outlets: [${c.outletOf(n)}] }`,
     );
   }
-  lines.push('pdus:');
-  for (const [i, id] of ['a', 'b'].entries()) {
+  lines.push("pdus:");
+  for (const [i, id] of ["a", "b"].entries()) {
     const p = c.pduOptions(i);
-    lines.push(`  - { name: ${id}, address: ${q(p.ip!)}, port: ${p.ipport}, snmp_version: "2c", community_file: ${q(commFile)} }`);
+    lines.push(
+      `  - { name: ${id}, address: ${q(p.ip!)}, port: ${p.ipport}, snmp_version: "2c", community_file: ${q(commFile)} }`,
+    );
   }
-  lines.push('guests:');
-  for (const g of guests) lines.push(`  - { name: ${g.name}, config: ${q(g.xmlFile)}, hypervisor: "qemu:///system", allow_migrate: true, migration: { transport: tcp } }`);
-  const file = path.join(dir, 'inventory.yaml');
-  await fsp.writeFile(file, `${lines.join('\n')}\n`);
+  lines.push("guests:");
+  for (const g of guests)
+    lines.push(
+      `  - { name: ${g.name}, config: ${q(g.xmlFile)}, hypervisor: "qemu:///system", allow_migrate: true, migration: { transport: tcp } }`,
+    );
+  const file = path.join(dir, "inventory.yaml");
+  await fsp.writeFile(file, `${lines.join("\n")}\n`);
   return file;
 }
 
@@ -214,27 +287,59 @@ export async function labInventory(c: Cluster, guests: readonly LabGuest[], dir:
 export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise<Configured> {
   const on = c.nodes.nodes[0]!;
   const guests = await writeGuests(c, o.guests, o.memoryMb);
-  if ((o.agents ?? 'kvmha') === 'reference') return configureByXml(c, guests, o);
-  const dir = path.join(c.nodes.dir, 'config');
+  if ((o.agents ?? "kvmha") === "reference") return configureByXml(c, guests, o);
+  const dir = path.join(c.nodes.dir, "config");
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const inventory = await labInventory(c, guests, dir);
-  const out = path.join(dir, 'rendered');
+  const out = path.join(dir, "rendered");
   // The built executable (it finds crm-templates/ beside dist/; the lab's copy of it does not).
-  const kvmha = path.join(DIST_BIN, 'kvmha');
-  const commands: string[][] = [[kvmha, 'render', inventory, '--output', out]];
-  const r = await runProgram(kvmha, ['render', inventory, '--output', out], { killAfterMs: 30_000 });
+  const kvmha = path.join(DIST_BIN, "kvmha");
+  const commands: string[][] = [[kvmha, "render", inventory, "--output", out]];
+  const r = await runProgram(kvmha, ["render", inventory, "--output", out], {
+    killAfterMs: 30_000,
+  });
   if (r.code !== 0) throw new Error(`kvmha render failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const pcsScript = path.join(out, 'pcs.sh');
-  commands.push(['sh', pcsScript]);
-  await on.execOk('sh', [pcsScript], { killAfterMs: 240_000 });
+  const pcsScript = path.join(out, "pcs.sh");
+  commands.push(["sh", pcsScript]);
+  await on.execOk("sh", [pcsScript], { killAfterMs: 240_000 });
   // Not in the inventory: the migration URI (guests migrate over the nodes' own addresses, by
   // name), guests staying where they run when a node returns, extra device options and properties.
   const extra: string[][] = [];
-  for (const g of guests) extra.push(['crm_resource', '--resource', g.name, '--set-parameter', 'migrateuri', '--parameter-value', 'tcp://%n']);
-  extra.push(['crm_attribute', '--type', 'rsc_defaults', '--name', 'resource-stickiness', '--update', '100']);
-  for (const n of c.nodes.nodes) for (const [k, v] of Object.entries(o.ipmiExtra ?? {})) extra.push(['crm_resource', '--resource', `fence-ipmi-${n.name}`, '--set-parameter', k, '--parameter-value', v]);
-  for (const id of ['fence-pdu-a', 'fence-pdu-b']) for (const [k, v] of Object.entries(o.pduExtra ?? {})) extra.push(['crm_resource', '--resource', id, '--set-parameter', k, '--parameter-value', v]);
-  for (const [k, v] of Object.entries(o.properties ?? {})) extra.push(['crm_attribute', '--type', 'crm_config', '--name', k, '--update', v]);
+  for (const g of guests)
+    extra.push([
+      "crm_resource",
+      "--resource",
+      g.name,
+      "--set-parameter",
+      "migrateuri",
+      "--parameter-value",
+      "tcp://%n",
+    ]);
+  extra.push([
+    "crm_attribute",
+    "--type",
+    "rsc_defaults",
+    "--name",
+    "resource-stickiness",
+    "--update",
+    "100",
+  ]);
+  for (const n of c.nodes.nodes)
+    for (const [k, v] of Object.entries(o.ipmiExtra ?? {}))
+      extra.push([
+        "crm_resource",
+        "--resource",
+        `fence-ipmi-${n.name}`,
+        "--set-parameter",
+        k,
+        "--parameter-value",
+        v,
+      ]);
+  for (const id of ["fence-pdu-a", "fence-pdu-b"])
+    for (const [k, v] of Object.entries(o.pduExtra ?? {}))
+      extra.push(["crm_resource", "--resource", id, "--set-parameter", k, "--parameter-value", v]);
+  for (const [k, v] of Object.entries(o.properties ?? {}))
+    extra.push(["crm_attribute", "--type", "crm_config", "--name", k, "--update", v]);
   for (const a of extra) {
     await on.execOk(a[0]!, a.slice(1), { killAfterMs: 30_000 });
     commands.push(a);
@@ -243,12 +348,19 @@ export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise
 }
 
 /** The reference agents' configuration: topologyXml() into the live CIB in one replace from the first node. */
-async function configureByXml(c: Cluster, guests: LabGuest[], o: ConfigureOptions): Promise<Configured> {
+async function configureByXml(
+  c: Cluster,
+  guests: LabGuest[],
+  o: ConfigureOptions,
+): Promise<Configured> {
   const on = c.nodes.nodes[0]!;
-  const cib = await on.execOk('cibadmin', ['--query'], { killAfterMs: 20_000 });
+  const cib = await on.execOk("cibadmin", ["--query"], { killAfterMs: 20_000 });
   const x = topologyXml(c, guests, o);
-  const props = { 'stonith-enabled': 'true', ...o.properties };
-  let text = cib.replace(/(<cib\b[^>]*\bepoch=")(\d+)"/, (_m, pre: string, n: string) => `${pre}${Number(n) + 1}"`);
+  const props = { "stonith-enabled": "true", ...o.properties };
+  let text = cib.replace(
+    /(<cib\b[^>]*\bepoch=")(\d+)"/,
+    (_m, pre: string, n: string) => `${pre}${Number(n) + 1}"`,
+  );
   const section = (name: string, body: string) => {
     const empty = new RegExp(`<${name}/>`);
     const open = new RegExp(`<${name}>`);
@@ -256,14 +368,20 @@ async function configureByXml(c: Cluster, guests: LabGuest[], o: ConfigureOption
     else if (open.test(text)) text = text.replace(open, `<${name}>${body}`);
     else throw new Error(`CIB has no <${name}> section`);
   };
-  section('resources', x.resources);
-  section('constraints', x.constraints);
-  text = text.replace('</constraints>', `</constraints>${x.fencingTopology}${x.rscDefaults}`);
-  const nv = Object.entries(props).map(([k, v]) => `<nvpair id="cib-bootstrap-options-${esc(k)}" name="${esc(k)}" value="${esc(v)}"/>`);
-  for (const k of Object.keys(props)) text = text.replace(new RegExp(`<nvpair[^>]*name="${k}"[^>]*/>`), '');
-  text = text.replace('<cluster_property_set id="cib-bootstrap-options">', `<cluster_property_set id="cib-bootstrap-options">${nv.join('')}`);
-  const file = path.join(c.nodes.dir, 'cib-configured.xml');
+  section("resources", x.resources);
+  section("constraints", x.constraints);
+  text = text.replace("</constraints>", `</constraints>${x.fencingTopology}${x.rscDefaults}`);
+  const nv = Object.entries(props).map(
+    ([k, v]) => `<nvpair id="cib-bootstrap-options-${esc(k)}" name="${esc(k)}" value="${esc(v)}"/>`,
+  );
+  for (const k of Object.keys(props))
+    text = text.replace(new RegExp(`<nvpair[^>]*name="${k}"[^>]*/>`), "");
+  text = text.replace(
+    '<cluster_property_set id="cib-bootstrap-options">',
+    `<cluster_property_set id="cib-bootstrap-options">${nv.join("")}`,
+  );
+  const file = path.join(c.nodes.dir, "cib-configured.xml");
   await fsp.writeFile(file, text);
-  await on.execOk('cibadmin', ['--replace', '--xml-file', file], { killAfterMs: 30_000 });
-  return { guests, commands: [['cibadmin', '--replace', '--xml-file', file]] };
+  await on.execOk("cibadmin", ["--replace", "--xml-file", file], { killAfterMs: 30_000 });
+  return { guests, commands: [["cibadmin", "--replace", "--xml-file", file]] };
 }

@@ -10,29 +10,29 @@
 // simulated BMC or PDU on the host's loopback, or drops it while that device
 // has no power. Lines coming back are sent from the same listening socket to
 // the client. Exits when SOCKET closes (the test process is gone).
-import dgram from 'node:dgram';
-import net from 'node:net';
+import dgram from "node:dgram";
+import net from "node:net";
 
 const [socketPath, listensJson] = process.argv.slice(2);
 const listens = JSON.parse(listensJson);
 const sockets = [];
 
 const conn = net.createConnection(socketPath);
-conn.setEncoding('utf8');
-conn.on('error', () => process.exit(1));
-conn.on('close', () => process.exit(0));
+conn.setEncoding("utf8");
+conn.on("error", () => process.exit(1));
+conn.on("close", () => process.exit(0));
 
-let pending = '';
-conn.on('data', (chunk) => {
+let pending = "";
+conn.on("data", (chunk) => {
   pending += chunk;
   let nl;
-  while ((nl = pending.indexOf('\n')) >= 0) {
+  while ((nl = pending.indexOf("\n")) >= 0) {
     const line = pending.slice(0, nl);
     pending = pending.slice(nl + 1);
     try {
       const m = JSON.parse(line);
       const s = sockets[m.l];
-      if (s) s.send(Buffer.from(m.d, 'base64'), m.p, m.a);
+      if (s) s.send(Buffer.from(m.d, "base64"), m.p, m.a);
     } catch {
       // a bad line: drop it, as a network would
     }
@@ -41,12 +41,14 @@ conn.on('data', (chunk) => {
 
 let bound = 0;
 listens.forEach((l, i) => {
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket("udp4");
   sockets[i] = s;
-  s.on('message', (msg, rinfo) => {
-    conn.write(`${JSON.stringify({ l: i, a: rinfo.address, p: rinfo.port, d: msg.toString('base64') })}\n`);
+  s.on("message", (msg, rinfo) => {
+    conn.write(
+      `${JSON.stringify({ l: i, a: rinfo.address, p: rinfo.port, d: msg.toString("base64") })}\n`,
+    );
   });
-  s.on('error', (err) => {
+  s.on("error", (err) => {
     process.stderr.write(`hub-relay: ${l.address}:${l.port}: ${err.message}\n`);
     process.exit(1);
   });

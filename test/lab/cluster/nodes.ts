@@ -16,16 +16,16 @@
 //   nodeN/             the node's disk: etc/corosync, lib/{corosync,pacemaker}, log, libvirt/...,
 //                      ovl/ (upper layers of the /usr/sbin and OCF overlays), init.pid, pidns
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-import { agentPath } from '../agents.js';
-import { qemuConf, withQemuUser } from '../libvirt-daemon.js';
-import { requireProgram } from '../bins.js';
-import { run, type RunResult } from '../clients.js';
+import { agentPath } from "../agents.js";
+import { qemuConf, withQemuUser } from "../libvirt-daemon.js";
+import { requireProgram } from "../bins.js";
+import { run, type RunResult } from "../clients.js";
 import {
   cleanupAtExit,
   cmdlineOf,
@@ -39,13 +39,13 @@ import {
   removeLabDir,
   sleep,
   waitExit,
-} from '../daemon.js';
+} from "../daemon.js";
 
-const NODE_INIT = fileURLToPath(new URL('./node-init.sh', import.meta.url));
-const DIR_PREFIX = 'kvmha-cluster-';
+const NODE_INIT = fileURLToPath(new URL("./node-init.sh", import.meta.url));
+const DIR_PREFIX = "kvmha-cluster-";
 /** /var/cache/libvirt of every lab libvirtd, as libvirt-daemon.ts shares it (QEMU capability probes cost seconds). */
-const LIBVIRT_CACHE = 'kvmha-cache-libvirt';
-const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root' };
+const LIBVIRT_CACHE = "kvmha-cache-libvirt";
+const ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", HOME: "/root" };
 
 export interface NodeSpec {
   name: string;
@@ -69,9 +69,17 @@ export interface ClusterNode {
   /** Power cut: SIGKILL the node's PID 1 and wait until no process of the node is left. */
   powerOff(): Promise<void>;
   /** Run a program inside the node's namespaces (network, mount, UTS, PID), bounded. */
-  exec(program: string, args: readonly string[], opts?: { killAfterMs?: number; input?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  exec(
+    program: string,
+    args: readonly string[],
+    opts?: { killAfterMs?: number; input?: string; env?: NodeJS.ProcessEnv },
+  ): Promise<RunResult>;
   /** Like exec(), but throws with the output unless it exits 0; returns stdout. */
-  execOk(program: string, args: readonly string[], opts?: { killAfterMs?: number; input?: string }): Promise<string>;
+  execOk(
+    program: string,
+    args: readonly string[],
+    opts?: { killAfterMs?: number; input?: string },
+  ): Promise<string>;
   /** Pacemaker's log (the tail). */
   log(lines?: number): Promise<string>;
   /** SIGKILL this node's processes whose name (comm) matches: a hang or crash of those daemons. Returns their pids. */
@@ -86,7 +94,11 @@ export interface Nodes {
   readonly nodes: readonly ClusterNode[];
   node(name: string): ClusterNode;
   /** Run a program in the hub's network namespace (where the BMCs and PDUs answer), bounded. */
-  hubExec(program: string, args: readonly string[], opts?: { killAfterMs?: number }): Promise<RunResult>;
+  hubExec(
+    program: string,
+    args: readonly string[],
+    opts?: { killAfterMs?: number },
+  ): Promise<RunResult>;
   /** Cut (or restore) a node's cable: its veth end in the hub goes down (up). */
   setLink(name: string, up: boolean): Promise<void>;
   /** Power every node off, delete the namespaces, remove the directory. */
@@ -107,13 +119,13 @@ export interface NodesOptions {
 }
 
 export const DEFAULT_NODES: readonly NodeSpec[] = Object.freeze([
-  { name: 'node1', address: '10.77.0.1' },
-  { name: 'node2', address: '10.77.0.2' },
-  { name: 'node3', address: '10.77.0.3' },
+  { name: "node1", address: "10.77.0.1" },
+  { name: "node2", address: "10.77.0.2" },
+  { name: "node3", address: "10.77.0.3" },
 ]);
 
 function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -127,13 +139,13 @@ function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
 
 function readCommSync(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch {
-    return '';
+    return "";
   }
 }
 
-function nsOf(pid: number, kind: 'pid' | 'mnt'): string | undefined {
+function nsOf(pid: number, kind: "pid" | "mnt"): string | undefined {
   try {
     return fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
   } catch {
@@ -143,14 +155,14 @@ function nsOf(pid: number, kind: 'pid' | 'mnt'): string | undefined {
 
 /** Pids in the PID namespace `ns` ("pid:[4026...]"), never this process's own namespace. */
 export function pidsInPidNs(ns: string): number[] {
-  if (ns === nsOf(process.pid, 'pid')) return [];
+  if (ns === nsOf(process.pid, "pid")) return [];
   let entries: string[];
   try {
-    entries = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    entries = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
   } catch {
     return [];
   }
-  return entries.map(Number).filter((pid) => nsOf(pid, 'pid') === ns);
+  return entries.map(Number).filter((pid) => nsOf(pid, "pid") === ns);
 }
 
 /** SIGKILL every process of every node recorded under `dir` (synchronous; for exit and orphan cleanup). */
@@ -164,29 +176,32 @@ function killNodesSync(dir: string): void {
   for (const n of names) {
     const ns = (() => {
       try {
-        return fs.readFileSync(path.join(dir, n, 'pidns'), 'utf8').trim();
+        return fs.readFileSync(path.join(dir, n, "pidns"), "utf8").trim();
       } catch {
-        return '';
+        return "";
       }
     })();
     if (!/^pid:\[\d+\]$/.test(ns)) continue;
-    for (const pid of pidsInPidNs(ns)) safeKill(pid, 'SIGKILL');
+    for (const pid of pidsInPidNs(ns)) safeKill(pid, "SIGKILL");
   }
   // Helpers started by the lab outside the nodes (the hub relay) name the directory.
-  const relay = readPid(path.join(dir, 'relay.pid'));
-  if (relay !== undefined && cmdlineOf(relay).includes(`${dir}/`)) safeKill(relay, 'SIGKILL');
+  const relay = readPid(path.join(dir, "relay.pid"));
+  if (relay !== undefined && cmdlineOf(relay).includes(`${dir}/`)) safeKill(relay, "SIGKILL");
 }
 
 function deleteNetnsSync(dir: string): void {
   let list: string[];
   try {
-    list = fs.readFileSync(path.join(dir, 'netns'), 'utf8').split('\n').filter((l) => /^kvmha-[A-Za-z0-9_-]+$/.test(l));
+    list = fs
+      .readFileSync(path.join(dir, "netns"), "utf8")
+      .split("\n")
+      .filter((l) => /^kvmha-[A-Za-z0-9_-]+$/.test(l));
   } catch {
     return;
   }
   for (const ns of list) {
     // `ip netns delete` unmounts /run/netns/NAME; the namespace dies with its last process.
-    spawn('ip', ['netns', 'delete', ns], { stdio: 'ignore' }).unref();
+    spawn("ip", ["netns", "delete", ns], { stdio: "ignore" }).unref();
   }
 }
 
@@ -194,7 +209,10 @@ const orphans = orphanReaper(DIR_PREFIX, (dir) => {
   killNodesSync(dir);
   let list: string[] = [];
   try {
-    list = fs.readFileSync(path.join(dir, 'netns'), 'utf8').split('\n').filter((l) => /^kvmha-[A-Za-z0-9_-]+$/.test(l));
+    list = fs
+      .readFileSync(path.join(dir, "netns"), "utf8")
+      .split("\n")
+      .filter((l) => /^kvmha-[A-Za-z0-9_-]+$/.test(l));
   } catch {
     // none recorded
   }
@@ -215,8 +233,11 @@ export function reapOrphanClusters(): void {
 
 export function corosyncConf(nodes: readonly NodeSpec[], tokenMs: number): string {
   const list = nodes
-    .map((n, i) => `  node {\n    ring0_addr: ${n.address}\n    name: ${n.name}\n    nodeid: ${i + 1}\n  }`)
-    .join('\n');
+    .map(
+      (n, i) =>
+        `  node {\n    ring0_addr: ${n.address}\n    name: ${n.name}\n    nodeid: ${i + 1}\n  }`,
+    )
+    .join("\n");
   return `# Generated by kvmha test/lab/cluster/nodes.ts
 totem {
   version: 2
@@ -246,7 +267,7 @@ logging {
 export function seedCib(properties: Record<string, string>): string {
   const nv = Object.entries(properties)
     .map(([k, v]) => `        <nvpair id="cib-bootstrap-options-${k}" name="${k}" value="${v}"/>`)
-    .join('\n');
+    .join("\n");
   return `<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
   <configuration>
     <crm_config>
@@ -264,9 +285,9 @@ ${nv}
 }
 
 function libvirtdConf(n: NodeSpec, index: number): string {
-  const uuid = `6b766d68-612d-4c61-8200-${String(index + 1).padStart(12, '0')}`;
+  const uuid = `6b766d68-612d-4c61-8200-${String(index + 1).padStart(12, "0")}`;
   return [
-    '# Generated by kvmha test/lab/cluster/nodes.ts',
+    "# Generated by kvmha test/lab/cluster/nodes.ts",
     'unix_sock_group = "root"',
     'unix_sock_ro_perms = "0770"',
     'unix_sock_rw_perms = "0770"',
@@ -275,18 +296,19 @@ function libvirtdConf(n: NodeSpec, index: number): string {
     'log_outputs = "3:stderr"',
     `host_uuid = "${uuid}"`,
     // Migration between nodes: plain TCP, no TLS, no auth (a lab network of our own).
-    'listen_tls = 0',
-    'listen_tcp = 1',
+    "listen_tls = 0",
+    "listen_tcp = 1",
     `listen_addr = "${n.address}"`,
     'auth_tcp = "none"',
-    'mdns_adv = 0',
-    '',
-  ].join('\n');
+    "mdns_adv = 0",
+    "",
+  ].join("\n");
 }
 
 async function ipOk(args: readonly string[]): Promise<void> {
-  const r = await run(requireProgram('ip'), args, { env: ENV, killAfterMs: 10_000 });
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const r = await run(requireProgram("ip"), args, { env: ENV, killAfterMs: 10_000 });
+  if (r.code !== 0)
+    throw new Error(`ip ${args.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
@@ -299,38 +321,54 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
 }
 
 function idsOf(user: string, group: string): { uid: number; gid: number } {
-  const pw = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  const gr = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${group}:`));
-  const uid = Number(pw?.split(':')[2]);
-  const gid = Number(gr?.split(':')[2]);
+  const pw = fs
+    .readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${user}:`));
+  const gr = fs
+    .readFileSync("/etc/group", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${group}:`));
+  const uid = Number(pw?.split(":")[2]);
+  const gid = Number(gr?.split(":")[2]);
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new Error(`user ${user} / group ${group} missing: is pacemaker installed? (scripts/lab-deps.sh)`);
+    throw new Error(
+      `user ${user} / group ${group} missing: is pacemaker installed? (scripts/lab-deps.sh)`,
+    );
   }
   return { uid, gid };
 }
 
 /** Create the hub and the nodes' namespaces and disks, and boot every node. */
 export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
-  for (const p of ['ip', 'unshare', 'nsenter', 'libvirtd', 'virsh', 'qemu-system-x86_64'] as const) requireProgram(p);
-  for (const p of ['corosync', 'pacemakerd', 'crm_mon', 'cibadmin']) {
-    if (!fs.existsSync(`/usr/sbin/${p}`)) throw new Error(`lab program '${p}' is not installed (Debian packages corosync, pacemaker); run scripts/lab-deps.sh`);
+  for (const p of ["ip", "unshare", "nsenter", "libvirtd", "virsh", "qemu-system-x86_64"] as const)
+    requireProgram(p);
+  for (const p of ["corosync", "pacemakerd", "crm_mon", "cibadmin"]) {
+    if (!fs.existsSync(`/usr/sbin/${p}`))
+      throw new Error(
+        `lab program '${p}' is not installed (Debian packages corosync, pacemaker); run scripts/lab-deps.sh`,
+      );
   }
-  if (process.getuid?.() !== 0) throw new Error('the cluster lab needs root (namespaces, mounts)');
+  if (process.getuid?.() !== 0) throw new Error("the cluster lab needs root (namespaces, mounts)");
   const specs = opts.nodes ?? DEFAULT_NODES;
   const prefix = opts.prefix ?? 24;
   const tokenMs = opts.tokenMs ?? 2000;
-  const hacluster = idsOf('hacluster', 'haclient');
-  const kvmha = agentPath('kvmha');
+  const hacluster = idsOf("hacluster", "haclient");
+  const kvmha = agentPath("kvmha");
 
   const base = labBaseDir();
   orphans.once(base);
-  const dir = await makeLabDir(base, DIR_PREFIX, 'mount options');
+  const dir = await makeLabDir(base, DIR_PREFIX, "mount options");
   // Pacemaker's controller (user hacluster) stats the agents through this directory.
   await fsp.chmod(dir, 0o755);
-  const tag = path.basename(dir).slice(DIR_PREFIX.length).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const tag = path
+    .basename(dir)
+    .slice(DIR_PREFIX.length)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "x");
   const hubNetns = `kvmha-${tag}-hub`;
-  const netnsFile = path.join(dir, 'netns');
-  const sharedDir = path.join(dir, 'shared');
+  const netnsFile = path.join(dir, "netns");
+  const sharedDir = path.join(dir, "shared");
   const created: string[] = [];
   const recordNetns = async (ns: string): Promise<void> => {
     created.push(ns);
@@ -342,24 +380,40 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
     deleteNetnsSync(dir);
   });
 
-  type NodeState = { spec: NodeSpec; netns: string; dir: string; unshare?: ChildProcess; exited?: Promise<void>; initPid?: number; pidns?: string };
-  const states: NodeState[] = specs.map((spec) => ({ spec, netns: `kvmha-${tag}-${spec.name}`, dir: path.join(dir, spec.name) }));
+  type NodeState = {
+    spec: NodeSpec;
+    netns: string;
+    dir: string;
+    unshare?: ChildProcess;
+    exited?: Promise<void>;
+    initPid?: number;
+    pidns?: string;
+  };
+  const states: NodeState[] = specs.map((spec) => ({
+    spec,
+    netns: `kvmha-${tag}-${spec.name}`,
+    dir: path.join(dir, spec.name),
+  }));
 
   const stopAll = async (): Promise<void> => {
     await Promise.all(states.map((s) => powerOff(s)));
-    for (const ns of created) await run(requireProgram('ip'), ['netns', 'delete', ns], { env: ENV, killAfterMs: 10_000 });
+    for (const ns of created)
+      await run(requireProgram("ip"), ["netns", "delete", ns], { env: ENV, killAfterMs: 10_000 });
   };
 
   async function powerOff(s: NodeState): Promise<void> {
     const { initPid, pidns, exited } = s;
     if (initPid === undefined) return;
-    safeKill(initPid, 'SIGKILL');
+    safeKill(initPid, "SIGKILL");
     if (exited) await waitExit(exited, 10_000);
     const deadline = Date.now() + 10_000;
     // The kernel kills the namespace's processes asynchronously after its init dies.
     while (pidns && pidsInPidNs(pidns).length > 0) {
-      if (Date.now() > deadline) throw new Error(`node ${s.spec.name}: processes left in ${pidns} after power off: ${pidsInPidNs(pidns).join(' ')}`);
-      for (const pid of pidsInPidNs(pidns)) safeKill(pid, 'SIGKILL');
+      if (Date.now() > deadline)
+        throw new Error(
+          `node ${s.spec.name}: processes left in ${pidns} after power off: ${pidsInPidNs(pidns).join(" ")}`,
+        );
+      for (const pid of pidsInPidNs(pidns)) safeKill(pid, "SIGKILL");
       await sleep(50);
     }
     s.initPid = undefined;
@@ -369,28 +423,28 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
 
   async function boot(s: NodeState): Promise<void> {
     if (s.initPid !== undefined) return;
-    const logFd = fs.openSync(path.join(s.dir, 'init.log'), 'a');
+    const logFd = fs.openSync(path.join(s.dir, "init.log"), "a");
     const child = spawn(
-      requireProgram('nsenter'),
+      requireProgram("nsenter"),
       [
         `--net=/run/netns/${s.netns}`,
-        '--',
-        requireProgram('unshare'),
-        '--pid',
-        '--fork',
-        '--kill-child',
-        '--mount',
-        '--uts',
-        '--propagation',
-        'private',
-        '--mount-proc',
-        '--',
-        '/bin/bash',
+        "--",
+        requireProgram("unshare"),
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount",
+        "--uts",
+        "--propagation",
+        "private",
+        "--mount-proc",
+        "--",
+        "/bin/bash",
         NODE_INIT,
         s.dir,
         s.spec.name,
       ],
-      { cwd: s.dir, stdio: ['ignore', logFd, logFd], env: ENV },
+      { cwd: s.dir, stdio: ["ignore", logFd, logFd], env: ENV },
     );
     fs.closeSync(logFd);
     const exited = exitPromise(child);
@@ -399,89 +453,117 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
     // nsenter execs unshare (same pid), which forks the namespace's PID 1.
     const deadline = Date.now() + 10_000;
     let init: number | undefined;
-    while (init === undefined && Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    while (
+      init === undefined &&
+      Date.now() < deadline &&
+      child.exitCode === null &&
+      child.signalCode === null
+    ) {
       const kids = (await readOr(`/proc/${child.pid}/task/${child.pid}/children`)).trim();
       const first = Number(kids.split(/\s+/)[0]);
-      if (kids && Number.isInteger(first) && first > 0 && /node-init/.test(cmdlineOf(first))) init = first;
+      if (kids && Number.isInteger(first) && first > 0 && /node-init/.test(cmdlineOf(first)))
+        init = first;
       else await sleep(20);
     }
-    const pidns = init === undefined ? undefined : nsOf(init, 'pid');
-    if (init === undefined || pidns === undefined || pidns === nsOf(process.pid, 'pid')) {
-      safeKill(child.pid, 'SIGKILL');
+    const pidns = init === undefined ? undefined : nsOf(init, "pid");
+    if (init === undefined || pidns === undefined || pidns === nsOf(process.pid, "pid")) {
+      safeKill(child.pid, "SIGKILL");
       await waitExit(exited, 5_000);
-      throw new Error(`node ${s.spec.name} did not boot\n--- init.log ---\n${tail(await readOr(path.join(s.dir, 'init.log')), 30)}`);
+      throw new Error(
+        `node ${s.spec.name} did not boot\n--- init.log ---\n${tail(await readOr(path.join(s.dir, "init.log")), 30)}`,
+      );
     }
     s.initPid = init;
     s.pidns = pidns;
-    await fsp.writeFile(path.join(s.dir, 'init.pid'), `${init}\n`);
-    await fsp.writeFile(path.join(s.dir, 'pidns'), `${pidns}\n`);
+    await fsp.writeFile(path.join(s.dir, "init.pid"), `${init}\n`);
+    await fsp.writeFile(path.join(s.dir, "pidns"), `${pidns}\n`);
   }
 
   try {
     // The hub: a bridge, and its own addresses (BMCs, PDUs answer there).
-    await ipOk(['netns', 'add', hubNetns]);
+    await ipOk(["netns", "add", hubNetns]);
     await recordNetns(hubNetns);
-    await ipOk(['-n', hubNetns, 'link', 'set', 'lo', 'up']);
-    await ipOk(['-n', hubNetns, 'link', 'add', 'br0', 'type', 'bridge']);
-    await ipOk(['-n', hubNetns, 'link', 'set', 'br0', 'up']);
-    for (const a of opts.hubAddresses ?? []) await ipOk(['-n', hubNetns, 'addr', 'add', `${a}/${prefix}`, 'dev', 'br0']);
+    await ipOk(["-n", hubNetns, "link", "set", "lo", "up"]);
+    await ipOk(["-n", hubNetns, "link", "add", "br0", "type", "bridge"]);
+    await ipOk(["-n", hubNetns, "link", "set", "br0", "up"]);
+    for (const a of opts.hubAddresses ?? [])
+      await ipOk(["-n", hubNetns, "addr", "add", `${a}/${prefix}`, "dev", "br0"]);
 
-    await fsp.mkdir(path.join(dir, 'agents'));
-    await fsp.copyFile(kvmha, path.join(dir, 'agents', 'kvmha'));
-    await fsp.chmod(path.join(dir, 'agents', 'kvmha'), 0o755);
+    await fsp.mkdir(path.join(dir, "agents"));
+    await fsp.copyFile(kvmha, path.join(dir, "agents", "kvmha"));
+    await fsp.chmod(path.join(dir, "agents", "kvmha"), 0o755);
     await fsp.mkdir(sharedDir);
     await fsp.writeFile(
-      path.join(dir, 'hosts'),
-      `127.0.0.1 localhost\n${specs.map((n) => `${n.address} ${n.name}`).join('\n')}\n`,
+      path.join(dir, "hosts"),
+      `127.0.0.1 localhost\n${specs.map((n) => `${n.address} ${n.name}`).join("\n")}\n`,
     );
-    const passwd = withQemuUser(await readOr('/etc/passwd'), 'passwd');
-    const group = withQemuUser(await readOr('/etc/group'), 'group');
+    const passwd = withQemuUser(await readOr("/etc/passwd"), "passwd");
+    const group = withQemuUser(await readOr("/etc/group"), "group");
     const cache = path.join(base, LIBVIRT_CACHE);
     await fsp.mkdir(cache, { recursive: true });
-    const properties = { 'dc-deadtime': '5s', 'stonith-enabled': 'false', ...opts.properties };
+    const properties = { "dc-deadtime": "5s", "stonith-enabled": "false", ...opts.properties };
 
     for (const [i, s] of states.entries()) {
-      await ipOk(['netns', 'add', s.netns]);
+      await ipOk(["netns", "add", s.netns]);
       await recordNetns(s.netns);
-      await ipOk(['-n', hubNetns, 'link', 'add', s.spec.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', s.netns]);
-      await ipOk(['-n', hubNetns, 'link', 'set', s.spec.name, 'master', 'br0', 'up']);
-      await ipOk(['-n', s.netns, 'addr', 'add', `${s.spec.address}/${prefix}`, 'dev', 'eth0']);
-      await ipOk(['-n', s.netns, 'link', 'set', 'eth0', 'up']);
+      await ipOk([
+        "-n",
+        hubNetns,
+        "link",
+        "add",
+        s.spec.name,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        s.netns,
+      ]);
+      await ipOk(["-n", hubNetns, "link", "set", s.spec.name, "master", "br0", "up"]);
+      await ipOk(["-n", s.netns, "addr", "add", `${s.spec.address}/${prefix}`, "dev", "eth0"]);
+      await ipOk(["-n", s.netns, "link", "set", "eth0", "up"]);
 
       const d = s.dir;
       for (const sub of [
-        'etc/corosync',
-        'lib/corosync',
-        'lib/pacemaker/cib',
-        'lib/pacemaker/pengine',
-        'lib/pacemaker/blackbox',
-        'lib/pacemaker/cores',
-        'log/pacemaker',
-        'log/cluster',
-        'log/libvirt/qemu',
-        'ovl/sbin',
-        'ovl/sbin.work',
-        'ovl/ocf/kvmha',
-        'ovl/ocf.work',
-        'libvirt/etc',
-        'libvirt/lib',
+        "etc/corosync",
+        "lib/corosync",
+        "lib/pacemaker/cib",
+        "lib/pacemaker/pengine",
+        "lib/pacemaker/blackbox",
+        "lib/pacemaker/cores",
+        "log/pacemaker",
+        "log/cluster",
+        "log/libvirt/qemu",
+        "ovl/sbin",
+        "ovl/sbin.work",
+        "ovl/ocf/kvmha",
+        "ovl/ocf.work",
+        "libvirt/etc",
+        "libvirt/lib",
       ]) {
         await fsp.mkdir(path.join(d, sub), { recursive: true });
       }
-      await fsp.writeFile(path.join(d, 'etc/corosync/corosync.conf'), corosyncConf(specs, tokenMs));
-      await fsp.writeFile(path.join(d, 'lib/pacemaker/cib/cib.xml'), seedCib(properties), { mode: 0o600 });
-      await chownTree(path.join(d, 'lib/pacemaker'), hacluster.uid, hacluster.gid);
-      await chownTree(path.join(d, 'log/pacemaker'), hacluster.uid, hacluster.gid);
-      await fsp.writeFile(path.join(d, 'libvirt/etc/libvirtd.conf'), libvirtdConf(s.spec, i));
-      await fsp.writeFile(path.join(d, 'libvirt/etc/qemu.conf'), qemuConf({ migrationAddress: s.spec.address }));
-      await fsp.writeFile(path.join(d, 'libvirt/etc/libvirt.conf'), '# kvmha cluster lab\n');
-      await fsp.symlink(cache, path.join(d, 'libvirt/cache'));
-      await fsp.writeFile(path.join(d, 'passwd'), passwd);
-      await fsp.writeFile(path.join(d, 'group'), group);
+      await fsp.writeFile(path.join(d, "etc/corosync/corosync.conf"), corosyncConf(specs, tokenMs));
+      await fsp.writeFile(path.join(d, "lib/pacemaker/cib/cib.xml"), seedCib(properties), {
+        mode: 0o600,
+      });
+      await chownTree(path.join(d, "lib/pacemaker"), hacluster.uid, hacluster.gid);
+      await chownTree(path.join(d, "log/pacemaker"), hacluster.uid, hacluster.gid);
+      await fsp.writeFile(path.join(d, "libvirt/etc/libvirtd.conf"), libvirtdConf(s.spec, i));
+      await fsp.writeFile(
+        path.join(d, "libvirt/etc/qemu.conf"),
+        qemuConf({ migrationAddress: s.spec.address }),
+      );
+      await fsp.writeFile(path.join(d, "libvirt/etc/libvirt.conf"), "# kvmha cluster lab\n");
+      await fsp.symlink(cache, path.join(d, "libvirt/cache"));
+      await fsp.writeFile(path.join(d, "passwd"), passwd);
+      await fsp.writeFile(path.join(d, "group"), group);
       // The agents, as a package would install them: links to the multi-call binary.
-      const bin = path.join(dir, 'agents', 'kvmha');
-      for (const a of ['fence_ipmi', 'fence_pdu']) await fsp.symlink(bin, path.join(d, 'ovl/sbin', a));
-      await fsp.symlink(bin, path.join(d, 'ovl/ocf/kvmha/VirtualDomain'));
+      const bin = path.join(dir, "agents", "kvmha");
+      for (const a of ["fence_ipmi", "fence_pdu"])
+        await fsp.symlink(bin, path.join(d, "ovl/sbin", a));
+      await fsp.symlink(bin, path.join(d, "ovl/ocf/kvmha/VirtualDomain"));
     }
     for (const s of states) await boot(s);
   } catch (err) {
@@ -493,12 +575,12 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
 
   const nsenterArgs = (s: NodeState): string[] => {
     if (s.initPid === undefined) throw new Error(`node ${s.spec.name} is powered off`);
-    return ['-t', String(s.initPid), '-n', '-m', '-u', '-p', '--'];
+    return ["-t", String(s.initPid), "-n", "-m", "-u", "-p", "--"];
   };
 
   const nodes: ClusterNode[] = states.map((s) => {
-    const exec: ClusterNode['exec'] = (program, args, o = {}) =>
-      run(requireProgram('nsenter'), [...nsenterArgs(s), program, ...args], {
+    const exec: ClusterNode["exec"] = (program, args, o = {}) =>
+      run(requireProgram("nsenter"), [...nsenterArgs(s), program, ...args], {
         env: { ...ENV, ...o.env },
         killAfterMs: o.killAfterMs ?? 30_000,
         ...(o.input === undefined ? {} : { input: o.input }),
@@ -522,19 +604,21 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
         const r = await exec(program, args, o);
         if (r.code !== 0) {
           throw new Error(
-            `on ${s.spec.name}: ${program} ${args.join(' ')} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}): ${r.stderr.trim() || r.stdout.trim()}`,
+            `on ${s.spec.name}: ${program} ${args.join(" ")} failed (exit ${r.code}${r.timedOut ? ", timed out" : ""}): ${r.stderr.trim() || r.stdout.trim()}`,
           );
         }
         return r.stdout;
       },
       killProcesses(comm) {
         if (s.pidns === undefined || s.initPid === undefined) return [];
-        const pids = pidsInPidNs(s.pidns).filter((pid) => pid !== s.initPid && comm.test(readCommSync(pid)));
-        for (const pid of pids) safeKill(pid, 'SIGKILL');
+        const pids = pidsInPidNs(s.pidns).filter(
+          (pid) => pid !== s.initPid && comm.test(readCommSync(pid)),
+        );
+        for (const pid of pids) safeKill(pid, "SIGKILL");
         return pids;
       },
       async log(lines = 60) {
-        return tail(await readOr(path.join(s.dir, 'log/pacemaker/pacemaker.log')), lines);
+        return tail(await readOr(path.join(s.dir, "log/pacemaker/pacemaker.log")), lines);
       },
     };
   });
@@ -551,9 +635,12 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
       return n;
     },
     hubExec: (program, args, o = {}) =>
-      run(requireProgram('nsenter'), [`--net=/run/netns/${hubNetns}`, '--', program, ...args], { env: ENV, killAfterMs: o.killAfterMs ?? 30_000 }),
+      run(requireProgram("nsenter"), [`--net=/run/netns/${hubNetns}`, "--", program, ...args], {
+        env: ENV,
+        killAfterMs: o.killAfterMs ?? 30_000,
+      }),
     async setLink(name, up) {
-      await ipOk(['-n', hubNetns, 'link', 'set', name, up ? 'up' : 'down']);
+      await ipOk(["-n", hubNetns, "link", "set", name, up ? "up" : "down"]);
     },
     stop() {
       stopped ??= (async () => {

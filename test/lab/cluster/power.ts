@@ -14,12 +14,12 @@
 // Faults the tests inject go through here too (a node's supplies die, a BMC or
 // an outlet stuck), so the replay knows which events had no effect.
 
-import fs from 'node:fs';
+import fs from "node:fs";
 
-import type { Bmc } from '../ipmi-bmc.js';
-import type { Pdu } from '../pdu-sim.js';
-import { sleep } from '../daemon.js';
-import type { ClusterNode } from './nodes.js';
+import type { Bmc } from "../ipmi-bmc.js";
+import type { Pdu } from "../pdu-sim.js";
+import { sleep } from "../daemon.js";
+import type { ClusterNode } from "./nodes.js";
 
 export interface PowerFeed {
   node: ClusterNode;
@@ -59,7 +59,7 @@ interface Tail {
 function readNewLines(t: Tail): string[] {
   let fd: number;
   try {
-    fd = fs.openSync(t.file, 'r');
+    fd = fs.openSync(t.file, "r");
   } catch {
     return [];
   }
@@ -69,16 +69,20 @@ function readNewLines(t: Tail): string[] {
     const buf = Buffer.alloc(size - t.offset);
     fs.readSync(fd, buf, 0, buf.length, t.offset);
     t.offset = size;
-    const text = t.partial + buf.toString('utf8');
-    const lines = text.split('\n');
-    t.partial = lines.pop() ?? '';
+    const text = t.partial + buf.toString("utf8");
+    const lines = text.split("\n");
+    t.partial = lines.pop() ?? "";
     return lines.filter((l) => l.length > 0);
   } finally {
     fs.closeSync(fd);
   }
 }
 
-export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err: Error) => void }): Power {
+export function startPower(o: {
+  feeds: PowerFeed[];
+  pdus: Pdu[];
+  onError?: (err: Error) => void;
+}): Power {
   interface NodePower {
     feed: PowerFeed;
     chassis: boolean;
@@ -90,7 +94,14 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
   }
   const state = new Map<string, NodePower>();
   for (const f of o.feeds) {
-    state.set(f.node.name, { feed: f, chassis: true, outlets: o.pdus.map(() => true), suppliesDead: false, bmcStuck: false, chain: Promise.resolve() });
+    state.set(f.node.name, {
+      feed: f,
+      chassis: true,
+      outlets: o.pdus.map(() => true),
+      suppliesDead: false,
+      bmcStuck: false,
+      chain: Promise.resolve(),
+    });
   }
   const stuckOutlets = o.pdus.map(() => new Set<number>());
   const log: PowerEvent[] = [];
@@ -108,11 +119,15 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
   const apply = (p: NodePower, why: string): void => {
     const want = nodePowered(p);
     const node = p.feed.node;
-    log.push({ at: Date.now(), node: node.name, what: `${why}: node ${want ? 'on' : 'off'}, BMC ${bmcPowered(p) ? 'on' : 'off'}` });
+    log.push({
+      at: Date.now(),
+      node: node.name,
+      what: `${why}: node ${want ? "on" : "off"}, BMC ${bmcPowered(p) ? "on" : "off"}`,
+    });
     if (!want && node.initPid !== undefined) {
       // Synchronously, before anything else can run: the power is gone now.
       try {
-        process.kill(node.initPid, 'SIGKILL');
+        process.kill(node.initPid, "SIGKILL");
       } catch {
         // already gone
       }
@@ -130,8 +145,14 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
       .catch(report);
   };
 
-  const bmcTails = o.feeds.map((f) => ({ p: state.get(f.node.name)!, tail: { file: `${f.bmc.dir}/chassis.log`, offset: 0, partial: '' } }));
-  const pduTails = o.pdus.map((pdu, i) => ({ i, tail: { file: `${pdu.dir}/sets.log`, offset: 0, partial: '' } }));
+  const bmcTails = o.feeds.map((f) => ({
+    p: state.get(f.node.name)!,
+    tail: { file: `${f.bmc.dir}/chassis.log`, offset: 0, partial: "" },
+  }));
+  const pduTails = o.pdus.map((pdu, i) => ({
+    i,
+    tail: { file: `${pdu.dir}/sets.log`, offset: 0, partial: "" },
+  }));
   // Start from what the files hold now (events before this are history).
   for (const b of bmcTails) readNewLines(b.tail);
   for (const d of pduTails) readNewLines(d.tail);
@@ -141,10 +162,10 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
       for (const line of readNewLines(tail)) {
         const m = /^set (power|shutdown) ([01])/.exec(line);
         if (!m || p.bmcStuck) continue;
-        const on = m[1] === 'power' && m[2] === '1';
+        const on = m[1] === "power" && m[2] === "1";
         if (on === p.chassis) continue;
         p.chassis = on;
-        apply(p, `BMC chassis power ${on ? 'on' : 'off'}`);
+        apply(p, `BMC chassis power ${on ? "on" : "off"}`);
       }
     }
     for (const { i, tail } of pduTails) {
@@ -153,11 +174,11 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
         if (!m) continue;
         const outlet = Number(m[1]);
         if (stuckOutlets[i]!.has(outlet)) continue;
-        const on = m[2] === 'on';
+        const on = m[2] === "on";
         for (const p of state.values()) {
           if (p.feed.outlets[i] !== outlet || p.outlets[i] === on) continue;
           p.outlets[i] = on;
-          apply(p, `PDU ${String.fromCharCode(65 + i)} outlet ${outlet} ${on ? 'on' : 'off'}`);
+          apply(p, `PDU ${String.fromCharCode(65 + i)} outlet ${outlet} ${on ? "on" : "off"}`);
         }
       }
     }
@@ -187,7 +208,7 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
       scan();
       if (p.suppliesDead === dead) return;
       p.suppliesDead = dead;
-      apply(p, dead ? 'supplies dead' : 'supplies repaired');
+      apply(p, dead ? "supplies dead" : "supplies repaired");
       await p.chain;
     },
     async setOutletStuck(pdu, outlet, stuck) {
@@ -206,7 +227,10 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
         await Promise.all([...state.values()].map((p) => p.chain));
         const off = [...state.values()].filter((p) => nodePowered(p) !== p.feed.node.running);
         if (off.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`power did not settle within ${ms} ms: ${off.map((p) => p.feed.node.name).join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `power did not settle within ${ms} ms: ${off.map((p) => p.feed.node.name).join(", ")}`,
+          );
         await sleep(50);
       }
     },
@@ -214,7 +238,8 @@ export function startPower(o: { feeds: PowerFeed[]; pdus: Pdu[]; onError?: (err:
       clearInterval(poll);
       for (const w of watchers) w.close();
       await Promise.all([...state.values()].map((p) => p.chain));
-      if (errors.length > 0) throw new Error(`power controller errors: ${errors.map((e) => e.message).join('; ')}`);
+      if (errors.length > 0)
+        throw new Error(`power controller errors: ${errors.map((e) => e.message).join("; ")}`);
     },
   };
 }

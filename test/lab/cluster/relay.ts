@@ -7,16 +7,16 @@
 // upstream socket per client as a NAT would, unless the device has no power:
 // then the datagram is dropped, as a dead BMC answers nothing.
 
-import dgram from 'node:dgram';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import dgram from "node:dgram";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-import { requireProgram } from '../bins.js';
-import { readOr, sleep, spawnLogged, terminate, type LabProcess } from '../daemon.js';
+import { requireProgram } from "../bins.js";
+import { readOr, sleep, spawnLogged, terminate, type LabProcess } from "../daemon.js";
 
-const HUB_RELAY = fileURLToPath(new URL('./hub-relay.mjs', import.meta.url));
+const HUB_RELAY = fileURLToPath(new URL("./hub-relay.mjs", import.meta.url));
 /** Upstream sockets idle this long are closed. */
 const IDLE_MS = 60_000;
 
@@ -42,8 +42,12 @@ interface Upstream {
   last: number;
 }
 
-export async function startRelay(o: { dir: string; hubNetns: string; targets: RelayTarget[] }): Promise<Relay> {
-  const socketPath = path.join(o.dir, 'relay.sock');
+export async function startRelay(o: {
+  dir: string;
+  hubNetns: string;
+  targets: RelayTarget[];
+}): Promise<Relay> {
+  const socketPath = path.join(o.dir, "relay.sock");
   const counts = o.targets.map(() => ({ relayed: 0, dropped: 0 }));
   const upstreams = new Map<string, Upstream>();
   let conn: net.Socket | undefined;
@@ -55,13 +59,13 @@ export async function startRelay(o: { dir: string; hubNetns: string; targets: Re
       return;
     }
     conn = c;
-    c.setEncoding('utf8');
+    c.setEncoding("utf8");
     c.setNoDelay(true);
-    let pending = '';
-    c.on('data', (chunk: string) => {
+    let pending = "";
+    c.on("data", (chunk: string) => {
       pending += chunk;
       let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
+      while ((nl = pending.indexOf("\n")) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         let m: { l?: number; a?: string; p?: number; d?: string; ready?: boolean };
@@ -84,30 +88,30 @@ export async function startRelay(o: { dir: string; hubNetns: string; targets: Re
         const key = `${m.l}|${m.a}|${m.p}`;
         let up = upstreams.get(key);
         if (!up) {
-          const sock = dgram.createSocket('udp4');
+          const sock = dgram.createSocket("udp4");
           const l = m.l!;
           const a = m.a;
           const p = m.p;
-          sock.on('message', (msg) => {
+          sock.on("message", (msg) => {
             // A reply from a device that lost power meanwhile never leaves it.
             if (!o.targets[l]!.powered()) return;
-            conn?.write(`${JSON.stringify({ l, a, p, d: msg.toString('base64') })}\n`);
+            conn?.write(`${JSON.stringify({ l, a, p, d: msg.toString("base64") })}\n`);
           });
-          sock.on('error', () => {
+          sock.on("error", () => {
             // ICMP unreachable (device restarting): the client retries
           });
-          sock.bind(0, '127.0.0.1');
+          sock.bind(0, "127.0.0.1");
           up = { sock, last: Date.now() };
           upstreams.set(key, up);
         }
         up.last = Date.now();
-        up.sock.send(Buffer.from(m.d, 'base64'), t.upstreamPort, t.upstreamHost);
+        up.sock.send(Buffer.from(m.d, "base64"), t.upstreamPort, t.upstreamHost);
       }
     });
-    c.on('error', () => undefined);
+    c.on("error", () => undefined);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen(socketPath, () => resolve());
   });
   const sweep = setInterval(() => {
@@ -122,18 +126,26 @@ export async function startRelay(o: { dir: string; hubNetns: string; targets: Re
   sweep.unref();
 
   const listens = o.targets.map((t) => ({ address: t.address, port: t.port }));
-  const logFile = path.join(o.dir, 'relay.log');
+  const logFile = path.join(o.dir, "relay.log");
   const proc: LabProcess = spawnLogged(
-    requireProgram('nsenter'),
-    [`--net=/run/netns/${o.hubNetns}`, '--', process.execPath, HUB_RELAY, socketPath, JSON.stringify(listens)],
-    { cwd: o.dir, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, logFile },
+    requireProgram("nsenter"),
+    [
+      `--net=/run/netns/${o.hubNetns}`,
+      "--",
+      process.execPath,
+      HUB_RELAY,
+      socketPath,
+      JSON.stringify(listens),
+    ],
+    { cwd: o.dir, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, logFile },
   );
-  if (proc.child.pid !== undefined) fs.writeFileSync(path.join(o.dir, 'relay.pid'), `${proc.child.pid}\n`);
+  if (proc.child.pid !== undefined)
+    fs.writeFileSync(path.join(o.dir, "relay.pid"), `${proc.child.pid}\n`);
 
   const stop = async (): Promise<void> => {
     clearInterval(sweep);
     conn?.destroy();
-    await terminate(proc, 'hub relay', 2_000);
+    await terminate(proc, "hub relay", 2_000);
     await new Promise<void>((resolve) => server.close(() => resolve()));
     for (const u of upstreams.values()) u.sock.close();
     upstreams.clear();
@@ -143,7 +155,9 @@ export async function startRelay(o: { dir: string; hubNetns: string; targets: Re
   while (!ready && !proc.dead && !proc.spawnError && Date.now() < deadline) await sleep(20);
   if (!ready) {
     await stop();
-    throw new Error(`hub relay did not start: ${proc.spawnError?.message ?? ''}\n${await readOr(logFile)}`);
+    throw new Error(
+      `hub relay did not start: ${proc.spawnError?.message ?? ""}\n${await readOr(logFile)}`,
+    );
   }
   return { stats: () => counts.map((c) => ({ ...c })), stop };
 }

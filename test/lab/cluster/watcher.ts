@@ -7,10 +7,10 @@
 // both libvirtds (`virsh domstate`) and counts a violation if the guest is
 // "running" on both.
 
-import fs from 'node:fs';
+import fs from "node:fs";
 
-import { cmdlineOf } from '../daemon.js';
-import type { ClusterNode } from './nodes.js';
+import { cmdlineOf } from "../daemon.js";
+import type { ClusterNode } from "./nodes.js";
 
 export interface Sighting {
   at: number;
@@ -45,20 +45,20 @@ export function qemuPlacement(nodes: readonly ClusterNode[]): Map<string, string
   const found = new Map<string, string[]>();
   let entries: string[] = [];
   try {
-    entries = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+    entries = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
   } catch {
     return found;
   }
   for (const p of entries) {
     const pid = Number(p);
-    let comm = '';
+    let comm = "";
     try {
-      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8');
+      comm = fs.readFileSync(`/proc/${pid}/comm`, "utf8");
     } catch {
       continue;
     }
-    if (!comm.startsWith('qemu-system')) continue;
-    const node = nsToNode.get(pidNsOf(pid) ?? '');
+    if (!comm.startsWith("qemu-system")) continue;
+    const node = nsToNode.get(pidNsOf(pid) ?? "");
     if (!node) continue;
     const m = /-name guest=([^, ]+)/.exec(cmdlineOf(pid));
     if (!m) continue;
@@ -82,12 +82,14 @@ export function startWatcher(nodes: readonly ClusterNode[], everyMs = 250): Watc
         const states = await Promise.all(
           on.map(async (name) => {
             const node = nodes.find((n) => n.name === name)!;
-            if (!node.running) return 'gone';
-            const r = await node.exec('virsh', ['-q', '-c', 'qemu:///system', 'domstate', guest], { killAfterMs: 5_000 });
+            if (!node.running) return "gone";
+            const r = await node.exec("virsh", ["-q", "-c", "qemu:///system", "domstate", guest], {
+              killAfterMs: 5_000,
+            });
             return r.code === 0 ? r.stdout.trim() : `error: ${r.stderr.trim()}`;
           }),
         );
-        const runningOn = on.filter((_, i) => states[i] === 'running');
+        const runningOn = on.filter((_, i) => states[i] === "running");
         if (runningOn.length > 1) violations.push({ at: Date.now(), guest, nodes: runningOn });
       }
       await new Promise((r) => setTimeout(r, everyMs));

@@ -52,12 +52,21 @@ function readDecoded(file) {
     const t = blk.text;
     const f = {};
     let m;
-    if ((m = /HMAC=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) f.hmac = hexOf(m[1]), (f.hmacValid = m[2] === 'VALID');
-    if ((m = /ICV=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) f.icv = hexOf(m[1]), (f.icvValid = m[2] === 'VALID');
+    if ((m = /HMAC=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) {
+      f.hmac = hexOf(m[1]);
+      f.hmacValid = m[2] === 'VALID';
+    }
+    if ((m = /ICV=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) {
+      f.icv = hexOf(m[1]);
+      f.icvValid = m[2] === 'VALID';
+    }
     if ((m = /SIK=([0-9a-f]+)/.exec(t))) f.sik = m[1];
     if ((m = /K1 =([0-9a-f]+)/.exec(t))) f.k1 = m[1];
     if ((m = /K2 =([0-9a-f]+)/.exec(t))) f.k2 = m[1];
-    if ((m = /AuthCode=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) f.authCode = hexOf(m[1]), (f.authCodeValid = m[2] === 'VALID');
+    if ((m = /AuthCode=([0-9a-f ]+?) -> (VALID|INVALID)/.exec(t))) {
+      f.authCode = hexOf(m[1]);
+      f.authCodeValid = m[2] === 'VALID';
+    }
     if ((m = /IV=([0-9a-f ]+)\n/.exec(t))) f.iv = hexOf(m[1]);
     if ((m = /plaintext=([0-9a-f ]+?)(?: \(|\n)/.exec(t))) f.plaintextPadded = hexOf(m[1]);
     if ((m = / seq=(\d+) len=/.exec(t))) f.sessionSeq = Number(m[1]);
