@@ -3,6 +3,7 @@
  * here, against the declarations; an agent never sees a value of the wrong form.
  */
 import { UsageError } from "../errors.js";
+import { Secret } from "../secret.js";
 import { type OptionSpec, longName } from "./options.js";
 import type { OptionIndex, RawInput } from "./parse.js";
 
@@ -30,8 +31,25 @@ export class FenceOptions {
     return this.given.has(this.spec(name).name);
   }
 
+  /** Is the option set (given, or defaulted)? Secret ones included. */
+  has(name: string): boolean {
+    return this.values.has(this.spec(name).name);
+  }
+
+  /**
+   * An option's text. A secret option only through `secret()`: it can then never reach a message
+   * as text, only as `[hidden]`.
+   */
   string(name: string): string | undefined {
-    return this.values.get(this.spec(name).name);
+    const spec = this.spec(name);
+    if (spec.secret === true) throw new Error(`option '${name}' is secret: read it with secret()`);
+    return this.values.get(spec.name);
+  }
+
+  /** A secret option (password, community, Kg), as a value that prints as `[hidden]`. */
+  secret(name: string): Secret | undefined {
+    const value = this.values.get(this.spec(name).name);
+    return value === undefined ? undefined : new Secret(value);
   }
 
   integer(name: string): number | undefined {

@@ -276,12 +276,24 @@ describe("the verify-after-act loop", () => {
     assert.equal(r.err, "ERROR: no answer from 127.0.0.1:623 within 1 s\n");
   });
 
-  it("never writes the password, even when a device error or the debug log contains it", async () => {
+  it("a secret interpolated into a message prints as [hidden]; as text it cannot be read", async () => {
     const dev = new Outlets();
-    dev.connectError = new FenceFailure("device said: bad password s3cret-pw");
-    const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off", "-vvv"]);
+    const agent = dev.agent();
+    const r = await run(
+      {
+        ...agent,
+        device: {
+          ...agent.device,
+          connect: async (ctx) => {
+            assert.throws(() => ctx.options.string("password"), /secret: read it with secret\(\)/);
+            throw new FenceFailure(`device said: bad password ${ctx.options.secret("password")}`);
+          },
+        },
+      },
+      [...BASE, "-n", "1", "-o", "off", "-vvv"],
+    );
     assert.doesNotMatch(r.err + r.out, /s3cret-pw/);
-    assert.match(r.err, /\[hidden\]/);
+    assert.match(r.err, /ERROR: device said: bad password \[hidden\]\n$/);
   });
 
   it("hides secrets and password scripts in the debug dump of options", async () => {
@@ -306,8 +318,8 @@ describe("the verify-after-act loop", () => {
         device: {
           ...agent.device,
           connect: async (ctx) => {
-            seen = ctx.options.string("password") ?? "";
-            throw new FenceFailure(`login refused for ${seen}`);
+            seen = ctx.options.secret("password")?.reveal() ?? "";
+            throw new FenceFailure(`login refused for ${ctx.options.secret("password")}`);
           },
         },
       },
@@ -366,8 +378,8 @@ describe("fence_pdu's community_script", () => {
       device: {
         ...new Outlets().agent().device,
         connect: async (ctx) => {
-          community = ctx.options.string("community");
-          throw new FenceFailure(`no answer (community ${community ?? ""})`);
+          community = ctx.options.secret("community")?.reveal();
+          throw new FenceFailure(`no answer (community ${ctx.options.secret("community")})`);
         },
       },
     };
