@@ -225,6 +225,9 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
         ...(cipher === undefined ? {} : { cipher }),
         ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };
+      ctx.log.step(
+        `Logging in to BMC ${ctx.device} as user '${target.username}' (${target.lanplus ? `IPMI 2.0, cipher suite ${cipher ?? "17, else 3"}` : "IPMI 1.5"}, privilege ${target.privilege})`,
+      );
       return openSession(
         target,
         { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs },

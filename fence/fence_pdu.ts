@@ -432,7 +432,7 @@ export const fencePdu: FenceAgent<PduSession> = {
             `Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`,
           );
         }
-        ctx.log.debug(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
+        ctx.log.step(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
         const prefetched = new Map<string, SnmpValue>();
         states.forEach((oid, i) => {
           if (oid.startsWith(`${profile.state.oid}.`) && values[i] !== undefined)

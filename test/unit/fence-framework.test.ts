@@ -446,3 +446,68 @@ describe("fence_pdu's community_script", () => {
     );
   });
 });
+
+describe("logging: what -v, -vv, --quiet and syslog get", () => {
+  async function logged(
+    args: string[],
+    device = new Outlets(),
+  ): Promise<{ code: number; err: string; syslog: string[] }> {
+    let err = "";
+    const syslog: string[] = [];
+    const code = await runFenceAgent(device.agent(), args, {
+      readStdin: async () => "",
+      out: () => undefined,
+      err: (t) => (err += t),
+      syslog: (tag, level, message) => syslog.push(`${tag} ${level} ${message}`),
+    });
+    return { code, err, syslog };
+  }
+  const STAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /;
+
+  it("-v: each step (connect, login, status, command, read-back), timestamped", async () => {
+    const r = await logged([...BASE, "-n", "2", "-o", "off", "-v"]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.err.trimEnd().split("\n");
+    for (const line of lines) assert.match(line, STAMP);
+    const text = lines.map((l) => l.replace(STAMP, "")).join("\n");
+    assert.match(text, /^INFO: Connecting to pdu1 plug 2 \(login_timeout 5 s\)$/m);
+    assert.match(text, /^INFO: Logged in to pdu1 plug 2$/m);
+    assert.match(text, /^INFO: Status of plug 2: ON$/m);
+    assert.match(text, /^INFO: Sending power OFF of plug 2$/m);
+    assert.match(text, /^INFO: Power OFF of plug 2 accepted by the device$/m);
+    assert.match(text, /^INFO: Read back OFF after \d+\.\d\d s$/m);
+    assert.doesNotMatch(text, /DEBUG/);
+    // syslog gets the same lines, each naming the action and the device.
+    assert.ok(r.syslog.length >= 6);
+    for (const line of r.syslog) assert.match(line, /^fence_test info off of pdu1 plug 2: INFO: /);
+  });
+
+  it("verbosity 0: nothing but warnings and errors; -vv adds the debug lines", async () => {
+    assert.equal((await logged([...BASE, "-n", "2", "-o", "off"])).err, "");
+    assert.deepEqual((await logged([...BASE, "-n", "2", "-o", "off"])).syslog, []);
+    const vv = await logged([...BASE, "-n", "2", "-o", "off", "-vv"]);
+    assert.match(vv.err, /DEBUG: Read back: OFF of plug 2/);
+  });
+
+  it("a failure: one plain ERROR line on stderr; syslog names the step, with --quiet too", async () => {
+    const dev = new Outlets();
+    dev.stuck.add("1");
+    const r = await logged([...BASE, "-n", "1", "-o", "off", "--power-timeout=0.2", "-q"], dev);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "");
+    assert.deepEqual(r.syslog, [
+      "fence_test error off of pdu1 plug 1, failed while reading back power OFF: ERROR: Failed: Timed out waiting to power OFF (plug 1 still on)",
+    ]);
+    const loud = await logged([...BASE, "-n", "1", "-o", "off", "--power-timeout=0.2"], dev);
+    assert.equal(loud.err, "ERROR: Failed: Timed out waiting to power OFF (plug 1 still on)\n");
+  });
+
+  it("bytes from a device or from stdin never reach a terminal or a log raw", async () => {
+    const dev = new Outlets();
+    dev.connectError = new FenceFailure("device said \u001b[2J\u0007 and\rforged line \u009b");
+    const r = await logged([...BASE, "-n", "1", "-o", "off"], dev);
+    assert.equal(r.err, "ERROR: device said \\x1b[2J\\x07 and\\x0dforged line \\x9b\n");
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.syslog.join(""), /[\u0000-\u001f\u007f-\u009f]/);
+  });
+});
