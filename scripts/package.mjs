@@ -14,7 +14,8 @@
 // a build output directory: manifest.json and bin/kvmha, as install-agents takes). No network: the
 // packages are made with dpkg-deb --root-owner-group from a staging tree under dist/.package.
 // Every man page is generated: the fence agents' by the built executable itself (-o manpage),
-// VirtualDomain's from the meta-data the built executable prints, kvmha(8) from the command table.
+// VirtualDomain's from the OCF 1.1 meta-data the built executable prints (as Pacemaker asks for
+// it), kvmha(8) from the command table.
 
 import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
@@ -138,7 +139,7 @@ const maintainer = process.env.DEBEMAIL?.includes("<") ? process.env.DEBEMAIL : 
 const { tsImport } = await import("tsx/esm/api");
 const ts = (path) => tsImport(pathToFileURL(join(ROOT, path)).href, import.meta.url);
 const [
-  { aliasTable, commandTable },
+  { aliasTable, commandTable, subcommandDeclarations },
   { kvmhaManPage },
   { ocfManPage, ocfManPageName, parseOcfMetadata },
 ] = await Promise.all([ts("lib/cli/main.ts"), ts("lib/cli/manpage.ts"), ts("lib/ocf/manpage.ts")]);
@@ -155,11 +156,14 @@ function gzip(what, data) {
 }
 
 /** What the built executable prints, run as Pacemaker would: no environment of ours. */
-function fromExecutable(args) {
+function fromExecutable(args, env = {}) {
   return run(`dist/bin/kvmha ${args.join(" ")}`, EXE, args, {
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", ...env },
   });
 }
+
+/** What Pacemaker 2.1+ exports to every action: the OCF 1.1 meta-data (reload-agent, reloadable). */
+const OCF_1_1 = { OCF_RA_VERSION_MAJOR: "1", OCF_RA_VERSION_MINOR: "1" };
 
 // ---- release date: the last commit's, so that two runs on one commit make the same tree --------
 
@@ -344,11 +348,15 @@ for (const c of shipped) {
     main.man(
       7,
       ocfManPageName("kvmha", c.name),
-      ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version),
+      ocfManPage(
+        parseOcfMetadata(fromExecutable([c.name, "meta-data"], OCF_1_1)),
+        "kvmha",
+        pkg.version,
+      ),
     );
   } else fail(`unknown kind of command ${c.name}: ${c.kind}`);
 }
-main.man(8, "kvmha", kvmhaManPage(pkg.version));
+main.man(8, "kvmha", kvmhaManPage(pkg.version, await subcommandDeclarations()));
 
 // Templates and the inventory's JSON Schema: whatever crm-templates/ holds now.
 const templates = join(ROOT, "crm-templates");
