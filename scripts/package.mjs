@@ -34,6 +34,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(ROOT, "dist");
@@ -51,32 +52,32 @@ function say(message) {
 
 // ---- options ---------------------------------------------------------------------------------
 
-let out = DIST;
-let revision = "1";
-let compression = "xz";
-let build = true;
-let from = DIST;
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const value = (name) => {
-    const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-    if (v === undefined || v === "") fail(`${name} needs a value`);
-    return v;
-  };
-  if (a === "--out" || a.startsWith("--out=")) out = resolve(value("--out"));
-  else if (a === "--revision" || a.startsWith("--revision=")) revision = value("--revision");
-  else if (a === "--compression" || a.startsWith("--compression="))
-    compression = value("--compression");
-  else if (a === "--no-build") build = false;
-  else if (a === "--from" || a.startsWith("--from=")) {
-    from = resolve(value("--from"));
-    build = false;
-  } else
-    fail(
-      `unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`,
-    );
+// One parser for every command line of the project but the fence agents': util.parseArgs (docs/cli.md).
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      out: { type: "string" },
+      revision: { type: "string", default: "1" },
+      compression: { type: "string", default: "xz" },
+      "no-build": { type: "boolean", default: false },
+      from: { type: "string" },
+    },
+    strict: true,
+  });
+} catch (err) {
+  fail(
+    `${err.message.split("\n")[0]} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`,
+  );
 }
+for (const [name, value] of Object.entries(parsed.values))
+  if (value === "") fail(`--${name} needs a value`);
+const out = parsed.values.out === undefined ? DIST : resolve(parsed.values.out);
+const revision = parsed.values.revision;
+const compression = parsed.values.compression;
+const from = parsed.values.from === undefined ? DIST : resolve(parsed.values.from);
+const build = !parsed.values["no-build"] && parsed.values.from === undefined;
 if (!/^[0-9A-Za-z.+~]+$/.test(revision))
   fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
 if (!["xz", "gzip", "zstd", "none"].includes(compression))

@@ -56,7 +56,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
       out.push(
         ".TP",
         `.B ${roff(optionSynopsis(o))}`,
-        roff(`${o.help[0]?.toUpperCase() ?? ""}${o.help.slice(1)}.`),
+        roff(`${o.help}.`),
       );
     out.push(".PP", roff(`Exit status of kvmha ${c.name}:`));
     for (const [code, meaning] of c.exitCodes)
