@@ -4,7 +4,8 @@ import type { FenceAgent, PowerState } from "../../lib/fence/agent.js";
 import { FenceFailure } from "../../lib/fence/errors.js";
 import { standard } from "../../lib/fence/options.js";
 import { OptionIndex, parseArgv, parseStdin } from "../../lib/fence/parse.js";
-import { type AgentIo, agentOptions, runFenceAgent } from "../../lib/fence/run.js";
+import { agentOptions } from "../../lib/fence/run.js";
+import { runAgent } from "../lab/run-agent.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
 
 /**
@@ -61,21 +62,7 @@ class Outlets {
   }
 }
 
-async function run(
-  agent: FenceAgent<Outlets>,
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: AgentIo = {
-    readStdin: async () => stdin,
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  };
-  const code = await runFenceAgent(agent, args, io);
-  return { code, out, err };
-}
+const run = runAgent;
 
 const BASE = ["-a", "pdu1", "-l", "admin", "-p", "s3cret-pw"];
 
@@ -147,6 +134,7 @@ describe("the verify-after-act loop", () => {
       code: 0,
       out: "Status: ON\n",
       err: "",
+      syslog: [],
     });
     dev.state.set("1", "off");
     assert.equal((await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"])).code, 2);
@@ -383,14 +371,7 @@ describe("fence_pdu's community_script", () => {
         },
       },
     };
-    let out = "";
-    let err = "";
-    const code = await runFenceAgent(agent, [], {
-      readStdin: async () => stdin,
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-    });
-    return { code, out, err, community };
+    return { ...(await runAgent(agent, [], stdin)), community };
   }
 
   it("gives the agent the script's first line as the community, and wins over community", async () => {
@@ -448,19 +429,8 @@ describe("fence_pdu's community_script", () => {
 });
 
 describe("logging: what -v, -vv, --quiet and syslog get", () => {
-  async function logged(
-    args: string[],
-    device = new Outlets(),
-  ): Promise<{ code: number; err: string; syslog: string[] }> {
-    let err = "";
-    const syslog: string[] = [];
-    const code = await runFenceAgent(device.agent(), args, {
-      readStdin: async () => "",
-      out: () => undefined,
-      err: (t) => (err += t),
-      syslog: (tag, level, message) => syslog.push(`${tag} ${level} ${message}`),
-    });
-    return { code, err, syslog };
+  async function logged(args: string[], device = new Outlets()) {
+    return runAgent(device.agent(), args);
   }
   const STAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /;
 

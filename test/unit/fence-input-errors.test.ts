@@ -11,23 +11,10 @@ import { after, describe, it } from "node:test";
 import { fenceIpmi } from "../../fence/fence_ipmi.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
 import type { FenceAgent } from "../../lib/fence/agent.js";
-import { runFenceAgent } from "../../lib/fence/run.js";
 import { runPasswordScript } from "../../lib/fence/secrets.js";
+import { runAgent } from "../lab/run-agent.js";
 
-async function run<S>(
-  agent: FenceAgent<S>,
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runFenceAgent(agent, args, {
-    readStdin: async () => stdin,
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  });
-  return { code, out, err };
-}
+const run = runAgent;
 
 describe("values out of range are refused by the option layer, with the fix", () => {
   it("ipport 70000, -1 and 0: one line naming the range, exit 1, no RangeError", async () => {

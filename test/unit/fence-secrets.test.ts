@@ -11,9 +11,9 @@ import { inspect } from "node:util";
 import { fenceIpmi } from "../../fence/fence_ipmi.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
 import type { FenceAgent } from "../../lib/fence/agent.js";
-import { runFenceAgent } from "../../lib/fence/run.js";
 import { HIDDEN, Secret } from "../../lib/secret.js";
 import { type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
+import { runAgent } from "../lab/run-agent.js";
 
 interface Run {
   code: number;
@@ -22,15 +22,8 @@ interface Run {
 }
 
 async function run<S>(agent: FenceAgent<S>, stdin: string): Promise<Run> {
-  let text = "";
-  let syslog = "";
-  const code = await runFenceAgent(agent, [], {
-    readStdin: async () => stdin,
-    out: (t) => (text += t),
-    err: (t) => (text += t),
-    syslog: (tag, level, message) => (syslog += `${tag} ${level} ${message}\n`),
-  });
-  return { code, text, syslog };
+  const r = await runAgent(agent, [], stdin);
+  return { code: r.code, text: r.out + r.err, syslog: r.syslog.join("\n") };
 }
 
 /** `[hidden]` glued to a letter or digit: what a text search makes of a short secret. */
