@@ -35,6 +35,7 @@ LAB_PACKAGES=(
   strace                     # counts the processes an agent spawns (bench)
   dpkg-dev                   # dpkg-shlibdeps: the package's Depends (npm run package)
   man-db                     # man: the packaged man pages as admins read them
+  python3                    # the /dev/log stand-in of fence-syslog.test.ts (a Unix datagram socket)
 )
 
 check_only=0
