@@ -53,11 +53,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
       roff(`${c.summary[0]?.toUpperCase() ?? ""}${c.summary.slice(1)}. ${c.description}`),
     );
     for (const o of [...c.options, ...COMMON_OPTIONS])
-      out.push(
-        ".TP",
-        `.B ${roff(optionSynopsis(o))}`,
-        roff(`${o.help}.`),
-      );
+      out.push(".TP", `.B ${roff(optionSynopsis(o))}`, roff(`${o.help}.`));
     out.push(".PP", roff(`Exit status of kvmha ${c.name}:`));
     for (const [code, meaning] of c.exitCodes)
       out.push(".TP", `.B ${code}`, roff(`${meaning[0]?.toUpperCase() ?? ""}${meaning.slice(1)}.`));
