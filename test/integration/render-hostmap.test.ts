@@ -16,8 +16,8 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadInventory } from "../../topology/inventory/load.js";
 import { planCluster } from "../../topology/render/plan.js";
-import { requireProgram } from "../lab/bins.js";
 import { run } from "../lab/clients.js";
+import { labGenerations } from "../lab/generation.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FENCED = "/usr/lib/pacemaker/pacemaker-fenced";
@@ -26,112 +26,128 @@ const DUMMY = "/usr/sbin/fence_dummy";
 function requireFile(file: string, pkg: string): void {
   if (!fs.existsSync(file))
     throw new Error(
-      `${file} is missing: install the Debian package '${pkg}' (scripts/lab-deps.sh does)`,
+      `${file} is missing: install the Debian package '${pkg}' (scripts/lab-deps.sh, scripts/lab-root.sh)`,
     );
 }
 
 /** sh single quotes, for the generated script. */
 const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
-let tmp = "";
+/**
+ * Pacemaker 3.0 splits a host-map entry at its first ':' only and keeps backslashes, so the 2.1
+ * escape `1\\:3` reaches the agent as is: render must write the map for the cluster's generation
+ * (issue 17, part 2). Until it does, the Pacemaker 3 run is reported as TODO, never skipped.
+ */
+const TODO: Record<string, { todo?: string }> = {
+  debian12: {},
+  debian13: { todo: "render writes Pacemaker 2.1's host-map escapes (issue 17, part 2)" },
+};
 
-before(() => {
-  requireFile(FENCED, "pacemaker");
-  requireFile(DUMMY, "fence-agents");
-  requireProgram("unshare");
-  requireProgram("ip");
-  requireProgram("stonith_admin");
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-hostmap-"));
-});
+for (const gen of labGenerations()) {
+  let tmp = "";
 
-after(() => {
-  if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
-});
+  before(() => {
+    requireFile(gen.hostPath(FENCED), "pacemaker");
+    requireFile(gen.hostPath(DUMMY), "fence-agents");
+    gen.requireProgram("ip");
+    gen.requireProgram("stonith_admin");
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-hostmap-"));
+  });
 
-describe("kvmha render: pcmk_host_map as pacemaker-fenced reads it", () => {
-  it("multi-outlet: fencing each node hands the agent exactly that node's outlets", async () => {
-    const { inventory } = await loadInventory(
-      path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"),
-    );
-    const plan = planCluster(inventory);
-    const pdus = plan.devices.filter((d) => d.agent === "fence_pdu");
-    assert.equal(pdus.length, 2);
+  after(() => {
+    if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
+  });
 
-    const meta = await run(DUMMY, ["-o", "metadata"], { killAfterMs: 30_000 });
-    assert.equal(meta.code, 0, meta.stderr);
-    fs.writeFileSync(path.join(tmp, "meta.xml"), meta.stdout);
-    const calls = path.join(tmp, "calls");
-    // The recording agent: every call's stdin, then the metadata when asked; every action succeeds.
-    fs.writeFileSync(
-      path.join(tmp, "agent.sh"),
-      `#!/bin/sh\ninput=$(cat)\nprintf '%s\\n--\\n' "$input" >> ${q(calls)}\ncase "$input" in *action=metadata*) cat ${q(path.join(tmp, "meta.xml"))} ;; esac\nexit 0\n`,
-      { mode: 0o755 },
-    );
-    const lines = [
-      "set -eu",
-      "mount -t tmpfs tmpfs /dev/shm",
-      `mount --bind ${q(path.join(tmp, "agent.sh"))} ${DUMMY}`,
-      "ip link set lo up",
-      `PCMK_logfile=${q(path.join(tmp, "fenced.log"))} ${FENCED} -s > ${q(path.join(tmp, "fenced.out"))} 2>&1 &`,
-      // Wait (bounded) until the fencer answers.
-      "i=0; until stonith_admin --list-registered >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'fencer did not start' >&2; exit 1; }; sleep 0.1; done",
-    ];
-    // One device registered at a time, so that each fencing runs that device (a stand-alone fencer
-    // has no peers to carry a multi-device level to its end).
-    for (const d of pdus) {
-      const map = d.params.find(([n]) => n === "pcmk_host_map")?.[1] ?? "";
-      lines.push(
-        `stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${map}`)} --option pcmk_host_check=static-list`,
-      );
-      for (const node of plan.nodes) {
-        lines.push(`echo "== ${d.id} ${node}" >> ${q(calls)}`);
-        lines.push(
-          `stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`,
+  describe(`${gen.title}: kvmha render's pcmk_host_map as pacemaker-fenced reads it`, () => {
+    it(
+      "multi-outlet: fencing each node hands the agent exactly that node's outlets",
+      TODO[gen.name],
+      async () => {
+        const { inventory } = await loadInventory(
+          path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"),
         );
-      }
-      lines.push(`stonith_admin --deregister ${d.id}`);
-    }
-    fs.writeFileSync(path.join(tmp, "run.sh"), `${lines.join("\n")}\n`);
-    const r = await run(
-      requireProgram("unshare"),
-      [
-        "--net",
-        "--mount",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "--mount-proc",
-        "--propagation",
-        "private",
-        "/bin/sh",
-        path.join(tmp, "run.sh"),
-      ],
-      {
-        killAfterMs: 120_000,
-        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+        const plan = planCluster(inventory);
+        const pdus = plan.devices.filter((d) => d.agent === "fence_pdu");
+        assert.equal(pdus.length, 2);
+
+        const meta = await gen.run(DUMMY, ["-o", "metadata"], { killAfterMs: 30_000 });
+        assert.equal(meta.code, 0, meta.stderr);
+        fs.writeFileSync(path.join(tmp, "meta.xml"), meta.stdout);
+        const calls = path.join(tmp, "calls");
+        // The recording agent: every call's stdin, then the metadata when asked; every action succeeds.
+        fs.writeFileSync(
+          path.join(tmp, "agent.sh"),
+          `#!/bin/sh\ninput=$(cat)\nprintf '%s\\n--\\n' "$input" >> ${q(calls)}\ncase "$input" in *action=metadata*) cat ${q(path.join(tmp, "meta.xml"))} ;; esac\nexit 0\n`,
+          { mode: 0o755 },
+        );
+        const lines = [
+          "set -eu",
+          "mount -t tmpfs tmpfs /dev/shm",
+          `mount --bind ${q(path.join(tmp, "agent.sh"))} ${DUMMY}`,
+          "ip link set lo up",
+          `PCMK_logfile=${q(path.join(tmp, "fenced.log"))} ${FENCED} -s > ${q(path.join(tmp, "fenced.out"))} 2>&1 &`,
+          // Wait (bounded) until the fencer answers.
+          "i=0; until stonith_admin --list-registered >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'fencer did not start' >&2; exit 1; }; sleep 0.1; done",
+        ];
+        // One device registered at a time, so that each fencing runs that device (a stand-alone fencer
+        // has no peers to carry a multi-device level to its end).
+        for (const d of pdus) {
+          const map = d.params.find(([n]) => n === "pcmk_host_map")?.[1] ?? "";
+          lines.push(
+            `stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${map}`)} --option pcmk_host_check=static-list`,
+          );
+          for (const node of plan.nodes) {
+            lines.push(`echo "== ${d.id} ${node}" >> ${q(calls)}`);
+            lines.push(
+              `stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`,
+            );
+          }
+          lines.push(`stonith_admin --deregister ${d.id}`);
+        }
+        fs.writeFileSync(path.join(tmp, "run.sh"), `${lines.join("\n")}\n`);
+        const inner = gen.enter("/bin/sh", [path.join(tmp, "run.sh")]);
+        const r = await run(
+          "unshare",
+          [
+            "--net",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "--propagation",
+            "private",
+            inner.program,
+            ...inner.args,
+          ],
+          {
+            killAfterMs: 120_000,
+            env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+          },
+        );
+        assert.equal(
+          r.code,
+          0,
+          `${r.stdout}${r.stderr}\n${fs.existsSync(path.join(tmp, "fenced.out")) ? fs.readFileSync(path.join(tmp, "fenced.out"), "utf8") : ""}`,
+        );
+
+        // Each fencing: one "off" for that node, with its outlets on that PDU as the plug.
+        const log = fs.readFileSync(calls, "utf8");
+        for (const d of pdus) {
+          const pdu = d.id.replace(/^fence-pdu-/, "");
+          for (const node of inventory.nodes) {
+            const section = log.split(`== ${d.id} ${node.name}\n`)[1]?.split("== ")[0] ?? "";
+            const outlets = node.power.find((s) => s.pdu === pdu)?.outlets ?? [];
+            assert.deepEqual(
+              [...section.matchAll(/^port=(.*)$/gm)].map((m) => m[1]),
+              [outlets.join(",")],
+              `${d.id} ${node.name}:\n${section}`,
+            );
+            assert.match(section, new RegExp(`^nodename=${node.name}$`, "m"));
+            assert.match(section, /^action=off$/m);
+          }
+        }
       },
     );
-    assert.equal(
-      r.code,
-      0,
-      `${r.stdout}${r.stderr}\n${fs.existsSync(path.join(tmp, "fenced.out")) ? fs.readFileSync(path.join(tmp, "fenced.out"), "utf8") : ""}`,
-    );
-
-    // Each fencing: one "off" for that node, with its outlets on that PDU as the plug.
-    const log = fs.readFileSync(calls, "utf8");
-    for (const d of pdus) {
-      const pdu = d.id.replace(/^fence-pdu-/, "");
-      for (const node of inventory.nodes) {
-        const section = log.split(`== ${d.id} ${node.name}\n`)[1]?.split("== ")[0] ?? "";
-        const outlets = node.power.find((s) => s.pdu === pdu)?.outlets ?? [];
-        assert.deepEqual(
-          [...section.matchAll(/^port=(.*)$/gm)].map((m) => m[1]),
-          [outlets.join(",")],
-          `${d.id} ${node.name}:\n${section}`,
-        );
-        assert.match(section, new RegExp(`^nodename=${node.name}$`, "m"));
-        assert.match(section, /^action=off$/m);
-      }
-    }
   });
-});
+}
