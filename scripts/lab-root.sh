@@ -30,6 +30,7 @@ ROOT_PACKAGES=(
   fence-agents-ipmilan  # fence_ipmilan 4.16 and its aliases
   fence-agents-apc-snmp # fence_apc_snmp 4.16
   fence-agents-dummy    # fence_dummy: the recording agent behind pacemaker-fenced (render-hostmap)
+  fence-agents-sbd      # fence_sbd: the sbd sample of kvmha render (render.test.ts)
   resource-agents       # 4.16: ocf-tester, ra-api-1.dtd, heartbeat's VirtualDomain
   openipmi              # ipmi_sim 2.0.37
   ipmitool

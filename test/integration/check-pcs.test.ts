@@ -151,7 +151,8 @@ for (const gen of labGenerations()) {
       );
       for (const node of ["node1", "node2"]) {
         await pcs("stonith", "level", "add", "1", node, `fence-ipmi-${node}`);
-        await pcs("stonith", "level", "add", "2", node, "fence-pdu-pdu-a,fence-pdu-pdu-b");
+        // Devices as separate words: pcs 0.12 refuses the comma-joined list 0.11 also took.
+        await pcs("stonith", "level", "add", "2", node, "fence-pdu-pdu-a", "fence-pdu-pdu-b");
         await pcs("constraint", "location", `fence-ipmi-${node}`, "avoids", node);
       }
       await pcs(
@@ -256,7 +257,7 @@ for (const gen of labGenerations()) {
       );
       for (const node of nodes) {
         await pcs("stonith", "level", "add", "1", node, `bmc-${node}`);
-        await pcs("stonith", "level", "add", "2", node, "strip-left,strip-right");
+        await pcs("stonith", "level", "add", "2", node, "strip-left", "strip-right");
         await pcs("constraint", "location", `bmc-${node}`, "avoids", node);
       }
       await pcs(

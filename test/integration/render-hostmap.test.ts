@@ -34,6 +34,28 @@ function requireFile(file: string, pkg: string): void {
 const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
 /**
+ * Pacemaker 3.0's fencer signs in to corosync even with --stand-alone (2.1's did not): a one-node
+ * corosync on the namespace's loopback, its configuration and state bound over the root's.
+ */
+function corosyncLines(dir: string): string[] {
+  const etc = path.join(dir, "corosync");
+  fs.mkdirSync(path.join(etc, "lib"), { recursive: true });
+  fs.writeFileSync(
+    path.join(etc, "corosync.conf"),
+    "totem {\n version: 2\n cluster_name: hostmap\n transport: knet\n crypto_cipher: none\n crypto_hash: none\n}\n" +
+      "nodelist {\n node {\n  ring0_addr: 127.0.0.1\n  name: fencer\n  nodeid: 1\n }\n}\n" +
+      "quorum {\n provider: corosync_votequorum\n}\nlogging {\n to_stderr: yes\n to_syslog: no\n}\n",
+  );
+  return [
+    "mount -t tmpfs tmpfs /run",
+    `mount --bind ${q(etc)} /etc/corosync`,
+    `mount --bind ${q(path.join(etc, "lib"))} /var/lib/corosync`,
+    `corosync -f > ${q(path.join(dir, "corosync.out"))} 2>&1 &`,
+    "i=0; until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'corosync did not start' >&2; exit 1; }; sleep 0.1; done",
+  ];
+}
+
+/**
  * Pacemaker 3.0 splits a host-map entry at its first ':' only and keeps backslashes, so the 2.1
  * escape `1\\:3` reaches the agent as is: render must write the map for the cluster's generation
  * (issue 17, part 2). Until it does, the Pacemaker 3 run is reported as TODO, never skipped.
@@ -85,6 +107,7 @@ for (const gen of labGenerations()) {
           "mount -t tmpfs tmpfs /dev/shm",
           `mount --bind ${q(path.join(tmp, "agent.sh"))} ${DUMMY}`,
           "ip link set lo up",
+          ...(gen.pacemaker === 3 ? corosyncLines(tmp) : []),
           `PCMK_logfile=${q(path.join(tmp, "fenced.log"))} ${FENCED} -s > ${q(path.join(tmp, "fenced.out"))} 2>&1 &`,
           // Wait (bounded) until the fencer answers.
           "i=0; until stonith_admin --list-registered >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'fencer did not start' >&2; exit 1; }; sleep 0.1; done",
