@@ -56,13 +56,13 @@ function corosyncLines(dir: string): string[] {
 }
 
 /**
- * Pacemaker 3.0 splits a host-map entry at its first ':' only and keeps backslashes, so the 2.1
- * escape `1\\:3` reaches the agent as is: render must write the map for the cluster's generation
- * (issue 17, part 2). Until it does, the Pacemaker 3 run is reported as TODO, never skipped.
+ * Pacemaker 3.0.0 does not read 2.1's escaped `1\:3` as 2.1 does: its fencer hands the agent no
+ * plug at all for it (seen in the lab). Render must write the map for the cluster's generation
+ * (issue 17, part 2); until it does, the Pacemaker 3 run is reported as TODO, never skipped.
  */
 const TODO: Record<string, { todo?: string }> = {
   debian12: {},
-  debian13: { todo: "render writes Pacemaker 2.1's host-map escapes (issue 17, part 2)" },
+  debian13: { todo: "Pacemaker 3.0 hands no plug for 2.1's escaped map (issue 17, part 2)" },
 };
 
 for (const gen of labGenerations()) {
