@@ -269,6 +269,8 @@ describe(
           rev,
           "--compression",
           "gzip",
+          "--formats",
+          "deb",
         ];
         ok(
           sh(process.execPath, args, { env: process.env, timeoutMs: 15 * 60_000 }),
