@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import { KvmhaError, messageOf } from "../errors.js";
 import { printable } from "../log.js";
 import { type CliCommand, EXIT_USAGE, wrapList } from "./args.js";
-import { VERSION } from "./version.js";
+import { VERSION, runtimeLabel } from "./version.js";
 
 /**
  * What one invoked name runs: it gets the arguments (argv minus program) and the name it was
@@ -164,7 +164,7 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
   if (name === "kvmha" || !known(name)) {
     const [first, ...tail] = args;
     if (first === "--version" || first === "-V") {
-      process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
+      process.stdout.write(`kvmha ${VERSION} (${runtimeLabel()})\n`);
       return 0;
     }
     const subcommand =
