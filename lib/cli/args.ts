@@ -11,8 +11,9 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.js";
 import { printable } from "../log.js";
+import { EXIT_USAGE } from "./usage.js";
 
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE, wrapList } from "./usage.js";
 
 export interface CliOption {
   /** Long name, without dashes. */
@@ -136,21 +137,6 @@ export function parseCommandLine(command: CliCommand, args: readonly string[]): 
 export function optionSynopsis(o: CliOption): string {
   const long = `--${o.name}${o.value === undefined ? "" : ` ${o.value}`}`;
   return o.short === undefined ? long : `-${o.short}, ${long}`;
-}
-
-/** Items joined by `sep`, in lines of at most `width` characters. */
-export function wrapList(items: readonly string[], width: number, sep: string): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const item of items) {
-    const next = line === "" ? item : `${line}${sep}${item}`;
-    if (line !== "" && next.length + sep.trimEnd().length > width) {
-      lines.push(`${line}${sep.trimEnd()}`);
-      line = item;
-    } else line = next;
-  }
-  if (line !== "") lines.push(line);
-  return lines;
 }
 
 const COLUMN = 26;

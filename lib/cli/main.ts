@@ -1,7 +1,8 @@
 import { basename } from "node:path";
 import { KvmhaError, messageOf } from "../errors.js";
 import { printable } from "../log.js";
-import { type CliCommand, EXIT_USAGE, wrapList } from "./args.js";
+import type { CliCommand } from "./args.js";
+import { EXIT_USAGE, wrapList } from "./usage.js";
 import { VERSION, runtimeLabel } from "./version.js";
 
 /**
