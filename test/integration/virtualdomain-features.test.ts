@@ -346,7 +346,7 @@ describe("VirtualDomain features with the test driver", { timeout: 180_000 }, ()
     assert.doesNotMatch(saved, /<domain[^>]* id=/);
     assert.equal(fs.statSync(config).mode & 0o777, 0o640);
     assert.deepEqual(
-      fs.readdirSync(path.dirname(config)).filter((f) => f.includes("kvmha-")),
+      fs.readdirSync(path.dirname(config)).filter((f) => f.endsWith(".tmp")),
       [],
       "no temporary file left",
     );

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 
+import { VIRTUAL_DOMAIN_SOURCES, assertBuiltAfter } from "../lab/agents.js";
 import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
 import { defineGuest, guestKernel } from "../lab/libvirt-guest.js";
 
@@ -50,14 +51,7 @@ describe("VirtualDomain live migration between two lab nodes", { timeout: 300_00
   let a: Libvirt | undefined;
   let b: Libvirt | undefined;
   before(async () => {
-    assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
-    const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
-    for (const src of ["agents/VirtualDomain.ts", "lib/libvirt/migrate.ts"]) {
-      assert.ok(
-        fs.statSync(path.join(ROOT, src)).mtimeMs <= built,
-        `${src} is newer than ${AGENT}: run npm run build`,
-      );
-    }
+    assertBuiltAfter(AGENT, VIRTUAL_DOMAIN_SOURCES);
     guestKernel();
     ip("netns", "add", nsA);
     ip("netns", "add", nsB);

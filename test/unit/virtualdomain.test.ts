@@ -9,9 +9,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { qemuNameArg, qemuProcessRunning, virtualDomain } from "../../agents/VirtualDomain.js";
+import { virtualDomain } from "../../agents/VirtualDomain.js";
 import { Deadline } from "../../lib/deadline.js";
 import { DomainXmlError, parseDomainXml } from "../../lib/libvirt/domain-xml.js";
+import { qemuNameArg, qemuProcessRunning } from "../../lib/libvirt/qemu-process.js";
 import {
   isConnectionFailure,
   isNotFound,
