@@ -15,7 +15,8 @@ import {
   formatJson,
   formatText,
 } from "../topology/check/report.js";
-import { contextOf, runRules } from "../topology/check/rules.js";
+import { contextOf } from "../topology/check/context.js";
+import { runRules } from "../topology/check/rules.js";
 import { KvmhaError, UsageError } from "../lib/errors.js";
 
 /** Exit codes: 0 clean (or warnings only), 1 findings, 2 the check could not run. */
