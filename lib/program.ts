@@ -24,6 +24,11 @@ export interface ProgramOptions {
   readonly maxOutput?: number;
   /** Below this much time left it is not started at all (default MIN_RUN_MS). */
   readonly minMs?: number;
+  /**
+   * How long its output may stay open after it exited, for a child it left behind to finish
+   * writing (default 100 ms; never past the deadline).
+   */
+  readonly drainMs?: number;
 }
 
 export interface ProgramResult {
@@ -49,6 +54,8 @@ export const MIN_RUN_MS = 200;
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 /** How long its output may stay open after it exited (a leftover child of a script holds it). */
 const DRAIN_MS = 100;
+/** After the deadline's kill, how long before the run ends anyway. */
+const KILLED_MS = 100;
 
 function notRun(fields: Partial<ProgramResult>): ProgramResult {
   return {
@@ -146,7 +153,8 @@ export function runProgram(
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
-      drain ??= setTimeout(finish, DRAIN_MS);
+      clearTimeout(drain);
+      drain = setTimeout(finish, KILLED_MS);
     }, timeout);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout?.on("data", collect(out, "out"));
@@ -160,7 +168,7 @@ export function runProgram(
     });
     child.once("exit", (code, signal) => {
       exit = { code, signal };
-      drain ??= setTimeout(finish, DRAIN_MS);
+      drain ??= setTimeout(finish, opts.drainMs ?? DRAIN_MS);
     });
     child.once("close", finish);
     if (opts.input !== undefined && child.stdin !== null) {
