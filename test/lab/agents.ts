@@ -79,11 +79,5 @@ export function assertBuiltAfter(agent: string, sources: readonly string[]): voi
     );
 }
 
-/** The sources of ocf:kvmha:VirtualDomain: the agent, its OCF framework and libvirt layer. */
-export const VIRTUAL_DOMAIN_SOURCES: readonly string[] = [
-  "agents/VirtualDomain.ts",
-  "agents/VirtualDomain",
-  "lib/ocf",
-  "lib/libvirt",
-  "lib/program.ts",
-];
+/** The sources of ocf:kvmha:VirtualDomain: the agent and everything in lib/ it may bundle. */
+export const VIRTUAL_DOMAIN_SOURCES: readonly string[] = ["agents", "lib"];
