@@ -17,7 +17,7 @@ import {
 import { contextOf } from "../topology/check/context.js";
 import { runRules } from "../topology/check/rules.js";
 import { Deadline } from "../lib/deadline.js";
-import { KvmhaError, UsageError } from "../lib/errors.js";
+import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
 import { runProgram } from "../lib/program.js";
 
 /** Exit codes: 0 clean (or warnings only), 1 findings, 2 the check could not run. */
@@ -168,16 +168,7 @@ function readFile(file: string): string {
   try {
     return fs.readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "is a directory"
-            : (code ?? "unreadable");
-    throw new CheckInputError(`cannot read ${file === "-" ? "stdin" : file}: ${why}`);
+    throw new CheckInputError(`cannot read ${file === "-" ? "stdin" : file}: ${readFailure(err)}`);
   }
 }
 
