@@ -2,15 +2,13 @@
  * lib/program.ts, the one bounded runner: exit codes and output, a program that cannot start, the
  * deadline (a hung program killed), an abort taken as the same time-out, no start without time,
  * output over the limit, a leftover child holding the output open, stdin; and the one-line reasons.
- * Bounds on how long a run takes are generous: they prove "bounded", not "fast".
+ * Bounds on how long a run takes are test/lab/bounds.ts's: they prove "bounded", not "fast".
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Deadline } from "../../lib/deadline.js";
 import { runProgram, runProgramSync, whyFailed } from "../../lib/program.js";
-
-/** A run that must end long before its program would (a 30 s sleep): within this. */
-const BOUNDED_MS = 10_000;
+import { assertBounded, assertNoWait } from "../lab/bounds.js";
 
 describe("runProgram", () => {
   it("returns the exit code and both outputs", async () => {
@@ -36,7 +34,7 @@ describe("runProgram", () => {
   it("kills a hung program at its deadline", async () => {
     const t0 = Date.now();
     const r = await runProgram("sleep", ["30"], Deadline.in(300));
-    assert.ok(Date.now() - t0 < BOUNDED_MS, `took ${Date.now() - t0} ms`);
+    assertBounded(Date.now() - t0, 300, "a hung program is killed at its deadline");
     assert.deepEqual([r.code, r.signal, r.timedOut, r.started], [undefined, "SIGKILL", true, true]);
     assert.match(whyFailed(r) ?? "", /^did not finish within \d+(\.\d)? s$/);
   });
@@ -66,7 +64,7 @@ describe("runProgram", () => {
   it("does not wait for a leftover child that holds the output open", async () => {
     const t0 = Date.now();
     const r = await runProgram("sh", ["-c", "sleep 30 & echo started"], Deadline.in(60_000));
-    assert.ok(Date.now() - t0 < BOUNDED_MS, `took ${Date.now() - t0} ms`);
+    assertNoWait(Date.now() - t0, 30_000, "the leftover child is not waited for");
     assert.deepEqual([r.code, r.stdout, r.timedOut], [0, "started\n", false]);
   });
 
@@ -89,7 +87,7 @@ describe("runProgramSync", () => {
   it("the same results, synchronously", () => {
     const t0 = Date.now();
     const hung = runProgramSync("sleep", ["30"], 300);
-    assert.ok(Date.now() - t0 < BOUNDED_MS, `took ${Date.now() - t0} ms`);
+    assertBounded(Date.now() - t0, 300, "a hung program is killed at its deadline");
     assert.deepEqual([hung.timedOut, hung.code, hung.signal], [true, undefined, "SIGKILL"]);
     const missing = runProgramSync("/nonexistent/program", [], 1000);
     assert.equal(whyFailed(missing), "cannot run (ENOENT)");
