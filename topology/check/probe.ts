@@ -199,32 +199,21 @@ export async function probeDevices(
     ctx.devices,
     options.jobs,
     async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
-      const agent = probeAgent(device.type);
-      if (agent === undefined) {
-        return {
-          findings: [],
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "skipped",
-            detail: "kvmha has no agent for it",
-          },
-        };
-      }
-      const endpoint = endpointText(device);
       const findings: Finding[] = [];
+      const outcome = (result: ProbeOutcome["result"], detail: string) => ({
+        findings,
+        outcome: { device: device.id, agent: device.type, result, detail },
+      });
+      const agent = probeAgent(device.type);
+      if (agent === undefined) return outcome("skipped", "kvmha has no agent for it");
+      const endpoint = endpointText(device);
       const family = familyOf(device.type);
       const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
       if ("noSecret" in first) {
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "skipped",
-            detail: `'${first.noSecret}' is kept by cibsecrets and not readable here`,
-          },
-        };
+        return outcome(
+          "skipped",
+          `'${first.noSecret}' is kept by cibsecrets and not readable here`,
+        );
       }
       if ("unsafe" in first) {
         findings.push(
@@ -234,15 +223,7 @@ export async function probeDevices(
             `option '${first.unsafe}' holds a line break: not passed to an agent`,
           ),
         );
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "problem",
-            detail: "not probed: unsafe option",
-          },
-        };
+        return outcome("problem", "not probed: unsafe option");
       }
       const answered =
         first.spawnError === undefined &&
@@ -250,15 +231,7 @@ export async function probeDevices(
         (first.code === 0 || (family === "ipmi" && first.code === 2));
       if (!answered) {
         findings.push(failureFinding(device, endpoint, agentReason(device, first)));
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "problem",
-            detail: findings[0]?.message ?? "",
-          },
-        };
+        return outcome("problem", findings[0]?.message ?? "");
       }
       const claim = claimOf(device);
       const targets =
@@ -279,15 +252,7 @@ export async function probeDevices(
             );
           }
         }
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: findings.length === 0 ? "ok" : "problem",
-            detail: `chassis ${off ? "off" : "on"}`,
-          },
-        };
+        return outcome(findings.length === 0 ? "ok" : "problem", `chassis ${off ? "off" : "on"}`);
       }
       // A PDU: each node's outlets, one question each (a list's overall status would hide one off outlet).
       const questions = targets.flatMap(([node, plug]) =>
@@ -327,15 +292,10 @@ export async function probeDevices(
           findings.push(failureFinding(device, endpoint, reason));
         }
       }
-      return {
-        findings,
-        outcome: {
-          device: device.id,
-          agent: device.type,
-          result: findings.length === 0 ? "ok" : "problem",
-          detail: `${questions.length} outlet(s) asked`,
-        },
-      };
+      return outcome(
+        findings.length === 0 ? "ok" : "problem",
+        `${questions.length} outlet(s) asked`,
+      );
     },
   );
   return {
