@@ -10,8 +10,8 @@ import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/
 import { VERSION } from "../lib/cli/version.js";
 import { UsageError } from "../lib/errors.js";
 import { printable } from "../lib/log.js";
-import { InventoryError, loadInventory } from "../topology/inventory/load.js";
-import { type RenderedFile, renderFormat } from "../topology/render/render.js";
+import { InventoryError } from "../topology/inventory/load.js";
+import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
 import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
 export const renderCommand: CliCommand = {
@@ -116,7 +116,7 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
   }
   let loaded;
   try {
-    loaded = await loadInventory(parsed.inventory);
+    loaded = await loadForRender(parsed.inventory);
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
     io.err(err.lines.map((l) => `${l}\n`).join(""));

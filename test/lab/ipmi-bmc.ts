@@ -6,7 +6,6 @@
 // log. Nothing outside that directory is written, and stop() kills only the
 // ipmi_sim process it started, then removes the directory.
 
-import dgram from "node:dgram";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -14,27 +13,17 @@ import { fileURLToPath } from "node:url";
 
 import { requireProgram } from "./bins.js";
 import {
-  abandon,
-  BIND_RETRIES,
-  cleanupAtExit,
   cmdlineOf,
-  deathReason,
   isLoopback,
-  killAndRemoveSync,
   labBaseDir,
   makeLabDir,
   orphanReaper,
-  readLogSync,
   readPid,
-  removeLabDir,
-  sleep,
   spawnLogged,
-  startFailure,
-  takeUdpPort,
-  terminate,
+  startUdpDaemon,
   writeAtomic,
 } from "./daemon.js";
-import { releasePort } from "./ports.js";
+import { pollUdp } from "./ports.js";
 
 export type PowerState = "on" | "off";
 export type Privilege = "callback" | "user" | "operator" | "admin";
@@ -233,32 +222,8 @@ export async function waitForIpmi(
   deadline: number,
   shouldStop: () => boolean = () => false,
 ): Promise<boolean> {
-  const sock = dgram.createSocket("udp4");
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, "127.0.0.1", () => {
-        sock.off("error", reject);
-        resolve();
-      });
-    });
-    let answered = false;
-    sock.on("message", (buf) => {
-      if (isAuthCapsOk(buf)) answered = true;
-    });
-    sock.on("error", () => {
-      // ICMP port unreachable while the daemon starts: keep polling
-    });
-    const request = authCapsRequest();
-    while (!answered && !shouldStop() && Date.now() < deadline) {
-      sock.send(request, port, host);
-      const until = Math.min(deadline, Date.now() + 200);
-      while (!answered && Date.now() < until) await sleep(10);
-    }
-    return answered;
-  } finally {
-    sock.close();
-  }
+  const ok = (buf: Buffer) => (isAuthCapsOk(buf) ? true : undefined);
+  return (await pollUdp(host, port, authCapsRequest(), ok, deadline, shouldStop, 200)) ?? false;
 }
 
 async function readPowerFile(file: string): Promise<PowerState> {
@@ -298,69 +263,48 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     throw err;
   }
 
-  for (let attempt = 1; ; attempt++) {
-    const port = await takeUdpPort(host, opts.port);
-    await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
-    const sim = spawnLogged(
-      ipmiSim,
-      ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"],
-      { cwd: dir, env: { ...process.env, LC_ALL: "C" }, logFile },
-    );
-    const { child } = sim;
-    if (child.pid !== undefined) fs.writeFileSync(path.join(dir, "ipmi_sim.pid"), `${child.pid}\n`);
-    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
-
-    const ready = await waitForIpmi(
-      host,
-      port,
-      Date.now() + timeoutMs,
-      () => sim.dead || !!sim.spawnError,
-    );
-    if (ready && !sim.dead) {
-      const pid = child.pid!;
-      let stopped: Promise<void> | undefined;
-      const bmc: Bmc = {
-        host,
-        port,
-        dir,
-        pid,
-        powerFile,
-        readPower: () => readPowerFile(powerFile),
-        setPower: (state) => writeAtomic(powerFile, state === "on" ? "1\n" : "0\n"),
-        async setStuck(on) {
-          const flag = path.join(dir, "stuck");
-          if (on) await fsp.writeFile(flag, "");
-          else await fsp.rm(flag, { force: true });
-        },
-        async chassisCalls() {
-          const text = await fsp.readFile(path.join(dir, "chassis.log"), "utf8");
-          return text.split("\n").filter((l) => l.length > 0);
-        },
-        output: () => fsp.readFile(logFile, "utf8"),
-        stop() {
-          stopped ??= (async () => {
-            await terminate(sim, "ipmi_sim");
-            untrack();
-            releasePort(port);
-            await removeLabDir(dir);
-          })();
-          return stopped;
-        },
-      };
-      return bmc;
-    }
-
-    // Not ready: find out why, clean up this attempt.
-    await abandon(sim);
-    untrack();
-    releasePort(port);
-    const output = readLogSync(logFile);
-    const inUse = /address already in use/i.test(output);
-    if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
-    await fsp.rm(dir, { recursive: true, force: true });
-    const why =
-      deathReason(sim, "ipmi_sim", ipmiSim) ??
-      `ipmi_sim did not answer on ${host}:${port} within ${timeoutMs} ms`;
-    throw startFailure("lab BMC", why, "ipmi_sim", output);
-  }
+  const daemon = await startUdpDaemon({
+    what: "lab BMC",
+    name: "ipmi_sim",
+    program: ipmiSim,
+    host,
+    port: opts.port,
+    dir,
+    logFile,
+    timeoutMs,
+    inUse: /address already in use/i,
+    async spawn(port) {
+      await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
+      const sim = spawnLogged(
+        ipmiSim,
+        ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"],
+        { cwd: dir, env: { ...process.env, LC_ALL: "C" }, logFile },
+      );
+      const pid = sim.child.pid;
+      if (pid !== undefined) fs.writeFileSync(path.join(dir, "ipmi_sim.pid"), `${pid}\n`);
+      return sim;
+    },
+    ready: async (port, deadline, gone) =>
+      (await waitForIpmi(host, port, deadline, gone)) ? true : undefined,
+  });
+  return {
+    host,
+    port: daemon.port,
+    dir,
+    pid: daemon.process.child.pid!,
+    powerFile,
+    readPower: () => readPowerFile(powerFile),
+    setPower: (state) => writeAtomic(powerFile, state === "on" ? "1\n" : "0\n"),
+    async setStuck(on) {
+      const flag = path.join(dir, "stuck");
+      if (on) await fsp.writeFile(flag, "");
+      else await fsp.rm(flag, { force: true });
+    },
+    async chassisCalls() {
+      const text = await fsp.readFile(path.join(dir, "chassis.log"), "utf8");
+      return text.split("\n").filter((l) => l.length > 0);
+    },
+    output: () => fsp.readFile(logFile, "utf8"),
+    stop: daemon.stop,
+  };
 }
