@@ -10,6 +10,7 @@ import snmp from "net-snmp";
 import {
   SnmpAuthError,
   SnmpError,
+  SnmpNetworkError,
   SnmpProtocolError,
   SnmpRequestError,
   SnmpTimeoutError,
@@ -310,6 +311,8 @@ function failureOf(
       return new SnmpRequestError(`PDU ${peer} refused ${step}: ${status}`, status);
     }
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === "ENETUNREACH" || code === "EHOSTUNREACH")
+      return new SnmpNetworkError(`no route to PDU ${peer} (${code}, ${step})`);
     return new SnmpProtocolError(
       `SNMP request to PDU ${peer} failed (${step}): ${typeof code === "string" ? code : err instanceof Error ? err.name : "unknown error"}`,
     );

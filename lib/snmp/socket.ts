@@ -5,7 +5,9 @@
  * and reports an ICMP "port unreachable" as ECONNREFUSED instead of leaving it to a timeout.
  * The host is resolved here, once, so that a name that does not resolve is said as such.
  * net-snmp sends with an address and port; a connected socket takes neither, so this module
- * stands in for node:dgram (net-snmp's `dgramModule` option) and drops them.
+ * stands in for node:dgram (net-snmp's `dgramModule` option) and drops them. Node cannot connect
+ * a socket to a scoped IPv6 address (fe80::1%eth0): there the socket stays unconnected, and every
+ * datagram from another address or port is dropped here instead.
  */
 import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
@@ -40,7 +42,7 @@ export function pduLink(
     datagrams: { createSocket: () => new ConnectedSocket(transport, connectTo, refused) },
     onRefused: () => {},
   };
-  const connectTo = async (socket: dgram.Socket): Promise<void> => {
+  const connectTo = async (socket: dgram.Socket): Promise<Peer | undefined> => {
     const address = isIP(host) !== 0 ? host : await resolve(host, transport, timeoutMs);
     await new Promise<void>((ok, fail) => {
       const onError = (err: Error): void => fail(err);
@@ -54,6 +56,13 @@ export function pduLink(
         `cannot open a UDP socket to PDU ${peer}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
       );
     });
+    try {
+      socket.remoteAddress();
+      return undefined;
+    } catch {
+      // Not connected after all (a scoped IPv6 address): send to the peer, filter what comes.
+      return { address, port };
+    }
   };
   const refused = (): void =>
     link.onRefused(
@@ -99,22 +108,40 @@ async function resolve(
 
 type SendCallback = (error: Error | null, bytes: number) => void;
 
+interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** An IPv6 address without its zone, lower-case: how a reply's source is compared to the PDU's. */
+function bare(address: string): string {
+  return address.replace(/%.*$/, "").toLowerCase();
+}
+
 /** The part of a dgram socket net-snmp uses, over a socket connected at the first send. */
 class ConnectedSocket extends EventEmitter {
   private readonly socket: dgram.Socket;
-  private connected: Promise<void> | undefined;
+  /** Resolves to the peer to send to and filter by when the socket could not be connected. */
+  private connected: Promise<Peer | undefined> | undefined;
+  private unconnectedPeer: Peer | undefined;
   private closed = false;
 
   constructor(
     transport: "udp4" | "udp6",
-    private readonly connectTo: (socket: dgram.Socket) => Promise<void>,
+    private readonly connectTo: (socket: dgram.Socket) => Promise<Peer | undefined>,
     private readonly refused: () => void,
   ) {
     super();
     this.socket = dgram.createSocket(transport);
-    this.socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) =>
-      this.emit("message", msg, rinfo),
-    );
+    this.socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      const peer = this.unconnectedPeer;
+      if (
+        peer !== undefined &&
+        (rinfo.port !== peer.port || bare(rinfo.address) !== bare(peer.address))
+      )
+        return; // not the PDU's
+      this.emit("message", msg, rinfo);
+    });
     this.socket.on("close", () => this.emit("close"));
     this.socket.on("error", (err: NodeJS.ErrnoException) => {
       // On a connected socket a later ICMP error arrives as a receive error.
@@ -132,12 +159,16 @@ class ConnectedSocket extends EventEmitter {
   ): void {
     this.connected ??= this.connectTo(this.socket);
     this.connected.then(
-      () => {
+      (peer) => {
         if (this.closed) return callback(new Error("socket closed"), 0);
-        this.socket.send(buffer.subarray(offset, offset + length), (err, bytes) => {
+        this.unconnectedPeer = peer;
+        const done = (err: Error | null, bytes: number): void => {
           if (err && (err as NodeJS.ErrnoException).code === "ECONNREFUSED") this.refused();
           callback(err, bytes);
-        });
+        };
+        const datagram = buffer.subarray(offset, offset + length);
+        if (peer === undefined) this.socket.send(datagram, done);
+        else this.socket.send(datagram, peer.port, peer.address, done);
       },
       (err: unknown) => callback(err instanceof Error ? err : new Error(String(err)), 0),
     );

@@ -506,6 +506,49 @@ describe("fence_pdu against dead and unknown PDUs", () => {
     );
   });
 
+  it("takes replies only from the PDU at a scoped IPv6 address too (node cannot connect those)", async () => {
+    // In a network namespace of its own: a veth pair gives link-local addresses nobody else sees
+    // (no duplicate address detection, so they are usable at once; lo carries traffic to them).
+    const client = new URL("../../lib/snmp/client.ts", import.meta.url).href;
+    const script = `
+import dgram from "node:dgram";
+import os from "node:os";
+import { asGetResponse, openSnmp } from ${JSON.stringify(client)};
+let ll;
+for (let i = 0; i < 100 && !ll; i++) {
+  ll = os.networkInterfaces().v0?.find((a) => a.family === "IPv6" && a.address.startsWith("fe80"))?.address;
+  if (!ll) await new Promise((r) => setTimeout(r, 100));
+}
+const host = ll + "%v0";
+const bound = async () => { const s = dgram.createSocket("udp6"); await new Promise((r) => s.bind(0, host, r)); return s; };
+const pdu = await bound(), forger = await bound();
+const out = {};
+for (const from of ["forger", "pdu"]) {
+  pdu.removeAllListeners("message");
+  pdu.on("message", (req, to) => (from === "pdu" ? pdu : forger).send(asGetResponse(req), to.port, to.address));
+  const c = openSnmp({ host, port: pdu.address().port, version: "2c", transport: "udp6", community: "c" }, 800);
+  try { out[from] = (await c.get(["1.3.6.1.2.1.1.2.0"]))[0].kind; } catch (e) { out[from] = e.constructor.name; }
+  c.close();
+}
+pdu.close(); forger.close();
+console.log(JSON.stringify(out));`;
+    const r = await run(
+      requireProgram("unshare"),
+      [
+        "--net",
+        "--",
+        "/bin/sh",
+        "-c",
+        'ip link set lo up && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad && ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && exec "$0" --import tsx --input-type=module -e "$1"',
+        process.execPath,
+        script,
+      ],
+      { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, killAfterMs: 60_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { forger: "SnmpTimeoutError", pdu: "other" });
+  });
+
   it("refuses outlet numbers no PDU has, before any request", async () => {
     for (const plug of ["0", "4294967296", "99999999999999999999", "2:0", "4294967296:1", "1,0"]) {
       const r = await runAgentStdin("fence_pdu", {
