@@ -146,7 +146,7 @@ const pduOptions: readonly OptionSpec[] = [
     type: "select",
     choices: PDU_PROFILES.map((p) => p.id),
     shortdesc:
-      "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID)",
+      "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID, then the vendor's other profiles)",
     order: 1,
   },
   {
@@ -485,7 +485,7 @@ export const fencePdu: FenceAgent<PduSession> = {
     shortdesc:
       "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Server Technology, Tripp Lite, CyberPower)",
     longdesc:
-      "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=). Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
+      "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=); when that profile's outlet table does not answer, the vendor's other profiles are tried, and a device with no outlet table (a metered unit, a UPS card) is an error for every action, list and monitor included. Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
     vendorUrl: "https://www.apc.com",
   },
   // fence-agents' SNMP PDU agents served by these profiles. Not fence_eaton_snmp: it drives the

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { profileById, rowIndex } from "../../lib/pdu-profiles/index.js";
 import type { PduProfile } from "../../lib/pdu-profiles/profile.js";
 import { runAgentStdin } from "../lab/agents.js";
-import { parseSnmpOutput, snmpget } from "../lab/pdu-clients.js";
+import { fenceApcSnmp, parseSnmpOutput, snmpget } from "../lab/pdu-clients.js";
 import { type Recording, loadManifest, readRecording } from "../lab/pdu-recordings.js";
 import { type Snmpsim, startSnmpsim } from "../lab/snmpsim.js";
 
@@ -196,4 +196,24 @@ describe("recorded look-alikes: no switched outlet, so a clear failure, never an
       assert.deepEqual(sim.writes(r.id), [], "nothing was switched");
     });
   }
+
+  it("where fence_apc_snmp reads a UPS card's missing outlet as OFF (exit 2), fence_pdu fails", async () => {
+    for (const id of ["tripplite-ups-su3000", "cyberpower-ups-ol2200"]) {
+      const r = manifest.recordings.find((x) => x.id === id)!;
+      const extra = { community: r.id, snmp_version: "2c" };
+      const reference = await fenceApcSnmp(sim, "status", "1", { extra });
+      assert.equal(
+        reference.code,
+        2,
+        `fence_apc_snmp on ${id}: ${reference.stdout}${reference.stderr}`,
+      );
+      assert.equal(reference.stdout, "Status: OFF\n");
+      const monitor = await fenceApcSnmp(sim, "monitor", undefined, { extra });
+      assert.equal(monitor.code, 0, `fence_apc_snmp monitor on ${id}`);
+      assertOneLineFailure(
+        await pdu(r, "2c", { plug: 1, action: "status" }),
+        /no outlet table answered/,
+      );
+    }
+  });
 });
