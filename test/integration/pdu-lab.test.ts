@@ -126,6 +126,15 @@ function processesIn(dir: string): string[] {
   return found;
 }
 
+/** After a reaper ran: nothing runs from `dir` (within 5 s) and `dir` is gone. */
+async function assertReaped(dir: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && processesIn(dir).length > 0)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(processesIn(dir), []);
+  assert.equal(fs.existsSync(dir), false);
+}
+
 const stateOid = (outlet: number, sw = 1, profile = APC) => outletOid(profile, "state", outlet, sw);
 const controlOid = (outlet: number, sw = 1, profile = APC) =>
   outletOid(profile, "control", outlet, sw);
@@ -540,11 +549,7 @@ console.log(JSON.stringify({ pid: pdu.pid, dir: pdu.dir }));`);
       "its handler too",
     );
     reapOrphanPdus();
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline && processesIn(dir).length > 0)
-      await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(processesIn(dir), []);
-    assert.equal(fs.existsSync(dir), false);
+    await assertReaped(dir);
   });
 
   test("a PDU that cannot start fails with snmpd's own message", QUICK, async () => {
@@ -826,11 +831,7 @@ const sim = await m.startSnmpsim({ recordings: [{ community: rec.id, records: r.
 console.log(JSON.stringify({ pid: sim.pid, dir: sim.dir }));`);
       assert.ok(isRunning(pid), "the orphaned snmpsimd should still run");
       reapOrphanSnmpsims();
-      const deadline = Date.now() + 5_000;
-      while (Date.now() < deadline && processesIn(dir).length > 0)
-        await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(processesIn(dir), []);
-      assert.equal(fs.existsSync(dir), false);
+      await assertReaped(dir);
     },
   );
 

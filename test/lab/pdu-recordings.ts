@@ -86,6 +86,15 @@ function leadingNumber(value: string): string {
   return /\((-?\d+)\)/.exec(value)?.[1] ?? /^(-?\d+)/.exec(value)?.[1] ?? value;
 }
 
+/** snmprec tags of the walk's number types. */
+const NUMBER_TAGS: Readonly<Record<string, string>> = {
+  INTEGER: "2",
+  COUNTER32: "65",
+  GAUGE32: "66",
+  TIMETICKS: "67",
+  COUNTER64: "70",
+};
+
 /**
  * net-snmp walk text (`.1.3.6… = TYPE: value`, numeric OIDs) as snmprec records. A value with no
  * type is a TimeTicks, as in snmpsim's walk grammar; a trailing "End of MIB" (printed on the last
@@ -109,29 +118,18 @@ export function parseWalk(text: string): SnmprecRecord[] {
       case "HEX-STRING":
         records.push({ oid, ...octets(Buffer.from(raw.replace(/\s+/g, ""), "hex")) });
         break;
-      case "INTEGER":
-        records.push({ oid, tag: "2", value: leadingNumber(raw) });
-        break;
       case "OID":
         records.push({ oid, tag: "6", value: raw.replace(/^\./, "") });
         break;
       case "IPADDRESS":
         records.push({ oid, tag: "64", value: raw });
         break;
-      case "COUNTER32":
-        records.push({ oid, tag: "65", value: leadingNumber(raw) });
-        break;
-      case "GAUGE32":
-        records.push({ oid, tag: "66", value: leadingNumber(raw) });
-        break;
-      case "TIMETICKS":
-        records.push({ oid, tag: "67", value: leadingNumber(raw) });
-        break;
-      case "COUNTER64":
-        records.push({ oid, tag: "70", value: leadingNumber(raw) });
-        break;
-      default:
-        throw new Error(`walk line ${n + 1}: type ${type} is not read here: ${line}`);
+      default: {
+        const tag = NUMBER_TAGS[type];
+        if (tag === undefined)
+          throw new Error(`walk line ${n + 1}: type ${type} is not read here: ${line}`);
+        records.push({ oid, tag, value: leadingNumber(raw) });
+      }
     }
   }
   return records;

@@ -25,10 +25,10 @@ import {
   BIND_RETRIES,
   abandon,
   cleanupAtExit,
-  cmdlineOf,
   deathReason,
   isLoopback,
   killAndRemoveSync,
+  killProcessesUsing,
   labBaseDir,
   makeLabDir,
   orphanReaper,
@@ -84,18 +84,8 @@ const DIR_PREFIX = "kvmha-snmpsim-";
 const SAFE_COMMUNITY = /^[A-Za-z0-9._-]{1,64}$/;
 const NUMERIC_OID = /^\d+(\.\d+)*$/;
 
-const orphans = orphanReaper(DIR_PREFIX, (dir) => {
-  for (const p of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
-    const pid = Number(p);
-    if (pid !== process.pid && cmdlineOf(pid).includes(`${dir}/`)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // raced with its exit
-      }
-    }
-  }
-});
+/** Servers whose owning test process is gone: snmpsimd killed (by what it runs from), directory removed. */
+const orphans = orphanReaper(DIR_PREFIX, killProcessesUsing);
 
 /** snmpsim's sql module stores OIDs with each arc right-aligned in 10 columns, so text order is OID order. */
 function sqlOid(oid: string): string {
