@@ -476,6 +476,11 @@ async function listOutlets(session: PduSession): Promise<PlugInfo[]> {
       state: stateOf(profile, row.value),
     });
   }
+  // Rows fence_pdu cannot address (another unit's, a second input cord's) are not outlets to list.
+  if (plugs.length === 0)
+    throw new FenceFailure(
+      `Failed: the ${profile.id} outlet table of PDU ${session.snmp.peer} answered, but none of its rows is an outlet ${profile.id} addresses (row index ${profile.index}, first row ${states[0]?.oid ?? "?"})`,
+    );
   return plugs;
 }
 
