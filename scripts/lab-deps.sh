@@ -17,6 +17,8 @@ LAB_PACKAGES=(
   iproute2     # ip netns for namespaced test networks
   snmpd        # net-snmp agent behind the simulated PDUs
   snmp         # independent SNMP clients: snmpget, snmpset, snmpwalk
+  snmpsim      # snmpsimd: recorded real PDUs (test/fixtures/pdu-recordings)
+  python3      # sqlite3 for snmpsim's sql store (outlet writes that change state)
   libvirt-daemon             # libvirtd (monolithic; Debian 12 has no virtqemud)
   libvirt-daemon-driver-qemu # libvirtd's QEMU driver module
   libvirt-clients            # virsh

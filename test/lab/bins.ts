@@ -19,6 +19,8 @@ export const LAB_PACKAGES = {
   snmpset: "snmp",
   snmpwalk: "snmp",
   fence_apc_snmp: "fence-agents",
+  snmpsimd: "snmpsim", // recorded PDUs (test/fixtures/pdu-recordings)
+  python3: "python3", // snmpsim's sql store, set up with python3's sqlite3
   // libvirt lab
   libvirtd: "libvirt-daemon",
   virsh: "libvirt-clients",
@@ -59,6 +61,8 @@ export const PDU_LAB_PROGRAMS: readonly LabProgram[] = [
   "snmpset",
   "snmpwalk",
   "fence_apc_snmp",
+  "snmpsimd",
+  "python3",
 ];
 export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
   "libvirtd",
