@@ -11,6 +11,7 @@ import {
 import type { ChannelAuthCapabilities } from "./channel-auth.js";
 import {
   DEFAULT_CIPHER_SUITE_PREFERENCE,
+  SUPPORTED_CIPHER_SUITES,
   bmcKey,
   cipherSuite,
   deriveSessionKeys,
@@ -56,10 +57,11 @@ import {
   encodeRakp1,
   encodeRakp3,
   encodeRmcpPlusPacket,
+  isAccepted,
   openSessionPacket,
   rmcpPlusStatusMeaning,
 } from "./rmcpplus.js";
-import type { OpenSessionResponse, SessionSecurity } from "./rmcpplus.js";
+import type { OpenSessionAccepted, OpenSessionResponse, SessionSecurity } from "./rmcpplus.js";
 import {
   decodeActivateSessionResponse,
   decodeGetSessionChallengeResponse,
@@ -103,14 +105,35 @@ export interface IpmiTarget {
   auth?: "md5" | "password" | "none";
 }
 
+/**
+ * How long to wait, by one rule: a BMC that has not answered the first request within
+ * `firstAnswerMs` is taken for dead; one that has answered gets `requestTimeoutMs` per request,
+ * the whole login within `loginDeadline`.
+ */
 export interface IpmiTiming {
   /** Epoch milliseconds by which the session must be open. */
   loginDeadline: number;
-  /** Total time for one request, retransmissions included. */
+  /** Total time for one request to a BMC that has answered before, retransmissions included. */
   requestTimeoutMs: number;
   /** First retransmission interval, default 250 ms; each next one is half as long again, up to 0.5 s. */
   retransmitMs?: number;
+  /**
+   * The first request's time (default {@link FIRST_ANSWER_MS}, never more than `requestTimeoutMs`
+   * or the login's), retransmitted every 150 ms (or `retransmitMs`).
+   */
+  firstAnswerMs?: number;
 }
+
+/**
+ * How long a BMC gets to answer its first request, Get Channel Authentication Capabilities, before
+ * it is taken for dead. That request needs no session and no cryptography: BMCs answer it from
+ * their network stack in milliseconds (ipmi_sim and pyghmi's BMC in under 1 ms). The other
+ * clients wait about as long before retransmitting: ipmitool 1 s (lanplus), pyghmi 0.5-1 s,
+ * FreeIPMI's ipmipower 0.4 s. Sending every 150 ms within it, a request still gets through a link
+ * losing 20% each way 99.9% of the time (seven tries).
+ */
+export const FIRST_ANSWER_MS = 1000;
+const FIRST_ANSWER_RETRANSMIT_MS = 150;
 
 export interface IpmiSession {
   /**
@@ -210,24 +233,31 @@ class LoginClock {
 
 /**
  * Receive-side sequence number check: a response must be new (not seen before) and not far
- * behind the newest one, so a replayed or delayed duplicate is not taken for an answer.
+ * behind the newest one, so a replayed or delayed duplicate is not taken for an answer. The BMC
+ * may start anywhere (the spec does not fix its first number; pyghmi's BMC starts at 1, others
+ * count on from wherever), and its numbers wrap past 2^32 - 1, so distances are modular.
  */
-class SequenceWindow {
-  private highest = 0;
+export class SequenceWindow {
+  private newest: number | undefined;
   private readonly seen = new Set<number>();
   constructor(private readonly width = 16) {}
 
   check(seq: number): void {
-    if (this.highest > 0 && seq + this.width <= this.highest) {
-      throw new IpmiProtocolError(
-        `session sequence number ${seq} is stale (newest ${this.highest})`,
-      );
-    }
     if (this.seen.has(seq))
       throw new IpmiProtocolError(`session sequence number ${seq} seen before`);
+    if (this.newest !== undefined) {
+      const behind = (this.newest - seq) >>> 0;
+      // Less than half the number space behind: older than the newest.
+      if (behind < 0x80000000 && behind >= this.width) {
+        throw new IpmiProtocolError(
+          `session sequence number ${seq} is stale (newest ${this.newest})`,
+        );
+      }
+    }
     this.seen.add(seq);
-    if (seq > this.highest) this.highest = seq;
-    for (const s of this.seen) if (s + this.width <= this.highest) this.seen.delete(s);
+    if (this.newest === undefined || (seq - this.newest) >>> 0 < 0x80000000) this.newest = seq;
+    const newest = this.newest;
+    for (const s of this.seen) if ((newest - s) >>> 0 >= this.width) this.seen.delete(s);
   }
 }
 
@@ -427,6 +457,13 @@ class RmcpPlusSession extends SessionBase {
 /** RAKP 2/4 status codes that mean the credentials or the privilege were refused. */
 const AUTH_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0c, 0x0d, 0x0e, 0x0f]);
 
+/**
+ * RAKP 2 status codes refusing the privilege asked for. BMCs can limit a cipher suite to a
+ * privilege (ipmitool's `lan set … cipher_privs`), so with no suite configured the next suite is
+ * tried before the refusal is reported.
+ */
+const PRIVILEGE_REFUSED_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0b]);
+
 /** Login attempts per cipher suite when a RAKP answer is lost (see loginRmcpPlus). */
 const MAX_LOGIN_ATTEMPTS = 3;
 
@@ -443,12 +480,13 @@ interface LoginContext {
 
 /**
  * Result of one RMCP+ login attempt with one cipher suite: a session, a reason to try the next
- * suite, or a lost RAKP answer that makes starting over worthwhile.
+ * suite (a refusal worth reporting if there is none), or a lost RAKP answer that makes starting
+ * over worthwhile.
  */
 type Attempt =
   | { kind: "session"; session: RmcpPlusSession }
-  | { kind: "next-suite" }
-  | { kind: "start-over"; error: IpmiTimeoutError };
+  | { kind: "next-suite"; refusal?: IpmiError }
+  | { kind: "start-over"; step: "RAKP 1" | "RAKP 3"; error: IpmiTimeoutError };
 
 async function loginRmcpPlus(
   transport: UdpTransport,
@@ -480,40 +518,50 @@ async function loginRmcpPlus(
   if (caps.kgConfigured && !target.kg)
     log("ipmi: the BMC reports a non-zero Kg, but none is configured");
 
+  // 2. Open Session and RAKP 1-4, suite by suite. No Get Channel Cipher Suites: many BMCs ignore
+  // it (ipmi_sim, pyghmi) or answer it wrongly, and Open Session itself says what the BMC accepts.
   const candidates =
     target.cipher !== undefined ? [target.cipher] : [...DEFAULT_CIPHER_SUITE_PREFERENCE];
-  for (let i = 0; i < candidates.length; i++) {
-    const suite = cipherSuite(candidates[i]!);
-    const fallback = candidates[i + 1];
+  let refusal: IpmiError | undefined;
+  let suiteIndex = 0;
+  while (suiteIndex < candidates.length) {
+    const suite = cipherSuite(candidates[suiteIndex]!);
+    const later = candidates.slice(suiteIndex + 1);
+    const lost: string[] = [];
+    let result: Attempt;
     for (let attempt = 1; ; attempt++) {
-      const result = await attemptRmcpPlusLogin(ctx, suite, attempt === 1 ? fallback : undefined);
-      if (result.kind === "session") {
-        await afterActivation(result.session, peer, target, timing, login);
-        return result.session;
-      }
-      if (result.kind === "next-suite") {
-        log(`ipmi: trying cipher suite ${fallback}`);
-        break;
-      }
+      result = await attemptRmcpPlusLogin(ctx, suite, attempt === 1 ? later : []);
+      if (result.kind !== "start-over") break;
       // A lost RAKP 2 or RAKP 4 cannot always be recovered by retransmission: a BMC that has
       // moved on may not answer the repeated message. Starting over with a new session can.
-      if (attempt >= MAX_LOGIN_ATTEMPTS || login.left() <= 0) throw result.error;
+      lost.push(result.step);
+      if (attempt >= MAX_LOGIN_ATTEMPTS || login.left() <= 0)
+        throw rakpSilence(peer, target, lost, Date.now() - login.started);
       log(`ipmi: ${result.error.message}; starting the login over`);
     }
+    if (result.kind === "session") {
+      await afterActivation(result.session, peer, target, timing, login);
+      return result.session;
+    }
+    refusal = result.refusal ?? refusal;
+    suiteIndex++;
+    if (suiteIndex < candidates.length) log(`ipmi: trying cipher suite ${candidates[suiteIndex]}`);
   }
-  // Only reached when every suite but the last timed out and the last had no time left.
-  throw new IpmiTimeoutError(peer, Date.now() - login.started, "Open Session");
+  // Every suite was refused or went unanswered, the last one with no time left.
+  throw refusal ?? new IpmiTimeoutError(peer, Date.now() - login.started, "Open Session");
 }
 
 /**
- * Open Session, RAKP 1-4 with one cipher suite (sections 13.17-13.23). With `fallback` set, a
- * refusal of the algorithms, or silence, leads to 'next-suite' instead of an error; silence then
- * gets only half of the time left, so the fall-back still has time.
+ * Open Session, RAKP 1-4 with one cipher suite (sections 13.17-13.23). With `later` suites to fall
+ * back to, a refusal of the algorithms or of the privilege, or silence, leads to 'next-suite'
+ * instead of an error; silence then gets only half of the time left, so the fall-back still has
+ * time. A BMC that answers with the algorithms of one of the `later` suites (pyghmi's always
+ * answers with suite 3's) gets its login continued with that suite.
  */
 async function attemptRmcpPlusLogin(
   ctx: LoginContext,
-  suite: CipherSuite,
-  fallback: number | undefined,
+  proposed: CipherSuite,
+  later: readonly number[],
 ): Promise<Attempt> {
   const { transport, target, timing, login, log } = ctx;
   const peer = transport.peer;
@@ -522,20 +570,21 @@ async function attemptRmcpPlusLogin(
   const kg = target.kg ? bmcKey(target.kg) : undefined;
   const username = usernameBytes(target.username);
   const consoleSessionId = randomSessionId();
+  const canFallBack = later.length > 0;
 
   // RMCP+ Open Session Request / Response.
   const openTag = ctx.nextTag();
   let openTimeout = login.step(timing.requestTimeoutMs, peer, "Open Session");
-  if (fallback !== undefined) openTimeout = Math.min(openTimeout, Math.floor(login.left() / 2));
-  const what = `Open Session Request (cipher suite ${suite.id})`;
+  if (canFallBack) openTimeout = Math.min(openTimeout, Math.floor(login.left() / 2));
+  const what = `Open Session Request (cipher suite ${proposed.id})`;
   log(`ipmi: -> ${what}`);
   const request = encodeOpenSessionRequest({
     messageTag: openTag,
     requestedMaximumPrivilege: 0,
     consoleSessionId,
-    authentication: suite.authentication,
-    integrity: suite.integrity,
-    confidentiality: suite.confidentiality,
+    authentication: proposed.authentication,
+    integrity: proposed.integrity,
+    confidentiality: proposed.confidentiality,
   });
   let open: OpenSessionResponse;
   try {
@@ -556,35 +605,49 @@ async function attemptRmcpPlusLogin(
       },
     );
   } catch (err) {
-    if (err instanceof IpmiTimeoutError && fallback !== undefined && login.left() > 0) {
-      log(`ipmi: no answer to cipher suite ${suite.id}`);
+    if (err instanceof IpmiTimeoutError && canFallBack && login.left() > 0) {
+      log(`ipmi: no answer to cipher suite ${proposed.id}`);
       return { kind: "next-suite" };
     }
     throw err;
   }
-  if (open.statusCode !== 0) {
+  if (!isAccepted(open)) {
     const why = `${rmcpPlusStatusMeaning(open.statusCode)} (RMCP+ status ${hex(open.statusCode)})`;
     log(`ipmi: <- Open Session Response: ${why}`);
     if (ALGORITHM_REJECTED_STATUSES.has(open.statusCode)) {
-      if (fallback !== undefined) return { kind: "next-suite" };
+      if (canFallBack) return { kind: "next-suite" };
       throw new IpmiSessionError(
-        `BMC ${peer} does not support cipher suite ${suite.id}: ${why}`,
+        `BMC ${peer} does not support cipher suite ${proposed.id}: ${why}`,
         open.statusCode,
       );
     }
     throw new IpmiSessionError(`BMC ${peer} refused to open a session: ${why}`, open.statusCode);
   }
-  if (
-    open.authentication !== suite.authentication ||
-    open.integrity !== suite.integrity ||
-    open.confidentiality !== suite.confidentiality
-  ) {
-    throw new IpmiSessionError(
-      `BMC ${peer} answered cipher suite ${suite.id} with other algorithms`,
-    );
+  const answered = suiteOfAlgorithms(open);
+  let suite = proposed;
+  if (answered !== suite.id) {
+    const algorithms = describeAlgorithms(open, answered);
+    if (answered !== undefined && later.includes(answered)) {
+      // The BMC chose a suite we would fall back to anyway: go on with it (no second session).
+      log(`ipmi: <- Open Session Response: ${algorithms} instead of suite ${proposed.id}`);
+      suite = cipherSuite(answered);
+    } else if (canFallBack) {
+      log(`ipmi: <- Open Session Response: ${algorithms}; not usable`);
+      return { kind: "next-suite" };
+    } else {
+      throw new IpmiSessionError(
+        `BMC ${peer} answered cipher suite ${proposed.id} with other algorithms (${algorithms}): ` +
+          `it does not support suite ${proposed.id}` +
+          (answered !== undefined && answered !== proposed.id
+            ? `; cipher=${answered}, or no cipher at all, may work`
+            : ""),
+      );
+    }
   }
-  const managedSystemSessionId = open.managedSystemSessionId!;
-  log(`ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}`);
+  const managedSystemSessionId = open.managedSystemSessionId;
+  log(
+    `ipmi: <- Open Session Response: BMC session ${hex(managedSystemSessionId, 8)}, cipher suite ${suite.id}`,
+  );
 
   // RAKP 1 / RAKP 2: the BMC proves it knows the password (and we learn whether it knows the user).
   const rakpTag = ctx.nextTag();
@@ -607,18 +670,26 @@ async function attemptRmcpPlusLogin(
       return undefined;
     return m;
   });
-  if (rakp2 instanceof IpmiTimeoutError) return { kind: "start-over", error: rakp2 };
-  if (rakp2.statusCode !== 0) throw rakpRefusal(peer, target, "RAKP 2", rakp2.statusCode);
+  if (rakp2 instanceof IpmiTimeoutError)
+    return { kind: "start-over", step: "RAKP 1", error: rakp2 };
+  if (!isAccepted(rakp2)) {
+    const refused = rakpRefusal(peer, target, suite, "RAKP 2", rakp2.statusCode);
+    if (canFallBack && PRIVILEGE_REFUSED_STATUSES.has(rakp2.statusCode)) {
+      log(`ipmi: ${refused.message}`);
+      return { kind: "next-suite", refusal: refused };
+    }
+    throw refused;
+  }
   const v: RakpValues = {
     consoleSessionId,
     managedSystemSessionId,
     consoleRandom,
-    managedSystemRandom: rakp2.managedSystemRandom!,
-    managedSystemGuid: rakp2.managedSystemGuid!,
+    managedSystemRandom: rakp2.managedSystemRandom,
+    managedSystemGuid: rakp2.managedSystemGuid,
     requestedRole,
     username,
   };
-  const received = rakp2.keyExchangeAuthCode!;
+  const received = rakp2.keyExchangeAuthCode;
   if (received.length !== keyExchangeAuthCodeLength(suite)) {
     throw new IpmiProtocolError(
       `RAKP 2: key exchange authentication code of ${received.length} bytes for cipher suite ${suite.id}`,
@@ -657,11 +728,10 @@ async function attemptRmcpPlusLogin(
       return undefined;
     return m;
   });
-  if (rakp4 instanceof IpmiTimeoutError) return { kind: "start-over", error: rakp4 };
-  if (rakp4.statusCode !== 0) throw rakpRefusal(peer, target, "RAKP 4", rakp4.statusCode);
-  if (
-    !constantTimeEqual(rakp4.integrityCheckValue!, rakp4IntegrityCheckValue(suite, keys.sik, v))
-  ) {
+  if (rakp4 instanceof IpmiTimeoutError)
+    return { kind: "start-over", step: "RAKP 3", error: rakp4 };
+  if (!isAccepted(rakp4)) throw rakpRefusal(peer, target, suite, "RAKP 4", rakp4.statusCode);
+  if (!constantTimeEqual(rakp4.integrityCheckValue, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
     throw new IpmiAuthError(
       `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
         (kg
@@ -682,6 +752,47 @@ async function attemptRmcpPlusLogin(
       1,
     ),
   };
+}
+
+/** The supported suite with exactly these algorithms, if any. */
+function suiteOfAlgorithms(a: OpenSessionAccepted): number | undefined {
+  return SUPPORTED_CIPHER_SUITES.find((id) => {
+    const s = cipherSuite(id);
+    return (
+      s.authentication === a.authentication &&
+      s.integrity === a.integrity &&
+      s.confidentiality === a.confidentiality
+    );
+  });
+}
+
+function describeAlgorithms(a: OpenSessionAccepted, suite: number | undefined): string {
+  return (
+    `authentication ${hex(a.authentication)}, integrity ${hex(a.integrity)}, ` +
+    `confidentiality ${hex(a.confidentiality)}` +
+    (suite === undefined ? "" : `: cipher suite ${suite}'s`)
+  );
+}
+
+/**
+ * The error for a login whose RAKP messages went unanswered every time although the BMC answered
+ * Open Session: after RAKP 1 most likely an unknown user, which some BMCs (pyghmi's) ignore
+ * instead of refusing with status 0x0D.
+ */
+function rakpSilence(
+  peer: string,
+  target: IpmiTarget,
+  lost: readonly string[],
+  spentMs: number,
+): IpmiError {
+  const logins = `${lost.length} ${lost.length === 1 ? "login" : "logins"} in ${formatSeconds(spentMs)}`;
+  if (lost.every((step) => step === "RAKP 1")) {
+    return new IpmiAuthError(
+      `BMC ${peer} answered Open Session but never RAKP 1 for user '${target.username}' (${logins}): ` +
+        `most likely it does not know user '${target.username}' (some BMCs ignore an unknown user instead of refusing it)`,
+    );
+  }
+  return new IpmiTimeoutError(peer, spentMs, `${lost.join(", ")}; ${logins}`);
 }
 
 /** An RMCP+ session-setup message (Open Session, RAKP 1, RAKP 3): outside any session, so session ID and sequence number 0. */
@@ -720,13 +831,20 @@ async function rakpExchange<T>(
   }
 }
 
-function rakpRefusal(peer: string, target: IpmiTarget, message: string, status: number): IpmiError {
+function rakpRefusal(
+  peer: string,
+  target: IpmiTarget,
+  suite: CipherSuite,
+  message: string,
+  status: number,
+): IpmiError {
   const why = `${rmcpPlusStatusMeaning(status)} (${message} status ${hex(status)})`;
   if (status === 0x0d)
     return new IpmiAuthError(`BMC ${peer} does not know user '${target.username}': ${why}`);
-  if (status === 0x09 || status === 0x0a) {
+  if (PRIVILEGE_REFUSED_STATUSES.has(status)) {
     return new IpmiAuthError(
-      `BMC ${peer} refused privilege ${target.privilege} for user '${target.username}': ${why}`,
+      `BMC ${peer} refused privilege ${target.privilege} for user '${target.username}' ` +
+        `with cipher suite ${suite.id}: ${why}; privlvl=operator is enough for fencing`,
     );
   }
   if (AUTH_STATUSES.has(status))
@@ -775,19 +893,43 @@ async function getChannelAuthCapabilities(
   ipmi20: boolean,
   rqSeq: number,
 ): Promise<ChannelAuthCapabilities> {
-  const data = await sessionlessRequest(transport, timing, login, log, {
-    cmd: AppCmd.GetChannelAuthenticationCapabilities,
-    data: encodeGetChannelAuthCapabilitiesRequest(privilege, ipmi20),
-    rqSeq,
-    note: ipmi20 ? " (IPMI 2.0 extended data)" : "",
-    refusal: (cc) =>
-      // An IPMI 1.5 BMC does not know the "IPMI 2.0 extended data" bit.
-      ipmi20 && cc === 0xcc
-        ? new IpmiSessionError(
-            `BMC ${transport.peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`,
-          )
-        : undefined,
-  });
+  const ask = (withIpmi20: boolean, firstAnswerMs?: number): Promise<Buffer> =>
+    sessionlessRequest(
+      transport,
+      firstAnswerMs === undefined ? timing : { ...timing, firstAnswerMs },
+      login,
+      log,
+      {
+        cmd: AppCmd.GetChannelAuthenticationCapabilities,
+        data: encodeGetChannelAuthCapabilitiesRequest(privilege, withIpmi20),
+        rqSeq,
+        note: withIpmi20 ? " (IPMI 2.0 extended data)" : "",
+        first: true,
+        silenceHint: "the BMC is off, unreachable, or not serving IPMI over LAN on that port",
+        refusal: (cc) =>
+          // An IPMI 1.5 BMC does not know the "IPMI 2.0 extended data" bit.
+          withIpmi20 && cc === 0xcc
+            ? new IpmiSessionError(
+                `BMC ${transport.peer} does not offer IPMI 2.0 (RMCP+); try lanplus=0`,
+              )
+            : undefined,
+      },
+    );
+  let data: Buffer;
+  try {
+    data = await ask(ipmi20);
+  } catch (err) {
+    // Some BMCs speak only IPMI 2.0 and drop IPMI 1.5 requests unanswered (pyghmi's does): ask
+    // once the IPMI 2.0 way, briefly, so that lanplus=0 is named as the cause.
+    if (ipmi20 || !(err instanceof IpmiTimeoutError) || login.left() <= 0) throw err;
+    const probe = await ask(true, SECOND_FORM_PROBE_MS).catch(() => undefined);
+    if (probe !== undefined && decodeGetChannelAuthCapabilitiesResponse(probe).ipmi20Supported) {
+      throw new IpmiSessionError(
+        `BMC ${transport.peer} ignores IPMI 1.5 and answers only IPMI 2.0 requests: remove lanplus=0 (IPMI 2.0 is the default)`,
+      );
+    }
+    throw err;
+  }
   const caps = decodeGetChannelAuthCapabilitiesResponse(data);
   const types = Object.entries(caps.authTypes)
     .filter(([, on]) => on)
@@ -798,6 +940,9 @@ async function getChannelAuthCapabilities(
   );
   return caps;
 }
+
+/** How long an IPMI 1.5 login that got no answer asks the IPMI 2.0 way, to name the cause. */
+const SECOND_FORM_PROBE_MS = 500;
 
 /* ---------------------------------------------------------------------------------------------- */
 /* IPMI 1.5                                                                                        */
@@ -1006,6 +1151,10 @@ interface SessionlessRequest {
   note?: string;
   /** Turns a completion code into a typed error; otherwise IpmiCompletionCodeError. */
   refusal?: (cc: number) => IpmiError | undefined;
+  /** The login's first request: a BMC silent for {@link FIRST_ANSWER_MS} is taken for dead. */
+  first?: boolean;
+  /** Added to the timeout message. */
+  silenceHint?: string;
 }
 
 /** An IPMI 1.5 request (netFn App) outside any session, as login steps send them. */
@@ -1021,10 +1170,18 @@ async function sessionlessRequest(
   const name = commandName(netFn, cmd);
   const message = encodeIpmiRequest({ netFn, cmd, rqSeq, data: req.data });
   log(`ipmi: -> ${name}${req.note ?? ""}`);
+  const stepMs = login.step(timing.requestTimeoutMs, transport.peer, name);
+  const firstRetransmitMs = timing.retransmitMs ?? FIRST_ANSWER_RETRANSMIT_MS;
   const rsp = await transport.exchange({
     what: name,
-    timeoutMs: login.step(timing.requestTimeoutMs, transport.peer, name),
-    retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS,
+    ...(req.first && !transport.answered
+      ? {
+          timeoutMs: Math.min(stepMs, timing.firstAnswerMs ?? FIRST_ANSWER_MS),
+          retransmitMs: firstRetransmitMs,
+          maxRetransmitMs: firstRetransmitMs,
+        }
+      : { timeoutMs: stepMs, retransmitMs: timing.retransmitMs ?? DEFAULT_RETRANSMIT_MS }),
+    ...(req.silenceHint === undefined ? {} : { silenceHint: req.silenceHint }),
     packet: () =>
       encodeSession15Packet({ authType: AuthType.none, sessionSeq: 0, sessionId: 0, message }),
     match: (datagram) => {

@@ -76,6 +76,7 @@ import {
   encodeRmcpPlusPacket,
   openSessionPacket,
   rmcpPlusStatusMeaning,
+  type OpenSessionAccepted,
   type SessionSecurity,
 } from "../../lib/ipmi/rmcpplus.js";
 import {
@@ -593,7 +594,7 @@ describe("RMCP+ session setup payloads", () => {
       confidentiality: 1,
     };
     assert.deepEqual(decodeOpenSessionRequest(encodeOpenSessionRequest(req)), req);
-    const rsp = {
+    const rsp: OpenSessionAccepted = {
       messageTag: 7,
       statusCode: 0,
       maximumPrivilege: 4,
