@@ -486,7 +486,7 @@ interface LoginContext {
 type Attempt =
   | { kind: "session"; session: RmcpPlusSession }
   | { kind: "next-suite"; refusal?: IpmiError }
-  | { kind: "start-over"; step: "RAKP 1" | "RAKP 3"; error: IpmiTimeoutError };
+  | { kind: "start-over"; suite: CipherSuite; step: "RAKP 1" | "RAKP 3"; error: IpmiTimeoutError };
 
 async function loginRmcpPlus(
   transport: UdpTransport,
@@ -525,13 +525,14 @@ async function loginRmcpPlus(
   let refusal: IpmiError | undefined;
   let suiteIndex = 0;
   while (suiteIndex < candidates.length) {
-    const suite = cipherSuite(candidates[suiteIndex]!);
+    let suite = cipherSuite(candidates[suiteIndex]!);
     const later = candidates.slice(suiteIndex + 1);
     const lost: string[] = [];
     let result: Attempt;
     for (let attempt = 1; ; attempt++) {
       result = await attemptRmcpPlusLogin(ctx, suite, attempt === 1 ? later : []);
       if (result.kind !== "start-over") break;
+      suite = result.suite; // the one the BMC chose, when it chose another
       // A lost RAKP 2 or RAKP 4 cannot always be recovered by retransmission: a BMC that has
       // moved on may not answer the repeated message. Starting over with a new session can.
       lost.push(result.step);
@@ -671,7 +672,7 @@ async function attemptRmcpPlusLogin(
     return m;
   });
   if (rakp2 instanceof IpmiTimeoutError)
-    return { kind: "start-over", step: "RAKP 1", error: rakp2 };
+    return { kind: "start-over", suite, step: "RAKP 1", error: rakp2 };
   if (!isAccepted(rakp2)) {
     const refused = rakpRefusal(peer, target, suite, "RAKP 2", rakp2.statusCode);
     if (canFallBack && PRIVILEGE_REFUSED_STATUSES.has(rakp2.statusCode)) {
@@ -729,7 +730,7 @@ async function attemptRmcpPlusLogin(
     return m;
   });
   if (rakp4 instanceof IpmiTimeoutError)
-    return { kind: "start-over", step: "RAKP 3", error: rakp4 };
+    return { kind: "start-over", suite, step: "RAKP 3", error: rakp4 };
   if (!isAccepted(rakp4)) throw rakpRefusal(peer, target, suite, "RAKP 4", rakp4.statusCode);
   if (!constantTimeEqual(rakp4.integrityCheckValue, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
     throw new IpmiAuthError(

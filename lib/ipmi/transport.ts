@@ -12,8 +12,10 @@
  */
 import dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
 import {
+  IpmiConfigError,
   IpmiError,
   IpmiNetworkError,
   IpmiSessionError,
@@ -117,19 +119,11 @@ export class UdpTransport {
     createSocket: DatagramSocketFactory = createDgramSocket,
   ): Promise<UdpTransport> {
     const peer = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+    checkZone(host);
     const address = isIP(host) ? host : await resolve(host, peer, timeoutMs);
-    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    // Compared without the zone id, which Node leaves off (or puts on) received addresses.
-    const bmcAddress = new BlockList();
-    bmcAddress.addAddress(withoutZone(address), family);
-    const fromBmc = (from: string): boolean => {
-      try {
-        return bmcAddress.check(withoutZone(from), family);
-      } catch {
-        return false; // not an address of this family
-      }
-    };
-    const socket = createSocket(family === "ipv6" ? "udp6" : "udp4");
+    const bmcAddress = canonicalAddress(address);
+    const fromBmc = (from: string): boolean => canonicalAddress(from) === bmcAddress;
+    const socket = createSocket(isIP(address) === 6 ? "udp6" : "udp4");
     // A late ICMP error or a send failure must not crash the process; a missing answer is
     // reported by the exchange's own timeout.
     socket.on("error", (err) => log(`ipmi: socket error: ${err.message}`));
@@ -263,10 +257,32 @@ export class UdpTransport {
   }
 }
 
-/** "fe80::1%eth0" -> "fe80::1". */
-function withoutZone(address: string): string {
+/** An IPv6 zone id ("fe80::1%eth0") must name a network interface of this host (or be its index). */
+function checkZone(host: string): void {
+  const zone = host.indexOf("%");
+  if (zone === -1 || isIP(host) !== 6) return;
+  const name = host.slice(zone + 1);
+  const interfaces = Object.keys(networkInterfaces());
+  if (/^[0-9]+$/.test(name) || interfaces.includes(name)) return;
+  throw new IpmiConfigError(
+    `BMC address ${host}: no network interface '${name}' on this host (interfaces: ${interfaces.join(", ")})`,
+  );
+}
+
+/**
+ * An IP address in one spelling, for comparing a datagram's source with the BMC's address:
+ * without the zone id, which Node leaves off (or puts on) received addresses, and with IPv6 in
+ * its canonical form ("FE80:0::01" and "fe80::1" are one address).
+ */
+function canonicalAddress(address: string): string {
   const zone = address.indexOf("%");
-  return zone === -1 ? address : address.slice(0, zone);
+  const bare = zone === -1 ? address : address.slice(0, zone);
+  if (isIP(bare) !== 6) return bare;
+  try {
+    return new URL(`http://[${bare}]/`).hostname;
+  } catch {
+    return bare;
+  }
 }
 
 async function resolve(host: string, peer: string, timeoutMs: number): Promise<string> {

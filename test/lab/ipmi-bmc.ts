@@ -13,6 +13,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { requireProgram } from "./bins.js";
+import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
+import { authCapsRequest, isAuthCapsAnswer } from "./ipmi-wire.js";
 import {
   abandon,
   BIND_RETRIES,
@@ -37,41 +39,10 @@ import {
 import { releasePort } from "./ports.js";
 
 export type PowerState = "on" | "off";
-export type Privilege = "callback" | "user" | "operator" | "admin";
-
-export interface LabUser {
-  /** 1-16 characters, no quotes or whitespace. */
-  name: string;
-  /** 1-20 characters (IPMI 1.5 uses only the first 16), no quotes. */
-  password: string;
-  /** Highest privilege the user may take. */
-  privilege: Privilege;
-}
-
-/** May do everything, including Chassis Control. */
-export const ADMIN_USER: Readonly<LabUser> = Object.freeze({
-  name: "admin",
-  password: "secret",
-  privilege: "admin",
-});
-/** Operator privilege: enough for Chassis Control. */
-export const OPERATOR_USER: Readonly<LabUser> = Object.freeze({
-  name: "operator",
-  password: "opsecret",
-  privilege: "operator",
-});
-/** User privilege: may read status; Chassis Control answers 0xD4. */
-export const VIEWER_USER: Readonly<LabUser> = Object.freeze({
-  name: "viewer",
-  password: "viewsecret",
-  privilege: "user",
-});
-/** The users every lab BMC has unless told otherwise (IPMI user ids 2, 3, 4). */
-export const LAB_USERS: readonly Readonly<LabUser>[] = Object.freeze([
-  ADMIN_USER,
-  OPERATOR_USER,
-  VIEWER_USER,
-]);
+export type { LabUser, Privilege } from "./ipmi-users.js";
+// The lab's users live in ipmi-users.ts (every lab BMC has them); named here too for the tests
+// that start an ipmi_sim BMC and log in to it.
+export { ADMIN_USER, LAB_USERS, OPERATOR_USER, VIEWER_USER } from "./ipmi-users.js";
 
 /** RMCP+ cipher suite to use: RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128. */
 export const LAB_CIPHER_SUITE = 3;
@@ -211,21 +182,6 @@ function emuCommands(guid: string): string {
   ].join("\n");
 }
 
-/** One Get Channel Authentication Capabilities request, IPMI 1.5 framing, no session. */
-function authCapsRequest(): Buffer {
-  const msg = [0x20, 0x06 << 2, 0, 0x81, 0x00, 0x38, 0x8e, 0x04, 0];
-  msg[2] = (0x100 - ((msg[0]! + msg[1]!) & 0xff)) & 0xff;
-  let sum = 0;
-  for (let i = 3; i < 8; i++) sum += msg[i]!;
-  msg[8] = (0x100 - (sum & 0xff)) & 0xff;
-  return Buffer.from([0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, msg.length, ...msg]);
-}
-
-function isAuthCapsOk(buf: Buffer): boolean {
-  // RMCP(4) + session header(10) + rqAddr netFn chk rsAddr seq cmd cc ...
-  return buf.length >= 22 && buf[3] === 0x07 && buf[19] === 0x38 && buf[20] === 0x00;
-}
-
 /** Wait until an IPMI LAN endpoint answers Get Channel Auth Caps; false if `deadline` passes first. */
 export async function waitForIpmi(
   host: string,
@@ -233,18 +189,19 @@ export async function waitForIpmi(
   deadline: number,
   shouldStop: () => boolean = () => false,
 ): Promise<boolean> {
-  const sock = dgram.createSocket("udp4");
+  const ipv6 = host.includes(":");
+  const sock = dgram.createSocket(ipv6 ? "udp6" : "udp4");
   try {
     await new Promise<void>((resolve, reject) => {
       sock.once("error", reject);
-      sock.bind(0, "127.0.0.1", () => {
+      sock.bind(0, ipv6 ? "::1" : "127.0.0.1", () => {
         sock.off("error", reject);
         resolve();
       });
     });
     let answered = false;
     sock.on("message", (buf) => {
-      if (isAuthCapsOk(buf)) answered = true;
+      if (isAuthCapsAnswer(buf)) answered = true;
     });
     sock.on("error", () => {
       // ICMP port unreachable while the daemon starts: keep polling
