@@ -464,6 +464,9 @@ const AUTH_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0c, 0x0d, 0x0e
  */
 const PRIVILEGE_REFUSED_STATUSES: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0b]);
 
+/** RAKP 4 status 0x0F: the BMC could not verify our RAKP 3. */
+const INVALID_INTEGRITY_CHECK_VALUE = 0x0f;
+
 /** Login attempts per cipher suite when a RAKP answer is lost (see loginRmcpPlus). */
 const MAX_LOGIN_ATTEMPTS = 3;
 
@@ -486,7 +489,7 @@ interface LoginContext {
 type Attempt =
   | { kind: "session"; session: RmcpPlusSession }
   | { kind: "next-suite"; refusal?: IpmiError }
-  | { kind: "start-over"; suite: CipherSuite; step: "RAKP 1" | "RAKP 3"; error: IpmiTimeoutError };
+  | { kind: "start-over"; suite: CipherSuite; step: "RAKP 1" | "RAKP 3"; error: IpmiError };
 
 async function loginRmcpPlus(
   transport: UdpTransport,
@@ -536,8 +539,10 @@ async function loginRmcpPlus(
       // A lost RAKP 2 or RAKP 4 cannot always be recovered by retransmission: a BMC that has
       // moved on may not answer the repeated message. Starting over with a new session can.
       lost.push(result.step);
-      if (attempt >= MAX_LOGIN_ATTEMPTS || login.left() <= 0)
+      if (attempt >= MAX_LOGIN_ATTEMPTS || login.left() <= 0) {
+        if (!(result.error instanceof IpmiTimeoutError)) throw result.error;
         throw rakpSilence(peer, target, lost, Date.now() - login.started);
+      }
       log(`ipmi: ${result.error.message}; starting the login over`);
     }
     if (result.kind === "session") {
@@ -662,15 +667,25 @@ async function attemptRmcpPlusLogin(
     requestedRole,
     username,
   });
-  const rakp2 = await rakpExchange(ctx, "RAKP 1", PayloadType.RAKP1, rakp1, (datagram) => {
-    const packet = decodeRmcpPlusPacket(datagram);
-    if (packet.payloadType !== PayloadType.RAKP2) return undefined;
-    const m = decodeRakp2(packet.payload);
-    if (m.messageTag !== rakpTag) return undefined;
-    if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId)
-      return undefined;
-    return m;
-  });
+  let rakp1Resent = false;
+  const rakp1Sent = Date.now();
+  const rakp2 = await rakpExchange(
+    ctx,
+    "RAKP 1",
+    PayloadType.RAKP1,
+    rakp1,
+    (datagram) => {
+      const packet = decodeRmcpPlusPacket(datagram);
+      if (packet.payloadType !== PayloadType.RAKP2) return undefined;
+      const m = decodeRakp2(packet.payload);
+      if (m.messageTag !== rakpTag) return undefined;
+      if (m.consoleSessionId !== undefined && m.consoleSessionId !== consoleSessionId)
+        return undefined;
+      return m;
+    },
+    () => (rakp1Resent = true),
+  );
+  const rakp2Received = Date.now();
   if (rakp2 instanceof IpmiTimeoutError)
     return { kind: "start-over", suite, step: "RAKP 1", error: rakp2 };
   if (!isAccepted(rakp2)) {
@@ -731,7 +746,17 @@ async function attemptRmcpPlusLogin(
   });
   if (rakp4 instanceof IpmiTimeoutError)
     return { kind: "start-over", suite, step: "RAKP 3", error: rakp4 };
-  if (!isAccepted(rakp4)) throw rakpRefusal(peer, target, suite, "RAKP 4", rakp4.statusCode);
+  if (!isAccepted(rakp4)) {
+    const refused = rakpRefusal(peer, target, suite, "RAKP 4", rakp4.statusCode);
+    // A BMC that draws a new random number for each RAKP 1 it gets (pyghmi's does) checked our
+    // RAKP 3 against another RAKP 2 than the one we answered: log in again, and next time give
+    // it the time RAKP 2 took before resending RAKP 1.
+    if (rakp4.statusCode === INVALID_INTEGRITY_CHECK_VALUE && rakp1Resent) {
+      ctx.retransmitMs = Math.max(ctx.retransmitMs, Math.round(1.5 * (rakp2Received - rakp1Sent)));
+      return { kind: "start-over", suite, step: "RAKP 3", error: refused };
+    }
+    throw refused;
+  }
   if (!constantTimeEqual(rakp4.integrityCheckValue, rakp4IntegrityCheckValue(suite, keys.sik, v))) {
     throw new IpmiAuthError(
       `BMC ${peer}: RAKP 4 integrity check value does not match: ` +
@@ -804,28 +829,38 @@ function setupExchange<T>(
   payloadType: number,
   payload: Buffer,
   match: (datagram: Buffer) => T | undefined,
+  sent?: (attempt: number) => void,
 ): Promise<T> {
   const packet = encodeRmcpPlusPacket({ payloadType, sessionId: 0, sessionSeq: 0, payload });
   return ctx.transport.exchange({
     what,
     timeoutMs,
     retransmitMs: ctx.retransmitMs,
-    packet: () => packet,
+    packet: (attempt) => {
+      sent?.(attempt);
+      return packet;
+    },
     match,
   });
 }
 
-/** RAKP 1 or RAKP 3; a timeout (the login deadline's included) is returned, for the login to start over. */
+/**
+ * RAKP 1 or RAKP 3; a timeout (the login deadline's included) is returned, for the login to start
+ * over. `resent` is called when the message went out more than once.
+ */
 async function rakpExchange<T>(
   ctx: LoginContext,
   what: string,
   payloadType: number,
   payload: Buffer,
   match: (datagram: Buffer) => T | undefined,
+  resent?: () => void,
 ): Promise<T | IpmiTimeoutError> {
   try {
     const timeoutMs = ctx.login.step(ctx.timing.requestTimeoutMs, ctx.transport.peer, what);
-    return await setupExchange(ctx, what, timeoutMs, payloadType, payload, match);
+    return await setupExchange(ctx, what, timeoutMs, payloadType, payload, match, (attempt) => {
+      if (attempt > 0) resent?.();
+    });
   } catch (err) {
     if (err instanceof IpmiTimeoutError) return err;
     throw err;

@@ -63,7 +63,10 @@ export interface Exchange<T> {
   what: string;
   /** Total time for this exchange, retransmissions included. */
   timeoutMs: number;
-  /** First retransmission after this long; then growing by half, at most `maxRetransmitMs` apart. */
+  /**
+   * First retransmission after this long (or half as long again as the BMC's quickest answer so
+   * far, if that is longer); then growing by half, at most `maxRetransmitMs` apart.
+   */
   retransmitMs: number;
   /** Longest interval between retransmissions; default 0.5 s. */
   maxRetransmitMs?: number;
@@ -90,6 +93,11 @@ export class UdpTransport {
   private answeredOnce = false;
   /** The other source ports the BMC has answered from (logged once each). */
   private readonly otherPorts = new Set<number>();
+  /**
+   * The quickest the BMC has answered, from a request's first sending: an upper bound of its
+   * answer time. Retransmitting sooner than that only makes it answer twice.
+   */
+  private quickestAnswerMs: number | undefined;
 
   private constructor(
     private readonly socket: DatagramSocket,
@@ -155,9 +163,15 @@ export class UdpTransport {
     return new Promise<T>((resolvePromise, rejectPromise) => {
       const started = Date.now();
       let attempt = 0;
-      let interval = Math.max(1, x.retransmitMs);
+      // Fixed intervals (maxRetransmitMs) are the first request's; later ones wait for a BMC
+      // known to be slow at least half as long again as it took.
+      const seen = x.maxRetransmitMs === undefined ? (this.quickestAnswerMs ?? 0) : 0;
+      let interval = Math.max(1, x.retransmitMs, Math.round(seen * RETRANSMIT_BACKOFF));
+      const longest = Math.max(interval, x.maxRetransmitMs ?? MAX_RETRANSMIT_INTERVAL_MS);
       let retransmitTimer: NodeJS.Timeout | undefined;
       let done = false;
+      /** Datagrams from the BMC that did not answer: silence is then not what the hint says. */
+      let unanswering = 0;
 
       const finish = (): void => {
         done = true;
@@ -192,10 +206,7 @@ export class UdpTransport {
             `ipmi: no answer to ${x.what} after ${formatSeconds(Date.now() - started)}, retransmission ${attempt}`,
           );
           send();
-          interval = Math.min(
-            Math.round(interval * RETRANSMIT_BACKOFF),
-            x.maxRetransmitMs ?? MAX_RETRANSMIT_INTERVAL_MS,
-          );
+          interval = Math.min(Math.round(interval * RETRANSMIT_BACKOFF), longest);
           if (!done) scheduleRetransmit();
         }, interval);
       };
@@ -227,7 +238,10 @@ export class UdpTransport {
           this.log(`ipmi: ignored ${datagram.length}-byte datagram that does not answer ${x.what}`);
           return;
         }
+        unanswering--;
         this.answeredOnce = true;
+        const took = Date.now() - started;
+        this.quickestAnswerMs = Math.min(this.quickestAnswerMs ?? took, took);
         finish();
         resolvePromise(answer);
       };
@@ -235,7 +249,13 @@ export class UdpTransport {
       this.abortExchange = () =>
         fail(new IpmiSessionError(`BMC ${this.peer}: session closed while waiting for ${x.what}`));
       const deadlineTimer = setTimeout(
-        () => fail(new IpmiTimeoutError(this.peer, x.timeoutMs, x.what, x.silenceHint)),
+        () => {
+          const hint =
+            unanswering > 0
+              ? `${unanswering} ${unanswering === 1 ? "datagram" : "datagrams"} from the BMC, none an answer to it`
+              : x.silenceHint;
+          fail(new IpmiTimeoutError(this.peer, x.timeoutMs, x.what, hint));
+        },
         Math.max(0, x.timeoutMs),
       );
       this.socket.on("message", onMessage);

@@ -6,37 +6,19 @@
 // log. Nothing outside that directory is written, and stop() kills only the
 // ipmi_sim process it started, then removes the directory.
 
-import dgram from "node:dgram";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { requireProgram } from "./bins.js";
-import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
-import { authCapsRequest, isAuthCapsAnswer } from "./ipmi-wire.js";
 import {
-  abandon,
-  BIND_RETRIES,
-  cleanupAtExit,
-  cmdlineOf,
-  deathReason,
-  isLoopback,
-  killAndRemoveSync,
-  labBaseDir,
-  makeLabDir,
-  orphanReaper,
-  readLogSync,
-  readPid,
-  removeLabDir,
-  sleep,
-  spawnLogged,
-  startFailure,
-  takeUdpPort,
-  terminate,
-  writeAtomic,
-} from "./daemon.js";
-import { releasePort } from "./ports.js";
+  type BmcProcess,
+  type ChassisFiles,
+  chassisFiles,
+  startBmcProcess,
+} from "./bmc-process.js";
+import { cmdlineOf, isLoopback, labBaseDir, makeLabDir, orphanReaper, readPid } from "./daemon.js";
+import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
 
 export type PowerState = "on" | "off";
 export type { LabUser, Privilege } from "./ipmi-users.js";
@@ -68,22 +50,13 @@ export interface BmcOptions {
   startTimeoutMs?: number;
 }
 
-export interface Bmc {
+export interface Bmc extends ChassisFiles {
   host: string;
   port: number;
   /** The BMC's private directory. */
   dir: string;
   /** Process id of ipmi_sim. */
   pid: number;
-  /** File holding the chassis power state: "1" on, "0" off. */
-  powerFile: string;
-  readPower(): Promise<PowerState>;
-  /** Change the power state behind the BMC's back (as if a person pressed the button). */
-  setPower(state: PowerState): Promise<void>;
-  /** Switch the "stuck" fault mode on or off. */
-  setStuck(on: boolean): Promise<void>;
-  /** Calls ipmi_sim made to the chassis hook, oldest first, e.g. "set power 0". */
-  chassisCalls(): Promise<string[]>;
   /** What ipmi_sim printed (startup errors; runtime errors go to syslog). */
   output(): Promise<string>;
   /** Kill this BMC's ipmi_sim (only its pid), wait for it, remove its directory. */
@@ -182,49 +155,6 @@ function emuCommands(guid: string): string {
   ].join("\n");
 }
 
-/** Wait until an IPMI LAN endpoint answers Get Channel Auth Caps; false if `deadline` passes first. */
-export async function waitForIpmi(
-  host: string,
-  port: number,
-  deadline: number,
-  shouldStop: () => boolean = () => false,
-): Promise<boolean> {
-  const ipv6 = host.includes(":");
-  const sock = dgram.createSocket(ipv6 ? "udp6" : "udp4");
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, ipv6 ? "::1" : "127.0.0.1", () => {
-        sock.off("error", reject);
-        resolve();
-      });
-    });
-    let answered = false;
-    sock.on("message", (buf) => {
-      if (isAuthCapsAnswer(buf)) answered = true;
-    });
-    sock.on("error", () => {
-      // ICMP port unreachable while the daemon starts: keep polling
-    });
-    const request = authCapsRequest();
-    while (!answered && !shouldStop() && Date.now() < deadline) {
-      sock.send(request, port, host);
-      const until = Math.min(deadline, Date.now() + 200);
-      while (!answered && Date.now() < until) await sleep(10);
-    }
-    return answered;
-  } finally {
-    sock.close();
-  }
-}
-
-async function readPowerFile(file: string): Promise<PowerState> {
-  const text = (await fsp.readFile(file, "utf8")).trim();
-  if (text === "1") return "on";
-  if (text === "0") return "off";
-  throw new Error(`power file ${file} holds '${text}', expected 0 or 1`);
-}
-
 /** Start a simulated BMC; resolves once it answers IPMI on its UDP port. */
 export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   const ipmiSim = requireProgram("ipmi_sim");
@@ -241,83 +171,43 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   const base = labBaseDir();
   orphans.once(base);
   const dir = await makeLabDir(base, "kvmha-lab-", "ipmi_sim's config");
-  const powerFile = path.join(dir, "power");
-  const logFile = path.join(dir, "ipmi_sim.log");
+  let chassis: ChassisFiles;
   try {
     await fsp.mkdir(path.join(dir, "state"));
     await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));
-    await fsp.writeFile(powerFile, (opts.initialPower ?? "on") === "on" ? "1\n" : "0\n");
-    await fsp.writeFile(path.join(dir, "chassis.log"), "");
-    if (opts.stuck) await fsp.writeFile(path.join(dir, "stuck"), "");
+    chassis = await chassisFiles(dir, opts.initialPower ?? "on", opts.stuck);
     await fsp.writeFile(path.join(dir, "bmc.emu"), emuCommands(guid));
   } catch (err) {
     await fsp.rm(dir, { recursive: true, force: true });
     throw err;
   }
 
-  for (let attempt = 1; ; attempt++) {
-    const port = await takeUdpPort(host, opts.port);
-    await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
-    const sim = spawnLogged(
-      ipmiSim,
-      ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"],
-      { cwd: dir, env: { ...process.env, LC_ALL: "C" }, logFile },
-    );
-    const { child } = sim;
-    if (child.pid !== undefined) fs.writeFileSync(path.join(dir, "ipmi_sim.pid"), `${child.pid}\n`);
-    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
-
-    const ready = await waitForIpmi(
+  let daemon: BmcProcess;
+  try {
+    daemon = await startBmcProcess({
+      name: "ipmi_sim",
+      program: ipmiSim,
+      dir,
       host,
-      port,
-      Date.now() + timeoutMs,
-      () => sim.dead || !!sim.spawnError,
-    );
-    if (ready && !sim.dead) {
-      const pid = child.pid!;
-      let stopped: Promise<void> | undefined;
-      const bmc: Bmc = {
-        host,
-        port,
-        dir,
-        pid,
-        powerFile,
-        readPower: () => readPowerFile(powerFile),
-        setPower: (state) => writeAtomic(powerFile, state === "on" ? "1\n" : "0\n"),
-        async setStuck(on) {
-          const flag = path.join(dir, "stuck");
-          if (on) await fsp.writeFile(flag, "");
-          else await fsp.rm(flag, { force: true });
-        },
-        async chassisCalls() {
-          const text = await fsp.readFile(path.join(dir, "chassis.log"), "utf8");
-          return text.split("\n").filter((l) => l.length > 0);
-        },
-        output: () => fsp.readFile(logFile, "utf8"),
-        stop() {
-          stopped ??= (async () => {
-            await terminate(sim, "ipmi_sim");
-            untrack();
-            releasePort(port);
-            await removeLabDir(dir);
-          })();
-          return stopped;
-        },
-      };
-      return bmc;
-    }
-
-    // Not ready: find out why, clean up this attempt.
-    await abandon(sim);
-    untrack();
-    releasePort(port);
-    const output = readLogSync(logFile);
-    const inUse = /address already in use/i.test(output);
-    if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
+      ...(opts.port === undefined ? {} : { port: opts.port }),
+      startTimeoutMs: timeoutMs,
+      portInUse: /address already in use/i,
+      async args(port) {
+        await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
+        return ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"];
+      },
+    });
+  } catch (err) {
     await fsp.rm(dir, { recursive: true, force: true });
-    const why =
-      deathReason(sim, "ipmi_sim", ipmiSim) ??
-      `ipmi_sim did not answer on ${host}:${port} within ${timeoutMs} ms`;
-    throw startFailure("lab BMC", why, "ipmi_sim", output);
+    throw err;
   }
+  return {
+    host,
+    port: daemon.port,
+    dir,
+    pid: daemon.pid,
+    ...chassis,
+    output: () => fsp.readFile(daemon.logFile, "utf8"),
+    stop: () => daemon.stop(),
+  };
 }
