@@ -217,6 +217,7 @@ export class UdpTransport {
           );
           return;
         }
+        unanswering++;
         if (from.port !== this.port && !this.otherPorts.has(from.port)) {
           this.otherPorts.add(from.port);
           this.log(`ipmi: the BMC answers from port ${from.port}, not ${this.port}`);

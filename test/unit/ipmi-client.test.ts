@@ -24,6 +24,7 @@ import {
 } from "../../lib/ipmi/cipher-suites.js";
 import { openSession, type IpmiTarget, type IpmiTiming } from "../../lib/ipmi/client.js";
 import { UdpTransport } from "../../lib/ipmi/transport.js";
+import { SequenceWindow } from "../../lib/ipmi/client.js";
 import { AppCmd, ChassisCmd, NetFn, commandName } from "../../lib/ipmi/constants.js";
 import {
   IpmiAuthError,
@@ -999,5 +1000,104 @@ describe("UdpTransport", () => {
     } finally {
       silent.close();
     }
+  });
+
+  it("takes answers from the BMC's address on another port, never from another address", async () => {
+    const bmc = dgram.createSocket("udp4");
+    const stranger = dgram.createSocket("udp4");
+    const otherPort = dgram.createSocket("udp4");
+    for (const s of [bmc, stranger, otherPort])
+      await new Promise<void>((ok) => s.bind(0, "127.0.0.1", ok));
+    // The stranger speaks from 127.0.0.2: an address that is not the BMC's.
+    const stranger2 = dgram.createSocket("udp4");
+    await new Promise<void>((ok) => stranger2.bind(0, "127.0.0.2", ok));
+    bmc.on("message", (_msg, from) => {
+      stranger2.send(Buffer.from("forged"), from.port, from.address);
+      setTimeout(() => otherPort.send(Buffer.from("real"), from.port, from.address), 20);
+    });
+    const lines: string[] = [];
+    try {
+      const transport = await UdpTransport.open("127.0.0.1", bmc.address().port, 1000, (l) =>
+        lines.push(l),
+      );
+      const answer = await transport.exchange({
+        what: "Get Device ID",
+        timeoutMs: 2000,
+        retransmitMs: 1000,
+        packet: () => Buffer.from([1]),
+        match: (d) => d.toString(),
+      });
+      transport.close();
+      assert.equal(answer, "real");
+      assert.ok(lines.some((l) => /from 127\.0\.0\.2, not the BMC/.test(l)));
+      assert.ok(lines.some((l) => /answers from port \d+, not \d+/.test(l)));
+    } finally {
+      for (const s of [bmc, stranger, otherPort, stranger2]) s.close();
+    }
+  });
+
+  it("a timeout after datagrams that answered nothing says so, not 'no answer' alone", async () => {
+    const bmc = dgram.createSocket("udp4");
+    await new Promise<void>((ok) => bmc.bind(0, "127.0.0.1", ok));
+    bmc.on("message", (_msg, from) => bmc.send(Buffer.from("junk"), from.port, from.address));
+    try {
+      const transport = await UdpTransport.open("127.0.0.1", bmc.address().port, 1000, () => {});
+      await rejects(
+        transport.exchange({
+          what: "Get Device ID",
+          timeoutMs: 300,
+          retransmitMs: 100,
+          silenceHint: "the BMC is off",
+          packet: () => Buffer.from([1]),
+          match: () => undefined,
+        }),
+        IpmiTimeoutError,
+        /within 0\.3 s \(Get Device ID\): \d+ datagrams from the BMC, none an answer to it$/,
+      );
+      transport.close();
+    } finally {
+      bmc.close();
+    }
+  });
+});
+
+describe("SequenceWindow", () => {
+  it("takes a first number anywhere, wraps past 2^32 - 1, drops repeats and stale numbers", () => {
+    for (const first of [1, 0x7a3b1c2d, 0xfffffff0]) {
+      const w = new SequenceWindow();
+      let seq = first;
+      for (let i = 0; i < 40; i++) {
+        w.check(seq);
+        assert.throws(() => w.check(seq), /seen before/);
+        seq = seq >= 0xffffffff ? 1 : seq + 1;
+      }
+      const newest = ((first + 39 - 1) % 0xffffffff) + 1;
+      // Late but within the window: taken once; 16 behind: stale.
+      const w2 = new SequenceWindow();
+      w2.check(newest);
+      const late = newest > 3 ? newest - 3 : newest - 3 + 0xffffffff;
+      w2.check(late);
+      assert.throws(() => w2.check(late), /seen before/);
+      const stale = newest > 16 ? newest - 16 : newest - 16 + 0xffffffff;
+      assert.throws(() => w2.check(stale), /stale/);
+    }
+  });
+});
+
+describe("openSession: the first answer", () => {
+  it("a BMC silent to the first request fails after firstAnswerMs, not the whole login, and says why", async () => {
+    const bmc = await fakeBmc();
+    bmc.silent = true;
+    const t0 = Date.now();
+    await rejects(
+      openSession(target(bmc), {
+        loginDeadline: Date.now() + 8000,
+        requestTimeoutMs: 4000,
+        firstAnswerMs: 300,
+      }),
+      IpmiTimeoutError,
+      /within 0\.3 s \(Get Channel Authentication Capabilities\): the BMC is off, unreachable, or not serving IPMI/,
+    );
+    assert.ok(Date.now() - t0 < 4000, "bounded by the first answer, not the request or login time");
   });
 });
