@@ -9,7 +9,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 import { runAgentStdin } from "../lab/agents.js";
 import { type AgentOptions, assertOneLineFailure, ipmiTarget } from "../lab/ipmi-fence.js";
 import { OPERATOR_USER } from "../lab/ipmi-users.js";
-import { type BmcQuirks, type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
+import { type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
 
 /** Generous: proves "bounded", not "fast" (speed is bench/'s). */
 const BOUND_MS = 15_000;
@@ -40,25 +40,11 @@ function suitesUsed(bmc: TestBmc): string[] {
 
 describe("BMC quirks: fence_ipmi at default and explicit settings", () => {
   let bmc: TestBmc;
-  const reset: BmcQuirks = {
-    cipherSuitesCommand: "answer",
-    unknownUser: "refuse",
-    ipmi15: "refuse",
-    suitePrivilege: {},
-    answerFromOtherPort: false,
-    duplicateAnswers: false,
-    delayMs: 0,
-    firstSessionSeq: 1,
-    silent: false,
-  };
   before(async () => {
     bmc = await startTestBmc({ suites: [17, 3] });
   });
   afterEach(() => {
-    delete bmc.quirks.answerWithSuite;
-    delete bmc.quirks.rakp2Status;
-    delete bmc.quirks.rakp4Status;
-    Object.assign(bmc.quirks, reset, { suitePrivilege: {} });
+    bmc.resetQuirks();
     bmc.log.length = 0;
   });
   after(async () => {

@@ -14,6 +14,9 @@ import {
   cleanupAtExit,
   deathReason,
   killAndRemoveSync,
+  labBaseDir,
+  makeLabDir,
+  type OrphanReaper,
   readLogSync,
   removeLabDir,
   spawnLogged,
@@ -30,21 +33,30 @@ export interface BmcProcessSpec {
   /** The daemon's name, for messages and its files: `<dir>/<name>.pid`, `<dir>/<name>.log`. */
   name: string;
   program: string;
-  /** The daemon's private directory (removed by stop()). */
-  dir: string;
+  /**
+   * The daemon's private directory, made here (`<lab base>/<dirPrefix>XXXXXX`): removed by stop(),
+   * and at once if the start fails. `reaper` cleans up after test processes that died.
+   */
+  dirPrefix: string;
+  reaper: OrphanReaper;
+  /** Writes the daemon's files in its directory (once, before the first start). */
+  prepare(dir: string): Promise<void>;
   host: string;
   /** UDP port; default a free one. */
   port?: number;
   startTimeoutMs: number;
   /** The daemon's argv for a port (write its config first, if it has one). */
-  args(port: number): Promise<string[]>;
+  args(port: number, dir: string): Promise<string[]>;
   env?: NodeJS.ProcessEnv;
   /** What a start attempt that failed printed when the port was busy. */
   portInUse: RegExp;
 }
 
 export interface BmcProcess {
+  host: string;
   port: number;
+  /** The daemon's private directory. */
+  dir: string;
   pid: number;
   logFile: string;
   /** Kill the daemon (only its pid), wait for it, remove its directory. Idempotent. */
@@ -53,18 +65,31 @@ export interface BmcProcess {
 
 /** Starts the daemon; resolves once it answers IPMI on its UDP port. */
 export async function startBmcProcess(spec: BmcProcessSpec): Promise<BmcProcess> {
-  const logFile = path.join(spec.dir, `${spec.name}.log`);
+  const base = labBaseDir();
+  spec.reaper.once(base);
+  const dir = await makeLabDir(base, spec.dirPrefix, `${spec.name}'s config`);
+  try {
+    await spec.prepare(dir);
+    return await launch(spec, dir);
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launch(spec: BmcProcessSpec, dir: string): Promise<BmcProcess> {
+  const logFile = path.join(dir, `${spec.name}.log`);
   for (let attempt = 1; ; attempt++) {
     const port = await takeUdpPort(spec.host, spec.port);
-    const proc = spawnLogged(spec.program, await spec.args(port), {
-      cwd: spec.dir,
+    const proc = spawnLogged(spec.program, await spec.args(port, dir), {
+      cwd: dir,
       env: spec.env ?? { ...process.env, LC_ALL: "C" },
       logFile,
     });
     const { child } = proc;
     if (child.pid !== undefined)
-      fs.writeFileSync(path.join(spec.dir, `${spec.name}.pid`), `${child.pid}\n`);
-    const untrack = cleanupAtExit(() => killAndRemoveSync(child, spec.dir));
+      fs.writeFileSync(path.join(dir, `${spec.name}.pid`), `${child.pid}\n`);
+    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
     const ready = await waitForIpmi(
       spec.host,
       port,
@@ -74,7 +99,9 @@ export async function startBmcProcess(spec: BmcProcessSpec): Promise<BmcProcess>
     if (ready && !proc.dead && child.pid !== undefined) {
       let stopped: Promise<void> | undefined;
       return {
+        host: spec.host,
         port,
+        dir,
         pid: child.pid,
         logFile,
         stop() {
@@ -82,7 +109,7 @@ export async function startBmcProcess(spec: BmcProcessSpec): Promise<BmcProcess>
             await terminate(proc, spec.name);
             untrack();
             releasePort(port);
-            await removeLabDir(spec.dir);
+            await removeLabDir(dir);
           })();
           return stopped;
         },
@@ -154,20 +181,23 @@ export interface ChassisFiles {
   chassisCalls(): Promise<string[]>;
 }
 
-/** Creates the chassis files in `dir` (power `initial`, not stuck, empty log). */
-export async function chassisFiles(
+/** Writes the chassis files in `dir`: power `initial`, stuck or not, an empty log. */
+export async function initChassisFiles(
   dir: string,
   initial: "on" | "off",
   stuck = false,
-): Promise<ChassisFiles> {
+): Promise<void> {
+  const chassis = chassisFiles(dir);
+  await chassis.setPower(initial);
+  await chassis.setStuck(stuck);
+  await fsp.writeFile(path.join(dir, "chassis.log"), "");
+}
+
+/** The chassis files of the lab BMC in `dir` (see {@link initChassisFiles}). */
+export function chassisFiles(dir: string): ChassisFiles {
   const powerFile = path.join(dir, "power");
   const stuckFile = path.join(dir, "stuck");
   const logFile = path.join(dir, "chassis.log");
-  const setPower = (state: "on" | "off"): Promise<void> =>
-    writeAtomic(powerFile, state === "on" ? "1\n" : "0\n");
-  await setPower(initial);
-  await fsp.writeFile(logFile, "");
-  if (stuck) await fsp.writeFile(stuckFile, "");
   return {
     powerFile,
     async readPower() {
@@ -176,7 +206,7 @@ export async function chassisFiles(
       if (text === "0") return "off";
       throw new Error(`power file ${powerFile} holds '${text}', expected 0 or 1`);
     },
-    setPower,
+    setPower: (state) => writeAtomic(powerFile, state === "on" ? "1\n" : "0\n"),
     async setStuck(on) {
       if (on) await fsp.writeFile(stuckFile, "");
       else await fsp.rm(stuckFile, { force: true });

@@ -12,12 +12,12 @@ import { fileURLToPath } from "node:url";
 
 import { requireProgram } from "./bins.js";
 import {
-  type BmcProcess,
   type ChassisFiles,
   chassisFiles,
+  initChassisFiles,
   startBmcProcess,
 } from "./bmc-process.js";
-import { cmdlineOf, isLoopback, labBaseDir, makeLabDir, orphanReaper, readPid } from "./daemon.js";
+import { cmdlineOf, isLoopback, orphanReaper, readPid } from "./daemon.js";
 import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
 
 export type PowerState = "on" | "off";
@@ -168,46 +168,29 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     throw new Error(`BMC guid must be 32 hex digits, got '${guid}'`);
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
-  const base = labBaseDir();
-  orphans.once(base);
-  const dir = await makeLabDir(base, "kvmha-lab-", "ipmi_sim's config");
-  let chassis: ChassisFiles;
-  try {
-    await fsp.mkdir(path.join(dir, "state"));
-    await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));
-    chassis = await chassisFiles(dir, opts.initialPower ?? "on", opts.stuck);
-    await fsp.writeFile(path.join(dir, "bmc.emu"), emuCommands(guid));
-  } catch (err) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  let daemon: BmcProcess;
-  try {
-    daemon = await startBmcProcess({
-      name: "ipmi_sim",
-      program: ipmiSim,
-      dir,
-      host,
-      ...(opts.port === undefined ? {} : { port: opts.port }),
-      startTimeoutMs: timeoutMs,
-      portInUse: /address already in use/i,
-      async args(port) {
-        await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
-        return ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"];
-      },
-    });
-  } catch (err) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
+  const daemon = await startBmcProcess({
+    name: "ipmi_sim",
+    program: ipmiSim,
+    dirPrefix: "kvmha-lab-",
+    reaper: orphans,
     host,
-    port: daemon.port,
-    dir,
-    pid: daemon.pid,
-    ...chassis,
+    ...(opts.port === undefined ? {} : { port: opts.port }),
+    startTimeoutMs: timeoutMs,
+    portInUse: /address already in use/i,
+    async prepare(dir) {
+      await fsp.mkdir(path.join(dir, "state"));
+      await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));
+      await initChassisFiles(dir, opts.initialPower ?? "on", opts.stuck);
+      await fsp.writeFile(path.join(dir, "bmc.emu"), emuCommands(guid));
+    },
+    async args(port, dir) {
+      await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
+      return ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"];
+    },
+  });
+  return {
+    ...daemon,
+    ...chassisFiles(daemon.dir),
     output: () => fsp.readFile(daemon.logFile, "utf8"),
-    stop: () => daemon.stop(),
   };
 }

@@ -11,12 +11,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { requireProgram } from "./bins.js";
 import {
-  type BmcProcess,
   type ChassisFiles,
   chassisFiles,
+  initChassisFiles,
   startBmcProcess,
 } from "./bmc-process.js";
-import { cmdlineOf, isLoopback, labBaseDir, makeLabDir, orphanReaper, readPid } from "./daemon.js";
+import { cmdlineOf, isLoopback, orphanReaper, readPid } from "./daemon.js";
 import { LAB_USERS, type LabUser } from "./ipmi-users.js";
 
 const LAUNCHER = fileURLToPath(new URL("./pyghmi-bmc.py", import.meta.url));
@@ -53,34 +53,20 @@ export async function startPyghmiBmc(opts: PyghmiBmcOptions = {}): Promise<Pyghm
   requireProgram("fakebmc"); // python3-pyghmi installed
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host)) throw new Error(`lab BMC host must be loopback, got '${host}'`);
-  const base = labBaseDir();
-  orphans.once(base);
-  const dir = await makeLabDir(base, "kvmha-pyghmi-", "pyghmi's BMC");
-  let daemon: BmcProcess;
-  let chassis: ChassisFiles;
-  try {
-    const users = Object.fromEntries((opts.users ?? LAB_USERS).map((u) => [u.name, u.password]));
-    await fsp.writeFile(path.join(dir, "users.json"), JSON.stringify(users));
-    chassis = await chassisFiles(dir, opts.initialPower ?? "on");
-    daemon = await startBmcProcess({
-      name: "pyghmi",
-      program: LAUNCHER,
-      dir,
-      host,
-      startTimeoutMs: opts.startTimeoutMs ?? 15_000,
-      portInUse: /address already in use/i,
-      args: (port) => Promise.resolve(["--address", host, "--port", String(port), "--dir", dir]),
-    });
-  } catch (err) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
+  const daemon = await startBmcProcess({
+    name: "pyghmi",
+    program: LAUNCHER,
+    dirPrefix: "kvmha-pyghmi-",
+    reaper: orphans,
     host,
-    port: daemon.port,
-    dir,
-    pid: daemon.pid,
-    ...chassis,
-    stop: () => daemon.stop(),
-  };
+    startTimeoutMs: opts.startTimeoutMs ?? 15_000,
+    portInUse: /address already in use/i,
+    async prepare(dir) {
+      const users = Object.fromEntries((opts.users ?? LAB_USERS).map((u) => [u.name, u.password]));
+      await fsp.writeFile(path.join(dir, "users.json"), JSON.stringify(users));
+      await initChassisFiles(dir, opts.initialPower ?? "on");
+    },
+    args: (port, dir) => Promise.resolve(["--address", host, "--port", String(port), "--dir", dir]),
+  });
+  return { ...daemon, ...chassisFiles(daemon.dir) };
 }

@@ -111,6 +111,8 @@ export interface TestBmc {
   /** Answer every packet with random bytes. */
   garbage: boolean;
   readonly quirks: BmcQuirks;
+  /** Back to a well-behaved BMC (the quirks given at start are dropped too). */
+  resetQuirks(): void;
   readonly log: string[];
   stop(): Promise<void>;
 }
@@ -121,6 +123,21 @@ function hmac(hash: Hash, key: Buffer, ...parts: Buffer[]): Buffer {
   const h = createHmac(hash, key);
   for (const p of parts) h.update(p);
   return h.digest();
+}
+
+/** The quirks of a well-behaved BMC: none. */
+function wellBehaved(): BmcQuirks {
+  return {
+    cipherSuitesCommand: "answer",
+    unknownUser: "refuse",
+    ipmi15: "refuse",
+    suitePrivilege: {},
+    answerFromOtherPort: false,
+    duplicateAnswers: false,
+    delayMs: 0,
+    firstSessionSeq: 1,
+    silent: false,
+  };
 }
 
 function passwordKey(password: string): Buffer {
@@ -160,18 +177,7 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
   const socket = dgram.createSocket(family);
   const otherSocket = dgram.createSocket(family);
   const log: string[] = [];
-  const quirks: BmcQuirks = {
-    cipherSuitesCommand: "answer",
-    unknownUser: "refuse",
-    ipmi15: "refuse",
-    suitePrivilege: {},
-    answerFromOtherPort: false,
-    duplicateAnswers: false,
-    delayMs: 0,
-    firstSessionSeq: 1,
-    silent: false,
-    ...options.quirks,
-  };
+  const quirks: BmcQuirks = { ...wellBehaved(), ...options.quirks };
   const state = { power: options.power ?? "on", stuck: false, garbage: false } as {
     power: "on" | "off";
     stuck: boolean;
@@ -508,6 +514,10 @@ export async function startTestBmc(options: TestBmcOptions = {}): Promise<TestBm
       state.garbage = value;
     },
     quirks,
+    resetQuirks() {
+      for (const key of Object.keys(quirks)) delete quirks[key as keyof BmcQuirks];
+      Object.assign(quirks, wellBehaved());
+    },
     log,
     stop: async () => {
       await new Promise<void>((resolve) => otherSocket.close(() => resolve()));
