@@ -97,10 +97,14 @@ describe("fence_ipmi against pyghmi's BMC", () => {
     assert.equal(await bmc.readPower(), "on");
   });
 
-  it("diag sends the diagnostic interrupt", async () => {
+  it("diag sends the diagnostic interrupt (fence_ipmilan's: a method=cycle reboot's line)", async () => {
     const r = await stdin({ action: "diag" });
     assert.equal(r.code, 0, r.stderr);
     assert.ok((await bmc.chassisCalls()).includes("diag"));
+    // What the reference prints for it (docs/fence_ipmi.md, "diag").
+    const reference = await fenceIpmilan(bmc, "diag");
+    assert.equal(reference.code, 0, reference.stderr);
+    assert.equal(reference.stdout, "Success: Rebooted\n");
   });
 
   it("explicit settings: cipher=3 and operator privilege fence; cipher=17 and lanplus=0 fail naming the cause", async () => {
