@@ -1,3 +1,4 @@
+// Why one file: every test here drives the one scripted loopback BMC defined below.
 /**
  * The I/O layer against a scripted BMC on 127.0.0.1: login paths, cipher fall-back, errors,
  * retransmission, stale/duplicate/forged datagrams, timeouts, Close Session. The scripted BMC is
@@ -24,7 +25,7 @@ import {
 } from "../../lib/ipmi/cipher-suites.js";
 import { openSession, type IpmiTarget, type IpmiTiming } from "../../lib/ipmi/client.js";
 import { UdpTransport } from "../../lib/ipmi/transport.js";
-import { SequenceWindow } from "../../lib/ipmi/client.js";
+import { SequenceWindow } from "../../lib/ipmi/session.js";
 import { AppCmd, ChassisCmd, NetFn, commandName } from "../../lib/ipmi/constants.js";
 import {
   IpmiAuthError,

@@ -1,3 +1,4 @@
+// Why one file: one table of codec tests in the spec's order, sharing its byte helpers.
 /**
  * The IPMI codecs on their own: tables, framing, the cipher 17 (SHA-256) path that ipmi_sim cannot
  * exercise, encode/decode round trips and the errors they raise.

@@ -1,3 +1,4 @@
+// Why one file: every test walks the same captured sessions, in capture order.
 /**
  * The codecs against real traffic: ipmitool 1.8.19 talking to OpenIPMI ipmi_sim 2.0.33 (captures
  * turned into test/vectors/ipmi/*.json by make-vectors.mjs). Every key, HMAC, AuthCode, plaintext
