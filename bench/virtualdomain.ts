@@ -339,6 +339,27 @@ function cpuLoop(
   return { agentMs: childrenCpuMs(r.stdout) / runs, libvirtdMs: (after - before) / runs };
 }
 
+/**
+ * What monitoring costs a dense host: CPU seconds per hour for 100 guests monitored every 10 s
+ * (36,000 monitors an hour), the agent's CPU and libvirtd's for it.
+ */
+export function density(rows: readonly [string, LoopCpu][]): string {
+  const perHour = 100 * (3600 / 10);
+  const lines = [
+    "Density: 100 guests monitored every 10 s (36,000 monitors an hour), CPU per monitor from the loops above:",
+    "",
+    "| agent | agent CPU per monitor | libvirtd CPU per monitor | CPU s per hour | of one core |",
+    "| --- | ---: | ---: | ---: | ---: |",
+  ];
+  for (const [label, cpu] of rows) {
+    const seconds = ((cpu.agentMs + cpu.libvirtdMs) * perHour) / 1000;
+    lines.push(
+      `| ${label} | ${cpu.agentMs.toFixed(1)} ms | ${cpu.libvirtdMs.toFixed(1)} ms | **${seconds.toFixed(0)} s** | ${((seconds / 3600) * 100).toFixed(1)}% |`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 // --- statistics ---
 
 function meanSd(xs: readonly number[]): string {
@@ -461,6 +482,7 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
         "Processes spawned by one monitor, two monitors traced (strace -f: forks, vforks and clones that are not threads; successful execve other than the agent's own), the programs they ran, and CPU per monitor over a loop of 20 (bash's `times` for the agent and its children; libvirtd's /proc stat for the daemon):\n\n";
       out +=
         "| agent | processes (forks) | programs run (execve) | which | agent CPU | libvirtd CPU |\n| --- | ---: | ---: | --- | ---: | ---: |\n";
+      const loops = new Map<Variant, LoopCpu>();
       for (const v of [ref, refNoCib, refOff, mine, mineNoCib]) {
         const [a, b] = [
           straceOnce(strace, dir, common, v, "monitor", monitorEnv),
@@ -473,8 +495,10 @@ async function singleNode(parts: ReadonlySet<Part>, dir: string, cib: string): P
             ? String(a.programs.length)
             : `${a.programs.length} / ${b.programs.length}`;
         const cpu = cpuLoop(common, v, "monitor", monitorEnv, 20, lv.pid, ticks);
+        loops.set(v, cpu);
         out += `| ${v.label} | ${n} | ${e} | ${summarize(a.programs)} | ${cpu.agentMs.toFixed(1)} ms | ${cpu.libvirtdMs.toFixed(1)} ms |\n`;
       }
+      out += `\n${density([ref, refOff, mine].map((v) => [v.label, loops.get(v) as LoopCpu]))}`;
       // The pieces of our monitor, in CPU time (less noisy than wall time on a shared machine).
       const pieces: [string, Variant, string][] = [
         [

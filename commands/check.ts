@@ -3,7 +3,6 @@
  * fencing and guest-resource mistake it can see, and with `--probe` asks every device, read-only,
  * through kvmha's agents. The logic is in topology/check; this is the command line and the I/O.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { CibError, XmlError, parseCib } from "../topology/check/cib.js";
@@ -15,8 +14,11 @@ import {
   formatJson,
   formatText,
 } from "../topology/check/report.js";
-import { contextOf, runRules } from "../topology/check/rules.js";
-import { KvmhaError, UsageError } from "../lib/errors.js";
+import { contextOf } from "../topology/check/context.js";
+import { runRules } from "../topology/check/rules.js";
+import { Deadline } from "../lib/deadline.js";
+import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
+import { runProgram } from "../lib/program.js";
 
 /** Exit codes: 0 clean (or warnings only), 1 findings, 2 the check could not run. */
 export const EXIT_USAGE = 2;
@@ -166,52 +168,31 @@ function readFile(file: string): string {
   try {
     return fs.readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "is a directory"
-            : (code ?? "unreadable");
-    throw new CheckInputError(`cannot read ${file === "-" ? "stdin" : file}: ${why}`);
+    throw new CheckInputError(`cannot read ${file === "-" ? "stdin" : file}: ${readFailure(err)}`);
   }
 }
 
 /** The live CIB through `cibadmin -Q`, bounded. */
-function readLive(timeoutS: number): Promise<string> {
+async function readLive(timeoutS: number): Promise<string> {
   const cibadmin = findProgram("cibadmin");
   if (cibadmin === undefined)
     throw new CheckInputError(
       "cibadmin not found (Debian package pacemaker-cli-utils); give a file with --cib FILE",
     );
-  return new Promise((resolve, reject) => {
-    execFile(
-      cibadmin,
-      ["-Q"],
-      {
-        timeout: Math.round(timeoutS * 1000),
-        killSignal: "SIGKILL",
-        maxBuffer: 256 << 20,
-        encoding: "utf8",
-      },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve(stdout);
-          return;
-        }
-        const first = stderr
-          .split("\n")
-          .find((l) => l.trim() !== "")
-          ?.trim();
-        const why = error.killed
-          ? `did not answer within ${timeoutS} s`
-          : `failed${first !== undefined ? `: ${first}` : ` (exit status ${String(error.code)})`}`;
-        reject(new CheckInputError(`cibadmin -Q ${why}`));
-      },
-    );
+  const r = await runProgram(cibadmin, ["-Q"], Deadline.in(timeoutS * 1000), {
+    maxOutput: 256 << 20,
   });
+  if (r.code === 0) return r.stdout;
+  const first = r.stderr
+    .split("\n")
+    .find((l) => l.trim() !== "")
+    ?.trim();
+  const why = r.timedOut
+    ? `did not answer within ${timeoutS} s`
+    : r.spawnError !== undefined
+      ? `cannot run (${r.spawnError})`
+      : `failed${first !== undefined ? `: ${first}` : ` (exit status ${String(r.code ?? r.signal)})`}`;
+  throw new CheckInputError(`cibadmin -Q ${why}`);
 }
 
 /** Where our agents are: --agent-dir, beside the running kvmha executable, else /usr/sbin. */

@@ -6,8 +6,8 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../lib/errors.js";
-import { InventoryError, loadInventory } from "../topology/inventory/load.js";
-import { type RenderedFile, renderFormat } from "../topology/render/render.js";
+import { InventoryError } from "../topology/inventory/load.js";
+import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
 import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
 const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]
@@ -81,7 +81,7 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
   }
   let loaded;
   try {
-    loaded = await loadInventory(parsed.inventory);
+    loaded = await loadForRender(parsed.inventory);
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
     io.err(err.lines.map((l) => `${l}\n`).join(""));

@@ -33,3 +33,8 @@ export function sleep(ms: number, deadline?: Deadline): Promise<void> {
   const wait = deadline === undefined ? ms : Math.min(ms, deadline.remainingMs());
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
 }
+
+/** Milliseconds as seconds with one decimal, for messages: `2.5 s`. */
+export function secs(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}

@@ -33,3 +33,15 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return typeof err === "string" ? err : (JSON.stringify(err) ?? String(err));
 }
+
+/** Why a file could not be read, in a few words: "no such file", "permission denied", … */
+export function readFailure(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT"
+    ? "no such file"
+    : code === "EACCES"
+      ? "permission denied"
+      : code === "EISDIR"
+        ? "is a directory"
+        : (code ?? "unreadable");
+}

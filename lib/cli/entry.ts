@@ -36,7 +36,9 @@ function runningInSea(): boolean {
   // node:sea exists from Node 20.12 on; getBuiltinModule from 20.16. Both are on the host and in
   // the embedded runtime, but a missing one must not take the entry down.
   const sea = process.getBuiltinModule?.("node:sea");
-  return sea?.isSea() ?? false;
+  if (sea?.isSea() === true) return true;
+  // A Bun standalone executable runs its code from Bun's embedded file system.
+  return process.argv[1]?.startsWith("/$bunfs/") ?? false;
 }
 
 let fatalName = "kvmha";

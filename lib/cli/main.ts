@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { KvmhaError, messageOf } from "../errors.js";
-import { VERSION } from "./version.js";
+import { VERSION, runtimeLabel } from "./version.js";
 
 /**
  * What one invoked name runs: it gets the arguments (argv minus program) and the name it was
@@ -147,7 +147,7 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
   if (name === "kvmha" || !known(name)) {
     const [first, ...tail] = args;
     if (first === "--version" || first === "-V") {
-      process.stdout.write(`kvmha ${VERSION} (node ${process.version})\n`);
+      process.stdout.write(`kvmha ${VERSION} (${runtimeLabel()})\n`);
       return 0;
     }
     const subcommand =

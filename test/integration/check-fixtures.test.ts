@@ -9,7 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { parseCib } from "../../topology/check/cib.js";
-import { contextOf, runRules } from "../../topology/check/rules.js";
+import { contextOf } from "../../topology/check/context.js";
+import { runRules } from "../../topology/check/rules.js";
 import { requireProgram } from "../lab/bins.js";
 import { run } from "../lab/clients.js";
 

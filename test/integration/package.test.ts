@@ -269,6 +269,8 @@ describe(
           rev,
           "--compression",
           "gzip",
+          "--formats",
+          "deb",
         ];
         ok(
           sh(process.execPath, args, { env: process.env, timeoutMs: 15 * 60_000 }),
@@ -301,12 +303,13 @@ describe(
       assert.equal(controlField(deb, "Section"), "admin");
       assert.match(controlField(deb, "Maintainer"), /^.+ <.+@.+>$/);
       assert.match(controlField(deb, "Installed-Size"), /^\d+$/);
-      assert.ok(Number(controlField(deb, "Installed-Size")) > 100_000); // the 117 MB executable, in KiB
-      // Only what the executable links against: libc and the C++ runtime it came with.
+      assert.ok(Number(controlField(deb, "Installed-Size")) > 100_000); // the ~115 MB executable, in KiB
+      // Only what the executable links against: libc, and for Node's runtime the C++ runtime.
       const depends = controlField(deb, "Depends")
         .split(", ")
         .map((d) => d.split(" ")[0]);
-      assert.deepEqual(depends.sort(), ["libc6", "libgcc-s1", "libstdc++6"]);
+      assert.ok(depends.includes("libc6"), depends.join(", "));
+      for (const d of depends) assert.ok(["libc6", "libgcc-s1", "libstdc++6"].includes(d ?? ""), d);
       assert.equal(controlField(deb, "Recommends"), "libvirt-clients");
       assert.match(
         controlField(deb, "Description"),
@@ -460,7 +463,7 @@ describe(
       assert.match(
         version,
         new RegExp(
-          `^kvmha ${pkg.version.replace(/\./g, "\\.")} \\(node v\\d+\\.\\d+\\.\\d+\\)\\n$`,
+          `^kvmha ${pkg.version.replace(/\./g, "\\.")} \\((node v|bun )\\d+\\.\\d+\\.\\d+\\)\\n$`,
         ),
       );
       const help = ok(sh("/usr/sbin/kvmha", ["--help"]), "kvmha --help");

@@ -21,8 +21,8 @@ import { loadInventory } from "../../topology/inventory/load.js";
 import { renderFormat } from "../../topology/render/render.js";
 import type { Format } from "../../topology/render/templates.js";
 import { agentPath } from "../lab/agents.js";
-import { requireProgram } from "../lab/bins.js";
-import { type RunResult, run } from "../lab/clients.js";
+import type { RunResult } from "../lab/clients.js";
+import { labGenerations } from "../lab/generation.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/inventories");
@@ -30,30 +30,6 @@ const TEMPLATES = path.join(ROOT, "crm-templates");
 const SAMPLES = ["two-node", "three-node", "multi-outlet", "sbd", "no-pdu"] as const;
 const OCF_DIR = "/usr/lib/ocf/resource.d/kvmha";
 const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
-
-const made: string[] = [];
-let madeOcfDir = false;
-let tmp = "";
-
-function link(target: string, file: string): void {
-  if (fs.existsSync(file)) return;
-  fs.symlinkSync(target, file);
-  made.push(file);
-}
-
-/** Runs a program on a CIB file (CIB_file), bounded. */
-function onCib(
-  cib: string,
-  program: string,
-  args: readonly string[],
-  input?: string,
-): Promise<RunResult> {
-  return run(program, args, {
-    env: { PATH, LC_ALL: "C", CIB_file: cib, HOME: tmp },
-    killAfterMs: 120_000,
-    ...(input === undefined ? {} : { input }),
-  });
-}
 
 function ok(r: RunResult, what: string): void {
   assert.equal(
@@ -70,167 +46,6 @@ interface Sample {
   readonly guests: readonly string[];
   readonly files: ReadonlyMap<string, string>;
 }
-
-const samples = new Map<string, Sample>();
-
-/**
- * The fixture with its secret paths moved into the test's directory, rendered in every format.
- * The community files are written, though nothing may read them when the configuration is applied.
- */
-async function prepare(name: string): Promise<Sample> {
-  const dir = path.join(tmp, name);
-  const secrets = path.join(dir, "secrets");
-  fs.mkdirSync(secrets, { recursive: true });
-  const text = fs
-    .readFileSync(path.join(FIXTURES, `${name}.yaml`), "utf8")
-    .replaceAll("/etc/kvmha/", `${secrets}/`);
-  for (const m of text.matchAll(/community_file: ([^\s,}]+)/g))
-    fs.writeFileSync(m[1] ?? "", `community-of-${path.basename(m[1] ?? "")}\n`, { mode: 0o600 });
-  const inventoryFile = path.join(dir, `${name}.yaml`);
-  fs.writeFileSync(inventoryFile, text);
-  const { inventory } = await loadInventory(inventoryFile);
-  const files = new Map<string, string>();
-  for (const format of ["pcs", "crmsh", "cib"] as Format[]) {
-    for (const f of await renderFormat(inventory, format, TEMPLATES, inventoryFile)) {
-      const file = path.join(dir, f.name);
-      fs.writeFileSync(file, f.text, { mode: f.executable ? 0o755 : 0o644 });
-      files.set(f.name, file);
-    }
-  }
-  return {
-    name,
-    dir,
-    nodes: inventory.nodes.map((n) => n.name),
-    guests: inventory.guests.map((g) => g.name),
-    files,
-  };
-}
-
-/**
- * An empty CIB with the cluster's nodes in it and online, as a running cluster has once its nodes
- * have joined (without node states, crm_verify warns that every node is unclean).
- */
-async function baseCib(sample: Sample, file: string): Promise<void> {
-  const empty = await run(requireProgram("cibadmin"), ["--empty"], { env: { PATH, LC_ALL: "C" } });
-  ok(empty, "cibadmin --empty");
-  const bare = `${file}.bare`;
-  fs.writeFileSync(bare, empty.stdout);
-  for (const [i, node] of sample.nodes.entries()) {
-    ok(
-      await onCib(bare, requireProgram("cibadmin"), [
-        "--create",
-        "--scope",
-        "nodes",
-        "--xml-text",
-        `<node id="${i + 1}" uname="${node}"/>`,
-      ]),
-      `adding node ${node}`,
-    );
-  }
-  const up = sample.nodes.flatMap((n) => ["--node-up", n]);
-  ok(
-    await run(
-      requireProgram("crm_simulate"),
-      ["--xml-file", bare, "--quorum", "true", ...up, "--save-output", file],
-      { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
-    ),
-    "crm_simulate --node-up",
-  );
-}
-
-async function crmVerifyClean(cib: string): Promise<void> {
-  const r = await run(requireProgram("crm_verify"), ["--xml-file", cib, "-V"], {
-    env: { PATH, LC_ALL: "C" },
-    killAfterMs: 60_000,
-  });
-  ok(r, `crm_verify -x ${cib}`);
-  assert.equal(
-    `${r.stdout}${r.stderr}`.trim(),
-    "",
-    `crm_verify -x ${cib} -V is not silent:\n${r.stdout}${r.stderr}`,
-  );
-}
-
-function sample(name: string): Sample {
-  const s = samples.get(name);
-  assert.ok(s !== undefined, `${name} was not prepared`);
-  return s;
-}
-
-before(async () => {
-  for (const p of [
-    "pcs",
-    "crm",
-    "cibadmin",
-    "crm_verify",
-    "crm_simulate",
-    "crm_resource",
-    "crm_attribute",
-  ] as const)
-    requireProgram(p);
-  link(agentPath("fence_ipmi"), "/usr/sbin/fence_ipmi");
-  link(agentPath("fence_pdu"), "/usr/sbin/fence_pdu");
-  if (!fs.existsSync(OCF_DIR)) {
-    fs.mkdirSync(OCF_DIR, { recursive: true });
-    madeOcfDir = true;
-  }
-  link(agentPath("VirtualDomain"), path.join(OCF_DIR, "VirtualDomain"));
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-"));
-  for (const name of SAMPLES) samples.set(name, await prepare(name));
-});
-
-after(() => {
-  for (const file of made.reverse()) fs.rmSync(file, { force: true });
-  if (madeOcfDir) fs.rmSync(OCF_DIR, { recursive: true, force: true });
-  if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-describe("kvmha render: pcs script applied with pcs -f", () => {
-  for (const name of SAMPLES) {
-    it(`${name}: the script runs on an empty CIB and crm_verify is clean`, async () => {
-      const s = sample(name);
-      const cib = path.join(s.dir, "pcs.xml");
-      await baseCib(s, cib);
-      ok(await onCib(cib, "/bin/sh", [s.files.get("pcs.sh") ?? ""]), "pcs.sh");
-      await crmVerifyClean(cib);
-      const xml = fs.readFileSync(cib, "utf8");
-      for (const node of s.nodes)
-        assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
-      for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
-      assert.match(xml, /name="stonith-enabled" value="true"/);
-    });
-  }
-});
-
-describe("kvmha render: crmsh configuration loaded with crm configure load update", () => {
-  for (const name of SAMPLES) {
-    it(`${name}: crmsh-apply.sh loads it into an empty CIB and crm_verify is clean`, async () => {
-      const s = sample(name);
-      const cib = path.join(s.dir, "crmsh.xml");
-      await baseCib(s, cib);
-      const r = await onCib(cib, "/bin/sh", [s.files.get("crmsh-apply.sh") ?? ""]);
-      ok(r, "crmsh-apply.sh");
-      assert.doesNotMatch(r.stdout + r.stderr, /WARNING|ERROR/, r.stdout + r.stderr);
-      await crmVerifyClean(cib);
-      const xml = fs.readFileSync(cib, "utf8");
-      for (const node of s.nodes)
-        assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
-      for (const guest of s.guests) assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
-    });
-  }
-});
-
-describe("kvmha render: CIB XML applied with cibadmin", () => {
-  for (const name of SAMPLES) {
-    it(`${name}: cib-apply.sh applies it with cibadmin --modify and crm_verify is clean`, async () => {
-      const s = sample(name);
-      const cib = path.join(s.dir, "cib.xml.applied");
-      await baseCib(s, cib);
-      ok(await onCib(cib, "/bin/sh", [s.files.get("cib-apply.sh") ?? ""]), "cib-apply.sh");
-      await crmVerifyClean(cib);
-    });
-  }
-});
 
 type Xml = { $?: Record<string, string> } & {
   [child: string]: Xml[] | Record<string, string> | undefined;
@@ -303,50 +118,6 @@ async function normalized(file: string): Promise<unknown> {
   };
 }
 
-describe("kvmha render: the three formats give the same CIB", () => {
-  for (const name of SAMPLES) {
-    it(`${name}: pcs, crmsh and cibadmin results are equal once normalized`, async () => {
-      const s = sample(name);
-      const files = ["pcs.xml", "crmsh.xml", "cib.xml.applied"].map((f) => path.join(s.dir, f));
-      for (const f of files) assert.ok(fs.existsSync(f), `${f} is missing (its apply test failed)`);
-      const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
-      assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
-      assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
-      // what the cluster lab asked for landed in the CIB: IPMI tried once, every device's failures expire
-      const devices = (
-        pcs as {
-          primitives: {
-            id?: string;
-            class?: string;
-            type?: string;
-            params: Record<string, string>;
-            meta: Record<string, string>;
-          }[];
-        }
-      ).primitives.filter((p) => p.class === "stonith");
-      assert.ok(devices.length > 0);
-      for (const d of devices) {
-        assert.equal(d.meta["failure-timeout"], "120s", `${d.id ?? ""} failure-timeout`);
-        const once = d.type === "fence_ipmi" ? "1" : undefined;
-        assert.equal(d.params["pcmk_off_retries"], once, `${d.id ?? ""} pcmk_off_retries`);
-        assert.equal(d.params["pcmk_reboot_retries"], once, `${d.id ?? ""} pcmk_reboot_retries`);
-      }
-      // and the community is referenced, never copied: community_file F is community_script=/bin/cat F
-      const text = fs.readFileSync(files[0] ?? "", "utf8");
-      assert.doesNotMatch(text, /community-of-|name="community"/);
-      for (const m of fs
-        .readFileSync(path.join(s.dir, `${name}.yaml`), "utf8")
-        .matchAll(/community_file: ([^\s,}]+)/g)) {
-        assert.ok(
-          text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`),
-          `community_script for ${m[1] ?? ""}`,
-        );
-      }
-    });
-  }
-});
-
-/** The guests' nodes in crm_simulate's "Revised Cluster Status". */
 function placement(output: string, guests: readonly string[]): Map<string, string> {
   const revised = output.slice(output.lastIndexOf("Revised Cluster Status"));
   const at = new Map<string, string>();
@@ -359,61 +130,310 @@ function placement(output: string, guests: readonly string[]): Map<string, strin
   return at;
 }
 
-describe("kvmha render: crm_simulate fences a failed node and moves its guests", () => {
-  for (const name of SAMPLES) {
-    it(`${name}: node failure → fencing, guests restarted elsewhere; standby → live migration`, async () => {
-      const s = sample(name);
-      const simulate = requireProgram("crm_simulate");
-      const started = path.join(s.dir, "started.xml");
-      const r1 = await run(
-        simulate,
-        ["--xml-file", path.join(s.dir, "pcs.xml"), "--simulate", "--save-output", started],
-        { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
-      );
-      ok(r1, "crm_simulate (start)");
-      const before = placement(r1.stdout, s.guests);
-      assert.equal(before.size, s.guests.length, `not every guest started:\n${r1.stdout}`);
-      const victim = before.get(s.guests[0] ?? "") ?? "";
-      const moved = s.guests.filter((g) => before.get(g) === victim);
+for (const gen of labGenerations()) {
+  describe(gen.title, () => {
+    const made: string[] = [];
+    let madeOcfDir = false;
+    let tmp = "";
+    const ocfDir = gen.hostPath(OCF_DIR);
 
-      const r2 = await run(simulate, ["--xml-file", started, "--node-fail", victim, "--simulate"], {
-        env: { PATH, LC_ALL: "C" },
-        killAfterMs: 60_000,
+    function link(target: string, file: string): void {
+      if (fs.existsSync(file)) return;
+      fs.symlinkSync(target, file);
+      made.push(file);
+    }
+
+    /** Runs a program on a CIB file (CIB_file), bounded. */
+    function onCib(
+      cib: string,
+      program: string,
+      args: readonly string[],
+      input?: string,
+    ): Promise<RunResult> {
+      return gen.run(program, args, {
+        env: { PATH, LC_ALL: "C", CIB_file: cib, HOME: tmp },
+        killAfterMs: 120_000,
+        ...(input === undefined ? {} : { input }),
       });
-      ok(r2, "crm_simulate --node-fail");
-      assert.match(r2.stdout, new RegExp(`Fence \\(reboot\\) ${victim} `), r2.stdout);
-      assert.match(r2.stdout, new RegExp(`Fencing ${victim} \\(reboot\\)`), r2.stdout);
-      const after = placement(r2.stdout, s.guests);
-      for (const g of moved) {
-        assert.match(r2.stdout, new RegExp(`Move\\s+${g}\\s+\\( ${victim} -> `), r2.stdout);
-        assert.ok(
-          after.get(g) !== undefined && after.get(g) !== victim,
-          `${g} is not running elsewhere:\n${r2.stdout}`,
+    }
+
+    const samples = new Map<string, Sample>();
+
+    /**
+     * The fixture with its secret paths moved into the test's directory, rendered in every format.
+     * The community files are written, though nothing may read them when the configuration is applied.
+     */
+    async function prepare(name: string): Promise<Sample> {
+      const dir = path.join(tmp, name);
+      const secrets = path.join(dir, "secrets");
+      fs.mkdirSync(secrets, { recursive: true });
+      const text = fs
+        .readFileSync(path.join(FIXTURES, `${name}.yaml`), "utf8")
+        .replaceAll("/etc/kvmha/", `${secrets}/`);
+      for (const m of text.matchAll(/community_file: ([^\s,}]+)/g))
+        fs.writeFileSync(m[1] ?? "", `community-of-${path.basename(m[1] ?? "")}\n`, {
+          mode: 0o600,
+        });
+      const inventoryFile = path.join(dir, `${name}.yaml`);
+      fs.writeFileSync(inventoryFile, text);
+      const { inventory } = await loadInventory(inventoryFile);
+      const files = new Map<string, string>();
+      for (const format of ["pcs", "crmsh", "cib"] as Format[]) {
+        for (const f of await renderFormat(inventory, format, TEMPLATES, inventoryFile)) {
+          const file = path.join(dir, f.name);
+          fs.writeFileSync(file, f.text, { mode: f.executable ? 0o755 : 0o644 });
+          files.set(f.name, file);
+        }
+      }
+      return {
+        name,
+        dir,
+        nodes: inventory.nodes.map((n) => n.name),
+        guests: inventory.guests.map((g) => g.name),
+        files,
+      };
+    }
+
+    /**
+     * An empty CIB with the cluster's nodes in it and online, as a running cluster has once its nodes
+     * have joined (without node states, crm_verify warns that every node is unclean).
+     */
+    async function baseCib(sample: Sample, file: string): Promise<void> {
+      const empty = await gen.run(gen.requireProgram("cibadmin"), ["--empty"], {
+        env: { PATH, LC_ALL: "C" },
+      });
+      ok(empty, "cibadmin --empty");
+      const bare = `${file}.bare`;
+      fs.writeFileSync(bare, empty.stdout);
+      for (const [i, node] of sample.nodes.entries()) {
+        ok(
+          await onCib(bare, gen.requireProgram("cibadmin"), [
+            "--create",
+            "--scope",
+            "nodes",
+            "--xml-text",
+            `<node id="${i + 1}" uname="${node}"/>`,
+          ]),
+          `adding node ${node}`,
         );
       }
-
-      // A planned evacuation (standby) live-migrates: the guests have allow-migrate=true.
-      const standby = path.join(s.dir, "standby.xml");
-      fs.copyFileSync(started, standby);
+      const up = sample.nodes.flatMap((n) => ["--node-up", n]);
       ok(
-        await onCib(standby, requireProgram("crm_attribute"), [
-          "--node",
-          victim,
-          "--name",
-          "standby",
-          "--update",
-          "on",
-        ]),
-        "crm_attribute standby",
+        await gen.run(
+          gen.requireProgram("crm_simulate"),
+          ["--xml-file", bare, "--quorum", "true", ...up, "--save-output", file],
+          { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
+        ),
+        "crm_simulate --node-up",
       );
-      const r3 = await run(simulate, ["--xml-file", standby, "--simulate"], {
+    }
+
+    async function crmVerifyClean(cib: string): Promise<void> {
+      const r = await gen.run(gen.requireProgram("crm_verify"), ["--xml-file", cib, "-V"], {
         env: { PATH, LC_ALL: "C" },
         killAfterMs: 60_000,
       });
-      ok(r3, "crm_simulate (standby)");
-      for (const g of moved)
-        assert.match(r3.stdout, new RegExp(`Migrate\\s+${g}\\s+\\( ${victim} -> `), r3.stdout);
-      assert.doesNotMatch(r3.stdout, /Fence/, r3.stdout);
+      ok(r, `crm_verify -x ${cib}`);
+      assert.equal(
+        `${r.stdout}${r.stderr}`.trim(),
+        "",
+        `crm_verify -x ${cib} -V is not silent:\n${r.stdout}${r.stderr}`,
+      );
+    }
+
+    function sample(name: string): Sample {
+      const s = samples.get(name);
+      assert.ok(s !== undefined, `${name} was not prepared`);
+      return s;
+    }
+
+    before(async () => {
+      for (const p of [
+        "pcs",
+        "crm",
+        "cibadmin",
+        "crm_verify",
+        "crm_simulate",
+        "crm_resource",
+        "crm_attribute",
+      ] as const)
+        gen.requireProgram(p);
+      link(agentPath("fence_ipmi"), gen.hostPath("/usr/sbin/fence_ipmi"));
+      link(agentPath("fence_pdu"), gen.hostPath("/usr/sbin/fence_pdu"));
+      if (!fs.existsSync(ocfDir)) {
+        fs.mkdirSync(ocfDir, { recursive: true });
+        madeOcfDir = true;
+      }
+      link(agentPath("VirtualDomain"), path.join(ocfDir, "VirtualDomain"));
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-"));
+      for (const name of SAMPLES) samples.set(name, await prepare(name));
     });
-  }
-});
+
+    after(() => {
+      for (const file of made.reverse()) fs.rmSync(file, { force: true });
+      if (madeOcfDir) fs.rmSync(ocfDir, { recursive: true, force: true });
+      if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    describe("kvmha render: pcs script applied with pcs -f", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: the script runs on an empty CIB and crm_verify is clean`, async () => {
+          const s = sample(name);
+          const cib = path.join(s.dir, "pcs.xml");
+          await baseCib(s, cib);
+          ok(await onCib(cib, "/bin/sh", [s.files.get("pcs.sh") ?? ""]), "pcs.sh");
+          await crmVerifyClean(cib);
+          const xml = fs.readFileSync(cib, "utf8");
+          for (const node of s.nodes)
+            assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+          for (const guest of s.guests)
+            assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
+          assert.match(xml, /name="stonith-enabled" value="true"/);
+        });
+      }
+    });
+
+    describe("kvmha render: crmsh configuration loaded with crm configure load update", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: crmsh-apply.sh loads it into an empty CIB and crm_verify is clean`, async () => {
+          const s = sample(name);
+          const cib = path.join(s.dir, "crmsh.xml");
+          await baseCib(s, cib);
+          const r = await onCib(cib, "/bin/sh", [s.files.get("crmsh-apply.sh") ?? ""]);
+          ok(r, "crmsh-apply.sh");
+          assert.doesNotMatch(r.stdout + r.stderr, /WARNING|ERROR/, r.stdout + r.stderr);
+          await crmVerifyClean(cib);
+          const xml = fs.readFileSync(cib, "utf8");
+          for (const node of s.nodes)
+            assert.match(xml, new RegExp(`<fencing-level [^>]*target="${node}"`));
+          for (const guest of s.guests)
+            assert.match(xml, new RegExp(`<primitive [^>]*id="${guest}"`));
+        });
+      }
+    });
+
+    describe("kvmha render: CIB XML applied with cibadmin", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: cib-apply.sh applies it with cibadmin --modify and crm_verify is clean`, async () => {
+          const s = sample(name);
+          const cib = path.join(s.dir, "cib.xml.applied");
+          await baseCib(s, cib);
+          ok(await onCib(cib, "/bin/sh", [s.files.get("cib-apply.sh") ?? ""]), "cib-apply.sh");
+          await crmVerifyClean(cib);
+        });
+      }
+    });
+
+    describe("kvmha render: the three formats give the same CIB", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: pcs, crmsh and cibadmin results are equal once normalized`, async () => {
+          const s = sample(name);
+          const files = ["pcs.xml", "crmsh.xml", "cib.xml.applied"].map((f) => path.join(s.dir, f));
+          for (const f of files)
+            assert.ok(fs.existsSync(f), `${f} is missing (its apply test failed)`);
+          const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
+          assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
+          assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
+          // what the cluster lab asked for landed in the CIB: IPMI tried once, every device's failures expire
+          const devices = (
+            pcs as {
+              primitives: {
+                id?: string;
+                class?: string;
+                type?: string;
+                params: Record<string, string>;
+                meta: Record<string, string>;
+              }[];
+            }
+          ).primitives.filter((p) => p.class === "stonith");
+          assert.ok(devices.length > 0);
+          for (const d of devices) {
+            assert.equal(d.meta["failure-timeout"], "120s", `${d.id ?? ""} failure-timeout`);
+            const once = d.type === "fence_ipmi" ? "1" : undefined;
+            assert.equal(d.params["pcmk_off_retries"], once, `${d.id ?? ""} pcmk_off_retries`);
+            assert.equal(
+              d.params["pcmk_reboot_retries"],
+              once,
+              `${d.id ?? ""} pcmk_reboot_retries`,
+            );
+          }
+          // and the community is referenced, never copied: community_file F is community_script=/bin/cat F
+          const text = fs.readFileSync(files[0] ?? "", "utf8");
+          assert.doesNotMatch(text, /community-of-|name="community"/);
+          for (const m of fs
+            .readFileSync(path.join(s.dir, `${name}.yaml`), "utf8")
+            .matchAll(/community_file: ([^\s,}]+)/g)) {
+            assert.ok(
+              text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`),
+              `community_script for ${m[1] ?? ""}`,
+            );
+          }
+        });
+      }
+    });
+
+    /** The guests' nodes in crm_simulate's "Revised Cluster Status". */
+    describe("kvmha render: crm_simulate fences a failed node and moves its guests", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: node failure → fencing, guests restarted elsewhere; standby → live migration`, async () => {
+          const s = sample(name);
+          const simulate = gen.requireProgram("crm_simulate");
+          const started = path.join(s.dir, "started.xml");
+          const r1 = await gen.run(
+            simulate,
+            ["--xml-file", path.join(s.dir, "pcs.xml"), "--simulate", "--save-output", started],
+            { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
+          );
+          ok(r1, "crm_simulate (start)");
+          const before = placement(r1.stdout, s.guests);
+          assert.equal(before.size, s.guests.length, `not every guest started:\n${r1.stdout}`);
+          const victim = before.get(s.guests[0] ?? "") ?? "";
+          const moved = s.guests.filter((g) => before.get(g) === victim);
+
+          const r2 = await gen.run(
+            simulate,
+            ["--xml-file", started, "--node-fail", victim, "--simulate"],
+            {
+              env: { PATH, LC_ALL: "C" },
+              killAfterMs: 60_000,
+            },
+          );
+          ok(r2, "crm_simulate --node-fail");
+          assert.match(r2.stdout, new RegExp(`Fence \\(reboot\\) ${victim} `), r2.stdout);
+          assert.match(r2.stdout, new RegExp(`Fencing ${victim} \\(reboot\\)`), r2.stdout);
+          const after = placement(r2.stdout, s.guests);
+          for (const g of moved) {
+            assert.match(r2.stdout, new RegExp(`Move\\s+${g}\\s+\\( ${victim} -> `), r2.stdout);
+            assert.ok(
+              after.get(g) !== undefined && after.get(g) !== victim,
+              `${g} is not running elsewhere:\n${r2.stdout}`,
+            );
+          }
+
+          // A planned evacuation (standby) live-migrates: the guests have allow-migrate=true.
+          const standby = path.join(s.dir, "standby.xml");
+          fs.copyFileSync(started, standby);
+          ok(
+            await onCib(standby, gen.requireProgram("crm_attribute"), [
+              "--node",
+              victim,
+              "--name",
+              "standby",
+              "--update",
+              "on",
+            ]),
+            "crm_attribute standby",
+          );
+          const r3 = await gen.run(simulate, ["--xml-file", standby, "--simulate"], {
+            env: { PATH, LC_ALL: "C" },
+            killAfterMs: 60_000,
+          });
+          ok(r3, "crm_simulate (standby)");
+          for (const g of moved)
+            assert.match(r3.stdout, new RegExp(`Migrate\\s+${g}\\s+\\( ${victim} -> `), r3.stdout);
+          assert.doesNotMatch(r3.stdout, /Fence/, r3.stdout);
+        });
+      }
+    });
+  });
+}

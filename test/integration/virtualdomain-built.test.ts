@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 
 import { STABLE_MS } from "../../lib/libvirt/domain-record.js";
+import { VIRTUAL_DOMAIN_SOURCES, assertBuiltAfter } from "../lab/agents.js";
 import { findProgram } from "../lab/bins.js";
 import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
 
@@ -87,15 +88,10 @@ describe(
     let dir: string;
     let fakeQemu: ChildProcess | undefined;
     before(() => {
-      assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
+      assertBuiltAfter(AGENT, VIRTUAL_DOMAIN_SOURCES);
       assert.ok(
         findProgram("virsh") !== undefined,
         "virsh is not installed: install the Debian package libvirt-clients (scripts/lab-deps.sh)",
-      );
-      const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
-      assert.ok(
-        fs.statSync(path.join(ROOT, "agents/VirtualDomain.ts")).mtimeMs <= built,
-        `agents/VirtualDomain.ts is newer than ${AGENT}: run npm run build`,
       );
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "vd-nosock-"));
     });
@@ -179,21 +175,7 @@ describe("the built VirtualDomain", { timeout: 120_000 }, () => {
       findProgram("strace") !== undefined,
       "strace is not installed: install the Debian package strace (scripts/lab-deps.sh)",
     );
-    assert.ok(fs.existsSync(AGENT), `${AGENT} is missing: run npm run build`);
-    const built = fs.statSync(fs.realpathSync(AGENT)).mtimeMs;
-    for (const src of [
-      "agents/VirtualDomain.ts",
-      "lib/libvirt/utilization.ts",
-      "lib/libvirt/qemu-conf.ts",
-      "lib/libvirt/domain-record.ts",
-      "lib/libvirt/domain-xml.ts",
-      "lib/cli/main.ts",
-    ]) {
-      assert.ok(
-        fs.statSync(path.join(ROOT, src)).mtimeMs <= built,
-        `${src} is newer than ${AGENT}: run npm run build`,
-      );
-    }
+    assertBuiltAfter(AGENT, VIRTUAL_DOMAIN_SOURCES);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "vd-procs-"));
     lv = await startLibvirt();
     await lv.holdTestDriver();

@@ -1,7 +1,8 @@
 // ocf:kvmha:VirtualDomain's newer features against the lab's libvirtd with the test driver:
 // utilization written only on change (a fake crm_resource on PATH logs its calls), persistent
 // definitions kept across start/stop, validate-all's environment checks (OCF_CHECK_LEVEL=10),
-// guest_agent_check, reload-agent.
+// reload-agent, save_config, start_resources, snapshot, backingfile (QEMU guests:
+// virtualdomain-qemu.test.ts).
 // Run: node --import tsx --test test/integration/virtualdomain-features.test.ts
 
 import assert from "node:assert/strict";
@@ -12,14 +13,13 @@ import { after, before, describe, test } from "node:test";
 
 import { execFileSync } from "node:child_process";
 import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
-import { runVirtualDomain, showRun } from "../lab/libvirt-ocf.js";
-import { defineGuest, guestKernel } from "../lab/libvirt-guest.js";
-
-/** The console's first and last lines: boot-time errors (the agent's port) show at its start. */
-function consoleEnds(text: string): string {
-  if (text.length <= 2500) return `--- console ---\n${text}`;
-  return `--- console (head) ---\n${text.slice(0, 1000)}\n--- console (tail) ---\n${text.slice(-1500)}`;
-}
+import {
+  logLines,
+  runVirtualDomain,
+  showRun,
+  standInCrmResource,
+  testResource,
+} from "../lab/libvirt-ocf.js";
 
 const agent = runVirtualDomain;
 const show = showRun;
@@ -34,43 +34,15 @@ describe("VirtualDomain features with the test driver", { timeout: 180_000 }, ()
   let lv: Libvirt;
   let dir: string;
   let n = 0;
-  function resource(
+  const resource = (
     xml: (name: string) => string = (nm) => testXml(nm),
     extra: Record<string, string> = {},
-  ): { env: Record<string, string>; name: string; config: string } {
+  ) => {
     n++;
-    const name = `vd-f${n}`;
-    const config = path.join(dir, `${name}.xml`);
-    fs.writeFileSync(config, xml(name));
-    return {
-      name,
-      config,
-      env: {
-        OCF_RESOURCE_INSTANCE: `f${n}`,
-        HA_RSCTMP: path.join(dir, `rsctmp-${n}`),
-        OCF_RESKEY_config: config,
-        OCF_RESKEY_hypervisor: lv.testUri,
-        ...extra,
-      },
-    };
-  }
-  /** A crm_resource that appends its arguments to a log and exits `code`; returns PATH and the log. */
-  function fakeCrmResource(code = 0): { PATH: string; log: string } {
-    const bin = fs.mkdtempSync(path.join(dir, "bin-"));
-    const log = path.join(bin, "calls");
-    fs.writeFileSync(log, "");
-    fs.writeFileSync(
-      path.join(bin, "crm_resource"),
-      `#!/bin/sh\necho "$*" >> '${log}'\n${code === 0 ? "" : 'echo "Could not connect to the CIB" >&2\n'}exit ${code}\n`,
-      { mode: 0o755 },
-    );
-    return { PATH: `${bin}:${process.env.PATH ?? ""}`, log };
-  }
-  const calls = (log: string): string[] =>
-    fs
-      .readFileSync(log, "utf8")
-      .split("\n")
-      .filter((l) => l !== "");
+    return testResource(dir, `vd-f${n}`, `f${n}`, lv.testUri, xml, extra);
+  };
+  const fakeCrmResource = (code = 0) => standInCrmResource(dir, code);
+  const calls = logLines;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "vd-feat-"));
@@ -346,7 +318,7 @@ describe("VirtualDomain features with the test driver", { timeout: 180_000 }, ()
     assert.doesNotMatch(saved, /<domain[^>]* id=/);
     assert.equal(fs.statSync(config).mode & 0o777, 0o640);
     assert.deepEqual(
-      fs.readdirSync(path.dirname(config)).filter((f) => f.includes("kvmha-")),
+      fs.readdirSync(path.dirname(config)).filter((f) => f.endsWith(".tmp")),
       [],
       "no temporary file left",
     );
@@ -625,122 +597,3 @@ describe("VirtualDomain features with the test driver", { timeout: 180_000 }, ()
     assert.match(r.err, /is not executable \(EACCES\) on this node/);
   });
 });
-
-describe(
-  "VirtualDomain with QEMU guests (TCG): guest agent, snapshot",
-  { timeout: 240_000 },
-  () => {
-    let lv: Libvirt;
-    before(async () => {
-      guestKernel();
-      lv = await startLibvirt();
-    });
-    after(async () => {
-      await lv?.stop();
-    });
-
-    test("guest_agent_check: start waits for the agent, monitor pings it; without an agent channel the monitor fails with the reason", async () => {
-      const g = await defineGuest(lv, {
-        name: "vd-ga",
-        memoryMb: 128,
-        define: false,
-        guestAgent: true,
-      });
-      const env = {
-        OCF_RESOURCE_INSTANCE: "ga",
-        HA_RSCTMP: path.join(lv.dir, "rsctmp-ga"),
-        OCF_RESKEY_config: g.xmlFile,
-        OCF_RESKEY_hypervisor: lv.uri,
-        OCF_RESKEY_guest_agent_check: "true",
-        OCF_RESKEY_CRM_meta_timeout: "60000",
-      };
-      const plain = await defineGuest(lv, { name: "vd-noga", memoryMb: 128, define: false });
-      const envPlain = {
-        ...env,
-        OCF_RESOURCE_INSTANCE: "noga",
-        HA_RSCTMP: path.join(lv.dir, "rsctmp-noga"),
-        OCF_RESKEY_config: plain.xmlFile,
-        OCF_RESKEY_guest_agent_check: "false",
-      };
-      try {
-        let r = await agent("start", env);
-        assert.equal(r.code, 0, show(r));
-        assert.match(await g.console(), /guest agent on \/dev\/vport/);
-        r = await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "10000" });
-        assert.equal(r.code, 0, show(r));
-        // Without the check the monitor does not ask the agent at all.
-        r = await agent("monitor", {
-          ...env,
-          OCF_RESKEY_guest_agent_check: "false",
-          OCF_RESKEY_CRM_meta_interval: "10000",
-          HA_DEBUG: "1",
-        });
-        assert.equal(r.code, 0, show(r));
-        assert.doesNotMatch(r.err, /qemu-agent-command/);
-
-        r = await agent("start", envPlain);
-        assert.equal(r.code, 0, show(r));
-        r = await agent("monitor", {
-          ...envPlain,
-          OCF_RESKEY_guest_agent_check: "true",
-          OCF_RESKEY_CRM_meta_interval: "10000",
-          OCF_RESKEY_CRM_meta_timeout: "20000",
-        });
-        assert.equal(r.code, 1, show(r));
-        assert.match(
-          r.err,
-          /^ocf-exit-reason:guest agent of domain vd-noga does not answer: .*(not configured|agent)/m,
-        );
-        for (const e of [env, envPlain]) {
-          r = await agent("stop", { ...e, OCF_RESKEY_force_stop: "true" });
-          assert.equal(r.code, 0, show(r));
-        }
-      } catch (err) {
-        if (err instanceof Error)
-          err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
-        throw err;
-      }
-    });
-
-    test("snapshot: a QEMU guest saved on stop and restored on start goes on counting (no reboot)", async () => {
-      const g = await defineGuest(lv, { name: "vd-snap", memoryMb: 128, define: false });
-      const snap = path.join(lv.dir, "snapshots");
-      fs.mkdirSync(snap);
-      const env = {
-        OCF_RESOURCE_INSTANCE: "snap",
-        HA_RSCTMP: path.join(lv.dir, "rsctmp-snap"),
-        OCF_RESKEY_config: g.xmlFile,
-        OCF_RESKEY_hypervisor: lv.uri,
-        OCF_RESKEY_snapshot: snap,
-        OCF_RESKEY_CRM_meta_timeout: "90000",
-      };
-      try {
-        let r = await agent("start", env);
-        assert.equal(r.code, 0, show(r));
-        const before = await g.waitForUptime(3, 60_000);
-        r = await agent("stop", env);
-        assert.equal(r.code, 0, show(r));
-        assert.match(r.err, /saved to .*vd-snap\.state and stopped/);
-        assert.equal(
-          (await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code,
-          7,
-        );
-        r = await agent("start", env);
-        assert.equal(r.code, 0, show(r));
-        assert.match(r.err, /restored from/);
-        // The first uptime the guest prints after the restore goes on from before the save (a
-        // fresh boot would start near 0).
-        const after = await g.waitForUptime(0, 60_000);
-        assert.ok(after >= before, `uptime ${before} before the save, ${after} after the restore`);
-        // The console log starts afresh with the restored QEMU (append='off'): no boot banner in it.
-        assert.doesNotMatch(await g.console(), /kvmha-guest: up,/);
-        r = await agent("stop", { ...env, OCF_RESKEY_snapshot: "", OCF_RESKEY_force_stop: "true" });
-        assert.equal(r.code, 0, show(r));
-      } catch (err) {
-        if (err instanceof Error)
-          err.message += `\n${consoleEnds(await g.console())}\n--- libvirtd (tail) ---\n${(await lv.output()).slice(-2000)}`;
-        throw err;
-      }
-    });
-  },
-);

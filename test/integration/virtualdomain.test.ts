@@ -15,6 +15,7 @@ import { localEndpoint, remoteDomainState } from "../../lib/libvirt/remote.js";
 import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
 import { runVirtualDomain, showRun } from "../lab/libvirt-ocf.js";
 import { defineGuest, guestKernel } from "../lab/libvirt-guest.js";
+import { assertBefore } from "../lab/bounds.js";
 
 const agent = runVirtualDomain;
 const show = showRun;
@@ -260,14 +261,14 @@ describe("VirtualDomain with the test driver", { timeout: 120_000 }, () => {
         OCF_RESKEY_CRM_meta_interval: "10000",
       });
       assert.equal(r.code, 1, show(r));
-      assert.ok(r.ms < 3000, show(r));
+      assertBefore(r.ms, 3000, `the monitor ends before its op timeout: ${show(r)}`);
       assert.match(
         r.err,
         /ocf-exit-reason:state of domain vd-t\d+: virsh did not answer within .* \(libvirtd hung or unreachable/,
       );
       const s = await agent("stop", { ...env, OCF_RESKEY_CRM_meta_timeout: "3000" });
       assert.equal(s.code, 1, show(s));
-      assert.ok(s.ms < 3000, show(s));
+      assertBefore(s.ms, 3000, `stop ends before its op timeout: ${show(s)}`);
     } finally {
       server.close();
     }

@@ -2,6 +2,7 @@
  * Runs kvmha's built agents the way Pacemaker does: the executable from dist/bin, options as
  * key=value lines on stdin (so no secret is ever in argv), or on the command line for CLI tests.
  */
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,3 +52,32 @@ export function runAgentArgs(
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
   });
 }
+
+/** Every .ts file under `rel` (a file or a directory of the checkout). */
+function sourcesUnder(rel: string): string[] {
+  const root = path.resolve(DIST_BIN, "../..");
+  const full = path.join(root, rel);
+  if (!fs.statSync(full).isDirectory()) return [rel];
+  return fs
+    .readdirSync(full, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => path.join(rel, f));
+}
+
+/**
+ * Fails (with the fix) when a built agent is older than any of its sources, given as files or
+ * directories of the checkout: a test of the executable must not test yesterday's code.
+ */
+export function assertBuiltAfter(agent: string, sources: readonly string[]): void {
+  const root = path.resolve(DIST_BIN, "../..");
+  assert.ok(fs.existsSync(agent), `${agent} is missing: run npm run build`);
+  const built = fs.statSync(fs.realpathSync(agent)).mtimeMs;
+  for (const src of sources.flatMap(sourcesUnder))
+    assert.ok(
+      fs.statSync(path.join(root, src)).mtimeMs <= built,
+      `${src} is newer than ${agent}: run npm run build`,
+    );
+}
+
+/** The sources of ocf:kvmha:VirtualDomain: the agent and everything in lib/ it may bundle. */
+export const VIRTUAL_DOMAIN_SOURCES: readonly string[] = ["agents", "lib"];

@@ -13,6 +13,7 @@ export const LAB_PACKAGES = {
   ipmitool: "ipmitool",
   fence_ipmilan: "fence-agents",
   hyperfine: "hyperfine",
+  time: "time", // GNU time: the benches' peak RSS
   ip: "iproute2",
   // PDU lab
   snmpd: "snmpd",

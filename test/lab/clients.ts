@@ -2,8 +2,8 @@
 // fence_ipmilan. Passwords travel in the environment (ipmitool -E) or on
 // stdin (fence agents), never in our argv.
 
-import { spawn } from "node:child_process";
-
+import { Deadline } from "../../lib/deadline.js";
+import { runProgram } from "../../lib/program.js";
 import { requireProgram } from "./bins.js";
 import { ADMIN_USER, LAB_CIPHER_SUITE, type LabUser } from "./ipmi-bmc.js";
 
@@ -32,38 +32,33 @@ export interface RunOptions {
   killAfterMs?: number;
 }
 
-/** Run one program to completion with a hard time limit. */
-export function run(
+/**
+ * Run one program to completion with a hard time limit (lib/program.ts, the runner the agents use);
+ * rejects when it cannot start at all.
+ */
+export async function run(
   program: string,
   args: readonly string[],
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  const started = Date.now();
-  const argv = [program, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      env: opts.env ?? process.env,
-      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, opts.killAfterMs ?? 30_000);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, argv, ms: Date.now() - started, timedOut });
-    });
+  const r = await runProgram(program, args, Deadline.in(opts.killAfterMs ?? 30_000), {
+    env: opts.env ?? process.env,
+    input: opts.input,
+    maxOutput: 256 << 20,
+    minMs: 0,
+    // A lab tool's helpers may write a moment after it exits: wait for them, boundedly.
+    drainMs: 5_000,
   });
+  if (r.spawnError !== undefined) throw new Error(`cannot run ${program}: ${r.spawnError}`);
+  return {
+    code: r.code ?? null,
+    signal: r.signal ?? null,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    argv: [program, ...args],
+    ms: r.ms,
+    timedOut: r.timedOut,
+  };
 }
 
 export interface IpmitoolOptions {

@@ -10,7 +10,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { claimPort, pidAlive, reserveUdpPort } from "./ports.js";
+import { claimPort, pidAlive, releasePort, reserveUdpPort } from "./ports.js";
 
 /** Paths that go unquoted into daemons' configs, shell commands and URIs. */
 export const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
@@ -269,6 +269,125 @@ export function startFailure(
   return new Error(
     `${what} failed to start: ${why}\n--- ${name} output ---\n${output || "(none)"}${more}`,
   );
+}
+
+/** A lab daemon on a UDP port (ipmi-bmc.ts, pdu-sim.ts): how to start it and see it ready. */
+export interface UdpDaemonSpec {
+  /** What it stands for, for the start failure: "lab BMC". */
+  readonly what: string;
+  /** The daemon's name in messages: "ipmi_sim". */
+  readonly name: string;
+  readonly program: string;
+  readonly host: string;
+  /** A fixed port (never retried), else a port reserved for each attempt. */
+  readonly port: number | undefined;
+  /** Its lab directory (removed when the start fails, or at stop). */
+  readonly dir: string;
+  readonly logFile: string;
+  readonly timeoutMs: number;
+  /** What it logs when its port was taken meanwhile: the start is tried again on another. */
+  readonly inUse: RegExp;
+  /** Starts it on `port`, its configuration for that port written first. */
+  spawn(port: number): Promise<LabProcess>;
+  /** true once it answers; undefined: no answer by `deadline`; else why the answer is wrong. */
+  ready(port: number, deadline: number, gone: () => boolean): Promise<true | string | undefined>;
+  /** What else goes with it (helper processes), after it is stopped or abandoned. */
+  cleanup?(): Promise<void>;
+  /** More for a start failure's text (a helper's errors), read before the directory goes. */
+  moreOutput?(): string;
+}
+
+export interface UdpDaemon {
+  readonly port: number;
+  readonly process: LabProcess;
+  /** Stops it (only its pid), then its helpers; releases the port, removes the directory. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Starts a UDP lab daemon, waits until it answers, and tries again on another port when its port
+ * was taken meanwhile. A daemon that does not come up is killed and its directory removed, and
+ * the error has its output.
+ */
+export async function startUdpDaemon(spec: UdpDaemonSpec): Promise<UdpDaemon> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await takeUdpPort(spec.host, spec.port);
+    const p = await spec.spawn(port);
+    const untrack = cleanupAtExit(() => killAndRemoveSync(p.child, spec.dir));
+    const ready = await spec.ready(
+      port,
+      Date.now() + spec.timeoutMs,
+      () => p.dead || !!p.spawnError,
+    );
+    if (ready === true && !p.dead) {
+      let stopped: Promise<void> | undefined;
+      return {
+        port,
+        process: p,
+        stop: () => {
+          stopped ??= (async () => {
+            await terminate(p, spec.name);
+            await spec.cleanup?.();
+            untrack();
+            releasePort(port);
+            await removeLabDir(spec.dir);
+          })();
+          return stopped;
+        },
+      };
+    }
+    // Not ready: find out why, clean up this attempt.
+    await abandon(p);
+    await spec.cleanup?.();
+    untrack();
+    releasePort(port);
+    const output = readLogSync(spec.logFile);
+    if (spec.inUse.test(output) && spec.port === undefined && attempt < BIND_RETRIES) continue;
+    const more = spec.moreOutput?.() ?? "";
+    await fsp.rm(spec.dir, { recursive: true, force: true });
+    const why =
+      deathReason(p, spec.name, spec.program) ??
+      (typeof ready === "string"
+        ? ready
+        : `${spec.name} did not answer on ${spec.host}:${port} within ${spec.timeoutMs} ms`);
+    throw startFailure(spec.what, why, spec.name, output, more);
+  }
+}
+
+/** Sends `signal` to `pid` (only it), if there is one and it still runs. */
+export function safeKill(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** The last `lines` lines of a log's text. */
+export function tail(text: string, lines = 40): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** A process's namespace of `kind` ("mnt:[4026532…]"), undefined when it is gone. */
+export function namespaceOf(pid: number, kind: "pid" | "mnt"): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pids in namespace `ns` of `kind`: never this process, never when `ns` is this process's own. */
+export function pidsInNamespace(ns: string, kind: "pid" | "mnt"): number[] {
+  if (ns === namespaceOf(process.pid, kind)) return [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((pid) => pid !== process.pid && namespaceOf(pid, kind) === ns);
 }
 
 /** True while `pid` runs (a zombie waiting for its reaper counts as gone). */

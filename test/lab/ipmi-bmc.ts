@@ -6,19 +6,27 @@
 // log. Nothing outside that directory is written, and stop() kills only the
 // ipmi_sim process it started, then removes the directory.
 
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { requireProgram } from "./bins.js";
 import {
-  type ChassisFiles,
-  chassisFiles,
-  initChassisFiles,
-  startBmcProcess,
-} from "./bmc-process.js";
-import { cmdlineOf, isLoopback, orphanReaper, readPid } from "./daemon.js";
+  cmdlineOf,
+  isLoopback,
+  labBaseDir,
+  makeLabDir,
+  type OrphanReaper,
+  orphanReaper,
+  readPid,
+  spawnLogged,
+  startUdpDaemon,
+} from "./daemon.js";
+import { type ChassisFiles, chassisFiles, initChassisFiles } from "./bmc-chassis.js";
 import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
+import { authCapsRequest, isAuthCapsAnswer } from "./ipmi-wire.js";
+import { pollUdp } from "./ports.js";
 
 export type PowerState = "on" | "off";
 export type { LabUser, Privilege } from "./ipmi-users.js";
@@ -155,6 +163,95 @@ function emuCommands(guid: string): string {
   ].join("\n");
 }
 
+/** Wait until an IPMI LAN endpoint answers Get Channel Auth Caps; false if `deadline` passes first. */
+export async function waitForIpmi(
+  host: string,
+  port: number,
+  deadline: number,
+  shouldStop: () => boolean = () => false,
+): Promise<boolean> {
+  const ok = (buf: Buffer) => (isAuthCapsAnswer(buf) ? true : undefined);
+  return (await pollUdp(host, port, authCapsRequest(), ok, deadline, shouldStop, 200)) ?? false;
+}
+
+/** How to start a BMC daemon (ipmi_sim, pyghmi's BMC) on a loopback UDP port. */
+export interface BmcDaemonSpec {
+  /** Its name: `<dir>/<name>.pid` and `<dir>/<name>.log`, and in messages. */
+  name: string;
+  program: string;
+  /** Its private directory is `<lab base>/<dirPrefix>XXXXXX`; `reaper` cleans up after dead tests. */
+  dirPrefix: string;
+  reaper: OrphanReaper;
+  host: string;
+  /** A fixed port, else a free one. */
+  port: number | undefined;
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  /** Writes its files in its directory, once, before the first start. */
+  prepare(dir: string): Promise<void>;
+  /** Its argv on `port` (its configuration for that port written first). */
+  args(port: number, dir: string): Promise<string[]>;
+}
+
+/** A started BMC daemon. */
+export interface BmcDaemon {
+  host: string;
+  port: number;
+  dir: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a BMC daemon in a new lab directory and resolves once it answers Get Channel
+ * Authentication Capabilities (daemon.ts's startUdpDaemon does the rest: port retries, stop by
+ * its own pid, cleanup on failure).
+ */
+export async function startBmcDaemon(spec: BmcDaemonSpec): Promise<BmcDaemon> {
+  const base = labBaseDir();
+  spec.reaper.once(base);
+  const dir = await makeLabDir(base, spec.dirPrefix, `${spec.name}'s config`);
+  const logFile = path.join(dir, `${spec.name}.log`);
+  try {
+    await spec.prepare(dir);
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const daemon = await startUdpDaemon({
+    what: "lab BMC",
+    name: spec.name,
+    program: spec.program,
+    host: spec.host,
+    port: spec.port,
+    dir,
+    logFile,
+    timeoutMs: spec.timeoutMs,
+    inUse: /address already in use/i,
+    async spawn(port) {
+      const p = spawnLogged(spec.program, await spec.args(port, dir), {
+        cwd: dir,
+        env: spec.env,
+        logFile,
+      });
+      const pid = p.child.pid;
+      if (pid !== undefined) fs.writeFileSync(path.join(dir, `${spec.name}.pid`), `${pid}\n`);
+      return p;
+    },
+    ready: async (port, deadline, gone) =>
+      (await waitForIpmi(spec.host, port, deadline, gone)) ? true : undefined,
+  });
+  return {
+    host: spec.host,
+    port: daemon.port,
+    dir,
+    pid: daemon.process.child.pid ?? 0,
+    logFile,
+    stop: daemon.stop,
+  };
+}
+
 /** Start a simulated BMC; resolves once it answers IPMI on its UDP port. */
 export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
   const ipmiSim = requireProgram("ipmi_sim");
@@ -168,15 +265,15 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     throw new Error(`BMC guid must be 32 hex digits, got '${guid}'`);
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
-  const daemon = await startBmcProcess({
+  const daemon = await startBmcDaemon({
     name: "ipmi_sim",
     program: ipmiSim,
     dirPrefix: "kvmha-lab-",
     reaper: orphans,
     host,
-    ...(opts.port === undefined ? {} : { port: opts.port }),
-    startTimeoutMs: timeoutMs,
-    portInUse: /address already in use/i,
+    port: opts.port,
+    timeoutMs,
+    env: { ...process.env, LC_ALL: "C" },
     async prepare(dir) {
       await fsp.mkdir(path.join(dir, "state"));
       await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));

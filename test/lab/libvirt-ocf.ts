@@ -68,3 +68,51 @@ export async function runVirtualDomain(
 export function showRun(r: AgentRun): string {
   return `exit ${r.code} in ${r.ms} ms\nstdout: ${r.out}\nstderr: ${r.err}`;
 }
+
+/**
+ * A fresh resource on a lab libvirtd's test driver: its config file (`xml` of its name) in `dir`,
+ * its own HA_RSCTMP and instance name; `extra` is added to its environment.
+ */
+export function testResource(
+  dir: string,
+  name: string,
+  instance: string,
+  uri: string,
+  xml: (name: string) => string,
+  extra: Record<string, string> = {},
+): { env: Record<string, string>; name: string; config: string } {
+  const config = path.join(dir, `${name}.xml`);
+  fs.writeFileSync(config, xml(name));
+  return {
+    name,
+    config,
+    env: {
+      OCF_RESOURCE_INSTANCE: instance,
+      HA_RSCTMP: path.join(dir, `rsctmp-${instance}`),
+      OCF_RESKEY_config: config,
+      OCF_RESKEY_hypervisor: uri,
+      ...extra,
+    },
+  };
+}
+
+/** A crm_resource (in a new directory under `dir`) that appends its arguments to a log and exits `code`. */
+export function standInCrmResource(dir: string, code = 0): { PATH: string; log: string } {
+  const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+  const log = path.join(bin, "calls");
+  fs.writeFileSync(log, "");
+  fs.writeFileSync(
+    path.join(bin, "crm_resource"),
+    `#!/bin/sh\necho "$*" >> '${log}'\n${code === 0 ? "" : 'echo "Could not connect to the CIB" >&2\n'}exit ${code}\n`,
+    { mode: 0o755 },
+  );
+  return { PATH: `${bin}:${process.env.PATH ?? ""}`, log };
+}
+
+/** A log's lines, empty ones left out. */
+export function logLines(file: string): string[] {
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
+}

@@ -3,8 +3,7 @@
 // Deliberately independent of lib/snmp (the code under test) and of the
 // net-snmp command-line tools (checked separately by the tests).
 
-import dgram from "node:dgram";
-import { sleep } from "./daemon.js";
+import { pollUdp } from "./ports.js";
 
 export interface ProbeVarbind {
   oid: string;
@@ -169,7 +168,7 @@ export function decodeResponse(buf: Buffer, requestId?: number): ProbeResponse |
  * Send a v2c GET for `oids` every 250 ms until an answer comes, `deadline`
  * (a Date.now() value) passes, or `shouldStop()` says so.
  */
-export async function probeGet(
+export function probeGet(
   host: string,
   port: number,
   community: string,
@@ -177,31 +176,15 @@ export async function probeGet(
   deadline: number,
   shouldStop: () => boolean = () => false,
 ): Promise<ProbeResponse | undefined> {
-  const sock = dgram.createSocket("udp4");
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, "127.0.0.1", () => {
-        sock.off("error", reject);
-        resolve();
-      });
-    });
-    const requestId = 1 + Math.floor(Math.random() * 0x7ffffffe);
-    let answer: ProbeResponse | undefined;
-    sock.on("message", (buf) => {
-      answer ??= decodeResponse(buf, requestId);
-    });
-    sock.on("error", () => {
-      // ICMP port unreachable while the daemon starts: keep polling
-    });
-    const request = encodeGetRequest(community, requestId, oids);
-    while (!answer && !shouldStop() && Date.now() < deadline) {
-      sock.send(request, port, host);
-      const until = Math.min(deadline, Date.now() + 250);
-      while (!answer && Date.now() < until) await sleep(10);
-    }
-    return answer;
-  } finally {
-    sock.close();
-  }
+  const requestId = 1 + Math.floor(Math.random() * 0x7ffffffe);
+  const request = encodeGetRequest(community, requestId, oids);
+  return pollUdp(
+    host,
+    port,
+    request,
+    (buf) => decodeResponse(buf, requestId),
+    deadline,
+    shouldStop,
+    250,
+  );
 }

@@ -18,30 +18,22 @@ import { fileURLToPath } from "node:url";
 import type { PduProfile } from "../../lib/pdu-profiles/profile.js";
 import { findProgram, requireProgram } from "./bins.js";
 import {
-  abandon,
-  BIND_RETRIES,
-  cleanupAtExit,
   cmdlineOf,
-  deathReason,
   isLoopback,
-  killAndRemoveSync,
   labBaseDir,
   makeLabDir,
   orphanReaper,
   readLogSync,
   readOr,
   readPid,
-  removeLabDir,
   SAFE_PATH,
   sleep,
   spawnLogged,
-  startFailure,
-  takeUdpPort,
-  terminate,
+  startUdpDaemon,
   writeAtomic,
 } from "./daemon.js";
 import { probeGet } from "./pdu-probe.js";
-import { pidAlive, releasePort } from "./ports.js";
+import { pidAlive } from "./ports.js";
 
 export type OutletState = "on" | "off";
 
@@ -524,132 +516,110 @@ export async function startPdu(opts: PduOptions): Promise<Pdu> {
   };
   const probeOids = ["1.3.6.1.2.1.1.2.0", outletOid(profile, "state", 1, 1)];
 
-  for (let attempt = 1; ; attempt++) {
-    const port = await takeUdpPort(host, opts.port);
-    const daemon = spawnLogged(
-      snmpd,
-      [
-        "-f", // foreground: this process is snmpd, the pid we kill
-        "-Lo", // log to stdout (our log file)
-        "-C", // no system configuration: only -c
-        "-c",
-        `${dir}/snmpd.conf`,
-        "-p",
-        `${dir}/snmpd.pid`,
-        "-I",
-        "-smux", // SMUX would listen on TCP 199, shared by all PDUs
-        `udp:${host}:${port}`,
-      ],
-      {
-        cwd: dir,
-        logFile,
-        // A clean environment: no MIB loading (MIBS empty), persistent store in
-        // the PDU's directory, nothing like NODE_OPTIONS reaching the handler.
-        env: {
-          PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-          LC_ALL: "C",
-          MIBS: "",
-          SNMP_PERSISTENT_DIR: `${dir}/persist`,
-        },
-      },
-    );
-    const { child } = daemon;
+  const started = await startUdpDaemon({
+    what: "lab PDU",
+    name: "snmpd",
+    program: snmpd,
+    host,
+    port: opts.port,
+    dir,
+    logFile,
+    timeoutMs,
+    inUse: /Error opening specified endpoint/i,
     // The handler exits by itself when snmpd's end of its pipe closes.
-    const untrack = cleanupAtExit(() => killAndRemoveSync(child, dir));
-
-    const answer = await probeGet(
-      host,
-      port,
-      PDU_COMMUNITIES.readOnly,
-      probeOids,
-      Date.now() + timeoutMs,
-      () => daemon.dead || !!daemon.spawnError,
-    );
-    const good =
-      answer !== undefined &&
-      answer.errorStatus === 0 &&
-      answer.varbinds.length === 2 &&
-      answer.varbinds[0]!.value === sysObjectId &&
-      answer.varbinds[1]!.tag === 0x02;
-    if (good && !daemon.dead) {
-      const pid = child.pid!;
-      let stopped: Promise<void> | undefined;
-      const pdu: Pdu = {
+    spawn: (port) =>
+      Promise.resolve(
+        spawnLogged(
+          snmpd,
+          [
+            "-f", // foreground: this process is snmpd, the pid we kill
+            "-Lo", // log to stdout (our log file)
+            "-C", // no system configuration: only -c
+            "-c",
+            `${dir}/snmpd.conf`,
+            "-p",
+            `${dir}/snmpd.pid`,
+            "-I",
+            "-smux", // SMUX would listen on TCP 199, shared by all PDUs
+            `udp:${host}:${port}`,
+          ],
+          {
+            cwd: dir,
+            logFile,
+            // A clean environment: no MIB loading (MIBS empty), persistent store in
+            // the PDU's directory, nothing like NODE_OPTIONS reaching the handler.
+            env: {
+              PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+              LC_ALL: "C",
+              MIBS: "",
+              SNMP_PERSISTENT_DIR: `${dir}/persist`,
+            },
+          },
+        ),
+      ),
+    async ready(port, deadline, gone) {
+      const answer = await probeGet(
         host,
         port,
-        dir,
-        profile,
-        sysObjectId,
-        outlets,
-        switches,
-        pid,
-        stateFile,
-        async readOutlet(outlet, sw = 1) {
-          return rowOf(await readState(), outlet, sw).state;
-        },
-        async setOutlet(outlet, value, sw = 1) {
-          if (value !== "on" && value !== "off")
-            throw new Error(`outlet state must be on or off, got '${String(value)}'`);
-          const s = await readState();
-          rowOf(s, outlet, sw).state = value;
-          await writeAtomic(stateFile, `${JSON.stringify(s, null, 2)}\n`);
-        },
-        async setFault(f) {
-          const faults = {
-            stuck: (f.stuck ?? []).map((r) => parseRef(r, layout)),
-            garbage: f.garbage === true ? "type" : (f.garbage ?? false),
-            truncated: f.truncated ?? false,
-          };
-          if (faults.garbage !== false && faults.garbage !== "type" && faults.garbage !== "range") {
-            throw new Error(
-              `garbage must be a boolean, 'type' or 'range', got '${String(f.garbage)}'`,
-            );
-          }
-          await writeAtomic(faultFile, `${JSON.stringify(faults)}\n`);
-        },
-        async sets() {
-          const text = await fsp.readFile(setsFile, "utf8");
-          return text.split("\n").filter((l) => l.length > 0);
-        },
-        async output() {
-          const handler = await readOr(handlerLog);
-          return `${await readOr(logFile)}${handler ? `--- handler errors ---\n${handler}` : ""}`;
-        },
-        stop() {
-          stopped ??= (async () => {
-            await terminate(daemon, "snmpd");
-            await stopHandlers(dir);
-            untrack();
-            releasePort(port);
-            await removeLabDir(dir);
-          })();
-          return stopped;
-        },
+        PDU_COMMUNITIES.readOnly,
+        probeOids,
+        deadline,
+        gone,
+      );
+      if (answer === undefined) return undefined;
+      const good =
+        answer.errorStatus === 0 &&
+        answer.varbinds.length === 2 &&
+        answer.varbinds[0]!.value === sysObjectId &&
+        answer.varbinds[1]!.tag === 0x02;
+      return good || `snmpd answered the readiness GET wrongly: ${JSON.stringify(answer)}`;
+    },
+    cleanup: () => stopHandlers(dir),
+    moreOutput: () => {
+      const handlerErrors = readLogSync(handlerLog);
+      return handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : "";
+    },
+  });
+  const pdu: Pdu = {
+    host,
+    port: started.port,
+    dir,
+    profile,
+    sysObjectId,
+    outlets,
+    switches,
+    pid: started.process.child.pid!,
+    stateFile,
+    async readOutlet(outlet, sw = 1) {
+      return rowOf(await readState(), outlet, sw).state;
+    },
+    async setOutlet(outlet, value, sw = 1) {
+      if (value !== "on" && value !== "off")
+        throw new Error(`outlet state must be on or off, got '${String(value)}'`);
+      const s = await readState();
+      rowOf(s, outlet, sw).state = value;
+      await writeAtomic(stateFile, `${JSON.stringify(s, null, 2)}\n`);
+    },
+    async setFault(f) {
+      const faults = {
+        stuck: (f.stuck ?? []).map((r) => parseRef(r, layout)),
+        garbage: f.garbage === true ? "type" : (f.garbage ?? false),
+        truncated: f.truncated ?? false,
       };
-      return pdu;
-    }
-
-    // Not ready: find out why, clean up this attempt.
-    await abandon(daemon);
-    await stopHandlers(dir);
-    untrack();
-    releasePort(port);
-    const output = readLogSync(logFile);
-    const handlerErrors = readLogSync(handlerLog);
-    const inUse = /Error opening specified endpoint/i.test(output);
-    if (inUse && opts.port === undefined && attempt < BIND_RETRIES) continue;
-    await fsp.rm(dir, { recursive: true, force: true });
-    const why =
-      deathReason(daemon, "snmpd", snmpd) ??
-      (answer === undefined
-        ? `snmpd did not answer on ${host}:${port} within ${timeoutMs} ms`
-        : `snmpd answered the readiness GET wrongly: ${JSON.stringify(answer)}`);
-    throw startFailure(
-      "lab PDU",
-      why,
-      "snmpd",
-      output,
-      handlerErrors ? `\n--- handler errors ---\n${handlerErrors}` : "",
-    );
-  }
+      if (faults.garbage !== false && faults.garbage !== "type" && faults.garbage !== "range") {
+        throw new Error(`garbage must be a boolean, 'type' or 'range', got '${String(f.garbage)}'`);
+      }
+      await writeAtomic(faultFile, `${JSON.stringify(faults)}\n`);
+    },
+    async sets() {
+      const text = await fsp.readFile(setsFile, "utf8");
+      return text.split("\n").filter((l) => l.length > 0);
+    },
+    async output() {
+      const handler = await readOr(handlerLog);
+      return `${await readOr(logFile)}${handler ? `--- handler errors ---\n${handler}` : ""}`;
+    },
+    stop: started.stop,
+  };
+  return pdu;
 }

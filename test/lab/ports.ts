@@ -122,3 +122,46 @@ export function claimPort(port: number): boolean {
 process.once("exit", () => {
   for (const port of [...held]) releasePort(port);
 });
+
+/**
+ * A lab daemon's UDP readiness: sends `request` to host:port every `everyMs` until a reply that
+ * `accept` takes (its value is returned), `deadline` (a Date.now() value) passes, or `shouldStop()`
+ * says so (the daemon died). Replies are read from a socket on 127.0.0.1; ICMP port unreachable
+ * while the daemon starts is ignored.
+ */
+export async function pollUdp<T>(
+  host: string,
+  port: number,
+  request: Buffer,
+  accept: (reply: Buffer) => T | undefined,
+  deadline: number,
+  shouldStop: () => boolean = () => false,
+  everyMs = 200,
+): Promise<T | undefined> {
+  const sock = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(0, "127.0.0.1", () => {
+        sock.off("error", reject);
+        resolve();
+      });
+    });
+    let answer: T | undefined;
+    sock.on("message", (buf) => {
+      answer ??= accept(buf);
+    });
+    sock.on("error", () => {
+      // ICMP port unreachable while the daemon starts: keep polling
+    });
+    while (answer === undefined && !shouldStop() && Date.now() < deadline) {
+      sock.send(request, port, host);
+      const until = Math.min(deadline, Date.now() + everyMs);
+      while (answer === undefined && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    return answer;
+  } finally {
+    sock.close();
+  }
+}

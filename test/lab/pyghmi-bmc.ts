@@ -9,14 +9,10 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ChassisFiles, chassisFiles, initChassisFiles } from "./bmc-chassis.js";
 import { requireProgram } from "./bins.js";
-import {
-  type ChassisFiles,
-  chassisFiles,
-  initChassisFiles,
-  startBmcProcess,
-} from "./bmc-process.js";
 import { cmdlineOf, isLoopback, orphanReaper, readPid } from "./daemon.js";
+import { startBmcDaemon } from "./ipmi-bmc.js";
 import { LAB_USERS, type LabUser } from "./ipmi-users.js";
 
 const LAUNCHER = fileURLToPath(new URL("./pyghmi-bmc.py", import.meta.url));
@@ -53,14 +49,15 @@ export async function startPyghmiBmc(opts: PyghmiBmcOptions = {}): Promise<Pyghm
   requireProgram("fakebmc"); // python3-pyghmi installed
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host)) throw new Error(`lab BMC host must be loopback, got '${host}'`);
-  const daemon = await startBmcProcess({
+  const daemon = await startBmcDaemon({
     name: "pyghmi",
     program: LAUNCHER,
     dirPrefix: "kvmha-pyghmi-",
     reaper: orphans,
     host,
-    startTimeoutMs: opts.startTimeoutMs ?? 15_000,
-    portInUse: /address already in use/i,
+    port: undefined,
+    timeoutMs: opts.startTimeoutMs ?? 15_000,
+    env: process.env,
     async prepare(dir) {
       const users = Object.fromEntries((opts.users ?? LAB_USERS).map((u) => [u.name, u.password]));
       await fsp.writeFile(path.join(dir, "users.json"), JSON.stringify(users));

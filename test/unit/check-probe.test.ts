@@ -1,6 +1,7 @@
 /**
  * kvmha check --probe's pure parts and its plan, with a stand-in runner: what goes on each agent's
- * stdin (never argv), how answers become findings, secrets hidden, concurrency bounded.
+ * stdin (never argv), how answers become findings, secrets hidden, concurrency bounded. Every
+ * finding the probe can report (findings.ts) must come out of a test here: the last test counts.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -8,15 +9,25 @@ import os from "node:os";
 import { describe, it } from "node:test";
 import { readCibSecret } from "../../topology/check/agent-runner.js";
 import { parseCib } from "../../topology/check/cib.js";
+import { type CheckContext, contextOf } from "../../topology/check/context.js";
+import { PROBE_FINDING_IDS } from "../../topology/check/findings.js";
 import {
   type AgentRun,
+  type ProbeOptions,
   agentReason,
   classify,
   nodeUp,
-  probeDevices,
+  probeDevices as probe,
   stdinFor,
 } from "../../topology/check/probe.js";
-import { contextOf } from "../../topology/check/rules.js";
+
+/** Every finding id a test here has produced (the count at the end). */
+const produced = new Set<string>();
+async function probeDevices(ctx: CheckContext, options: ProbeOptions) {
+  const result = await probe(ctx, options);
+  for (const f of result.findings) produced.add(f.id);
+  return result;
+}
 
 const twoNode = fs.readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8");
 
@@ -211,5 +222,59 @@ describe("kvmha check --probe", () => {
       result.outcomes.map((o) => o.result),
       ["ok", "ok", "problem", "ok"],
     );
+  });
+
+  it("each kind of answer becomes its finding", async () => {
+    const fail = (stderr: string, code = 1): AgentRun => ({
+      code,
+      stdout: "",
+      stderr,
+      timedOut: false,
+      spawnError: undefined,
+    });
+    const ids = async (xml: string, answer: (stdin: string) => AgentRun) =>
+      (
+        await probeDevices(contextOf(parseCib(xml)), {
+          agentDir: "/x",
+          timeoutMs: 1000,
+          jobs: 1,
+          runner: (_agent, stdin) => Promise.resolve(answer(stdin)),
+        })
+      ).findings.map((f) => [f.id, f.subject.id]);
+    const bmc1 = (stdin: string) => stdin.includes("ip=10.0.0.101");
+    assert.deepEqual(
+      await ids(twoNode, (i) =>
+        bmc1(i) ? fail("ERROR: BMC refused the login of user 'admin': wrong password\n") : ok(),
+      ),
+      [["probe-credentials", "fence-ipmi-node1"]],
+    );
+    assert.deepEqual(
+      await ids(twoNode, (i) => (bmc1(i) ? fail("ERROR: chassis said something odd\n") : ok())),
+      [["probe-failed", "fence-ipmi-node1"]],
+    );
+    assert.deepEqual(await ids(twoNode, (i) => (bmc1(i) ? fail("", 2) : ok())), [
+      ["probe-bmc-off", "fence-ipmi-node1"],
+    ]);
+    const outlet3 = (i: string) => i.includes("ip=10.0.0.201") && i.includes("plug=3");
+    assert.deepEqual(await ids(twoNode, (i) => (outlet3(i) ? fail("", 2) : ok())), [
+      ["probe-outlet-off", "fence-pdu-pdu-a"],
+    ]);
+    assert.deepEqual(
+      await ids(twoNode, (i) =>
+        outlet3(i) ? fail("ERROR: PDU 10.0.0.201:161 has no outlet 3\n") : ok(),
+      ),
+      [["probe-outlet-missing", "fence-pdu-pdu-a"]],
+    );
+    const evil = twoNode.replace(
+      'name="community" value="private"',
+      'name="community" value="private&#10;action=off"',
+    );
+    assert.deepEqual(await ids(evil, () => ok()), [["probe-unsafe-option", "fence-pdu-pdu-a"]]);
+  });
+
+  // Tests run in order: this one, last in the file, sees what every test above produced.
+  it("every finding of the probe was produced by a test above", () => {
+    const untested = PROBE_FINDING_IDS.filter((id) => !produced.has(id));
+    assert.deepEqual(untested, [], `probe findings without a test: ${untested.join(", ")}`);
   });
 });

@@ -1,16 +1,28 @@
 /**
  * kvmha check's rules: the correct fixtures give no finding; each file in
  * test/fixtures/cib/broken/ (the correct two-node CIB with one mistake) gives exactly the findings
- * its header names; and the rules' finer points, one test each.
+ * its header names; and the rules' finer points, one test each. Every finding the rules can report
+ * (findings.ts) must come out of one of these tests: the last test counts them, so a rule without
+ * a test fails the suite.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { describe, it } from "node:test";
 import { parseCib } from "../../topology/check/cib.js";
-import { type Finding, contextOf, runRules } from "../../topology/check/rules.js";
+import { contextOf } from "../../topology/check/context.js";
+import { type Finding, RULE_FINDING_IDS } from "../../topology/check/findings.js";
+import { runRules as rules } from "../../topology/check/rules.js";
+import type { CheckContext } from "../../topology/check/context.js";
 
 const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
 const read = (name: string): string => fs.readFileSync(new URL(name, FIXTURES), "utf8");
+/** Every finding id a test here has produced (the count at the end). */
+const produced = new Set<string>();
+function runRules(ctx: CheckContext): Finding[] {
+  const found = rules(ctx);
+  for (const f of found) produced.add(f.id);
+  return found;
+}
 const check = (xml: string): Finding[] => runRules(contextOf(parseCib(xml)));
 const ids = (fs: readonly Finding[]): string[] => [...new Set(fs.map((f) => f.id))].sort();
 const twoNode = read("two-node.xml");
@@ -337,11 +349,36 @@ describe("kvmha check rules, finer points", () => {
     );
   });
 
+  it("a host list naming a node the cluster does not have: warning (not with nodes from host lists)", () => {
+    const xml = edit(twoNode, 'value="node1:3;node2:4"', 'value="node1:3;node2:4;node3:5"');
+    assert.deepEqual(
+      check(xml).map((f) => [f.id, f.severity, f.subject.id]),
+      [["device-unknown-node", "warning", "fence-pdu-pdu-a"]],
+    );
+    assert.match(
+      check(xml)[0]?.message ?? "",
+      /names 'node3', which is not a node of this cluster/,
+    );
+    const noNodes = edit(xml, /<nodes>[\s\S]*<\/nodes>/, "<nodes/>");
+    assert.ok(!check(noNodes).some((f) => f.id === "device-unknown-node"));
+  });
+
   it("a configuration without <nodes> takes its nodes from host lists and levels", () => {
     const noNodes = edit(twoNode, /<nodes>[\s\S]*<\/nodes>/, "<nodes/>");
     const ctx = contextOf(parseCib(noNodes));
     assert.equal(ctx.nodesFrom, "host-lists");
     assert.deepEqual(ctx.nodes, ["node1", "node2"]);
     assert.deepEqual(runRules(ctx), []);
+  });
+});
+
+describe("kvmha check rules: each has a test", () => {
+  it("the expected severities name exactly the rules' findings", () => {
+    assert.deepEqual(Object.keys(SEVERITY).sort(), [...RULE_FINDING_IDS].sort());
+  });
+  // Tests run in order: this one, last in the file, sees what every test above produced.
+  it("every finding of the rules was produced by a test above (a rule without a test fails here)", () => {
+    const untested = RULE_FINDING_IDS.filter((id) => !produced.has(id));
+    assert.deepEqual(untested, [], `rules without a test: ${untested.join(", ")}`);
   });
 });

@@ -5,11 +5,11 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fencePdu } from "../../fence/fence_pdu.js";
 import {
-  INVENTORY_KEYS,
   pduDevices,
   SNMP_AUTH_PROTOCOLS,
   SNMP_PRIV_PROTOCOLS,
-} from "../../topology/inventory/keys.js";
+} from "../../topology/inventory/fields.js";
+import { inventorySchema } from "../../topology/inventory/schema.js";
 import {
   checkInventoryText,
   InventoryError,
@@ -100,16 +100,16 @@ describe("inventory: the sample inventories", () => {
 describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
   it("missing fields", () => {
     assert.deepEqual(errorsOf(edit("address: 10.0.0.1, ", "")), [
-      "inv.yaml:5:10: nodes[0].bmc.address is missing; expected the BMC's IPv4/IPv6 address or host name",
+      "inv.yaml:5:10: nodes.hv1.bmc.address is missing; expected the BMC's IPv4/IPv6 address or host name",
     ]);
     assert.deepEqual(errorsOf(edit("  name: c1\n", "  stonith_timeout: 60\n")), [
       "inv.yaml:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)",
     ]);
     assert.deepEqual(errorsOf(edit(", password_file: /etc/kvmha/hv2.pw", "")), [
-      "inv.yaml:10:10: nodes[1].bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)",
+      "inv.yaml:10:10: nodes.hv2.bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf(edit(", community_file: /etc/kvmha/b.community", "")), [
-      "inv.yaml:16:5: pdus[1]: the SNMP v2c community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)",
+      "inv.yaml:16:5: pdus.pdu-b: the SNMP v2c community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf("nodes: []\n"), [
       "inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd",
@@ -126,7 +126,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         edit("outlets: [2] }\n      - { pdu: pdu-b", "outlets: { a: 1 } }\n      - { pdu: pdu-b"),
       ),
       [
-        "inv.yaml:12:32: nodes[1].power[0].outlets: a mapping is not an outlet; expected an outlet number, unit:outlet, or an outlet name",
+        "inv.yaml:12:32: nodes.hv2.power[0].outlets: a mapping is not an outlet; expected an outlet number, unit:outlet, or an outlet name",
       ],
     );
     assert.deepEqual(errorsOf(edit("  name: c1\n", "  name: c1\n  stonith_timeout: soon\n")), [
@@ -142,12 +142,12 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
           "{ name: vm1, config: /srv/vm/vm1.xml, allow_migrate: yes }",
         ),
       ),
-      ["inv.yaml:18:58: guests[0].allow_migrate: the text 'yes', expected true or false"],
+      ["inv.yaml:18:58: guests.vm1.allow_migrate: the text 'yes', expected true or false"],
     );
     assert.deepEqual(
       errorsOf(edit("bmc: { address: 10.0.0.2,", "bmc: { port: 70000, address: 10.0.0.2,")),
       [
-        "inv.yaml:10:18: nodes[1].bmc.port: 70000 is out of range, expected an integer from 1 to 65535",
+        "inv.yaml:10:18: nodes.hv2.bmc.port: 70000 is out of range, expected an integer from 1 to 65535",
       ],
     );
   });
@@ -161,7 +161,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:5:44: unknown key 'pasword_file' in nodes[0].bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout",
+        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout",
       ],
     );
     assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), [
@@ -179,7 +179,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
     assert.deepEqual(
       errorsOf(edit("{ pdu: pdu-a, outlets: [2] }", "{ pdu: pdu-a, outlets: [2, 3, 2] }")),
       [
-        "inv.yaml:12:39: nodes[1].power[0].outlets[2]: outlet 2 is listed twice for this supply; expected each outlet once",
+        "inv.yaml:12:39: nodes.hv2.power[0].outlets[2]: outlet 2 is listed twice for this supply; expected each outlet once",
       ],
     );
     assert.deepEqual(
@@ -204,7 +204,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
       ],
     );
     assert.deepEqual(errorsOf(edit("  - name: hv2", "  - name: hv1")), [
-      "inv.yaml:9:11: nodes[1].name: 'hv1' is already used at line 4; expected unique names",
+      "inv.yaml:9:11: nodes.hv1.name: 'hv1' is already used at line 4; expected unique names",
     ]);
     assert.deepEqual(errorsOf(`${GOOD}  - { name: vm2, config: /srv/vm/vm1.xml }\n`), [
       "inv.yaml:19:13: guests.vm2: config /srv/vm/vm1.xml is already the config of guest 'vm1'; expected one guest per domain XML",
@@ -213,10 +213,10 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
 
   it("bad addresses and values", () => {
     assert.deepEqual(errorsOf(edit("address: 10.0.0.1,", "address: 10.0.0.256,")), [
-      "inv.yaml:5:21: nodes[0].bmc.address: '10.0.0.256' is not valid, expected the BMC's IPv4/IPv6 address or host name",
+      "inv.yaml:5:21: nodes.hv1.bmc.address: '10.0.0.256' is not valid, expected the BMC's IPv4/IPv6 address or host name",
     ]);
     assert.deepEqual(errorsOf(edit("address: 10.0.0.202,", "address: pdu_b.example,")), [
-      "inv.yaml:16:29: pdus[1].address: 'pdu_b.example' is not valid, expected the PDU's IPv4/IPv6 address or host name",
+      "inv.yaml:16:29: pdus.pdu-b.address: 'pdu_b.example' is not valid, expected the PDU's IPv4/IPv6 address or host name",
     ]);
     assert.deepEqual(
       errorsOf(
@@ -226,13 +226,13 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:16:55: pdus[1].snmp_version: '2' is not valid (did you mean '2c'?); expected one of 1, 2c, 3",
+        "inv.yaml:16:55: pdus.pdu-b.snmp_version: '2' is not valid (did you mean '2c'?); expected one of 1, 2c, 3",
       ],
     );
     assert.deepEqual(
       errorsOf(edit("password_file: /etc/kvmha/hv1.pw", "password_file: etc/kvmha/hv1.pw")),
       [
-        "inv.yaml:5:59: nodes[0].bmc.password_file: 'etc/kvmha/hv1.pw' is not valid, expected an absolute path of a root-only file (letters, digits, ._/+@%:=-)",
+        "inv.yaml:5:59: nodes.hv1.bmc.password_file: 'etc/kvmha/hv1.pw' is not valid, expected an absolute path of a root-only file (letters, digits, ._/+@%:=-)",
       ],
     );
   });
@@ -246,9 +246,9 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:16:5: pdus[1].user is missing; expected the SNMPv3 user name (snmp_version is 3)",
-        "inv.yaml:16:74: pdus[1].community_file: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
-        "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
+        "inv.yaml:16:5: pdus.pdu-b.user is missing; expected the SNMPv3 user name (snmp_version is 3)",
+        "inv.yaml:16:74: pdus.pdu-b.community_file: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
+        "inv.yaml:16:5: warning: pdus.pdu-b: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
       ],
     );
     assert.deepEqual(
@@ -259,7 +259,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:16:105: pdus[1].user: only for snmp_version 3 (this PDU uses 2c); expected community_file or community_script",
+        "inv.yaml:16:105: pdus.pdu-b.user: only for snmp_version 3 (this PDU uses 2c); expected community_file or community_script",
       ],
     );
     // The community by command instead of by file; one of the two, never both.
@@ -282,7 +282,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:16:117: pdus[1].community_script: give either community_file or community_script for the SNMP community, not both",
+        "inv.yaml:16:117: pdus.pdu-b.community_script: give either community_file or community_script for the SNMP community, not both",
       ],
     );
     assert.deepEqual(
@@ -293,8 +293,8 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:16:89: pdus[1].community_script: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
-        "inv.yaml:16:5: warning: pdus[1]: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
+        "inv.yaml:16:89: pdus.pdu-b.community_script: SNMPv3 has no community; expected user with auth_password_file/auth_password_script",
+        "inv.yaml:16:5: warning: pdus.pdu-b: SNMPv3 without authentication (noAuthNoPriv); anyone on the network can switch this PDU's outlets",
       ],
     );
   });
@@ -306,14 +306,15 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
     );
     const lines = errorsOf(bad);
     assert.equal(lines.length, 3, lines.join("\n"));
-    assert.match(lines[0] ?? "", /^inv\.yaml:5:10: nodes\[0\]\.bmc\.address is missing/);
+    assert.match(lines[0] ?? "", /^inv\.yaml:5:10: nodes\.hv1\.bmc\.address is missing/);
     assert.match(lines[1] ?? "", /^inv\.yaml:5:12: unknown key 'adress'/);
     assert.match(lines[2] ?? "", /^inv\.yaml:12:33: .*outlet 1 of PDU 'pdu-a' is already used/);
   });
 
   it("YAML syntax errors and duplicate keys point at their place", () => {
     assert.deepEqual(errorsOf("cluster:\n  name: a\n  name: b\nnodes: []\n"), [
-      "inv.yaml:3:3: Map keys must be unique; expected well-formed YAML",
+      "inv.yaml:3:3: cluster: key 'name' is given twice (first at line 2); expected each key once",
+      "inv.yaml:4:8: nodes: the list is empty; expected at least two nodes",
     ]);
     const lines = errorsOf("cluster: [\n");
     assert.match(lines[0] ?? "", /^inv\.yaml:\d+:\d+: .*; expected well-formed YAML$/);
@@ -326,6 +327,69 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         err instanceof InventoryError &&
         err.message === "/nonexistent/inv.yaml: cannot read the inventory: no such file",
     );
+  });
+});
+
+describe("inventory: what an admin reads about a bad inventory", () => {
+  it("a TAB in the indentation is one error, at its place, not the parser's confusion after it", () => {
+    assert.deepEqual(errorsOf(GOOD.replace("  - name: hv2", "\t- name: hv2")), [
+      "inv.yaml:9:1: a TAB in the indentation; expected spaces (YAML indents with spaces only)",
+    ]);
+    assert.deepEqual(
+      errorsOf(
+        GOOD.replace(
+          "      - { pdu: pdu-a, outlets: [2] }",
+          "\t    - { pdu: pdu-a, outlets: [2] }",
+        ),
+      ),
+      ["inv.yaml:12:1: a TAB in the indentation; expected spaces (YAML indents with spaces only)"],
+    );
+  });
+
+  it("a key given twice is named, with where it was first", () => {
+    assert.deepEqual(
+      errorsOf(edit("bmc: { address: 10.0.0.2,", "bmc: { address: 10.0.0.2, address: 10.0.0.9,")),
+      [
+        "inv.yaml:10:31: nodes.hv2.bmc: key 'address' is given twice (first at line 10); expected each key once",
+      ],
+    );
+    assert.deepEqual(errorsOf(`${GOOD}cluster:\n  name: c2\n`), [
+      "inv.yaml:19:1: the inventory: key 'cluster' is given twice (first at line 1); expected each key once",
+    ]);
+  });
+
+  it("subjects are named by their names; by their place only where the name is missing or wrong", () => {
+    assert.deepEqual(
+      errorsOf(edit("bmc: { address: 10.0.0.2,", "bmc: { port: 0, address: 10.0.0.2,")),
+      [
+        "inv.yaml:10:18: nodes.hv2.bmc.port: 0 is out of range, expected an integer from 1 to 65535",
+      ],
+    );
+    const unnamed = errorsOf(edit("  - name: hv2\n", "  - name: -hv2\n"));
+    assert.ok(
+      unnamed.includes(
+        "inv.yaml:9:11: nodes[1].name: '-hv2' is not valid, expected a node name as Pacemaker knows it (letters, digits, ._-)",
+      ),
+      unnamed.join("\n"),
+    );
+    assert.deepEqual(
+      errorsOf(
+        edit("{ name: vm1, config: /srv/vm/vm1.xml }", "{ name: vm1, config: srv/vm1.xml }"),
+      ),
+      [
+        "inv.yaml:18:26: guests.vm1.config: 'srv/vm1.xml' is not valid, expected the absolute path of the domain XML on shared storage",
+      ],
+    );
+  });
+
+  it("XML given as an inventory: one error saying so", () => {
+    const cib = fs.readFileSync(path.join(ROOT, "test/fixtures/cib/two-node.xml"), "utf8");
+    assert.deepEqual(errorsOf(cib), [
+      "inv.yaml:1:1: this is XML, not a YAML inventory; expected the inventory kvmha render reads (docs/templates.md), or give a CIB to kvmha check --cib FILE",
+    ]);
+    assert.deepEqual(errorsOf("\n  <domain type='kvm'><name>a</name></domain>\n"), [
+      "inv.yaml:2:3: this is XML, not a YAML inventory; expected the inventory kvmha render reads (docs/templates.md), or give a CIB to kvmha check --cib FILE",
+    ]);
   });
 });
 
@@ -368,19 +432,10 @@ describe("inventory: the JSON Schema and the validator agree", () => {
   const schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8")) as {
     $defs: Record<string, SchemaObject>;
   };
-  it("every section has the same keys in both, and no other keys are allowed", () => {
-    const objectDefs = Object.entries(schema.$defs).filter(([, d]) => d.properties !== undefined);
-    assert.deepEqual(objectDefs.map(([n]) => n).sort(), Object.keys(INVENTORY_KEYS).sort());
-    for (const [name, def] of objectDefs) {
-      assert.deepEqual(
-        Object.keys(def.properties ?? {}).sort(),
-        [...INVENTORY_KEYS[name as keyof typeof INVENTORY_KEYS]].sort(),
-        name,
-      );
-      assert.equal(def.additionalProperties, false, name);
-    }
+  it("the shipped schema is the one generated from the field table (node --import tsx scripts/inventory-schema.ts)", () => {
+    assert.deepEqual(schema, inventorySchema());
   });
-  it("the schema's choices are the validator's (and fence_pdu's)", () => {
+  it("the schema's choices are fence_pdu's", () => {
     const pdu = schema.$defs.pdu?.properties as Record<string, SchemaObject>;
     assert.deepEqual(pdu.device?.enum, pduDevices());
     assert.deepEqual(pdu.auth_protocol?.enum, [...SNMP_AUTH_PROTOCOLS]);

@@ -5,37 +5,33 @@
  *
  *   node --import tsx test/unit/ocf-dummy.ts ACTION      (what the ocf-tester wrapper runs)
  */
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { sleep } from "../../lib/deadline.js";
 import type { OcfAgent, OcfContext } from "../../lib/ocf/agent.js";
 import { OcfExit, OcfNotConfigured } from "../../lib/ocf/codes.js";
 import { runOcfAgent } from "../../lib/ocf/run.js";
+import { stateFile, writeFileAtomic } from "../../lib/ocf/toolbox.js";
 
-function stateFile(ctx: OcfContext): string {
-  return ctx.params.string("state") ?? join(ctx.rscTmp, `${ctx.agent}-${ctx.instance}.state`);
+/** The `state` parameter, else HA_RSCTMP/Dummy-<instance>.state (lib/ocf/toolbox.ts). */
+function stateOf(ctx: OcfContext): string {
+  return ctx.params.string("state") ?? stateFile(ctx, "state");
 }
 
-async function running(ctx: OcfContext): Promise<boolean> {
-  try {
-    await stat(stateFile(ctx));
-    return true;
-  } catch {
-    return false;
-  }
+function running(ctx: OcfContext): boolean {
+  return existsSync(stateOf(ctx));
 }
 
 async function start(ctx: OcfContext): Promise<void> {
   await sleep(ctx.params.ms("op_sleep") ?? 0);
-  if (await running(ctx)) return;
-  await mkdir(dirname(stateFile(ctx)), { recursive: true });
-  await writeFile(stateFile(ctx), `${ctx.instance}\n`);
+  if (running(ctx)) return;
+  await writeFileAtomic(stateOf(ctx), `${ctx.instance}\n`, { dirMode: 0o755 });
   ctx.log.info(`started ${ctx.instance}`);
 }
 
 async function stop(ctx: OcfContext): Promise<void> {
-  await rm(stateFile(ctx), { force: true });
+  await rm(stateOf(ctx), { force: true });
 }
 
 export const dummy: OcfAgent = {
@@ -89,7 +85,7 @@ export const dummy: OcfAgent = {
       timeout: "20s",
       interval: "10s",
       depth: 0,
-      run: async (ctx) => ((await running(ctx)) ? OcfExit.SUCCESS : OcfExit.NOT_RUNNING),
+      run: (ctx) => Promise.resolve(running(ctx) ? OcfExit.SUCCESS : OcfExit.NOT_RUNNING),
     },
     migrate_to: { timeout: "20s", run: stop },
     migrate_from: { timeout: "20s", run: start },

@@ -400,6 +400,28 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe("render: the command line", () => {
+  it("a stonith_timeout the plan refuses is said as every inventory error is: FILE:LINE:COL, then the count", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-st-"));
+    try {
+      const file = path.join(dir, "two.yaml");
+      fs.writeFileSync(
+        file,
+        fs
+          .readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8")
+          .replace("  name: kvm-pair\n", "  name: kvm-pair\n  stonith_timeout: 60\n"),
+      );
+      const r = await cli([file]);
+      assert.equal(r.code, 1);
+      assert.equal(r.out, "");
+      assert.deepEqual(r.err.trimEnd().split("\n"), [
+        `${file}:4:20: cluster.stonith_timeout: 60 s is shorter than fencing hv1 can take (IPMI reboot 85 + pdu-a off 45 + on 45 + delay 15 + pdu-b off 50 + on 50 + delay 15 = 305 s, + 20% = 370 s); expected at least 370, or leave it out`,
+        `kvmha render: ${file}: 1 error, nothing rendered`,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("prints the pcs script by default; writes every file with --output", async () => {
     const two = path.join(FIXTURES, "two-node.yaml");
     const r = await cli([two]);
@@ -471,8 +493,8 @@ describe("render: the command line", () => {
         `${bad}:2:3: unknown key 'nme' in cluster (did you mean 'name'?); expected one of name, stonith_timeout, placement_strategy, two_node, sbd`,
         `${bad}:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)`,
         `${bad}:4:11: nodes.a: no way to fence this node; expected bmc, power or cluster.sbd`,
-        `${bad}:6:10: nodes[1].bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)`,
-        `${bad}:6:21: nodes[1].bmc.address: '1.2.3.4.5' is not valid, expected the BMC's IPv4/IPv6 address or host name`,
+        `${bad}:6:10: nodes.b.bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)`,
+        `${bad}:6:21: nodes.b.bmc.address: '1.2.3.4.5' is not valid, expected the BMC's IPv4/IPv6 address or host name`,
         `kvmha render: ${bad}: 5 errors, nothing rendered`,
       ]);
       const missing = await cli([path.join(dir, "nope.yaml")]);

@@ -1,12 +1,22 @@
-/** ocf:kvmha:VirtualDomain's migration target: remoteuri and migrateuri from the parameters (lib/libvirt/migrate.ts). */
+/**
+ * ocf:kvmha:VirtualDomain's migration (lib/libvirt/migrate.ts): the target (remoteuri and
+ * migrateuri from the parameters), and the job's timers against a stand-in virsh that records its
+ * calls: the give-up time, the downtime limit once the job runs, the switch to post-copy.
+ */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Deadline } from "../../lib/deadline.js";
 import {
   MigrationConfigError,
+  MigrationJob,
   migrationPlan,
   remoteFromLocal,
   withSuffix,
 } from "../../lib/libvirt/migrate.js";
+import { assertWaited } from "../lab/bounds.js";
 
 describe("migration plan", () => {
   it("derives the target URI from the hypervisor URI, as the reference", () => {
@@ -130,5 +140,87 @@ describe("migration plan", () => {
         migrationPlan({ hypervisor: "qemu:///system", targetNode: "b", migrationUser: "Bad User" }),
       /not a user name/,
     );
+  });
+});
+
+describe("migration job", () => {
+  /** A virsh on PATH whose `migrate` takes `migrateS` seconds; every call is appended to calls. */
+  function standIn(migrateS: number) {
+    const dir = mkdtempSync(join(tmpdir(), "vd-job-"));
+    const calls = join(dir, "calls");
+    writeFileSync(calls, "");
+    writeFileSync(
+      join(dir, "virsh"),
+      `#!/bin/sh\nshift\necho "$*" >> '${calls}'\n[ "$1" = migrate ] && exec sleep ${migrateS}\nexit 0\n`,
+      { mode: 0o755 },
+    );
+    const said: string[] = [];
+    const session = {
+      uri: undefined,
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+      signal: new AbortController().signal,
+      log: {
+        debug: () => undefined,
+        info: (m: string) => said.push(`info: ${m}`),
+        warning: (m: string) => said.push(`warning: ${m}`),
+      },
+    };
+    const lines = () =>
+      readFileSync(calls, "utf8")
+        .split("\n")
+        .filter((l) => l !== "");
+    return { session, said, lines };
+  }
+
+  it("done: virsh migrate returned first; the downtime limit was set while it ran", async () => {
+    const v = standIn(2);
+    const job = new MigrationJob(
+      v.session,
+      "vm1",
+      ["migrate", "--live", "vm1", "qemu://b/system"],
+      Deadline.in(60_000),
+      {
+        abortAtMs: 30_000,
+        downtimeMs: 300,
+        postcopyAfterMs: undefined,
+      },
+    );
+    assert.equal(await job.outcome(), "done");
+    assert.equal((await job.finished()).code, 0);
+    assert.deepEqual(v.lines(), [
+      "migrate --live vm1 qemu://b/system",
+      "migrate-setmaxdowntime vm1 300",
+    ]);
+    assert.deepEqual(v.said, ["info: domain vm1: migration downtime limit set to 300 ms"]);
+  });
+
+  it("late: the give-up time came first; post-copy was switched to after the time asked", async () => {
+    const v = standIn(30);
+    const job = new MigrationJob(
+      v.session,
+      "vm1",
+      ["migrate", "--live", "vm1", "qemu://b/system"],
+      Deadline.in(4000),
+      {
+        abortAtMs: 2500,
+        downtimeMs: 0,
+        postcopyAfterMs: 1000,
+      },
+    );
+    assert.equal(await job.outcome(), "late");
+    assertWaited(job.elapsedMs(), 2500, "the job runs until its give-up time");
+    assert.deepEqual(v.lines(), ["migrate --live vm1 qemu://b/system", "migrate-postcopy vm1"]);
+    assert.match(v.said[0] ?? "", /^info: domain vm1: migration switched to post-copy after /);
+  });
+
+  it("no post-copy switch too close to the give-up time", async () => {
+    const v = standIn(30);
+    const job = new MigrationJob(v.session, "vm1", ["migrate", "vm1", "x"], Deadline.in(4000), {
+      abortAtMs: 1500,
+      downtimeMs: 0,
+      postcopyAfterMs: 1000,
+    });
+    assert.equal(await job.outcome(), "late");
+    assert.deepEqual(v.lines(), ["migrate vm1 x"]);
   });
 });

@@ -48,6 +48,14 @@ export function familyOf(agent: string): DeviceFamily {
   return "other";
 }
 
+/**
+ * SBD: fence_sbd (and fence_watchdog) list the nodes they serve from the shared disk's slots (or
+ * the watchdog list), so their dynamic list is reliable; watchdog-only SBD has no device at all.
+ */
+export function selfListing(d: Primitive): boolean {
+  return d.type === "fence_sbd" || d.type === "fence_watchdog";
+}
+
 export function isStonith(p: Primitive): boolean {
   return p.class === "stonith";
 }

@@ -10,23 +10,21 @@ import { type AgentRun, type Runner, readCibSecret, spawnRunner } from "./agent-
 import type { Primitive } from "./cib.js";
 import { claimOf, familyOf, lanplusDefaultOff, outletsOf, sameNode } from "./devices.js";
 import type { ProbeOutcome } from "./report.js";
-import type { CheckContext, Finding } from "./rules.js";
+import type { CheckContext } from "./context.js";
+import { type Finding, deviceSubject, finding } from "./findings.js";
+import { aliasTable } from "../../lib/cli/main.js";
 
-/** The agents kvmha can probe with, by the CIB's agent name. */
-const PROBE_AGENT: Readonly<Record<string, "fence_ipmi" | "fence_pdu">> = {
-  fence_ipmi: "fence_ipmi",
-  fence_ipmilan: "fence_ipmi",
-  fence_ipmilanplus: "fence_ipmi",
-  fence_idrac: "fence_ipmi",
-  fence_ilo3: "fence_ipmi",
-  fence_ilo4: "fence_ipmi",
-  fence_ilo5: "fence_ipmi",
-  fence_imm: "fence_ipmi",
-  fence_pdu: "fence_pdu",
-  fence_apc_snmp: "fence_pdu",
-  fence_tripplite_snmp: "fence_pdu",
-  fence_eaton_snmp: "fence_pdu",
-};
+/**
+ * The agents kvmha can probe with, by the CIB's agent name: ours, the fence-agents names they stand
+ * in for (lib/cli/main.ts's alias table), and the reference agents they speak for (fence_ipmilan,
+ * whose lanplus=0 default stdinFor passes on; fence_eaton_snmp, one of fence_pdu's profiles).
+ */
+function probeAgent(agent: string): "fence_ipmi" | "fence_pdu" | undefined {
+  const ours = aliasTable().find((a) => a.name === agent)?.of ?? agent;
+  if (ours === "fence_ipmi" || agent === "fence_ipmilan") return "fence_ipmi";
+  if (ours === "fence_pdu" || agent === "fence_eaton_snmp") return "fence_pdu";
+  return undefined;
+}
 
 /** Options that are the fencer's, or that we set per question. */
 function passedOn(name: string): boolean {
@@ -156,36 +154,21 @@ async function pool<T, R>(
   return results;
 }
 
-const deviceS = (id: string): Finding["subject"] => ({ kind: "device", id });
-
 function failureFinding(device: Primitive, endpoint: string, reason: string): Finding {
   const kind = classify(reason);
   const what = familyOf(device.type) === "ipmi" ? "BMC" : "PDU";
-  if (kind === "credentials") {
-    return {
-      id: "probe-credentials",
-      severity: "error",
-      subject: deviceS(device.id),
-      message: `${what} ${endpoint} refused the device's credentials: ${reason}`,
-      hint: "fix the username/password (or password_script, community, SNMPv3 settings) in the device: it cannot fence as it is",
-    };
-  }
-  if (kind === "unreachable") {
-    return {
-      id: "probe-unreachable",
-      severity: "error",
-      subject: deviceS(device.id),
-      message: `${what} ${endpoint} did not answer: ${reason}`,
-      hint: "check the address, port and network path from every node to the device (and its own power)",
-    };
-  }
-  return {
-    id: "probe-failed",
-    severity: "error",
-    subject: deviceS(device.id),
-    message: `${what} ${endpoint}: ${reason}`,
-    hint: `run the agent by hand to see more: ${device.type} -o monitor with the device's options`,
-  };
+  const subject = deviceSubject(device.id);
+  if (kind === "credentials")
+    return finding(
+      "probe-credentials",
+      subject,
+      `${what} ${endpoint} refused the device's credentials: ${reason}`,
+    );
+  if (kind === "unreachable")
+    return finding("probe-unreachable", subject, `${what} ${endpoint} did not answer: ${reason}`);
+  return finding("probe-failed", subject, `${what} ${endpoint}: ${reason}`, {
+    agent: device.type,
+  });
 }
 
 function endpointText(device: Primitive): string {
@@ -216,50 +199,31 @@ export async function probeDevices(
     ctx.devices,
     options.jobs,
     async (device): Promise<{ findings: Finding[]; outcome: ProbeOutcome }> => {
-      const agent = PROBE_AGENT[device.type];
-      if (agent === undefined) {
-        return {
-          findings: [],
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "skipped",
-            detail: "kvmha has no agent for it",
-          },
-        };
-      }
-      const endpoint = endpointText(device);
       const findings: Finding[] = [];
+      const outcome = (result: ProbeOutcome["result"], detail: string) => ({
+        findings,
+        outcome: { device: device.id, agent: device.type, result, detail },
+      });
+      const agent = probeAgent(device.type);
+      if (agent === undefined) return outcome("skipped", "kvmha has no agent for it");
+      const endpoint = endpointText(device);
       const family = familyOf(device.type);
       const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
       if ("noSecret" in first) {
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "skipped",
-            detail: `'${first.noSecret}' is kept by cibsecrets and not readable here`,
-          },
-        };
+        return outcome(
+          "skipped",
+          `'${first.noSecret}' is kept by cibsecrets and not readable here`,
+        );
       }
       if ("unsafe" in first) {
-        findings.push({
-          id: "probe-unsafe-option",
-          severity: "error",
-          subject: deviceS(device.id),
-          message: `option '${first.unsafe}' holds a line break: not passed to an agent`,
-          hint: "remove the line break from the device's attribute",
-        });
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "problem",
-            detail: "not probed: unsafe option",
-          },
-        };
+        findings.push(
+          finding(
+            "probe-unsafe-option",
+            deviceSubject(device.id),
+            `option '${first.unsafe}' holds a line break: not passed to an agent`,
+          ),
+        );
+        return outcome("problem", "not probed: unsafe option");
       }
       const answered =
         first.spawnError === undefined &&
@@ -267,15 +231,7 @@ export async function probeDevices(
         (first.code === 0 || (family === "ipmi" && first.code === 2));
       if (!answered) {
         findings.push(failureFinding(device, endpoint, agentReason(device, first)));
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: "problem",
-            detail: findings[0]?.message ?? "",
-          },
-        };
+        return outcome("problem", findings[0]?.message ?? "");
       }
       const claim = claimOf(device);
       const targets =
@@ -286,24 +242,17 @@ export async function probeDevices(
         const off = first.code === 2;
         for (const [node] of targets) {
           if (off && nodeUp(ctx, node)) {
-            findings.push({
-              id: "probe-bmc-off",
-              severity: "error",
-              subject: deviceS(device.id),
-              message: `BMC ${endpoint} reports its chassis off while ${node}, the node it fences, is up: it is another machine's BMC`,
-              hint: `point ${device.id} at ${node}'s own BMC (ip), or fix pcmk_host_list`,
-            });
+            findings.push(
+              finding(
+                "probe-bmc-off",
+                deviceSubject(device.id),
+                `BMC ${endpoint} reports its chassis off while ${node}, the node it fences, is up: it is another machine's BMC`,
+                { device: device.id, node },
+              ),
+            );
           }
         }
-        return {
-          findings,
-          outcome: {
-            device: device.id,
-            agent: device.type,
-            result: findings.length === 0 ? "ok" : "problem",
-            detail: `chassis ${off ? "off" : "on"}`,
-          },
-        };
+        return outcome(findings.length === 0 ? "ok" : "problem", `chassis ${off ? "off" : "on"}`);
       }
       // A PDU: each node's outlets, one question each (a list's overall status would hide one off outlet).
       const questions = targets.flatMap(([node, plug]) =>
@@ -318,38 +267,35 @@ export async function probeDevices(
         if (run.code === 0) continue;
         if (run.code === 2 && run.spawnError === undefined && !run.timedOut) {
           if (nodeUp(ctx, q.node)) {
-            findings.push({
-              id: "probe-outlet-off",
-              severity: "error",
-              subject: deviceS(device.id),
-              message: `outlet ${q.outlet} of PDU ${endpoint} is off while ${q.node}, which it feeds, is up: the map names the wrong outlet (or that supply is already lost)`,
-              hint: `check which outlet feeds ${q.node} and fix pcmk_host_map`,
-            });
+            findings.push(
+              finding(
+                "probe-outlet-off",
+                deviceSubject(device.id),
+                `outlet ${q.outlet} of PDU ${endpoint} is off while ${q.node}, which it feeds, is up: the map names the wrong outlet (or that supply is already lost)`,
+                { node: q.node },
+              ),
+            );
           }
           continue;
         }
         const reason = agentReason(device, run);
         if (classify(reason) === "missing-outlet") {
-          findings.push({
-            id: "probe-outlet-missing",
-            severity: "error",
-            subject: deviceS(device.id),
-            message: `PDU ${endpoint} has no outlet ${q.outlet} (mapped to ${q.node}): ${reason}`,
-            hint: `fix ${q.node}'s outlet in pcmk_host_map`,
-          });
+          findings.push(
+            finding(
+              "probe-outlet-missing",
+              deviceSubject(device.id),
+              `PDU ${endpoint} has no outlet ${q.outlet} (mapped to ${q.node}): ${reason}`,
+              { node: q.node },
+            ),
+          );
         } else {
           findings.push(failureFinding(device, endpoint, reason));
         }
       }
-      return {
-        findings,
-        outcome: {
-          device: device.id,
-          agent: device.type,
-          result: findings.length === 0 ? "ok" : "problem",
-          detail: `${questions.length} outlet(s) asked`,
-        },
-      };
+      return outcome(
+        findings.length === 0 ? "ok" : "problem",
+        `${questions.length} outlet(s) asked`,
+      );
     },
   );
   return {

@@ -3,8 +3,8 @@
  * about, a summary line last) and one JSON document for automation (docs/check.md describes its
  * shape; `format` changes only when the shape does).
  */
-import type { Finding, Subject } from "./rules.js";
-import type { CheckContext } from "./rules.js";
+import type { CheckContext } from "./context.js";
+import type { Finding, Subject } from "./findings.js";
 import { claimOf, familyOf } from "./devices.js";
 
 export const JSON_FORMAT_VERSION = 1;

@@ -3,7 +3,7 @@
  * document order (Pacemaker's nvpair sets and topology depend on order). Pure: text in, tree out.
  */
 import { Parser } from "xml2js";
-import { messageOf } from "../../lib/errors.js";
+import { XmlSyntaxError, parseXmlWith } from "../../lib/xml.js";
 
 export interface Element {
   readonly name: string;
@@ -40,27 +40,24 @@ function convert(node: RawNode, name: string): Element {
 /** Parses an XML document into its root element; throws XmlError with a one-line reason. */
 export function parseXml(xml: string): Element {
   if (xml.trim() === "") throw new XmlError("empty document");
-  const parser = new Parser({
-    explicitChildren: true,
-    preserveChildrenOrder: true,
-    explicitRoot: true,
-    explicitArray: true,
-    charsAsChildren: false,
-    includeWhiteChars: false,
-    strict: true,
-  });
   let doc: Record<string, RawNode> | undefined;
-  let failure: unknown;
-  // xml2js parses synchronously unless `async` is set: the callback has run when parseString returns.
-  parser.parseString(xml, (err: unknown, result: unknown) => {
-    if (err) failure = err;
-    else doc = (result ?? undefined) as Record<string, RawNode> | undefined;
-  });
-  if (failure !== undefined) {
-    const message = messageOf(failure);
-    throw new XmlError(
-      `not well-formed XML: ${message.split("\n").join(" ").replace(/\s+/g, " ").trim()}`,
-    );
+  try {
+    doc = (parseXmlWith(
+      Parser,
+      {
+        explicitChildren: true,
+        preserveChildrenOrder: true,
+        explicitRoot: true,
+        explicitArray: true,
+        charsAsChildren: false,
+        includeWhiteChars: false,
+        strict: true,
+      },
+      xml,
+    ) ?? undefined) as Record<string, RawNode> | undefined;
+  } catch (err) {
+    if (err instanceof XmlSyntaxError) throw new XmlError(err.message);
+    throw err;
   }
   if (doc === undefined || typeof doc !== "object") throw new XmlError("empty document");
   const [rootName] = Object.keys(doc);

@@ -1,6 +1,6 @@
 /** The inventory's thin I/O layer: read the file, validate, and turn issues into FILE:LINE:COL lines. */
 import { readFile } from "node:fs/promises";
-import { KvmhaError } from "../../lib/errors.js";
+import { KvmhaError, readFailure } from "../../lib/errors.js";
 import type { Inventory } from "./model.js";
 import { type InventoryIssue, validateInventory } from "./validate.js";
 
@@ -38,16 +38,7 @@ export async function loadInventory(file: string): Promise<LoadedInventory> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "is a directory"
-            : (code ?? "unreadable");
-    throw new InventoryError([`${file}: cannot read the inventory: ${why}`]);
+    throw new InventoryError([`${file}: cannot read the inventory: ${readFailure(err)}`]);
   }
   return checkInventoryText(file, text);
 }

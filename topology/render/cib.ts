@@ -1,6 +1,6 @@
 /** The plan spelt as a CIB XML fragment and its apply script (crm-templates/cib.xml.tmpl). Pure. */
-import { commentText, shellWord, xmlCommentText, xmlValue } from "./escape.js";
-import { avoidId, stonithTimeoutNote } from "./pcs.js";
+import { shellWord, xmlCommentText, xmlValue } from "./escape.js";
+import { avoidConstraint, guestOps, scriptHead, stonithTimeoutNote } from "./common.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
 
@@ -48,14 +48,7 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
     );
   }
   for (const g of plan.guests) {
-    const ops = g.ops.map((o) =>
-      fill(t, "op", {
-        id: xmlValue(g.id),
-        name: xmlValue(o.name),
-        interval: fragment(String(o.interval)),
-        timeout: fragment(String(o.timeout)),
-      }),
-    );
+    const ops = guestOps(t, g, xmlValue, { id: xmlValue(g.id) });
     w(
       fill(t, "guest", {
         id: xmlValue(g.id),
@@ -74,14 +67,7 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
   }
   w(fill(t, "constraints", {}));
   for (const d of plan.devices) {
-    if (d.avoids !== undefined)
-      w(
-        fill(t, "avoid", {
-          constraint: xmlValue(avoidId(d.id, d.avoids)),
-          device: xmlValue(d.id),
-          node: xmlValue(d.avoids),
-        }),
-      );
+    for (const f of avoidConstraint(t, d, xmlValue)) w(f);
   }
   w(fill(t, "topology", {}));
   for (const l of plan.levels)
@@ -94,16 +80,7 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
     );
   w(fill(t, "footer", {}));
 
-  const apply: Fragment[] = [
-    fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) }),
-  ];
-  if (plan.twoNode !== undefined)
-    apply.push(
-      fill(t, "two-node", {
-        preferred: commentText(plan.twoNode.preferred),
-        delay: fragment(String(plan.twoNode.delay)),
-      }),
-    );
+  const apply: Fragment[] = scriptHead(t, plan, source, "apply");
   apply.push(fill(t, "apply-start", {}));
   for (const n of plan.nodeUtilization) {
     for (const [name, value] of n.attributes)

@@ -1,6 +1,6 @@
 /** The plan spelt as a crmsh configuration and its apply script (crm-templates/crmsh.crm.tmpl). Pure. */
 import { commentText, crmshValue } from "./escape.js";
-import { avoidId, stonithTimeoutNote } from "./pcs.js";
+import { avoidConstraint, guestOps, scriptHead, stonithTimeoutNote } from "./common.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
 
@@ -36,23 +36,10 @@ export function renderCrmsh(
         budget: commentText(d.budget),
       }),
     );
-    if (d.avoids !== undefined)
-      w(
-        fill(t, "avoid", {
-          constraint: word(avoidId(d.id, d.avoids)),
-          device: word(d.id),
-          node: word(d.avoids),
-        }),
-      );
+    for (const f of avoidConstraint(t, d, word)) w(f);
   }
   for (const g of plan.guests) {
-    const ops = g.ops.map((o) =>
-      fill(t, "op", {
-        name: word(o.name),
-        interval: fragment(String(o.interval)),
-        timeout: fragment(String(o.timeout)),
-      }),
-    );
+    const ops = guestOps(t, g, word);
     w(
       fill(t, "guest", {
         id: word(g.id),
@@ -87,16 +74,7 @@ export function renderCrmsh(
     }),
   );
 
-  const apply: Fragment[] = [
-    fill(t, "apply", { cluster: commentText(plan.cluster), inventory: commentText(source) }),
-  ];
-  if (plan.twoNode !== undefined)
-    apply.push(
-      fill(t, "two-node", {
-        preferred: commentText(plan.twoNode.preferred),
-        delay: fragment(String(plan.twoNode.delay)),
-      }),
-    );
+  const apply: Fragment[] = scriptHead(t, plan, source, "apply");
   apply.push(fill(t, "apply-start", {}));
   apply.push(fill(t, "apply-footer", {}));
   return { config: joinFragments(out), apply: joinFragments(apply) };

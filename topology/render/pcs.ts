@@ -1,12 +1,8 @@
 /** The plan spelt as a pcs script (crm-templates/pcs.sh.tmpl). Pure: plan and template in, text out. */
 import { commentText, shellWord } from "./escape.js";
+import { avoidConstraint, guestOps, scriptHead, stonithTimeoutNote } from "./common.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
-
-/** ids of the constraints keeping each IPMI device off its node (stable; docs/templates.md). */
-export function avoidId(device: string, node: string): string {
-  return `${device}-avoids-${node}`;
-}
 
 export function renderPcs(plan: Plan, t: Template, source: string): string {
   const out: Fragment[] = [];
@@ -20,14 +16,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
       ),
     );
 
-  w(fill(t, "header", { cluster: commentText(plan.cluster), inventory: commentText(source) }));
-  if (plan.twoNode !== undefined)
-    w(
-      fill(t, "two-node", {
-        preferred: commentText(plan.twoNode.preferred),
-        delay: fragment(String(plan.twoNode.delay)),
-      }),
-    );
+  for (const f of scriptHead(t, plan, source, "header")) w(f);
 
   w(fill(t, "devices-heading", {}));
   for (const d of plan.devices) {
@@ -44,14 +33,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
         budget: commentText(d.budget),
       }),
     );
-    if (d.avoids !== undefined)
-      w(
-        fill(t, "avoid", {
-          constraint: shellWord(avoidId(d.id, d.avoids)),
-          device: shellWord(d.id),
-          node: shellWord(d.avoids),
-        }),
-      );
+    for (const f of avoidConstraint(t, d, shellWord)) w(f);
   }
 
   w(fill(t, "levels-heading", {}));
@@ -67,13 +49,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
 
   if (plan.guests.length > 0) w(fill(t, "guests-heading", {}));
   for (const g of plan.guests) {
-    const ops = g.ops.map((o) =>
-      fill(t, "op", {
-        name: shellWord(o.name),
-        interval: fragment(String(o.interval)),
-        timeout: fragment(String(o.timeout)),
-      }),
-    );
+    const ops = guestOps(t, g, shellWord);
     w(
       fill(t, "guest", {
         id: shellWord(g.id),
@@ -100,11 +76,4 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
   );
   w(fill(t, "footer", {}));
   return joinFragments(out);
-}
-
-/** Why stonith-timeout has its value, for the comments of every format. */
-export function stonithTimeoutNote(plan: Plan): string {
-  const s = plan.stonithTimeout;
-  if (s.worstNode === "") return `${s.seconds} s`;
-  return `${s.seconds} s: the longest fencing is ${s.worstNode}'s, every level failing (${s.sum}), + 20%, rounded up to 10 s`;
 }

@@ -74,7 +74,6 @@ export interface Plan {
     readonly worstNode: string;
     readonly sum: string;
   };
-  readonly warnings: readonly string[];
 }
 
 /** The fencing device ids: stable, documented in docs/templates.md, used in levels and constraints. */
@@ -202,7 +201,6 @@ export class PlanError extends Error {
 export function planCluster(inv: Inventory): Plan {
   const devices: StonithDevice[] = [];
   const levels: FencingLevel[] = [];
-  const warnings: string[] = [];
   const twoNode = inv.cluster.twoNode;
   const ipmiSeconds = new Map<string, number>();
 
@@ -398,7 +396,6 @@ export function planCluster(inv: Inventory): Plan {
     properties,
     twoNode,
     stonithTimeout: { seconds: stonithTimeout, worstNode: worst.node, sum: worst.sum },
-    warnings,
   };
 }
 

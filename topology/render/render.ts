@@ -1,5 +1,10 @@
 /** Rendering one format: plan, template, files. */
-import { InventoryError, formatIssue } from "../inventory/load.js";
+import {
+  InventoryError,
+  type LoadedInventory,
+  formatIssue,
+  loadInventory,
+} from "../inventory/load.js";
 import type { Inventory } from "../inventory/model.js";
 import { renderCib } from "./cib.js";
 import { renderCrmsh } from "./crmsh.js";
@@ -26,6 +31,21 @@ export function planOrError(inventory: Inventory, source: string): Plan {
       ]);
     throw err;
   }
+}
+
+/**
+ * The inventory read, validated and planned: what the plan refuses (a stonith_timeout below what
+ * fencing can take) is one of the inventory's errors, reported the same way.
+ */
+export async function loadForRender(file: string): Promise<LoadedInventory> {
+  const loaded = await loadInventory(file);
+  try {
+    planOrError(loaded.inventory, file);
+  } catch (err) {
+    if (err instanceof InventoryError) throw new InventoryError([...err.lines, ...loaded.warnings]);
+    throw err;
+  }
+  return loaded;
 }
 
 export async function renderFormat(
