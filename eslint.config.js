@@ -29,6 +29,19 @@ export default tseslint.config(
       ],
       "@typescript-eslint/consistent-type-imports": "error",
       eqeqeq: ["error", "always", { null: "ignore" }],
+      // The recommended settings, plus Secret (lib/secret.ts): it is made to be interpolated, as
+      // "[hidden]"; that is how a secret is redacted.
+      "@typescript-eslint/restrict-template-expressions": [
+        "error",
+        {
+          allowAny: true,
+          allowBoolean: true,
+          allowNullish: true,
+          allowNumber: true,
+          allowRegExp: true,
+          allow: [{ from: "file", name: "Secret", path: "lib/secret.ts" }],
+        },
+      ],
       // Device callbacks and test peers implement async interfaces; some have nothing to await.
       "@typescript-eslint/require-await": "off",
     },

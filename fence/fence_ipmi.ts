@@ -215,7 +215,7 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
     if (options.flag("lanplus") && options.isGiven("auth")) {
       throw new UsageError("Failed: auth applies to IPMI 1.5 only; give lanplus=0 to use it");
     }
-    const kg = options.string("hexadecimal_kg");
+    const kg = options.secret("hexadecimal_kg")?.reveal();
     if (kg !== undefined && !/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg)) {
       throw new UsageError("Failed: hexadecimal_kg must be up to 20 bytes written in hexadecimal");
     }
@@ -224,20 +224,23 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
   device: {
     async connect(ctx) {
       const { options } = ctx;
-      const kg = options.string("hexadecimal_kg");
+      const kg = options.secret("hexadecimal_kg")?.reveal();
       const cipher = options.integer("cipher");
       const auth = options.string("auth");
       const target: IpmiTarget = {
         host: hostOf(options),
         port: options.integer("ipport") ?? 623,
         username: options.string("username") ?? "",
-        password: options.string("password") ?? "",
+        password: options.secret("password")?.reveal() ?? "",
         privilege: (options.string("privlvl") ?? "administrator") as Privilege,
         lanplus: options.flag("lanplus"),
         ...(kg === undefined ? {} : { kg: Buffer.from(kg.replace(/^0x/, ""), "hex") }),
         ...(cipher === undefined ? {} : { cipher }),
         ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };
+      ctx.log.step(
+        `Logging in to BMC ${ctx.device} as user '${target.username}' (${target.lanplus ? `IPMI 2.0, cipher suite ${cipher ?? "17, else 3"}` : "IPMI 1.5"}, privilege ${target.privilege})`,
+      );
       return openSession(
         target,
         { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs },

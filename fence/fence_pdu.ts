@@ -224,9 +224,10 @@ function snmpTarget(options: FenceOptions): SnmpTarget {
       ? "udp6"
       : "udp4";
   const base = { host, port: options.integer("ipport") ?? 161, version, transport } as const;
-  if (version !== "3") return { ...base, community: options.string("community") ?? "private" };
-  const password = options.string("password");
-  const privPassword = options.string("snmp_priv_passwd");
+  if (version !== "3")
+    return { ...base, community: options.secret("community")?.reveal() ?? "private" };
+  const password = options.secret("password")?.reveal();
+  const privPassword = options.secret("snmp_priv_passwd")?.reveal();
   const level = (options.string("snmp_sec_level") ??
     (privPassword !== undefined
       ? "authPriv"
@@ -381,15 +382,15 @@ export const fencePdu: FenceAgent<PduSession> = {
     if (
       level !== undefined &&
       level !== "noAuthNoPriv" &&
-      options.string("password") === undefined &&
-      options.string("password_script") === undefined
+      !options.has("password") &&
+      !options.has("password_script")
     ) {
       throw new UsageError(`Failed: security level ${level} needs password or password_script`);
     }
     if (
       level === "authPriv" &&
-      options.string("snmp_priv_passwd") === undefined &&
-      options.string("snmp_priv_passwd_script") === undefined
+      !options.has("snmp_priv_passwd") &&
+      !options.has("snmp_priv_passwd_script")
     ) {
       throw new UsageError(
         "Failed: security level authPriv needs snmp_priv_passwd or snmp_priv_passwd_script",
@@ -431,7 +432,7 @@ export const fencePdu: FenceAgent<PduSession> = {
             `Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`,
           );
         }
-        ctx.log.debug(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
+        ctx.log.step(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
         const prefetched = new Map<string, SnmpValue>();
         states.forEach((oid, i) => {
           if (oid.startsWith(`${profile.state.oid}.`) && values[i] !== undefined)

@@ -37,6 +37,7 @@ LAB_PACKAGES=(
   time                       # GNU time: peak RSS of an agent run (bench)
   dpkg-dev                   # dpkg-shlibdeps: the package's Depends (npm run package)
   man-db                     # man: the packaged man pages as admins read them
+  python3                    # the /dev/log stand-in of fence-syslog.test.ts (a Unix datagram socket)
   debootstrap                # the lab's Debian 13 root (scripts/lab-root.sh)
   rpm                        # rpmbuild: the RPM packages (npm run package); rpm --root installs them
   rpmlint                    # the RPM packages' lint
