@@ -533,6 +533,14 @@ function timing(loginMs = 3000, requestTimeoutMs = 1000): IpmiTiming {
   return { loginDeadline: Date.now() + loginMs, requestTimeoutMs, retransmitMs: 40 };
 }
 
+/**
+ * What the BMC saw, a retransmission (the same request again, next in line) counted once: on a
+ * loaded machine an answer can take longer than the tests' 40 ms retransmission interval.
+ */
+function retransmissionsFolded(seen: readonly string[]): string[] {
+  return seen.filter((s, i) => i === 0 || s !== seen[i - 1]);
+}
+
 /** Collects log lines and checks that no secret ever reaches them. */
 function logger(): { log: (l: string) => void; lines: string[] } {
   const lines: string[] = [];
@@ -580,7 +588,7 @@ describe("openSession over RMCP+", () => {
     await chassisControl(session, "on");
     assert.equal(bmc.power, true);
     await session.close();
-    assert.deepEqual(bmc.seen, [
+    assert.deepEqual(retransmissionsFolded(bmc.seen), [
       "Get Channel Authentication Capabilities",
       "Open Session 17",
       "RAKP 1",
@@ -606,7 +614,7 @@ describe("openSession over RMCP+", () => {
     const elapsed = Date.now() - t0;
     assert.equal(session.cipher, 3);
     assert.ok(elapsed < 500, `the refusal cost no timeout or retransmission (${elapsed} ms)`);
-    assert.deepEqual(bmc.seen.slice(0, 3), [
+    assert.deepEqual(retransmissionsFolded(bmc.seen).slice(0, 3), [
       "Get Channel Authentication Capabilities",
       "Open Session 17",
       "Open Session 3",
@@ -754,12 +762,11 @@ describe("openSession over RMCP+", () => {
   it("a lost RAKP 4 is recovered when the BMC answers the repeated RAKP 3 inside the session (ipmi_sim)", async () => {
     const bmc = await fakeBmc({ repeatedRakp3: "in-session" });
     bmc.hook = (name, nth) => (name === "RAKP 3" && nth === 1 ? "lose" : undefined);
-    const session = await openSession(target(bmc), timing());
+    const { log, lines } = logger();
+    const session = await openSession(target(bmc), timing(), log);
     assert.equal((await getChassisStatus(session)).powerOn, true);
-    assert.deepEqual(
-      bmc.seen.filter((s) => s.startsWith("Open Session") || s.startsWith("RAKP")),
-      ["Open Session 17", "RAKP 1", "RAKP 3", "RAKP 3"],
-    );
+    assert.ok(bmc.seen.filter((s) => s === "RAKP 3").length >= 2, "RAKP 3 resent");
+    assert.ok(!lines.some((l) => /starting the login over/.test(l)), "the same login");
     await session.close();
   });
 
@@ -929,7 +936,7 @@ describe("openSession over IPMI 1.5 (lanplus=0)", () => {
     await chassisControl(session, "off");
     assert.equal(bmc.power, false);
     await session.close();
-    assert.deepEqual(bmc.seen, [
+    assert.deepEqual(retransmissionsFolded(bmc.seen), [
       "Get Channel Authentication Capabilities",
       "Get Session Challenge",
       "Activate Session",
