@@ -79,13 +79,26 @@ const ipmiOptions: readonly OptionSpec[] = [
     shortdesc: "IPMI 1.5 authentication type (only with lanplus=0)",
     order: 1,
   },
+  // One rule for the waits (docs/fence_ipmi.md, "How long it waits"): a BMC silent for 1 s is
+  // dead; one that has answered gets ipmitool_timeout a request, login_timeout for the login.
   {
     name: "ipmitool_timeout",
     value: "timeout",
     type: "second",
     default: "2",
-    shortdesc: "Timeout (sec) for one IPMI request, retransmissions included",
+    shortdesc:
+      "Seconds for one IPMI request to a BMC that has answered before, retransmissions included",
     order: 200,
+  },
+  {
+    ...standard.login_timeout,
+    shortdesc:
+      "Seconds to reach the BMC and log in, all of it. A BMC that has not answered its first request within 1 s is taken for dead (off or unreachable) and fails the run then",
+  },
+  {
+    ...standard.shell_timeout,
+    shortdesc:
+      "No shell here: bounds only password_script (at least 5 s). Requests wait ipmitool_timeout",
   },
   {
     ...standard.plug,

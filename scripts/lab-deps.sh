@@ -11,6 +11,7 @@ set -euo pipefail
 # The lab's packages, one per line: add new lab dependencies here.
 LAB_PACKAGES=(
   openipmi     # ipmi_sim, the simulated BMC
+  python3-pyghmi # pyghmi's BMC (pyghmi.ipmi.bmc): a second, independent BMC
   ipmitool     # independent IPMI client
   fence-agents # reference fence_ipmilan
   hyperfine    # benchmarks

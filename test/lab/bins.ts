@@ -8,6 +8,8 @@ import path from "node:path";
 export const LAB_PACKAGES = {
   // IPMI lab (and the benches)
   ipmi_sim: "openipmi",
+  // pyghmi's BMC (pyghmi.ipmi.bmc), the lab's second BMC; its demo program shows the package is there
+  fakebmc: "python3-pyghmi",
   ipmitool: "ipmitool",
   fence_ipmilan: "fence-agents",
   hyperfine: "hyperfine",
@@ -50,6 +52,7 @@ export type LabProgram = keyof typeof LAB_PACKAGES;
 /** The programs each lab runs (its lab test checks that every one is installed). */
 export const IPMI_LAB_PROGRAMS: readonly LabProgram[] = [
   "ipmi_sim",
+  "fakebmc",
   "ipmitool",
   "fence_ipmilan",
   "hyperfine",
