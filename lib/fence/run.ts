@@ -309,7 +309,10 @@ async function perform<S>(
     at("sending a diagnostic interrupt");
     log.step("Sending a diagnostic interrupt (NMI)");
     await device.diag(session, ctx);
-    io.out("Success: Diagnostic interrupt sent\n");
+    // fence-agents' line for diag (fence_ipmilan runs it as a reboot): scripts written for them
+    // look for it; Pacemaker never sends diag and reads only exit codes (docs/fence_ipmi.md).
+    log.step("Diagnostic interrupt sent");
+    io.out("Success: Rebooted\n");
     return FenceExit.success;
   }
 

@@ -312,7 +312,7 @@ describe("fence_ipmi with cipher suite 17", () => {
   it("sends a diagnostic interrupt (diag)", async () => {
     const r = await runAgentStdin("fence_ipmi", target(bmc17, { action: "diag" }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Diagnostic interrupt sent\n");
+    assert.equal(r.stdout, "Success: Rebooted\n"); // fence_ipmilan's line for diag
     assert.ok(bmc17.log.includes("chassis control 4"));
   });
 
