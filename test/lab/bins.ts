@@ -18,6 +18,10 @@ export const LAB_PACKAGES = {
   snmpset: "snmp",
   snmpwalk: "snmp",
   fence_apc_snmp: "fence-agents",
+  // Redfish lab (and its bench)
+  openssl: "openssl",
+  curl: "curl",
+  fence_redfish: "fence-agents",
   // libvirt lab
   libvirtd: "libvirt-daemon",
   virsh: "libvirt-clients",
@@ -59,6 +63,7 @@ export const PDU_LAB_PROGRAMS: readonly LabProgram[] = [
   "snmpwalk",
   "fence_apc_snmp",
 ];
+export const REDFISH_LAB_PROGRAMS: readonly LabProgram[] = ["openssl", "curl", "fence_redfish"];
 export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
   "libvirtd",
   "virsh",
