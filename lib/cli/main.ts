@@ -121,6 +121,9 @@ export async function preloadShippedCommands(): Promise<void> {
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
   await warmUpWithoutTimers(async () =>
+    (await import("../redfish/warm-up.js")).exerciseRedfishClient(),
+  );
+  await warmUpWithoutTimers(async () =>
     (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, {
       OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml",
     }),

@@ -166,45 +166,38 @@ export class HttpsConnection {
     } catch (err) {
       throw networkError(err as Error, this.where);
     }
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (err: RedfishError | undefined): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err === undefined) {
-          socket.removeAllListeners();
-          resolve(socket);
-        } else {
-          socket.removeAllListeners();
-          socket.on("error", () => {});
-          socket.destroy();
-          reject(err);
-        }
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new RedfishTimeoutError(
-              `no TLS connection with ${this.where} within ${formatSeconds(waited)}`,
-            ),
-          ),
+    try {
+      return await settleOnce<TlsSocketLike>(
+        socket,
         waited,
+        () =>
+          new RedfishTimeoutError(
+            `no TLS connection with ${this.where} within ${formatSeconds(waited)}`,
+          ),
+        (settle) => {
+          socket.on("secureConnect", () => {
+            try {
+              this.checkCertificate(socket);
+              this.log(`connected to ${this.where} (TLS, certificate ${this.trust.kind})`);
+              settle(socket);
+            } catch (err) {
+              settle(err as RedfishError);
+            }
+          });
+          socket.on("error", (err: Error & { code?: string }) =>
+            settle(networkError(err, this.where)),
+          );
+          socket.on("close", () =>
+            settle(
+              new RedfishNetworkError(`${this.where} closed the connection during TLS set-up`),
+            ),
+          );
+        },
       );
-      socket.on("secureConnect", () => {
-        try {
-          this.checkCertificate(socket);
-          this.log(`connected to ${this.where} (TLS, certificate ${this.trust.kind})`);
-          finish(undefined);
-        } catch (err) {
-          finish(err as RedfishError);
-        }
-      });
-      socket.on("error", (err: Error & { code?: string }) => finish(networkError(err, this.where)));
-      socket.on("close", () =>
-        finish(new RedfishNetworkError(`${this.where} closed the connection during TLS set-up`)),
-      );
-    });
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
   }
 
   private checkCertificate(socket: TlsSocketLike): void {
@@ -235,55 +228,66 @@ export class HttpsConnection {
     const reader = new ResponseReader();
     const waited = deadline.remainingMs();
     const what = `${request.method} ${request.path}`;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const finish = (result: HttpResponse | Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.removeAllListeners();
-        socket.on("error", () => {});
-        if (result instanceof Error) reject(result);
-        else resolve(result);
-      };
-      const lost = (err: RedfishError): void => {
-        finish(reader.started ? err : new StaleConnection(err));
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new RedfishTimeoutError(
-              `no answer from ${this.where} to ${what} within ${formatSeconds(waited)}`,
-            ),
-          ),
-        waited,
-      );
-      socket.on("data", (data: Buffer) => {
-        try {
-          const response = reader.feed(data);
-          if (response !== undefined) finish(response);
-        } catch (err) {
-          finish(err as Error);
-        }
-      });
-      socket.on("end", () => {
-        try {
-          finish(reader.end());
-        } catch (err) {
-          lost(err as RedfishError);
-        }
-      });
-      socket.on("close", () => {
-        try {
-          finish(reader.end());
-        } catch (err) {
-          lost(err as RedfishError);
-        }
-      });
-      socket.on("error", (err: Error & { code?: string }) => lost(networkError(err, this.where)));
-      socket.write(bytes);
-    });
+    return settleOnce<HttpResponse>(
+      socket,
+      waited,
+      () =>
+        new RedfishTimeoutError(
+          `no answer from ${this.where} to ${what} within ${formatSeconds(waited)}`,
+        ),
+      (settle) => {
+        const lost = (err: RedfishError): void => {
+          settle(reader.started ? err : new StaleConnection(err));
+        };
+        const ended = (): void => {
+          try {
+            settle(reader.end());
+          } catch (err) {
+            lost(err as RedfishError);
+          }
+        };
+        socket.on("data", (data: Buffer) => {
+          try {
+            const response = reader.feed(data);
+            if (response !== undefined) settle(response);
+          } catch (err) {
+            settle(err as Error);
+          }
+        });
+        socket.on("end", ended);
+        socket.on("close", ended);
+        socket.on("error", (err: Error & { code?: string }) => lost(networkError(err, this.where)));
+        socket.write(bytes);
+      },
+    );
   }
+}
+
+/**
+ * Waits for one outcome on `socket`: `listen` attaches handlers that call `settle`, and a timer
+ * settles with `timeout()` after `ms`. The first outcome wins; the socket's listeners go then,
+ * but for an error handler, so that a late error cannot go unhandled.
+ */
+function settleOnce<T>(
+  socket: TlsSocketLike,
+  ms: number,
+  timeout: () => Error,
+  listen: (settle: (result: T | Error) => void) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (result: T | Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners();
+      socket.on("error", () => {});
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const timer = setTimeout(() => settle(timeout()), ms);
+    listen(settle);
+  });
 }
 
 /** A kept connection that turned out closed before any answer: the request may be sent again. */
