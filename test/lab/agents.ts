@@ -2,6 +2,7 @@
  * Runs kvmha's built agents the way Pacemaker does: the executable from dist/bin, options as
  * key=value lines on stdin (so no secret is ever in argv), or on the command line for CLI tests.
  */
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -50,4 +51,22 @@ export function runAgentArgs(
     killAfterMs,
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
   });
+}
+
+/** A failure as the fence agents end one: exit 1, exactly one line on stderr, no stack trace. */
+export function assertOneLineFailure(r: RunResult, pattern: RegExp): void {
+  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
+  assert.match(lines[0] as string, pattern);
+  assert.doesNotMatch(r.stdout, /Success|Status/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+}
+
+/** Parameter names and actions a fence agent's metadata advertises. */
+export function advertised(xml: string): { parameters: Set<string>; actions: string[] } {
+  return {
+    parameters: new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1] as string)),
+    actions: [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1] as string).sort(),
+  };
 }

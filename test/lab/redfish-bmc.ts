@@ -391,7 +391,6 @@ export class RedfishBmc {
   }
 
   private send(
-    req: http.IncomingMessage,
     res: http.ServerResponse,
     record: Omit<RequestRecord, "status">,
     status: number,
@@ -407,7 +406,6 @@ export class RedfishBmc {
       out["Content-Length"] = String(Buffer.byteLength(text));
     res.writeHead(status, out);
     res.end(text);
-    void req;
   }
 
   private authenticate(req: http.IncomingMessage): {
@@ -444,18 +442,17 @@ export class RedfishBmc {
     const sessionsUri = `${ROOT}/SessionService/Sessions`;
     // The service root and the session login need no authentication (DSP0266).
     if (method === "GET" && (uri === ROOT || uri === "/redfish")) {
-      this.send(req, res, { method, path: uri, auth: "none" }, 200, this.resources.get(ROOT));
+      this.send(res, { method, path: uri, auth: "none" }, 200, this.resources.get(ROOT));
       return;
     }
     if (method === "POST" && uri === sessionsUri) {
-      this.login(req, body, res);
+      this.login(body, res);
       return;
     }
     const auth = this.authenticate(req);
     const record = { method, path: uri, auth: auth.kind };
     if (auth.user === undefined) {
       this.send(
-        req,
         res,
         record,
         401,
@@ -472,7 +469,6 @@ export class RedfishBmc {
       const id = uri.slice(sessionsUri.length + 1);
       const existed = this.sessions.delete(id);
       this.send(
-        req,
         res,
         record,
         existed ? 204 : 404,
@@ -488,7 +484,7 @@ export class RedfishBmc {
     }
     const system = this.systems.find((s) => uri === `${s.uri}/Actions/ComputerSystem.Reset`);
     if (method === "POST" && system !== undefined) {
-      this.reset(req, res, record, system, auth.user, body);
+      this.reset(res, record, system, auth.user, body);
       return;
     }
     if (method === "GET") {
@@ -496,17 +492,16 @@ export class RedfishBmc {
         (t) => t.monitor === uri || `${ROOT}/TaskService/Tasks/${t.id}` === uri,
       );
       if (task !== undefined) {
-        this.taskAnswer(req, res, record, task, uri === task.monitor);
+        this.taskAnswer(res, record, task, uri === task.monitor);
         return;
       }
       const resource = this.resource(uri);
       if (resource !== undefined) {
-        this.send(req, res, record, 200, resource);
+        this.send(res, record, 200, resource);
         return;
       }
     }
     this.send(
-      req,
       res,
       record,
       method === "GET" ? 404 : 405,
@@ -518,7 +513,7 @@ export class RedfishBmc {
     );
   }
 
-  private login(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+  private login(body: Buffer, res: http.ServerResponse): void {
     const record = {
       method: "POST",
       path: `${ROOT}/SessionService/Sessions`,
@@ -526,7 +521,6 @@ export class RedfishBmc {
     };
     if (this.quirks.sessionsRefused === true) {
       this.send(
-        req,
         res,
         record,
         405,
@@ -550,7 +544,6 @@ export class RedfishBmc {
     );
     if (user === undefined) {
       this.send(
-        req,
         res,
         record,
         401,
@@ -571,7 +564,6 @@ export class RedfishBmc {
     const location = this.vendor === "hpe-ilo5" ? `https://${this.host}:${this.port}${uri}/` : uri;
     const template = fixture("dmtf/SessionService/Sessions/1234567890ABCDEF/index.json");
     this.send(
-      req,
       res,
       record,
       201,
@@ -649,7 +641,6 @@ export class RedfishBmc {
   }
 
   private reset(
-    req: http.IncomingMessage,
     res: http.ServerResponse,
     record: Omit<RequestRecord, "status">,
     system: SimulatedSystem,
@@ -666,7 +657,6 @@ export class RedfishBmc {
     const rec = { ...record, resetType };
     if (user.role === "ReadOnly") {
       this.send(
-        req,
         res,
         rec,
         403,
@@ -680,7 +670,6 @@ export class RedfishBmc {
     }
     if (!this.offered(system).includes(resetType)) {
       this.send(
-        req,
         res,
         rec,
         400,
@@ -701,7 +690,6 @@ export class RedfishBmc {
       if (this.vendor === "dell") {
         const word = to === "on" ? "ON" : "OFF";
         this.send(
-          req,
           res,
           rec,
           409,
@@ -715,7 +703,6 @@ export class RedfishBmc {
       }
       if (this.vendor === "hpe-ilo5") {
         this.send(
-          req,
           res,
           rec,
           400,
@@ -735,7 +722,7 @@ export class RedfishBmc {
       };
       this.tasks.set(id, task);
       if (!task.fails) this.apply(system, resetType);
-      this.send(req, res, rec, 202, this.taskBody(task), {
+      this.send(res, rec, 202, this.taskBody(task), {
         Location: task.monitor,
         "Retry-After": "1",
       });
@@ -745,10 +732,10 @@ export class RedfishBmc {
     switch (this.vendor) {
       case "dell":
       case "hpe-cray-ex425":
-        this.send(req, res, rec, 204);
+        this.send(res, rec, 204);
         return;
       case "hpe-ilo5":
-        this.send(req, res, rec, 200, {
+        this.send(res, rec, 200, {
           error: {
             code: "iLO.0.10.ExtendedInfo",
             message: "See @Message.ExtendedInfo for more information.",
@@ -757,7 +744,7 @@ export class RedfishBmc {
         });
         return;
       case "openbmc":
-        this.send(req, res, rec, 200, {
+        this.send(res, rec, 200, {
           "@Message.ExtendedInfo": [
             {
               "@odata.type": "#Message.v1_1_1.Message",
@@ -831,7 +818,6 @@ export class RedfishBmc {
   }
 
   private taskAnswer(
-    req: http.IncomingMessage,
     res: http.ServerResponse,
     record: Omit<RequestRecord, "status">,
     task: LabTask,
@@ -841,7 +827,6 @@ export class RedfishBmc {
     if (!viaMonitor || body.TaskState !== "Completed") {
       // The monitor answers 202 while the task runs; a failed task shows itself with 200.
       this.send(
-        req,
         res,
         record,
         viaMonitor && body.TaskState === "Running" ? 202 : 200,
@@ -852,7 +837,7 @@ export class RedfishBmc {
     }
     // Done: the monitor answers with the operation's own response, then is gone.
     this.tasks.delete(task.id);
-    this.send(req, res, record, 204);
+    this.send(res, record, 204);
   }
 }
 
