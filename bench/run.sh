@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 node --import tsx bench/fence-ipmi.ts
 node --import tsx bench/fence-pdu.ts
+node --import tsx bench/fence-redfish.ts
 node --import tsx bench/virtualdomain.ts
