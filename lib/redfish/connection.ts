@@ -37,6 +37,8 @@ export interface Endpoint {
 /** The part of a TLS socket the connection uses; a stand-in (the snapshot warm-up) implements it. */
 export interface TlsSocketLike {
   readonly authorized: boolean;
+  /** Closed (by either side): it cannot carry another request. */
+  readonly destroyed?: boolean;
   readonly authorizationError?: Error | string | null;
   getPeerCertificate(detailed?: boolean): { raw?: Buffer } | null;
   write(data: Buffer): unknown;
@@ -44,7 +46,31 @@ export interface TlsSocketLike {
   on(event: "data", listener: (data: Buffer) => void): unknown;
   on(event: "error", listener: (err: Error) => void): unknown;
   on(event: "close" | "end" | "secureConnect", listener: () => void): unknown;
-  removeAllListeners(): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+type Listener = (...args: never[]) => void;
+
+/**
+ * The listeners one wait put on the socket, so that exactly those come off again: a socket's own
+ * listeners (node:net ends a socket the peer ended through one) must stay.
+ */
+class Listening {
+  private readonly added: [string, Listener][] = [];
+  constructor(private readonly socket: TlsSocketLike) {}
+
+  on(event: "data", listener: (data: Buffer) => void): void;
+  on(event: "error", listener: (err: Error & { code?: string }) => void): void;
+  on(event: "close" | "end" | "secureConnect", listener: () => void): void;
+  on(event: "data" | "error" | "close" | "end" | "secureConnect", listener: Listener): void {
+    this.socket.on(event as "end", listener);
+    this.added.push([event, listener]);
+  }
+
+  stop(): void {
+    for (const [event, listener] of this.added.splice(0))
+      this.socket.off(event, listener as (...args: unknown[]) => void);
+  }
 }
 
 /** Opens the TLS socket; node:tls by default. */
@@ -93,6 +119,8 @@ function networkError(err: Error & { code?: string }, where: string): RedfishErr
 
 export class HttpsConnection {
   private socket: TlsSocketLike | undefined;
+  /** What watches the kept connection between requests. */
+  private idle: Listening | undefined;
   /** Has the open socket already carried a request (so a reset before any answer may be stale)? */
   private used = false;
   readonly where: string;
@@ -108,6 +136,7 @@ export class HttpsConnection {
 
   /** Connects and checks the certificate now (the login step), if not connected yet. */
   async open(deadline: Deadline): Promise<void> {
+    if (this.socket?.destroyed === true) this.close();
     if (this.socket === undefined) this.socket = await this.connect(deadline);
   }
 
@@ -121,11 +150,14 @@ export class HttpsConnection {
     for (let attempt = 1; ; attempt += 1) {
       await this.open(deadline);
       const socket = this.socket as TlsSocketLike;
+      this.idle?.stop();
+      this.idle = undefined;
       const reused = this.used;
       this.used = true;
       try {
         const response = await this.exchange(socket, bytes, request, deadline);
-        if (!response.keepAlive) this.close();
+        if (response.keepAlive) this.watchIdle(socket);
+        else this.close();
         return response;
       } catch (err) {
         this.close();
@@ -138,15 +170,29 @@ export class HttpsConnection {
     }
   }
 
+  /**
+   * A kept connection the BMC closes while idle (its keep-alive timeout) is dropped at once, so
+   * that the next request opens a new one instead of writing into a closed socket.
+   */
+  private watchIdle(socket: TlsSocketLike): void {
+    const gone = (): void => {
+      if (this.socket !== socket) return;
+      this.log(`${this.where} closed the kept connection; connecting again`);
+      this.close();
+    };
+    this.idle = new Listening(socket);
+    this.idle.on("end", gone);
+    this.idle.on("close", gone);
+    this.idle.on("error", gone);
+  }
+
   close(): void {
     const socket = this.socket;
+    this.idle?.stop();
+    this.idle = undefined;
     this.socket = undefined;
     this.used = false;
-    if (socket !== undefined) {
-      socket.removeAllListeners();
-      socket.on("error", () => {});
-      socket.destroy();
-    }
+    socket?.destroy();
   }
 
   private async connect(deadline: Deadline): Promise<TlsSocketLike> {
@@ -166,6 +212,9 @@ export class HttpsConnection {
     } catch (err) {
       throw networkError(err as Error, this.where);
     }
+    // Kept for the socket's life: an error nobody waits for (on a closed kept connection, say)
+    // must not end the process.
+    socket.on("error", () => {});
     try {
       return await settleOnce<TlsSocketLike>(
         socket,
@@ -174,8 +223,8 @@ export class HttpsConnection {
           new RedfishTimeoutError(
             `no TLS connection with ${this.where} within ${formatSeconds(waited)}`,
           ),
-        (settle) => {
-          socket.on("secureConnect", () => {
+        (on, settle) => {
+          on.on("secureConnect", () => {
             try {
               this.checkCertificate(socket);
               this.log(`connected to ${this.where} (TLS, certificate ${this.trust.kind})`);
@@ -184,10 +233,8 @@ export class HttpsConnection {
               settle(err as RedfishError);
             }
           });
-          socket.on("error", (err: Error & { code?: string }) =>
-            settle(networkError(err, this.where)),
-          );
-          socket.on("close", () =>
+          on.on("error", (err: Error & { code?: string }) => settle(networkError(err, this.where)));
+          on.on("close", () =>
             settle(
               new RedfishNetworkError(`${this.where} closed the connection during TLS set-up`),
             ),
@@ -235,7 +282,7 @@ export class HttpsConnection {
         new RedfishTimeoutError(
           `no answer from ${this.where} to ${what} within ${formatSeconds(waited)}`,
         ),
-      (settle) => {
+      (on, settle) => {
         const lost = (err: RedfishError): void => {
           settle(reader.started ? err : new StaleConnection(err));
         };
@@ -246,7 +293,7 @@ export class HttpsConnection {
             lost(err as RedfishError);
           }
         };
-        socket.on("data", (data: Buffer) => {
+        on.on("data", (data: Buffer) => {
           try {
             const response = reader.feed(data);
             if (response !== undefined) settle(response);
@@ -254,9 +301,9 @@ export class HttpsConnection {
             settle(err as Error);
           }
         });
-        socket.on("end", ended);
-        socket.on("close", ended);
-        socket.on("error", (err: Error & { code?: string }) => lost(networkError(err, this.where)));
+        on.on("end", ended);
+        on.on("close", ended);
+        on.on("error", (err: Error & { code?: string }) => lost(networkError(err, this.where)));
         socket.write(bytes);
       },
     );
@@ -264,29 +311,28 @@ export class HttpsConnection {
 }
 
 /**
- * Waits for one outcome on `socket`: `listen` attaches handlers that call `settle`, and a timer
- * settles with `timeout()` after `ms`. The first outcome wins; the socket's listeners go then,
- * but for an error handler, so that a late error cannot go unhandled.
+ * Waits for one outcome on `socket`: `listen` attaches handlers (through `on`) that call `settle`,
+ * and a timer settles with `timeout()` after `ms`. The first outcome wins; the handlers go then.
  */
 function settleOnce<T>(
   socket: TlsSocketLike,
   ms: number,
   timeout: () => Error,
-  listen: (settle: (result: T | Error) => void) => void,
+  listen: (on: Listening, settle: (result: T | Error) => void) => void,
 ): Promise<T> {
+  const listening = new Listening(socket);
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (result: T | Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.removeAllListeners();
-      socket.on("error", () => {});
+      listening.stop();
       if (result instanceof Error) reject(result);
       else resolve(result);
     };
     const timer = setTimeout(() => settle(timeout()), ms);
-    listen(settle);
+    listen(listening, settle);
   });
 }
 

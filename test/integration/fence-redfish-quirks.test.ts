@@ -275,6 +275,21 @@ describe("fence_redfish through firmware quirks", () => {
     }
   });
 
+  it("a BMC that closes idle kept connections: a new one at once, not a timeout", async () => {
+    const bmc = await startBmc("dell", { idleCloseMs: 100, transitionMs: 1200 });
+    try {
+      const r = await runAgentStdin(
+        "fence_redfish",
+        target(bmc, { action: "off", shell_timeout: 8, verbose: 1, verbose_level: 2 }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /closed the kept connection; connecting again/);
+      assert.ok(r.ms < 1200 + 6000, `took ${r.ms} ms: a closed connection must not cost a timeout`);
+    } finally {
+      await bmc.stop();
+    }
+  });
+
   it("diag sends an NMI; method=cycle a ForceRestart, warned about as unverified", async () => {
     const bmc = await startBmc("hpe-ilo5");
     try {

@@ -75,6 +75,8 @@ export interface RedfishQuirks {
   noKeepAlive?: boolean;
   /** Bodies are sent with chunked transfer coding instead of Content-Length. */
   chunked?: boolean;
+  /** An idle kept connection is closed after this long, silently (as HTTP servers do). */
+  idleCloseMs?: number;
 }
 
 export interface RequestRecord {
@@ -276,7 +278,6 @@ export class RedfishBmc {
       {
         key: fs.readFileSync(certificates.keyFile),
         cert: fs.readFileSync(certificates.certFile),
-        keepAliveTimeout: 5000,
       },
       (req, res) => this.handle(req, res),
     );
@@ -284,6 +285,9 @@ export class RedfishBmc {
       this.sockets.add(socket);
       socket.on("error", () => {});
       socket.on("close", () => this.sockets.delete(socket));
+      // Idle for that long (no byte either way): closed, without a word.
+      const idle = this.quirks.idleCloseMs;
+      if (idle !== undefined) socket.setTimeout(idle, () => socket.destroy());
       // dead: accept and say nothing, as a BMC whose web server hangs.
       if (this.quirks.dead !== true) this.tlsServer.emit("connection", socket);
     });
