@@ -84,6 +84,18 @@ export type TlsConnector = (options: ConnectionOptions) => Promise<TlsSocketLike
 const connectTls: TlsConnector = async (options) =>
   process.getBuiltinModule("node:tls").connect(options);
 
+/** What OpenSSL's and Node's verification error codes mean, for the one-line message. */
+const VERIFY_ERRORS: Readonly<Record<string, string>> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "self-signed certificate",
+  SELF_SIGNED_CERT_IN_CHAIN: "self-signed certificate in its chain",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "signed by a CA not trusted here",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "signed by a CA not trusted here",
+  UNABLE_TO_GET_ISSUER_CERT: "signed by a CA not trusted here",
+  CERT_HAS_EXPIRED: "expired",
+  CERT_NOT_YET_VALID: "not yet valid",
+  ERR_TLS_CERT_ALTNAME_INVALID: "it does not name this host",
+};
+
 /** "AB:CD:…": the form `openssl x509 -fingerprint -sha256` prints, for messages. */
 export function formatFingerprint(digest: Buffer): string {
   return (digest.toString("hex").toUpperCase().match(/../g) ?? []).join(":");
@@ -260,7 +272,10 @@ export class HttpsConnection {
     }
     if (socket.authorized) return;
     const reason = socket.authorizationError;
-    const why = reason instanceof Error ? reason.message : String(reason ?? "not trusted");
+    const code =
+      reason instanceof Error ? ((reason as { code?: string }).code ?? "") : String(reason ?? "");
+    const why =
+      VERIFY_ERRORS[code] ?? (reason instanceof Error ? reason.message : code || "not trusted");
     throw new RedfishCertificateError(
       `the certificate of ${this.where} is not trusted (${why}; SHA-256 fingerprint ${shown}): give ssl_cacert or ssl_fingerprint, or ssl_insecure=1 to skip the check`,
     );

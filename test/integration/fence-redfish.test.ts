@@ -10,7 +10,7 @@ import { describe, it, after, before } from "node:test";
 import { advertised, assertOneLineFailure, runAgentArgs, runAgentStdin } from "../lab/agents.js";
 import { requireProgram } from "../lab/bins.js";
 import { type RunResult, run } from "../lab/clients.js";
-import { REDFISH_ADMIN, REDFISH_READONLY, type RedfishBmc } from "../lab/redfish-bmc.js";
+import { REDFISH_ADMIN, REDFISH_READONLY, RedfishBmc } from "../lab/redfish-bmc.js";
 import {
   type AgentOptions,
   curlRedfish,
@@ -326,6 +326,32 @@ describe("fence_redfish and the BMC's certificate", () => {
       const r = await runAgentStdin("fence_redfish", target(bmc, { ...extra, action: "status" }));
       assert.equal(r.code, 0, `${JSON.stringify(extra)}: ${r.stderr}`);
       assert.equal(r.stdout, "Status: ON\n");
+    }
+  });
+});
+
+describe("fence_redfish and a BMC's own self-signed certificate", () => {
+  it("refuses it by default; trusts it as ssl_cacert or by its fingerprint", async () => {
+    const bmc = await RedfishBmc.start({ certificates: lab.certificates, selfSigned: true });
+    try {
+      let r = await runAgentStdin(
+        "fence_redfish",
+        target(bmc, { ssl_cacert: undefined, action: "status" }),
+      );
+      assertOneLineFailure(r, /not trusted \(self[- ]signed certificate/);
+      assert.match(r.stderr, new RegExp(lab.certificates.selfSignedFingerprint));
+      for (const extra of [
+        { ssl_cacert: lab.certificates.selfSignedCertFile },
+        { ssl_cacert: undefined, ssl_fingerprint: lab.certificates.selfSignedFingerprint },
+      ]) {
+        r = await runAgentStdin("fence_redfish", target(bmc, { ...extra, action: "status" }));
+        assert.equal(r.code, 0, `${JSON.stringify(extra)}: ${r.stderr}`);
+      }
+      // The lab CA did not sign this one.
+      r = await runAgentStdin("fence_redfish", target(bmc, { action: "status" }));
+      assertOneLineFailure(r, /not trusted/);
+    } finally {
+      await bmc.stop();
     }
   });
 });

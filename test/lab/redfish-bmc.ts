@@ -96,6 +96,10 @@ export interface LabCertificates {
   readonly keyFile: string;
   /** SHA-256 of the BMC's certificate, "AB:CD:…". */
   readonly fingerprint: string;
+  /** A self-signed certificate instead, as BMCs ship (`selfSigned`), its key and fingerprint. */
+  readonly selfSignedCertFile: string;
+  readonly selfSignedKeyFile: string;
+  readonly selfSignedFingerprint: string;
 }
 
 interface SimulatedSystem {
@@ -154,7 +158,10 @@ function fixture(relative: string): Record<string, unknown> {
   >;
 }
 
-/** Makes a lab CA, a BMC certificate it signs (for 127.0.0.1 and localhost), and another CA. */
+/**
+ * Makes a lab CA, a BMC certificate it signs (for 127.0.0.1 and localhost), another CA, and a
+ * self-signed BMC certificate (what iDRAC and iLO ship with).
+ */
 export function makeLabCertificates(dir: string): LabCertificates {
   const openssl = requireProgram("openssl");
   const run = (...args: string[]): void => {
@@ -211,8 +218,29 @@ export function makeLabCertificates(dir: string): LabCertificates {
     "-extfile",
     "bmc.ext",
   );
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "self.key",
+    "-out",
+    "self.pem",
+    "-days",
+    "3",
+    "-subj",
+    "/CN=idrac-kvmha-lab",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  );
   const certFile = path.join(dir, "bmc.pem");
+  const selfSignedCertFile = path.join(dir, "self.pem");
   return {
+    selfSignedCertFile,
+    selfSignedKeyFile: path.join(dir, "self.key"),
+    selfSignedFingerprint: new X509Certificate(fs.readFileSync(selfSignedCertFile)).fingerprint256,
     caFile: path.join(dir, "ca.pem"),
     otherCaFile: path.join(dir, "other-ca.pem"),
     certFile,
@@ -257,6 +285,7 @@ export class RedfishBmc {
     readonly certificates: LabCertificates,
     power: "on" | "off",
     quirks: RedfishQuirks,
+    selfSigned: boolean,
   ) {
     this.quirks = { ...quirks };
     this.resources = loadMockup(path.join(FIXTURES, vendor));
@@ -276,8 +305,8 @@ export class RedfishBmc {
     }
     this.tlsServer = https.createServer(
       {
-        key: fs.readFileSync(certificates.keyFile),
-        cert: fs.readFileSync(certificates.certFile),
+        key: fs.readFileSync(selfSigned ? certificates.selfSignedKeyFile : certificates.keyFile),
+        cert: fs.readFileSync(selfSigned ? certificates.selfSignedCertFile : certificates.certFile),
       },
       (req, res) => this.handle(req, res),
     );
@@ -300,6 +329,8 @@ export class RedfishBmc {
       quirks?: RedfishQuirks;
       /** Reuse certificates made for another lab BMC (saves openssl runs). */
       certificates?: LabCertificates;
+      /** Serve the self-signed certificate instead of the lab CA's. */
+      selfSigned?: boolean;
     } = {},
   ): Promise<RedfishBmc> {
     const dir = await makeLabDir(labBaseDir(), "kvmha-redfish-", "the lab Redfish BMC");
@@ -310,6 +341,7 @@ export class RedfishBmc {
       certificates,
       options.power ?? "on",
       options.quirks ?? {},
+      options.selfSigned === true,
     );
     await new Promise<void>((resolve, reject) => {
       bmc.tcp.once("error", reject);
