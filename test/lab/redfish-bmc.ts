@@ -167,7 +167,8 @@ export function makeLabCertificates(dir: string): LabCertificates {
   const run = (...args: string[]): void => {
     execFileSync(openssl, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   };
-  const ca = (name: string, cn: string): void =>
+  // A self-signed certificate and its key (NAME.pem, NAME.key), with the given extensions.
+  const selfSigned = (name: string, cn: string, ...extensions: string[]): void =>
     run(
       "req",
       "-x509",
@@ -182,9 +183,11 @@ export function makeLabCertificates(dir: string): LabCertificates {
       "3",
       "-subj",
       `/CN=${cn}`,
+      ...extensions.flatMap((e) => ["-addext", e]),
     );
-  ca("ca", "kvmha lab Redfish CA");
-  ca("other-ca", "kvmha lab unrelated CA");
+  selfSigned("ca", "kvmha lab Redfish CA");
+  selfSigned("other-ca", "kvmha lab unrelated CA");
+  selfSigned("self", "idrac-kvmha-lab", "subjectAltName=IP:127.0.0.1,DNS:localhost");
   run(
     "req",
     "-newkey",
@@ -217,23 +220,6 @@ export function makeLabCertificates(dir: string): LabCertificates {
     "3",
     "-extfile",
     "bmc.ext",
-  );
-  run(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "self.key",
-    "-out",
-    "self.pem",
-    "-days",
-    "3",
-    "-subj",
-    "/CN=idrac-kvmha-lab",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
   );
   const certFile = path.join(dir, "bmc.pem");
   const selfSignedCertFile = path.join(dir, "self.pem");
