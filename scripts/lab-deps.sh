@@ -13,7 +13,10 @@ LAB_PACKAGES=(
   openipmi     # ipmi_sim, the simulated BMC
   python3-pyghmi # pyghmi's BMC (pyghmi.ipmi.bmc): a second, independent BMC
   ipmitool     # independent IPMI client
-  fence-agents # reference fence_ipmilan
+  fence-agents # reference fence_ipmilan, fence_apc_snmp, fence_redfish
+  python3-requests # fence_redfish's HTTP client (a Depends of fence-agents, listed for the Redfish lab)
+  openssl      # the lab Redfish BMC's certificates
+  curl         # the Redfish bench switches the lab BMC's power back on between runs
   hyperfine    # benchmarks
   iproute2     # ip netns for namespaced test networks
   snmpd        # net-snmp agent behind the simulated PDUs

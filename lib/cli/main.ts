@@ -44,6 +44,14 @@ const commands: Record<string, CommandSpec> = {
     run: async (args, invokedAs) =>
       (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
   },
+  // Not shipped yet: /usr/sbin/fence_redfish is fence-agents' file, so installing it (install-agents,
+  // the .deb) waits for the packaging decision (kvmha-fence-aliases' dpkg-divert, or another name).
+  fence_redfish: {
+    kind: "fence",
+    shipped: false,
+    run: async (args, invokedAs) =>
+      (await import("../../fence/fence_redfish.js")).main(args, invokedAs),
+  },
   VirtualDomain: {
     kind: "ocf",
     shipped: true,
@@ -122,6 +130,7 @@ export async function subcommandDeclarations(): Promise<CliCommand[]> {
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
+  await import("../../fence/fence_redfish.js");
   // VirtualDomain's monitor runs every few seconds on every node: in the snapshot it starts
   // initialized. xml2js stays out (loaded on first parse; a steady-state monitor does not parse),
   // since everything here is deserialized at every start of every agent, fence agents included.
@@ -129,6 +138,9 @@ export async function preloadShippedCommands(): Promise<void> {
   const { warmUpWithoutTimers } = await import("./snapshot.js");
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
+  await warmUpWithoutTimers(async () =>
+    (await import("../redfish/warm-up.js")).exerciseRedfishClient(),
+  );
   await warmUpWithoutTimers(async () =>
     (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, {
       OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml",

@@ -23,6 +23,10 @@ export const LAB_PACKAGES = {
   fence_apc_snmp: "fence-agents",
   snmpsimd: "snmpsim", // recorded PDUs (test/fixtures/pdu-recordings)
   python3: "python3", // snmpsim's sql store, set up with python3's sqlite3
+  // Redfish lab (and its bench)
+  openssl: "openssl",
+  curl: "curl",
+  fence_redfish: "fence-agents",
   // libvirt lab
   libvirtd: "libvirt-daemon",
   virsh: "libvirt-clients",
@@ -67,6 +71,7 @@ export const PDU_LAB_PROGRAMS: readonly LabProgram[] = [
   "snmpsimd",
   "python3",
 ];
+export const REDFISH_LAB_PROGRAMS: readonly LabProgram[] = ["openssl", "curl", "fence_redfish"];
 export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
   "libvirtd",
   "virsh",
