@@ -238,7 +238,7 @@ export const fenceRedfish: FenceAgent<RedfishSession> = {
           endpoint,
           trust: trustOf(options),
           username: options.string("username") ?? "",
-          password: options.string("password") ?? "",
+          password: options.secret("password")?.reveal() ?? "",
           auth: (options.string("auth") ?? "session") as AuthMode,
           root,
         },
