@@ -15,7 +15,9 @@ import {
   formatText,
 } from "../topology/check/report.js";
 import { contextOf } from "../topology/check/context.js";
+import { COROSYNC_CONF, CorosyncConfError, readCorosyncConf } from "../topology/check/corosync.js";
 import { runRules } from "../topology/check/rules.js";
+import { applyWaivers } from "../topology/check/waivers.js";
 import { Deadline } from "../lib/deadline.js";
 import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
 import { runProgram } from "../lib/program.js";
@@ -33,6 +35,7 @@ const USAGE = `usage: kvmha check [--cib FILE | --live] [--json] [--strict] [--p
   --probe-timeout S    seconds one agent run may take (default 30)
   --probe-jobs N       agent runs at once (default 4)
   --agent-dir DIR      where fence_ipmi and fence_pdu are (default: beside this kvmha, else /usr/sbin)
+  --corosync-conf FILE read the quorum settings from FILE (default with the live CIB: ${COROSYNC_CONF})
 exit status: 0 no problem (warnings alone too, unless --strict), 1 problems found, 2 the check could not run
 `;
 
@@ -50,6 +53,7 @@ interface Args {
   probeTimeoutS: number;
   probeJobs: number;
   agentDir: string | undefined;
+  corosyncConf: string | undefined;
   help: boolean;
 }
 
@@ -80,6 +84,7 @@ export function parseArgs(args: readonly string[]): Args {
     probeTimeoutS: 30,
     probeJobs: 4,
     agentDir: undefined,
+    corosyncConf: undefined,
     help: false,
   };
   let live = false;
@@ -126,6 +131,9 @@ export function parseArgs(args: readonly string[]): Args {
         break;
       case "--agent-dir":
         out.agentDir = value();
+        break;
+      case "--corosync-conf":
+        out.corosyncConf = value();
         break;
       case "-h":
       case "--help":
@@ -233,7 +241,20 @@ export async function main(args: readonly string[]): Promise<number> {
       throw new CheckInputError(`${where}: ${err.message}`);
     throw err;
   }
-  const ctx = contextOf(cib);
+  // Quorum lives in corosync.conf: the given one, or this node's when the CIB is the live one.
+  let corosync;
+  try {
+    corosync =
+      parsed.corosyncConf !== undefined
+        ? readCorosyncConf(parsed.corosyncConf, true, (f) => fs.readFileSync(f, "utf8"))
+        : source.kind === "live"
+          ? readCorosyncConf(COROSYNC_CONF, false, (f) => fs.readFileSync(f, "utf8"))
+          : undefined;
+  } catch (err) {
+    if (err instanceof CorosyncConfError) throw new CheckInputError(err.message);
+    throw err;
+  }
+  const ctx = contextOf(cib, { corosync });
   const findings = runRules(ctx);
   let probe: Report["probe"];
   if (parsed.probe) {
@@ -253,7 +274,8 @@ export async function main(args: readonly string[]): Promise<number> {
     findings.push(...result.findings);
     probe = result.outcomes;
   }
-  const report: Report = { source, ctx, findings, probe, strict: parsed.strict };
+  const { findings: counted, waived } = applyWaivers(ctx, findings);
+  const report: Report = { source, ctx, findings: counted, probe, strict: parsed.strict, waived };
   process.stdout.write(parsed.json ? formatJson(report) : formatText(report));
-  return exitCodeOf(findings, parsed.strict);
+  return exitCodeOf(counted, parsed.strict);
 }
