@@ -7,14 +7,18 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../lib/errors.js";
 import { InventoryError } from "../topology/inventory/load.js";
+import { detectGeneration } from "../topology/render/detect.js";
+import { describeGeneration, type Generation } from "../topology/render/generation.js";
 import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
 import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
-const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]
+const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR] [--pacemaker 2|3]
   Validates INVENTORY (YAML) and renders it.
   --format     pcs (default without --output), crmsh, cib, or all (default with --output)
   --output     write the files into DIR (created if its parent exists) instead of printing one format
   --templates  read the templates from DIR instead of the installed crm-templates
+  --pacemaker  render for Pacemaker 2 (pcs 0.11, crmsh 4.4) or 3 (pcs 0.12, crmsh 5); default: the
+               inventory's cluster.pacemaker, else the live cluster's, else this machine's pacemakerd's
 `;
 
 interface Args {
@@ -22,6 +26,7 @@ interface Args {
   format: Format | "all";
   output: string | undefined;
   templates: string | undefined;
+  pacemaker: Generation | undefined;
 }
 
 function parseArgs(args: readonly string[]): Args | "help" {
@@ -29,6 +34,7 @@ function parseArgs(args: readonly string[]): Args | "help" {
   let format: string | undefined;
   let output: string | undefined;
   let templates: string | undefined;
+  let pacemaker: Generation | undefined;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? "";
     const eq = arg.indexOf("=");
@@ -43,7 +49,12 @@ function parseArgs(args: readonly string[]): Args | "help" {
     else if (flag === "--format" || flag === "-f") format = value();
     else if (flag === "--output" || flag === "-o") output = value();
     else if (flag === "--templates") templates = value();
-    else if (flag.startsWith("-") && flag !== "-")
+    else if (flag === "--pacemaker") {
+      const v = value();
+      if (v !== "2" && v !== "3")
+        throw new UsageError(`--pacemaker '${v}' is not 2 or 3\n${USAGE}`, 2);
+      pacemaker = v === "3" ? 3 : 2;
+    } else if (flag.startsWith("-") && flag !== "-")
       throw new UsageError(`unknown option '${flag}'\n${USAGE}`, 2);
     else if (inventory === undefined) inventory = arg;
     else throw new UsageError(`one inventory only (got '${inventory}' and '${arg}')\n${USAGE}`, 2);
@@ -55,7 +66,7 @@ function parseArgs(args: readonly string[]): Args | "help" {
     throw new UsageError(`--format '${chosen}' is not one of ${formats.join(", ")}\n${USAGE}`, 2);
   if (chosen === "all" && output === undefined)
     throw new UsageError(`--format all writes several files: give --output DIR\n${USAGE}`, 2);
-  return { inventory, format: chosen as Format | "all", output, templates };
+  return { inventory, format: chosen as Format | "all", output, templates, pacemaker };
 }
 
 /** Where the command writes (the process's streams; tests pass their own). */
@@ -92,6 +103,14 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     return err.exitCode;
   }
   for (const w of loaded.warnings) io.err(`${w}\n`);
+  let pacemaker = parsed.pacemaker ?? loaded.inventory.cluster.pacemaker;
+  if (pacemaker === undefined) {
+    const detected = await detectGeneration();
+    pacemaker = detected.pacemaker;
+    io.err(
+      `kvmha render: for ${describeGeneration(pacemaker)}, from ${detected.how} (--pacemaker 2|3 or cluster.pacemaker chooses)\n`,
+    );
+  }
   const templateDir = parsed.templates ?? defaultTemplateDir();
   if (templateDir === undefined)
     throw new UsageError(
@@ -102,7 +121,9 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
   const files: RenderedFile[] = [];
   for (const f of formats)
-    files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
+    files.push(
+      ...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory, { pacemaker })),
+    );
   if (parsed.output === undefined) {
     // One format on stdout: its main file (apply scripts are only written with --output).
     io.out(files[0]?.text ?? "");

@@ -709,6 +709,54 @@ describe("render: the command line", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("--pacemaker, else the inventory's, else the live cluster's, else this machine's pacemakerd's", async () => {
+    const two = path.join(FIXTURES, "two-node.yaml");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-gen-"));
+    const saved = process.env.PATH;
+    const stand = (name: string, script: string): void =>
+      fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const cib = path.join(dir, "cib.xml");
+    try {
+      process.env.PATH = `${dir}:${saved ?? "/usr/bin:/bin"}`;
+      // A live cluster: its DC's version wins (read-only: cibadmin --query).
+      fs.writeFileSync(
+        cib,
+        '<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config><cluster_property_set id="cib-bootstrap-options"><nvpair id="v" name="dc-version" value="3.0.0-d8340737c4"/></cluster_property_set></crm_config><nodes/><resources/><constraints/></configuration><status/></cib>',
+      );
+      stand("cibadmin", `[ "$1" = --query ] || exit 64\nexec cat '${cib}'`);
+      stand("pacemakerd", "echo 'Pacemaker 2.1.5'");
+      let r = await cli([two]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /score=-INFINITY/);
+      assert.match(
+        r.err,
+        /^kvmha render: for Pacemaker 3 \(pcs 0\.12, crmsh 5\), from the live cluster's CIB \(dc-version 3\.0\.0-d8340737c4\) \(--pacemaker 2\|3 or cluster\.pacemaker chooses\)$/m,
+      );
+      // The command line wins, silently.
+      r = await cli([two, "--pacemaker", "2"]);
+      assert.match(r.out, /-- -INFINITY/);
+      assert.equal(r.err, "");
+      // No cluster: this machine's Pacemaker.
+      stand("cibadmin", "echo 'Could not connect to the CIB' >&2; exit 102");
+      stand("pacemakerd", "echo 'Pacemaker 3.0.0'; echo 'Written by Andrew Beekhof'");
+      r = await cli([two]);
+      assert.match(r.out, /score=-INFINITY/);
+      assert.match(r.err, /from pacemakerd --version on this machine \(Pacemaker 3\.0\.0\)/);
+      // Neither: Pacemaker 2, said so.
+      stand("pacemakerd", "exit 1");
+      r = await cli([two]);
+      assert.match(r.out, /-- -INFINITY/);
+      assert.match(
+        r.err,
+        /for Pacemaker 2 .*from the default: no cluster answered and no pacemakerd here/,
+      );
+      assert.match((await cli([two, "--pacemaker", "4"])).err, /--pacemaker '4' is not 2 or 3/);
+    } finally {
+      process.env.PATH = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("usage errors exit 2", async () => {
     assert.equal((await cli([])).code, 2);
     assert.equal((await cli(["x.yaml", "--bogus"])).code, 2);
