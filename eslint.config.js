@@ -29,12 +29,32 @@ export default tseslint.config(
       ],
       "@typescript-eslint/consistent-type-imports": "error",
       eqeqeq: ["error", "always", { null: "ignore" }],
+      // The recommended settings, plus Secret (lib/secret.ts): it is made to be interpolated, as
+      // "[hidden]"; that is how a secret is redacted.
+      "@typescript-eslint/restrict-template-expressions": [
+        "error",
+        {
+          allowAny: true,
+          allowBoolean: true,
+          allowNullish: true,
+          allowNumber: true,
+          allowRegExp: true,
+          allow: [{ from: "file", name: "Secret", path: "lib/secret.ts" }],
+        },
+      ],
       // Device callbacks and test peers implement async interfaces; some have nothing to await.
       "@typescript-eslint/require-await": "off",
     },
   },
-  {
-    files: ["lib/**/*.ts"],
+  // lib/ is what every agent run shares: it imports no agent, command or topology code (only
+  // lib/cli/main.ts, the one table of commands, reaches them). A pattern per depth, so that
+  // lib/x/y.ts may import ../fence/ (lib/fence) but not ../../fence/ (the agents).
+  ...[
+    ["lib/*.ts", "\\.\\./"],
+    ["lib/*/*.ts", "(\\.\\./){2}"],
+    ["lib/*/*/*.ts", "(\\.\\./){3}"],
+  ].map(([files, up]) => ({
+    files: [files],
     ignores: ["lib/cli/main.ts"],
     rules: {
       "no-restricted-imports": [
@@ -42,7 +62,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: "^(\\.\\./)+(fence|agents|commands|topology)/",
+              regex: `^${up}(fence|agents|commands|topology)/`,
               message:
                 "lib/ is shared by every agent run: it imports no agent, command or topology code",
             },
@@ -50,7 +70,7 @@ export default tseslint.config(
         },
       ],
     },
-  },
+  })),
   { files: ["**/*.mjs", "**/*.js"], ...tseslint.configs.disableTypeChecked },
   {
     files: ["**/*.mjs", "**/*.js"],

@@ -3,6 +3,7 @@
  * start-up (metadata), status, off (verified) and reboot. Both agents read their options as
  * key=value lines on stdin, as under Pacemaker.
  */
+import dgram from "node:dgram";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
   const reference = requireProgram("fence_ipmilan");
   const ours = agentPath("fence_ipmi");
   const bmc = await startBmc();
+  // A BMC that has lost its power: a bound port where nothing ever answers.
+  const dead = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => dead.bind(0, "127.0.0.1", resolve));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-bench-ipmi-"));
   try {
     const login = {
@@ -53,10 +57,19 @@ async function main(): Promise<void> {
         timed("status", "status", 30),
         timed("off (verified)", "off", 10),
         timed("reboot", "reboot", 5),
+        {
+          // What one fencing attempt costs before Pacemaker may try the next level.
+          name: "status of a dead BMC (fails)",
+          reference: `${reference} < ${optionsFile(dir, "dead-ref", { ...login, ipport: dead.address().port, action: "status", lanplus: 1, cipher: 3 })}; true`,
+          ours: `${ours} < ${optionsFile(dir, "dead-ours", { ...login, ipport: dead.address().port, action: "status" })}; true`,
+          runs: 3,
+          warmup: 0,
+        },
       ],
     });
     saveResult("fence-ipmi", table);
   } finally {
+    dead.close();
     await bmc.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

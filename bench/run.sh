@@ -8,4 +8,5 @@ bash scripts/setup.sh
 node --import tsx bench/baselines.ts
 node --import tsx bench/fence-ipmi.ts
 node --import tsx bench/fence-pdu.ts
+node --import tsx bench/fence-redfish.ts
 node --import tsx bench/virtualdomain.ts

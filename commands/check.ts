@@ -18,26 +18,48 @@ import { contextOf } from "../topology/check/context.js";
 import { COROSYNC_CONF, CorosyncConfError, readCorosyncConf } from "../topology/check/corosync.js";
 import { runRules } from "../topology/check/rules.js";
 import { applyWaivers } from "../topology/check/waivers.js";
+import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
+import { VERSION } from "../lib/cli/version.js";
 import { Deadline } from "../lib/deadline.js";
 import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
+import { printable } from "../lib/log.js";
 import { runProgram } from "../lib/program.js";
 
-/** Exit codes: 0 clean (or warnings only), 1 findings, 2 the check could not run. */
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
-const USAGE = `usage: kvmha check [--cib FILE | --live] [--json] [--strict] [--probe] [options]
-  --cib FILE           read the CIB from FILE ('-' for stdin); default: the live CIB (cibadmin -Q)
-  --live               read the live CIB (the default when no --cib is given)
-  --timeout S          seconds cibadmin may take (default 30)
-  --json               one JSON document on stdout instead of lines (docs/check.md)
-  --strict             exit 1 on warnings too
-  --probe              also ask every fencing device, read-only, through kvmha's agents
-  --probe-timeout S    seconds one agent run may take (default 30)
-  --probe-jobs N       agent runs at once (default 4)
-  --agent-dir DIR      where fence_ipmi and fence_pdu are (default: beside this kvmha, else /usr/sbin)
-  --corosync-conf FILE read the quorum settings from FILE (default with the live CIB: ${COROSYNC_CONF})
-exit status: 0 no problem (warnings alone too, unless --strict), 1 problems found, 2 the check could not run
-`;
+export const checkCommand: CliCommand = {
+  name: "check",
+  summary: "check a CIB's fencing and guest resources (and, with --probe, the devices)",
+  synopsis: "[--cib FILE | --live] [--json] [--strict] [--probe] [options]",
+  description:
+    "Reads a CIB (a file, or the live one through cibadmin -Q) and reports every fencing and guest-resource mistake it can see, one finding a line (or one JSON document); --probe also asks every fencing device, read-only, through kvmha's agents.",
+  options: [
+    { name: "cib", value: "FILE", help: "read the CIB from FILE ('-' for stdin)" },
+    { name: "live", help: "read the live CIB with cibadmin -Q (the default without --cib)" },
+    { name: "timeout", value: "S", help: "seconds cibadmin may take (default 30)" },
+    { name: "json", help: "one JSON document on stdout instead of lines (docs/check.md)" },
+    { name: "strict", help: "exit 1 on warnings too" },
+    { name: "probe", help: "also ask every fencing device, read-only, through kvmha's agents" },
+    { name: "probe-timeout", value: "S", help: "seconds one agent run may take (default 30)" },
+    { name: "probe-jobs", value: "N", help: "agent runs at once (default 4)" },
+    {
+      name: "agent-dir",
+      value: "DIR",
+      help: "where fence_ipmi and fence_pdu are (default: beside this kvmha, else /usr/sbin)",
+    },
+    {
+      name: "corosync-conf",
+      value: "FILE",
+      help: `read the quorum settings from FILE (default with the live CIB: ${COROSYNC_CONF})`,
+    },
+  ],
+  positionals: { min: 0, max: 0, name: "argument" },
+  exitCodes: [
+    [0, "no problem found (warnings alone too, unless --strict)"],
+    [1, "problems found (or warnings, with --strict)"],
+    [2, "the check could not run: a usage error, an unreadable or invalid CIB, cibadmin failed"],
+  ],
+};
 
 /** The check could not run (bad arguments, unreadable or invalid CIB, cibadmin failed): exit 2. */
 class CheckInputError extends KvmhaError {
@@ -55,19 +77,20 @@ interface Args {
   agentDir: string | undefined;
   corosyncConf: string | undefined;
   help: boolean;
+  version: boolean;
 }
 
-function positiveNumber(name: string, value: string | undefined, integer = false): number {
+function positiveNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  integer = false,
+): number {
+  if (value === undefined) return fallback;
   const n = Number(value);
-  if (
-    value === undefined ||
-    value.trim() === "" ||
-    !Number.isFinite(n) ||
-    n <= 0 ||
-    (integer && !Number.isInteger(n))
-  ) {
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(
-      `${name} needs a positive ${integer ? "integer" : "number"}, got '${value ?? ""}'`,
+      `${name} needs a positive ${integer ? "integer" : "number"}, got '${printable(value)}'`,
       EXIT_USAGE,
     );
   }
@@ -75,7 +98,8 @@ function positiveNumber(name: string, value: string | undefined, integer = false
 }
 
 export function parseArgs(args: readonly string[]): Args {
-  const out: Args = {
+  const parsed = parseCommandLine(checkCommand, args);
+  const none = {
     cib: undefined,
     json: false,
     strict: false,
@@ -85,72 +109,27 @@ export function parseArgs(args: readonly string[]): Args {
     probeJobs: 4,
     agentDir: undefined,
     corosyncConf: undefined,
-    help: false,
   };
-  let live = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    const value = (): string => {
-      if (eq !== -1) return arg.slice(eq + 1);
-      const next = args[i + 1];
-      if (next === undefined) throw new UsageError(`${name} needs a value`, EXIT_USAGE);
-      i++;
-      return next;
-    };
-    const flag = (): true => {
-      if (eq !== -1) throw new UsageError(`${name} takes no value`, EXIT_USAGE);
-      return true;
-    };
-    switch (name) {
-      case "--cib":
-        out.cib = value();
-        if (out.cib === "") throw new UsageError("--cib needs a file name", EXIT_USAGE);
-        break;
-      case "--live":
-        live = flag();
-        break;
-      case "--json":
-        out.json = flag();
-        break;
-      case "--strict":
-        out.strict = flag();
-        break;
-      case "--probe":
-        out.probe = flag();
-        break;
-      case "--timeout":
-        out.timeoutS = positiveNumber(name, value());
-        break;
-      case "--probe-timeout":
-        out.probeTimeoutS = positiveNumber(name, value());
-        break;
-      case "--probe-jobs":
-        out.probeJobs = positiveNumber(name, value(), true);
-        break;
-      case "--agent-dir":
-        out.agentDir = value();
-        break;
-      case "--corosync-conf":
-        out.corosyncConf = value();
-        break;
-      case "-h":
-      case "--help":
-        out.help = true;
-        break;
-      default:
-        throw new UsageError(
-          arg.startsWith("-")
-            ? `unknown option ${name} (kvmha check --help)`
-            : `unexpected argument '${arg}' (kvmha check --help)`,
-          EXIT_USAGE,
-        );
-    }
-  }
-  if (live && out.cib !== undefined)
+  if (parsed.kind === "help") return { ...none, help: true, version: false };
+  if (parsed.kind === "version") return { ...none, help: false, version: true };
+  const v = parsed.values;
+  const str = (name: string): string | undefined =>
+    typeof v[name] === "string" ? v[name] : undefined;
+  if (v.live === true && str("cib") !== undefined)
     throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
-  return out;
+  return {
+    cib: str("cib"),
+    json: v.json === true,
+    strict: v.strict === true,
+    probe: v.probe === true,
+    timeoutS: positiveNumber("--timeout", str("timeout"), 30),
+    probeTimeoutS: positiveNumber("--probe-timeout", str("probe-timeout"), 30),
+    probeJobs: positiveNumber("--probe-jobs", str("probe-jobs"), 4, true),
+    agentDir: str("agent-dir"),
+    corosyncConf: str("corosync-conf"),
+    help: false,
+    version: false,
+  };
 }
 
 function findProgram(name: string): string | undefined {
@@ -223,7 +202,11 @@ export async function main(args: readonly string[]): Promise<number> {
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(helpText(checkCommand));
+    return 0;
+  }
+  if (parsed.version) {
+    process.stdout.write(`kvmha ${VERSION}\n`);
     return 0;
   }
   const source: Source =

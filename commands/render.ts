@@ -1,25 +1,58 @@
 /**
  * `kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR]`: the
  * inventory validated (every problem as FILE:LINE:COL), then rendered into pcs, crmsh and CIB XML
- * configurations. The logic is in topology/inventory and topology/render; this is the command line.
+ * configurations. The logic is in topology/inventory and topology/render; this is the command line
+ * (declared in `renderCommand`, parsed by lib/cli/args.ts).
  */
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
+import { VERSION } from "../lib/cli/version.js";
 import { UsageError } from "../lib/errors.js";
+import { printable } from "../lib/log.js";
 import { InventoryError } from "../topology/inventory/load.js";
 import { detectGeneration } from "../topology/render/detect.js";
 import { describeGeneration, type Generation } from "../topology/render/generation.js";
 import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
 import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
-const USAGE = `usage: kvmha render INVENTORY [--format pcs|crmsh|cib|all] [--output DIR] [--templates DIR] [--pacemaker 2|3]
-  Validates INVENTORY (YAML) and renders it.
-  --format     pcs (default without --output), crmsh, cib, or all (default with --output)
-  --output     write the files into DIR (created if its parent exists) instead of printing one format
-  --templates  read the templates from DIR instead of the installed crm-templates
-  --pacemaker  render for Pacemaker 2 (pcs 0.11, crmsh 4.4) or 3 (pcs 0.12, crmsh 5); default: the
-               inventory's cluster.pacemaker, else the live cluster's, else this machine's pacemakerd's
-`;
+export const renderCommand: CliCommand = {
+  name: "render",
+  summary: "render an inventory into pcs, crmsh and CIB XML configurations",
+  synopsis: "INVENTORY [-f pcs|crmsh|cib|all] [-o DIR] [--templates DIR]",
+  description:
+    "Validates INVENTORY (YAML; every problem as FILE:LINE:COL) and renders it into the configuration of its fencing topology and guests: one format on stdout, or every file into DIR.",
+  options: [
+    {
+      name: "format",
+      short: "f",
+      value: "FORMAT",
+      help: "pcs (the default without --output), crmsh, cib, or all (the default with --output)",
+    },
+    {
+      name: "output",
+      short: "o",
+      value: "DIR",
+      help: "write the files (and their apply scripts) into DIR, created if its parent exists, instead of printing one format",
+    },
+    {
+      name: "templates",
+      value: "DIR",
+      help: "read the templates from DIR instead of the installed ones (/usr/share/kvmha)",
+    },
+    {
+      name: "pacemaker",
+      value: "2|3",
+      help: "render for Pacemaker 2 (pcs 0.11, crmsh 4.4) or 3 (pcs 0.12, crmsh 5); default: the inventory's cluster.pacemaker, else the live cluster's, else this machine's pacemakerd's",
+    },
+  ],
+  positionals: { min: 1, max: 1, name: "inventory" },
+  exitCodes: [
+    [0, "rendered (warnings, if any, on stderr)"],
+    [1, "the inventory has errors (each on stderr), or a file could not be read or written"],
+    [2, "usage error: an unknown option, a missing inventory, a bad --format or --pacemaker"],
+  ],
+};
 
 interface Args {
   inventory: string;
@@ -29,44 +62,39 @@ interface Args {
   pacemaker: Generation | undefined;
 }
 
-function parseArgs(args: readonly string[]): Args | "help" {
-  let inventory: string | undefined;
-  let format: string | undefined;
-  let output: string | undefined;
-  let templates: string | undefined;
-  let pacemaker: Generation | undefined;
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i] ?? "";
-    const eq = arg.indexOf("=");
-    const [flag, inline] =
-      arg.startsWith("--") && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined || v === "") throw new UsageError(`${flag} needs a value\n${USAGE}`, 2);
-      return v;
-    };
-    if (flag === "-h" || flag === "--help") return "help";
-    else if (flag === "--format" || flag === "-f") format = value();
-    else if (flag === "--output" || flag === "-o") output = value();
-    else if (flag === "--templates") templates = value();
-    else if (flag === "--pacemaker") {
-      const v = value();
-      if (v !== "2" && v !== "3")
-        throw new UsageError(`--pacemaker '${v}' is not 2 or 3\n${USAGE}`, 2);
-      pacemaker = v === "3" ? 3 : 2;
-    } else if (flag.startsWith("-") && flag !== "-")
-      throw new UsageError(`unknown option '${flag}'\n${USAGE}`, 2);
-    else if (inventory === undefined) inventory = arg;
-    else throw new UsageError(`one inventory only (got '${inventory}' and '${arg}')\n${USAGE}`, 2);
-  }
-  if (inventory === undefined) throw new UsageError(`no inventory given\n${USAGE}`, 2);
+function parseRenderArgs(args: readonly string[]): Args | "help" | "version" {
+  const parsed = parseCommandLine(renderCommand, args);
+  if (parsed.kind !== "run") return parsed.kind;
+  const str = (name: string): string | undefined => {
+    const v = parsed.values[name];
+    return typeof v === "string" ? v : undefined;
+  };
+  const output = str("output");
   const formats = [...Object.keys(TEMPLATE_FILES), "all"];
-  const chosen = format ?? (output === undefined ? "pcs" : "all");
+  const chosen = str("format") ?? (output === undefined ? "pcs" : "all");
   if (!formats.includes(chosen))
-    throw new UsageError(`--format '${chosen}' is not one of ${formats.join(", ")}\n${USAGE}`, 2);
+    throw new UsageError(
+      `--format '${printable(chosen)}' is not one of ${formats.join(", ")} (kvmha render --help)`,
+      EXIT_USAGE,
+    );
   if (chosen === "all" && output === undefined)
-    throw new UsageError(`--format all writes several files: give --output DIR\n${USAGE}`, 2);
-  return { inventory, format: chosen as Format | "all", output, templates, pacemaker };
+    throw new UsageError(
+      "--format all writes several files: give --output DIR (kvmha render --help)",
+      EXIT_USAGE,
+    );
+  const pacemaker = str("pacemaker");
+  if (pacemaker !== undefined && pacemaker !== "2" && pacemaker !== "3")
+    throw new UsageError(
+      `--pacemaker '${printable(pacemaker)}' is not 2 or 3 (kvmha render --help)`,
+      EXIT_USAGE,
+    );
+  return {
+    inventory: parsed.positionals[0] as string,
+    format: chosen as Format | "all",
+    output,
+    templates: str("templates"),
+    pacemaker: pacemaker === undefined ? undefined : pacemaker === "3" ? 3 : 2,
+  };
 }
 
 /** Where the command writes (the process's streams; tests pass their own). */
@@ -85,9 +113,20 @@ const processIo: RenderIo = {
 };
 
 export async function main(args: readonly string[], io: RenderIo = processIo): Promise<number> {
-  const parsed = parseArgs(args);
+  let parsed: Args | "help" | "version";
+  try {
+    parsed = parseRenderArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`kvmha render: ERROR: ${err.message}\n`);
+    return err.exitCode;
+  }
   if (parsed === "help") {
-    io.out(USAGE);
+    io.out(helpText(renderCommand));
+    return 0;
+  }
+  if (parsed === "version") {
+    io.out(`kvmha ${VERSION}\n`);
     return 0;
   }
   let loaded;
@@ -115,7 +154,7 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
   if (templateDir === undefined)
     throw new UsageError(
       "cannot find the crm-templates directory: give it with --templates DIR",
-      2,
+      EXIT_USAGE,
     );
   const formats: Format[] =
     parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];

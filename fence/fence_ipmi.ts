@@ -97,13 +97,26 @@ const ipmiOptions: readonly OptionSpec[] = [
     shortdesc: "IPMI 1.5 authentication type (only with lanplus=0)",
     order: 1,
   },
+  // One rule for the waits (docs/fence_ipmi.md, "How long it waits"): a BMC silent for 1 s is
+  // dead; one that has answered gets ipmitool_timeout a request, login_timeout for the login.
   {
     name: "ipmitool_timeout",
     value: "timeout",
     type: "second",
     default: "2",
-    shortdesc: "Timeout (sec) for one IPMI request, retransmissions included",
+    shortdesc:
+      "Seconds for one IPMI request to a BMC that has answered before, retransmissions included",
     order: 200,
+  },
+  {
+    ...standard.login_timeout,
+    shortdesc:
+      "Seconds to reach the BMC and log in, all of it. A BMC that has not answered its first request within 1 s is taken for dead (off or unreachable) and fails the run then",
+  },
+  {
+    ...standard.shell_timeout,
+    shortdesc:
+      "No shell here: bounds only password_script (at least 5 s). Requests wait ipmitool_timeout",
   },
   {
     ...standard.plug,
@@ -220,27 +233,30 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
     if (options.flag("lanplus") && options.isGiven("auth")) {
       throw new UsageError("Failed: auth applies to IPMI 1.5 only; give lanplus=0 to use it");
     }
-    kgKey(options.string("hexadecimal_kg"));
+    kgKey(options.secret("hexadecimal_kg")?.reveal());
     if (hostOf(options) === "") throw new UsageError("Failed: You have to enter fence address");
   },
   device: {
     async connect(ctx) {
       const { options } = ctx;
       // Checked again here: a hexadecimal_kg_script's output is only known now.
-      const kg = kgKey(options.string("hexadecimal_kg"));
+      const kg = kgKey(options.secret("hexadecimal_kg")?.reveal());
       const cipher = options.integer("cipher");
       const auth = options.string("auth");
       const target: IpmiTarget = {
         host: hostOf(options),
         port: options.integer("ipport") ?? 623,
         username: options.string("username") ?? "",
-        password: options.string("password") ?? "",
+        password: options.secret("password")?.reveal() ?? "",
         privilege: (options.string("privlvl") ?? "administrator") as Privilege,
         lanplus: options.flag("lanplus"),
         ...(kg === undefined ? {} : { kg }),
         ...(cipher === undefined ? {} : { cipher }),
         ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };
+      ctx.log.step(
+        `Logging in to BMC ${ctx.device} as user '${target.username}' (${target.lanplus ? `IPMI 2.0, cipher suite ${cipher ?? "17, else 3"}` : "IPMI 1.5"}, privilege ${target.privilege})`,
+      );
       return openSession(
         target,
         { loginDeadline: ctx.loginDeadline.at, requestTimeoutMs: ctx.commandTimeoutMs },

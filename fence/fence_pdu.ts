@@ -1,12 +1,17 @@
+// Why one file: this is the agent: its options and the device callbacks they drive (recognition,
+// the fallback to the vendor's other tables, outlet reads and writes), each used only here;
+// read top-down it is the agent. SNMP and the profiles' data live in lib/.
 /**
  * fence_pdu: switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, and
  * reports success only for outlet states read back. Takes fence_apc_snmp's parameters; the
  * device is recognised by its sysObjectID (or named with device=) among the profiles in
- * lib/pdu-profiles/.
+ * lib/pdu-profiles/; when the recognised profile's outlet table does not answer, the vendor's
+ * other profiles are tried, and a device with no outlet table is an error, never an empty list.
  */
 import { UsageError } from "../lib/errors.js";
 import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
 import { FenceFailure } from "../lib/fence/errors.js";
+import type { Logger } from "../lib/log.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
 import { plugList, processIo, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
@@ -20,7 +25,7 @@ import {
   openSnmp,
 } from "../lib/snmp/client.js";
 import { SnmpRequestError } from "../lib/snmp/errors.js";
-import { type SnmpValue, describeValue, indexOf } from "../lib/snmp/values.js";
+import { type SnmpValue, describeValue, indexOf, isUnder } from "../lib/snmp/values.js";
 import {
   PDU_PROFILES,
   type PduOutlet,
@@ -30,6 +35,7 @@ import {
   profileById,
   profileForSysObjectId,
   rowIndex,
+  vendorAlternatives,
 } from "../lib/pdu-profiles/index.js";
 
 const SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0";
@@ -140,7 +146,7 @@ const pduOptions: readonly OptionSpec[] = [
     type: "select",
     choices: PDU_PROFILES.map((p) => p.id),
     shortdesc:
-      "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID)",
+      "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID, then the vendor's other profiles)",
     order: 1,
   },
   {
@@ -185,9 +191,17 @@ const pduOptions: readonly OptionSpec[] = [
 
 interface PduSession {
   readonly snmp: SnmpClient;
-  readonly profile: PduProfile;
-  /** Outlet names → addresses, read once when a plug is given by name. */
-  names?: Map<string, PduOutlet>;
+  readonly log: Logger;
+  /** The profile in use: the one recognised or named, or the vendor's other whose table answered. */
+  profile: PduProfile;
+  /** How the profile was chosen ("sysObjectID …", "device=…") and every profile to be tried, for messages. */
+  readonly chosen: { readonly by: string; readonly candidates: readonly PduProfile[] };
+  /** Profiles still to try if `profile`'s outlet table does not answer (none after device=). */
+  alternatives: readonly PduProfile[];
+  /** Has `profile`'s outlet table answered (a row read, or a walk found one)? */
+  tableAnswered: boolean;
+  /** Outlet names → the outlets so named, read once when a plug is given by name. */
+  names?: Map<string, PduOutlet[]>;
   /** Outlet states read together with the sysObjectID; each serves only the first read of its OID. */
   prefetched?: Map<string, SnmpValue>;
 }
@@ -198,7 +212,8 @@ const PREFETCH_MAX_PLUGS = 2;
 /**
  * The state OIDs of the numbered plugs under every profile, to be read in the same GET as the
  * sysObjectID (SNMP v2c/v3, where an object the PDU lacks is a per-value "no such object", not an
- * error of the whole request as in v1). Saves a round trip on every status, off and reboot.
+ * error of the whole request as in v1). Saves a round trip on every status, off and reboot, and
+ * the probe of an alternative profile's table when the recognised one does not answer.
  */
 function prefetchOids(options: FenceOptions): string[] {
   if (options.string("snmp_version") === "1") return [];
@@ -207,11 +222,8 @@ function prefetchOids(options: FenceOptions): string[] {
   const oids = new Set<string>();
   for (const plug of plugs) {
     const address = numberedOutlet(plug);
-    if (address === undefined) return [];
-    for (const profile of PDU_PROFILES) {
-      if (profile.sysObjectIds.length > 0)
-        oids.add(`${profile.state.oid}.${rowIndex(profile, address)}`);
-    }
+    if (address === undefined || outOfRange(address)) return [];
+    for (const profile of PDU_PROFILES) oids.add(stateOid(profile, address));
   }
   return [...oids];
 }
@@ -224,9 +236,10 @@ function snmpTarget(options: FenceOptions): SnmpTarget {
       ? "udp6"
       : "udp4";
   const base = { host, port: options.integer("ipport") ?? 161, version, transport } as const;
-  if (version !== "3") return { ...base, community: options.string("community") ?? "private" };
-  const password = options.string("password");
-  const privPassword = options.string("snmp_priv_passwd");
+  if (version !== "3")
+    return { ...base, community: options.secret("community")?.reveal() ?? "private" };
+  const password = options.secret("password")?.reveal();
+  const privPassword = options.secret("snmp_priv_passwd")?.reveal();
   const level = (options.string("snmp_sec_level") ??
     (privPassword !== undefined
       ? "authPriv"
@@ -250,25 +263,95 @@ function plugId(address: PduOutlet): string {
   return address.switchNo === 1 ? String(address.outlet) : `${address.switchNo}:${address.outlet}`;
 }
 
-async function outletNames(session: PduSession): Promise<Map<string, PduOutlet>> {
-  if (session.names !== undefined) return session.names;
-  const names = new Map<string, PduOutlet>();
-  if (session.profile.name !== undefined) {
-    for (const row of await session.snmp.walk(session.profile.name.oid, MAX_OUTLETS)) {
-      const index = indexOf(row.oid, session.profile.name.oid);
-      const address = index === undefined ? undefined : outletOfRow(session.profile, index);
-      if (address !== undefined && row.value.kind === "string" && row.value.value !== "")
-        names.set(row.value.value, address);
-    }
-  }
-  session.names = names;
-  return names;
+function stateOid(profile: PduProfile, address: PduOutlet): string {
+  return `${profile.state.oid}.${rowIndex(profile, address)}`;
 }
+
+/** The largest OID sub-identifier (unsigned 32 bits): no outlet or switch number goes beyond. */
+const MAX_NUMBER = 4294967295;
 
 /** `3` → outlet 3 of switch 1; `2:3` → outlet 3 of switch 2; anything else is a name (undefined). */
 function numberedOutlet(plug: string): PduOutlet | undefined {
   const m = /^(?:(\d+):)?(\d+)$/.exec(plug);
   return m === null ? undefined : { switchNo: Number(m[1] ?? 1), outlet: Number(m[2]) };
+}
+
+function outOfRange(address: PduOutlet): boolean {
+  return [address.switchNo, address.outlet].some((n) => !(n >= 1 && n <= MAX_NUMBER));
+}
+
+/** Refuses numbered plugs no PDU can have (0, or past an OID sub-identifier), before any request. */
+function checkPlugNumbers(options: FenceOptions): void {
+  for (const plug of plugList(options)) {
+    const address = numberedOutlet(plug);
+    if (address !== undefined && outOfRange(address))
+      throw new UsageError(
+        `Failed: plug ${plug}: outlet and switch numbers go from 1 to ${MAX_NUMBER}`,
+      );
+  }
+}
+
+/** "no outlet table answered …": the PDU does not switch outlets under any profile tried. */
+function noOutletTable(session: PduSession): FenceFailure {
+  const [first, ...others] = session.chosen.candidates.map((p) => p.id);
+  return new FenceFailure(
+    `Failed: no outlet table answered under profile ${first ?? "?"}${
+      others.length > 0 ? ` (nor under ${others.join(", ")})` : ""
+    } at PDU ${session.snmp.peer} (${session.chosen.by}); is this a switched PDU? If it is, set device= to its profile (one of ${PDU_PROFILES.map((p) => p.id).join(", ")})`,
+  );
+}
+
+/** Does `profile`'s state column have a row? One GETNEXT. */
+async function tableAnswers(session: PduSession, profile: PduProfile): Promise<boolean> {
+  const rows = await session.snmp.walk(
+    profile.state.oid,
+    1,
+    `looking for the ${profile.id} outlet table`,
+  );
+  return rows.length > 0;
+}
+
+function adopt(session: PduSession, profile: PduProfile): void {
+  if (profile !== session.profile)
+    session.log.debug(
+      `PDU ${session.snmp.peer}: the ${session.profile.id} outlet table does not answer; the ${profile.id} one does`,
+    );
+  session.profile = profile;
+  session.alternatives = [];
+  session.tableAnswered = true;
+  session.names = undefined;
+}
+
+/**
+ * Makes sure the profile in use has an outlet table, moving to the first alternative whose table
+ * answers (an object prefetched for it proves that without a request); fails when none does.
+ */
+async function settleProfile(session: PduSession): Promise<void> {
+  if (session.tableAnswered) return;
+  if (await tableAnswers(session, session.profile)) return adopt(session, session.profile);
+  for (const profile of session.alternatives) {
+    const prefetched = [...(session.prefetched?.entries() ?? [])].some(
+      ([oid, value]) => isUnder(oid, profile.state.oid) && value.kind !== "missing",
+    );
+    if (prefetched || (await tableAnswers(session, profile))) return adopt(session, profile);
+  }
+  throw noOutletTable(session);
+}
+
+async function outletNames(session: PduSession): Promise<Map<string, PduOutlet[]>> {
+  if (session.names !== undefined) return session.names;
+  const names = new Map<string, PduOutlet[]>();
+  const column = session.profile.name?.oid;
+  if (column !== undefined) {
+    for (const row of await session.snmp.walk(column, MAX_OUTLETS, "reading the outlet names")) {
+      const index = indexOf(row.oid, column);
+      const address = index === undefined ? undefined : outletOfRow(session.profile, index);
+      if (address !== undefined && row.value.kind === "string" && row.value.value !== "")
+        names.set(row.value.value, [...(names.get(row.value.value) ?? []), address]);
+    }
+  }
+  session.names = names;
+  return names;
 }
 
 /** A plug as the admin writes it: `3`, `2:3` (outlet 3 of switch 2), or an outlet's name. */
@@ -284,10 +367,17 @@ async function resolvePlug(session: PduSession, plug: string | undefined): Promi
     }
     return address;
   }
-  const named = (await outletNames(session)).get(plug);
-  if (named === undefined)
+  // Names live in the outlet table's profile: find the table first, or say it is missing.
+  await settleProfile(session);
+  const named = (await outletNames(session)).get(plug) ?? [];
+  const [first, second] = named;
+  if (first === undefined)
     throw new FenceFailure(`Failed: PDU ${session.snmp.peer} has no outlet named '${plug}'`);
-  return named;
+  if (second !== undefined)
+    throw new FenceFailure(
+      `Failed: PDU ${session.snmp.peer} has ${named.length} outlets named '${plug}' (${named.map(plugId).join(", ")}): give the outlet number`,
+    );
+  return first;
 }
 
 function stateOf(profile: PduProfile, value: SnmpValue): PowerState {
@@ -305,24 +395,42 @@ const WRITE_REFUSALS = new Set([
   "noSuchName",
 ]);
 
-async function readOutlet(session: PduSession, plug: string | undefined): Promise<PowerState> {
-  const address = await resolvePlug(session, plug);
-  const oid = `${session.profile.state.oid}.${rowIndex(session.profile, address)}`;
-  const noOutlet = (why: string) =>
-    new FenceFailure(
-      `Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${why} at ${oid})`,
-    );
-  let value = session.prefetched?.get(oid);
+/** The outlet's state value, or why there is none ("noSuchInstance", "noSuchName" under v1). */
+async function readStateValue(
+  session: PduSession,
+  address: PduOutlet,
+): Promise<SnmpValue | { readonly kind: "absent"; readonly why: string }> {
+  const oid = stateOid(session.profile, address);
+  const prefetched = session.prefetched?.get(oid);
   session.prefetched?.delete(oid);
   try {
-    if (value === undefined) [value] = await session.snmp.get([oid]);
+    const value =
+      prefetched ?? (await session.snmp.get([oid], `reading outlet ${plugId(address)}'s state`))[0];
+    if (value === undefined) return { kind: "absent", why: "no value" };
+    return value.kind === "missing" ? { kind: "absent", why: value.reason } : value;
   } catch (err) {
     // SNMP v1 has no "no such instance" value: the whole GET fails with noSuchName instead.
-    if (err instanceof SnmpRequestError && err.status === "noSuchName") throw noOutlet(err.status);
+    if (err instanceof SnmpRequestError && err.status === "noSuchName")
+      return { kind: "absent", why: err.status };
     throw err;
   }
-  if (value === undefined || value.kind === "missing")
-    throw noOutlet(value?.kind === "missing" ? value.reason : "no value");
+}
+
+async function readOutlet(session: PduSession, plug: string | undefined): Promise<PowerState> {
+  const address = await resolvePlug(session, plug);
+  let value = await readStateValue(session, address);
+  if (value.kind === "absent" && !session.tableAnswered) {
+    // An outlet the table lacks, or no such table at all (then perhaps another profile's)?
+    const before = session.profile;
+    await settleProfile(session);
+    if (session.profile !== before) value = await readStateValue(session, address);
+  }
+  if (value.kind === "absent") {
+    throw new FenceFailure(
+      `Failed: PDU ${session.snmp.peer} has no outlet ${plugId(address)} (${value.why} at ${stateOid(session.profile, address)})`,
+    );
+  }
+  session.tableAnswered = true;
   const state = stateOf(session.profile, value);
   if (state === "unknown") {
     // Said here rather than by the framework, so that the one line names the value read.
@@ -333,13 +441,57 @@ async function readOutlet(session: PduSession, plug: string | undefined): Promis
   return state;
 }
 
+/** Every outlet of the table in use (the first that answers), with names and states. */
+async function listOutlets(session: PduSession): Promise<PlugInfo[]> {
+  const walkStates = (profile: PduProfile) =>
+    session.snmp.walk(profile.state.oid, MAX_OUTLETS, `listing the ${profile.id} outlet states`);
+  let states = await walkStates(session.profile);
+  if (states.length > 0) adopt(session, session.profile);
+  for (const profile of states.length > 0 ? [] : session.alternatives) {
+    states = await walkStates(profile);
+    if (states.length === 0) continue;
+    adopt(session, profile);
+    break;
+  }
+  if (states.length === 0) throw noOutletTable(session);
+  const profile = session.profile;
+  const names = new Map<string, string>();
+  if (profile.name !== undefined) {
+    for (const row of await session.snmp.walk(
+      profile.name.oid,
+      MAX_OUTLETS,
+      "reading the outlet names",
+    )) {
+      const index = indexOf(row.oid, profile.name.oid);
+      if (index !== undefined && row.value.kind === "string") names.set(index, row.value.value);
+    }
+  }
+  const plugs: PlugInfo[] = [];
+  for (const row of states) {
+    const index = indexOf(row.oid, profile.state.oid);
+    const address = index === undefined ? undefined : outletOfRow(profile, index);
+    if (index === undefined || address === undefined) continue;
+    plugs.push({
+      plug: plugId(address),
+      alias: names.get(index) ?? "",
+      state: stateOf(profile, row.value),
+    });
+  }
+  // Rows fence_pdu cannot address (another unit's, a second input cord's) are not outlets to list.
+  if (plugs.length === 0)
+    throw new FenceFailure(
+      `Failed: the ${profile.id} outlet table of PDU ${session.snmp.peer} answered, but none of its rows is an outlet ${profile.id} addresses (row index ${profile.index}, first row ${states[0]?.oid ?? "?"})`,
+    );
+  return plugs;
+}
+
 export const fencePdu: FenceAgent<PduSession> = {
   docs: {
     name: "fence_pdu",
     shortdesc:
       "Fence agent for switched PDUs over SNMP (APC, Eaton, Raritan, Server Technology, Tripp Lite, CyberPower)",
     longdesc:
-      "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=). Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
+      "fence_pdu switches the outlets of a switched PDU off and on over SNMP v1, v2c or v3, spoken in-process. The PDU is recognised by its sysObjectID (or named with device=); when that profile's outlet table does not answer, the vendor's other profiles are tried, and a device with no outlet table (a metered unit, a UPS card) is an error for every action, list and monitor included. Every outlet of a plug list is switched and read back one by one; only an explicit off counts as off; an outlet that does not exist is an error with every SNMP version; reboot is a verified off, then on, never the PDU's own reboot command. It accepts fence_apc_snmp's parameters.",
     vendorUrl: "https://www.apc.com",
   },
   // fence-agents' SNMP PDU agents served by these profiles. Not fence_eaton_snmp: it drives the
@@ -365,6 +517,7 @@ export const fencePdu: FenceAgent<PduSession> = {
   validate(options, log) {
     if (options.flag("inet4_only") && options.flag("inet6_only"))
       throw new UsageError("Failed: inet4_only and inet6_only exclude each other");
+    checkPlugNumbers(options);
     if (options.string("snmp_version") === "3" && !options.string("username"))
       throw new UsageError("Failed: SNMPv3 needs username");
     if (options.isGiven("community_script")) {
@@ -381,15 +534,15 @@ export const fencePdu: FenceAgent<PduSession> = {
     if (
       level !== undefined &&
       level !== "noAuthNoPriv" &&
-      options.string("password") === undefined &&
-      options.string("password_script") === undefined
+      !options.has("password") &&
+      !options.has("password_script")
     ) {
       throw new UsageError(`Failed: security level ${level} needs password or password_script`);
     }
     if (
       level === "authPriv" &&
-      options.string("snmp_priv_passwd") === undefined &&
-      options.string("snmp_priv_passwd_script") === undefined
+      !options.has("snmp_priv_passwd") &&
+      !options.has("snmp_priv_passwd_script")
     ) {
       throw new UsageError(
         "Failed: security level authPriv needs snmp_priv_passwd or snmp_priv_passwd_script",
@@ -406,11 +559,26 @@ export const fencePdu: FenceAgent<PduSession> = {
       );
       try {
         const named = ctx.options.string("device");
-        if (named !== undefined) return { snmp, profile: profileById(named) as PduProfile };
+        if (named !== undefined) {
+          const profile = profileById(named) as PduProfile;
+          return {
+            snmp,
+            log: ctx.log,
+            profile,
+            chosen: { by: `device=${profile.id}`, candidates: [profile] },
+            alternatives: [],
+            tableAnswered: false,
+          };
+        }
         let states = prefetchOids(ctx.options);
         let answer: SnmpValue[];
         try {
-          answer = await snmp.get([SYS_OBJECT_ID, ...states]);
+          answer = await snmp.get(
+            [SYS_OBJECT_ID, ...states],
+            states.length > 0
+              ? "reading the sysObjectID and the outlets' states"
+              : "reading the sysObjectID",
+          );
         } catch (err) {
           // Some agents fail a whole v2c GET over one unknown object, as v1 does: ask again plainly.
           if (!(err instanceof SnmpRequestError) || states.length === 0) throw err;
@@ -418,7 +586,7 @@ export const fencePdu: FenceAgent<PduSession> = {
             `PDU ${snmp.peer} refused the combined GET (${err.status}); reading the sysObjectID alone`,
           );
           states = [];
-          answer = await snmp.get([SYS_OBJECT_ID]);
+          answer = await snmp.get([SYS_OBJECT_ID], "reading the sysObjectID");
         }
         const [id, ...values] = answer;
         if (id?.kind !== "oid")
@@ -431,13 +599,21 @@ export const fencePdu: FenceAgent<PduSession> = {
             `Failed: unrecognised PDU at ${snmp.peer} (sysObjectID ${id.value}); if it is one of ${PDU_PROFILES.map((p) => p.id).join(", ")}, set device=`,
           );
         }
-        ctx.log.debug(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
+        ctx.log.step(`PDU ${snmp.peer} is ${profile.id} (sysObjectID ${id.value})`);
         const prefetched = new Map<string, SnmpValue>();
         states.forEach((oid, i) => {
-          if (oid.startsWith(`${profile.state.oid}.`) && values[i] !== undefined)
-            prefetched.set(oid, values[i]);
+          if (values[i] !== undefined) prefetched.set(oid, values[i]);
         });
-        return { snmp, profile, prefetched };
+        const alternatives = vendorAlternatives(profile);
+        return {
+          snmp,
+          log: ctx.log,
+          profile,
+          chosen: { by: `sysObjectID ${id.value}`, candidates: [profile, ...alternatives] },
+          alternatives,
+          tableAnswered: false,
+          prefetched,
+        };
       } catch (err) {
         snmp.close();
         throw err;
@@ -451,6 +627,7 @@ export const fencePdu: FenceAgent<PduSession> = {
         await session.snmp.setInteger(
           `${write.oid}.${rowIndex(session.profile, address)}`,
           write.value,
+          `switching outlet ${plugId(address)} ${target}`,
         );
       } catch (err) {
         if (err instanceof SnmpRequestError && WRITE_REFUSALS.has(err.status)) {
@@ -461,29 +638,7 @@ export const fencePdu: FenceAgent<PduSession> = {
         throw err;
       }
     },
-    async listPlugs(session) {
-      const profile = session.profile;
-      const states = await session.snmp.walk(profile.state.oid, MAX_OUTLETS);
-      const names = new Map<string, string>();
-      if (profile.name !== undefined) {
-        for (const row of await session.snmp.walk(profile.name.oid, MAX_OUTLETS)) {
-          const index = indexOf(row.oid, profile.name.oid);
-          if (index !== undefined && row.value.kind === "string") names.set(index, row.value.value);
-        }
-      }
-      const plugs: PlugInfo[] = [];
-      for (const row of states) {
-        const index = indexOf(row.oid, profile.state.oid);
-        const address = index === undefined ? undefined : outletOfRow(profile, index);
-        if (index === undefined || address === undefined) continue;
-        plugs.push({
-          plug: plugId(address),
-          alias: names.get(index) ?? "",
-          state: stateOf(profile, row.value),
-        });
-      }
-      return plugs;
-    },
+    listPlugs: (session) => listOutlets(session),
     async disconnect(session) {
       session.snmp.close();
     },

@@ -35,6 +35,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -52,26 +53,28 @@ function say(message) {
 
 // ---- options -------------------------------------------------------------------------------
 
-let prefix = "/";
-let from = join(ROOT, "dist");
-let uninstall = false;
-let force = false;
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === "--uninstall") uninstall = true;
-  else if (a === "--force") force = true;
-  else if (a === "--prefix") {
-    const v = argv[++i];
-    if (v === undefined || v === "") fail("--prefix needs a directory");
-    prefix = v;
-  } else if (a.startsWith("--prefix=")) prefix = a.slice("--prefix=".length);
-  else if (a === "--from") {
-    const v = argv[++i];
-    if (v === undefined || v === "") fail("--from needs a directory");
-    from = resolve(v);
-  } else fail(`unknown argument ${a} (known: --prefix DIR, --uninstall, --force, --from DIR)`);
+// One parser for every command line of the project but the fence agents': util.parseArgs (docs/cli.md).
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      prefix: { type: "string", default: "/" },
+      from: { type: "string" },
+      uninstall: { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+} catch (err) {
+  fail(`${err.message.split("\n")[0]} (known: --prefix DIR, --uninstall, --force, --from DIR)`);
 }
+for (const name of ["prefix", "from"])
+  if (parsed.values[name] === "") fail(`--${name} needs a directory`);
+let prefix = parsed.values.prefix;
+const from = parsed.values.from === undefined ? join(ROOT, "dist") : resolve(parsed.values.from);
+const uninstall = parsed.values.uninstall;
+const force = parsed.values.force;
 prefix = resolve(prefix);
 const at = (rel) => join(prefix, rel);
 

@@ -11,12 +11,18 @@ set -euo pipefail
 # The lab's packages, one per line: add new lab dependencies here.
 LAB_PACKAGES=(
   openipmi     # ipmi_sim, the simulated BMC
+  python3-pyghmi # pyghmi's BMC (pyghmi.ipmi.bmc): a second, independent BMC
   ipmitool     # independent IPMI client
-  fence-agents # reference fence_ipmilan
+  fence-agents # reference fence_ipmilan, fence_apc_snmp, fence_redfish
+  python3-requests # fence_redfish's HTTP client (a Depends of fence-agents, listed for the Redfish lab)
+  openssl      # the lab Redfish BMC's certificates
+  curl         # the Redfish bench switches the lab BMC's power back on between runs
   hyperfine    # benchmarks
   iproute2     # ip netns for namespaced test networks
   snmpd        # net-snmp agent behind the simulated PDUs
   snmp         # independent SNMP clients: snmpget, snmpset, snmpwalk
+  snmpsim      # snmpsimd: recorded real PDUs (test/fixtures/pdu-recordings)
+  python3      # sqlite3 for snmpsim's sql store (outlet writes that change state)
   libvirt-daemon             # libvirtd (monolithic; Debian 12 has no virtqemud)
   libvirt-daemon-driver-qemu # libvirtd's QEMU driver module
   libvirt-clients            # virsh
@@ -36,6 +42,7 @@ LAB_PACKAGES=(
   time                       # GNU time: peak RSS of an agent run (bench)
   dpkg-dev                   # dpkg-shlibdeps: the package's Depends (npm run package)
   man-db                     # man: the packaged man pages as admins read them
+  python3                    # the /dev/log stand-in of fence-syslog.test.ts (a Unix datagram socket)
   debootstrap                # the lab's Debian 13 root (scripts/lab-root.sh)
   rpm                        # rpmbuild: the RPM packages (npm run package); rpm --root installs them
   rpmlint                    # the RPM packages' lint

@@ -35,6 +35,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(ROOT, "dist");
@@ -52,34 +53,34 @@ function say(message) {
 
 // ---- options ---------------------------------------------------------------------------------
 
-let out = DIST;
-let revision = "1";
-let compression = "xz";
-let build = true;
-let from = DIST;
-let formats = ["deb", "rpm"];
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  const value = (name) => {
-    const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-    if (v === undefined || v === "") fail(`${name} needs a value`);
-    return v;
-  };
-  if (a === "--out" || a.startsWith("--out=")) out = resolve(value("--out"));
-  else if (a === "--revision" || a.startsWith("--revision=")) revision = value("--revision");
-  else if (a === "--compression" || a.startsWith("--compression="))
-    compression = value("--compression");
-  else if (a === "--formats" || a.startsWith("--formats=")) formats = value("--formats").split(",");
-  else if (a === "--no-build") build = false;
-  else if (a === "--from" || a.startsWith("--from=")) {
-    from = resolve(value("--from"));
-    build = false;
-  } else
-    fail(
-      `unknown argument ${a} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR, --formats deb,rpm)`,
-    );
+// One parser for every command line of the project but the fence agents': util.parseArgs (docs/cli.md).
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      out: { type: "string" },
+      revision: { type: "string", default: "1" },
+      compression: { type: "string", default: "xz" },
+      "no-build": { type: "boolean", default: false },
+      from: { type: "string" },
+      formats: { type: "string", default: "deb,rpm" },
+    },
+    strict: true,
+  });
+} catch (err) {
+  fail(
+    `${err.message.split("\n")[0]} (known: --out DIR, --revision N, --compression xz|gzip|zstd|none, --no-build, --from BUILD_DIR, --formats deb,rpm)`,
+  );
 }
+for (const [name, value] of Object.entries(parsed.values))
+  if (value === "") fail(`--${name} needs a value`);
+const out = parsed.values.out === undefined ? DIST : resolve(parsed.values.out);
+const revision = parsed.values.revision;
+const compression = parsed.values.compression;
+const from = parsed.values.from === undefined ? DIST : resolve(parsed.values.from);
+const build = !parsed.values["no-build"] && parsed.values.from === undefined;
+const formats = parsed.values.formats.split(",");
 if (!/^[0-9A-Za-z.+~]+$/.test(revision))
   fail(`--revision ${revision}: a Debian revision has only letters, digits and . + ~`);
 if (!["xz", "gzip", "zstd", "none"].includes(compression))
@@ -148,7 +149,7 @@ const maintainer = process.env.DEBEMAIL?.includes("<") ? process.env.DEBEMAIL : 
 const { tsImport } = await import("tsx/esm/api");
 const ts = (path) => tsImport(pathToFileURL(join(ROOT, path)).href, import.meta.url);
 const [
-  { aliasTable, commandTable },
+  { aliasTable, commandTable, subcommandDeclarations },
   { kvmhaManPage },
   { ocfManPage, ocfManPageName, parseOcfMetadata },
 ] = await Promise.all([ts("lib/cli/main.ts"), ts("lib/cli/manpage.ts"), ts("lib/ocf/manpage.ts")]);
@@ -158,6 +159,7 @@ for (const c of shipped)
   if (!built.has(c.name))
     fail(`${c.name} is in lib/cli/main.ts but not in the build: run \`npm run build\``);
 const aliases = aliasTable();
+const declarations = await subcommandDeclarations();
 
 /** gzip -9n, as policy wants for man pages and docs: no file name, no time stamp in the header. */
 function gzip(what, data) {
@@ -166,16 +168,19 @@ function gzip(what, data) {
 
 /** What the built executable prints, run as Pacemaker would: no environment of ours. */
 const printed = new Map();
-function fromExecutable(args) {
-  const key = args.join("\0");
-  if (!printed.has(key)) printed.set(key, printOf(args));
+function fromExecutable(args, env = {}) {
+  const key = [...args, ...Object.entries(env).flat()].join("\0");
+  if (!printed.has(key)) printed.set(key, printOf(args, env));
   return printed.get(key);
 }
-function printOf(args) {
+function printOf(args, env) {
   return run(`dist/bin/kvmha ${args.join(" ")}`, EXE, args, {
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", ...env },
   });
 }
+
+/** What Pacemaker 2.1+ exports to every action: the OCF 1.1 meta-data (reload-agent, reloadable). */
+const OCF_1_1 = { OCF_RA_VERSION_MAJOR: "1", OCF_RA_VERSION_MINOR: "1" };
 
 // ---- release date: the last commit's, so that two runs on one commit make the same tree --------
 
@@ -402,11 +407,15 @@ function mainTree(s, exePath) {
       s.man(
         7,
         ocfManPageName("kvmha", c.name),
-        ocfManPage(parseOcfMetadata(fromExecutable([c.name, "meta-data"])), "kvmha", pkg.version),
+        ocfManPage(
+          parseOcfMetadata(fromExecutable([c.name, "meta-data"], OCF_1_1)),
+          "kvmha",
+          pkg.version,
+        ),
       );
     } else fail(`unknown kind of command ${c.name}: ${c.kind}`);
   }
-  s.man(8, "kvmha", kvmhaManPage(pkg.version));
+  s.man(8, "kvmha", kvmhaManPage(pkg.version, declarations));
 
   // Templates and the inventory's JSON Schema: whatever crm-templates/ holds now.
   const templates = join(ROOT, "crm-templates");

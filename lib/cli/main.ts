@@ -1,5 +1,8 @@
 import { basename } from "node:path";
 import { KvmhaError, messageOf } from "../errors.js";
+import { printable } from "../log.js";
+import type { CliCommand } from "./args.js";
+import { EXIT_USAGE, wrapList } from "./usage.js";
 import { VERSION, runtimeLabel } from "./version.js";
 
 /**
@@ -41,6 +44,14 @@ const commands: Record<string, CommandSpec> = {
     run: async (args, invokedAs) =>
       (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
   },
+  // Not shipped yet: /usr/sbin/fence_redfish is fence-agents' file, so installing it (install-agents,
+  // the .deb) waits for the packaging decision (kvmha-fence-aliases' dpkg-divert, or another name).
+  fence_redfish: {
+    kind: "fence",
+    shipped: false,
+    run: async (args, invokedAs) =>
+      (await import("../../fence/fence_redfish.js")).main(args, invokedAs),
+  },
   VirtualDomain: {
     kind: "ocf",
     shipped: true,
@@ -80,20 +91,35 @@ export function aliasTable(): { name: string; of: string }[] {
  * kvmha's own subcommands (`kvmha render`, `kvmha check`): tools for the admin, not agents, so they
  * have no links of their own. Each module exports `main(args)` returning the exit code.
  */
-const subcommands: Record<string, { readonly summary: string; readonly run: Command }> = {
+const subcommands: Record<
+  string,
+  {
+    readonly summary: string;
+    readonly run: Command;
+    /** Its command-line declaration (lib/cli/args.ts), for kvmha(8). */
+    readonly declaration: () => Promise<CliCommand>;
+  }
+> = {
   render: {
     summary: "render an inventory into pcs, crmsh and CIB XML configurations",
     run: async (args) => (await import("../../commands/render.js")).main(args),
+    declaration: async () => (await import("../../commands/render.js")).renderCommand,
   },
   check: {
     summary: "check a CIB's fencing and guest resources (and, with --probe, the devices)",
     run: async (args) => (await import("../../commands/check.js")).main(args),
+    declaration: async () => (await import("../../commands/check.js")).checkCommand,
   },
 };
 
 /** The subcommands and what each does, for usage texts and man pages. */
 export function subcommandTable(): { name: string; summary: string }[] {
   return Object.entries(subcommands).map(([name, spec]) => ({ name, summary: spec.summary }));
+}
+
+/** Every subcommand's command-line declaration (options, exit codes), for kvmha(8). */
+export async function subcommandDeclarations(): Promise<CliCommand[]> {
+  return Promise.all(Object.values(subcommands).map((s) => s.declaration()));
 }
 
 /**
@@ -104,6 +130,7 @@ export function subcommandTable(): { name: string; summary: string }[] {
 export async function preloadShippedCommands(): Promise<void> {
   await import("../../fence/fence_ipmi.js");
   await import("../../fence/fence_pdu.js");
+  await import("../../fence/fence_redfish.js");
   // VirtualDomain's monitor runs every few seconds on every node: in the snapshot it starts
   // initialized. xml2js stays out (loaded on first parse; a steady-state monitor does not parse),
   // since everything here is deserialized at every start of every agent, fence agents included.
@@ -111,6 +138,9 @@ export async function preloadShippedCommands(): Promise<void> {
   const { warmUpWithoutTimers } = await import("./snapshot.js");
   await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
   await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
+  await warmUpWithoutTimers(async () =>
+    (await import("../redfish/warm-up.js")).exerciseRedfishClient(),
+  );
   await warmUpWithoutTimers(async () =>
     (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, {
       OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml",
@@ -160,21 +190,16 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
       }
     }
     if (first !== undefined && first !== "--help" && first !== "-h" && !known(first)) {
-      // Bad input gets one line; the full usage is for --help.
+      // Bad input gets one line and exit 2, as every usage error; the full usage is for --help.
       process.stderr.write(
-        `kvmha: ERROR: unknown command '${first}' (kvmha --help lists the commands)\n`,
+        `kvmha: ERROR: unknown command '${printable(first)}' (kvmha --help lists the commands)\n`,
       );
-      return 1;
+      return EXIT_USAGE;
     }
     if (first === undefined || first === "--help" || first === "-h") {
-      const tools = subcommandTable()
-        .map((t) => `  kvmha ${t.name.padEnd(8)} ${t.summary}\n`)
-        .join("");
-      process.stdout.write(
-        `usage: kvmha SUBCOMMAND [ARGS…]\n${tools}   or: kvmha AGENT [ARGS…]   (agents: ${shippedNames().join(", ")}; or invoke through a link named after one)\n` +
-          `aliases (package kvmha-fence-aliases): ${Object.keys(aliases).join(", ")}\n`,
-      );
-      return 0;
+      const out = first === undefined ? process.stderr : process.stdout;
+      out.write(topUsage());
+      return first === undefined ? EXIT_USAGE : 0;
     }
     name = first;
     rest = tail;
@@ -187,6 +212,28 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
   } catch (err) {
     return reportFatal(name, err);
   }
+}
+
+/** `kvmha --help`: within 80 columns. */
+function topUsage(): string {
+  const lines = ["usage: kvmha SUBCOMMAND [ARGS...]   (kvmha SUBCOMMAND --help for its options)"];
+  for (const t of subcommandTable()) {
+    const [first, ...rest] = wrapList(t.summary.split(" "), 80 - 17, " ");
+    lines.push(
+      `  kvmha ${t.name.padEnd(8)} ${first ?? ""}`,
+      ...rest.map((l) => `${" ".repeat(17)}${l}`),
+    );
+  }
+  lines.push("   or: kvmha AGENT [ARGS...]   (or a link named after the agent)");
+  lines.push(
+    ...wrapList(shippedNames(), 78, ", ").map(
+      (l, i) => `${i === 0 ? "  agents: " : "          "}${l}`,
+    ),
+  );
+  lines.push("  aliases (package kvmha-fence-aliases):");
+  lines.push(...wrapList(Object.keys(aliases), 70, ", ").map((l) => `          ${l}`));
+  lines.push("  kvmha --version    its version. Exit status: 0 ok, 1 failure, 2 usage error");
+  return `${lines.join("\n")}\n`;
 }
 
 /** The last resort: one line, the right exit code, never a stack trace. */

@@ -3,7 +3,8 @@
  * agents, aliases), so that what the page lists is what the executable answers to. The agents'
  * own pages come from their metadata (lib/fence/metadata.ts, lib/ocf/manpage.ts).
  */
-import { aliasTable, commandTable, subcommandTable } from "./main.js";
+import { type CliCommand, COMMON_OPTIONS, optionSynopsis } from "./args.js";
+import { aliasTable, commandTable } from "./main.js";
 
 function roff(s: string): string {
   return s
@@ -17,7 +18,8 @@ export function agentManPage(name: string, kind: "fence" | "ocf"): string {
   return kind === "fence" ? `${name}(8)` : `ocf_kvmha_${name}(7)`;
 }
 
-export function kvmhaManPage(version: string): string {
+/** kvmha(8); `subcommands` are main.ts's `subcommandDeclarations()`. */
+export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]): string {
   const out: string[] = [];
   out.push(`.TH KVMHA 8 "" "kvmha ${roff(version)}" "System Manager's Manual"`);
   out.push(
@@ -42,12 +44,20 @@ export function kvmhaManPage(version: string): string {
     ),
   );
   out.push(".SH SUBCOMMANDS");
-  for (const s of subcommandTable())
+  for (const c of subcommands) {
     out.push(
-      ".TP",
-      `.B kvmha ${roff(s.name)}`,
-      roff(`${s.summary[0]?.toUpperCase() ?? ""}${s.summary.slice(1)}.`),
+      `.SS kvmha ${roff(c.name)}`,
+      `.B kvmha ${roff(c.name)}`,
+      roff(c.synopsis),
+      ".PP",
+      roff(`${c.summary[0]?.toUpperCase() ?? ""}${c.summary.slice(1)}. ${c.description}`),
     );
+    for (const o of [...c.options, ...COMMON_OPTIONS])
+      out.push(".TP", `.B ${roff(optionSynopsis(o))}`, roff(`${o.help}.`));
+    out.push(".PP", roff(`Exit status of kvmha ${c.name}:`));
+    for (const [code, meaning] of c.exitCodes)
+      out.push(".TP", `.B ${code}`, roff(`${meaning[0]?.toUpperCase() ?? ""}${meaning.slice(1)}.`));
+  }
   out.push(".SH AGENTS");
   for (const c of commandTable().filter((x) => x.shipped)) {
     const where =
@@ -73,11 +83,13 @@ export function kvmhaManPage(version: string): string {
   out.push(
     ".SH OPTIONS",
     ".TP",
-    ".B \\-\\-version, \\-V",
+    ".B \\-V, \\-\\-version",
     roff("Print kvmha's version and the embedded Node.js runtime's."),
     ".TP",
-    ".B \\-\\-help, \\-h",
-    roff("List the subcommands, agents and aliases."),
+    ".B \\-h, \\-\\-help",
+    roff(
+      "List the subcommands, agents and aliases. Every subcommand takes --help and --version too.",
+    ),
   );
   out.push(
     ".SH FILES",
@@ -93,7 +105,20 @@ export function kvmhaManPage(version: string): string {
   out.push(
     ".SH EXIT STATUS",
     roff(
-      "0 on success; otherwise the agent's or subcommand's code, with one line on stderr saying why.",
+      "Run as an agent, the agent's own codes (fence agents: 0 success, 1 failure, 2 status off; VirtualDomain: the OCF codes; see their pages). kvmha itself and its subcommands:",
+    ),
+    ".TP",
+    ".B 0",
+    roff("Success (render: rendered; check: no problem found)."),
+    ".TP",
+    ".B 1",
+    roff(
+      "Failure (render: the inventory has errors; check: problems found); one line on stderr says why.",
+    ),
+    ".TP",
+    ".B 2",
+    roff(
+      "Usage error: an unknown command or option, a missing or empty value; check: the check could not run. One line on stderr, never the whole usage.",
     ),
   );
   const seeAlso = [

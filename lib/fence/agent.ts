@@ -20,6 +20,8 @@ export interface FenceContext {
   readonly loginDeadline: Deadline;
   /** How long one command may take, retransmissions included (shell_timeout, or the agent's own). */
   readonly commandTimeoutMs: number;
+  /** The device as messages name it: `10.0.0.1:623`, `10.0.0.5:161 plug 3`. */
+  readonly device: string;
 }
 
 export interface PlugInfo {
@@ -30,7 +32,10 @@ export interface PlugInfo {
 
 /**
  * The device callbacks. `plug` is undefined for agents without plugs (one device = one target).
- * Callbacks throw KvmhaErrors for failures; they never decide success, the framework does.
+ * Callbacks throw KvmhaErrors for failures; they never decide success, the framework does. The
+ * framework logs each step it sees (connect, status read, command, read-back); a callback logs the
+ * steps inside it that an admin needs (`ctx.log.step`: the login, the device recognised) and
+ * leaves the protocol trace to `ctx.log.debug`.
  */
 export interface FenceDevice<Session> {
   connect(ctx: FenceContext): Promise<Session>;

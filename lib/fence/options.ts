@@ -32,6 +32,8 @@ export interface OptionSpec {
   readonly hidden?: boolean;
   /** This option names a command whose first output line is the value of that (secret) option. */
   readonly scriptFor?: string;
+  /** Integers only: the smallest and largest value accepted, and what the value is (for the error). */
+  readonly range?: { readonly min: number; readonly max: number; readonly what: string };
 }
 
 export function longName(spec: OptionSpec): string {
@@ -76,6 +78,7 @@ export const standard = {
     short: "u",
     value: "port",
     type: "integer",
+    range: { min: 1, max: 65535, what: "a TCP/UDP port" },
     shortdesc: "TCP/UDP port to use for connection with device",
     order: ORDER_DEVICE,
   },
@@ -249,6 +252,7 @@ export const standard = {
     name: "retry_on",
     value: "attempts",
     type: "integer",
+    range: { min: 1, max: 100, what: "a number of attempts" },
     default: "1",
     shortdesc: "Count of attempts to retry power on",
     order: ORDER_TIMING + 1,

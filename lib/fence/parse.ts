@@ -8,6 +8,7 @@
  * Both produce the same thing: values keyed by each option's current name.
  */
 import { UsageError } from "../errors.js";
+import { bounded, printable } from "../log.js";
 import { FALSE_WORDS, type OptionSpec, TRUE_WORDS, longName, takesValue } from "./options.js";
 
 export interface RawInput {
@@ -136,16 +137,23 @@ export function parseArgv(args: readonly string[], index: OptionIndex): RawInput
   return { values, verboseCount, warnings, source: "argv" };
 }
 
+/** Unknown stdin keys named one by one; past that, counted. Noise must not become a flood. */
+const MAX_NAMED_UNKNOWN = 10;
+/** A key longer than this is cut in its warning. */
+const MAX_KEY_SHOWN = 64;
+
 export function parseStdin(text: string, index: OptionIndex): RawInput {
   const values = new Map<string, string>();
   const warnings: string[] = [];
+  let unknown = 0;
+  let withoutEq = 0;
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
     if (line === "" || line.startsWith("#")) continue;
     const eq = line.indexOf("=");
     if (eq === -1) {
       // Not an option at all; perhaps a password pasted on a line of its own: never echo it.
-      warnings.push("Parse error: Ignoring a line without '='");
+      withoutEq += 1;
       continue;
     }
     const key = line.slice(0, eq).trim();
@@ -155,8 +163,12 @@ export function parseStdin(text: string, index: OptionIndex): RawInput {
       value = value.slice(1, -1);
     const spec = index.byStdinKey(key);
     if (spec === undefined) {
-      // Only the key: the value may be a secret under a misspelt name.
-      warnings.push(`Parse error: Ignoring unknown option '${key}'`);
+      // Only the key (the value may be a secret under a misspelt name), escaped and cut short.
+      unknown += 1;
+      if (unknown <= MAX_NAMED_UNKNOWN)
+        warnings.push(
+          `Parse error: Ignoring unknown option '${printable(bounded(key, MAX_KEY_SHOWN))}'`,
+        );
       continue;
     }
     if (takesValue(spec)) {
@@ -171,6 +183,14 @@ export function parseStdin(text: string, index: OptionIndex): RawInput {
         `Parse error: Ignoring option '${key}' because it does not have a boolean value`,
       );
   }
+  if (unknown > MAX_NAMED_UNKNOWN)
+    warnings.push(
+      `Parse error: Ignoring ${unknown - MAX_NAMED_UNKNOWN} more unknown options (${unknown} in all)`,
+    );
+  if (withoutEq > 0)
+    warnings.push(
+      `Parse error: Ignoring ${withoutEq === 1 ? "a line" : `${withoutEq} lines`} without '='`,
+    );
   const verboseCount = values.get("verbose") === "1" ? 1 : 0;
   return { values, verboseCount, warnings, source: "stdin" };
 }

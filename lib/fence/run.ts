@@ -8,7 +8,8 @@ import { isatty } from "node:tty";
 import { VERSION } from "../cli/version.js";
 import { Deadline, sleep } from "../deadline.js";
 import { KvmhaError, UsageError, messageOf } from "../errors.js";
-import { Logger } from "../log.js";
+import { Logger, bounded, printable } from "../log.js";
+import { type SyslogWriter, loggerSyslog } from "../syslog.js";
 import { agentAs } from "./alias.js";
 import type { FenceAgent, FenceContext, FenceDevice, PowerState, PowerTarget } from "./agent.js";
 import { FenceExit, FenceFailure } from "./errors.js";
@@ -22,6 +23,8 @@ export interface AgentIo {
   readStdin: () => Promise<string>;
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Where syslog lines go (lib/syslog.ts for a real run); none: no syslog. */
+  syslog?: SyslogWriter;
 }
 
 export const processIo: AgentIo = {
@@ -44,7 +47,13 @@ export const processIo: AgentIo = {
   },
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  syslog: (tag, level, message) => {
+    // Created at the first line, not at module level (the module is in the startup snapshot).
+    syslogWriter ??= loggerSyslog(process.pid);
+    syslogWriter(tag, level, message);
+  },
 };
+let syslogWriter: SyslogWriter | undefined;
 
 const POWER_ACTIONS = ["on", "off", "reboot", "status"] as const;
 
@@ -74,8 +83,13 @@ export async function runFenceAgent<S>(
 ): Promise<number> {
   const started = Date.now();
   const log = new Logger({ write: io.err });
+  /** What the agent is doing, for the journal's error line: which step failed. */
+  let step = "reading its options";
   try {
     const agent = agentAs(declared, invokedAs);
+    const syslog = io.syslog;
+    if (syslog !== undefined)
+      log.configure({ syslog: (level, message) => syslog(agent.docs.name, level, message) });
     const specs = agentOptions(agent);
     const index = new OptionIndex(specs);
     const input: RawInput =
@@ -87,7 +101,6 @@ export async function runFenceAgent<S>(
       verbosity,
       debugFile: options.string("debug_file"),
     });
-    for (const spec of specs) if (spec.secret === true) log.addSecret(options.string(spec.name));
     for (const warning of input.warnings) log.warning(warning);
 
     const actions = agentActions(agent);
@@ -108,7 +121,10 @@ export async function runFenceAgent<S>(
       io.out(manPage(agent.docs, specs, actions, VERSION));
       return FenceExit.success;
     }
-    if (!actions.includes(action)) throw new UsageError(`Failed: Unrecognised action '${action}'`);
+    if (!actions.includes(action))
+      throw new UsageError(
+        `Failed: Unrecognised action '${bounded(printable(action), 40)}' (one of: ${actions.join(", ")})`,
+      );
 
     for (const spec of specs) {
       if (spec.ignored !== undefined && options.isGiven(spec.name))
@@ -117,6 +133,8 @@ export async function runFenceAgent<S>(
     checkRequiredOptions(agent, options, action);
     agent.validate?.(options, log);
     if (action === "validate-all") return FenceExit.success;
+    const device = deviceName(agent, options);
+    log.about(`${action} of ${device}`);
     if (log.debugging) log.debug(`${agent.docs.name} ${action}: ${options.describe()}`);
     if (options.isGiven("disable_timeout") || process.env.PCMK_service === "pacemaker-fenced") {
       log.debug(
@@ -128,16 +146,20 @@ export async function runFenceAgent<S>(
     for (const spec of specs) {
       const script = spec.scriptFor === undefined ? undefined : options.string(spec.name);
       if (spec.scriptFor === undefined || script === undefined) continue;
+      step = `running ${spec.name}`;
+      log.step(`Running ${spec.name} (its output is never logged)`);
       const secret = await runPasswordScript(
         spec.name,
         script,
         Math.max(5000, options.seconds("shell_timeout") * 1000),
       );
-      log.addSecret(secret);
       options = options.with(spec.scriptFor, secret);
     }
 
-    if (action === "off" || action === "reboot") await runDelay(options, started, log);
+    if (action === "off" || action === "reboot") {
+      step = "waiting for delay";
+      await runDelay(options, started, log);
+    }
 
     const ctx: FenceContext = {
       options,
@@ -145,21 +167,44 @@ export async function runFenceAgent<S>(
       loginDeadline: Deadline.inSeconds(options.seconds("login_timeout")),
       commandTimeoutMs:
         agent.commandTimeoutMs?.(options) ?? options.seconds("shell_timeout") * 1000,
+      device,
     };
+    step = "connecting and logging in";
+    log.step(`Connecting to ${device} (login_timeout ${options.seconds("login_timeout")} s)`);
     const session = await agent.device.connect(ctx);
+    log.step(`Logged in to ${device}`);
     try {
-      return await perform(agent, session, action, ctx, io);
+      return await perform(agent, session, action, ctx, io, (now) => (step = now));
     } finally {
       await agent.device.disconnect(session, ctx);
+      log.debug(`Disconnected from ${device}`);
     }
   } catch (err) {
-    if (err instanceof KvmhaError) {
+    if (err instanceof UsageError) {
       log.error(err.message);
       return err.exitCode;
     }
-    log.error(`internal error: ${messageOf(err)}`);
+    if (err instanceof KvmhaError) {
+      log.failure(err.message, step);
+      return err.exitCode;
+    }
+    log.failure(`internal error: ${messageOf(err)}`, step);
     return FenceExit.failure;
   }
+}
+
+/** The device as messages name it: its address (and port), and the plugs the action is about. */
+function deviceName<S>(agent: FenceAgent<S>, options: FenceOptions): string {
+  const plug = options.declares("plug") ? (options.string("plug") ?? "") : "";
+  const plugIsHost = options.declares("port_as_ip") && options.flag("port_as_ip") && plug !== "";
+  const host = plugIsHost ? plug : (options.string("ip") ?? "");
+  const port = options.declares("ipport") ? options.integer("ipport") : undefined;
+  const address = host.includes(":") && port !== undefined ? `[${host}]` : host;
+  const where = port === undefined ? address : `${address}:${port}`;
+  const plugs = agent.plugs === "many" ? plugList(options) : [];
+  return plugs.length === 0
+    ? printable(where)
+    : printable(`${where} ${plugs.length === 1 ? "plug" : "plugs"} ${plugs.join(",")}`);
 }
 
 function normaliseAction(action: string): string {
@@ -186,11 +231,7 @@ function checkRequiredOptions<S>(
       );
     }
   }
-  if (
-    agent.needsPassword &&
-    options.string("password") === undefined &&
-    options.string("password_script") === undefined
-  ) {
+  if (agent.needsPassword && !options.has("password") && !options.has("password_script")) {
     throw new UsageError("Failed: You have to enter password or password script");
   }
   if (
@@ -238,9 +279,10 @@ async function perform<S>(
   action: string,
   ctx: FenceContext,
   io: AgentIo,
+  at: (step: string) => void,
 ): Promise<number> {
   const device = agent.device;
-  const { options } = ctx;
+  const { options, log } = ctx;
   const plugs = plugsOf(options, agent);
 
   if (
@@ -250,7 +292,9 @@ async function perform<S>(
   ) {
     if (device.listPlugs === undefined) throw new FenceFailure("this device cannot list its plugs");
     const sep = options.string("separator") ?? ",";
+    at("listing the plugs");
     const list = await device.listPlugs(session, ctx);
+    log.step(`Listed ${list.length} plug(s)`);
     if (action === "monitor") return FenceExit.success;
     for (const entry of list) {
       const fields = [entry.plug, entry.alias ?? ""];
@@ -262,11 +306,17 @@ async function perform<S>(
   if (action === "diag") {
     if (device.diag === undefined)
       throw new FenceFailure("this device has no diagnostic interrupt");
+    at("sending a diagnostic interrupt");
+    log.step("Sending a diagnostic interrupt (NMI)");
     await device.diag(session, ctx);
-    io.out("Success: Diagnostic interrupt sent\n");
+    // fence-agents' line for diag (fence_ipmilan runs it as a reboot): scripts written for them
+    // look for it; Pacemaker never sends diag and reads only exit codes (docs/fence_ipmi.md).
+    log.step("Diagnostic interrupt sent");
+    io.out("Success: Rebooted\n");
     return FenceExit.success;
   }
 
+  at("reading the power status");
   const states = await readStates(device, session, plugs, ctx);
   const unknown = states.findIndex((s) => s === "unknown");
   if (unknown !== -1)
@@ -290,12 +340,12 @@ async function perform<S>(
       }
       // retry_on counts attempts, as in fence-agents (retry_on=1: one attempt).
       const attempts = target === "on" ? Math.max(1, options.integer("retry_on") ?? 1) : 1;
-      await switchAndVerify(device, session, plugs, states, target, attempts, ctx);
+      await switchAndVerify(device, session, plugs, states, target, attempts, ctx, at);
       io.out(`Success: Powered ${target.toUpperCase()}\n`);
       return FenceExit.success;
     }
     case "reboot":
-      return reboot(agent, session, plugs, states, ctx, io);
+      return reboot(agent, session, plugs, states, ctx, io, at);
     default:
       throw new UsageError(`Failed: Unrecognised action '${action}'`);
   }
@@ -308,6 +358,7 @@ async function reboot<S>(
   states: PowerState[],
   ctx: FenceContext,
   io: AgentIo,
+  at: (step: string) => void,
 ): Promise<number> {
   const device = agent.device;
   const { log, options } = ctx;
@@ -319,12 +370,16 @@ async function reboot<S>(
     log.warning(
       "method=cycle: the device's own power cycle is not verified; the target may never have been off. Use method=onoff to prove it",
     );
-    for (const plug of plugs) await device.powerCycle(session, plug, ctx);
+    at("sending power cycle");
+    for (const plug of plugs) {
+      log.step(`Sending power CYCLE${plugName(plug)}`);
+      await device.powerCycle(session, plug, ctx);
+    }
     io.out("Success: Rebooted\n");
     return FenceExit.success;
   }
   if (!states.every((s) => s === "off"))
-    await switchAndVerify(device, session, plugs, states, "off", 1, ctx);
+    await switchAndVerify(device, session, plugs, states, "off", 1, ctx, at);
   // Fencing is done once off is read back; power on is a courtesy that may fail.
   try {
     const attempts = Math.max(1, options.integer("retry_on") ?? 1);
@@ -336,6 +391,7 @@ async function reboot<S>(
       "on",
       attempts,
       ctx,
+      at,
     );
   } catch (err) {
     log.error(
@@ -351,9 +407,14 @@ async function readStates<S>(
   session: S,
   plugs: (string | undefined)[],
   ctx: FenceContext,
+  quiet?: boolean,
 ): Promise<PowerState[]> {
   const states: PowerState[] = [];
-  for (const plug of plugs) states.push(await device.getPowerState(session, plug, ctx));
+  for (const plug of plugs) {
+    const state = await device.getPowerState(session, plug, ctx);
+    if (quiet !== true) ctx.log.step(`Status${plugName(plug)}: ${state.toUpperCase()}`);
+    states.push(state);
+  }
   return states;
 }
 
@@ -369,6 +430,7 @@ async function switchAndVerify<S>(
   target: PowerTarget,
   attempts: number,
   ctx: FenceContext,
+  at: (step: string) => void,
 ): Promise<void> {
   const { log, options } = ctx;
   const powerWaitMs = options.seconds("power_wait") * 1000;
@@ -377,17 +439,29 @@ async function switchAndVerify<S>(
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     for (const [i, plug] of plugs.entries()) {
       if (attempt === 1 && states[i] === target) continue;
-      log.info(`Powering ${target.toUpperCase()}${plugName(plug)}`);
+      at(`sending power ${target.toUpperCase()}${plugName(plug)}`);
+      log.step(`Sending power ${target.toUpperCase()}${plugName(plug)}`);
       await device.setPowerState(session, plug, target, ctx);
+      log.step(`Power ${target.toUpperCase()}${plugName(plug)} accepted by the device`);
     }
     if (powerWaitMs > 0) await sleep(powerWaitMs);
+    at(`reading back power ${target.toUpperCase()}`);
     const deadline = Deadline.inSeconds(options.seconds("power_timeout"));
+    const since = Date.now();
     let pauseMs = 50;
     for (;;) {
       try {
-        const now = await readStates(device, session, plugs, ctx);
+        const now = await readStates(device, session, plugs, ctx, true);
+        log.debug(
+          `Read back: ${now.map((s, i) => `${s.toUpperCase()}${plugName(plugs[i])}`).join(", ")}`,
+        );
         const pending = plugs.filter((_, i) => now[i] !== target);
-        if (pending.length === 0) return;
+        if (pending.length === 0) {
+          log.step(
+            `Read back ${target.toUpperCase()}${plugs.length > 1 ? " on every plug" : ""} after ${((Date.now() - since) / 1000).toFixed(2)} s`,
+          );
+          return;
+        }
         const state = now.find((s) => s !== target) ?? "unknown";
         lastProblem =
           pending[0] === undefined ? `still ${state}` : `plug ${pending[0]} still ${state}`;

@@ -3,6 +3,8 @@
  * here, against the declarations; an agent never sees a value of the wrong form.
  */
 import { UsageError } from "../errors.js";
+import { bounded } from "../log.js";
+import { Secret } from "../secret.js";
 import { type OptionSpec, longName } from "./options.js";
 import type { OptionIndex, RawInput } from "./parse.js";
 
@@ -30,8 +32,25 @@ export class FenceOptions {
     return this.given.has(this.spec(name).name);
   }
 
+  /** Is the option set (given, or defaulted)? Secret ones included. */
+  has(name: string): boolean {
+    return this.values.has(this.spec(name).name);
+  }
+
+  /**
+   * An option's text. A secret option only through `secret()`: it can then never reach a message
+   * as text, only as `[hidden]`.
+   */
   string(name: string): string | undefined {
-    return this.values.get(this.spec(name).name);
+    const spec = this.spec(name);
+    if (spec.secret === true) throw new Error(`option '${name}' is secret: read it with secret()`);
+    return this.values.get(spec.name);
+  }
+
+  /** A secret option (password, community, Kg), as a value that prints as `[hidden]`. */
+  secret(name: string): Secret | undefined {
+    const value = this.values.get(this.spec(name).name);
+    return value === undefined ? undefined : new Secret(value);
   }
 
   integer(name: string): number | undefined {
@@ -72,6 +91,11 @@ export class FenceOptions {
 
 const INTEGER = /^[+-]?\d+$/;
 const SECONDS = /^\d+(\.\d+)?$/;
+/**
+ * The longest wait a timer can keep: Node's setTimeout takes at most 2^31-1 ms (24.8 days) and
+ * fires after 1 ms for anything longer, which would turn a long `delay` into none.
+ */
+export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** Applies defaults and checks every value's form; the first problem is a UsageError. */
 export function resolveOptions(index: OptionIndex, input: RawInput): FenceOptions {
@@ -90,16 +114,27 @@ export function resolveOptions(index: OptionIndex, input: RawInput): FenceOption
 function normalise(spec: OptionSpec, raw: string): string {
   const shown = `--${longName(spec)}`;
   switch (spec.type) {
-    case "integer":
+    case "integer": {
       if (!INTEGER.test(raw.trim()))
         throw new UsageError(
           `Failed: The value you have entered for ${shown} is not a valid integer`,
         );
-      return String(Number.parseInt(raw.trim(), 10));
+      const n = Number.parseInt(raw.trim(), 10);
+      const range = spec.range;
+      if (range !== undefined && (n < range.min || n > range.max || !Number.isSafeInteger(n)))
+        throw new UsageError(
+          `Failed: ${shown} ${bounded(raw.trim(), 24)} is out of range: ${range.what} is ${range.min} to ${range.max}`,
+        );
+      return String(n);
+    }
     case "second":
       if (!SECONDS.test(raw.trim()))
         throw new UsageError(
           `Failed: The value you have entered for ${shown} is not a valid time in seconds`,
+        );
+      if (Number.parseFloat(raw.trim()) > MAX_SECONDS)
+        throw new UsageError(
+          `Failed: ${shown} ${bounded(raw.trim(), 24)} is too long: at most ${MAX_SECONDS} seconds (24.8 days), the longest wait a timer can keep`,
         );
       return raw.trim();
     case "select": {

@@ -28,9 +28,11 @@ export class IpmiConfigError extends IpmiError {}
 export class IpmiTimeoutError extends IpmiError {
   readonly peer: string;
   readonly waitedMs: number;
-  constructor(peer: string, waitedMs: number, what?: string) {
+  /** `hint`: what the silence most likely means, appended after a colon. */
+  constructor(peer: string, waitedMs: number, what?: string, hint?: string) {
     super(
-      `no answer from BMC ${peer} within ${formatSeconds(waitedMs)}${what ? ` (${what})` : ""}`,
+      `no answer from BMC ${peer} within ${formatSeconds(waitedMs)}${what ? ` (${what})` : ""}` +
+        (hint ? `: ${hint}` : ""),
     );
     this.peer = peer;
     this.waitedMs = waitedMs;

@@ -313,20 +313,40 @@ export function decodeOpenSessionRequest(payload: Buffer): OpenSessionRequest {
   };
 }
 
-export interface OpenSessionResponse {
+/** An Open Session Response that accepted the request: the session's IDs and algorithms. */
+export interface OpenSessionAccepted {
   messageTag: number;
+  statusCode: 0;
+  maximumPrivilege: number;
+  consoleSessionId: number;
+  managedSystemSessionId: number;
+  authentication: number;
+  integrity: number;
+  confidentiality: number;
+}
+
+/** A refusal: tag and status, and the console session ID when the BMC sends it (ipmi_sim does not). */
+export interface OpenSessionRefused {
+  messageTag: number;
+  /** Any RMCP+ status code but 0. */
   statusCode: number;
-  /** The fields below are present when statusCode is 0. A refusal may be just tag + status. */
-  maximumPrivilege?: number;
   consoleSessionId?: number;
-  managedSystemSessionId?: number;
-  authentication?: number;
-  integrity?: number;
-  confidentiality?: number;
+  /** Absent, which also keeps an accepted response from passing for a refusal. */
+  managedSystemSessionId?: undefined;
+}
+
+/** Narrow with {@link isAccepted}: only an accepted response carries the session's fields. */
+export type OpenSessionResponse = OpenSessionAccepted | OpenSessionRefused;
+
+/** True for an Open Session Response or RAKP 2/4 message with status 0, whose fields are all present. */
+export function isAccepted<M extends { statusCode: number }>(
+  m: M,
+): m is Extract<M, { statusCode: 0 }> {
+  return m.statusCode === 0;
 }
 
 export function encodeOpenSessionResponse(rsp: OpenSessionResponse): Buffer {
-  if (rsp.statusCode !== 0) {
+  if (!isAccepted(rsp)) {
     const parts: Buffer[] = [Buffer.from([rsp.messageTag & 0xff, rsp.statusCode & 0xff])];
     if (rsp.consoleSessionId !== undefined)
       parts.push(Buffer.from([0, 0]), u32le(rsp.consoleSessionId));
@@ -335,14 +355,14 @@ export function encodeOpenSessionResponse(rsp: OpenSessionResponse): Buffer {
   const head = Buffer.alloc(12);
   head[0] = rsp.messageTag & 0xff;
   head[1] = 0;
-  head[2] = (rsp.maximumPrivilege ?? 0) & 0x0f;
-  head.writeUInt32LE((rsp.consoleSessionId ?? 0) >>> 0, 4);
-  head.writeUInt32LE((rsp.managedSystemSessionId ?? 0) >>> 0, 8);
+  head[2] = rsp.maximumPrivilege & 0x0f;
+  head.writeUInt32LE(rsp.consoleSessionId >>> 0, 4);
+  head.writeUInt32LE(rsp.managedSystemSessionId >>> 0, 8);
   return Buffer.concat([
     head,
-    algorithmRecord(0x00, rsp.authentication ?? 0),
-    algorithmRecord(0x01, rsp.integrity ?? 0),
-    algorithmRecord(0x02, rsp.confidentiality ?? 0),
+    algorithmRecord(0x00, rsp.authentication),
+    algorithmRecord(0x01, rsp.integrity),
+    algorithmRecord(0x02, rsp.confidentiality),
   ]);
 }
 
@@ -352,7 +372,7 @@ export function decodeOpenSessionResponse(payload: Buffer): OpenSessionResponse 
   const statusCode = r.u8("status code");
   if (statusCode !== 0) {
     // Refusals are short: ipmi_sim sends just these two bytes; others add the console session ID.
-    const rsp: OpenSessionResponse = { messageTag, statusCode };
+    const rsp: OpenSessionRefused = { messageTag, statusCode };
     if (r.remaining >= 6) {
       r.skip(2, "reserved");
       rsp.consoleSessionId = r.u32le("remote console session ID");
@@ -427,38 +447,53 @@ export function decodeRakp1(payload: Buffer): Rakp1 {
   return { messageTag, managedSystemSessionId, consoleRandom, requestedRole, username };
 }
 
-export interface Rakp2 {
+/** RAKP 2 with status 0: the BMC's random number, GUID and key exchange code. */
+export interface Rakp2Accepted {
   messageTag: number;
-  statusCode: number;
-  /** The fields below are present when statusCode is 0. */
-  consoleSessionId?: number;
-  managedSystemRandom?: Buffer;
-  managedSystemGuid?: Buffer;
-  keyExchangeAuthCode?: Buffer;
+  statusCode: 0;
+  consoleSessionId: number;
+  managedSystemRandom: Buffer;
+  managedSystemGuid: Buffer;
+  keyExchangeAuthCode: Buffer;
 }
 
+/** A RAKP 2 or RAKP 4 refusal: the console session ID only when the BMC sends it. */
+export interface RakpRefused {
+  messageTag: number;
+  /** Any RMCP+ status code but 0. */
+  statusCode: number;
+  consoleSessionId?: number;
+  /** Absent, which also keeps an accepted message from passing for a refusal. */
+  keyExchangeAuthCode?: undefined;
+  integrityCheckValue?: undefined;
+}
+
+/** Narrow with {@link isAccepted}. */
+export type Rakp2 = Rakp2Accepted | RakpRefused;
+
 export function encodeRakp2(m: Rakp2): Buffer {
-  const head = rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
-  if (m.statusCode !== 0) return head;
+  if (!isAccepted(m)) return rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
   return Buffer.concat([
-    head,
-    m.managedSystemRandom ?? Buffer.alloc(RANDOM_NUMBER_LENGTH),
-    m.managedSystemGuid ?? Buffer.alloc(GUID_LENGTH),
-    m.keyExchangeAuthCode ?? Buffer.alloc(0),
+    rakpHead(m.messageTag, m.statusCode, m.consoleSessionId),
+    m.managedSystemRandom,
+    m.managedSystemGuid,
+    m.keyExchangeAuthCode,
   ]);
 }
 
 /** The Key Exchange Authentication Code is the rest of the payload; its length is checked by the caller. */
 export function decodeRakp2(payload: Buffer): Rakp2 {
   const r = new Reader(payload, "RAKP 2");
-  const head = readRakpReplyHead(r);
-  if (head.statusCode !== 0) return head;
-  const { messageTag, statusCode, consoleSessionId } = head;
+  const messageTag = r.u8("message tag");
+  const statusCode = r.u8("status code");
+  if (statusCode !== 0) return readRakpRefusal(r, messageTag, statusCode);
+  r.skip(2, "reserved");
+  const consoleSessionId = r.u32le("remote console session ID");
   const managedSystemRandom = r.bytes(RANDOM_NUMBER_LENGTH, "managed system random number");
   const managedSystemGuid = r.bytes(GUID_LENGTH, "managed system GUID");
   return {
     messageTag,
-    statusCode,
+    statusCode: 0,
     consoleSessionId,
     managedSystemRandom,
     managedSystemGuid,
@@ -489,25 +524,33 @@ export function decodeRakp3(payload: Buffer): Rakp3 {
   return { messageTag, statusCode, managedSystemSessionId, keyExchangeAuthCode: r.rest() };
 }
 
-export interface Rakp4 {
+/** RAKP 4 with status 0: the BMC's integrity check value. */
+export interface Rakp4Accepted {
   messageTag: number;
-  statusCode: number;
-  consoleSessionId?: number;
-  integrityCheckValue?: Buffer;
+  statusCode: 0;
+  consoleSessionId: number;
+  integrityCheckValue: Buffer;
 }
 
+/** Narrow with {@link isAccepted}. */
+export type Rakp4 = Rakp4Accepted | RakpRefused;
+
 export function encodeRakp4(m: Rakp4): Buffer {
-  const head = rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
-  return m.statusCode !== 0
-    ? head
-    : Buffer.concat([head, m.integrityCheckValue ?? Buffer.alloc(0)]);
+  if (!isAccepted(m)) return rakpHead(m.messageTag, m.statusCode, m.consoleSessionId ?? 0);
+  return Buffer.concat([
+    rakpHead(m.messageTag, m.statusCode, m.consoleSessionId),
+    m.integrityCheckValue,
+  ]);
 }
 
 export function decodeRakp4(payload: Buffer): Rakp4 {
   const r = new Reader(payload, "RAKP 4");
-  const head = readRakpReplyHead(r);
-  if (head.statusCode !== 0) return head;
-  return { ...head, integrityCheckValue: r.rest() };
+  const messageTag = r.u8("message tag");
+  const statusCode = r.u8("status code");
+  if (statusCode !== 0) return readRakpRefusal(r, messageTag, statusCode);
+  r.skip(2, "reserved");
+  const consoleSessionId = r.u32le("remote console session ID");
+  return { messageTag, statusCode: 0, consoleSessionId, integrityCheckValue: r.rest() };
 }
 
 /** RAKP 2, 3 and 4 start alike: message tag, status code, 2 reserved bytes, a session ID. */
@@ -519,15 +562,9 @@ function rakpHead(messageTag: number, statusCode: number, sessionId: number): Bu
   return head;
 }
 
-/** The head of the BMC's RAKP 2 or 4; a refusal may end right after its status code. */
-function readRakpReplyHead(r: Reader): {
-  messageTag: number;
-  statusCode: number;
-  consoleSessionId?: number;
-} {
-  const messageTag = r.u8("message tag");
-  const statusCode = r.u8("status code");
-  if (statusCode !== 0 && r.remaining < 6) return { messageTag, statusCode };
+/** The rest of a RAKP 2 or 4 refusal, which may end right after its status code. */
+function readRakpRefusal(r: Reader, messageTag: number, statusCode: number): RakpRefused {
+  if (r.remaining < 6) return { messageTag, statusCode };
   r.skip(2, "reserved");
   return { messageTag, statusCode, consoleSessionId: r.u32le("remote console session ID") };
 }

@@ -36,7 +36,7 @@ import {
 } from "./rmcpplus.js";
 import type { SessionSecurity } from "./rmcpplus.js";
 import { AuthType, decodeSession15Packet, encodeSession15Packet } from "./session15.js";
-import type { DatagramSocket, DatagramSocketFactory } from "./transport.js";
+import type { DatagramSocket, DatagramSocketFactory, DatagramSource } from "./transport.js";
 
 const WARM_UP_PASSWORD = "warm-up";
 const BMC_SESSION_ID = 0x0a0b0c0d;
@@ -237,11 +237,7 @@ class StandInSocket extends EventEmitter implements DatagramSocket {
     queueMicrotask(callback);
   }
 
-  connect(_port: number, _address: string, callback: () => void): void {
-    queueMicrotask(callback);
-  }
-
-  send(msg: Buffer, callback: (error: Error | null) => void): void {
+  send(msg: Buffer, port: number, address: string, callback: (error: Error | null) => void): void {
     callback(null);
     let answer: Buffer | undefined;
     try {
@@ -251,8 +247,9 @@ class StandInSocket extends EventEmitter implements DatagramSocket {
     }
     if (answer !== undefined) {
       const reply = answer;
+      const from: DatagramSource = { address, port };
       setImmediate(() => {
-        if (!this.closed) this.emit("message", reply);
+        if (!this.closed) this.emit("message", reply, from);
       });
     }
   }

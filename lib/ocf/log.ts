@@ -10,11 +10,12 @@
  *
  * Debug lines are written only when `HA_debug` (what Pacemaker exports) or `HA_DEBUG` is set and
  * not 0. The exit reason goes to stderr with its `ocf-exit-reason:` prefix and to the log as an
- * error, never twice to stderr. Every line passes through lib/log.ts's redaction, and into the
- * trace file when tracing is on.
+ * error, never twice to stderr. Every line goes into the trace file too when tracing is on. Secret
+ * parameters are `Secret` values (lib/secret.ts) that print as `[hidden]` where they are
+ * interpolated; lines are never searched for them.
  */
 import { appendFileSync } from "node:fs";
-import { Logger } from "../log.js";
+import { printable } from "../log.js";
 
 export type OcfLogLevel = "err" | "warning" | "info" | "debug";
 
@@ -59,7 +60,6 @@ export function haDate(d: Date): string {
 }
 
 export class OcfLog {
-  private readonly redactor = new Logger({ quiet: true });
   private logFile: string | undefined;
   private debugLog: string | undefined;
 
@@ -71,15 +71,6 @@ export class OcfLog {
     const debugLog =
       settings.debugLog === "" || settings.debugLog === "/dev/null" ? undefined : settings.debugLog;
     this.debugLog = debugLog === this.logFile ? undefined : debugLog;
-  }
-
-  /** Registers a value that must never be written, whatever message it turns up in. */
-  addSecret(secret: string | undefined): void {
-    this.redactor.addSecret(secret);
-  }
-
-  redact(text: string): string {
-    return this.redactor.redact(text);
   }
 
   get debugEnabled(): boolean {
@@ -112,7 +103,7 @@ export class OcfLog {
   }
 
   private oneLine(message: string): string {
-    return this.redact(message).replace(/\s*\n\s*/g, " ");
+    return printable(message.replace(/\s*\n\s*/g, " "));
   }
 
   private emit(level: OcfLogLevel, message: string, stderrAlready: boolean): void {

@@ -18,6 +18,8 @@ export interface OcfParameterDoc {
   readonly unique: boolean;
   readonly type: string;
   readonly default: string | undefined;
+  /** OCF 1.1: a change is applied by reload-agent, without a restart. */
+  readonly reloadable: boolean;
   readonly shortdesc: string;
   readonly longdesc: string;
 }
@@ -30,6 +32,8 @@ export interface OcfActionDoc {
 export interface OcfAgentDoc {
   readonly name: string;
   readonly version: string;
+  /** The OCF version the meta-data speaks (`<version>`): 1.1 lists reload-agent and reloadable. */
+  readonly ocfVersion: string;
   readonly shortdesc: string;
   readonly longdesc: string;
   readonly parameters: readonly OcfParameterDoc[];
@@ -68,6 +72,7 @@ export function parseOcfMetadata(xml: string): OcfAgentDoc {
         unique: p.$?.unique === "1",
         type: content?.$?.type ?? "string",
         default: content?.$?.default,
+        reloadable: p.$?.reloadable === "1" || p.$?.reloadable === "true",
         shortdesc: text(p, "shortdesc"),
         longdesc: text(p, "longdesc"),
       };
@@ -80,6 +85,7 @@ export function parseOcfMetadata(xml: string): OcfAgentDoc {
   return {
     name: root.$.name,
     version: root.$.version ?? "",
+    ocfVersion: text(root, "version"),
     shortdesc: text(root, "shortdesc"),
     longdesc: text(root, "longdesc"),
     parameters: params,
@@ -105,6 +111,24 @@ function paragraphs(s: string): string[] {
     .filter((p) => p !== "");
 }
 
+/** What each OCF return code means to an admin. */
+const OCF_EXIT_DOCS: readonly (readonly [number, string])[] = [
+  [0, "OCF_SUCCESS: done; monitor: the resource runs."],
+  [1, "OCF_ERR_GENERIC: the action failed; the exit reason says why."],
+  [2, "OCF_ERR_ARGS: wrong arguments (an unknown action, a parameter the action refuses)."],
+  [3, "OCF_ERR_UNIMPLEMENTED: the agent has no such action."],
+  [4, "OCF_ERR_PERM: not allowed (permissions)."],
+  [
+    5,
+    "OCF_ERR_INSTALLED: something the agent needs is missing on this node (virsh, the config file).",
+  ],
+  [
+    6,
+    "OCF_ERR_CONFIGURED: the resource's parameters are wrong; Pacemaker will not try it anywhere.",
+  ],
+  [7, "OCF_NOT_RUNNING: monitor or status: the resource is cleanly stopped."],
+];
+
 /** `ocf_kvmha_VirtualDomain`, the page name resource-agents uses. */
 export function ocfManPageName(provider: string, agent: string): string {
   return `ocf_${provider}_${agent}`;
@@ -128,11 +152,21 @@ export function ocfManPage(doc: OcfAgentDoc, provider: string, packageVersion: s
       `Pacemaker runs it as ocf:${provider}:${doc.name} (${`/usr/lib/ocf/resource.d/${provider}/${doc.name}`}); parameters come as OCF_RESKEY_name environment variables, the action as the one argument.`,
     ),
   );
+  if (doc.actions.some((a) => a.name === "reload-agent")) {
+    const reloadable = doc.parameters.filter((p) => p.reloadable).map((p) => p.name);
+    out.push(
+      ".PP",
+      roff(
+        `The agent speaks OCF ${doc.ocfVersion || "1.1"}: a change of a parameter marked reloadable (${reloadable.length > 0 ? reloadable.join(", ") : "none"}) is applied by the reload\u2011agent action, without restarting the resource; a change of any other parameter restarts it.`,
+      ).replace(/\u2011/g, "\\-"),
+    );
+  }
   out.push(".SH SUPPORTED PARAMETERS");
   for (const p of doc.parameters) {
     out.push(".TP", `\\fB${roff(p.name)}\\fR`);
     const facts = [p.required ? "required" : "optional", p.type];
     if (p.unique) facts.push("unique");
+    if (p.reloadable) facts.push("reloadable");
     if (p.default !== undefined && p.default !== "") facts.push(`default "${p.default}"`);
     out.push(`${roff(p.shortdesc)} (${roff(facts.join(", "))})`);
     for (const para of paragraphs(p.longdesc)) out.push(".br", roff(para));
@@ -149,6 +183,13 @@ export function ocfManPage(doc: OcfAgentDoc, provider: string, packageVersion: s
       roff(attrs === "" ? "-" : attrs).replace(/^\\-$/, "\\(em"),
     );
   }
+  out.push(
+    ".SH EXIT STATUS",
+    roff(
+      "The OCF return codes (resource-agents' ocf-returncodes); a failure also prints one ocf-exit-reason: line on stderr, which Pacemaker shows.",
+    ),
+  );
+  for (const [code, meaning] of OCF_EXIT_DOCS) out.push(".TP", `.B ${code}`, roff(meaning));
   const required = doc.parameters.filter((p) => p.required).map((p) => `${p.name}=…`);
   const ops = doc.actions
     .filter(

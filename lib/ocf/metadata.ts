@@ -32,8 +32,21 @@ export function allActionNames(agent: OcfAgent): string[] {
   return [...agentActionNames(agent), "meta-data", "validate-all"];
 }
 
+/** `usage: NAME {start|stop|…}`, as the shell agents print it, wrapped at 80 columns. */
 export function usageLine(agent: OcfAgent): string {
-  return `usage: ${agent.name} {${allActionNames(agent).join("|")}}\n`;
+  const head = `usage: ${agent.name} `;
+  const lines: string[] = [];
+  let line = head;
+  for (const [i, action] of allActionNames(agent).entries()) {
+    const piece = `${i === 0 ? "{" : ""}${action}${i === allActionNames(agent).length - 1 ? "}" : "|"}`;
+    if (line.length + piece.length > 80 && line.trim() !== "") {
+      lines.push(line);
+      line = " ".repeat(head.length + 1);
+    }
+    line += piece;
+  }
+  lines.push(line);
+  return `${lines.join("\n")}\n`;
 }
 
 export function isOcf11(agent: OcfAgent): boolean {

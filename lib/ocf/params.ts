@@ -3,6 +3,7 @@
  * from `OCF_RESKEY_<name>` at run time, checked once, then read through typed accessors. An action
  * never sees a value of the wrong form.
  */
+import { Secret } from "../secret.js";
 import { OcfNotConfigured } from "./codes.js";
 
 /** The content types ra-api-1.dtd allows. */
@@ -21,7 +22,7 @@ export interface ParamSpec {
   readonly unique?: boolean;
   /** OCF 1.1: a change is applied by `reload-agent` instead of a restart. */
   readonly reloadable?: boolean;
-  /** Never logged or traced; every occurrence is redacted from log lines. */
+  /** Read only as a `Secret` (params.secret), which prints as `[hidden]` wherever it is interpolated. */
   readonly secret?: boolean;
 }
 
@@ -80,8 +81,18 @@ export class OcfParams {
     return this.given.has(this.spec(name).name);
   }
 
+  /** A parameter's text; a secret one only through `secret()`, so it cannot reach a message as text. */
   string(name: string): string | undefined {
-    return this.values.get(this.spec(name).name);
+    const spec = this.spec(name);
+    if (spec.secret === true)
+      throw new Error(`parameter '${name}' is secret: read it with secret()`);
+    return this.values.get(spec.name);
+  }
+
+  /** A secret parameter, as a value that prints as `[hidden]`. */
+  secret(name: string): Secret | undefined {
+    const value = this.values.get(this.spec(name).name);
+    return value === undefined ? undefined : new Secret(value);
   }
 
   integer(name: string): number | undefined {
@@ -134,7 +145,8 @@ export function readParams(specs: readonly ParamSpec[], env: Env): OcfParams {
  */
 export function checkParams(specs: readonly ParamSpec[], params: OcfParams): void {
   for (const spec of specs) {
-    const value = params.string(spec.name);
+    const value =
+      spec.secret === true ? params.secret(spec.name)?.reveal() : params.string(spec.name);
     if (spec.required === true && (value === undefined || value === "")) {
       throw new OcfNotConfigured(`${spec.name}: required parameter not set`);
     }

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { isatty } from "node:tty";
 import { Deadline, secs } from "../deadline.js";
 import { KvmhaError, messageOf } from "../errors.js";
+import { printable } from "../log.js";
 import { runProgramSync } from "../program.js";
 import type { OcfAgent, OcfContext } from "./agent.js";
 import { OcfError, OcfExit, OcfNotInstalled } from "./codes.js";
@@ -181,7 +182,6 @@ function makeContext(
       throw new Error(`parameter name '${p.name}' cannot be an environment variable`);
   }
   const params = readParams(agent.parameters, env);
-  for (const p of agent.parameters) if (p.secret === true) log.addSecret(params.string(p.name));
 
   const declared =
     agent.actions[action as keyof OcfAgent["actions"]]?.timeout ??
@@ -354,7 +354,7 @@ function openTrace(
     write: (line) => {
       if (!open) return;
       try {
-        writeSync(traceFd, `+ ${clock(new Date())}: ${log.redact(line)}\n`);
+        writeSync(traceFd, `+ ${clock(new Date())}: ${printable(line)}\n`);
       } catch {
         open = false;
       }

@@ -6,7 +6,13 @@
  *   masterSwitchMSP(4)                    MasterSwitch plus AP9225(EXP)    → apc-masterswitch-plus
  *   masterSwitchrPDU(5)                   Switched Rack PDU AP79xx         → apc-rpdu
  *   masterSwitchrPDU2(6), masterSwitchrPDUB(8)  rPDU2 firmware (AP8xxx, AP79xxB) → apc-rpdu2
- * masterSwitchVM(3), masterSwitchsPDU(7) and masterSwitchePDU(9) have other tables and are not claimed.
+ * masterSwitchVM(3), masterSwitchsPDU(7) and masterSwitchePDU(9, the Easy PDUs) have other tables
+ * and are not claimed.
+ * The sysObjectID says the product line, not which tables the firmware answers: rPDU2g firmware
+ * serves the rPDU2 tables and, on the units recorded in test/fixtures/pdu-recordings, the rPDU and
+ * MasterSwitch ones too; some answer only the MasterSwitch table. When the recognised profile's
+ * table does not answer, fence_pdu tries the other APC profiles in list order (fence_apc_snmp
+ * reads sPDUOutletCtl for every APC it does not know).
  */
 import type { PduProfile } from "./profile.js";
 

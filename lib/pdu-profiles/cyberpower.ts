@@ -1,8 +1,11 @@
 /**
  * CyberPower switched PDUs, enterprise 3808, CPS-MIB (checked against version 2.13). Two groups of
- * outlet tables: ePDU (1.3.6.1.4.1.3808.1.1.3), one PDU indexed by outlet, which switched PDUs answer
- * and whose node they report as sysObjectID; and ePDU2 (1.3.6.1.4.1.3808.1.1.6), for daisy-chained
- * units, with flat row indexes over the whole chain.
+ * outlet tables: ePDU (1.3.6.1.4.1.3808.1.1.3), one PDU indexed by outlet; and ePDU2
+ * (1.3.6.1.4.1.3808.1.1.6), for daisy-chainable units, with flat row indexes over the whole chain.
+ * Each unit reports its group's node as sysObjectID (a PDU81005 reports ePDU2: recorded walk in
+ * test/fixtures/pdu-recordings). Some UPS cards report ePDU too ("Power Manager", UPS tables only):
+ * their missing outlet table is an error, never an empty list. When the recognised group's table
+ * does not answer, fence_pdu tries the other one.
  */
 import type { PduProfile } from "./profile.js";
 
@@ -29,16 +32,16 @@ export const CYBERPOWER: PduProfile = {
 /**
  * ePDU2 switched-outlet tables, for a daisy chain reached through its host unit. Like APC's rPDU2,
  * rows have one flat index (INDEX { ePDU2OutletSwitchedStatusIndex }, 1..96) with the unit in
- * ePDU2OutletSwitchedStatusModuleIndex, so the outlet here is the row index. No sysObjectID is known
- * to mean "use ePDU2", so this profile is chosen with device=cyberpower-epdu2 only.
+ * ePDU2OutletSwitchedStatusModuleIndex, so the outlet here is the row index.
  */
 export const CYBERPOWER_EPDU2: PduProfile = {
   id: "cyberpower-epdu2",
   vendor: "CyberPower",
   description:
-    "CyberPower daisy-chained switched PDUs (CPS-MIB ePDU2 switched outlet tables; by device= only)",
+    "CyberPower switched PDUs with ePDU2 firmware, PDU81005 and daisy chains (CPS-MIB ePDU2 switched outlet tables)",
   mib: "CPS-MIB",
-  sysObjectIds: [],
+  // ePDU2 (reported by the PDU81005)
+  sysObjectIds: ["1.3.6.1.4.1.3808.1.1.6"],
   index: "{outlet}",
   switches: false,
   // ePDU2OutletSwitchedStatusState: outletStatusOn(1), outletStatusOff(2)

@@ -1,6 +1,7 @@
 /**
  * The switched-PDU device profiles fence_pdu knows, how a device is matched to one by its
- * sysObjectID, and the profile's index and control conventions (profile.ts) in one place.
+ * sysObjectID (and which of the vendor's other profiles to try when that one's outlet table does
+ * not answer), and the profile's index and control conventions (profile.ts) in one place.
  */
 import { APC_MASTERSWITCH, APC_MASTERSWITCH_PLUS, APC_RPDU, APC_RPDU2 } from "./apc.js";
 import { CYBERPOWER, CYBERPOWER_EPDU2 } from "./cyberpower.js";
@@ -8,7 +9,7 @@ import { EATON_EPDU } from "./eaton.js";
 import type { PduProfile } from "./profile.js";
 import { RARITAN_PX2 } from "./raritan.js";
 import { SENTRY3, SENTRY4 } from "./servertech.js";
-import { TRIPPLITE } from "./tripplite.js";
+import { TRIPPLITE, TRIPPLITE_ATS } from "./tripplite.js";
 
 export type { PduProfile } from "./profile.js";
 
@@ -22,6 +23,7 @@ export const PDU_PROFILES: readonly PduProfile[] = [
   SENTRY3,
   SENTRY4,
   TRIPPLITE,
+  TRIPPLITE_ATS,
   CYBERPOWER,
   CYBERPOWER_EPDU2,
 ];
@@ -39,6 +41,17 @@ export function profileById(id: string): PduProfile | undefined {
  */
 export function profileForSysObjectId(oid: string): PduProfile | undefined {
   return longestPrefixMatch(PDU_PROFILES, oid);
+}
+
+/**
+ * The profiles to try, in order, when `profile`'s outlet table does not answer: the same vendor's
+ * others, in list order. A sysObjectID names a product family, not the tables its firmware
+ * serves: APC rPDU2g firmware on some units answers only the MasterSwitch (sPDU) table, as
+ * fence_apc_snmp's fallback assumes; Tripp Lite's LX cards report one sysObjectID for PDUs and
+ * transfer switches alike.
+ */
+export function vendorAlternatives(profile: PduProfile): PduProfile[] {
+  return PDU_PROFILES.filter((p) => p.vendor === profile.vendor && p !== profile);
 }
 
 /** `profileForSysObjectId` over any list of profiles; on a tie, the first listed wins. */

@@ -1,18 +1,24 @@
 /**
- * The thin I/O layer over the `net-snmp` package: one session, bounded requests, library errors
- * turned into typed kvmha errors whose messages never carry a community or password (some of the
- * library's own messages do, so none is passed through).
+ * The thin I/O layer over the `net-snmp` package: one session over a socket connected to the PDU
+ * (socket.ts), bounded requests, library errors turned into typed kvmha errors whose messages
+ * never carry a community or password (some of the library's own messages do, so none is passed
+ * through). Messages name the step ("reading outlet 3's state"), not the OIDs: those go to the
+ * debug log.
  */
 import { EventEmitter } from "node:events";
 import snmp from "net-snmp";
 import {
   SnmpAuthError,
   SnmpError,
+  SnmpNetworkError,
   SnmpProtocolError,
   SnmpRequestError,
   SnmpTimeoutError,
 } from "./errors.js";
+import { type DatagramModule, pduLink } from "./socket.js";
 import { type SnmpValue, compareOids, isUnder, toSnmpValue } from "./values.js";
+
+export type { DatagramModule } from "./socket.js";
 
 export type SnmpVersion = "1" | "2c" | "3";
 export type SnmpSecurityLevel = "noAuthNoPriv" | "authNoPriv" | "authPriv";
@@ -44,12 +50,20 @@ export interface SnmpRow {
   readonly value: SnmpValue;
 }
 
+/**
+ * `step` names what a request is for, in messages ("reading the outlet states"); without one a
+ * message names the request by a short OID summary.
+ */
 export interface SnmpClient {
   readonly peer: string;
-  get(oids: readonly string[]): Promise<SnmpValue[]>;
-  setInteger(oid: string, value: number): Promise<void>;
-  /** The rows of one column (or any subtree), in order, at most `maxRows`. */
-  walk(base: string, maxRows: number): Promise<SnmpRow[]>;
+  get(oids: readonly string[], step?: string): Promise<SnmpValue[]>;
+  setInteger(oid: string, value: number, step?: string): Promise<void>;
+  /**
+   * The rows of one column (or any subtree), in order, at most `maxRows`. The walk ends at the
+   * first object outside `base`, at "end of MIB view", and, with SNMPv1, at the noSuchName with
+   * which v1 answers a GETNEXT past the agent's last object.
+   */
+  walk(base: string, maxRows: number, step?: string): Promise<SnmpRow[]>;
   close(): void;
 }
 
@@ -66,9 +80,13 @@ function errorStatusName(status: number): string {
     : `error status ${status}`;
 }
 
-/** Stands in for node:dgram (the codec exercise at build time, and the fuzz tests). */
-export interface DatagramModule {
-  createSocket(type: string): EventEmitter;
+/** A request in messages: its step, or "GET 1.3.6.1.2.1.1.2.0 and 10 more OIDs". */
+export function requestSummary(kind: string, oids: readonly string[]): string {
+  const [first] = oids;
+  if (first === undefined) return kind;
+  return oids.length === 1
+    ? `${kind} ${first}`
+    : `${kind} ${first} and ${oids.length - 1} more OID${oids.length === 2 ? "" : "s"}`;
 }
 
 export function openSnmp(
@@ -81,69 +99,183 @@ export function openSnmp(
     target.transport === "udp6"
       ? `[${target.host}]:${target.port}`
       : `${target.host}:${target.port}`;
+  // A socket connected to the PDU (replies from anywhere else never arrive), unless a stand-in
+  // network is given.
+  const link =
+    dgramModule === undefined
+      ? pduLink(target.host, target.port, target.transport, requestTimeoutMs, peer)
+      : undefined;
   // Retransmit well inside the budget: a lost datagram costs one interval, not the whole timeout.
   const intervalMs = Math.max(200, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
-  const retries = Math.max(0, Math.floor(requestTimeoutMs / intervalMs) - 1);
-  const options = {
+  const options: snmp.SessionOptions = {
     port: target.port,
     transport: target.transport,
     timeout: intervalMs,
-    retries,
+    retries: Math.max(0, Math.floor(requestTimeoutMs / intervalMs) - 1),
     backoff: 1,
     // A GET answered for another OID must never be read as this one's value.
     reportOidMismatchErrors: true,
     backwardsGetNexts: false,
-    ...(dgramModule === undefined ? {} : { dgramModule }),
+    dgramModule: dgramModule ?? link?.datagrams,
   };
-  let session: snmp.Session;
-  if (target.version === "3") {
-    const user = target.user;
-    if (user === undefined) throw new SnmpProtocolError("SNMPv3 needs a user");
-    session = snmp.createV3Session(
-      target.host,
-      {
-        name: user.name,
-        level: snmp.SecurityLevel[user.level],
-        ...(user.level === "noAuthNoPriv"
-          ? {}
-          : {
-              authProtocol: snmp.AuthProtocols[user.authProtocol ?? "sha"],
-              authKey: user.authPassword ?? "",
-            }),
-        ...(user.level === "authPriv"
-          ? {
-              privProtocol: snmp.PrivProtocols[user.privProtocol ?? "aes"],
-              privKey: user.privPassword ?? "",
-            }
-          : {}),
-      },
-      options,
-    );
-  } else {
-    session = snmp.createSession(target.host, target.community ?? "", {
-      ...options,
-      version: VERSIONS[target.version],
-    });
-  }
+  const session = createSession(target, options);
   // Undecodable datagrams (a garbage answer) are emitted as errors; they must not end the process.
   session.on("error", (err: unknown) =>
     log(
       `snmp: ignored an undecodable datagram from ${peer}: ${err instanceof Error ? err.name : "error"}`,
     ),
   );
+  const failure = failureOf(target, peer, requestTimeoutMs);
 
-  const failure = (err: unknown, what: string): SnmpError => {
+  /** Fails the request in flight, if any (an ICMP "port unreachable" needs no more waiting). */
+  let abortPending: ((err: SnmpError) => void) | undefined;
+  if (link !== undefined) link.onRefused = (err) => abortPending?.(err);
+
+  /** One request, bounded by our own timer too, whatever the library's retransmissions do. */
+  const request = (
+    what: string,
+    step: string,
+    start: (callback: snmp.ResponseCallback) => void,
+  ): Promise<snmp.Varbind[]> =>
+    new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (err: unknown, varbinds?: snmp.Varbind[]): void => {
+        if (done) return;
+        done = true;
+        abortPending = undefined;
+        clearTimeout(timer);
+        if (err) reject(failure(err, step));
+        else resolve(varbinds ?? []);
+      };
+      const timer = setTimeout(
+        () => finish(new snmp.RequestTimedOutError("timeout")),
+        requestTimeoutMs + 250,
+      );
+      abortPending = (err) => finish(err);
+      log(`snmp: -> ${what}`);
+      try {
+        start((err, varbinds) => finish(err, varbinds));
+      } catch (err) {
+        finish(err);
+      }
+    });
+
+  return {
+    peer,
+    async get(oids, step) {
+      const varbinds = await request(
+        `GET ${oids.join(" ")}`,
+        step ?? requestSummary("GET", oids),
+        (cb) => session.get([...oids], cb),
+      );
+      if (varbinds.length !== oids.length)
+        throw new SnmpProtocolError(
+          `PDU ${peer} answered ${varbinds.length} values for ${oids.length} OIDs (${step ?? requestSummary("GET", oids)})`,
+        );
+      return varbinds.map((vb) => toSnmpValue(vb.type, vb.value));
+    },
+    async setInteger(oid, value, step) {
+      const varbinds = await request(
+        `SET ${oid} = ${value}`,
+        step ?? `SET ${oid} = ${value}`,
+        (cb) => session.set([{ oid, type: snmp.ObjectType.Integer, value }], cb),
+      );
+      const echoed =
+        varbinds[0] === undefined ? undefined : toSnmpValue(varbinds[0].type, varbinds[0].value);
+      if (echoed?.kind === "missing")
+        throw new SnmpRequestError(
+          `PDU ${peer} has no object ${oid} (${echoed.reason})`,
+          echoed.reason,
+        );
+    },
+    async walk(base, maxRows, step) {
+      const rows: SnmpRow[] = [];
+      let cursor = base;
+      while (rows.length < maxRows) {
+        let vb: snmp.Varbind | undefined;
+        try {
+          [vb] = await request(`GETNEXT ${cursor}`, step ?? `GETNEXT ${cursor}`, (cb) =>
+            session.getNext([cursor], cb),
+          );
+        } catch (err) {
+          // SNMPv1 has no endOfMibView: a GETNEXT past the agent's last object is noSuchName.
+          if (
+            target.version === "1" &&
+            err instanceof SnmpRequestError &&
+            err.status === "noSuchName"
+          )
+            break;
+          throw err;
+        }
+        if (vb === undefined) break;
+        const value = toSnmpValue(vb.type, vb.value);
+        if (value.kind === "missing" || !isUnder(vb.oid, base)) break;
+        // An agent that answers GETNEXT with an OID that does not follow would loop forever.
+        if (compareOids(vb.oid, cursor) <= 0)
+          throw new SnmpProtocolError(`PDU ${peer} walked backwards at ${vb.oid}`);
+        rows.push({ oid: vb.oid, value });
+        cursor = vb.oid;
+      }
+      return rows;
+    },
+    close() {
+      try {
+        session.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+function createSession(target: SnmpTarget, options: snmp.SessionOptions): snmp.Session {
+  if (target.version !== "3")
+    return snmp.createSession(target.host, target.community ?? "", {
+      ...options,
+      version: VERSIONS[target.version],
+    });
+  const user = target.user;
+  if (user === undefined) throw new SnmpProtocolError("SNMPv3 needs a user");
+  return snmp.createV3Session(
+    target.host,
+    {
+      name: user.name,
+      level: snmp.SecurityLevel[user.level],
+      ...(user.level === "noAuthNoPriv"
+        ? {}
+        : {
+            authProtocol: snmp.AuthProtocols[user.authProtocol ?? "sha"],
+            authKey: user.authPassword ?? "",
+          }),
+      ...(user.level === "authPriv"
+        ? {
+            privProtocol: snmp.PrivProtocols[user.privProtocol ?? "aes"],
+            privKey: user.privPassword ?? "",
+          }
+        : {}),
+    },
+    options,
+  );
+}
+
+/** Turns whatever a request failed with into a typed error naming the PDU and the step. */
+function failureOf(
+  target: SnmpTarget,
+  peer: string,
+  requestTimeoutMs: number,
+): (err: unknown, step: string) => SnmpError {
+  return (err, step) => {
     if (err instanceof SnmpError) return err;
     const seconds = Math.round(requestTimeoutMs / 100) / 10;
     if (err instanceof snmp.RequestTimedOutError) {
       return new SnmpTimeoutError(
         target.version === "3"
-          ? `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable${
+          ? `no answer from PDU ${peer} within ${seconds} s (${step}): the PDU is down or unreachable${
               target.user?.level === "authPriv"
                 ? ", or snmp_priv_passwd or snmp_priv_prot is wrong (a PDU drops what it cannot decrypt)"
                 : ""
             }`
-          : `no answer from PDU ${peer} within ${seconds} s (${what}): the PDU is down or unreachable, or the community is wrong (SNMP v${target.version} does not answer a wrong community)`,
+          : `no answer from PDU ${peer} within ${seconds} s (${step}): the PDU is down or unreachable, or the community is wrong (SNMP v${target.version} does not answer a wrong community)`,
       );
     }
     if (err instanceof snmp.ResponseInvalidError) {
@@ -171,91 +303,19 @@ export function openSnmp(
         );
       }
       return new SnmpProtocolError(
-        `unexpected answer from PDU ${peer} (${what}): response check ${String(snmp.ResponseInvalidCode[err.code] ?? err.code)} failed`,
+        `unexpected answer from PDU ${peer} (${step}): response check ${String(snmp.ResponseInvalidCode[err.code] ?? err.code)} failed`,
       );
     }
     if (err instanceof snmp.RequestFailedError) {
       const status = errorStatusName(err.status);
-      return new SnmpRequestError(`PDU ${peer} refused ${what}: ${status}`, status);
+      return new SnmpRequestError(`PDU ${peer} refused ${step}: ${status}`, status);
     }
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code === "ENETUNREACH" || code === "EHOSTUNREACH")
+      return new SnmpNetworkError(`no route to PDU ${peer} (${code}, ${step})`);
     return new SnmpProtocolError(
-      `SNMP request to PDU ${peer} failed (${what}): ${err instanceof Error ? err.name : "unknown error"}`,
+      `SNMP request to PDU ${peer} failed (${step}): ${typeof code === "string" ? code : err instanceof Error ? err.name : "unknown error"}`,
     );
-  };
-
-  /** One request, bounded by our own timer too, whatever the library's retransmissions do. */
-  const request = (
-    what: string,
-    start: (callback: snmp.ResponseCallback) => void,
-  ): Promise<snmp.Varbind[]> =>
-    new Promise((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(failure(new snmp.RequestTimedOutError("timeout"), what));
-      }, requestTimeoutMs + 250);
-      log(`snmp: -> ${what}`);
-      try {
-        start((err, varbinds) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          if (err) reject(failure(err, what));
-          else resolve(varbinds ?? []);
-        });
-      } catch (err) {
-        done = true;
-        clearTimeout(timer);
-        reject(failure(err, what));
-      }
-    });
-
-  return {
-    peer,
-    async get(oids) {
-      const varbinds = await request(`GET ${oids.join(" ")}`, (cb) => session.get([...oids], cb));
-      if (varbinds.length !== oids.length)
-        throw new SnmpProtocolError(
-          `PDU ${peer} answered ${varbinds.length} values for ${oids.length} OIDs`,
-        );
-      return varbinds.map((vb) => toSnmpValue(vb.type, vb.value));
-    },
-    async setInteger(oid, value) {
-      const varbinds = await request(`SET ${oid} = ${value}`, (cb) =>
-        session.set([{ oid, type: snmp.ObjectType.Integer, value }], cb),
-      );
-      const echoed =
-        varbinds[0] === undefined ? undefined : toSnmpValue(varbinds[0].type, varbinds[0].value);
-      if (echoed?.kind === "missing")
-        throw new SnmpRequestError(
-          `PDU ${peer} has no object ${oid} (${echoed.reason})`,
-          echoed.reason,
-        );
-    },
-    async walk(base, maxRows) {
-      const rows: SnmpRow[] = [];
-      let cursor = base;
-      while (rows.length < maxRows) {
-        const [vb] = await request(`GETNEXT ${cursor}`, (cb) => session.getNext([cursor], cb));
-        if (vb === undefined) break;
-        const value = toSnmpValue(vb.type, vb.value);
-        if (value.kind === "missing" || !isUnder(vb.oid, base)) break;
-        // An agent that answers GETNEXT with an OID that does not follow would loop forever.
-        if (compareOids(vb.oid, cursor) <= 0)
-          throw new SnmpProtocolError(`PDU ${peer} walked backwards at ${vb.oid}`);
-        rows.push({ oid: vb.oid, value });
-        cursor = vb.oid;
-      }
-      return rows;
-    },
-    close() {
-      try {
-        session.close();
-      } catch {
-        // already closed
-      }
-    },
   };
 }
 

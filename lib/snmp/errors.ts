@@ -8,6 +8,9 @@ export abstract class SnmpError extends KvmhaError {
 /** No answer in time. With v1/v2c a wrong community looks exactly the same on the wire. */
 export class SnmpTimeoutError extends SnmpError {}
 
+/** The PDU cannot be reached at all: its host name does not resolve, or its host refuses SNMP. */
+export class SnmpNetworkError extends SnmpError {}
+
 /** SNMPv3 security failures (unknown user, wrong password, wrong privacy key or protocol). */
 export class SnmpAuthError extends SnmpError {}
 

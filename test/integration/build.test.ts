@@ -162,7 +162,7 @@ describe("dist/bin", () => {
       `kvmha ${pkg.version} (${runtimeLabel})\n`,
     );
     const bad = run(KVMHA, ["no_such_command"]);
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, 2); // a usage error, as everywhere in kvmha (docs/cli.md)
     assert.equal(bad.stdout, "");
     assert.equal(bad.stderr.split("\n").length, 2);
   });

@@ -261,7 +261,28 @@ describe("kvmha check: the command", () => {
     const r = await kvmha(["check", "--help"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^usage: kvmha check /);
-    assert.match(r.stdout, /exit status: 0 /);
+    assert.match(r.stdout, /^exit status:\n {2}0 {3}no problem found/m);
+    assert.match(r.stdout, /^ {2}2 {3}the check could not run/m);
+    for (const line of r.stdout.split("\n")) assert.ok(line.length <= 80, line);
+  });
+
+  it("--version, unique prefixes, and empty values refused: as the agents do", async () => {
+    const v = await kvmha(["check", "--version"]);
+    assert.equal(v.code, 0);
+    assert.match(v.stdout, /^kvmha \d+\.\d+\.\d+/);
+    assertOneLineError(await kvmha(["check", "--agent-dir="]), 2, /--agent-dir needs a value/);
+    assertOneLineError(
+      await kvmha(["check", "--probe-t", "x"]),
+      2,
+      /--probe-timeout needs a positive number/,
+    );
+    assertOneLineError(await kvmha(["check", "--pro"]), 2, /--pro is ambiguous/);
+    const bogus = await kvmha(["bogus"]);
+    assert.equal(bogus.code, 2);
+    assert.equal(
+      bogus.stderr,
+      "kvmha: ERROR: unknown command 'bogus' (kvmha --help lists the commands)\n",
+    );
   });
 
   it("live: reads cibadmin -Q's output; a cibadmin that fails or hangs gives exit 2, bounded", async () => {

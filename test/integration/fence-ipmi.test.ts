@@ -9,33 +9,12 @@ import { after, before, describe, it } from "node:test";
 import { runAgentArgs, runAgentStdin } from "../lab/agents.js";
 import { fenceIpmilan, run } from "../lab/clients.js";
 import { ADMIN_USER, type Bmc, OPERATOR_USER, VIEWER_USER, startBmc } from "../lab/ipmi-bmc.js";
+import { type AgentOptions, assertOneLineFailure, ipmiTarget } from "../lab/ipmi-fence.js";
 import { type LossyProxy, startLossyProxy } from "../lab/lossy-proxy.js";
 import { type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
 
-type Options = Record<string, string | number | boolean | undefined>;
-
-function target(bmc: { host: string; port: number }, extra: Options = {}): Options {
-  return {
-    ip: bmc.host,
-    ipport: bmc.port,
-    username: ADMIN_USER.name,
-    password: ADMIN_USER.password,
-    ...extra,
-  };
-}
-
-/** Failures end with exit 1 and exactly one line on stderr. */
-function assertOneLineFailure(
-  r: { code: number | null; stderr: string; stdout: string },
-  pattern: RegExp,
-): void {
-  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
-  assert.match(lines[0] as string, pattern);
-  assert.doesNotMatch(r.stdout, /Success/);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-}
+type Options = AgentOptions;
+const target = ipmiTarget;
 
 describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
   let bmc: Bmc;
@@ -333,7 +312,7 @@ describe("fence_ipmi with cipher suite 17", () => {
   it("sends a diagnostic interrupt (diag)", async () => {
     const r = await runAgentStdin("fence_ipmi", target(bmc17, { action: "diag" }));
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Diagnostic interrupt sent\n");
+    assert.equal(r.stdout, "Success: Rebooted\n"); // fence_ipmilan's line for diag
     assert.ok(bmc17.log.includes("chassis control 4"));
   });
 

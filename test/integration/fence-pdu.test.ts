@@ -10,7 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PDU_PROFILES, profileById } from "../../lib/pdu-profiles/index.js";
-import { runAgentArgs, runAgentStdin } from "../lab/agents.js";
+import { agentPath, runAgentArgs, runAgentStdin, stdinOf } from "../lab/agents.js";
+import { requireProgram } from "../lab/bins.js";
+import { run } from "../lab/clients.js";
 import { fenceApcSnmp } from "../lab/pdu-clients.js";
 import { PDU_COMMUNITIES, PDU_V3_USERS, type Pdu, startPdu } from "../lab/pdu-sim.js";
 
@@ -444,17 +446,122 @@ describe("fence_pdu with community_script (SNMP v1/v2c community by reference)",
 });
 
 describe("fence_pdu against dead and unknown PDUs", () => {
-  it("fails within the timeout when nothing answers", async () => {
+  it("fails within the timeout when nothing answers, naming the step, not a list of OIDs", async () => {
+    // Bound, so the host does not refuse: the datagrams just go unanswered.
+    const silent = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    try {
+      const port = silent.address().port;
+      for (const plug of ["1", "1,2"]) {
+        const r = await runAgentStdin(
+          "fence_pdu",
+          pduTarget({ host: "127.0.0.1", port }, { plug, action: "off", shell_timeout: 2 }),
+        );
+        assertOneLineFailure(
+          r,
+          /no answer from PDU 127\.0\.0\.1:\d+ within 2 s \(reading the sysObjectID and the outlets' states\): the PDU is down or unreachable, or the community is wrong/,
+        );
+        assert.doesNotMatch(r.stderr, /1\.3\.6\.1\.4\.1/, "no OIDs in the message");
+        assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
+      }
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("says a refused port is refused (ICMP port unreachable), at once", async () => {
     const socket = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
     const port = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    const r = await runAgentStdin(
-      "fence_pdu",
-      pduTarget({ host: "127.0.0.1", port }, { plug: 1, action: "off", shell_timeout: 2 }),
+    for (const version of ["1", "2c"]) {
+      const r = await runAgentStdin(
+        "fence_pdu",
+        pduTarget(
+          { host: "127.0.0.1", port },
+          { snmp_version: version, plug: 1, action: "status", shell_timeout: 20 },
+        ),
+      );
+      assertOneLineFailure(
+        r,
+        new RegExp(
+          `^ERROR: PDU 127\\.0\\.0\\.1:${port} refused SNMP \\(ICMP port unreachable\\): nothing listens on UDP port ${port} there`,
+        ),
+      );
+      assert.doesNotMatch(r.stderr, /community/);
+      // Refused, so not the 20 s a silent PDU would cost (a bound, not a timing).
+      assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
+    }
+  });
+
+  it("says a host name does not resolve (in a network namespace with no route out)", async () => {
+    const r = await run(requireProgram("unshare"), ["--net", "--", agentPath("fence_pdu")], {
+      input: stdinOf({ ip: "pdu-a.kvmha-test.invalid", plug: 1, action: "status" }),
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+      killAfterMs: 60_000,
+    });
+    assertOneLineFailure(
+      r,
+      /^ERROR: cannot resolve host pdu-a\.kvmha-test\.invalid \((ENOTFOUND|EAI_AGAIN|EAI_FAIL)\); check ip$/,
     );
-    assertOneLineFailure(r, /no answer from PDU/);
-    assert.ok(r.ms < 2000 + 1500, `took ${r.ms} ms`);
+  });
+
+  it("takes replies only from the PDU at a scoped IPv6 address too (node cannot connect those)", async () => {
+    // In a network namespace of its own: a veth pair gives link-local addresses nobody else sees
+    // (no duplicate address detection, so they are usable at once; lo carries traffic to them).
+    const client = new URL("../../lib/snmp/client.ts", import.meta.url).href;
+    const script = `
+import dgram from "node:dgram";
+import os from "node:os";
+import { asGetResponse, openSnmp } from ${JSON.stringify(client)};
+let ll;
+for (let i = 0; i < 100 && !ll; i++) {
+  ll = os.networkInterfaces().v0?.find((a) => a.family === "IPv6" && a.address.startsWith("fe80"))?.address;
+  if (!ll) await new Promise((r) => setTimeout(r, 100));
+}
+const host = ll + "%v0";
+const bound = async () => { const s = dgram.createSocket("udp6"); await new Promise((r) => s.bind(0, host, r)); return s; };
+const pdu = await bound(), forger = await bound();
+const out = {};
+for (const from of ["forger", "pdu"]) {
+  pdu.removeAllListeners("message");
+  pdu.on("message", (req, to) => (from === "pdu" ? pdu : forger).send(asGetResponse(req), to.port, to.address));
+  const c = openSnmp({ host, port: pdu.address().port, version: "2c", transport: "udp6", community: "c" }, 800);
+  try { out[from] = (await c.get(["1.3.6.1.2.1.1.2.0"]))[0].kind; } catch (e) { out[from] = e.constructor.name; }
+  c.close();
+}
+pdu.close(); forger.close();
+console.log(JSON.stringify(out));`;
+    const r = await run(
+      requireProgram("unshare"),
+      [
+        "--net",
+        "--",
+        "/bin/sh",
+        "-c",
+        'ip link set lo up && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad && ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && exec "$0" --import tsx --input-type=module -e "$1"',
+        process.execPath,
+        script,
+      ],
+      { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" }, killAfterMs: 60_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { forger: "SnmpTimeoutError", pdu: "other" });
+  });
+
+  it("refuses outlet numbers no PDU has, before any request", async () => {
+    for (const plug of ["0", "4294967296", "99999999999999999999", "2:0", "4294967296:1", "1,0"]) {
+      const r = await runAgentStdin("fence_pdu", {
+        ip: "192.0.2.1", // TEST-NET-1: never contacted
+        plug,
+        action: "off",
+      });
+      assertOneLineFailure(
+        r,
+        /^ERROR: Failed: plug [0-9:]+: outlet and switch numbers go from 1 to 4294967295$/,
+      );
+      assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    }
   });
 
   it("refuses a PDU it does not recognise instead of guessing, and takes device= for it", async () => {
@@ -550,7 +657,6 @@ describe("fence_pdu input and metadata", () => {
   });
 
   it("advertises every parameter fence_apc_snmp does", async () => {
-    const { run } = await import("../lab/clients.js");
     const reference = await run("/usr/sbin/fence_apc_snmp", ["-o", "metadata"]);
     const ours = await runAgentArgs("fence_pdu", ["-o", "metadata"]);
     assert.equal(ours.code, 0);

@@ -34,6 +34,8 @@ import {
   type PduOptions,
   type PduV3User,
 } from "../lab/pdu-sim.js";
+import { loadManifest, readRecording } from "../lab/pdu-recordings.js";
+import { reapOrphanSnmpsims, startSnmpsim } from "../lab/snmpsim.js";
 
 const QUICK = { timeout: 20_000 };
 const SLOW = { timeout: 45_000 };
@@ -122,6 +124,15 @@ function processesIn(dir: string): string[] {
     if (cmdline.includes(`${dir}/`) && isRunning(Number(pid))) found.push(`${pid}: ${cmdline}`);
   }
   return found;
+}
+
+/** After a reaper ran: nothing runs from `dir` (within 5 s) and `dir` is gone. */
+async function assertReaped(dir: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && processesIn(dir).length > 0)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(processesIn(dir), []);
+  assert.equal(fs.existsSync(dir), false);
 }
 
 const stateOid = (outlet: number, sw = 1, profile = APC) => outletOid(profile, "state", outlet, sw);
@@ -538,11 +549,7 @@ console.log(JSON.stringify({ pid: pdu.pid, dir: pdu.dir }));`);
       "its handler too",
     );
     reapOrphanPdus();
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline && processesIn(dir).length > 0)
-      await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(processesIn(dir), []);
-    assert.equal(fs.existsSync(dir), false);
+    await assertReaped(dir);
   });
 
   test("a PDU that cannot start fails with snmpd's own message", QUICK, async () => {
@@ -707,4 +714,137 @@ describe("reference fence_apc_snmp against the lab PDU", () => {
       assert.match(r.stdout, /^8,Outlet 8$/m);
     }),
   );
+});
+
+describe("recorded PDUs served by snmpsim, checked with net-snmp's tools", () => {
+  const manifest = loadManifest();
+  const recording = (id: string) => {
+    const r = manifest.recordings.find((x) => x.id === id);
+    if (r === undefined) throw new Error(`no recording ${id}`);
+    return {
+      community: r.id,
+      records: readRecording(r.file),
+      ...(r.profile === undefined ? {} : { outlets: profile(r.profile) }),
+    };
+  };
+  const RPDU2 = profile("apc-rpdu2");
+
+  test(
+    "a control write changes the state column; a missing outlet stays missing; the state column is read-only",
+    SLOW,
+    async () => {
+      const sim = await startSnmpsim({ recordings: [recording("apc-ap7902b")] });
+      try {
+        const cred: SnmpCredentials = { version: "2c", community: "apc-ap7902b" };
+        const v1: SnmpCredentials = { version: "1", community: "apc-ap7902b" };
+        const state = (n: number) => outletOid(RPDU2, "state", n);
+        const control = (n: number) => outletOid(RPDU2, "control", n);
+        // v1 walks the column and stops at what follows; every recorded outlet is there.
+        const walked = assertOk(await snmpwalk(sim, v1, RPDU2.state.oid));
+        assert.equal(walked.length, 16);
+        assert.deepEqual(
+          assertOk(await snmpget(sim, cred, [state(1)])).map((l) => l.value),
+          [String(RPDU2.state.on[0])],
+        );
+        assertOk(await snmpset(sim, cred, [[control(1), "i", String(RPDU2.control.off)]]));
+        assert.deepEqual(
+          assertOk(await snmpget(sim, cred, [state(1)])).map((l) => l.value),
+          [String(RPDU2.state.off[0])],
+        );
+        assert.deepEqual(sim.writes("apc-ap7902b"), [
+          { oid: control(1), value: String(RPDU2.control.off) },
+        ]);
+        // Outlet 17 is not in the recording: v1 refuses the write, v2c answers noSuchInstance.
+        assertErrorReason(
+          await snmpset(sim, v1, [[control(17), "i", String(RPDU2.control.off)]]),
+          /noSuchName/,
+        );
+        const v2c = assertOk(await snmpset(sim, cred, [[control(17), "i", "2"]]));
+        assert.equal(v2c[0]?.type, "NoSuchInstance");
+        assert.equal(
+          assertOk(await snmpget(sim, cred, [state(17)]))[0]?.type,
+          "NoSuchInstance",
+          "still missing",
+        );
+        // The state column does not take writes.
+        assertOk(await snmpset(sim, cred, [[state(2), "i", String(RPDU2.state.off[0])]]));
+        assert.deepEqual(
+          assertOk(await snmpget(sim, cred, [state(2)])).map((l) => l.value),
+          [String(RPDU2.state.on[0])],
+        );
+        assert.equal(sim.writes("apc-ap7902b").length, 1);
+      } finally {
+        await sim.stop();
+      }
+    },
+  );
+
+  test("serves net-snmp walk text and several recordings, one community each", SLOW, async () => {
+    const sim = await startSnmpsim({
+      recordings: [recording("cyberpower-pdu81005"), recording("sentry3-smart")],
+    });
+    try {
+      const sysObjectId = "1.3.6.1.2.1.1.2.0";
+      const cyberpower = assertOk(
+        await snmpget(sim, { version: "2c", community: "cyberpower-pdu81005" }, [sysObjectId]),
+      );
+      assert.equal(cyberpower[0]?.value, "1.3.6.1.4.1.3808.1.1.6");
+      const sentry = assertOk(
+        await snmpget(sim, { version: "1", community: "sentry3-smart" }, [sysObjectId]),
+      );
+      assert.equal(sentry[0]?.value, "1.3.6.1.4.1.1718.3");
+      assertNoAnswer(
+        await snmpget(
+          sim,
+          { version: "2c", community: "no-such-recording" },
+          [sysObjectId],
+          NO_WAIT,
+        ),
+      );
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  test(
+    "stop() leaves no process, no directory and a free port; a killed owner's server is reaped",
+    SLOW,
+    async () => {
+      const sim = await startSnmpsim({ recordings: [recording("sentry4-smart")] });
+      await sim.stop();
+      assert.ok(!isRunning(sim.pid), `snmpsimd ${sim.pid} still runs`);
+      assert.equal(fs.existsSync(sim.dir), false);
+      const sock = dgram.createSocket("udp4");
+      await new Promise<void>((resolve, reject) => {
+        sock.once("error", reject);
+        sock.bind(sim.port, sim.host, () => resolve());
+      });
+      sock.close();
+
+      const labModule = new URL("../lab/snmpsim.ts", import.meta.url).href;
+      const recordingsModule = new URL("../lab/pdu-recordings.ts", import.meta.url).href;
+      const { pid, dir } =
+        await orphanedByKilledOwner(`const m = await import(${JSON.stringify(labModule)});
+const r = await import(${JSON.stringify(recordingsModule)});
+const rec = r.loadManifest().recordings.find((x) => x.id === 'sentry4-smart');
+const sim = await m.startSnmpsim({ recordings: [{ community: rec.id, records: r.readRecording(rec.file) }] });
+console.log(JSON.stringify({ pid: sim.pid, dir: sim.dir }));`);
+      assert.ok(isRunning(pid), "the orphaned snmpsimd should still run");
+      reapOrphanSnmpsims();
+      await assertReaped(dir);
+    },
+  );
+
+  test("a server that cannot start fails with snmpsimd's own message", SLOW, async () => {
+    const holder = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => holder.bind(0, "127.0.0.1", () => resolve()));
+    try {
+      await assert.rejects(
+        startSnmpsim({ recordings: [recording("sentry4-smart")], port: holder.address().port }),
+        /snmpsim failed to start: snmpsimd (exited|did not answer)[\s\S]*--- snmpsimd output ---/,
+      );
+    } finally {
+      holder.close();
+    }
+  });
 });

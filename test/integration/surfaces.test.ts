@@ -13,7 +13,12 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fenceIpmi } from "../../fence/fence_ipmi.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
-import { aliasTable, commandTable, subcommandTable } from "../../lib/cli/main.js";
+import {
+  aliasTable,
+  commandTable,
+  subcommandDeclarations,
+  subcommandTable,
+} from "../../lib/cli/main.js";
 import { kvmhaManPage } from "../../lib/cli/manpage.js";
 import { ocfManPage, parseOcfMetadata } from "../../lib/ocf/manpage.js";
 import { requireProgram } from "../lab/bins.js";
@@ -102,8 +107,8 @@ describe("aliases", () => {
     for (const name of ["fence_ipmi", "fence_ilo4", "fence_idrac", "fence_apc_snmp"])
       assert.equal(powerWait(name), "0", name);
     assert.match(
-      kvmha(["fence_ilo3", "--help"]).stdout,
-      /--power-wait=\[seconds\]\s.*\(default 4\)/,
+      kvmha(["fence_ilo3", "--help"]).stdout.replace(/\s+/g, " "),
+      /--power-wait=\[seconds\] [^-]*\(default 4\)/,
     );
     const lanplus = /<parameter name="lanplus"[\s\S]*?default="(\d)"/;
     for (const name of ["fence_idrac", "fence_imm", "fence_ipmilanplus"])
@@ -154,12 +159,125 @@ describe("man pages", () => {
     assert.throws(() => parseOcfMetadata("<other/>"), /no <resource-agent/);
   });
 
-  it("kvmha(8): every subcommand, agent and alias of the command table", () => {
-    const page = render("kvmha.8", kvmhaManPage("0.0.0"));
+  it("kvmha(8): every subcommand, agent and alias of the command table", async () => {
+    const declarations = await subcommandDeclarations();
+    const page = render("kvmha.8", kvmhaManPage("0.0.0", declarations));
     for (const s of subcommandTable())
-      assert.match(page, new RegExp(`^\\s+kvmha ${s.name}\\n`, "m"), s.name);
+      assert.match(page, new RegExp(`^\\s+kvmha ${s.name}$`, "m"), s.name);
+    // Each subcommand's options (with --help and --version) and exit codes.
+    for (const d of declarations) {
+      const section = page.slice(page.search(new RegExp(`^   kvmha ${d.name}$`, "m")));
+      for (const o of d.options)
+        assert.match(section, new RegExp(`--${o.name}\\b`), `${d.name} --${o.name}`);
+      assert.match(section, /-V, --version/);
+      assert.match(section, new RegExp(`Exit status of kvmha ${d.name}:`));
+      for (const [code] of d.exitCodes) assert.match(section, new RegExp(`^\\s+${code}\\s`, "m"));
+    }
+    assert.match(page, /^EXIT STATUS\n[\s\S]*^\s+2\s+Usage error/m);
     for (const c of commandTable().filter((x) => x.shipped))
       assert.match(page, new RegExp(`^\\s+${c.name}\\n`, "m"), c.name);
     for (const a of aliasTable()) assert.match(page, new RegExp(`^\\s+${a.name}\\n`, "m"), a.name);
+  });
+});
+
+describe("what an admin reads: help within 80 columns, man pages like the ClusterLabs ones", () => {
+  const fenceNames = [
+    ...commandTable()
+      .filter((c) => c.shipped && c.kind === "fence")
+      .map((c) => c.name),
+    ...aliasTable().map((a) => a.name),
+  ];
+
+  function assertFits(what: string, text: string): void {
+    const long = text.split("\n").filter((l) => l.replace(/\t/g, "        ").length > 80);
+    assert.deepEqual(long, [], `${what}: lines over 80 columns`);
+  }
+
+  it("--help of every agent and alias fits 80 columns, no option runs into its text", () => {
+    for (const name of fenceNames) {
+      const r = kvmha([name, "--help"]);
+      assert.equal(r.status, 0, name);
+      assertFits(name, r.stdout);
+      // An option is followed by at least one space before its text (fence-agents' layout).
+      for (const line of r.stdout.split("\n").filter((l) => /^ {3}-/.test(l)))
+        assert.match(line, /^ {3}(-., )?--[a-z0-9-]+(=\[[^\]]+\])?( {1,}\S|$)/, `${name}: ${line}`);
+    }
+    const pdu = kvmha(["fence_pdu", "--help"]).stdout;
+    assert.match(pdu, /^ {3}-R, --snmp-priv-passwd-script=\[script\] {3}Script to run/m);
+    assert.match(pdu, /^ {3}--stonith-status-sleep=\[seconds\] {3}Longest sleep/m);
+  });
+
+  it("kvmha, its subcommands and VirtualDomain's usage fit 80 columns too", () => {
+    for (const args of [["--help"], ["render", "--help"], ["check", "--help"]]) {
+      const r = kvmha(args);
+      assert.equal(r.status, 0, args.join(" "));
+      assertFits(args.join(" "), r.stdout);
+    }
+    const usage = kvmha(["VirtualDomain", "usage"]);
+    assertFits("VirtualDomain usage", usage.stdout + usage.stderr);
+    assert.match(usage.stdout + usage.stderr, /^usage: VirtualDomain \{start\|stop\|/);
+  });
+
+  it("fence agents' pages: every action said what it does, options end their sentences", () => {
+    const reference = spawnSync("zcat", ["/usr/share/man/man8/fence_ipmilan.8.gz"], {
+      encoding: "utf8",
+    });
+    assert.equal(reference.status, 0, "fence-agents' fence_ipmilan(8) (package fence-agents)");
+    // fence-agents documents each action under ACTIONS; so do we, with our own words.
+    const theirs = [...reference.stdout.matchAll(/^\\fB([a-z-]+) \\fP$/gm)].map((m) => m[1]);
+    assert.ok(theirs.includes("diag"));
+    for (const name of fenceNames) {
+      const page = render(`${name}.8`, kvmha([name, "-o", "manpage"]).stdout);
+      const actions = page.slice(page.indexOf("\nACTIONS\n"), page.indexOf("\nSTDIN PARAMETERS\n"));
+      for (const a of theirs.filter(
+        (x) =>
+          x !== undefined &&
+          /^(on|off|reboot|status|monitor|metadata|manpage|validate-all|diag|list|list-status)$/.test(
+            x,
+          ),
+      )) {
+        if ((name.includes("snmp") || name === "fence_pdu") && a === "diag") continue;
+        const entry = new RegExp(`^ {7}${a}(\\s+|\\n\\s+)[A-Z][^\\n]+`, "m");
+        assert.match(actions, entry, `${name}: action ${a}`);
+      }
+      assert.doesNotMatch(actions, /not documented/);
+      assert.match(page, /Fencing action\. Default: reboot\./);
+      assert.match(page, /^EXIT STATUS\n[\s\S]*^\s+2\s+status only: the target is off/m);
+      assert.match(page, /^LOGGING\n/m);
+    }
+  });
+
+  it("ocf_kvmha_VirtualDomain(7) from the OCF 1.1 meta-data: reload-agent and the reloadable parameters", () => {
+    const r = spawnSync(KVMHA, ["VirtualDomain", "meta-data"], {
+      encoding: "utf8",
+      env: { ...bare, OCF_RA_VERSION_MAJOR: "1", OCF_RA_VERSION_MINOR: "1" },
+      timeout: 30_000,
+    });
+    const doc = parseOcfMetadata(r.stdout);
+    assert.equal(doc.ocfVersion, "1.1");
+    const page = render("ocf_kvmha_VirtualDomain.7", ocfManPage(doc, "kvmha", "0.0.0"));
+    assert.match(page, /^\s+reload-agent\b/m);
+    const reloadable = doc.parameters.filter((p) => p.reloadable);
+    assert.ok(reloadable.length > 0);
+    for (const p of reloadable) {
+      const at = page.search(new RegExp(`^ {7}${p.name}\\b`, "m"));
+      assert.ok(at !== -1, p.name);
+      assert.match(
+        page
+          .slice(at, at + 400)
+          .replace(/‐\n\s*/g, "")
+          .replace(/\s+/g, " "),
+        /\breloadable\b/,
+        p.name,
+      );
+    }
+    assert.match(page, /^EXIT STATUS\n/m);
+    // resource-agents' page for heartbeat's VirtualDomain has these sections; ours has them too.
+    const theirs = spawnSync("zcat", ["/usr/share/man/man7/ocf_heartbeat_VirtualDomain.7.gz"], {
+      encoding: "utf8",
+    });
+    assert.equal(theirs.status, 0, "resource-agents' ocf_heartbeat_VirtualDomain(7)");
+    for (const [, section] of theirs.stdout.matchAll(/^\.SH "([A-Z ]+)"$/gm))
+      if (section !== "AUTHOR") assert.match(page, new RegExp(`^${section}$`, "m"), section);
   });
 });

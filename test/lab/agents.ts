@@ -81,3 +81,20 @@ export function assertBuiltAfter(agent: string, sources: readonly string[]): voi
 
 /** The sources of ocf:kvmha:VirtualDomain: the agent and everything in lib/ it may bundle. */
 export const VIRTUAL_DOMAIN_SOURCES: readonly string[] = ["agents", "lib"];
+/** A failure as the fence agents end one: exit 1, exactly one line on stderr, no stack trace. */
+export function assertOneLineFailure(r: RunResult, pattern: RegExp): void {
+  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line on stderr, got: ${r.stderr}`);
+  assert.match(lines[0] as string, pattern);
+  assert.doesNotMatch(r.stdout, /Success|Status/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+}
+
+/** Parameter names and actions a fence agent's metadata advertises. */
+export function advertised(xml: string): { parameters: Set<string>; actions: string[] } {
+  return {
+    parameters: new Set([...xml.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1] as string)),
+    actions: [...xml.matchAll(/<action name="([^"]+)"/g)].map((m) => m[1] as string).sort(),
+  };
+}

@@ -8,6 +8,8 @@ import path from "node:path";
 export const LAB_PACKAGES = {
   // IPMI lab (and the benches)
   ipmi_sim: "openipmi",
+  // pyghmi's BMC (pyghmi.ipmi.bmc), the lab's second BMC; its demo program shows the package is there
+  fakebmc: "python3-pyghmi",
   ipmitool: "ipmitool",
   fence_ipmilan: "fence-agents",
   hyperfine: "hyperfine",
@@ -19,6 +21,12 @@ export const LAB_PACKAGES = {
   snmpset: "snmp",
   snmpwalk: "snmp",
   fence_apc_snmp: "fence-agents",
+  snmpsimd: "snmpsim", // recorded PDUs (test/fixtures/pdu-recordings)
+  python3: "python3", // snmpsim's sql store, set up with python3's sqlite3
+  // Redfish lab (and its bench)
+  openssl: "openssl",
+  curl: "curl",
+  fence_redfish: "fence-agents",
   // libvirt lab
   libvirtd: "libvirt-daemon",
   virsh: "libvirt-clients",
@@ -48,6 +56,7 @@ export type LabProgram = keyof typeof LAB_PACKAGES;
 /** The programs each lab runs (its lab test checks that every one is installed). */
 export const IPMI_LAB_PROGRAMS: readonly LabProgram[] = [
   "ipmi_sim",
+  "fakebmc",
   "ipmitool",
   "fence_ipmilan",
   "hyperfine",
@@ -59,7 +68,10 @@ export const PDU_LAB_PROGRAMS: readonly LabProgram[] = [
   "snmpset",
   "snmpwalk",
   "fence_apc_snmp",
+  "snmpsimd",
+  "python3",
 ];
+export const REDFISH_LAB_PROGRAMS: readonly LabProgram[] = ["openssl", "curl", "fence_redfish"];
 export const LIBVIRT_LAB_PROGRAMS: readonly LabProgram[] = [
   "libvirtd",
   "virsh",

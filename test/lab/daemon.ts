@@ -52,6 +52,29 @@ export function cmdlineOf(pid: number): string {
   }
 }
 
+/**
+ * SIGKILL the live processes (other than this one) whose command line names something inside
+ * `dir`: a lab daemon and its helpers, found by what only they run from, so a reused pid is never
+ * touched. For orphan reapers.
+ */
+export function killProcessesUsing(dir: string): void {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (pid === process.pid || !cmdlineOf(pid).includes(`${dir}/`)) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // raced with its exit
+    }
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,50 +17,22 @@ import {
   isLoopback,
   labBaseDir,
   makeLabDir,
+  type OrphanReaper,
   orphanReaper,
   readPid,
   spawnLogged,
   startUdpDaemon,
-  writeAtomic,
 } from "./daemon.js";
+import { type ChassisFiles, chassisFiles, initChassisFiles } from "./bmc-chassis.js";
+import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
+import { authCapsRequest, isAuthCapsAnswer } from "./ipmi-wire.js";
 import { pollUdp } from "./ports.js";
 
 export type PowerState = "on" | "off";
-export type Privilege = "callback" | "user" | "operator" | "admin";
-
-export interface LabUser {
-  /** 1-16 characters, no quotes or whitespace. */
-  name: string;
-  /** 1-20 characters (IPMI 1.5 uses only the first 16), no quotes. */
-  password: string;
-  /** Highest privilege the user may take. */
-  privilege: Privilege;
-}
-
-/** May do everything, including Chassis Control. */
-export const ADMIN_USER: Readonly<LabUser> = Object.freeze({
-  name: "admin",
-  password: "secret",
-  privilege: "admin",
-});
-/** Operator privilege: enough for Chassis Control. */
-export const OPERATOR_USER: Readonly<LabUser> = Object.freeze({
-  name: "operator",
-  password: "opsecret",
-  privilege: "operator",
-});
-/** User privilege: may read status; Chassis Control answers 0xD4. */
-export const VIEWER_USER: Readonly<LabUser> = Object.freeze({
-  name: "viewer",
-  password: "viewsecret",
-  privilege: "user",
-});
-/** The users every lab BMC has unless told otherwise (IPMI user ids 2, 3, 4). */
-export const LAB_USERS: readonly Readonly<LabUser>[] = Object.freeze([
-  ADMIN_USER,
-  OPERATOR_USER,
-  VIEWER_USER,
-]);
+export type { LabUser, Privilege } from "./ipmi-users.js";
+// The lab's users live in ipmi-users.ts (every lab BMC has them); named here too for the tests
+// that start an ipmi_sim BMC and log in to it.
+export { ADMIN_USER, LAB_USERS, OPERATOR_USER, VIEWER_USER } from "./ipmi-users.js";
 
 /** RMCP+ cipher suite to use: RAKP-HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128. */
 export const LAB_CIPHER_SUITE = 3;
@@ -86,22 +58,13 @@ export interface BmcOptions {
   startTimeoutMs?: number;
 }
 
-export interface Bmc {
+export interface Bmc extends ChassisFiles {
   host: string;
   port: number;
   /** The BMC's private directory. */
   dir: string;
   /** Process id of ipmi_sim. */
   pid: number;
-  /** File holding the chassis power state: "1" on, "0" off. */
-  powerFile: string;
-  readPower(): Promise<PowerState>;
-  /** Change the power state behind the BMC's back (as if a person pressed the button). */
-  setPower(state: PowerState): Promise<void>;
-  /** Switch the "stuck" fault mode on or off. */
-  setStuck(on: boolean): Promise<void>;
-  /** Calls ipmi_sim made to the chassis hook, oldest first, e.g. "set power 0". */
-  chassisCalls(): Promise<string[]>;
   /** What ipmi_sim printed (startup errors; runtime errors go to syslog). */
   output(): Promise<string>;
   /** Kill this BMC's ipmi_sim (only its pid), wait for it, remove its directory. */
@@ -200,21 +163,6 @@ function emuCommands(guid: string): string {
   ].join("\n");
 }
 
-/** One Get Channel Authentication Capabilities request, IPMI 1.5 framing, no session. */
-function authCapsRequest(): Buffer {
-  const msg = [0x20, 0x06 << 2, 0, 0x81, 0x00, 0x38, 0x8e, 0x04, 0];
-  msg[2] = (0x100 - ((msg[0]! + msg[1]!) & 0xff)) & 0xff;
-  let sum = 0;
-  for (let i = 3; i < 8; i++) sum += msg[i]!;
-  msg[8] = (0x100 - (sum & 0xff)) & 0xff;
-  return Buffer.from([0x06, 0x00, 0xff, 0x07, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, msg.length, ...msg]);
-}
-
-function isAuthCapsOk(buf: Buffer): boolean {
-  // RMCP(4) + session header(10) + rqAddr netFn chk rsAddr seq cmd cc ...
-  return buf.length >= 22 && buf[3] === 0x07 && buf[19] === 0x38 && buf[20] === 0x00;
-}
-
 /** Wait until an IPMI LAN endpoint answers Get Channel Auth Caps; false if `deadline` passes first. */
 export async function waitForIpmi(
   host: string,
@@ -222,15 +170,86 @@ export async function waitForIpmi(
   deadline: number,
   shouldStop: () => boolean = () => false,
 ): Promise<boolean> {
-  const ok = (buf: Buffer) => (isAuthCapsOk(buf) ? true : undefined);
+  const ok = (buf: Buffer) => (isAuthCapsAnswer(buf) ? true : undefined);
   return (await pollUdp(host, port, authCapsRequest(), ok, deadline, shouldStop, 200)) ?? false;
 }
 
-async function readPowerFile(file: string): Promise<PowerState> {
-  const text = (await fsp.readFile(file, "utf8")).trim();
-  if (text === "1") return "on";
-  if (text === "0") return "off";
-  throw new Error(`power file ${file} holds '${text}', expected 0 or 1`);
+/** How to start a BMC daemon (ipmi_sim, pyghmi's BMC) on a loopback UDP port. */
+export interface BmcDaemonSpec {
+  /** Its name: `<dir>/<name>.pid` and `<dir>/<name>.log`, and in messages. */
+  name: string;
+  program: string;
+  /** Its private directory is `<lab base>/<dirPrefix>XXXXXX`; `reaper` cleans up after dead tests. */
+  dirPrefix: string;
+  reaper: OrphanReaper;
+  host: string;
+  /** A fixed port, else a free one. */
+  port: number | undefined;
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  /** Writes its files in its directory, once, before the first start. */
+  prepare(dir: string): Promise<void>;
+  /** Its argv on `port` (its configuration for that port written first). */
+  args(port: number, dir: string): Promise<string[]>;
+}
+
+/** A started BMC daemon. */
+export interface BmcDaemon {
+  host: string;
+  port: number;
+  dir: string;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a BMC daemon in a new lab directory and resolves once it answers Get Channel
+ * Authentication Capabilities (daemon.ts's startUdpDaemon does the rest: port retries, stop by
+ * its own pid, cleanup on failure).
+ */
+export async function startBmcDaemon(spec: BmcDaemonSpec): Promise<BmcDaemon> {
+  const base = labBaseDir();
+  spec.reaper.once(base);
+  const dir = await makeLabDir(base, spec.dirPrefix, `${spec.name}'s config`);
+  const logFile = path.join(dir, `${spec.name}.log`);
+  try {
+    await spec.prepare(dir);
+  } catch (err) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const daemon = await startUdpDaemon({
+    what: "lab BMC",
+    name: spec.name,
+    program: spec.program,
+    host: spec.host,
+    port: spec.port,
+    dir,
+    logFile,
+    timeoutMs: spec.timeoutMs,
+    inUse: /address already in use/i,
+    async spawn(port) {
+      const p = spawnLogged(spec.program, await spec.args(port, dir), {
+        cwd: dir,
+        env: spec.env,
+        logFile,
+      });
+      const pid = p.child.pid;
+      if (pid !== undefined) fs.writeFileSync(path.join(dir, `${spec.name}.pid`), `${pid}\n`);
+      return p;
+    },
+    ready: async (port, deadline, gone) =>
+      (await waitForIpmi(spec.host, port, deadline, gone)) ? true : undefined,
+  });
+  return {
+    host: spec.host,
+    port: daemon.port,
+    dir,
+    pid: daemon.process.child.pid ?? 0,
+    logFile,
+    stop: daemon.stop,
+  };
 }
 
 /** Start a simulated BMC; resolves once it answers IPMI on its UDP port. */
@@ -246,65 +265,29 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     throw new Error(`BMC guid must be 32 hex digits, got '${guid}'`);
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
 
-  const base = labBaseDir();
-  orphans.once(base);
-  const dir = await makeLabDir(base, "kvmha-lab-", "ipmi_sim's config");
-  const powerFile = path.join(dir, "power");
-  const logFile = path.join(dir, "ipmi_sim.log");
-  try {
-    await fsp.mkdir(path.join(dir, "state"));
-    await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));
-    await fsp.writeFile(powerFile, (opts.initialPower ?? "on") === "on" ? "1\n" : "0\n");
-    await fsp.writeFile(path.join(dir, "chassis.log"), "");
-    if (opts.stuck) await fsp.writeFile(path.join(dir, "stuck"), "");
-    await fsp.writeFile(path.join(dir, "bmc.emu"), emuCommands(guid));
-  } catch (err) {
-    await fsp.rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-
-  const daemon = await startUdpDaemon({
-    what: "lab BMC",
+  const daemon = await startBmcDaemon({
     name: "ipmi_sim",
     program: ipmiSim,
+    dirPrefix: "kvmha-lab-",
+    reaper: orphans,
     host,
     port: opts.port,
-    dir,
-    logFile,
     timeoutMs,
-    inUse: /address already in use/i,
-    async spawn(port) {
-      await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
-      const sim = spawnLogged(
-        ipmiSim,
-        ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"],
-        { cwd: dir, env: { ...process.env, LC_ALL: "C" }, logFile },
-      );
-      const pid = sim.child.pid;
-      if (pid !== undefined) fs.writeFileSync(path.join(dir, "ipmi_sim.pid"), `${pid}\n`);
-      return sim;
+    env: { ...process.env, LC_ALL: "C" },
+    async prepare(dir) {
+      await fsp.mkdir(path.join(dir, "state"));
+      await fsp.copyFile(HOOK_SOURCE, path.join(dir, "chassis-control.sh"));
+      await initChassisFiles(dir, opts.initialPower ?? "on", opts.stuck);
+      await fsp.writeFile(path.join(dir, "bmc.emu"), emuCommands(guid));
     },
-    ready: async (port, deadline, gone) =>
-      (await waitForIpmi(host, port, deadline, gone)) ? true : undefined,
+    async args(port, dir) {
+      await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
+      return ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"];
+    },
   });
   return {
-    host,
-    port: daemon.port,
-    dir,
-    pid: daemon.process.child.pid!,
-    powerFile,
-    readPower: () => readPowerFile(powerFile),
-    setPower: (state) => writeAtomic(powerFile, state === "on" ? "1\n" : "0\n"),
-    async setStuck(on) {
-      const flag = path.join(dir, "stuck");
-      if (on) await fsp.writeFile(flag, "");
-      else await fsp.rm(flag, { force: true });
-    },
-    async chassisCalls() {
-      const text = await fsp.readFile(path.join(dir, "chassis.log"), "utf8");
-      return text.split("\n").filter((l) => l.length > 0);
-    },
-    output: () => fsp.readFile(logFile, "utf8"),
-    stop: daemon.stop,
+    ...daemon,
+    ...chassisFiles(daemon.dir),
+    output: () => fsp.readFile(daemon.logFile, "utf8"),
   };
 }

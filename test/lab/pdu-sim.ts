@@ -20,6 +20,7 @@ import { findProgram, requireProgram } from "./bins.js";
 import {
   cmdlineOf,
   isLoopback,
+  killProcessesUsing,
   labBaseDir,
   makeLabDir,
   orphanReaper,
@@ -207,37 +208,12 @@ const SAFE_NAME = /^[A-Za-z0-9._-]{1,32}$/;
 const NUMERIC_OID = /^\d+(\.\d+)+$/;
 const DIR_PREFIX = "kvmha-pdu-";
 
-/** Live processes whose command line names something inside `dir` (snmpd, handlers). */
-function processesUsing(dir: string): number[] {
-  let pids: string[];
-  try {
-    pids = fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p));
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  for (const p of pids) {
-    const pid = Number(p);
-    if (pid === process.pid) continue;
-    if (cmdlineOf(pid).includes(`${dir}/`)) found.push(pid);
-  }
-  return found;
-}
-
 /**
  * For each PDU directory whose owning test process is gone, kill the
  * processes that run from it (snmpd and its handler: only pids whose command
  * line names that directory, so a reused pid is never touched) and remove it.
  */
-const orphans = orphanReaper(DIR_PREFIX, (dir) => {
-  for (const pid of processesUsing(dir)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // raced with its exit
-    }
-  }
-});
+const orphans = orphanReaper(DIR_PREFIX, killProcessesUsing);
 
 /** Clean up PDUs left by test processes that died without stop() (done once by startPdu too). */
 export function reapOrphanPdus(): void {

@@ -4,7 +4,8 @@ import type { FenceAgent, PowerState } from "../../lib/fence/agent.js";
 import { FenceFailure } from "../../lib/fence/errors.js";
 import { standard } from "../../lib/fence/options.js";
 import { OptionIndex, parseArgv, parseStdin } from "../../lib/fence/parse.js";
-import { type AgentIo, agentOptions, runFenceAgent } from "../../lib/fence/run.js";
+import { agentOptions } from "../../lib/fence/run.js";
+import { runAgent } from "../lab/run-agent.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
 
 /**
@@ -61,21 +62,7 @@ class Outlets {
   }
 }
 
-async function run(
-  agent: FenceAgent<Outlets>,
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: AgentIo = {
-    readStdin: async () => stdin,
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-  };
-  const code = await runFenceAgent(agent, args, io);
-  return { code, out, err };
-}
+const run = runAgent;
 
 const BASE = ["-a", "pdu1", "-l", "admin", "-p", "s3cret-pw"];
 
@@ -147,6 +134,7 @@ describe("the verify-after-act loop", () => {
       code: 0,
       out: "Status: ON\n",
       err: "",
+      syslog: [],
     });
     dev.state.set("1", "off");
     assert.equal((await run(dev.agent(), [...BASE, "-n", "1", "-o", "status"])).code, 2);
@@ -276,12 +264,24 @@ describe("the verify-after-act loop", () => {
     assert.equal(r.err, "ERROR: no answer from 127.0.0.1:623 within 1 s\n");
   });
 
-  it("never writes the password, even when a device error or the debug log contains it", async () => {
+  it("a secret interpolated into a message prints as [hidden]; as text it cannot be read", async () => {
     const dev = new Outlets();
-    dev.connectError = new FenceFailure("device said: bad password s3cret-pw");
-    const r = await run(dev.agent(), [...BASE, "-n", "1", "-o", "off", "-vvv"]);
+    const agent = dev.agent();
+    const r = await run(
+      {
+        ...agent,
+        device: {
+          ...agent.device,
+          connect: async (ctx) => {
+            assert.throws(() => ctx.options.string("password"), /secret: read it with secret\(\)/);
+            throw new FenceFailure(`device said: bad password ${ctx.options.secret("password")}`);
+          },
+        },
+      },
+      [...BASE, "-n", "1", "-o", "off", "-vvv"],
+    );
     assert.doesNotMatch(r.err + r.out, /s3cret-pw/);
-    assert.match(r.err, /\[hidden\]/);
+    assert.match(r.err, /ERROR: device said: bad password \[hidden\]\n$/);
   });
 
   it("hides secrets and password scripts in the debug dump of options", async () => {
@@ -306,8 +306,8 @@ describe("the verify-after-act loop", () => {
         device: {
           ...agent.device,
           connect: async (ctx) => {
-            seen = ctx.options.string("password") ?? "";
-            throw new FenceFailure(`login refused for ${seen}`);
+            seen = ctx.options.secret("password")?.reveal() ?? "";
+            throw new FenceFailure(`login refused for ${ctx.options.secret("password")}`);
           },
         },
       },
@@ -366,19 +366,12 @@ describe("fence_pdu's community_script", () => {
       device: {
         ...new Outlets().agent().device,
         connect: async (ctx) => {
-          community = ctx.options.string("community");
-          throw new FenceFailure(`no answer (community ${community ?? ""})`);
+          community = ctx.options.secret("community")?.reveal();
+          throw new FenceFailure(`no answer (community ${ctx.options.secret("community")})`);
         },
       },
     };
-    let out = "";
-    let err = "";
-    const code = await runFenceAgent(agent, [], {
-      readStdin: async () => stdin,
-      out: (t) => (out += t),
-      err: (t) => (err += t),
-    });
-    return { code, out, err, community };
+    return { ...(await runAgent(agent, [], stdin)), community };
   }
 
   it("gives the agent the script's first line as the community, and wins over community", async () => {
@@ -432,5 +425,59 @@ describe("fence_pdu's community_script", () => {
       fencePdu.options.find((o) => o.name === "community_script")?.scriptFor,
       "community",
     );
+  });
+});
+
+describe("logging: what -v, -vv, --quiet and syslog get", () => {
+  async function logged(args: string[], device = new Outlets()) {
+    return runAgent(device.agent(), args);
+  }
+  const STAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /;
+
+  it("-v: each step (connect, login, status, command, read-back), timestamped", async () => {
+    const r = await logged([...BASE, "-n", "2", "-o", "off", "-v"]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.err.trimEnd().split("\n");
+    for (const line of lines) assert.match(line, STAMP);
+    const text = lines.map((l) => l.replace(STAMP, "")).join("\n");
+    assert.match(text, /^INFO: Connecting to pdu1 plug 2 \(login_timeout 5 s\)$/m);
+    assert.match(text, /^INFO: Logged in to pdu1 plug 2$/m);
+    assert.match(text, /^INFO: Status of plug 2: ON$/m);
+    assert.match(text, /^INFO: Sending power OFF of plug 2$/m);
+    assert.match(text, /^INFO: Power OFF of plug 2 accepted by the device$/m);
+    assert.match(text, /^INFO: Read back OFF after \d+\.\d\d s$/m);
+    assert.doesNotMatch(text, /DEBUG/);
+    // syslog gets the same lines, each naming the action and the device.
+    assert.ok(r.syslog.length >= 6);
+    for (const line of r.syslog) assert.match(line, /^fence_test info off of pdu1 plug 2: INFO: /);
+  });
+
+  it("verbosity 0: nothing but warnings and errors; -vv adds the debug lines", async () => {
+    assert.equal((await logged([...BASE, "-n", "2", "-o", "off"])).err, "");
+    assert.deepEqual((await logged([...BASE, "-n", "2", "-o", "off"])).syslog, []);
+    const vv = await logged([...BASE, "-n", "2", "-o", "off", "-vv"]);
+    assert.match(vv.err, /DEBUG: Read back: OFF of plug 2/);
+  });
+
+  it("a failure: one plain ERROR line on stderr; syslog names the step, with --quiet too", async () => {
+    const dev = new Outlets();
+    dev.stuck.add("1");
+    const r = await logged([...BASE, "-n", "1", "-o", "off", "--power-timeout=0.2", "-q"], dev);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "");
+    assert.deepEqual(r.syslog, [
+      "fence_test error off of pdu1 plug 1, failed while reading back power OFF: ERROR: Failed: Timed out waiting to power OFF (plug 1 still on)",
+    ]);
+    const loud = await logged([...BASE, "-n", "1", "-o", "off", "--power-timeout=0.2"], dev);
+    assert.equal(loud.err, "ERROR: Failed: Timed out waiting to power OFF (plug 1 still on)\n");
+  });
+
+  it("bytes from a device or from stdin never reach a terminal or a log raw", async () => {
+    const dev = new Outlets();
+    dev.connectError = new FenceFailure("device said \u001b[2J\u0007 and\rforged line \u009b");
+    const r = await logged([...BASE, "-n", "1", "-o", "off"], dev);
+    assert.equal(r.err, "ERROR: device said \\x1b[2J\\x07 and\\x0dforged line \\x9b\n");
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.syslog.join(""), /[\u0000-\u001f\u007f-\u009f]/);
   });
 });

@@ -1,3 +1,4 @@
+// Why one file: one table of codec tests in the spec's order, sharing its byte helpers.
 /**
  * The IPMI codecs on their own: tables, framing, the cipher 17 (SHA-256) path that ipmi_sim cannot
  * exercise, encode/decode round trips and the errors they raise.
@@ -76,6 +77,7 @@ import {
   encodeRmcpPlusPacket,
   openSessionPacket,
   rmcpPlusStatusMeaning,
+  type OpenSessionAccepted,
   type SessionSecurity,
 } from "../../lib/ipmi/rmcpplus.js";
 import {
@@ -593,7 +595,7 @@ describe("RMCP+ session setup payloads", () => {
       confidentiality: 1,
     };
     assert.deepEqual(decodeOpenSessionRequest(encodeOpenSessionRequest(req)), req);
-    const rsp = {
+    const rsp: OpenSessionAccepted = {
       messageTag: 7,
       statusCode: 0,
       maximumPrivilege: 4,

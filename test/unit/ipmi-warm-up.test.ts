@@ -53,8 +53,7 @@ describe("exerciseIpmiClient", () => {
         once: () => undefined,
         off: () => undefined,
         bind: (_port: number, cb: () => void) => queueMicrotask(cb),
-        connect: (_port: number, _address: string, cb: () => void) => queueMicrotask(cb),
-        send: (msg: Buffer, cb: (e: Error | null) => void) => {
+        send: (msg: Buffer, _port: number, _address: string, cb: (e: Error | null) => void) => {
           sent.push(msg);
           cb(null);
         },

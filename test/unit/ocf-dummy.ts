@@ -92,7 +92,7 @@ export const dummy: OcfAgent = {
   },
   validate: (ctx) => {
     if (ctx.params.flag("fail_validate"))
-      throw new OcfNotConfigured(`validation refused, passwd=${ctx.params.string("passwd") ?? ""}`);
+      throw new OcfNotConfigured(`validation refused, passwd=${ctx.params.secret("passwd") ?? ""}`);
   },
 };
 

@@ -283,7 +283,7 @@ describe("OCF logging", () => {
       start: {
         timeout: "5s",
         run: async (ctx) => {
-          ctx.log.info(`starting with pw-9913`);
+          ctx.log.info(`starting with ${ctx.params.secret("passwd") ?? ""}`);
           ctx.log.debug("a debug line");
           throw new OcfGenericError("could not start");
         },

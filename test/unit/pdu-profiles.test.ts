@@ -9,6 +9,7 @@ import {
   profileById,
   profileForSysObjectId,
   rowIndex,
+  vendorAlternatives,
 } from "../../lib/pdu-profiles/index.js";
 import type { PduProfile } from "../../lib/pdu-profiles/profile.js";
 
@@ -251,7 +252,13 @@ describe("profileForSysObjectId", () => {
       "cyberpower",
       "CyberPower PDU (LibreNMS cyberpower definition), CPS-MIB ePDU",
     ],
+    [
+      "1.3.6.1.4.1.3808.1.1.6",
+      "cyberpower-epdu2",
+      "CyberPower switched PDU with ePDU2 tables (centreon-plugins CyberPower.snmpwalk), CPS-MIB ePDU2",
+    ],
     ["1.3.6.1.4.1.3808.1.1.1", undefined, "a CyberPower UPS card, CPS-MIB ups"],
+    ["1.3.6.1.4.1.3808.1.1.5", undefined, "a CyberPower card reporting CPS-MIB ats"],
     ["1.3.6.1.4.1.8072.3.2.10", undefined, "net-snmp on Linux"],
   ];
   for (const [oid, id, what] of REAL) {
@@ -341,5 +348,33 @@ describe("index and control conventions", () => {
     assert.deepEqual([px.state.on, px.state.off, px.control.on, px.control.off], [[7], [8], 1, 0]);
     // MasterSwitch plus: immediateOffMSP is 3, not 2 (delayedOnMSP).
     assert.equal((profileById("apc-masterswitch-plus") as PduProfile).control.off, 3);
+  });
+});
+
+describe("the vendor's other profiles, tried when the recognised one's table does not answer", () => {
+  const ids = (id: string) => vendorAlternatives(profileById(id) as PduProfile).map((p) => p.id);
+
+  it("after rPDU2 (AP7900B, AP89xx): rPDU, then the MasterSwitch table fence_apc_snmp falls back to", () => {
+    assert.deepEqual(ids("apc-rpdu2"), ["apc-rpdu", "apc-masterswitch", "apc-masterswitch-plus"]);
+  });
+
+  it("after Tripp Lite's PDU table: the transfer switch's, behind the same sysObjectID", () => {
+    assert.deepEqual(ids("tripplite"), ["tripplite-ats"]);
+  });
+
+  it("between CyberPower's ePDU and ePDU2 tables, both ways", () => {
+    assert.deepEqual(ids("cyberpower"), ["cyberpower-epdu2"]);
+    assert.deepEqual(ids("cyberpower-epdu2"), ["cyberpower"]);
+  });
+
+  it("never another vendor's, never the profile itself", () => {
+    for (const p of PDU_PROFILES) {
+      for (const other of vendorAlternatives(p)) {
+        assert.equal(other.vendor, p.vendor);
+        assert.notEqual(other, p);
+      }
+    }
+    assert.deepEqual(ids("eaton-epdu"), []);
+    assert.deepEqual(ids("raritan-px2"), []);
   });
 });

@@ -764,6 +764,28 @@ describe("render: the command line", () => {
     assert.equal((await cli(["x.yaml", "--format", "all"])).code, 2);
     assert.equal((await cli(["--help"])).code, 0);
   });
+  it("usage errors are one line naming --help, never the whole usage; --version; prefixes", async () => {
+    for (const args of [
+      [],
+      ["x.yaml", "--bogus"],
+      ["x.yaml", "-f", "xml"],
+      ["x.yaml", "--output="],
+      ["a", "b"],
+    ]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.err, /^kvmha render: ERROR: .*\(kvmha render --help\)\n$/, args.join(" "));
+    }
+    const v = await cli(["--version"]);
+    assert.equal(v.code, 0);
+    assert.match(v.out, /^kvmha \d+\.\d+\.\d+/);
+    // A unique prefix works as in the agents: --form is --format.
+    assert.match((await cli(["x.yaml", "--form", "xml"])).err, /--format 'xml' is not one of/);
+    const help = await cli(["--help"]);
+    assert.match(help.out, /^ {2}-f, --format FORMAT /m);
+    assert.match(help.out, /^ {2}-o, --output DIR /m);
+    for (const line of help.out.split("\n")) assert.ok(line.length <= 80, line);
+  });
   it("a bad inventory exits 1 with every error as FILE:LINE:COL", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-unit-"));
     try {
