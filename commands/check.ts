@@ -15,7 +15,9 @@ import {
   formatText,
 } from "../topology/check/report.js";
 import { contextOf } from "../topology/check/context.js";
+import { COROSYNC_CONF, CorosyncConfError, readCorosyncConf } from "../topology/check/corosync.js";
 import { runRules } from "../topology/check/rules.js";
+import { applyWaivers } from "../topology/check/waivers.js";
 import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
 import { VERSION } from "../lib/cli/version.js";
 import { Deadline } from "../lib/deadline.js";
@@ -45,6 +47,11 @@ export const checkCommand: CliCommand = {
       value: "DIR",
       help: "where fence_ipmi and fence_pdu are (default: beside this kvmha, else /usr/sbin)",
     },
+    {
+      name: "corosync-conf",
+      value: "FILE",
+      help: `read the quorum settings from FILE (default with the live CIB: ${COROSYNC_CONF})`,
+    },
   ],
   positionals: { min: 0, max: 0, name: "argument" },
   exitCodes: [
@@ -68,6 +75,7 @@ interface Args {
   probeTimeoutS: number;
   probeJobs: number;
   agentDir: string | undefined;
+  corosyncConf: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -100,6 +108,7 @@ export function parseArgs(args: readonly string[]): Args {
     probeTimeoutS: 30,
     probeJobs: 4,
     agentDir: undefined,
+    corosyncConf: undefined,
   };
   if (parsed.kind === "help") return { ...none, help: true, version: false };
   if (parsed.kind === "version") return { ...none, help: false, version: true };
@@ -117,6 +126,7 @@ export function parseArgs(args: readonly string[]): Args {
     probeTimeoutS: positiveNumber("--probe-timeout", str("probe-timeout"), 30),
     probeJobs: positiveNumber("--probe-jobs", str("probe-jobs"), 4, true),
     agentDir: str("agent-dir"),
+    corosyncConf: str("corosync-conf"),
     help: false,
     version: false,
   };
@@ -214,7 +224,20 @@ export async function main(args: readonly string[]): Promise<number> {
       throw new CheckInputError(`${where}: ${err.message}`);
     throw err;
   }
-  const ctx = contextOf(cib);
+  // Quorum lives in corosync.conf: the given one, or this node's when the CIB is the live one.
+  let corosync;
+  try {
+    corosync =
+      parsed.corosyncConf !== undefined
+        ? readCorosyncConf(parsed.corosyncConf, true, (f) => fs.readFileSync(f, "utf8"))
+        : source.kind === "live"
+          ? readCorosyncConf(COROSYNC_CONF, false, (f) => fs.readFileSync(f, "utf8"))
+          : undefined;
+  } catch (err) {
+    if (err instanceof CorosyncConfError) throw new CheckInputError(err.message);
+    throw err;
+  }
+  const ctx = contextOf(cib, { corosync });
   const findings = runRules(ctx);
   let probe: Report["probe"];
   if (parsed.probe) {
@@ -234,7 +257,8 @@ export async function main(args: readonly string[]): Promise<number> {
     findings.push(...result.findings);
     probe = result.outcomes;
   }
-  const report: Report = { source, ctx, findings, probe, strict: parsed.strict };
+  const { findings: counted, waived } = applyWaivers(ctx, findings);
+  const report: Report = { source, ctx, findings: counted, probe, strict: parsed.strict, waived };
   process.stdout.write(parsed.json ? formatJson(report) : formatText(report));
-  return exitCodeOf(findings, parsed.strict);
+  return exitCodeOf(counted, parsed.strict);
 }

@@ -11,6 +11,8 @@ import { VERSION } from "../lib/cli/version.js";
 import { UsageError } from "../lib/errors.js";
 import { printable } from "../lib/log.js";
 import { InventoryError } from "../topology/inventory/load.js";
+import { detectGeneration } from "../topology/render/detect.js";
+import { describeGeneration, type Generation } from "../topology/render/generation.js";
 import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
 import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
@@ -38,12 +40,17 @@ export const renderCommand: CliCommand = {
       value: "DIR",
       help: "read the templates from DIR instead of the installed ones (/usr/share/kvmha)",
     },
+    {
+      name: "pacemaker",
+      value: "2|3",
+      help: "render for Pacemaker 2 (pcs 0.11, crmsh 4.4) or 3 (pcs 0.12, crmsh 5); default: the inventory's cluster.pacemaker, else the live cluster's, else this machine's pacemakerd's",
+    },
   ],
   positionals: { min: 1, max: 1, name: "inventory" },
   exitCodes: [
     [0, "rendered (warnings, if any, on stderr)"],
     [1, "the inventory has errors (each on stderr), or a file could not be read or written"],
-    [2, "usage error: an unknown option, a missing inventory, a bad --format"],
+    [2, "usage error: an unknown option, a missing inventory, a bad --format or --pacemaker"],
   ],
 };
 
@@ -52,6 +59,7 @@ interface Args {
   format: Format | "all";
   output: string | undefined;
   templates: string | undefined;
+  pacemaker: Generation | undefined;
 }
 
 function parseRenderArgs(args: readonly string[]): Args | "help" | "version" {
@@ -74,11 +82,18 @@ function parseRenderArgs(args: readonly string[]): Args | "help" | "version" {
       "--format all writes several files: give --output DIR (kvmha render --help)",
       EXIT_USAGE,
     );
+  const pacemaker = str("pacemaker");
+  if (pacemaker !== undefined && pacemaker !== "2" && pacemaker !== "3")
+    throw new UsageError(
+      `--pacemaker '${printable(pacemaker)}' is not 2 or 3 (kvmha render --help)`,
+      EXIT_USAGE,
+    );
   return {
     inventory: parsed.positionals[0] as string,
     format: chosen as Format | "all",
     output,
     templates: str("templates"),
+    pacemaker: pacemaker === undefined ? undefined : pacemaker === "3" ? 3 : 2,
   };
 }
 
@@ -127,6 +142,14 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     return err.exitCode;
   }
   for (const w of loaded.warnings) io.err(`${w}\n`);
+  let pacemaker = parsed.pacemaker ?? loaded.inventory.cluster.pacemaker;
+  if (pacemaker === undefined) {
+    const detected = await detectGeneration();
+    pacemaker = detected.pacemaker;
+    io.err(
+      `kvmha render: for ${describeGeneration(pacemaker)}, from ${detected.how} (--pacemaker 2|3 or cluster.pacemaker chooses)\n`,
+    );
+  }
   const templateDir = parsed.templates ?? defaultTemplateDir();
   if (templateDir === undefined)
     throw new UsageError(
@@ -137,7 +160,9 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
   const files: RenderedFile[] = [];
   for (const f of formats)
-    files.push(...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory)));
+    files.push(
+      ...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory, { pacemaker })),
+    );
   if (parsed.output === undefined) {
     // One format on stdout: its main file (apply scripts are only written with --output).
     io.out(files[0]?.text ?? "");

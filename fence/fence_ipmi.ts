@@ -16,6 +16,14 @@ const AUTH_TYPES = ["md5", "password", "none"] as const;
 type AuthType = (typeof AUTH_TYPES)[number];
 const NATIVE = "fence_ipmi speaks IPMI itself and runs no ipmitool";
 
+/** The Kg key's bytes, from hexadecimal_kg (given, or printed by hexadecimal_kg_script). */
+function kgKey(hex: string | undefined): Buffer | undefined {
+  if (hex === undefined) return undefined;
+  if (!/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(hex))
+    throw new UsageError("Failed: hexadecimal_kg must be up to 20 bytes written in hexadecimal");
+  return Buffer.from(hex.replace(/^0x/, ""), "hex");
+}
+
 const ipmiOptions: readonly OptionSpec[] = [
   { ...standard.ip, required: true },
   { ...standard.ipport, default: "623" },
@@ -68,6 +76,16 @@ const ipmiOptions: readonly OptionSpec[] = [
     type: "string",
     secret: true,
     shortdesc: "Hexadecimal-encoded Kg key for IPMIv2 authentication",
+    order: 1,
+  },
+  {
+    // Not in fence_ipmilan: lets the CIB hold a reference instead of the Kg key itself.
+    name: "hexadecimal_kg_script",
+    value: "script",
+    type: "string",
+    scriptFor: "hexadecimal_kg",
+    shortdesc:
+      "Script to run to retrieve the hexadecimal Kg key (its first output line; wins over hexadecimal_kg)",
     order: 1,
   },
   {
@@ -215,16 +233,14 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
     if (options.flag("lanplus") && options.isGiven("auth")) {
       throw new UsageError("Failed: auth applies to IPMI 1.5 only; give lanplus=0 to use it");
     }
-    const kg = options.secret("hexadecimal_kg")?.reveal();
-    if (kg !== undefined && !/^(0x)?([0-9a-fA-F]{2}){1,20}$/.test(kg)) {
-      throw new UsageError("Failed: hexadecimal_kg must be up to 20 bytes written in hexadecimal");
-    }
+    kgKey(options.secret("hexadecimal_kg")?.reveal());
     if (hostOf(options) === "") throw new UsageError("Failed: You have to enter fence address");
   },
   device: {
     async connect(ctx) {
       const { options } = ctx;
-      const kg = options.secret("hexadecimal_kg")?.reveal();
+      // Checked again here: a hexadecimal_kg_script's output is only known now.
+      const kg = kgKey(options.secret("hexadecimal_kg")?.reveal());
       const cipher = options.integer("cipher");
       const auth = options.string("auth");
       const target: IpmiTarget = {
@@ -234,7 +250,7 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
         password: options.secret("password")?.reveal() ?? "",
         privilege: (options.string("privlvl") ?? "administrator") as Privilege,
         lanplus: options.flag("lanplus"),
-        ...(kg === undefined ? {} : { kg: Buffer.from(kg.replace(/^0x/, ""), "hex") }),
+        ...(kg === undefined ? {} : { kg }),
         ...(cipher === undefined ? {} : { cipher }),
         ...(auth === undefined ? {} : { auth: auth as AuthType }),
       };

@@ -100,6 +100,7 @@ describe("kvmha check: the command", () => {
       "summary",
       "checked",
       "findings",
+      "waived",
       "probe",
     ]);
     assert.equal(doc.format, 1);
@@ -109,7 +110,7 @@ describe("kvmha check: the command", () => {
     });
     assert.equal(doc.ok, false);
     assert.equal(doc.exit_code, 1);
-    assert.deepEqual(doc.summary, { errors: 1, warnings: 0 });
+    assert.deepEqual(doc.summary, { errors: 1, warnings: 0, waived: 0 });
     assert.equal(doc.probe, null);
     const checked = doc.checked as Record<string, unknown>;
     assert.deepEqual(checked.nodes, ["node1", "node2"]);
@@ -143,6 +144,63 @@ describe("kvmha check: the command", () => {
     const cleanDoc = JSON.parse(clean.stdout) as Record<string, unknown>;
     assert.equal(cleanDoc.ok, true);
     assert.deepEqual(cleanDoc.findings, []);
+  });
+
+  it("--corosync-conf: quorum from the file given; one that cannot be read is exit 2", async () => {
+    const conf = path.join(tmp, "corosync.conf");
+    const nodes = [1, 2, 3, 4]
+      .map((i) => `  node {\n    ring0_addr: 10.0.0.${i}\n    nodeid: ${i}\n  }\n`)
+      .join("");
+    fs.writeFileSync(conf, `nodelist {\n${nodes}}\nquorum {\n  provider: corosync_votequorum\n}\n`);
+    const cib = path.join(FIXTURES, "two-node.xml");
+    const r = await kvmha(["check", "--json", "--cib", cib, "--corosync-conf", conf]);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as {
+      checked: { corosync: string };
+      findings: { id: string; severity: string }[];
+    };
+    assert.equal(doc.checked.corosync, conf);
+    assert.deepEqual(
+      doc.findings.map((f) => [f.id, f.severity]),
+      [["quorum-no-tie-breaker", "warning"]],
+    );
+    // A CIB file alone: the local corosync.conf is not this cluster's, and is not read.
+    const alone = JSON.parse((await kvmha(["check", "--json", "--cib", cib])).stdout) as {
+      checked: { corosync: unknown };
+    };
+    assert.equal(alone.checked.corosync, null);
+    assertOneLineError(
+      await kvmha(["check", "--cib", cib, "--corosync-conf", path.join(tmp, "nope.conf")]),
+      2,
+      /cannot read .*nope\.conf: ENOENT/,
+    );
+  });
+
+  it("waivers: a waived warning is shown as WAIVED and counts for nothing, --strict included", async () => {
+    const waived = fs
+      .readFileSync(path.join(FIXTURES, "broken/guest-no-migrate.xml"), "utf8")
+      .replace(
+        'name="resource-stickiness" value="100"/>',
+        'name="resource-stickiness" value="100"/><nvpair id="w" name="kvmha-waive" value="guest-no-migrate"/>',
+      );
+    const file = path.join(tmp, "waived.xml");
+    fs.writeFileSync(file, waived);
+    const r = await kvmha(["check", "--strict", "--cib", file]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^WAIVED {2}resource vm1 {2}guest-no-migrate: .* \(accepted by rsc_defaults kvmha-waive\)$/m,
+    );
+    assert.match(r.stdout, /\nOK: no problem found \(1 waived\)\n$/);
+    const json = JSON.parse(
+      (await kvmha(["check", "--json", "--strict", "--cib", file])).stdout,
+    ) as { ok: boolean; summary: unknown; waived: { id: string; waived_by: string }[] };
+    assert.equal(json.ok, true);
+    assert.deepEqual(json.summary, { errors: 0, warnings: 0, waived: 1 });
+    assert.deepEqual(
+      json.waived.map((w) => [w.id, w.waived_by]),
+      [["guest-no-migrate", "rsc_defaults kvmha-waive"]],
+    );
   });
 
   it("the CIB on stdin with --cib -", async () => {

@@ -104,6 +104,8 @@ for (const gen of labGenerations()) {
       await emptyCib(tools, file, ["node1", "node2"]);
       const pcs = pcsOn(tools, file);
       await pcs("property", "set", "stonith-enabled=true", "stonith-timeout=120s");
+      // No failback: without stickiness kvmha check warns (no-stickiness).
+      await pcs("resource", "defaults", "update", "resource-stickiness=100");
       await pcs(
         "stonith",
         "create",
@@ -134,7 +136,7 @@ for (const gen of labGenerations()) {
         "fence_pdu",
         "ip=10.0.0.201",
         "snmp_version=2c",
-        "community=private",
+        "community_script=/bin/cat /etc/kvmha/pdu-a.community",
         "pcmk_host_map=node1:3;node2:4",
         "--force",
       );
@@ -145,7 +147,7 @@ for (const gen of labGenerations()) {
         "fence_pdu",
         "ip=10.0.0.202",
         "snmp_version=2c",
-        "community=private",
+        "community_script=/bin/cat /etc/kvmha/pdu-b.community",
         "pcmk_host_map=node1:3;node2:4",
         "--force",
       );
@@ -220,6 +222,8 @@ for (const gen of labGenerations()) {
       await emptyCib(tools, file, nodes);
       const pcs = pcsOn(tools, file);
       await pcs("property", "set", "stonith-enabled=true", "stonith-timeout=120s");
+      // No failback: without stickiness kvmha check warns (no-stickiness).
+      await pcs("resource", "defaults", "update", "resource-stickiness=100");
       for (const [i, node] of nodes.entries()) {
         await pcs(
           "stonith",

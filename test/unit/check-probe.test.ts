@@ -29,7 +29,13 @@ async function probeDevices(ctx: CheckContext, options: ProbeOptions) {
   return result;
 }
 
-const twoNode = fs.readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8");
+/** two-node.xml with its PDUs' communities written as values: what the probe hides, tested here. */
+const twoNode = fs
+  .readFileSync(new URL("../fixtures/cib/two-node.xml", import.meta.url), "utf8")
+  .replace(
+    /<nvpair id="fence-pdu-(pdu-[ab])-community_script" name="community_script" value="[^"]*"\/>/g,
+    '<nvpair id="fence-pdu-$1-community" name="community" value="private"/>',
+  );
 
 function ok(stdout = ""): AgentRun {
   return { code: 0, stdout, stderr: "", timedOut: false, spawnError: undefined };

@@ -13,6 +13,8 @@ import { contextOf } from "../../topology/check/context.js";
 import { type Finding, RULE_FINDING_IDS } from "../../topology/check/findings.js";
 import { runRules as rules } from "../../topology/check/rules.js";
 import type { CheckContext } from "../../topology/check/context.js";
+import { parseCorosyncConf } from "../../topology/check/corosync.js";
+import { applyWaivers } from "../../topology/check/waivers.js";
 
 const FIXTURES = new URL("../fixtures/cib/", import.meta.url);
 const read = (name: string): string => fs.readFileSync(new URL(name, FIXTURES), "utf8");
@@ -62,6 +64,11 @@ const SEVERITY: Record<string, "error" | "warning"> = {
   "guest-stop-timeout": "warning",
   "guest-migrate-timeout": "warning",
   "rules-not-evaluated": "warning",
+  "no-stickiness": "warning",
+  "quorum-no-tie-breaker": "warning",
+  "pacemaker3-unsupported": "error",
+  "pacemaker3-upgrade": "warning",
+  "secret-in-cib": "warning",
 };
 
 describe("kvmha check rules on the fixtures", () => {
@@ -81,7 +88,7 @@ describe("kvmha check rules on the fixtures", () => {
   for (const file of broken) {
     it(`broken/${file}: exactly the findings its header names`, () => {
       const xml = read(`broken/${file}`);
-      const expected = /expect: ([a-z -]+?)\s*-->/.exec(xml)?.[1]?.split(/\s+/).sort();
+      const expected = /expect: ([a-z0-9 -]+?)\s*-->/.exec(xml)?.[1]?.split(/\s+/).sort();
       assert.ok(expected, "the fixture's header names the expected finding ids");
       const findings = check(xml);
       assert.deepEqual(ids(findings), [...new Set(expected)].sort());
@@ -102,8 +109,33 @@ describe("kvmha check rules, finer points", () => {
       [["level", "fl-node2-1"]],
     );
     assert.match(f[0]?.message ?? "", /fence-ipmi-node-2/);
-    for (const x of check(read("broken/duplicate-outlet.xml")))
-      assert.doesNotMatch(x.message + x.hint, /private/);
+    const secrets = check(read("broken/secret-in-cib.xml"));
+    assert.deepEqual(
+      secrets.map((x) => [x.subject.id, x.id]),
+      [
+        ["fence-ipmi-node2", "secret-in-cib"],
+        ["fence-pdu-pdu-a", "secret-in-cib"],
+      ],
+    );
+    for (const x of secrets) assert.doesNotMatch(x.message + x.hint, /private|s3cret-bmc/);
+    // fence_pdu takes a community_script; fence_apc_snmp does not: cibsecret is its way.
+    assert.match(secrets[1]?.hint ?? "", /community_script='\/bin\/cat/);
+    const reference = check(
+      read("broken/secret-in-cib.xml").replaceAll('type="fence_pdu"', 'type="fence_apc_snmp"'),
+    );
+    assert.match(
+      reference.find((x) => x.subject.id === "fence-pdu-pdu-a")?.hint ?? "",
+      /cibsecret set/,
+    );
+    // cibsecret's references are not secrets.
+    assert.deepEqual(
+      check(
+        read("broken/secret-in-cib.xml")
+          .replace('value="private"', 'value="lrm://"')
+          .replace('value="s3cret-bmc"', 'value="lrm://"'),
+      ),
+      [],
+    );
   });
 
   it("devices are recognized by agent and host lists, not by id", () => {
@@ -200,12 +232,21 @@ describe("kvmha check rules, finer points", () => {
       ),
       [],
     );
+    // priority-fencing-delay works only with resource priorities: with none, neither node waits.
+    const priority = edit(
+      noDelay,
+      '<nvpair id="cib-bootstrap-options-stonith-timeout"',
+      '<nvpair id="p" name="priority-fencing-delay" value="15s"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+    );
+    const unprioritized = check(priority);
+    assert.deepEqual(ids(unprioritized), ["two-node-no-delay"]);
+    assert.match(unprioritized[0]?.message ?? "", /no resource has a priority/);
     assert.deepEqual(
       check(
         edit(
-          noDelay,
-          '<nvpair id="cib-bootstrap-options-stonith-timeout"',
-          '<nvpair id="p" name="priority-fencing-delay" value="15s"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+          priority,
+          'name="allow-migrate" value="true"/>',
+          'name="allow-migrate" value="true"/><nvpair id="vm1-prio" name="priority" value="10"/>',
         ),
       ),
       [],
@@ -278,8 +319,8 @@ describe("kvmha check rules, finer points", () => {
     const noMeta = edit(twoNode, /\s*<nvpair id="vm1-allow-migrate"[^>]*\/>/, "");
     const defaults = edit(
       noMeta,
-      "</resources>",
-      '</resources>\n    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="allow-migrate" value="yes"/></meta_attributes></rsc_defaults>',
+      'value="100"/>',
+      'value="100"/><nvpair id="rd1" name="allow-migrate" value="yes"/>',
     );
     assert.deepEqual(check(defaults), []);
     const noStop = edit(twoNode, /\s*<op id="vm1-stop"[^>]*\/>/, "");
@@ -361,6 +402,160 @@ describe("kvmha check rules, finer points", () => {
     );
     const noNodes = edit(xml, /<nodes>[\s\S]*<\/nodes>/, "<nodes/>");
     assert.ok(!check(noNodes).some((f) => f.id === "device-unknown-node"));
+  });
+
+  it("stickiness: rsc_defaults, or each guest and device its own; a resource may waive it", () => {
+    const none = read("broken/no-stickiness.xml");
+    const f = check(none);
+    assert.match(
+      f[0]?.message ?? "",
+      /1 guest\(s\) and 4 fencing device\(s\) have no resource-stickiness/,
+    );
+    assert.match(f[0]?.hint ?? "", /pcs resource defaults update resource-stickiness=100/);
+    const zero = edit(
+      twoNode,
+      'name="resource-stickiness" value="100"',
+      'name="resource-stickiness" value="0"',
+    );
+    assert.deepEqual(ids(check(zero)), ["no-stickiness"]);
+    const inf = edit(
+      twoNode,
+      'name="resource-stickiness" value="100"',
+      'name="resource-stickiness" value="INFINITY"',
+    );
+    assert.deepEqual(check(inf), []);
+    // Each resource with its own stickiness, none in rsc_defaults.
+    let own = none;
+    for (const id of [
+      "fence-ipmi-node1",
+      "fence-ipmi-node2",
+      "fence-pdu-pdu-a",
+      "fence-pdu-pdu-b",
+      "vm1",
+    ])
+      own = edit(
+        own,
+        `<primitive id="${id}" class=`,
+        `<primitive id="${id}" x-own="1" class=`,
+      ).replace(
+        new RegExp(`(<primitive id="${id}" x-own="1"[^>]*>)`),
+        `$1<meta_attributes id="${id}-st"><nvpair id="${id}-st-v" name="resource-stickiness" value="10"/></meta_attributes>`,
+      );
+    assert.deepEqual(check(own), []);
+  });
+
+  it("quorum: an even number of voters needs a tie-breaker (read from corosync.conf)", () => {
+    const conf = (quorum: string, nodes: number): string =>
+      `totem {\n  version: 2\n  cluster_name: c\n}\nnodelist {\n${Array.from(
+        { length: nodes },
+        (_, i) => `  node {\n    ring0_addr: 10.0.0.${i + 1}\n    nodeid: ${i + 1}\n  }\n`,
+      ).join("")}}\nquorum {\n  provider: corosync_votequorum # votes\n${quorum}}\n`;
+    const withConf = (text: string): Finding[] =>
+      runRules(
+        contextOf(parseCib(twoNode), {
+          corosync: { file: "/etc/corosync/corosync.conf", quorum: parseCorosyncConf(text) },
+        }),
+      );
+    assert.deepEqual(withConf(conf("  two_node: 1\n", 2)), []);
+    const bare = withConf(conf("", 2));
+    assert.deepEqual(ids(bare), ["quorum-no-tie-breaker"]);
+    assert.match(bare[0]?.message ?? "", /two nodes without two_node: 1/);
+    const four = withConf(conf("", 4));
+    assert.match(four[0]?.message ?? "", /4 voting nodes .* two halves of 2/);
+    assert.match(four[0]?.hint ?? "", /auto_tie_breaker: 1, or add a quorum device/);
+    assert.deepEqual(withConf(conf("  auto_tie_breaker: 1\n", 4)), []);
+    assert.deepEqual(
+      withConf(conf("  device {\n    model: net\n    net {\n      host: qnetd\n    }\n  }\n", 4)),
+      [],
+    );
+    assert.deepEqual(withConf(conf("", 3)), [], "an odd count breaks its own ties");
+    // Without corosync.conf (a CIB file on a workstation) nothing is said about quorum.
+    assert.deepEqual(check(twoNode), []);
+  });
+
+  it("Pacemaker 3: what it removed is an error on a cluster it runs, a warning on a Pacemaker 2 CIB", () => {
+    const upgrade = read("broken/pacemaker3-upgrade.xml");
+    const before = check(upgrade);
+    assert.match(before[0]?.message ?? "", /crmd-transition-delay: Pacemaker 3 removed it/);
+    assert.match(before[0]?.hint ?? "", /before upgrading to Pacemaker 3: .*transition-delay=2s/);
+    const running = edit(
+      upgrade,
+      '<nvpair id="cib-bootstrap-options-stonith-enabled"',
+      '<nvpair id="dcv" name="dc-version" value="3.0.0-d8340737c4"/><nvpair id="cib-bootstrap-options-stonith-enabled"',
+    );
+    const after = check(running);
+    assert.deepEqual(ids(after), ["pacemaker3-unsupported"]);
+    assert.match(after[0]?.message ?? "", /runs Pacemaker 3 \(dc-version 3\.0\.0-d8340737c4\)/);
+    // A pacemaker-4.0 CIB is Pacemaker 3's too; its own vocabulary is clean.
+    const four = edit(twoNode, 'validate-with="pacemaker-3.9"', 'validate-with="pacemaker-4.0"');
+    assert.deepEqual(check(four), []);
+    assert.equal(contextOf(parseCib(four)).pacemaker.major, 3);
+    // Deprecated: still works on either.
+    const deprecated = edit(
+      four,
+      '<nvpair id="cib-bootstrap-options-stonith-timeout"',
+      '<nvpair id="cf" name="concurrent-fencing" value="true"/><nvpair id="cib-bootstrap-options-stonith-timeout"',
+    );
+    assert.deepEqual(ids(check(deprecated)), ["pacemaker3-upgrade"]);
+  });
+
+  it("waivers: a resource's or rsc_defaults' kvmha-waive accepts warnings, never errors", () => {
+    const noMigrate = read("broken/guest-no-migrate.xml");
+    const waived = edit(
+      noMigrate,
+      /(<primitive id="vm1"[^>]*>)/,
+      '$1<meta_attributes id="vm1-waive"><nvpair id="vm1-waive-v" name="kvmha-waive" value="guest-no-migrate"/></meta_attributes>',
+    );
+    const ctx = contextOf(parseCib(waived));
+    const split = applyWaivers(ctx, runRules(ctx));
+    assert.deepEqual(split.findings, []);
+    assert.deepEqual(
+      split.waived.map((w) => [w.id, w.subject.id, w.waivedBy]),
+      [["guest-no-migrate", "vm1", "meta kvmha-waive of vm1"]],
+    );
+    // The cluster's waivers (rsc_defaults) cover cluster findings, and every resource's.
+    const none = read("broken/no-stickiness.xml");
+    const clusterWide = edit(
+      none,
+      "</crm_config>",
+      '</crm_config>\n    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd-w" name="kvmha-waive" value="no-stickiness, guest-no-migrate"/></meta_attributes></rsc_defaults>',
+    );
+    const c2 = contextOf(parseCib(clusterWide));
+    const s2 = applyWaivers(c2, runRules(c2));
+    assert.deepEqual(s2.findings, []);
+    assert.deepEqual(
+      s2.waived.map((w) => [w.id, w.waivedBy]),
+      [["no-stickiness", "rsc_defaults kvmha-waive"]],
+    );
+    // What kvmha render writes: a tag per finding, listing the resources; for a cluster finding
+    // the tag itself.
+    const tagged = edit(
+      edit(
+        none,
+        "</fencing-topology>",
+        '</fencing-topology>\n    <tags><tag id="kvmha-waive-guest-no-migrate"><obj_ref id="vm1"/></tag><tag id="kvmha-waive-no-stickiness"><obj_ref id="vm1"/></tag></tags>',
+      ),
+      /\s*<nvpair id="vm1-allow-migrate"[^>]*\/>/,
+      "",
+    );
+    const c4 = contextOf(parseCib(tagged));
+    const s4 = applyWaivers(c4, runRules(c4));
+    assert.deepEqual(s4.findings, []);
+    assert.deepEqual(
+      s4.waived.map((w) => [w.id, w.waivedBy]),
+      [
+        ["no-stickiness", "tag kvmha-waive-no-stickiness"],
+        ["guest-no-migrate", "tag kvmha-waive-guest-no-migrate"],
+      ],
+    );
+    // An error stays an error, whatever the waiver says.
+    const disabled = edit(
+      read("broken/stonith-disabled.xml"),
+      'value="100"/>',
+      'value="100"/><nvpair id="w" name="kvmha-waive" value="stonith-disabled"/>',
+    );
+    const c3 = contextOf(parseCib(disabled));
+    assert.deepEqual(ids(applyWaivers(c3, runRules(c3)).findings), ["stonith-disabled"]);
   });
 
   it("a configuration without <nodes> takes its nodes from host lists and levels", () => {

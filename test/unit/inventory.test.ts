@@ -10,6 +10,7 @@ import {
   SNMP_PRIV_PROTOCOLS,
 } from "../../topology/inventory/fields.js";
 import { inventorySchema } from "../../topology/inventory/schema.js";
+import { WAIVABLE_FINDING_IDS } from "../../topology/check/findings.js";
 import {
   checkInventoryText,
   InventoryError,
@@ -69,7 +70,11 @@ describe("inventory: the sample inventories", () => {
 
   it("two-node.yaml: defaults, references, two_node", async () => {
     const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
-    assert.deepEqual(inventory.cluster.twoNode, { preferred: "hv1", delay: 15 });
+    assert.deepEqual(inventory.cluster.twoNode, {
+      preferred: "hv1",
+      delay: 15,
+      strategy: "preferred",
+    });
     const hv2 = inventory.nodes[1];
     assert.deepEqual(hv2?.bmc?.password, {
       kind: "script",
@@ -112,11 +117,11 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
       "inv.yaml:16:5: pdus.pdu-b: the SNMP v2c community is missing; expected community_file (a root-only file holding it) or community_script (a command printing it)",
     ]);
     assert.deepEqual(errorsOf("nodes: []\n"), [
-      "inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd",
+      "inv.yaml:1:1: cluster is missing; expected a mapping with keys name, stonith_timeout, placement_strategy, two_node, sbd, pacemaker, resource_stickiness, waive",
       "inv.yaml:1:8: nodes: the list is empty; expected at least two nodes",
     ]);
     assert.deepEqual(errorsOf(""), [
-      "inv.yaml:1:1: the inventory is empty; expected a mapping with keys cluster, nodes, pdus, guests",
+      "inv.yaml:1:1: the inventory is empty; expected a mapping with keys cluster, nodes, pdus, guests, dependencies, guest_defaults",
     ]);
   });
 
@@ -161,11 +166,11 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout",
+        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout, ipmitool_timeout, method, hexadecimal_kg_file, hexadecimal_kg_script",
       ],
     );
     assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), [
-      "inv.yaml:19:1: unknown key 'gests' (did you mean 'guests'?); expected one of cluster, nodes, pdus, guests",
+      "inv.yaml:19:1: unknown key 'gests' (did you mean 'guests'?); expected one of cluster, nodes, pdus, guests, dependencies, guest_defaults",
     ]);
   });
 
@@ -327,6 +332,177 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         err instanceof InventoryError &&
         err.message === "/nonexistent/inv.yaml: cannot read the inventory: no such file",
     );
+  });
+});
+
+describe("inventory: policy, dependencies, remote nodes, generation", () => {
+  it("remote.yaml: remote nodes, dependencies, guest defaults and meta, BMC keys", async () => {
+    const { inventory, warnings } = await loadInventory(path.join(FIXTURES, "remote.yaml"));
+    assert.deepEqual(warnings, []);
+    const byName = new Map(inventory.nodes.map((n) => [n.name, n]));
+    assert.deepEqual(byName.get("hv4")?.remote, {
+      address: "10.4.1.14",
+      port: undefined,
+      reconnectInterval: 60,
+    });
+    assert.equal(byName.get("hv5")?.remote?.reconnectInterval, 30);
+    assert.equal(byName.get("hv1")?.remote, undefined);
+    assert.equal(byName.get("hv1")?.bmc?.requestTimeout, 3);
+    assert.deepEqual(byName.get("hv2")?.bmc?.kg, { kind: "file", path: "/etc/kvmha/hv2.kg" });
+    assert.equal(byName.get("hv3")?.bmc?.method, "onoff");
+    assert.deepEqual(inventory.dependencies, {
+      storage: ["vm-storage-clone"],
+      libvirt: "libvirtd-clone",
+    });
+    assert.equal(inventory.cluster.resourceStickiness, 100);
+    const g = new Map(inventory.guests.map((x) => [x.name, x]));
+    assert.deepEqual(g.get("web1")?.requires, ["vm-storage-clone", "libvirtd-clone"]);
+    assert.equal(g.get("web1")?.migrationThreshold, 2);
+    assert.equal(g.get("web1")?.failureTimeout, 300);
+    assert.equal(g.get("web1")?.priority, 10);
+    assert.equal(g.get("web1")?.migration.port, 49200);
+    assert.equal(g.get("web2")?.migration.uri, "tcp://%n-mig:49201");
+    assert.equal(g.get("db1")?.migrationThreshold, 1);
+    assert.equal(g.get("db1")?.allowMigrate, false);
+    assert.equal(g.get("batch1")?.targetRole, "Stopped");
+  });
+
+  it("defaults: stickiness 100, guests move after 3 failures forgotten after 10 min, no generation", () => {
+    const { inventory } = checkInventoryText("inv.yaml", GOOD);
+    assert.equal(inventory.cluster.resourceStickiness, 100);
+    assert.equal(inventory.cluster.pacemaker, undefined);
+    assert.deepEqual(inventory.cluster.waive, []);
+    assert.equal(inventory.guests[0]?.migrationThreshold, 3);
+    assert.equal(inventory.guests[0]?.failureTimeout, 600);
+    assert.deepEqual(inventory.guests[0]?.requires, []);
+    const three = checkInventoryText(
+      "inv.yaml",
+      edit(
+        "  name: c1\n",
+        "  name: c1\n  pacemaker: 3\n  resource_stickiness: 0\n  waive: [no-stickiness]\n",
+      ),
+    ).inventory.cluster;
+    assert.deepEqual(
+      [three.pacemaker, three.resourceStickiness, three.waive],
+      [3, 0, ["no-stickiness"]],
+    );
+  });
+
+  it("two nodes on one BMC, or two PDUs on one address, are refused (kvmha check calls them errors)", () => {
+    assert.deepEqual(errorsOf(edit("address: 10.0.0.2,", "address: 10.0.0.1,")), [
+      "inv.yaml:9:11: nodes.hv2.bmc: address 10.0.0.1 port 623 is already node 'hv1's BMC; expected each node's own BMC (a BMC powers one machine)",
+    ]);
+    // Another port is another BMC (a lab, a chassis manager with one port per blade).
+    assert.equal(
+      checkInventoryText("inv.yaml", edit("address: 10.0.0.2,", "address: 10.0.0.1, port: 624,"))
+        .warnings.length,
+      0,
+    );
+    assert.deepEqual(errorsOf(edit("address: 10.0.0.202,", "address: 10.0.0.201,")), [
+      "inv.yaml:16:13: pdus.pdu-b: address 10.0.0.201 port 161 is already PDU 'pdu-a'; expected one entry per PDU (list all of its outlets under it)",
+    ]);
+  });
+
+  it("dependencies: declared once, required by name, never a kvmha id", () => {
+    const deps = "dependencies:\n  storage: [gfs2-clone]\n  libvirt: libvirtd-clone\n";
+    assert.deepEqual(
+      errorsOf(
+        `${GOOD}${deps}`.replace(
+          "{ name: vm1, config: /srv/vm/vm1.xml }",
+          "{ name: vm1, config: /srv/vm/vm1.xml, requires: [gfs-clone] }",
+        ),
+      ),
+      [
+        "inv.yaml:18:53: guests.vm1.requires[0]: 'gfs-clone' is not declared under dependencies (did you mean 'gfs2-clone'?); expected one of gfs2-clone, libvirtd-clone",
+      ],
+    );
+    assert.deepEqual(errorsOf(`${GOOD}dependencies:\n  storage: [vm1, vm1]\n  libvirt: vm1\n`), [
+      "inv.yaml:20:3: dependencies: 'vm1' is the id of a guest kvmha creates; expected the id of a clone created outside kvmha",
+      "inv.yaml:20:18: dependencies.storage[1]: 'vm1' is listed twice; expected each once",
+      "inv.yaml:21:12: dependencies.libvirt: 'vm1' is also listed under dependencies.storage; expected the libvirt daemon's own clone",
+    ]);
+    const { inventory } = checkInventoryText(
+      "inv.yaml",
+      `${GOOD}${deps}`.replace(
+        "config: /srv/vm/vm1.xml }",
+        "config: /srv/vm/vm1.xml, requires: [libvirtd-clone] }",
+      ),
+    );
+    assert.deepEqual(inventory.guests[0]?.requires, ["libvirtd-clone"]);
+  });
+
+  it("waivers: warnings only, by their ids", () => {
+    assert.deepEqual(
+      errorsOf(
+        edit(
+          "{ name: vm1, config: /srv/vm/vm1.xml }",
+          "{ name: vm1, config: /srv/vm/vm1.xml, waive: [guest-no-migrat, stonith-disabled] }",
+        ),
+      ),
+      [
+        `inv.yaml:18:51: guests.vm1.waive[0]: 'guest-no-migrat' is not valid (did you mean 'guest-no-migrate'?); expected a kvmha check warning id: one of ${WAIVABLE_FINDING_IDS.join(", ")}`,
+        `inv.yaml:18:68: guests.vm1.waive[1]: 'stonith-disabled' is not valid; expected a kvmha check warning id: one of ${WAIVABLE_FINDING_IDS.join(", ")}`,
+      ],
+    );
+    assert.ok(!WAIVABLE_FINDING_IDS.includes("stonith-disabled"));
+    assert.ok(WAIVABLE_FINDING_IDS.includes("guest-no-migrate"));
+  });
+
+  it("two-node strategies: preferred, random, priority (which needs guest priorities)", () => {
+    const race = (two: string, guest = "{ name: vm1, config: /srv/vm/vm1.xml }"): string =>
+      edit("  name: c1\n", `  name: c1\n  two_node: ${two}\n`).replace(
+        "{ name: vm1, config: /srv/vm/vm1.xml }",
+        guest,
+      );
+    assert.deepEqual(
+      checkInventoryText("inv.yaml", race("{ strategy: random, delay: 10 }")).inventory.cluster
+        .twoNode,
+      { preferred: "hv1", delay: 10, strategy: "random" },
+    );
+    assert.deepEqual(errorsOf(race("{ strategy: random, preferred: hv2 }")), [
+      "inv.yaml:3:44: cluster.two_node.preferred: only with strategy preferred (this cluster's is random); expected no preferred node",
+    ]);
+    assert.deepEqual(errorsOf(race("{ strategy: priority }")), [
+      "inv.yaml:3:25: cluster.two_node.strategy: priority needs guests with a priority (priority-fencing-delay delays fencing the node whose resources have the higher priority; with none, both nodes fence each other at once); expected priority on the guests that matter most",
+    ]);
+    assert.equal(
+      checkInventoryText(
+        "inv.yaml",
+        race("{ strategy: priority }", "{ name: vm1, config: /srv/vm/vm1.xml, priority: 5 }"),
+      ).inventory.cluster.twoNode?.strategy,
+      "priority",
+    );
+  });
+
+  it("remote nodes: at least two members, names that are resource ids, method cycle warned", () => {
+    const remote = edit("  - name: hv2\n", "  - name: hv2\n    remote: {}\n");
+    assert.deepEqual(errorsOf(remote), [
+      "inv.yaml:4:3: nodes: only one node is a cluster member (the others are remote); expected at least two members, which fence the remote nodes and one another",
+    ]);
+    const three = `${GOOD}`.replace(
+      "nodes:\n",
+      "nodes:\n  - name: 9rack\n    remote: { address: 10.0.9.9 }\n    bmc: { address: 10.0.9.1, user: fence, password_file: /etc/kvmha/9.pw }\n    power: [{ pdu: pdu-a, outlets: [9] }]\n",
+    );
+    assert.deepEqual(errorsOf(three), [
+      "inv.yaml:4:11: nodes.9rack.name: '9rack' cannot be a remote node's name (it is the id of its connection resource); expected a letter or _ first",
+    ]);
+    const cycle = checkInventoryText(
+      "inv.yaml",
+      edit(
+        "password_file: /etc/kvmha/hv1.pw }",
+        "password_file: /etc/kvmha/hv1.pw, method: cycle }",
+      ),
+    );
+    assert.match(
+      cycle.warnings[0] ?? "",
+      /nodes\.hv1\.bmc\.method: cycle asks the BMC for a power cycle, which fence_ipmi cannot read back/,
+    );
+  });
+
+  it("pacemaker: 2 or 3", () => {
+    assert.deepEqual(errorsOf(edit("  name: c1\n", "  name: c1\n  pacemaker: 4\n")), [
+      "inv.yaml:3:14: cluster.pacemaker: '4' is not valid (did you mean '2'?); expected one of 2, 3",
+    ]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   loadInventory,
 } from "../../topology/inventory/load.js";
 import { crmshValue, shellWord, xmlCommentText } from "../../topology/render/escape.js";
+import { hostMapFor } from "../../topology/render/generation.js";
 import { hostMap, planCluster } from "../../topology/render/plan.js";
 import { planOrError, renderFormat } from "../../topology/render/render.js";
 import { fill, fragment, parseTemplate, TemplateError } from "../../topology/render/template.js";
@@ -278,6 +279,7 @@ describe("render: the plan", () => {
     );
     assert.deepEqual(plan.nodeUtilization[2], {
       node: "hv3",
+      remote: false,
       attributes: [
         ["cpu", "16"],
         ["memory", "131072"],
@@ -386,6 +388,243 @@ describe("render: outputs", () => {
   }
 });
 
+describe("render: policy, dependencies, remote nodes", () => {
+  const remote = async () => (await loadInventory(path.join(FIXTURES, "remote.yaml"))).inventory;
+
+  it("stickiness on by default, and the guests' meta from guest_defaults and their own keys", async () => {
+    const plan = planCluster(await remote());
+    assert.deepEqual(plan.resourceDefaults, [["resource-stickiness", "100"]]);
+    const meta = new Map(plan.guests.map((g) => [g.id, new Map(g.meta)]));
+    assert.deepEqual(
+      [...(meta.get("web1") ?? [])],
+      [
+        ["allow-migrate", "true"],
+        ["migration-threshold", "2"],
+        ["failure-timeout", "300s"],
+        ["priority", "10"],
+      ],
+    );
+    // allow_migrate: false is deliberate: its kvmha check warning is waived with it, by a tag.
+    assert.deepEqual(plan.waivers, [{ tag: "kvmha-waive-guest-no-migrate", ids: ["db1"] }]);
+    assert.equal(meta.get("db1")?.get("migration-threshold"), "1");
+    assert.equal(meta.get("batch1")?.get("target-role"), "Stopped");
+    const web = new Map(plan.guests.map((g) => [g.id, new Map(g.params)]));
+    assert.equal(web.get("web1")?.get("migrateport"), "49200");
+    assert.equal(web.get("web1")?.get("migration_network_suffix"), "-mig");
+    assert.equal(web.get("web2")?.get("migrateuri"), "tcp://%n-mig:49201");
+    const noFailback = checkInventoryText(
+      "x.yaml",
+      fs
+        .readFileSync(path.join(FIXTURES, "remote.yaml"), "utf8")
+        .replace(
+          "  # resource_stickiness: 100",
+          "  resource_stickiness: 0\n  waive: [rules-not-evaluated]",
+        ),
+    ).inventory;
+    const plan0 = planCluster(noFailback);
+    assert.deepEqual(plan0.resourceDefaults, []);
+    // The cluster's waivers cover every resource kvmha creates.
+    const created = [
+      ...plan0.devices.map((d) => d.id),
+      "hv4",
+      "hv5",
+      ...plan0.guests.map((g) => g.id),
+    ];
+    assert.deepEqual(plan0.waivers, [
+      { tag: "kvmha-waive-rules-not-evaluated", ids: created },
+      { tag: "kvmha-waive-no-stickiness", ids: created },
+      { tag: "kvmha-waive-guest-no-migrate", ids: ["db1"] },
+    ]);
+    const crm = (await renderFormat(noFailback, "crmsh", TEMPLATES, "x"))[0]?.text ?? "";
+    assert.match(crm, /^tag kvmha-waive-guest-no-migrate: db1$/m);
+    const pcs = (await renderFormat(noFailback, "pcs", TEMPLATES, "x"))[0]?.text ?? "";
+    assert.match(pcs, /^pcs_f tag create kvmha-waive-guest-no-migrate db1$/m);
+  });
+
+  it("every guest after and with the storage and libvirt clones it needs", async () => {
+    const plan = planCluster(await remote());
+    assert.equal(plan.dependencies.length, 8);
+    assert.deepEqual(plan.dependencies.slice(0, 2), [
+      {
+        guest: "web1",
+        clone: "vm-storage-clone",
+        orderId: "web1-after-vm-storage-clone",
+        colocationId: "web1-with-vm-storage-clone",
+      },
+      {
+        guest: "web1",
+        clone: "libvirtd-clone",
+        orderId: "web1-after-libvirtd-clone",
+        colocationId: "web1-with-libvirtd-clone",
+      },
+    ]);
+    const pcs = (await renderFormat(await remote(), "pcs", TEMPLATES, "r.yaml"))[0]?.text ?? "";
+    assert.match(
+      pcs,
+      /pcs_f constraint order start vm-storage-clone then start web1 kind=Mandatory id=web1-after-vm-storage-clone\n/,
+    );
+    const crm = (await renderFormat(await remote(), "crmsh", TEMPLATES, "r.yaml"))[0]?.text ?? "";
+    assert.match(crm, /order web1-after-libvirtd-clone Mandatory: libvirtd-clone web1\n/);
+    assert.match(crm, /colocation web1-with-libvirtd-clone inf: web1 libvirtd-clone\n/);
+    assert.match(crm, /rsc_defaults rsc-options: resource-stickiness="100"\n/);
+  });
+
+  it("Pacemaker Remote nodes: a connection each, fenced by the same levels, their devices kept off nothing", async () => {
+    const plan = planCluster(await remote());
+    assert.deepEqual(plan.nodes, ["hv1", "hv2", "hv3", "hv4", "hv5"]);
+    assert.deepEqual(
+      plan.remotes.map((r) => [r.id, r.server, r.params]),
+      [
+        ["hv4", "10.4.1.14", [["reconnect_interval", "60s"]]],
+        ["hv5", "hv5", [["reconnect_interval", "30s"]]],
+      ],
+    );
+    assert.deepEqual(
+      plan.levels.filter((l) => l.target === "hv4").map((l) => [l.index, l.devices.join(",")]),
+      [
+        [1, "fence-ipmi-hv4"],
+        [2, "fence-pdu-pdu-a,fence-pdu-pdu-b"],
+      ],
+    );
+    const ipmi = new Map(plan.devices.map((d) => [d.id, d]));
+    assert.equal(ipmi.get("fence-ipmi-hv4")?.avoids, undefined);
+    assert.equal(ipmi.get("fence-ipmi-hv1")?.avoids, "hv1");
+    assert.deepEqual(
+      plan.nodeUtilization.filter((n) => n.remote).map((n) => n.node),
+      ["hv4", "hv5"],
+    );
+    const pcs = (await renderFormat(await remote(), "pcs", TEMPLATES, "r.yaml"))[0]?.text ?? "";
+    // The connections exist before their levels: pcs checks that a level's node exists.
+    assert.ok(
+      pcs.indexOf("cluster node add-remote hv4 10.4.1.14") < pcs.indexOf("level add 1 hv4"),
+    );
+    const cib = (await renderFormat(await remote(), "cib", TEMPLATES, "r.yaml"))[0]?.text ?? "";
+    assert.match(cib, /<node id="hv4" uname="hv4" type="remote">/);
+    assert.match(cib, /<primitive id="hv5" class="ocf" provider="pacemaker" type="remote">/);
+  });
+
+  it("BMC keys: ipmitool_timeout (in the timeouts), method, the Kg key by reference", async () => {
+    const plan = planCluster(await remote());
+    const params = new Map(plan.devices.map((d) => [d.id, new Map(d.params)]));
+    assert.equal(params.get("fence-ipmi-hv1")?.get("ipmitool_timeout"), "3");
+    // 5 + 5 + 5 + 2 x 3 = 21 fixed, 20 + 2 x 3 = 26 per change: off 47 -> 50, reboot 73 -> 75.
+    assert.equal(params.get("fence-ipmi-hv1")?.get("pcmk_reboot_timeout"), "75s");
+    assert.equal(params.get("fence-ipmi-hv1")?.get("pcmk_off_timeout"), "50s");
+    assert.equal(
+      params.get("fence-ipmi-hv2")?.get("hexadecimal_kg_script"),
+      "/bin/cat /etc/kvmha/hv2.kg",
+    );
+    assert.equal(params.get("fence-ipmi-hv3")?.get("method"), "onoff");
+  });
+
+  it("two-node fence races: pcmk_delay_base on the preferred node, pcmk_delay_max everywhere, or priority-fencing-delay", async () => {
+    const two = fs.readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8");
+    const race = (strategy: string): ReturnType<typeof planCluster> =>
+      planCluster(
+        checkInventoryText(
+          "t.yaml",
+          two
+            .replace(
+              "    preferred: hv1          # hv1 wins a fencing race: its IPMI device waits `delay` seconds\n",
+              `    strategy: ${strategy}\n`,
+            )
+            .replace(
+              "    config: /srv/vm/web1.xml\n",
+              "    config: /srv/vm/web1.xml\n    priority: 10\n",
+            ),
+        ).inventory,
+      );
+    const param = (p: ReturnType<typeof planCluster>, id: string, name: string) =>
+      new Map(p.devices.find((d) => d.id === id)?.params).get(name);
+    const random = race("random");
+    for (const id of ["fence-ipmi-hv1", "fence-ipmi-hv2", "fence-pdu-pdu-a", "fence-pdu-pdu-b"]) {
+      assert.equal(param(random, id, "pcmk_delay_max"), "15s", id);
+      assert.equal(param(random, id, "pcmk_delay_base"), undefined, id);
+    }
+    assert.equal(param(random, "fence-ipmi-hv2", "pcmk_reboot_timeout"), "85s");
+    const priority = race("priority");
+    assert.deepEqual(
+      priority.properties.find(([n]) => n === "priority-fencing-delay"),
+      ["priority-fencing-delay", "15s"],
+    );
+    for (const id of ["fence-ipmi-hv1", "fence-ipmi-hv2"]) {
+      assert.equal(param(priority, id, "pcmk_delay_base"), undefined);
+      assert.equal(param(priority, id, "pcmk_reboot_timeout"), "85s", "the delay comes first");
+    }
+    assert.match(priority.stonithTimeout.sum, /^priority-fencing-delay 15 \+ IPMI reboot 70 \+/);
+    const preferred = race("preferred");
+    assert.equal(param(preferred, "fence-ipmi-hv1", "pcmk_delay_base"), "15s");
+    assert.equal(param(preferred, "fence-ipmi-hv2", "pcmk_delay_base"), undefined);
+    const head =
+      (await renderFormat(checkInventoryText("t.yaml", two).inventory, "pcs", TEMPLATES, "t"))[0]
+        ?.text ?? "";
+    assert.match(head, /# Fence race: fencing hv1 waits 15 s/);
+  });
+});
+
+describe("render: for the Pacemaker generation", () => {
+  it("pcs's score spelling: a bare score for pcs 0.11, score= for pcs 0.12", async () => {
+    const { inventory } = await loadInventory(path.join(FIXTURES, "remote.yaml"));
+    const two =
+      (await renderFormat(inventory, "pcs", TEMPLATES, "r", { pacemaker: 2 }))[0]?.text ?? "";
+    const three =
+      (await renderFormat(inventory, "pcs", TEMPLATES, "r", { pacemaker: 3 }))[0]?.text ?? "";
+    assert.match(two, /location add fence-ipmi-hv1-avoids-hv1 fence-ipmi-hv1 hv1 -- -INFINITY\n/);
+    assert.match(
+      three,
+      /location add fence-ipmi-hv1-avoids-hv1 fence-ipmi-hv1 hv1 score=-INFINITY\n/,
+    );
+    assert.match(
+      two,
+      /colocation add web1 with libvirtd-clone INFINITY id=web1-with-libvirtd-clone\n/,
+    );
+    assert.match(
+      three,
+      /colocation add web1 with libvirtd-clone score=INFINITY id=web1-with-libvirtd-clone\n/,
+    );
+    assert.match(two, /^# for Pacemaker 2 \(pcs 0\.11, crmsh 4\.4\)\.$/m);
+    assert.match(three, /^# for Pacemaker 3 \(pcs 0\.12, crmsh 5\)\.$/m);
+    // Properties (placement-strategy) before any utilization: pcs 0.12 warns otherwise.
+    assert.ok(three.indexOf("property set") < three.indexOf("utilization"));
+  });
+
+  it("the inventory's cluster.pacemaker, overridden by the command line's", async () => {
+    const text = fs
+      .readFileSync(path.join(FIXTURES, "two-node.yaml"), "utf8")
+      .replace("  name: kvm-pair\n", "  name: kvm-pair\n  pacemaker: 3\n");
+    const inv = checkInventoryText("t.yaml", text).inventory;
+    assert.equal(planCluster(inv).pacemaker, 3);
+    assert.equal(planCluster(inv, 2).pacemaker, 2);
+    const withoutKey = (await loadInventory(path.join(FIXTURES, "two-node.yaml"))).inventory;
+    assert.equal(planCluster(withoutKey).pacemaker, 2, "Pacemaker 2 when nothing says");
+  });
+
+  it("the host map is spelt by one function of the generation; both escape unit:outlet", async () => {
+    const entries = [{ node: "node-1", outlets: ["1:3", "1:4"] }];
+    assert.equal(hostMapFor(2, entries), "node-1:1\\:3,1\\:4");
+    assert.equal(hostMapFor(3, entries), hostMapFor(2, entries));
+    assert.equal(hostMap(entries), hostMapFor(2, entries));
+    const { inventory } = await loadInventory(path.join(FIXTURES, "multi-outlet.yaml"));
+    const map = (g: 2 | 3) =>
+      new Map(planCluster(inventory, g).devices.find((d) => d.id === "fence-pdu-left")?.params).get(
+        "pcmk_host_map",
+      );
+    assert.equal(map(3), "node-1:1\\:3,1\\:4;node-2:1\\:5,1\\:6;node-3:2\\:1,2\\:2,2\\:3");
+    // crmsh and the CIB XML are the same for both, but for the generation they name.
+    for (const format of ["crmsh", "cib"] as const) {
+      const [a, b] = await Promise.all(
+        ([2, 3] as const).map(async (g) =>
+          (await renderFormat(inventory, format, TEMPLATES, "m", { pacemaker: g }))
+            .map((f) => f.text)
+            .join("")
+            .replace(/Pacemaker [23] \(pcs 0\.1[12], crmsh [45](\.4)?\)/g, "GEN"),
+        ),
+      );
+      assert.equal(a, b, format);
+    }
+  });
+});
+
 /** Runs `kvmha render` in-process with its output captured; a thrown KvmhaError gives its exit code. */
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -470,6 +709,54 @@ describe("render: the command line", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("--pacemaker, else the inventory's, else the live cluster's, else this machine's pacemakerd's", async () => {
+    const two = path.join(FIXTURES, "two-node.yaml");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-gen-"));
+    const saved = process.env.PATH;
+    const stand = (name: string, script: string): void =>
+      fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const cib = path.join(dir, "cib.xml");
+    try {
+      process.env.PATH = `${dir}:${saved ?? "/usr/bin:/bin"}`;
+      // A live cluster: its DC's version wins (read-only: cibadmin --query).
+      fs.writeFileSync(
+        cib,
+        '<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config><cluster_property_set id="cib-bootstrap-options"><nvpair id="v" name="dc-version" value="3.0.0-d8340737c4"/></cluster_property_set></crm_config><nodes/><resources/><constraints/></configuration><status/></cib>',
+      );
+      stand("cibadmin", `[ "$1" = --query ] || exit 64\nexec cat '${cib}'`);
+      stand("pacemakerd", "echo 'Pacemaker 2.1.5'");
+      let r = await cli([two]);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /score=-INFINITY/);
+      assert.match(
+        r.err,
+        /^kvmha render: for Pacemaker 3 \(pcs 0\.12, crmsh 5\), from the live cluster's CIB \(dc-version 3\.0\.0-d8340737c4\) \(--pacemaker 2\|3 or cluster\.pacemaker chooses\)$/m,
+      );
+      // The command line wins, silently.
+      r = await cli([two, "--pacemaker", "2"]);
+      assert.match(r.out, /-- -INFINITY/);
+      assert.equal(r.err, "");
+      // No cluster: this machine's Pacemaker.
+      stand("cibadmin", "echo 'Could not connect to the CIB' >&2; exit 102");
+      stand("pacemakerd", "echo 'Pacemaker 3.0.0'; echo 'Written by Andrew Beekhof'");
+      r = await cli([two]);
+      assert.match(r.out, /score=-INFINITY/);
+      assert.match(r.err, /from pacemakerd --version on this machine \(Pacemaker 3\.0\.0\)/);
+      // Neither: Pacemaker 2, said so.
+      stand("pacemakerd", "exit 1");
+      r = await cli([two]);
+      assert.match(r.out, /-- -INFINITY/);
+      assert.match(
+        r.err,
+        /for Pacemaker 2 .*from the default: no cluster answered and no pacemakerd here/,
+      );
+      assert.match((await cli([two, "--pacemaker", "4"])).err, /--pacemaker '4' is not 2 or 3/);
+    } finally {
+      process.env.PATH = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("usage errors exit 2", async () => {
     assert.equal((await cli([])).code, 2);
     assert.equal((await cli(["x.yaml", "--bogus"])).code, 2);
@@ -512,7 +799,7 @@ describe("render: the command line", () => {
       assert.equal(r.out, "");
       const lines = r.err.trim().split("\n");
       assert.deepEqual(lines, [
-        `${bad}:2:3: unknown key 'nme' in cluster (did you mean 'name'?); expected one of name, stonith_timeout, placement_strategy, two_node, sbd`,
+        `${bad}:2:3: unknown key 'nme' in cluster (did you mean 'name'?); expected one of name, stonith_timeout, placement_strategy, two_node, sbd, pacemaker, resource_stickiness, waive`,
         `${bad}:2:3: cluster.name is missing; expected a cluster name (letters, digits, ._-)`,
         `${bad}:4:11: nodes.a: no way to fence this node; expected bmc, power or cluster.sbd`,
         `${bad}:6:10: nodes.b.bmc: the BMC password is missing; expected password_file (a root-only file) or password_script (a command printing it)`,

@@ -7,6 +7,7 @@
  */
 import { type Element, XmlError, childrenNamed, firstChild, parseXml } from "./xml.js";
 import { parseDurationMs } from "./duration.js";
+import { type Removal, scanPacemaker3 } from "./pacemaker3.js";
 
 export type Attrs = ReadonlyMap<string, string>;
 
@@ -111,6 +112,12 @@ export interface Cib {
   readonly locations: readonly LocationConstraint[];
   /** The status section's node states; undefined when it has none (a configuration file). */
   readonly status: readonly NodeState[] | undefined;
+  /** Tags: each tag's id and the ids it lists (obj_ref), in document order. */
+  readonly tags: ReadonlyMap<string, readonly string[]>;
+  /** The schema the CIB declares (the root's validate-with); undefined for a configuration alone. */
+  readonly validateWith: string | undefined;
+  /** What it uses that Pacemaker 3 removed or deprecated (pacemaker3.ts). */
+  readonly removals: readonly Removal[];
 }
 
 /** A document that is XML but not a CIB we can read. */
@@ -400,6 +407,21 @@ function readStatus(status: Element | undefined): NodeState[] | undefined {
   }));
 }
 
+function readTags(tags: Element | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const tag of tags === undefined ? [] : childrenNamed(tags, "tag")) {
+    const id = tag.attrs.id;
+    if (id === undefined) continue;
+    out.set(
+      id,
+      childrenNamed(tag, "obj_ref")
+        .map((r) => r.attrs.id)
+        .filter((r): r is string => r !== undefined),
+    );
+  }
+  return out;
+}
+
 /** Parses CIB XML (a whole `cibadmin -Q` document, or a `<configuration>` alone). */
 export function parseCib(xml: string): Cib {
   const root = parseXml(xml);
@@ -456,5 +478,8 @@ export function parseCib(xml: string): Cib {
     levels: readLevels(firstChild(configuration, "fencing-topology")),
     locations: readLocations(reader, firstChild(configuration, "constraints")),
     status: readStatus(status),
+    tags: readTags(firstChild(configuration, "tags")),
+    validateWith: root.name === "cib" ? root.attrs["validate-with"] : undefined,
+    removals: scanPacemaker3(root, configuration),
   };
 }

@@ -5,7 +5,9 @@
  * included, as far as they can be evaluated without a clock). Pure.
  */
 import { type Cib, type CibNode, type FencingLevel, type Primitive, addScores } from "./cib.js";
+import type { CorosyncQuorum } from "./corosync.js";
 import { claimOf, isStonith, sameNode } from "./devices.js";
+import { cibGeneration } from "./pacemaker3.js";
 
 /** What the rules work from: the CIB plus what is derived once (node list, devices). */
 export interface CheckContext {
@@ -18,6 +20,15 @@ export interface CheckContext {
   readonly nodesFrom: "cib" | "host-lists";
   readonly devices: readonly Primitive[];
   readonly deviceById: ReadonlyMap<string, Primitive>;
+  /** corosync.conf's quorum settings, when it was read (the live cluster's, or --corosync-conf). */
+  readonly corosync: { readonly file: string; readonly quorum: CorosyncQuorum } | undefined;
+  /** Which Pacemaker runs this CIB (undefined: the CIB does not say). */
+  readonly pacemaker: { readonly major: 2 | 3 | undefined; readonly from: string };
+}
+
+/** What a check knows besides the CIB. */
+export interface CheckInputs {
+  readonly corosync?: { readonly file: string; readonly quorum: CorosyncQuorum } | undefined;
 }
 
 /**
@@ -34,7 +45,7 @@ function remoteNodes(cib: Cib): string[] {
   return names;
 }
 
-export function contextOf(cib: Cib): CheckContext {
+export function contextOf(cib: Cib, inputs: CheckInputs = {}): CheckContext {
   const devices = cib.primitives.filter(isStonith);
   let members = cib.nodes.filter((n: CibNode) => n.type === "member").map((n) => n.uname);
   const remotes = remoteNodes(cib);
@@ -54,6 +65,7 @@ export function contextOf(cib: Cib): CheckContext {
     members = seen.filter((n) => !remotes.some((r) => sameNode(r, n)));
   }
   const nodes = [...members, ...remotes.filter((r) => !members.some((m) => sameNode(m, r)))];
+  const generation = cibGeneration(cib.validateWith, cib.properties.get("dc-version"));
   return {
     cib,
     nodes,
@@ -61,6 +73,8 @@ export function contextOf(cib: Cib): CheckContext {
     nodesFrom,
     devices,
     deviceById: new Map(devices.map((d) => [d.id, d])),
+    corosync: inputs.corosync,
+    pacemaker: { major: generation.pacemaker, from: generation.from },
   };
 }
 

@@ -55,6 +55,26 @@ const RULE_FINDINGS = {
     fix: () =>
       "configure a fence_ipmi device per node and a fence_pdu device per PDU (kvmha render does it from an inventory)",
   },
+  // cluster-wide policy
+  "no-stickiness": {
+    severity: "warning",
+    fix: () =>
+      "pcs resource defaults update resource-stickiness=100 (crmsh: rsc_defaults resource-stickiness=100)",
+  },
+  "quorum-no-tie-breaker": {
+    severity: "warning",
+    fix: (a: { file: string }) =>
+      `in ${a.file}'s quorum section set auto_tie_breaker: 1, or add a quorum device (pcs quorum device add model net host=QNETD algorithm=ffsplit), then reload corosync on every node`,
+  },
+  // what Pacemaker 3 removed or changed
+  "pacemaker3-unsupported": {
+    severity: "error",
+    fix: (a: { fix: string }) => a.fix,
+  },
+  "pacemaker3-upgrade": {
+    severity: "warning",
+    fix: (a: { fix: string }) => `before upgrading to Pacemaker 3: ${a.fix}`,
+  },
   // nodes
   "node-unfenceable": {
     severity: "error",
@@ -140,6 +160,13 @@ const RULE_FINDINGS = {
     severity: "error",
     fix: () =>
       "each node's IPMI device must point at that node's own BMC, with pcmk_host_list=<that node>",
+  },
+  "secret-in-cib": {
+    severity: "warning",
+    fix: (a: { device: string; option: string; script: string | undefined }) =>
+      a.script !== undefined
+        ? `put it in a root-only file and reference that: pcs stonith update ${a.device} ${a.option}= ${a.script}='/bin/cat /etc/kvmha/${a.device}.${a.option}' (or keep it out of the CIB with cibsecret set ${a.device} ${a.option} VALUE)`
+        : `keep it out of the CIB: cibsecret set ${a.device} ${a.option} VALUE (or use kvmha's agent, which takes a *_script)`,
   },
   // two-node clusters
   "two-node-no-delay": {
@@ -234,6 +261,13 @@ export type FindingId = RuleFindingId | ProbeFindingId;
 
 /** The ids the CIB's rules report, and those the probe reports (for the tests that count them). */
 export const RULE_FINDING_IDS = Object.keys(RULE_FINDINGS) as readonly RuleFindingId[];
+/**
+ * The findings a waiver may accept (a resource's or rsc_defaults' meta kvmha-waive, the
+ * inventory's waive): warnings only. An error is never waived: it is an outage waiting to happen.
+ */
+export const WAIVABLE_FINDING_IDS: readonly RuleFindingId[] = RULE_FINDING_IDS.filter(
+  (id) => RULE_FINDINGS[id].severity === "warning",
+);
 export const PROBE_FINDING_IDS = Object.keys(PROBE_FINDINGS) as readonly ProbeFindingId[];
 
 type FixArgs<K extends FindingId> = Parameters<(typeof FINDINGS)[K]["fix"]>;

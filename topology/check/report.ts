@@ -6,6 +6,7 @@
 import type { CheckContext } from "./context.js";
 import type { Finding, Subject } from "./findings.js";
 import { claimOf, familyOf } from "./devices.js";
+import type { WaivedFinding } from "./waivers.js";
 
 export const JSON_FORMAT_VERSION = 1;
 
@@ -28,6 +29,8 @@ export interface Report {
   readonly findings: readonly Finding[];
   readonly probe: readonly ProbeOutcome[] | undefined;
   readonly strict: boolean;
+  /** Warnings a kvmha-waive accepts: shown, never counted. */
+  readonly waived?: readonly WaivedFinding[];
 }
 
 const SUBJECT_ORDER: readonly Subject["kind"][] = [
@@ -38,7 +41,7 @@ const SUBJECT_ORDER: readonly Subject["kind"][] = [
   "resource",
 ];
 
-export function sortFindings(findings: readonly Finding[]): Finding[] {
+export function sortFindings<T extends Finding>(findings: readonly T[]): T[] {
   return [...findings]
     .map((f, i) => ({ f, i }))
     .sort((a, b) => {
@@ -92,6 +95,10 @@ export function formatText(report: Report): string {
     );
     lines.push(`${" ".repeat(8 + width)}  fix: ${f.hint}`);
   }
+  for (const f of sortFindings(report.waived ?? []))
+    lines.push(
+      `WAIVED  ${f.subject.kind} ${f.subject.id}  ${f.id}: ${f.message} (accepted by ${f.waivedBy})`,
+    );
   if (report.probe !== undefined) {
     const probed = report.probe.filter((p) => p.result !== "skipped");
     const ok = probed.filter((p) => p.result === "ok").length;
@@ -105,10 +112,12 @@ export function formatText(report: Report): string {
   }
   const { errors, warnings } = counts(report.findings);
   const code = exitCodeOf(report.findings, report.strict);
+  const waived = report.waived?.length ?? 0;
   lines.push(
-    errors === 0 && warnings === 0
+    (errors === 0 && warnings === 0
       ? "OK: no problem found"
-      : `${code === 0 ? "OK with warnings" : "FAILED"}: ${plural(errors, "error")}, ${plural(warnings, "warning")}`,
+      : `${code === 0 ? "OK with warnings" : "FAILED"}: ${plural(errors, "error")}, ${plural(warnings, "warning")}`) +
+      (waived > 0 ? ` (${waived} waived)` : ""),
   );
   return `${lines.join("\n")}\n`;
 }
@@ -126,8 +135,11 @@ export function formatJson(report: Report): string {
         : { kind: "live", command: report.source.command },
     ok: code === 0,
     exit_code: code,
-    summary: { errors, warnings },
+    summary: { errors, warnings, waived: report.waived?.length ?? 0 },
     checked: {
+      pacemaker: ctx.pacemaker.major ?? null,
+      pacemaker_from: ctx.pacemaker.from,
+      corosync: ctx.corosync?.file ?? null,
       nodes: ctx.nodes,
       remote_nodes: ctx.nodes.filter((n) => !ctx.members.includes(n)),
       nodes_from: ctx.nodesFrom,
@@ -151,6 +163,13 @@ export function formatJson(report: Report): string {
       subject: { kind: f.subject.kind, id: f.subject.id },
       message: f.message,
       hint: f.hint,
+    })),
+    waived: sortFindings(report.waived ?? []).map((f) => ({
+      id: f.id,
+      severity: f.severity,
+      subject: { kind: f.subject.kind, id: f.subject.id },
+      message: f.message,
+      waived_by: f.waivedBy,
     })),
     probe:
       report.probe === undefined

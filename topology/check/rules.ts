@@ -8,6 +8,8 @@ import type { Finding, Rule } from "./findings.js";
 import { fencingEnabled, fencingPresent, twoNodeDelay } from "./rules/cluster.js";
 import { deviceClaims, deviceOnOwnTarget, sharedHardware } from "./rules/devices.js";
 import { guests, ruledSets } from "./rules/guests.js";
+import { pacemaker3 } from "./rules/generation.js";
+import { quorumTieBreaker, secretsInCib, stickiness } from "./rules/policy.js";
 import { fencingTimeouts } from "./rules/timeouts.js";
 import { levelDevices, nodeCoverage } from "./rules/topology.js";
 
@@ -15,11 +17,15 @@ import { levelDevices, nodeCoverage } from "./rules/topology.js";
 export const RULES: readonly Rule[] = [
   fencingEnabled,
   fencingPresent,
+  stickiness,
+  quorumTieBreaker,
+  pacemaker3,
   nodeCoverage,
   levelDevices,
   deviceClaims,
   deviceOnOwnTarget,
   sharedHardware,
+  secretsInCib,
   twoNodeDelay,
   fencingTimeouts,
   guests,

@@ -1,10 +1,13 @@
 /**
  * The inventory's checks across sections, which no field table or schema can say: PDUs referenced
- * but not defined, outlets used twice, a node with no way to be fenced, capacities all or none,
- * resource ids that would collide, two guests on one domain XML.
+ * but not defined, outlets used twice, two nodes on one BMC (or two PDUs on one address), a node
+ * with no way to be fenced, capacities all or none, resource ids that would collide, two guests on
+ * one domain XML.
  */
 import { isSeq, type Node as YamlNode } from "yaml";
-import type { Cluster, Guest, Node, Pdu } from "./model.js";
+import type { Cluster, Dependencies, Guest, Node, Pdu } from "./model.js";
+import { WAIVABLE_FINDING_IDS } from "../check/findings.js";
+import { dependencyNames } from "./policy.js";
 import type { InventoryWalker } from "./validate.js";
 import { type Named, didYouMean } from "./walker.js";
 
@@ -13,10 +16,54 @@ export interface Sections {
   readonly pdus: readonly Named<Pdu>[];
   readonly guests: readonly Named<Guest>[];
   readonly cluster: Named<Cluster> | undefined;
+  readonly dependencies: Named<Dependencies>;
+}
+
+/** corosync's practical size: beyond it, hypervisors join as Pacemaker Remote nodes. */
+const PRACTICAL_MEMBERS = 16;
+
+/** The same box twice, by address and port (as kvmha check's duplicate-bmc sees it). */
+function sameBox<T>(
+  v: InventoryWalker,
+  items: readonly { value: T; at: YamlNode | undefined }[],
+  endpoint: (t: T) => string | undefined,
+  say: (t: T, first: T) => string,
+): void {
+  const seen = new Map<string, T>();
+  for (const item of items) {
+    const key = endpoint(item.value);
+    if (key === undefined) continue;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, item.value);
+    else v.error(item.at, say(item.value, first));
+  }
 }
 
 export function crossCheck(v: InventoryWalker, sections: Sections): void {
-  const { nodes, pdus, guests, cluster } = sections;
+  const { nodes, pdus, guests, cluster, dependencies } = sections;
+  // Fencing one node through a BMC that powers another kills the wrong machine: kvmha check calls
+  // this duplicate-bmc, an error, and so does render.
+  sameBox(
+    v,
+    nodes,
+    (n) =>
+      n.bmc === undefined ? undefined : `${n.bmc.address.toLowerCase()}:${n.bmc.port ?? 623}`,
+    (n, first) =>
+      `nodes.${n.name}.bmc: address ${n.bmc?.address ?? ""} port ${n.bmc?.port ?? 623} is already node '${first.name}'s BMC; expected each node's own BMC (a BMC powers one machine)`,
+  );
+  sameBox(
+    v,
+    pdus,
+    (p) => (p.address === "" ? undefined : `${p.address.toLowerCase()}:${p.port ?? 161}`),
+    (p, first) =>
+      `pdus.${p.name}: address ${p.address} port ${p.port ?? 161} is already PDU '${first.name}'; expected one entry per PDU (list all of its outlets under it)`,
+  );
+  const members = nodes.filter((n) => n.value.remote === undefined);
+  if (members.length > PRACTICAL_MEMBERS && cluster !== undefined)
+    v.warn(
+      cluster.at,
+      `${members.length} cluster members: corosync's membership grows slow and fragile beyond ${PRACTICAL_MEMBERS}; mark the other hypervisors as Pacemaker Remote nodes (remote: {}) instead`,
+    );
   const pduNames = pdus.map((p) => p.value.name);
   // outlet → the node that has it, per PDU
   const used = new Map<string, Map<string, string>>();
@@ -110,17 +157,32 @@ export function crossCheck(v: InventoryWalker, sections: Sections): void {
       `cluster.placement_strategy: set without node capacities; expected capacity (cpu, memory) on every node`,
     );
   }
-  // resource ids must not collide
-  const ids = new Set<string>();
-  for (const n of nodes) if (n.value.bmc !== undefined) ids.add(`fence-ipmi-${n.value.name}`);
-  for (const p of pdus) ids.add(`fence-pdu-${p.value.name}`);
-  if (cluster?.value.sbd !== undefined) ids.add("fence-sbd");
-  for (const g of guests)
-    if (ids.has(g.value.name))
+  // resource ids must not collide: devices, remote nodes' connections, guests, dependencies
+  const ids = new Map<string, string>();
+  for (const n of nodes) {
+    if (n.value.bmc !== undefined) ids.set(`fence-ipmi-${n.value.name}`, "a fencing device");
+    if (n.value.remote !== undefined) ids.set(n.value.name, "a remote node's connection resource");
+  }
+  for (const p of pdus) ids.set(`fence-pdu-${p.value.name}`, "a fencing device");
+  for (const w of WAIVABLE_FINDING_IDS) ids.set(`kvmha-waive-${w}`, "a kvmha check waiver (a tag)");
+  if (cluster?.value.sbd !== undefined) ids.set("fence-sbd", "a fencing device");
+  for (const g of guests) {
+    const other = ids.get(g.value.name);
+    if (other !== undefined)
       v.error(
         g.at,
-        `guests.${g.value.name}: '${g.value.name}' is the id of a fencing device; expected another guest name`,
+        `guests.${g.value.name}: '${g.value.name}' is the id of ${other}; expected another guest name`,
       );
+    else ids.set(g.value.name, "a guest");
+  }
+  for (const d of new Set(dependencyNames(dependencies.value))) {
+    const other = ids.get(d);
+    if (other !== undefined)
+      v.error(
+        dependencies.at,
+        `dependencies: '${d}' is the id of ${other} kvmha creates; expected the id of a clone created outside kvmha`,
+      );
+  }
   // VirtualDomain's config is unique: two resources on one domain XML would start one guest twice.
   const configs = new Map<string, string>();
   for (const g of guests) {

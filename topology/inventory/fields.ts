@@ -1,3 +1,4 @@
+// Why one file: it is the one table of the inventory's fields; split, it would no longer be one.
 /**
  * The inventory's one table of fields: every section's keys, and for each its kind, range,
  * pattern or choices, and what it means. The validator (validate.ts) reads a field's rules from
@@ -7,6 +8,7 @@
  * by hand.
  */
 import { PDU_PROFILES } from "../../lib/pdu-profiles/index.js";
+import { WAIVABLE_FINDING_IDS } from "../check/findings.js";
 
 // Pacemaker node names as corosync/uname give them; device ids are built from them.
 export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -68,6 +70,16 @@ export type Field = Common &
         readonly minItems?: number;
       }
     | {
+        /** A list of names: each matching `pattern`, or one of `choices`; none twice. */
+        readonly kind: "words";
+        /** What the list holds, for messages and the schema: "resource ids of clones". */
+        readonly what: string;
+        /** What one item is, for messages: "a resource id". */
+        readonly item: string;
+        readonly pattern?: RegExp;
+        readonly choices?: () => readonly string[];
+      }
+    | {
         /** A list of absolute paths (SBD's devices). */
         readonly kind: "paths";
         readonly what: string;
@@ -117,7 +129,10 @@ export type Section =
   | "cluster"
   | "two_node"
   | "sbd"
+  | "dependencies"
+  | "guest_defaults"
   | "node"
+  | "remote"
   | "bmc"
   | "supply"
   | "pdu"
@@ -139,6 +154,8 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       },
       pdus: { kind: "list", of: "pdu", what: "PDUs (name, address, snmp_version, …)" },
       guests: { kind: "list", of: "guest", what: "guests (name, config, …)" },
+      dependencies: { kind: "section", section: "dependencies" },
+      guest_defaults: { kind: "section", section: "guest_defaults" },
     },
   },
   cluster: {
@@ -161,20 +178,49 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       },
       two_node: { kind: "section", section: "two_node" },
       sbd: { kind: "section", section: "sbd" },
+      pacemaker: {
+        kind: "choice",
+        choices: fixed("2", "3"),
+        numeric: true,
+        description:
+          "the Pacemaker generation to render for: 2 (pcs 0.11, crmsh 4.4) or 3 (pcs 0.12, crmsh 5); default: --pacemaker, else the live cluster's",
+      },
+      resource_stickiness: {
+        kind: "integer",
+        min: 0,
+        max: 1_000_000,
+        description:
+          "rsc_defaults resource-stickiness (default 100): a running guest or device stays where it is when a failed node returns; 0 lets everything move back",
+      },
+      waive: {
+        kind: "words",
+        what: "kvmha check warnings accepted on purpose, for the whole cluster",
+        item: "a kvmha check warning id",
+        choices: () => WAIVABLE_FINDING_IDS,
+        description:
+          "kvmha check warnings accepted on purpose for the whole cluster (rsc_defaults kvmha-waive)",
+      },
     },
   },
   two_node: {
     description: "two-node clusters only",
     fields: {
+      strategy: {
+        kind: "choice",
+        choices: fixed("preferred", "random", "priority"),
+        description:
+          "how a fence race is broken: preferred (default: fencing the preferred node waits, pcmk_delay_base), random (every device waits up to delay, pcmk_delay_max), priority (fencing the node with the higher-priority guests waits, priority-fencing-delay)",
+      },
       preferred: {
         kind: "text",
         expected: "the name of one of the two nodes",
-        description: "the node that wins a fencing race (default: the first node)",
+        description:
+          "the node that wins a fencing race (strategy preferred; default: the first node)",
       },
       delay: seconds(
         1,
         120,
-        "pcmk_delay_base of the preferred node's IPMI device, seconds (default 15)",
+        "seconds (default 15): pcmk_delay_base of the preferred node's devices, pcmk_delay_max, or priority-fencing-delay",
       ),
     },
   },
@@ -198,6 +244,43 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       },
     },
   },
+  dependencies: {
+    description:
+      "resources the guests need, created outside kvmha (clones): each guest is ordered after them and colocated with them",
+    fields: {
+      storage: {
+        kind: "words",
+        what: "clones of the guests' shared storage (GFS2, OCFS2, NFS, LVM-activate)",
+        item: "a resource id",
+        pattern: ID_NAME,
+        description:
+          "clones of the shared storage the guests' disks and domain XML are on (GFS2, OCFS2, NFS, LVM-activate)",
+      },
+      libvirt: {
+        kind: "text",
+        expected: "the resource id of the libvirt daemon's clone",
+        pattern: ID_NAME,
+        description: "the clone that runs the libvirt daemon (libvirtd, or virtqemud)",
+      },
+    },
+  },
+  guest_defaults: {
+    description: "what every guest gets unless it says otherwise",
+    fields: {
+      migration_threshold: {
+        kind: "integer",
+        min: 0,
+        max: 1_000_000,
+        description:
+          "failures on one node before a guest moves away (meta migration-threshold; default 3; 0: never)",
+      },
+      failure_timeout: seconds(
+        0,
+        86_400,
+        "seconds after which a guest's failures are forgotten (meta failure-timeout; default 600; 0: never)",
+      ),
+    },
+  },
   node: {
     fields: {
       name: {
@@ -215,10 +298,32 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
         description: "the power supplies, one entry per PDU",
       },
       capacity: { kind: "section", section: "utilization" },
+      remote: { kind: "section", section: "remote" },
+    },
+  },
+  remote: {
+    description:
+      "a Pacemaker Remote node (pacemaker-remoted, not a corosync member): fenced like a member, runs guests",
+    fields: {
+      address: {
+        kind: "text",
+        expected: "the address pacemaker-remoted listens on (IPv4, IPv6 or host name)",
+        check: isAddress,
+        description: "where the cluster connects to it (default: the node's name)",
+      },
+      port: { kind: "integer", min: 1, max: 65535, description: "default 3121" },
+      reconnect_interval: seconds(
+        1,
+        3600,
+        "seconds between reconnection attempts once the connection was lost (default 60)",
+      ),
     },
   },
   bmc: {
-    secrets: [{ prefix: "password", what: "the BMC password", required: true }],
+    secrets: [
+      { prefix: "password", what: "the BMC password", required: true },
+      { prefix: "hexadecimal_kg", what: "the BMC's Kg key", required: false },
+    ],
     fields: {
       address: {
         kind: "text",
@@ -248,6 +353,25 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       privlvl: { kind: "choice", choices: fixed("operator", "administrator") },
       login_timeout: seconds(1, 120, "fence_ipmi login_timeout, seconds (default 5)"),
       power_timeout: seconds(1, 600, "fence_ipmi power_timeout, seconds (default 20)"),
+      ipmitool_timeout: seconds(
+        1,
+        60,
+        "fence_ipmi ipmitool_timeout: one request with its retransmissions, seconds (default 2)",
+      ),
+      method: {
+        kind: "choice",
+        choices: fixed("onoff", "cycle"),
+        description:
+          "onoff (default: off read back, then on) or cycle (the BMC's own power cycle, which is not verified)",
+      },
+      hexadecimal_kg_file: {
+        kind: "secret-file",
+        description: "root-only file holding the BMC's Kg key in hexadecimal (two-key login)",
+      },
+      hexadecimal_kg_script: {
+        kind: "secret-script",
+        description: "command printing the BMC's Kg key in hexadecimal on its first line",
+      },
     },
   },
   supply: {
@@ -349,10 +473,51 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
         pattern: /^[a-z][a-z0-9+]*:\/\/\S*$/,
         description: "libvirt URI (default qemu:///system)",
       },
-      allow_migrate: { kind: "boolean", description: "default true" },
+      allow_migrate: {
+        kind: "boolean",
+        description: "default true; false is a deliberate choice kvmha check accepts (waived)",
+      },
       migration: { kind: "section", section: "migration" },
       utilization: { kind: "section", section: "utilization" },
       timeouts: { kind: "section", section: "timeouts" },
+      priority: {
+        kind: "integer",
+        min: 0,
+        max: 1_000_000,
+        description:
+          "meta priority: which guests keep running when not all can (and, with two_node strategy priority, whose node wins a fence race)",
+      },
+      target_role: {
+        kind: "choice",
+        choices: fixed("Started", "Stopped"),
+        description:
+          "meta target-role: Stopped defines the guest without starting it (a staged roll-out: pcs resource enable later)",
+      },
+      migration_threshold: {
+        kind: "integer",
+        min: 0,
+        max: 1_000_000,
+        description: "meta migration-threshold (default: guest_defaults, else 3; 0: never)",
+      },
+      failure_timeout: seconds(
+        0,
+        86_400,
+        "meta failure-timeout, seconds (default: guest_defaults, else 600; 0: never)",
+      ),
+      requires: {
+        kind: "words",
+        what: "the dependencies this guest needs (names under dependencies)",
+        item: "a name under dependencies",
+        pattern: ID_NAME,
+        description: "the dependencies this guest needs (default: every one under dependencies)",
+      },
+      waive: {
+        kind: "words",
+        what: "kvmha check warnings accepted on purpose for this guest",
+        item: "a kvmha check warning id",
+        choices: () => WAIVABLE_FINDING_IDS,
+        description: "kvmha check warnings accepted on purpose for this guest (meta kvmha-waive)",
+      },
     },
   },
   migration: {
@@ -366,6 +531,18 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       },
       speed: { kind: "integer", min: 1, max: 100_000, unit: " MiB/s", description: "MiB/s" },
       downtime: { kind: "integer", min: 1, max: 60_000, unit: " ms", description: "ms" },
+      uri: {
+        kind: "text",
+        expected: "a migration URI such as tcp://%n-mig:49152 (%n: the target node)",
+        pattern: /^[a-z][a-z0-9+]*:\/\/[A-Za-z0-9%._:[\]/-]+$/,
+        description: "VirtualDomain's migrateuri: the state transfer's URI (%n: the target node)",
+      },
+      port: {
+        kind: "integer",
+        min: 1,
+        max: 65535,
+        description: "VirtualDomain's migrateport, for the migration network's URI",
+      },
     },
   },
   utilization: {

@@ -59,6 +59,16 @@ function fieldSchema(f: Field): Json {
         },
         f,
       );
+    case "words": {
+      const choices = f.choices?.();
+      const item: Json =
+        choices !== undefined
+          ? { enum: [...choices] }
+          : f.pattern !== undefined
+            ? { type: "string", pattern: pattern(f.pattern) }
+            : { type: "string", minLength: 1 };
+      return described({ type: "array", uniqueItems: true, items: item }, f);
+    }
     case "paths":
       return described(
         {

@@ -8,11 +8,20 @@
  */
 import { isScalar, isSeq, LineCounter, type Node as YamlNode, parseDocument } from "yaml";
 import { crossCheck } from "./cross-check.js";
+import {
+  type GuestDefaults,
+  dependencies,
+  guestDefaults,
+  guestPolicy,
+  remoteConnection,
+} from "./policy.js";
 import { ID_NAME, NODE_NAME, OUTLET, keysOf } from "./fields.js";
 import {
   type Bmc,
   type Cluster,
   DEFAULTS,
+  type Dependencies,
+  type FenceRace,
   type Guest,
   type GuestTimeouts,
   type Inventory,
@@ -144,21 +153,32 @@ class InventoryWalker extends Walker {
     const nodeList = this.list(m, "nodes");
     const pdus = this.named(this.list(m, "pdus"), "pdus", ID_NAME, (n, p) => this.pdu(n, p));
     const nodes = this.named(nodeList, "nodes", NODE_NAME, (n, p) => this.node(n, p));
+    const deps = dependencies(this, m.get("dependencies"));
+    const defaults = guestDefaults(this, m.get("guest_defaults"));
     const guests = this.named(this.list(m, "guests"), "guests", ID_NAME, (n, p) =>
-      this.guest(n, p),
+      this.guest(n, p, defaults, deps.value),
     );
+    // Pacemaker Remote nodes fence no one: the cluster is its corosync members.
+    const members = nodes.filter((n) => n.value.remote === undefined);
     if (nodeList !== undefined && nodeList.value.length === 0)
       this.error(nodeList.at, "nodes: the list is empty; expected at least two nodes");
     else if (nodeList !== undefined && nodeList.value.length === 1)
       this.error(nodeList.at, "nodes: a cluster needs at least two nodes to fence one another");
-    const cluster = clusterNode === undefined ? undefined : this.cluster(clusterNode, nodes);
-    crossCheck(this, { nodes, pdus, guests, cluster });
+    else if (nodeList !== undefined && nodes.length >= 2 && members.length < 2)
+      this.error(
+        nodeList.at,
+        `nodes: ${members.length === 0 ? "no node is" : "only one node is"} a cluster member (the others are remote); expected at least two members, which fence the remote nodes and one another`,
+      );
+    const cluster =
+      clusterNode === undefined ? undefined : this.cluster(clusterNode, members, guests);
+    crossCheck(this, { nodes, pdus, guests, cluster, dependencies: deps });
     if (cluster === undefined) return undefined;
     return {
       cluster: cluster.value,
       nodes: nodes.map((n) => n.value),
       pdus: pdus.map((p) => p.value),
       guests: guests.map((g) => g.value),
+      dependencies: deps.value,
     };
   }
 
@@ -191,22 +211,30 @@ class InventoryWalker extends Walker {
     return out;
   }
 
-  private cluster(node: YamlNode, nodes: readonly Named<Node>[]): Named<Cluster> | undefined {
+  private cluster(
+    node: YamlNode,
+    nodes: readonly Named<Node>[],
+    guests: readonly Named<Guest>[],
+  ): Named<Cluster> | undefined {
     const m = this.map(node, "cluster", "cluster");
     if (m === undefined) return undefined;
     const name = this.text(m, "name");
     const stonithTimeout = this.integer(m, "stonith_timeout");
     const placement = this.choice(m, "placement_strategy");
+    const pacemaker = this.choice(m, "pacemaker")?.value;
+    const stickiness = this.integer(m, "resource_stickiness");
+    const waive = this.words(m, "waive")?.value ?? [];
     let twoNode: TwoNode | undefined;
     const twoNodeNode = m.get("two_node");
     if (nodes.length === 2) {
       const first = nodes[0]?.value.name ?? "";
-      twoNode = { preferred: first, delay: DEFAULTS.twoNodeDelay };
+      twoNode = { preferred: first, delay: DEFAULTS.twoNodeDelay, strategy: "preferred" };
       const t =
         twoNodeNode === undefined
           ? undefined
           : this.map(twoNodeNode, "two_node", m.field("two_node"));
       if (t !== undefined) {
+        const strategy = (this.choice(t, "strategy")?.value ?? "preferred") as FenceRace;
         const preferred = this.text(t, "preferred");
         const delay = this.integer(t, "delay");
         const names = nodes.map((n) => n.value.name);
@@ -215,15 +243,26 @@ class InventoryWalker extends Walker {
             preferred.at,
             `cluster.two_node.preferred: node '${preferred.value}' is not defined${didYouMean(preferred.value, names)}; expected one of ${names.join(", ")}`,
           );
+        if (preferred !== undefined && strategy !== "preferred")
+          this.error(
+            preferred.at,
+            `cluster.two_node.preferred: only with strategy preferred (this cluster's is ${strategy}); expected no preferred node`,
+          );
+        if (strategy === "priority" && !guests.some((g) => (g.value.priority ?? 0) > 0))
+          this.error(
+            t.get("strategy"),
+            "cluster.two_node.strategy: priority needs guests with a priority (priority-fencing-delay delays fencing the node whose resources have the higher priority; with none, both nodes fence each other at once); expected priority on the guests that matter most",
+          );
         twoNode = {
           preferred: preferred?.value ?? first,
           delay: delay?.value ?? DEFAULTS.twoNodeDelay,
+          strategy,
         };
       }
     } else if (twoNodeNode !== undefined && nodes.length > 2) {
       this.error(
         twoNodeNode,
-        `cluster.two_node: the cluster has ${nodes.length} nodes; expected two_node only in a two-node cluster`,
+        `cluster.two_node: the cluster has ${nodes.length} member nodes; expected two_node only in a two-node cluster`,
       );
     }
     let sbd: Sbd | undefined;
@@ -245,6 +284,9 @@ class InventoryWalker extends Walker {
         placementStrategy: placement?.value as Cluster["placementStrategy"],
         twoNode,
         sbd,
+        pacemaker: pacemaker === "2" ? 2 : pacemaker === "3" ? 3 : undefined,
+        resourceStickiness: stickiness?.value ?? DEFAULTS.resourceStickiness,
+        waive,
       },
       at: node,
     };
@@ -264,9 +306,21 @@ class InventoryWalker extends Walker {
     const capacityNode = m.get("capacity");
     const capacity =
       capacityNode === undefined ? undefined : this.utilization(capacityNode, m.field("capacity"));
+    const remoteNode = m.get("remote");
+    const remote =
+      remoteNode === undefined ? undefined : remoteConnection(this, remoteNode, m.field("remote"));
     if (name === undefined) return undefined;
+    // A remote node's name is its connection resource's id too: an XML ID.
+    if (remote !== undefined && !ID_NAME.test(name.value))
+      this.error(
+        m.get("name"),
+        `${path}.name: '${name.value}' cannot be a remote node's name (it is the id of its connection resource); expected a letter or _ first`,
+      );
     if (bmcNode !== undefined) this.bmcWritten.add(name.value);
-    return { value: { name: name.value, bmc, power: supplies, capacity }, at: m.get("name") };
+    return {
+      value: { name: name.value, bmc, power: supplies, capacity, remote },
+      at: m.get("name"),
+    };
   }
 
   private bmc(node: YamlNode, path: string): Bmc | undefined {
@@ -281,6 +335,14 @@ class InventoryWalker extends Walker {
     const privlvl = this.choice(m, "privlvl");
     const login = this.integer(m, "login_timeout");
     const powerT = this.integer(m, "power_timeout");
+    const request = this.integer(m, "ipmitool_timeout");
+    const method = this.choice(m, "method")?.value;
+    const kg = this.secret(m, "hexadecimal_kg");
+    if (method === "cycle")
+      this.warn(
+        m.get("method"),
+        `${m.field("method")}: cycle asks the BMC for a power cycle, which fence_ipmi cannot read back: the node may never have been off (onoff, the default, proves it)`,
+      );
     if (address === undefined) return undefined;
     return {
       address: address.value,
@@ -292,6 +354,9 @@ class InventoryWalker extends Walker {
       privlvl: privlvl?.value as Bmc["privlvl"],
       loginTimeout: login?.value ?? DEFAULTS.ipmiLoginTimeout,
       powerTimeout: powerT?.value ?? DEFAULTS.ipmiPowerTimeout,
+      requestTimeout: request?.value ?? DEFAULTS.ipmiRequestTimeout,
+      method: method === "onoff" || method === "cycle" ? method : undefined,
+      kg,
     };
   }
 
@@ -450,7 +515,12 @@ class InventoryWalker extends Walker {
       );
   }
 
-  private guest(item: YamlNode, path: string): Named<Guest> | undefined {
+  private guest(
+    item: YamlNode,
+    path: string,
+    defaults: GuestDefaults,
+    deps: Dependencies,
+  ): Named<Guest> | undefined {
     const m = this.map(item, "guest", path);
     if (m === undefined) return undefined;
     const name = this.text(m, "name");
@@ -463,6 +533,8 @@ class InventoryWalker extends Walker {
       networkSuffix: undefined,
       speed: undefined,
       downtime: undefined,
+      uri: undefined,
+      port: undefined,
     };
     const migNode = m.get("migration");
     const g =
@@ -474,6 +546,8 @@ class InventoryWalker extends Walker {
         networkSuffix: this.text(g, "network_suffix")?.value,
         speed: this.integer(g, "speed")?.value,
         downtime: this.integer(g, "downtime")?.value,
+        uri: this.text(g, "uri")?.value,
+        port: this.integer(g, "port")?.value,
       };
     const utilNode = m.get("utilization");
     const utilization =
@@ -496,6 +570,7 @@ class InventoryWalker extends Walker {
       t.migrateTo = this.integer(tm, "migrate_to")?.value ?? t.migrateTo;
       t.migrateFrom = this.integer(tm, "migrate_from")?.value ?? t.migrateFrom;
     }
+    const policy = guestPolicy(this, m, defaults, deps);
     if (name === undefined) return undefined;
     return {
       value: {
@@ -506,6 +581,7 @@ class InventoryWalker extends Walker {
         migration,
         utilization,
         timeouts: t,
+        ...policy,
       },
       at: m.get("name"),
     };

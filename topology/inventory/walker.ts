@@ -350,6 +350,44 @@ export class Walker {
     return undefined;
   }
 
+  /** A list of names (resource ids, finding ids), by the table's pattern or choices; none twice. */
+  words(m: MapView, key: string): Named<string[]> | undefined {
+    const f = fieldOf(m.section, key);
+    if (f.kind !== "words") throw new Error(`${key} is not a list of names`);
+    const node = m.get(key);
+    if (node === undefined) return undefined;
+    if (!isSeq(node)) {
+      this.error(node, `${m.field(key)}: ${describe(node)}, expected a list of ${f.what}`);
+      return undefined;
+    }
+    const choices = f.choices?.();
+    const expected = choices === undefined ? f.item : `${f.item}: one of ${choices.join(", ")}`;
+    const words: string[] = [];
+    for (const [i, item] of (node.items as YamlNode[]).entries()) {
+      const at = `${m.field(key)}[${i}]`;
+      const text = isScalar(item) && typeof item.value === "string" ? item.value : undefined;
+      if (text === undefined) {
+        this.error(item, `${at}: ${describe(item)}, expected ${expected}`);
+        continue;
+      }
+      const valid =
+        !CONTROL.test(text) &&
+        (f.pattern === undefined || f.pattern.test(text)) &&
+        (choices === undefined || choices.includes(text));
+      if (!valid) {
+        const hint = choices === undefined ? "" : didYouMean(text, choices);
+        this.error(item, `${at}: '${printable(text)}' is not valid${hint}; expected ${expected}`);
+        continue;
+      }
+      if (words.includes(text)) {
+        this.error(item, `${at}: '${text}' is listed twice; expected each once`);
+        continue;
+      }
+      words.push(text);
+    }
+    return { value: words, at: node };
+  }
+
   /** A list of absolute paths (SBD's devices), by the table's bounds. */
   paths(m: MapView, key: string): string[] | undefined {
     const f = fieldOf(m.section, key);

@@ -1,6 +1,13 @@
 /** The plan spelt as a CIB XML fragment and its apply script (crm-templates/cib.xml.tmpl). Pure. */
 import { shellWord, xmlCommentText, xmlValue } from "./escape.js";
-import { avoidConstraint, guestOps, scriptHead, stonithTimeoutNote } from "./common.js";
+import { describeGeneration } from "./generation.js";
+import {
+  avoidConstraint,
+  guestOps,
+  remoteNodeName,
+  scriptHead,
+  stonithTimeoutNote,
+} from "./common.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
 
@@ -21,12 +28,36 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
       fill(t, "property", { name: xmlValue(name), value: xmlValue(value) }),
     ),
   );
+  const remoteNodes = plan.nodeUtilization
+    .filter((n) => n.remote)
+    .map((n) => {
+      const node = remoteNodeName(n.node);
+      return fill(t, "remote-node", {
+        node,
+        pairs: joinFragments(
+          n.attributes.map(([name, value]) =>
+            fill(t, "remote-node-pair", { node, name: xmlValue(name), value: xmlValue(value) }),
+          ),
+        ),
+      });
+    });
   w(
     fill(t, "header", {
       cluster: xmlCommentText(plan.cluster),
       inventory: xmlCommentText(source),
+      generation: xmlCommentText(describeGeneration(plan.pacemaker)),
       timeout_note: xmlCommentText(stonithTimeoutNote(plan)),
       properties,
+      defaults:
+        plan.resourceDefaults.length > 0
+          ? fill(t, "resource-defaults", {
+              pairs: nvpairs("rsc-options", plan.resourceDefaults),
+            })
+          : fragment(""),
+      nodes:
+        remoteNodes.length > 0
+          ? fill(t, "remote-nodes", { nodes: joinFragments(remoteNodes) })
+          : fragment(""),
     }),
   );
   for (const d of plan.devices) {
@@ -47,6 +78,14 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
       }),
     );
   }
+  for (const r of plan.remotes)
+    w(
+      fill(t, "remote", {
+        id: xmlValue(r.id),
+        params: nvpairs(`${r.id}-instance_attributes`, [["server", r.server], ...r.params]),
+        ops: joinFragments(guestOps(t, r, xmlValue, { id: xmlValue(r.id) })),
+      }),
+    );
   for (const g of plan.guests) {
     const ops = guestOps(t, g, xmlValue, { id: xmlValue(g.id) });
     w(
@@ -69,6 +108,15 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
   for (const d of plan.devices) {
     for (const f of avoidConstraint(t, d, xmlValue)) w(f);
   }
+  for (const d of plan.dependencies)
+    w(
+      fill(t, "dependency", {
+        order: xmlValue(d.orderId),
+        colocation: xmlValue(d.colocationId),
+        clone: xmlValue(d.clone),
+        guest: xmlValue(d.guest),
+      }),
+    );
   w(fill(t, "topology", {}));
   for (const l of plan.levels)
     w(
@@ -78,11 +126,21 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
         devices: xmlValue(l.devices.join(",")),
       }),
     );
-  w(fill(t, "footer", {}));
+  const tags = plan.waivers.map((x) =>
+    fill(t, "tag", {
+      tag: xmlValue(x.tag),
+      refs: joinFragments(x.ids.map((id) => fill(t, "tag-ref", { id: xmlValue(id) }))),
+    }),
+  );
+  w(
+    fill(t, "footer", {
+      tags: tags.length > 0 ? fill(t, "tags", { tags: joinFragments(tags) }) : fragment(""),
+    }),
+  );
 
   const apply: Fragment[] = scriptHead(t, plan, source, "apply");
   apply.push(fill(t, "apply-start", {}));
-  for (const n of plan.nodeUtilization) {
+  for (const n of plan.nodeUtilization.filter((x) => !x.remote)) {
     for (const [name, value] of n.attributes)
       apply.push(
         fill(t, "apply-node-utilization", {

@@ -1,6 +1,7 @@
 /** What every format's rendering shares: stable ids, the notes, the scripts' head, guest ops. */
 import { commentText } from "./escape.js";
-import type { GuestResource, Plan, StonithDevice } from "./plan.js";
+import { describeGeneration } from "./generation.js";
+import type { Op, Plan, StonithDevice } from "./plan.js";
 import { type Fragment, fill, fragment, type Template } from "./template.js";
 
 /** ids of the constraints keeping each IPMI device off its node (stable; docs/templates.md). */
@@ -13,10 +14,12 @@ export function avoidConstraint(
   t: Template,
   d: StonithDevice,
   word: (s: string) => Fragment,
+  more: Readonly<Record<string, Fragment>> = {},
 ): Fragment[] {
   if (d.avoids === undefined) return [];
   return [
     fill(t, "avoid", {
+      ...more,
       constraint: word(avoidId(d.id, d.avoids)),
       device: word(d.id),
       node: word(d.avoids),
@@ -31,32 +34,44 @@ export function stonithTimeoutNote(plan: Plan): string {
   return `${s.seconds} s: the longest fencing is ${s.worstNode}'s, every level failing (${s.sum}), + 20%, rounded up to 10 s`;
 }
 
+/** How a two-node cluster's fence race is broken, one line for the scripts' heads. */
+function raceNote(twoNode: NonNullable<Plan["twoNode"]>): string {
+  switch (twoNode.strategy) {
+    case "random":
+      return `Fence race: every device waits a random delay of up to ${twoNode.delay} s (pcmk_delay_max), so both nodes rarely shoot at the same moment.`;
+    case "priority":
+      return `Fence race: fencing the node that runs the guests with the higher total priority waits ${twoNode.delay} s (priority-fencing-delay), so that node survives.`;
+    default:
+      return `Fence race: fencing ${twoNode.preferred} waits ${twoNode.delay} s (pcmk_delay_base on its IPMI device, and for its outlets on the PDU devices), so when both nodes shoot at once, ${twoNode.preferred} survives.`;
+  }
+}
+
 /**
  * A script's head (`part`: pcs's "header", the apply scripts' "apply"): which cluster, from which
- * inventory; and for a two-node cluster, what corosync.conf's quorum section needs.
+ * inventory, for which Pacemaker; and for a two-node cluster, what corosync.conf's quorum section
+ * needs and how the fence race is broken.
  */
 export function scriptHead(t: Template, plan: Plan, source: string, part: string): Fragment[] {
   const head = [
-    fill(t, part, { cluster: commentText(plan.cluster), inventory: commentText(source) }),
+    fill(t, part, {
+      cluster: commentText(plan.cluster),
+      inventory: commentText(source),
+      generation: commentText(describeGeneration(plan.pacemaker)),
+    }),
   ];
   if (plan.twoNode !== undefined)
-    head.push(
-      fill(t, "two-node", {
-        preferred: commentText(plan.twoNode.preferred),
-        delay: fragment(String(plan.twoNode.delay)),
-      }),
-    );
+    head.push(fill(t, "two-node", { race: commentText(raceNote(plan.twoNode)) }));
   return head;
 }
 
-/** A guest's operations, each as the format spells it (`word`), with what else its "op" needs. */
+/** Operations (a guest's, a remote connection's), each as the format spells it (`word`). */
 export function guestOps(
   t: Template,
-  g: GuestResource,
+  r: { readonly ops: readonly Op[] },
   word: (s: string) => Fragment,
   more: Readonly<Record<string, Fragment>> = {},
 ): Fragment[] {
-  return g.ops.map((o) =>
+  return r.ops.map((o) =>
     fill(t, "op", {
       ...more,
       name: word(o.name),
@@ -64,4 +79,14 @@ export function guestOps(
       timeout: fragment(String(o.timeout)),
     }),
   );
+}
+
+/**
+ * A remote node's name where it lands in XML inside a shell word, or in crmsh: the inventory
+ * allows only a letter or _ and then letters, digits, ._- for it, plain in all three syntaxes.
+ */
+export function remoteNodeName(name: string): Fragment {
+  if (!/^[A-Za-z_][A-Za-z0-9._-]*$/.test(name))
+    throw new Error(`remote node name '${name}' is not a plain id`);
+  return fragment(name);
 }

@@ -1,6 +1,12 @@
 /** The plan spelt as a crmsh configuration and its apply script (crm-templates/crmsh.crm.tmpl). Pure. */
 import { commentText, crmshValue } from "./escape.js";
-import { avoidConstraint, guestOps, scriptHead, stonithTimeoutNote } from "./common.js";
+import {
+  avoidConstraint,
+  guestOps,
+  remoteNodeName,
+  scriptHead,
+  stonithTimeoutNote,
+} from "./common.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
 import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
 
@@ -38,6 +44,14 @@ export function renderCrmsh(
     );
     for (const f of avoidConstraint(t, d, word)) w(f);
   }
+  for (const r of plan.remotes)
+    w(
+      fill(t, "remote", {
+        id: word(r.id),
+        params: params([["server", r.server], ...r.params]),
+        ops: joinFragments(guestOps(t, r, word)),
+      }),
+    );
   for (const g of plan.guests) {
     const ops = guestOps(t, g, word);
     w(
@@ -53,8 +67,24 @@ export function renderCrmsh(
       }),
     );
   }
+  for (const d of plan.dependencies)
+    w(
+      fill(t, "dependency", {
+        order: word(d.orderId),
+        colocation: word(d.colocationId),
+        clone: word(d.clone),
+        guest: word(d.guest),
+      }),
+    );
   for (const n of plan.nodeUtilization)
-    w(fill(t, "node-utilization", { node: word(n.node), pairs: pairs(n.attributes) }));
+    w(
+      n.remote
+        ? fill(t, "remote-node-utilization", {
+            node: remoteNodeName(n.node),
+            pairs: pairs(n.attributes),
+          })
+        : fill(t, "node-utilization", { node: word(n.node), pairs: pairs(n.attributes) }),
+    );
   const targets = plan.nodes
     .map((node) => {
       const levels = plan.levels.filter((l) => l.target === node).sort((a, b) => a.index - b.index);
@@ -73,6 +103,10 @@ export function renderCrmsh(
       timeout_note: commentText(stonithTimeoutNote(plan)),
     }),
   );
+  if (plan.resourceDefaults.length > 0)
+    w(fill(t, "resource-defaults", { pairs: pairs(plan.resourceDefaults) }));
+  for (const x of plan.waivers)
+    w(fill(t, "waiver", { tag: word(x.tag), ids: fragment(x.ids.join(" ")) }));
 
   const apply: Fragment[] = scriptHead(t, plan, source, "apply");
   apply.push(fill(t, "apply-start", {}));

@@ -9,7 +9,7 @@ import type { Inventory } from "../inventory/model.js";
 import { renderCib } from "./cib.js";
 import { renderCrmsh } from "./crmsh.js";
 import { renderPcs } from "./pcs.js";
-import { type Plan, PlanError, planCluster } from "./plan.js";
+import { type Generation, type Plan, PlanError, planCluster } from "./plan.js";
 import { type Template, TemplateError } from "./template.js";
 import { type Format, loadTemplate } from "./templates.js";
 import { UsageError } from "../../lib/errors.js";
@@ -20,10 +20,23 @@ export interface RenderedFile {
   readonly executable: boolean;
 }
 
+/** What rendering may be told besides the inventory. */
+export interface RenderOptions {
+  /**
+   * The Pacemaker generation to render for (the command line's --pacemaker, or what a live cluster
+   * says); the inventory's cluster.pacemaker when absent, else Pacemaker 2.
+   */
+  readonly pacemaker?: Generation | undefined;
+}
+
 /** The plan, with its errors in the inventory's FILE:LINE:COL form. */
-export function planOrError(inventory: Inventory, source: string): Plan {
+export function planOrError(
+  inventory: Inventory,
+  source: string,
+  options: RenderOptions = {},
+): Plan {
   try {
-    return planCluster(inventory);
+    return planCluster(inventory, options.pacemaker);
   } catch (err) {
     if (err instanceof PlanError)
       throw new InventoryError([
@@ -53,8 +66,9 @@ export async function renderFormat(
   format: Format,
   templateDir: string,
   source: string,
+  options: RenderOptions = {},
 ): Promise<RenderedFile[]> {
-  const plan = planOrError(inventory, source);
+  const plan = planOrError(inventory, source, options);
   const template = await loadTemplate(templateDir, format);
   try {
     return renderWith(plan, format, template, source);

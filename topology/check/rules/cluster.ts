@@ -1,6 +1,6 @@
 /** Cluster-wide fencing: is it on, is there anything to fence with, and the two-node shoot-out. */
-import type { Cib, FencingLevel, Primitive } from "../cib.js";
-import { type CheckContext, isFalse, levelsFor } from "../context.js";
+import { type Cib, type FencingLevel, type Primitive, parseScore } from "../cib.js";
+import { type CheckContext, isFalse, levelsFor, metaOf } from "../context.js";
 import { claims, delayOf } from "../devices.js";
 import { parseDurationMs } from "../duration.js";
 import { type Rule, cluster, finding } from "../findings.js";
@@ -46,8 +46,13 @@ function firstDevicesFor(ctx: CheckContext, node: string): Primitive[] {
 
 export const twoNodeDelay: Rule = (ctx) => {
   if (ctx.members.length !== 2 || ctx.devices.length === 0) return [];
+  // priority-fencing-delay delays fencing the node whose resources have the higher priority: with
+  // no resource priority at all, both nodes are equal and neither waits.
   const priorityDelay = parseDurationMs(ctx.cib.properties.get("priority-fencing-delay")) ?? 0;
-  if (priorityDelay > 0) return [];
+  const prioritized = ctx.cib.primitives.some(
+    (p) => (parseScore(metaOf(ctx.cib, p, "priority")) ?? 0) > 0,
+  );
+  if (priorityDelay > 0 && prioritized) return [];
   const [a, b] = ctx.members as [string, string];
   const delayFor = (node: string): { base: number; random: boolean } => {
     const devices = firstDevicesFor(ctx, node);
@@ -67,9 +72,12 @@ export const twoNodeDelay: Rule = (ctx) => {
     finding(
       "two-node-no-delay",
       cluster(),
-      da.base === 0
+      (da.base === 0
         ? `two-node cluster without a fencing delay: when the link between ${a} and ${b} fails, each fences the other at once and both go down`
-        : `two-node cluster with the same fencing delay (${da.base} s) for ${a} and ${b}: both still fence each other at once`,
+        : `two-node cluster with the same fencing delay (${da.base} s) for ${a} and ${b}: both still fence each other at once`) +
+        (priorityDelay > 0
+          ? " (priority-fencing-delay is set, but no resource has a priority, so neither node's fencing waits)"
+          : ""),
       { node: a },
     ),
   ];

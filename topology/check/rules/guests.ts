@@ -5,7 +5,7 @@ import { isStonith } from "../devices.js";
 import { parseDurationMs, showSeconds } from "../duration.js";
 import { type Finding, type Rule, deviceSubject, finding, resourceSubject } from "../findings.js";
 
-function isGuest(p: Primitive): boolean {
+export function isGuest(p: Primitive): boolean {
   return p.class === "ocf" && p.type === "VirtualDomain";
 }
 
