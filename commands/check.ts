@@ -16,7 +16,13 @@ import {
 } from "../topology/check/report.js";
 import { contextOf } from "../topology/check/context.js";
 import { runRules } from "../topology/check/rules.js";
-import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
+import {
+  type CliCommand,
+  EXIT_USAGE,
+  helpText,
+  parseCommandLine,
+  writeStdout,
+} from "../lib/cli/args.js";
 import { VERSION } from "../lib/cli/version.js";
 import { Deadline } from "../lib/deadline.js";
 import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
@@ -38,6 +44,10 @@ export const checkCommand: CliCommand = {
     { name: "json", help: "one JSON document on stdout instead of lines (docs/check.md)" },
     { name: "strict", help: "exit 1 on warnings too" },
     { name: "probe", help: "also ask every fencing device, read-only, through kvmha's agents" },
+    {
+      name: "run-scripts",
+      help: "with --cib FILE and --probe: run the file's password_script (and other _script) commands and give its devices this node's cibsecrets; without it such devices are not probed (the live CIB's are always used)",
+    },
     { name: "probe-timeout", value: "S", help: "seconds one agent run may take (default 30)" },
     { name: "probe-jobs", value: "N", help: "agent runs at once (default 4)" },
     {
@@ -64,6 +74,7 @@ interface Args {
   json: boolean;
   strict: boolean;
   probe: boolean;
+  runScripts: boolean;
   timeoutS: number;
   probeTimeoutS: number;
   probeJobs: number;
@@ -96,6 +107,7 @@ export function parseArgs(args: readonly string[]): Args {
     json: false,
     strict: false,
     probe: false,
+    runScripts: false,
     timeoutS: 30,
     probeTimeoutS: 30,
     probeJobs: 4,
@@ -108,11 +120,14 @@ export function parseArgs(args: readonly string[]): Args {
     typeof v[name] === "string" ? v[name] : undefined;
   if (v.live === true && str("cib") !== undefined)
     throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
+  if (v["run-scripts"] === true && v.probe !== true)
+    throw new UsageError("--run-scripts is for --probe (kvmha check --help)", EXIT_USAGE);
   return {
     cib: str("cib"),
     json: v.json === true,
     strict: v.strict === true,
     probe: v.probe === true,
+    runScripts: v["run-scripts"] === true,
     timeoutS: positiveNumber("--timeout", str("timeout"), 30),
     probeTimeoutS: positiveNumber("--probe-timeout", str("probe-timeout"), 30),
     probeJobs: positiveNumber("--probe-jobs", str("probe-jobs"), 4, true),
@@ -192,11 +207,11 @@ export async function main(args: readonly string[]): Promise<number> {
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(helpText(checkCommand));
+    await writeStdout(helpText(checkCommand));
     return 0;
   }
   if (parsed.version) {
-    process.stdout.write(`kvmha ${VERSION}\n`);
+    await writeStdout(`kvmha ${VERSION}\n`);
     return 0;
   }
   const source: Source =
@@ -229,12 +244,15 @@ export async function main(args: readonly string[]): Promise<number> {
       agentDir: dir,
       timeoutMs: Math.round(parsed.probeTimeoutS * 1000),
       jobs: parsed.probeJobs,
+      // The live CIB's commands are the cluster's own (it runs them whenever it fences); a file's
+      // are whoever wrote it: run only when the admin says so.
+      runScripts: source.kind === "live" || parsed.runScripts,
     };
     const result = await probeDevices(ctx, options);
     findings.push(...result.findings);
     probe = result.outcomes;
   }
   const report: Report = { source, ctx, findings, probe, strict: parsed.strict };
-  process.stdout.write(parsed.json ? formatJson(report) : formatText(report));
+  await writeStdout(parsed.json ? formatJson(report) : formatText(report));
   return exitCodeOf(findings, parsed.strict);
 }
