@@ -151,6 +151,7 @@ export function formatJson(report: Report): string {
       subject: { kind: f.subject.kind, id: f.subject.id },
       message: f.message,
       hint: f.hint,
+      commands: f.commands ?? null,
     })),
     probe:
       report.probe === undefined

@@ -70,7 +70,17 @@ export const twoNodeDelay: Rule = (ctx) => {
       da.base === 0
         ? `two-node cluster without a fencing delay: when the link between ${a} and ${b} fails, each fences the other at once and both go down`
         : `two-node cluster with the same fencing delay (${da.base} s) for ${a} and ${b}: both still fence each other at once`,
-      { node: a },
+      {
+        node: a,
+        other: b,
+        // Render's default delay (15 s) above what both have now.
+        seconds: da.base + 15,
+        // A device the fencer also uses first for the other node needs a per-node delay.
+        devices: firstDevicesFor(ctx, a).map((d) => ({
+          id: d.id,
+          shared: claims(d, b).claimed !== "no" || firstDevicesFor(ctx, b).includes(d),
+        })),
+      },
     ),
   ];
 };
