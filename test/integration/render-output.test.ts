@@ -15,7 +15,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { agentPath, assertBuiltAfter } from "../lab/agents.js";
-import { type RunResult, run } from "../lab/clients.js";
+import { type RunResult, inPrivateMounts, run } from "../lab/clients.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ENTRY = path.join(ROOT, "lib/cli/entry.ts");
@@ -153,24 +153,11 @@ describe("kvmha render --output: the directory and its files", () => {
       `ls -A "${out}"`,
       `find "${out}" -size 0`,
     ].join("\n");
-    const r = await run(
-      "unshare",
-      [
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "/bin/sh",
-        "-c",
-        script,
-        "sh",
-        process.execPath,
-        "--import",
-        "tsx",
-        ENTRY,
-      ],
-      { env: { PATH, LC_ALL: "C" }, killAfterMs: 120_000 },
-    );
+    const mounted = inPrivateMounts(script, [process.execPath, "--import", "tsx", ENTRY]);
+    const r = await run(mounted.program, mounted.args, {
+      env: { PATH, LC_ALL: "C" },
+      killAfterMs: 120_000,
+    });
     assert.notEqual(r.code, 90, `the first render failed:\n${r.stdout}${r.stderr}`);
     const lines = r.stdout.trim().split("\n");
     assert.equal(lines[0], "second render: 1", r.stdout + r.stderr);
@@ -279,12 +266,10 @@ describe("the built executable renders alone", () => {
     fs.copyFileSync(INVENTORY, inventory);
     // The checkout (and so crm-templates/) is covered by an empty tmpfs; dist/ with it.
     const script = `mount -t tmpfs -o size=1m kvmha-hide "${ROOT}" && cd "${cwd}" && exec "${lone}/kvmha" render "${inventory}" "$@"`;
-    const lonely = (args: readonly string[]): Promise<RunResult> =>
-      run(
-        "unshare",
-        ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", ...args],
-        { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 },
-      );
+    const lonely = (args: readonly string[]): Promise<RunResult> => {
+      const hidden = inPrivateMounts(script, args);
+      return run(hidden.program, hidden.args, { env: { PATH, LC_ALL: "C" }, killAfterMs: 60_000 });
+    };
     for (const format of ["pcs", "crmsh", "cib"]) {
       const mine = await lonely(["--format", format]);
       assert.equal(mine.code, 0, mine.stderr);

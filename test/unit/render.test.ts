@@ -106,8 +106,9 @@ describe("render: escaping", () => {
   it('crmsh values are double-quoted with \\ and " escaped', () => {
     assert.equal(crmshValue('a "b" \\c'), '"a \\"b\\" \\\\c"');
   });
-  it("XML comments never contain --", () => {
+  it("XML comments never contain --, nor a character XML cannot carry", () => {
     assert.doesNotMatch(xmlCommentText("a--b---c-"), /--/);
+    assert.equal(xmlCommentText("inv\u0001\uffff\ud800.yaml\u{1F512}"), "inv???.yaml\u{1F512}");
   });
 });
 
