@@ -18,7 +18,13 @@ import { contextOf } from "../topology/check/context.js";
 import { COROSYNC_CONF, CorosyncConfError, readCorosyncConf } from "../topology/check/corosync.js";
 import { runRules } from "../topology/check/rules.js";
 import { applyWaivers } from "../topology/check/waivers.js";
-import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
+import {
+  type CliCommand,
+  EXIT_USAGE,
+  helpText,
+  parseCommandLine,
+  writeStdout,
+} from "../lib/cli/args.js";
 import { VERSION } from "../lib/cli/version.js";
 import { Deadline } from "../lib/deadline.js";
 import { KvmhaError, UsageError, readFailure } from "../lib/errors.js";
@@ -40,6 +46,10 @@ export const checkCommand: CliCommand = {
     { name: "json", help: "one JSON document on stdout instead of lines (docs/check.md)" },
     { name: "strict", help: "exit 1 on warnings too" },
     { name: "probe", help: "also ask every fencing device, read-only, through kvmha's agents" },
+    {
+      name: "run-scripts",
+      help: "with --cib FILE and --probe: run the file's password_script (and other _script) commands and give its devices this node's cibsecrets; without it such devices are not probed (the live CIB's are always used)",
+    },
     { name: "probe-timeout", value: "S", help: "seconds one agent run may take (default 30)" },
     { name: "probe-jobs", value: "N", help: "agent runs at once (default 4)" },
     {
@@ -71,6 +81,7 @@ interface Args {
   json: boolean;
   strict: boolean;
   probe: boolean;
+  runScripts: boolean;
   timeoutS: number;
   probeTimeoutS: number;
   probeJobs: number;
@@ -104,6 +115,7 @@ export function parseArgs(args: readonly string[]): Args {
     json: false,
     strict: false,
     probe: false,
+    runScripts: false,
     timeoutS: 30,
     probeTimeoutS: 30,
     probeJobs: 4,
@@ -117,11 +129,14 @@ export function parseArgs(args: readonly string[]): Args {
     typeof v[name] === "string" ? v[name] : undefined;
   if (v.live === true && str("cib") !== undefined)
     throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
+  if (v["run-scripts"] === true && v.probe !== true)
+    throw new UsageError("--run-scripts is for --probe (kvmha check --help)", EXIT_USAGE);
   return {
     cib: str("cib"),
     json: v.json === true,
     strict: v.strict === true,
     probe: v.probe === true,
+    runScripts: v["run-scripts"] === true,
     timeoutS: positiveNumber("--timeout", str("timeout"), 30),
     probeTimeoutS: positiveNumber("--probe-timeout", str("probe-timeout"), 30),
     probeJobs: positiveNumber("--probe-jobs", str("probe-jobs"), 4, true),
@@ -202,11 +217,11 @@ export async function main(args: readonly string[]): Promise<number> {
     throw err;
   }
   if (parsed.help) {
-    process.stdout.write(helpText(checkCommand));
+    await writeStdout(helpText(checkCommand));
     return 0;
   }
   if (parsed.version) {
-    process.stdout.write(`kvmha ${VERSION}\n`);
+    await writeStdout(`kvmha ${VERSION}\n`);
     return 0;
   }
   const source: Source =
@@ -252,6 +267,9 @@ export async function main(args: readonly string[]): Promise<number> {
       agentDir: dir,
       timeoutMs: Math.round(parsed.probeTimeoutS * 1000),
       jobs: parsed.probeJobs,
+      // The live CIB's commands are the cluster's own (it runs them whenever it fences); a file's
+      // are whoever wrote it: run only when the admin says so.
+      runScripts: source.kind === "live" || parsed.runScripts,
     };
     const result = await probeDevices(ctx, options);
     findings.push(...result.findings);
@@ -259,6 +277,6 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const { findings: counted, waived } = applyWaivers(ctx, findings);
   const report: Report = { source, ctx, findings: counted, probe, strict: parsed.strict, waived };
-  process.stdout.write(parsed.json ? formatJson(report) : formatText(report));
+  await writeStdout(parsed.json ? formatJson(report) : formatText(report));
   return exitCodeOf(counted, parsed.strict);
 }

@@ -4,17 +4,26 @@
  * configurations. The logic is in topology/inventory and topology/render; this is the command line
  * (declared in `renderCommand`, parsed by lib/cli/args.ts).
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { type CliCommand, EXIT_USAGE, helpText, parseCommandLine } from "../lib/cli/args.js";
+import {
+  type CliCommand,
+  EXIT_USAGE,
+  helpText,
+  parseCommandLine,
+  writeStdout,
+} from "../lib/cli/args.js";
 import { VERSION } from "../lib/cli/version.js";
 import { UsageError } from "../lib/errors.js";
 import { printable } from "../lib/log.js";
 import { InventoryError } from "../topology/inventory/load.js";
 import { detectGeneration } from "../topology/render/detect.js";
 import { describeGeneration, type Generation } from "../topology/render/generation.js";
-import { type RenderedFile, loadForRender, renderFormat } from "../topology/render/render.js";
-import { defaultTemplateDir, type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
+import {
+  type RenderedFile,
+  loadForRender,
+  renderFormat,
+  writeRendered,
+} from "../topology/render/render.js";
+import { type Format, TEMPLATE_FILES } from "../topology/render/templates.js";
 
 export const renderCommand: CliCommand = {
   name: "render",
@@ -33,12 +42,12 @@ export const renderCommand: CliCommand = {
       name: "output",
       short: "o",
       value: "DIR",
-      help: "write the files (and their apply scripts) into DIR, created if its parent exists, instead of printing one format",
+      help: "write the files (and their apply scripts) into DIR instead of printing one format: a new directory (its parent must exist), or one only root or you can change; each file is written whole, then renamed into place",
     },
     {
       name: "templates",
       value: "DIR",
-      help: "read the templates from DIR instead of the installed ones (/usr/share/kvmha)",
+      help: "read the templates from DIR (an adapted copy of crm-templates/, installed as examples in /usr/share/kvmha) instead of the built-in ones",
     },
     {
       name: "pacemaker",
@@ -99,14 +108,13 @@ function parseRenderArgs(args: readonly string[]): Args | "help" | "version" {
 
 /** Where the command writes (the process's streams; tests pass their own). */
 export interface RenderIo {
-  out(text: string): void;
+  /** Resolves once the text is written (a pipe may take it in several goes). */
+  out(text: string): void | Promise<void>;
   err(text: string): void;
 }
 
 const processIo: RenderIo = {
-  out: (text) => {
-    process.stdout.write(text);
-  },
+  out: writeStdout,
   err: (text) => {
     process.stderr.write(text);
   },
@@ -122,11 +130,11 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     return err.exitCode;
   }
   if (parsed === "help") {
-    io.out(helpText(renderCommand));
+    await io.out(helpText(renderCommand));
     return 0;
   }
   if (parsed === "version") {
-    io.out(`kvmha ${VERSION}\n`);
+    await io.out(`kvmha ${VERSION}\n`);
     return 0;
   }
   let loaded;
@@ -150,51 +158,21 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
       `kvmha render: for ${describeGeneration(pacemaker)}, from ${detected.how} (--pacemaker 2|3 or cluster.pacemaker chooses)\n`,
     );
   }
-  const templateDir = parsed.templates ?? defaultTemplateDir();
-  if (templateDir === undefined)
-    throw new UsageError(
-      "cannot find the crm-templates directory: give it with --templates DIR",
-      EXIT_USAGE,
-    );
   const formats: Format[] =
     parsed.format === "all" ? (Object.keys(TEMPLATE_FILES) as Format[]) : [parsed.format];
   const files: RenderedFile[] = [];
   for (const f of formats)
     files.push(
-      ...(await renderFormat(loaded.inventory, f, templateDir, parsed.inventory, { pacemaker })),
+      ...(await renderFormat(loaded.inventory, f, parsed.templates, parsed.inventory, {
+        pacemaker,
+      })),
     );
   if (parsed.output === undefined) {
     // One format on stdout: its main file (apply scripts are only written with --output).
-    io.out(files[0]?.text ?? "");
+    await io.out(files[0]?.text ?? "");
     return 0;
   }
-  const outputDir = parsed.output;
-  const write = async (path: string, text: string, mode: number): Promise<void> => {
-    try {
-      await writeFile(path, text, { mode });
-      await chmod(path, mode);
-    } catch (err) {
-      throw new UsageError(
-        `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
-        1,
-      );
-    }
-  };
-  // Not recursive: Node's recursive mkdir never returns for a path under /proc (it retries ENOENT).
-  try {
-    await mkdir(outputDir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EEXIST")
-      throw new UsageError(
-        `cannot create ${outputDir}: ${code ?? "error"}${code === "ENOENT" ? " (its parent directory must exist)" : ""}`,
-        1,
-      );
-  }
-  for (const file of files) {
-    const path = join(outputDir, file.name);
-    await write(path, file.text, file.executable ? 0o755 : 0o644);
-    io.err(`kvmha render: wrote ${path}\n`);
-  }
+  for (const written of writeRendered(parsed.output, files))
+    io.err(`kvmha render: wrote ${written}\n`);
   return 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds dist/bin/kvmha, the one multi-call executable, and its links (see docs/build.md):
 //
-//   1. esbuild bundles lib/cli/entry.ts into one CommonJS script (dist/.build/kvmha.cjs);
+//   1. esbuild bundles lib/cli/entry.ts into one CommonJS script (dist/.build/kvmha.cjs), with
+//      the texts of crm-templates/*.tmpl built in (kvmha render needs no file beside it);
 //   2. the executable is made from that script with the embedded runtime chosen:
 //      bun (the default): `bun build --compile --bytecode` (@oven/bun-linux-x64), the script
 //        compiled to JavaScriptCore bytecode at build time and appended to the Bun binary;
@@ -39,6 +40,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRY = join(ROOT, "lib/cli/entry.ts");
+const TEMPLATES = join(ROOT, "crm-templates");
 const COMMAND_TABLE = join(ROOT, "lib/cli/main.ts");
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** The runtime `npm run build` embeds: the faster one, measured in docs/build.md. */
@@ -165,6 +167,15 @@ for (const dir of [DIST, BIN, WORK]) {
 chmodSync(DIST, 0o755);
 chmodSync(BIN, 0o755);
 
+// The templates kvmha render fills, by file name (topology/render/templates.ts reads them).
+const templateTexts = Object.fromEntries(
+  readdirSync(TEMPLATES)
+    .filter((f) => f.endsWith(".tmpl"))
+    .sort()
+    .map((f) => [f, readFileSync(join(TEMPLATES, f), "utf8")]),
+);
+if (Object.keys(templateTexts).length === 0) fail(`no templates in ${relative(ROOT, TEMPLATES)}`);
+
 const esbuild = await import("esbuild");
 const bundleFile = join(WORK, "kvmha.cjs");
 const esbuildOptions = {
@@ -184,6 +195,7 @@ const esbuildOptions = {
   // (read at run time: a value computed here would be frozen into the snapshot).
   define: {
     __KVMHA_VERSION__: JSON.stringify(pkg.version),
+    __KVMHA_TEMPLATES__: JSON.stringify(templateTexts),
     "import.meta.url": "__kvmhaImportMeta.url",
     "import.meta.filename": "__kvmhaImportMeta.filename",
     "import.meta.dirname": "__kvmhaImportMeta.dirname",

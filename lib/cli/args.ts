@@ -178,3 +178,25 @@ export function helpText(command: CliCommand): string {
   }
   return `${out.join("\n")}\n`;
 }
+
+/** stdout's reader closed its end (`| head`): what is left unwritten is not wanted. */
+function readerGone(): void {
+  // nothing to do: the write's callback resolves
+}
+
+/**
+ * Writes to stdout and resolves once the text is handed to the kernel. A subcommand's output can
+ * be far larger than a pipe holds (a pcs script for a thousand guests, a check's JSON), and the
+ * dispatcher exits as soon as the subcommand returns: Node writes to a pipe asynchronously, so
+ * without this wait the reader gets the first 64 KiB and an exit status 0. A reader that went
+ * away (EPIPE) is its own choice: that resolves too.
+ */
+export function writeStdout(text: string): Promise<void> {
+  if (!process.stdout.listeners("error").includes(readerGone))
+    process.stdout.on("error", readerGone);
+  return new Promise((resolve) => {
+    process.stdout.write(text, () => {
+      resolve();
+    });
+  });
+}

@@ -136,8 +136,10 @@ describe("kvmha check: the command", () => {
       "subject",
       "message",
       "hint",
+      "commands",
     ]);
     assert.equal(findings[0]?.id, "duplicate-bmc");
+    assert.equal(findings[0]?.commands, null, "a fix in words has no commands");
     assert.deepEqual(findings[0]?.subject, { kind: "device", id: "fence-ipmi-node1" });
     const clean = await kvmha(["check", "--json", "--cib", path.join(FIXTURES, "two-node.xml")]);
     assert.equal(clean.code, 0);
@@ -216,6 +218,11 @@ describe("kvmha check: the command", () => {
     assertOneLineError(await kvmha(["check", "extra"]), 2, /unexpected argument 'extra'/);
     assertOneLineError(await kvmha(["check", "--cib"]), 2, /--cib needs a value/);
     assertOneLineError(await kvmha(["check", "--live", "--cib", "x"]), 2, /exclude each other/);
+    assertOneLineError(
+      await kvmha(["check", "--run-scripts", "--cib", "x"]),
+      2,
+      /--run-scripts is for --probe/,
+    );
     assertOneLineError(await kvmha(["check", "--json=1"]), 2, /--json takes no value/);
     assertOneLineError(
       await kvmha(["check", "--timeout", "soon"]),

@@ -136,25 +136,7 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     assert.ok(lab);
     const file = path.join(tmp, "cib.xml");
     fs.writeFileSync(file, labCib(lab, m));
-    const r = await run(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        ENTRY,
-        "check",
-        "--probe",
-        "--json",
-        "--agent-dir",
-        DIST_BIN,
-        "--probe-timeout",
-        "20",
-        "--cib",
-        file,
-        ...extra,
-      ],
-      { killAfterMs: 120_000 },
-    );
+    const r = await checkText(file, ["--json", "--probe-timeout", "20", "--run-scripts", ...extra]);
     assert.equal(r.stderr, "", "nothing on stderr");
     return { r, doc: JSON.parse(r.stdout) as ProbeDoc };
   }
@@ -179,21 +161,59 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     assert.match(doc.probe[2]?.detail ?? "", /2 outlet/);
   });
 
+  /** `kvmha check --probe --cib FILE`, the text report unless `extra` says --json. */
+  function checkText(file: string, extra: readonly string[] = []): Promise<RunResult> {
+    return run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        ENTRY,
+        "check",
+        "--probe",
+        "--agent-dir",
+        DIST_BIN,
+        "--cib",
+        file,
+        ...extra,
+      ],
+      { killAfterMs: 120_000 },
+    );
+  }
+
   it("the text report names the probe and says OK", async () => {
     assert.ok(lab);
     const file = path.join(tmp, "cib-text.xml");
     fs.writeFileSync(file, labCib(lab));
-    const r = await run(
-      process.execPath,
-      ["--import", "tsx", ENTRY, "check", "--probe", "--agent-dir", DIST_BIN, "--cib", file],
-      { killAfterMs: 120_000 },
-    );
+    const r = await checkText(file, ["--run-scripts"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(
       r.stdout,
       /^probe: 4 of 4 devices answered as expected; not probed: fence-sbd \(kvmha has no agent for it\)$/m,
     );
     assert.match(r.stdout, /OK: no problem found\n$/);
+  });
+
+  it("a CIB file's password_script runs only with --run-scripts; without it the device is not probed, and says why", async () => {
+    assert.ok(lab);
+    const marker = path.join(tmp, "script-ran");
+    const script = path.join(tmp, "marking.pw");
+    fs.writeFileSync(script, `#!/bin/sh\ntouch '${marker}'\necho '${ADMIN_USER.password}'\n`, {
+      mode: 0o700,
+    });
+    const file = path.join(tmp, "cib-scripts.xml");
+    fs.writeFileSync(file, labCib({ ...lab, passwordScript: script }));
+    const without = await checkText(file);
+    assert.equal(without.code, 0, without.stdout + without.stderr);
+    assert.ok(!fs.existsSync(marker), "the file's password_script ran without --run-scripts");
+    assert.match(
+      without.stdout,
+      /^probe: 3 of 3 devices answered as expected; not probed: fence-ipmi-node2 \('password_script' would run a command this file names: give --run-scripts to run it\), fence-sbd \(kvmha has no agent for it\)$/m,
+    );
+    const withScripts = await checkText(file, ["--run-scripts"]);
+    assert.equal(withScripts.code, 0, withScripts.stdout + withScripts.stderr);
+    assert.ok(fs.existsSync(marker), "--run-scripts runs it");
+    assert.match(withScripts.stdout, /^probe: 4 of 4 devices answered as expected;/m);
   });
 
   it("a wrong password: one probe-credentials finding, the password never shown", async () => {

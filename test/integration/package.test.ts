@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { aliasTable, commandTable, subcommandTable } from "../../lib/cli/main.js";
 import { profileById } from "../../lib/pdu-profiles/index.js";
 import { type LabProgram, requireProgram } from "../lab/bins.js";
+import { inPrivateMounts } from "../lab/clients.js";
 import { ADMIN_USER, startBmc } from "../lab/ipmi-bmc.js";
 import { PDU_COMMUNITIES, startPdu } from "../lab/pdu-sim.js";
 
@@ -489,6 +490,24 @@ describe(
           assert.equal(r.status, 3, `${name} ${flag}`);
           assert.match(r.stdout + r.stderr, new RegExp(`usage: ${name} \\{`));
         }
+      }
+    });
+
+    it("kvmha render works as installed, from an empty directory, with /usr/share/kvmha hidden: the templates are built in", () => {
+      const cwd = mkdtempSync(join(tmpdir(), "kvmha-package-render-"));
+      try {
+        const inventory = join(cwd, "cluster.yaml");
+        copyFileSync(join(ROOT, "test/fixtures/inventories/two-node.yaml"), inventory);
+        const hidden = inPrivateMounts(
+          'mount -t tmpfs -o size=1m kvmha-hide /usr/share/kvmha && cd "$1" && exec /usr/sbin/kvmha render "$2" --format cib',
+          [cwd, inventory],
+        );
+        const r = sh(hidden.program, hidden.args);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /^<\?xml version="1\.0"/);
+        assert.match(r.stdout, /<primitive id="fence-ipmi-hv1" class="stonith" type="fence_ipmi">/);
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
       }
     });
 

@@ -20,9 +20,14 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseStringPromise } from "xml2js";
+import { parseCib } from "../../topology/check/cib.js";
+import { contextOf } from "../../topology/check/context.js";
+import { runRules } from "../../topology/check/rules.js";
 import { loadInventory } from "../../topology/inventory/load.js";
 import type { Inventory } from "../../topology/inventory/model.js";
 import { dependencyNames } from "../../topology/inventory/policy.js";
+import { type IdFormat, generatedIds, toolsIdClash } from "../../topology/render/ids.js";
+import { planCluster } from "../../topology/render/plan.js";
 import { renderFormat } from "../../topology/render/render.js";
 import type { Format } from "../../topology/render/templates.js";
 import { agentPath } from "../lab/agents.js";
@@ -71,6 +76,8 @@ interface Sample {
   /** The guests that start (not staged with target-role Stopped). */
   readonly started: readonly string[];
   readonly files: ReadonlyMap<string, string>;
+  /** Every id the rendering makes, by format (topology/render/ids.ts). */
+  readonly ids: ReadonlyMap<IdFormat, ReadonlySet<string>>;
 }
 
 type Xml = { $?: Record<string, string> } & {
@@ -167,6 +174,12 @@ async function normalized(file: string): Promise<unknown> {
   };
 }
 
+/** The ids of a CIB's configuration (the status section's are the cluster's own). */
+function idsOf(xml: string): string[] {
+  const conf = xml.slice(xml.indexOf("<configuration"), xml.indexOf("</configuration>"));
+  return [...conf.matchAll(/ id="([^"]*)"/g)].map((m) => m[1] ?? "");
+}
+
 function placement(output: string, guests: readonly string[]): Map<string, string> {
   const revised = output.slice(output.lastIndexOf("Revised Cluster Status"));
   const at = new Map<string, string>();
@@ -259,6 +272,10 @@ for (const gen of labGenerations()) {
           files.set(f.name, file);
         }
       }
+      const made = generatedIds(planCluster(inventory), inventory);
+      const ids = new Map<IdFormat, Set<string>>();
+      for (const f of ["cib", "pcs", "crmsh"] as const)
+        ids.set(f, new Set(made.filter((g) => g.formats.includes(f)).map((g) => g.id)));
       return {
         name,
         dir,
@@ -268,6 +285,7 @@ for (const gen of labGenerations()) {
         guests: inventory.guests.map((g) => g.name),
         started: inventory.guests.filter((g) => g.targetRole !== "Stopped").map((g) => g.name),
         files,
+        ids,
       };
     }
 
@@ -462,6 +480,37 @@ for (const gen of labGenerations()) {
               text.includes(`name="community_script" value="/bin/cat ${m[1] ?? ""}"`),
               `community_script for ${m[1] ?? ""}`,
             );
+          }
+        });
+      }
+    });
+
+    describe("kvmha render: each applied CIB checks clean, with the ids kvmha render checked", () => {
+      for (const name of SAMPLES) {
+        it(`${name}: kvmha check --strict finds nothing; every new id is one ids.ts lists or a tool's own`, async () => {
+          const s = sample(name);
+          const base = path.join(s.dir, "ids-base.xml");
+          await baseCib(s, base);
+          const before = new Set(idsOf(fs.readFileSync(base, "utf8")));
+          for (const [file, format] of [
+            ["pcs.xml", "pcs"],
+            ["crmsh.xml", "crmsh"],
+            ["cib.xml.applied", "cib"],
+          ] as const) {
+            const full = path.join(s.dir, file);
+            assert.ok(fs.existsSync(full), `${full} is missing (its apply test failed)`);
+            const xml = fs.readFileSync(full, "utf8");
+            const findings = runRules(contextOf(parseCib(xml)));
+            assert.deepEqual(
+              findings.map((f) => `${f.severity} ${f.id}: ${f.message}`),
+              [],
+              `${file}: kvmha check --strict`,
+            );
+            const listed = s.ids.get(format) ?? new Set<string>();
+            const unknown = idsOf(xml).filter(
+              (id) => !before.has(id) && !listed.has(id) && toolsIdClash(id) === undefined,
+            );
+            assert.deepEqual(unknown, [], `${file}: ids ${format} made that ids.ts does not list`);
           }
         });
       }

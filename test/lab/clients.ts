@@ -33,6 +33,20 @@ export interface RunOptions {
 }
 
 /**
+ * `sh -c SCRIPT` with ARGS as $1… in a private mount namespace of its own: what the script mounts
+ * (a tmpfs over a directory, an overlay) is seen by it and its children only, and is gone with it.
+ */
+export function inPrivateMounts(
+  script: string,
+  args: readonly string[] = [],
+): { program: string; args: string[] } {
+  return {
+    program: "unshare",
+    args: ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", ...args],
+  };
+}
+
+/**
  * Run one program to completion with a hard time limit (lib/program.ts, the runner the agents use);
  * rejects when it cannot start at all.
  */

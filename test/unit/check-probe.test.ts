@@ -92,6 +92,7 @@ describe("kvmha check --probe", () => {
       agentDir: "/x",
       timeoutMs: 1000,
       jobs: 1,
+      runScripts: true,
       secret: () => undefined,
       runner: async (_a, stdin) => (asked.push(stdin), ok()),
     });
@@ -113,20 +114,18 @@ describe("kvmha check --probe", () => {
     }
   });
 
-  it("the agent's reason: its last ERROR line, secrets hidden; classified", () => {
-    const pdu = parseCib(twoNode).primitives.find((p) => p.id === "fence-pdu-pdu-a");
-    assert.ok(pdu);
+  it("the agent's reason: its last ERROR line, as the agent wrote it; classified", () => {
     const run: AgentRun = {
       code: 1,
       stdout: "",
       stderr:
-        "WARNING: Parse error: Ignoring unknown option 'x'\nERROR: community 'private' refused\n",
+        "WARNING: Parse error: Ignoring unknown option 'x'\nERROR: community refused by PDU 10.0.0.201:161\n",
       timedOut: false,
       spawnError: undefined,
     };
-    assert.equal(agentReason(pdu, run), "community '[hidden]' refused");
+    assert.equal(agentReason(run), "community refused by PDU 10.0.0.201:161");
     assert.equal(
-      agentReason(pdu, { ...run, timedOut: true }),
+      agentReason({ ...run, timedOut: true }),
       "the agent did not finish within the probe timeout",
     );
     assert.equal(
@@ -169,6 +168,7 @@ describe("kvmha check --probe", () => {
       agentDir: "/opt/kvmha",
       timeoutMs: 1000,
       jobs: 2,
+      runScripts: true,
       runner: async (agent, stdin) => {
         running++;
         most = Math.max(most, running);
@@ -206,6 +206,7 @@ describe("kvmha check --probe", () => {
       agentDir: "/x",
       timeoutMs: 1000,
       jobs: 4,
+      runScripts: true,
       runner: async (_agent, stdin) => {
         calls.push(stdin);
         if (stdin.includes("ip=10.0.0.201"))
@@ -244,6 +245,7 @@ describe("kvmha check --probe", () => {
           agentDir: "/x",
           timeoutMs: 1000,
           jobs: 1,
+          runScripts: true,
           runner: (_agent, stdin) => Promise.resolve(answer(stdin)),
         })
       ).findings.map((f) => [f.id, f.subject.id]);
@@ -276,6 +278,100 @@ describe("kvmha check --probe", () => {
       'name="community" value="private&#10;action=off"',
     );
     assert.deepEqual(await ids(evil, () => ok()), [["probe-unsafe-option", "fence-pdu-pdu-a"]]);
+  });
+
+  it("a short password never garbles the agent's reason (nothing searches the text for secrets)", async () => {
+    const xml = twoNode.replace(
+      '<nvpair id="fence-ipmi-node1-password_script" name="password_script" value="/etc/kvmha/ipmi-node1.pw"/>',
+      '<nvpair id="fence-ipmi-node1-password" name="password" value="a"/>',
+    );
+    const reason =
+      "no answer from BMC 10.0.0.101:623 within 5 s (Get Channel Authentication Capabilities)";
+    const result = await probeDevices(contextOf(parseCib(xml)), {
+      agentDir: "/x",
+      timeoutMs: 1000,
+      jobs: 1,
+      runScripts: true,
+      runner: (_a, stdin) =>
+        Promise.resolve(
+          stdin.includes("ip=10.0.0.101")
+            ? {
+                code: 1,
+                stdout: "",
+                stderr: `ERROR: ${reason}\n`,
+                timedOut: false,
+                spawnError: undefined,
+              }
+            : ok(),
+        ),
+    });
+    assert.deepEqual(
+      result.findings.map((f) => f.message),
+      [`BMC 10.0.0.101 did not answer: ${reason}`],
+    );
+  });
+
+  it("a CIB file's commands are not run, nor this node's cibsecrets sent, without --run-scripts", async () => {
+    const xml = twoNode
+      .replace(
+        'name="community" value="private"/>\n          <nvpair id="fence-pdu-pdu-a-pcmk_host_map"',
+        'name="community" value="lrm://"/>\n          <nvpair id="fence-pdu-pdu-a-pcmk_host_map"',
+      )
+      .replace(
+        'name="community" value="private"/>\n          <nvpair id="fence-pdu-pdu-b-pcmk_host_map"',
+        'name="Community-Script" value="/bin/cat /etc/kvmha/pdu-b"/>\n          <nvpair id="fence-pdu-pdu-b-pcmk_host_map"',
+      );
+    const asked: string[] = [];
+    const options: ProbeOptions = {
+      agentDir: "/x",
+      timeoutMs: 1000,
+      jobs: 1,
+      secret: () => "s3cret",
+      runner: async (_a, stdin) => (asked.push(stdin), ok()),
+    };
+    const result = await probeDevices(contextOf(parseCib(xml)), options);
+    assert.deepEqual(result.findings, []);
+    assert.deepEqual(asked, [], "no agent was run");
+    assert.deepEqual(
+      result.outcomes.map((o) => [o.device, o.result, o.detail]),
+      [
+        [
+          "fence-ipmi-node1",
+          "skipped",
+          "'password_script' would run a command this file names: give --run-scripts to run it",
+        ],
+        [
+          "fence-ipmi-node2",
+          "skipped",
+          "'password_script' would run a command this file names: give --run-scripts to run it",
+        ],
+        [
+          "fence-pdu-pdu-a",
+          "skipped",
+          "'community' is kept by cibsecrets, and this node's secret would go to the address this file names: give --run-scripts to send it",
+        ],
+        [
+          "fence-pdu-pdu-b",
+          "skipped",
+          "'Community-Script' would run a command this file names: give --run-scripts to run it",
+        ],
+      ],
+    );
+    // With --run-scripts (or the live CIB) they are asked.
+    await probeDevices(contextOf(parseCib(xml)), { ...options, runScripts: true });
+    assert.equal(asked.filter((i) => /action=(status|monitor)\n$/.test(i)).length, 4);
+  });
+
+  it("debug_file never reaches an agent: the probe writes no file", () => {
+    const xml = twoNode.replace(
+      'name="community" value="private"/>',
+      'name="community" value="private"/><nvpair id="d1" name="debug_file" value="/etc/cron.d/x"/><nvpair id="d2" name="debug" value="/etc/x"/>',
+    );
+    const pdu = parseCib(xml).primitives.find((p) => p.id === "fence-pdu-pdu-a");
+    assert.ok(pdu);
+    assert.deepEqual(stdinFor(pdu, "status", "3"), {
+      stdin: "ip=10.0.0.201\nsnmp_version=2c\ncommunity=private\naction=status\nplug=3\n",
+    });
   });
 
   // Tests run in order: this one, last in the file, sees what every test above produced.

@@ -569,6 +569,75 @@ describe("inventory: what an admin reads about a bad inventory", () => {
   });
 });
 
+describe("inventory: what no CIB can hold, and absurd sizes", () => {
+  it("U+FFFE, U+FFFF, a lone surrogate and control characters are refused at their line", () => {
+    for (const [escape, code] of [
+      ["\\uFFFE", "U+FFFE"],
+      ["\\uFFFF", "U+FFFF"],
+      ["\\uD800", "U+D800"],
+      ["\\u0001", "U+0001"],
+    ] as const) {
+      assert.deepEqual(
+        errorsOf(
+          edit(
+            "user: fence, password_file: /etc/kvmha/hv2.pw",
+            `user: "fe${escape}nce", password_file: /etc/kvmha/hv2.pw`,
+          ),
+        ),
+        [
+          `inv.yaml:10:37: nodes.hv2.bmc.user: 'fe?nce' holds the character ${code}, which a CIB cannot hold; expected the BMC user name`,
+        ],
+        escape,
+      );
+    }
+    // The same characters written as they are (not escaped) in a command.
+    assert.deepEqual(
+      errorsOf(
+        edit("password_file: /etc/kvmha/hv1.pw", "password_script: /usr/local/bin/secret \uFFFF"),
+      ),
+      [
+        "inv.yaml:5:61: nodes.hv1.bmc.password_script: '/usr/local/bin/secret ?' holds the character U+FFFF, which a CIB cannot hold; expected a shell command that prints the secret on its first line",
+      ],
+    );
+    // A character outside the BMP (a valid surrogate pair) is fine where any text is.
+    checkInventoryText(
+      "inv.yaml",
+      edit(
+        "user: fence, password_file: /etc/kvmha/hv2.pw",
+        'user: "fence\u{1F512}", password_file: /etc/kvmha/hv2.pw',
+      ),
+    );
+  });
+  it("texts, lists and outlets have limits", () => {
+    const long = `/srv/vm/${"x".repeat(1020)}.xml`;
+    assert.deepEqual(errorsOf(edit("config: /srv/vm/vm1.xml", `config: ${long}`)), [
+      `inv.yaml:18:26: guests.vm1.config: ${long.length} characters long; expected at most 1024: the absolute path of the domain XML on shared storage`,
+    ]);
+    const outlets = Array.from({ length: 25 }, (_, i) => i + 101).join(", ");
+    assert.deepEqual(
+      errorsOf(edit("{ pdu: pdu-a, outlets: [1] }", `{ pdu: pdu-a, outlets: [${outlets}] }`)),
+      ["inv.yaml:7:32: nodes.hv1.power[0].outlets: 25 outlets; expected at most 24 for one supply"],
+    );
+    const guests = Array.from(
+      { length: 10_001 },
+      (_, i) => `  - { name: g${i}, config: /srv/vm/g${i}.xml }\n`,
+    ).join("");
+    assert.deepEqual(errorsOf(GOOD.replace(/guests:\n.*\n$/, `guests:\n${guests}`)), [
+      "inv.yaml:18:3: guests: 10001 items; expected at most 10000 guests (name, config, …)",
+    ]);
+  });
+  it("a file larger than 1 MiB, or one that never ends, is one line", async () => {
+    await assert.rejects(
+      loadInventory("/dev/zero"),
+      (err: unknown) =>
+        err instanceof InventoryError &&
+        /^\/dev\/zero: the inventory is larger than 1024 KiB; expected one cluster's description/.test(
+          err.message,
+        ),
+    );
+  });
+});
+
 describe("inventory: helpers", () => {
   it("isAddress", () => {
     for (const ok of [

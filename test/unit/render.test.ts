@@ -14,6 +14,7 @@ import {
 } from "../../topology/inventory/load.js";
 import { crmshValue, shellWord, xmlCommentText } from "../../topology/render/escape.js";
 import { hostMapFor } from "../../topology/render/generation.js";
+import { generatedIds } from "../../topology/render/ids.js";
 import { hostMap, planCluster } from "../../topology/render/plan.js";
 import { planOrError, renderFormat } from "../../topology/render/render.js";
 import { fill, fragment, parseTemplate, TemplateError } from "../../topology/render/template.js";
@@ -106,8 +107,9 @@ describe("render: escaping", () => {
   it('crmsh values are double-quoted with \\ and " escaped', () => {
     assert.equal(crmshValue('a "b" \\c'), '"a \\"b\\" \\\\c"');
   });
-  it("XML comments never contain --", () => {
+  it("XML comments never contain --, nor a character XML cannot carry", () => {
     assert.doesNotMatch(xmlCommentText("a--b---c-"), /--/);
+    assert.equal(xmlCommentText("inv\u0001\uffff\ud800.yaml\u{1F512}"), "inv???.yaml\u{1F512}");
   });
 });
 
@@ -621,6 +623,80 @@ describe("render: for the Pacemaker generation", () => {
         ),
       );
       assert.equal(a, b, format);
+    }
+  });
+});
+
+describe("render: ids", () => {
+  for (const file of fs.readdirSync(FIXTURES).filter((f) => f.endsWith(".yaml"))) {
+    it(`${file}: the ids checked before rendering are exactly the CIB XML's`, async () => {
+      const { inventory } = await loadInventory(path.join(FIXTURES, file));
+      const xml = (await renderFormat(inventory, "cib", undefined, file))[0]?.text ?? "";
+      const inXml = [...xml.matchAll(/ id="([^"]*)"/g)].map((m) => m[1]).sort();
+      const listed = generatedIds(planCluster(inventory), inventory)
+        .filter((g) => g.formats.includes("cib"))
+        .map((g) => g.id)
+        .sort();
+      assert.deepEqual(listed, inXml);
+      assert.equal(new Set(inXml).size, inXml.length, "no id twice");
+    });
+  }
+
+  it("names whose ids collide, or that the cluster's tools use, are refused at their line", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-render-ids-"));
+    try {
+      const file = path.join(dir, "ids.yaml");
+      fs.writeFileSync(
+        file,
+        [
+          "cluster:",
+          "  name: c",
+          "nodes:",
+          "  - name: a",
+          "    bmc: { address: 10.0.0.1, password_file: /etc/p }",
+          "    capacity: { cpu: 4 }",
+          "  - name: a-avoids-a",
+          "    bmc: { address: 10.0.0.2, password_file: /etc/p }",
+          "    capacity: { cpu: 4 }",
+          "guests:",
+          "  - { name: cib-bootstrap-options, config: /srv/a.xml }",
+          "  - { name: fencing-1, config: /srv/b.xml }",
+          "  - { name: a-utilization, config: /srv/c.xml }",
+          "  - { name: web, config: /srv/d.xml }",
+          "  - { name: web-meta_attributes, config: /srv/e.xml }",
+          "  - { name: nodes-1-utilization, config: /srv/f.xml }",
+          "  - { name: web-monitor-10s, config: /srv/g.xml }",
+          "",
+        ].join("\n"),
+      );
+      const r = await cli([file]);
+      assert.equal(r.code, 1);
+      assert.equal(r.out, "");
+      assert.deepEqual(r.err.trimEnd().split("\n"), [
+        `${file}:7:11: nodes.a-avoids-a: the CIB id 'fence-ipmi-a-avoids-a' of the fencing device fence-ipmi-a-avoids-a is also the id of the constraint keeping fence-ipmi-a off a (nodes.a, line 4), and a CIB cannot hold both; expected names whose ids differ`,
+        `${file}:11:13: guests.cib-bootstrap-options: the CIB id 'cib-bootstrap-options' of the guest cib-bootstrap-options is also the id of the cluster options set, and a CIB cannot hold both; expected names whose ids differ`,
+        `${file}:12:13: guests.fencing-1: the CIB id 'fencing-1' (the guest fencing-1) is one the cluster's tools make for a fencing level as crmsh names it (fencing, fencing-0, …); expected another name`,
+        `${file}:13:13: guests.a-utilization: the CIB id 'a-utilization' of the guest a-utilization is also the id of the utilization of node a (nodes.a, line 4), and a CIB cannot hold both; expected names whose ids differ`,
+        `${file}:15:13: guests.web-meta_attributes: the CIB id 'web-meta_attributes' of the guest web-meta_attributes is also the id of the meta attribute set of web (guests.web, line 14), and a CIB cannot hold both; expected names whose ids differ`,
+        `${file}:16:13: guests.nodes-1-utilization: the CIB id 'nodes-1-utilization' (the guest nodes-1-utilization) is one the cluster's tools make for a node's attribute sets (nodes-<node id>-…), as pcs and Pacemaker name them; expected another name`,
+        `${file}:17:13: guests.web-monitor-10s: the CIB id 'web-monitor-10s' of the guest web-monitor-10s is also the id of web's monitor operation (guests.web, line 14), and a CIB cannot hold both; expected names whose ids differ`,
+        `${file}:2:3: warning: no PDUs and no SBD: a node that loses all power (its BMC with it) cannot be fenced, and its guests stay down until an admin confirms it is off (stonith_admin --confirm)`,
+        `kvmha render: ${file}: 7 errors, nothing rendered`,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("render: what the files say about secrets", () => {
+  it("no comment claims a secret is read or copied into the CIB; each says none is", async () => {
+    const { inventory } = await loadInventory(path.join(FIXTURES, "two-node.yaml"));
+    for (const format of ["pcs", "crmsh", "cib"] as const) {
+      const files = await renderFormat(inventory, format, undefined, "two-node.yaml");
+      const all = files.map((f) => f.text).join("\n");
+      assert.doesNotMatch(all, /read from their (root-only )?files|copied into the CIB/i, format);
+      assert.match(all, /No secret is (written|in this file)[^:]*: the agents read them/, format);
     }
   });
 });

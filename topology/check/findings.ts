@@ -6,6 +6,7 @@
  */
 import type { FencingLevel } from "./cib.js";
 import { type CheckContext, describeTarget } from "./context.js";
+import { shellWord } from "../render/escape.js";
 
 export type Severity = "error" | "warning";
 
@@ -19,9 +20,134 @@ export interface Finding {
   readonly severity: Severity;
   readonly subject: Subject;
   readonly message: string;
-  /** The fix, one line: a command where one does it. */
+  /** The fix, one line: the commands where commands do it, else what to do. */
   readonly hint: string;
+  /** The fix's commands, when commands do it (each proven by check-fixes.test.ts). */
+  readonly commands?: FixCommands;
 }
+
+/**
+ * A fix that commands do, each one shell command line, run as it is: pcs's (on a live cluster;
+ * a file takes pcs -f FILE), and crmsh's where crmsh has a command for it. Words in capitals
+ * that the admin must choose are placeholders, named with what each is.
+ */
+export interface FixCommands {
+  readonly pcs: readonly string[];
+  readonly crmsh?: readonly string[];
+  readonly placeholders?: Readonly<Record<string, string>>;
+}
+
+/** What a table entry's fix gives: words, or commands with words before or after them. */
+type Fix = string | (FixCommands & { readonly intro?: string; readonly note?: string });
+
+/** One command line: each word quoted for sh where it needs it. */
+export function command(...words: readonly string[]): string {
+  return words.map((w) => shellWord(w)).join(" ");
+}
+
+/** The one line a fix reads as. */
+function hintText(fix: Exclude<Fix, string>): string {
+  const crmsh = fix.crmsh === undefined ? "" : ` (crmsh: ${fix.crmsh.join("; ")})`;
+  const names = Object.entries(fix.placeholders ?? {})
+    .map(([name, what]) => `${name}: ${what}`)
+    .join("; ");
+  return `${fix.intro === undefined ? "" : `${fix.intro}: `}${fix.pcs.join("; ")}${crmsh}${names === "" ? "" : ` (${names})`}${fix.note === undefined ? "" : `; ${fix.note}`}`;
+}
+
+/** pcs's way of naming a level's target: a node, regexp%PATTERN or attrib%NAME=VALUE. */
+export function pcsTarget(level: FencingLevel): string {
+  const t = level.target;
+  return t.kind === "node"
+    ? t.node
+    : t.kind === "pattern"
+      ? `regexp%${t.pattern}`
+      : `attrib%${t.name}=${t.value}`;
+}
+
+/** A fencing level to add: its index and devices. */
+export interface NumberedLevel {
+  readonly index: number;
+  readonly devices: readonly string[];
+}
+
+/** `pcs stonith level add` for each level, devices separated by spaces (pcs 0.12 refuses commas). */
+function addLevels(node: string, levels: readonly (readonly string[])[], from = 1): string[] {
+  return levels.map((devices, i) =>
+    command("pcs", "stonith", "level", "add", String(from + i), node, ...devices),
+  );
+}
+
+const removeLevel = (index: number, target: string): string =>
+  command("pcs", "stonith", "level", "remove", String(index), "target", target);
+
+/** A resource parameter set, as pcs and crmsh say it. */
+function setParameter(device: string, name: string, value: string): FixCommands {
+  return {
+    pcs: [command("pcs", "stonith", "update", device, `${name}=${value}`)],
+    crmsh: [command("crm", "resource", "param", device, "set", name, value)],
+  };
+}
+
+/** A cluster property set, as pcs and crmsh say it. */
+function setProperty(name: string, value: string): FixCommands {
+  return {
+    pcs: [command("pcs", "property", "set", `${name}=${value}`)],
+    crmsh: [command("crm", "configure", "property", `${name}=${value}`)],
+  };
+}
+
+/**
+ * One operation of a resource set to these options, whether it exists or not: `pcs resource
+ * update … op` updates the first op of that name or adds it (`pcs resource op add` refuses an op
+ * that exists).
+ */
+function setOperation(resource: string, op: string, ...options: string[]): FixCommands {
+  return { pcs: [command("pcs", "resource", "update", resource, "op", op, ...options)] };
+}
+
+/** Location constraints that let a device run on a node: bans removed, a preference added. */
+export interface Allowance {
+  readonly node: string;
+  /** Constraints to delete (each bans the device from the node). */
+  readonly remove: readonly string[];
+  /** Whether the device needs a positive location there (an opt-in cluster). */
+  readonly prefer: boolean;
+}
+
+function allowCommands(device: string, a: Allowance): FixCommands {
+  const prefer = (tool: "pcs" | "crmsh"): string[] =>
+    !a.prefer
+      ? []
+      : tool === "pcs"
+        ? [command("pcs", "constraint", "location", device, "prefers", a.node)]
+        : [
+            command(
+              "crm",
+              "configure",
+              "location",
+              `${device}-prefers-${a.node}`,
+              device,
+              "inf:",
+              a.node,
+            ),
+          ];
+  return {
+    pcs: [...a.remove.map((id) => command("pcs", "constraint", "remove", id)), ...prefer("pcs")],
+    crmsh: [...a.remove.map((id) => command("crm", "configure", "delete", id)), ...prefer("crmsh")],
+  };
+}
+
+/**
+ * A -INFINITY location keeping a device off a node. pcs: `avoids` (pcs 0.11 refuses `score=`
+ * in `location add`, pcs 0.12 deprecates the standalone score: this form is both's); crmsh with
+ * the id kvmha render gives it.
+ */
+const avoidCommands = (device: string, target: string): FixCommands => ({
+  pcs: [command("pcs", "constraint", "location", device, "avoids", target)],
+  crmsh: [
+    command("crm", "configure", "location", `${device}-avoids-${target}`, device, "-inf:", target),
+  ],
+});
 
 /** A rule: what it finds in the CIB model. */
 export type Rule = (ctx: CheckContext) => Finding[];
@@ -37,8 +163,8 @@ export const resourceSubject = (id: string): Subject => ({ kind: "resource", id 
 
 interface Entry {
   readonly severity: Severity;
-  /** The fix, from what the finding names. */
-  readonly fix: (about: never) => string;
+  /** The fix, from what the finding names: words, or the commands that do it. */
+  readonly fix: (about: never) => Fix;
 }
 
 const NODE_NAMES = "(crm_node -l)";
@@ -48,7 +174,7 @@ const RULE_FINDINGS = {
   // cluster-wide fencing
   "stonith-disabled": {
     severity: "error",
-    fix: () => "pcs property set stonith-enabled=true (crmsh: property stonith-enabled=true)",
+    fix: () => setProperty("stonith-enabled", "true"),
   },
   "no-fencing-devices": {
     severity: "error",
@@ -88,18 +214,33 @@ const RULE_FINDINGS = {
   },
   "node-without-level": {
     severity: "warning",
-    fix: (a: { node: string }) =>
-      `pcs stonith level add 1 ${a.node} IPMI-DEVICE; pcs stonith level add 2 ${a.node} PDU-A,PDU-B`,
+    fix: (a: { node: string; levels: readonly (readonly string[])[] }) => ({
+      intro: "its BMC first, then all of its PDUs in one level",
+      pcs: addLevels(a.node, a.levels),
+    }),
   },
   "pdu-level-incomplete": {
     severity: "error",
-    fix: (a: { index: number; node: string; devices: readonly string[] }) =>
-      `one level with every PDU of the node: pcs stonith level add ${a.index} ${a.node} ${a.devices.join(",")}`,
+    fix: (a: {
+      node: string;
+      /** The levels to replace, or undefined when they are not the node's own (patterns, attributes). */
+      levels: { remove: readonly number[]; add: readonly NumberedLevel[] } | undefined;
+    }) =>
+      a.levels === undefined
+        ? `one level with every PDU that feeds ${a.node}, in place of the levels that hold some of them`
+        : {
+            intro: "one level with every PDU of the node",
+            pcs: [
+              ...a.levels.remove.map((i) => removeLevel(i, a.node)),
+              ...a.levels.add.map((l) => addLevels(a.node, [l.devices], l.index)).flat(),
+            ],
+          },
   },
   "pdu-not-in-topology": {
     severity: "warning",
-    fix: (a: { index: number; node: string; devices: readonly string[] }) =>
-      `pcs stonith level add ${a.index} ${a.node} ${a.devices.join(",")}`,
+    fix: (a: { index: number; node: string; devices: readonly string[] }) => ({
+      pcs: addLevels(a.node, [a.devices], a.index),
+    }),
   },
   // levels
   "level-unknown-target": {
@@ -108,8 +249,25 @@ const RULE_FINDINGS = {
   },
   "level-unknown-device": {
     severity: "error",
-    fix: (a: { level: FencingLevel }) =>
-      `create the device, or fix the level: pcs stonith level remove ${a.level.index} target ${describeTarget(a.level)}; pcs stonith level add ${a.level.index} ${describeTarget(a.level)} DEVICES`,
+    fix: (a: { level: FencingLevel; missing: string; existing: readonly string[] }) => ({
+      intro: `create ${a.missing}, or drop it from the level`,
+      pcs: [
+        removeLevel(a.level.index, pcsTarget(a.level)),
+        ...(a.existing.length === 0
+          ? []
+          : [
+              command(
+                "pcs",
+                "stonith",
+                "level",
+                "add",
+                String(a.level.index),
+                pcsTarget(a.level),
+                ...a.existing,
+              ),
+            ]),
+      ],
+    }),
   },
   "level-device-not-for-node": {
     severity: "error",
@@ -119,8 +277,23 @@ const RULE_FINDINGS = {
   // devices
   "device-claims-every-node": {
     severity: "warning",
-    fix: (a: { device: string }) =>
-      `set pcmk_host_list=<the node it fences> (pcs stonith update ${a.device} pcmk_host_list=NODE)`,
+    fix: (a: { device: string }) => ({
+      pcs: [
+        command(
+          "pcs",
+          "stonith",
+          "update",
+          a.device,
+          "pcmk_host_list=NODE",
+          "pcmk_host_check=static-list",
+        ),
+      ],
+      crmsh: [
+        command("crm", "resource", "param", a.device, "set", "pcmk_host_list", "NODE"),
+        command("crm", "resource", "param", a.device, "set", "pcmk_host_check", "static-list"),
+      ],
+      placeholders: { NODE: "the node whose BMC it is" },
+    }),
   },
   "device-claims-unknown": {
     severity: "warning",
@@ -134,22 +307,38 @@ const RULE_FINDINGS = {
   },
   "device-disabled": {
     severity: "warning",
-    fix: (a: { device: string }) => `pcs stonith enable ${a.device}`,
+    fix: (a: { device: string }) => ({
+      pcs: [command("pcs", "stonith", "enable", a.device)],
+      crmsh: [command("crm", "resource", "start", a.device)],
+    }),
   },
   "device-runs-nowhere": {
     severity: "error",
-    fix: (a: { device: string }) =>
-      `allow it on the nodes it does not fence, e.g. pcs constraint location ${a.device} prefers OTHER-NODE`,
+    fix: (a: { device: string; allow: Allowance | undefined }) =>
+      a.allow === undefined
+        ? "allow it on a node it does not fence: remove the bans (pcs constraint config) or, in an opt-in cluster, add a location (pcs constraint location DEVICE prefers NODE)"
+        : { intro: `allow it on ${a.allow.node}`, ...allowCommands(a.device, a.allow) },
   },
   "device-only-on-target": {
     severity: "error",
-    fix: (a: { device: string; target: string }) =>
-      `allow it elsewhere and keep it off its target: pcs constraint location ${a.device} avoids ${a.target}`,
+    fix: (a: { device: string; target: string; allow: Allowance | undefined }) => {
+      const avoid = avoidCommands(a.device, a.target);
+      if (a.allow === undefined)
+        return {
+          intro: `allow it on a node it does not fence (remove its bans, or add a location), and keep it off ${a.target}`,
+          ...avoid,
+        };
+      const allow = allowCommands(a.device, a.allow);
+      return {
+        intro: `allow it on ${a.allow.node} and keep it off ${a.target}`,
+        pcs: [...allow.pcs, ...avoid.pcs],
+        crmsh: [...(allow.crmsh ?? []), ...(avoid.crmsh ?? [])],
+      };
+    },
   },
   "device-on-own-target": {
     severity: "warning",
-    fix: (a: { device: string; target: string }) =>
-      `pcs constraint location ${a.device} avoids ${a.target} (crmsh: location l-${a.device} ${a.device} -inf: ${a.target})`,
+    fix: (a: { device: string; target: string }) => avoidCommands(a.device, a.target),
   },
   "duplicate-outlet": {
     severity: "error",
@@ -171,44 +360,68 @@ const RULE_FINDINGS = {
   // two-node clusters
   "two-node-no-delay": {
     severity: "error",
-    fix: (a: { node: string }) =>
-      `delay fencing of one node only, e.g. pcs stonith update <${a.node}'s devices> pcmk_delay_base=10s (or set pcmk_delay_max, or priority-fencing-delay)`,
+    fix: (a: {
+      node: string;
+      other: string;
+      seconds: number;
+      devices: readonly { id: string; shared: boolean }[];
+    }) => {
+      // A device that fences both nodes gets a per-node delay (node1:15s;node2:0s).
+      const delay = (d: { shared: boolean }): string =>
+        d.shared ? `${a.node}:${a.seconds}s;${a.other}:0s` : `${a.seconds}s`;
+      return {
+        intro: `delay fencing ${a.node} only`,
+        pcs: a.devices.map((d) => setParameter(d.id, "pcmk_delay_base", delay(d)).pcs).flat(),
+        crmsh: a.devices
+          .map((d) => setParameter(d.id, "pcmk_delay_base", delay(d)).crmsh ?? [])
+          .flat(),
+        note: "or set pcmk_delay_max, or priority-fencing-delay",
+      };
+    },
   },
   // timeouts
   "timeout-unit-ignored": {
     severity: "warning",
-    fix: (a: { option: string; seconds: number }) =>
-      `give ${a.option} in seconds, e.g. ${a.option}=${a.seconds}`,
+    fix: (a: { device: string; option: string; seconds: number }) => ({
+      intro: "in seconds",
+      ...setParameter(a.device, a.option, `${a.seconds}s`),
+    }),
   },
   "timeout-device": {
     severity: "error",
-    fix: (a: { option: string; orStonithTimeout: boolean; seconds: number }) =>
-      `raise ${a.orStonithTimeout ? "stonith-timeout or " : ""}${a.option} to at least ${a.seconds}, or lower the agent's power_timeout`,
+    fix: (a: { device: string; option: string; seconds: number }) => ({
+      ...setParameter(a.device, a.option, `${a.seconds}s`),
+      note: "or lower the agent's power_timeout",
+    }),
   },
   "timeout-level": {
     severity: "error",
-    fix: (a: { seconds: number }) =>
-      `pcs property set stonith-timeout=${a.seconds}s (or lower the devices' power_timeout)`,
+    fix: (a: { seconds: number }) => ({
+      ...setProperty("stonith-timeout", `${a.seconds}s`),
+      note: "or lower the devices' power_timeout",
+    }),
   },
   // guests
   "guest-no-migrate": {
     severity: "warning",
-    fix: (a: { resource: string }) => `pcs resource meta ${a.resource} allow-migrate=true`,
+    fix: (a: { resource: string }) => ({
+      pcs: [command("pcs", "resource", "meta", a.resource, "allow-migrate=true")],
+      crmsh: [command("crm", "resource", "meta", a.resource, "set", "allow-migrate", "true")],
+    }),
   },
   "guest-no-monitor": {
     severity: "error",
     fix: (a: { resource: string }) =>
-      `pcs resource op add ${a.resource} monitor interval=10s timeout=30s`,
+      setOperation(a.resource, "monitor", "interval=10s", "timeout=30s"),
   },
   "guest-stop-timeout": {
     severity: "warning",
-    fix: (a: { resource: string }) =>
-      `pcs resource op add ${a.resource} stop timeout=90s (or update the existing stop op)`,
+    fix: (a: { resource: string }) => setOperation(a.resource, "stop", "timeout=90s"),
   },
   "guest-migrate-timeout": {
     severity: "warning",
-    fix: (a: { resource: string }) =>
-      `pcs resource op add ${a.resource} migrate_to timeout=120s; pcs resource op add ${a.resource} migrate_from timeout=60s`,
+    fix: (a: { resource: string; seconds: number }) =>
+      setOperation(a.resource, "migrate_to", `timeout=${a.seconds}s`),
   },
   "rules-not-evaluated": {
     severity: "warning",
@@ -280,6 +493,12 @@ export function finding<K extends FindingId>(
   ...about: FixArgs<K>
 ): Finding {
   const entry = FINDINGS[id];
-  const fix = entry.fix as (...a: FixArgs<K>) => string;
-  return { id, severity: entry.severity, subject, message, hint: fix(...about) };
+  const fix = (entry.fix as (...a: FixArgs<K>) => Fix)(...about);
+  if (typeof fix === "string") return { id, severity: entry.severity, subject, message, hint: fix };
+  const commands: FixCommands = {
+    pcs: fix.pcs,
+    ...(fix.crmsh === undefined ? {} : { crmsh: fix.crmsh }),
+    ...(fix.placeholders === undefined ? {} : { placeholders: fix.placeholders }),
+  };
+  return { id, severity: entry.severity, subject, message, hint: hintText(fix), commands };
 }

@@ -163,6 +163,7 @@ export function formatJson(report: Report): string {
       subject: { kind: f.subject.kind, id: f.subject.id },
       message: f.message,
       hint: f.hint,
+      commands: f.commands ?? null,
     })),
     waived: sortFindings(report.waived ?? []).map((f) => ({
       id: f.id,

@@ -19,6 +19,17 @@ export const ID_NAME = /^[A-Za-z_][A-Za-z0-9._-]{0,62}$/;
 export const SAFE_PATH = /^\/[A-Za-z0-9._/+@%:=-]*$/;
 export const OUTLET = /^(?:\d+|\d+:\d+|[A-Za-z_][A-Za-z0-9_.-]*)$/;
 
+/**
+ * Limits on what no cluster needs more of, so that a mistake (a pasted blob, a generated list gone
+ * wrong) is one clear error and not a configuration no tool can handle. The longest text: paths,
+ * commands, user names (names and addresses have their own, shorter patterns).
+ */
+export const MAX_TEXT = 1024;
+/** The most items of any list (nodes, PDUs, guests). */
+export const MAX_ITEMS = 10_000;
+/** The most outlets of one supply (a server has a few power supplies, a chassis a dozen). */
+export const MAX_OUTLETS = 24;
+
 /** fence_pdu's snmp_auth_prot and snmp_priv_prot choices (a unit test compares them with its metadata). */
 export const SNMP_AUTH_PROTOCOLS = ["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] as const;
 export const SNMP_PRIV_PROTOCOLS = ["DES", "AES", "AES256", "AES256C"] as const;

@@ -7,6 +7,9 @@
  */
 import {
   type Field,
+  MAX_ITEMS,
+  MAX_OUTLETS,
+  MAX_TEXT,
   OUTLET,
   SAFE_PATH,
   SECTIONS,
@@ -30,8 +33,8 @@ function fieldSchema(f: Field): Json {
     case "text":
       return described(
         f.pattern !== undefined
-          ? { type: "string", pattern: pattern(f.pattern) }
-          : { type: "string", minLength: 1 },
+          ? { type: "string", maxLength: MAX_TEXT, pattern: pattern(f.pattern) }
+          : { type: "string", minLength: 1, maxLength: MAX_TEXT },
         f,
       );
     case "integer":
@@ -55,6 +58,7 @@ function fieldSchema(f: Field): Json {
         {
           type: "array",
           ...(f.minItems === undefined ? {} : { minItems: f.minItems }),
+          maxItems: MAX_ITEMS,
           items: { $ref: `#/$defs/${f.of}` },
         },
         f,
@@ -75,7 +79,12 @@ function fieldSchema(f: Field): Json {
           type: "array",
           minItems: f.minItems,
           maxItems: f.maxItems,
-          items: { type: "string", pattern: pattern(SAFE_PATH), description: f.item },
+          items: {
+            type: "string",
+            maxLength: MAX_TEXT,
+            pattern: pattern(SAFE_PATH),
+            description: f.item,
+          },
         },
         f,
       );
@@ -83,16 +92,21 @@ function fieldSchema(f: Field): Json {
       return described(
         {
           oneOf: [
-            { type: "array", minItems: 1, items: { $ref: "#/$defs/outlet" } },
+            {
+              type: "array",
+              minItems: 1,
+              maxItems: MAX_OUTLETS,
+              items: { $ref: "#/$defs/outlet" },
+            },
             { $ref: "#/$defs/outlet" },
           ],
         },
         f,
       );
     case "secret-file":
-      return described({ type: "string", pattern: pattern(SAFE_PATH) }, f);
+      return described({ type: "string", maxLength: MAX_TEXT, pattern: pattern(SAFE_PATH) }, f);
     case "secret-script":
-      return described({ type: "string", minLength: 1 }, f);
+      return described({ type: "string", minLength: 1, maxLength: MAX_TEXT }, f);
   }
 }
 

@@ -15,7 +15,7 @@ import {
   guestPolicy,
   remoteConnection,
 } from "./policy.js";
-import { ID_NAME, NODE_NAME, OUTLET, keysOf } from "./fields.js";
+import { ID_NAME, MAX_OUTLETS, NODE_NAME, OUTLET, keysOf } from "./fields.js";
 import {
   type Bmc,
   type Cluster,
@@ -55,6 +55,8 @@ export type ValidationResult =
       readonly ok: true;
       readonly inventory: Inventory;
       readonly warnings: readonly InventoryIssue[];
+      /** Where each entry is (`nodes.hv1`, `guests.web1`, `cluster`…), for errors found later. */
+      readonly places: ReadonlyMap<string, Place>;
     }
   | {
       readonly ok: false;
@@ -113,13 +115,19 @@ export function validateInventory(text: string): ValidationResult {
   const warnings = [...v.warnings].sort(byPlace);
   if (inventory === undefined || v.errors.length > 0)
     return { ok: false, errors: [...v.errors].sort(byPlace), warnings };
-  return { ok: true, inventory, warnings };
+  return { ok: true, inventory, warnings, places: v.places };
 }
 
 /** yaml's message without its own position and source excerpt (ours comes first on the line). */
 function oneLine(s: string): string {
   const first = s.split("\n")[0] ?? s;
   return first.replace(/ at line \d+, column \d+:?\s*$/, "").replace(/\s+$/, "");
+}
+
+/** A line and column of the inventory. */
+export interface Place {
+  readonly line: number;
+  readonly col: number;
 }
 
 /** Where a supply's outlets and pdu were written, for the errors across sections. */
@@ -133,6 +141,8 @@ class InventoryWalker extends Walker {
   readonly supplyAt = new WeakMap<readonly string[], SupplyPlaces>();
   /** Nodes whose bmc was written, even if wrong: "no way to fence" would only repeat its errors. */
   readonly bmcWritten = new Set<string>();
+  /** Where each named entry is: `nodes.hv1` (its name), `cluster`, `cluster.sbd`. */
+  readonly places = new Map<string, Place>();
 
   inventory(root: Where): Inventory | undefined {
     if (root === undefined || (isScalar(root) && root.value === null)) {
@@ -206,6 +216,7 @@ class InventoryWalker extends Walker {
         continue;
       }
       seen.set(parsed.value.name, parsed.at);
+      this.places.set(`${path}.${parsed.value.name}`, this.place(parsed.at));
       out.push(parsed);
     }
     return out;
@@ -218,6 +229,7 @@ class InventoryWalker extends Walker {
   ): Named<Cluster> | undefined {
     const m = this.map(node, "cluster", "cluster");
     if (m === undefined) return undefined;
+    this.places.set("cluster", this.place(node));
     const name = this.text(m, "name");
     const stonithTimeout = this.integer(m, "stonith_timeout");
     const placement = this.choice(m, "placement_strategy");
@@ -268,6 +280,7 @@ class InventoryWalker extends Walker {
     let sbd: Sbd | undefined;
     const sbdNode = m.get("sbd");
     const s = sbdNode === undefined ? undefined : this.map(sbdNode, "sbd", m.field("sbd"));
+    if (s !== undefined) this.places.set("cluster.sbd", this.place(sbdNode));
     if (s !== undefined)
       sbd = {
         devices: this.paths(s, "devices") ?? [],
@@ -378,6 +391,11 @@ class InventoryWalker extends Walker {
         this.error(
           outletsNode,
           `${m.field("outlets")}: the list is empty; expected at least one outlet`,
+        );
+      if (items.length > MAX_OUTLETS)
+        this.error(
+          outletsNode,
+          `${m.field("outlets")}: ${items.length} outlets; expected at most ${MAX_OUTLETS} for one supply`,
         );
       for (const [i, o] of items.entries()) {
         const at = isSeq(outletsNode) ? `${m.field("outlets")}[${i}]` : m.field("outlets");

@@ -12,7 +12,15 @@ import {
   type Scalar,
   type YAMLMap,
 } from "yaml";
-import { SAFE_PATH, type Section, fieldOf, keysOf, SECTIONS } from "./fields.js";
+import {
+  MAX_ITEMS,
+  MAX_TEXT,
+  SAFE_PATH,
+  type Section,
+  fieldOf,
+  keysOf,
+  SECTIONS,
+} from "./fields.js";
 import type { SecretRef } from "./model.js";
 
 export interface InventoryIssue {
@@ -28,8 +36,18 @@ export interface Named<T> {
   readonly at: Where;
 }
 
+/**
+ * Control characters, and the characters XML cannot carry at all (U+FFFE, U+FFFF, a surrogate
+ * without its pair): a CIB holding one is refused by every tool, so the inventory is refused first.
+ */
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f\ufffe\uffff\p{Cs}]/u;
+
+/** The first character CONTROL finds, as U+XXXX. */
+function codePointOf(s: string): string {
+  const c = CONTROL.exec(s)?.[0] ?? "";
+  return `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
 
 /** Levenshtein distance, for did-you-mean on keys and names. */
 function distance(a: string, b: string): number {
@@ -69,7 +87,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
 /** A value as a message may show it: control characters replaced, long ones cut. */
 export function printable(s: string): string {
   const shown = s.length > 60 ? `${s.slice(0, 57)}...` : s;
-  return shown.replace(new RegExp(CONTROL.source, "g"), "?");
+  return shown.replace(new RegExp(CONTROL.source, "gu"), "?");
 }
 
 /** What a node is, in words: "a mapping", "the number 3", "empty". */
@@ -200,6 +218,13 @@ export class Walker {
       this.error(node, `${m.field(key)}: ${describe(node)}, expected a list of ${f.what}`);
       return undefined;
     }
+    if (node.items.length > MAX_ITEMS) {
+      this.error(
+        node,
+        `${m.field(key)}: ${node.items.length} items; expected at most ${MAX_ITEMS} ${f.what}`,
+      );
+      return undefined;
+    }
     return { value: node.items as YamlNode[], at: node };
   }
 
@@ -229,7 +254,21 @@ export class Walker {
       this.error(node, `${m.field(key)}: ${describe(node)}, expected ${expected}`);
       return undefined;
     }
-    if (CONTROL.test(node.value) || !valid(node.value)) {
+    if (node.value.length > MAX_TEXT) {
+      this.error(
+        node,
+        `${m.field(key)}: ${node.value.length} characters long; expected at most ${MAX_TEXT}: ${expected}`,
+      );
+      return undefined;
+    }
+    if (CONTROL.test(node.value)) {
+      this.error(
+        node,
+        `${m.field(key)}: '${printable(node.value)}' holds the character ${codePointOf(node.value)}, which a CIB cannot hold; expected ${expected}`,
+      );
+      return undefined;
+    }
+    if (!valid(node.value)) {
       this.error(
         node,
         `${m.field(key)}: '${printable(node.value)}' is not valid, expected ${expected}`,
@@ -396,7 +435,12 @@ export class Walker {
     if (list === undefined) return undefined;
     const paths: string[] = [];
     for (const [i, d] of list.value.entries()) {
-      if (!isScalar(d) || typeof d.value !== "string" || !SAFE_PATH.test(d.value))
+      if (
+        !isScalar(d) ||
+        typeof d.value !== "string" ||
+        !SAFE_PATH.test(d.value) ||
+        d.value.length > MAX_TEXT
+      )
         this.error(
           d,
           `${m.field(key)}[${i}]: ${describe(d)}, expected an absolute device path such as /dev/disk/by-id/…`,

@@ -27,9 +27,21 @@ export function xmlValue(value: string): Fragment {
   return fragment(xmlEscape(value));
 }
 
-/** Text inside an XML comment: "--" may not appear there, nor a "-" just before the closing "-->". */
+/** What XML cannot carry at all, even in a comment: control characters, U+FFFE, U+FFFF, a lone surrogate. */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff\p{Cs}]/gu;
+
+/**
+ * Text inside an XML comment: "--" may not appear there, nor a "-" just before the closing "-->",
+ * nor a character XML cannot carry (the inventory's file name may hold any).
+ */
 export function xmlCommentText(value: string): Fragment {
-  return fragment(value.replace(/-(?=-)/g, "- ").replace(/-$/, "- "));
+  return fragment(
+    value
+      .replace(NOT_XML, "?")
+      .replace(/-(?=-)/g, "- ")
+      .replace(/-$/, "- "),
+  );
 }
 
 /** Text after "# " in a shell or crmsh comment: one line. */

@@ -78,7 +78,17 @@ export const twoNodeDelay: Rule = (ctx) => {
         (priorityDelay > 0
           ? " (priority-fencing-delay is set, but no resource has a priority, so neither node's fencing waits)"
           : ""),
-      { node: a },
+      {
+        node: a,
+        other: b,
+        // Render's default delay (15 s) above what both have now.
+        seconds: da.base + 15,
+        // A device the fencer also uses first for the other node needs a per-node delay.
+        devices: firstDevicesFor(ctx, a).map((d) => ({
+          id: d.id,
+          shared: claims(d, b).claimed !== "no" || firstDevicesFor(ctx, b).includes(d),
+        })),
+      },
     ),
   ];
 };

@@ -1,7 +1,38 @@
 /** The devices: which nodes each claims, where it may run, and hardware two of them share. */
-import { allowedOn, locationScore, metaOf } from "../context.js";
+import type { Primitive } from "../cib.js";
+import { type CheckContext, allowedOn, locationScore, metaOf } from "../context.js";
 import { claimOf, endpointOf, familyOf, outletsOf, sameNode, selfListing } from "../devices.js";
-import { type Finding, type Rule, deviceSubject, finding } from "../findings.js";
+import { type Allowance, type Finding, type Rule, deviceSubject, finding } from "../findings.js";
+
+/**
+ * What lets device `d` run on one of `nodes` (the first where it works): its plain bans there
+ * removed (a -INFINITY location of the device itself on that node), and a preference added in an
+ * opt-in cluster. Undefined when a ban comes from elsewhere (a rule, a pattern, a parent).
+ */
+function allowance(
+  ctx: CheckContext,
+  d: Primitive,
+  nodes: readonly string[],
+): Allowance | undefined {
+  for (const node of nodes) {
+    const bans = ctx.cib.locations.filter(
+      (c) =>
+        c.rsc === d.id &&
+        c.node !== undefined &&
+        sameNode(c.node, node) &&
+        c.score === -Infinity &&
+        c.rules.length === 0,
+    );
+    const without = {
+      ...ctx,
+      cib: { ...ctx.cib, locations: ctx.cib.locations.filter((c) => !bans.includes(c)) },
+    };
+    const remove = bans.map((c) => c.id);
+    if (allowedOn(without, d, node)) return { node, remove, prefer: false };
+    if (locationScore(without, d, node).score !== -Infinity) return { node, remove, prefer: true };
+  }
+  return undefined;
+}
 
 export const deviceClaims: Rule = (ctx) => {
   const out: Finding[] = [];
@@ -53,6 +84,13 @@ export const deviceClaims: Rule = (ctx) => {
   return out;
 };
 
+/** The members a device may well run on: for a node's own IPMI device, the others. */
+function othersThan(ctx: CheckContext, d: Primitive): string[] {
+  const c = claimOf(d);
+  if (c.kind !== "static" || familyOf(d.type) !== "ipmi") return [...ctx.members];
+  return ctx.members.filter((n) => ![...c.targets.keys()].some((t) => sameNode(t, n)));
+}
+
 /** Where devices run: cluster members only (never Pacemaker Remote nodes). */
 export const deviceOnOwnTarget: Rule = (ctx) => {
   const out: Finding[] = [];
@@ -64,7 +102,7 @@ export const deviceOnOwnTarget: Rule = (ctx) => {
           "device-runs-nowhere",
           deviceSubject(d.id),
           "no node may run it (location constraints, or an opt-in cluster without a positive location): the fencer cannot use it",
-          { device: d.id },
+          { device: d.id, allow: allowance(ctx, d, othersThan(ctx, d)) },
         ),
       );
       continue;
@@ -81,7 +119,7 @@ export const deviceOnOwnTarget: Rule = (ctx) => {
             "device-only-on-target",
             deviceSubject(d.id),
             `may run only on ${target}, the node it fences: no other node can use it when ${target} fails`,
-            { device: d.id, target },
+            { device: d.id, target, allow: allowance(ctx, d, others) },
           ),
         );
         continue;

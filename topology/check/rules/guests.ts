@@ -66,7 +66,8 @@ export const guests: Rule = (ctx) => {
             "guest-migrate-timeout",
             resourceSubject(p.id),
             `migrate_to timeout ${showSeconds(migrateTo)} is shorter than the monitor's ${showSeconds(monitorTimeout)}: a live migration of a busy guest is aborted, and the guest stopped and started instead`,
-            { resource: p.id },
+            // VirtualDomain's advised 120 s, or the monitor's timeout when that is longer.
+            { resource: p.id, seconds: Math.max(120, Math.ceil(monitorTimeout / 1000)) },
           ),
         );
       }

@@ -51,6 +51,7 @@ export const fencingTimeouts: Rule = (ctx) => {
             deviceSubject(d.id),
             `${name}=${d.instance.get(name) ?? ""}: the fencer reads this value as ${parsed.seconds} seconds (it ignores '${parsed.ignoredUnit}')`,
             {
+              device: d.id,
               option: name,
               seconds: Math.round(
                 (parseDurationMs(d.instance.get(name)) ?? parsed.seconds * 1000) / 1000,
@@ -70,11 +71,7 @@ export const fencingTimeouts: Rule = (ctx) => {
           "timeout-device",
           deviceSubject(d.id),
           `its agent may take up to ${worst} s to ${act === "on" ? "switch on" : act} (${act === "on" ? "" : "delay + "}login/request timeout + power_wait + power_timeout${act === "reboot" ? ", off then on" : ""}) but the fencer kills it after ${allowed.seconds} s (${allowed.from}): a slow but working fence is reported failed`,
-          {
-            option: `pcmk_${act}_timeout`,
-            orStonithTimeout: allowed.from === "stonith-timeout",
-            seconds: Math.ceil(worst * 1.2),
-          },
+          { device: d.id, option: `pcmk_${act}_timeout`, seconds: Math.ceil(worst * 1.2) },
         ),
       );
     }

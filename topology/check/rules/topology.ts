@@ -1,8 +1,15 @@
 /** The fencing topology: levels that can work, and every node covered (its PDUs together). */
-import type { Primitive } from "../cib.js";
+import type { FencingLevel, Primitive } from "../cib.js";
 import { type CheckContext, levelName, levelNodes, levelsFor } from "../context.js";
 import { claimOf, claims, familyOf, selfListing } from "../devices.js";
-import { type Finding, type Rule, finding, levelSubject, nodeSubject } from "../findings.js";
+import {
+  type Finding,
+  type NumberedLevel,
+  type Rule,
+  finding,
+  levelSubject,
+  nodeSubject,
+} from "../findings.js";
 
 export const levelDevices: Rule = (ctx) => {
   const out: Finding[] = [];
@@ -28,7 +35,7 @@ export const levelDevices: Rule = (ctx) => {
             other === undefined
               ? `${levelName(level)} names device '${name}', which does not exist: the level always fails`
               : `${levelName(level)} names '${name}', which is not a fencing device (${other.class}:${other.type})`,
-            { level },
+            { level, missing: name, existing: level.devices.filter((d) => ctx.deviceById.has(d)) },
           ),
         );
         continue;
@@ -50,6 +57,44 @@ export const levelDevices: Rule = (ctx) => {
   }
   return out;
 };
+
+/**
+ * The levels kvmha gives a node with these devices: its BMC first (each IPMI device a level),
+ * then every PDU in one level (all supplies off before any on), then the rest, one level each.
+ */
+function kvmhaLevels(devices: readonly Primitive[]): string[][] {
+  const of = (f: string) => devices.filter((d) => familyOf(d.type) === f).map((d) => d.id);
+  const pdus = of("pdu");
+  return [
+    ...of("ipmi").map((id) => [id]),
+    ...(pdus.length > 0 ? [pdus] : []),
+    ...of("other").map((id) => [id]),
+  ];
+}
+
+/**
+ * The node's levels that hold some of its PDU devices, replaced by one level with all of them (at
+ * the first one's index, keeping that level's other devices; the others keep what is not a PDU).
+ * Undefined when one of those levels is not the node's own (a pattern or an attribute target).
+ */
+function pduLevelsFix(
+  levels: readonly FencingLevel[],
+  pdus: readonly Primitive[],
+): { remove: number[]; add: NumberedLevel[] } | undefined {
+  const isPdu = (id: string): boolean => pdus.some((p) => p.id === id);
+  const holding = levels.filter((l) => l.devices.some(isPdu));
+  if (holding.some((l) => l.target.kind !== "node")) return undefined;
+  const first = Math.min(...holding.map((l) => l.index));
+  const add: NumberedLevel[] = holding.map((l) =>
+    l.index === first
+      ? {
+          index: l.index,
+          devices: [...l.devices, ...pdus.map((p) => p.id).filter((id) => !l.devices.includes(id))],
+        }
+      : { index: l.index, devices: l.devices.filter((id) => !isPdu(id)) },
+  );
+  return { remove: holding.map((l) => l.index), add: add.filter((l) => l.devices.length > 0) };
+}
 
 /** The PDU devices that claim a node statically. */
 function pduDevicesFor(ctx: CheckContext, node: string): Primitive[] {
@@ -98,7 +143,13 @@ export const nodeCoverage: Rule = (ctx) => {
             "pdu-level-incomplete",
             nodeSubject(node),
             `${node} has no fencing level, and ${pdus.length} PDU devices (${pdus.map((d) => d.id).join(", ")}) feed it: without a level listing them together the fencer uses one, cuts one supply and reports success while the node still runs`,
-            { index: 2, node, devices: pdus.map((d) => d.id) },
+            {
+              node,
+              levels: {
+                remove: [],
+                add: kvmhaLevels(staticDevices).map((devices, i) => ({ index: i + 1, devices })),
+              },
+            },
           ),
         );
       } else if (staticDevices.length >= 2) {
@@ -107,7 +158,7 @@ export const nodeCoverage: Rule = (ctx) => {
             "node-without-level",
             nodeSubject(node),
             `${node} has no fencing level: the fencer tries its devices (${staticDevices.map((d) => d.id).join(", ")}) in no order you chose`,
-            { node },
+            { node, levels: kvmhaLevels(staticDevices) },
           ),
         );
       }
@@ -127,7 +178,7 @@ export const nodeCoverage: Rule = (ctx) => {
             "pdu-level-incomplete",
             nodeSubject(node),
             `${levelName(level)} switches ${levelPdus.map((d) => d.id).join(", ")} but not ${missing.map((d) => d.id).join(", ")}, which also feeds ${node}: the level reports success while the other supply keeps the node running`,
-            { index: level.index, node, devices: [...levelPdus, ...missing].map((d) => d.id) },
+            { node, levels: pduLevelsFix(levels, pdus) },
           ),
         );
       }
