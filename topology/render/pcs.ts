@@ -112,7 +112,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
   if (plan.resourceDefaults.length > 0)
     w(fill(t, "resource-defaults", { pairs: pairs(plan.resourceDefaults) }));
   if (plan.waivers.length > 0) w(fill(t, "waivers-heading", {}));
-  for (const x of plan.waivers)
+  for (const x of [...plan.waivers, plan.managed].filter((m) => m.ids.length > 0))
     w(
       fill(t, "waiver", {
         tag: shellWord(x.tag),
