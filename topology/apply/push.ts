@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Deadline} from "../../lib/deadline.js";
+import type { Deadline } from "../../lib/deadline.js";
 import { sleep } from "../../lib/deadline.js";
 import { readFailure } from "../../lib/errors.js";
 import { printable } from "../../lib/log.js";

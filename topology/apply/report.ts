@@ -61,13 +61,8 @@ export function planText(r: PlanReport): string {
       );
   }
   if (lines.length > 0) lines.push("");
-  lines.push(
-    r.applied === undefined || r.changes.length === 0
-      ? `plan: ${summary(r.changes)}`
-      : r.applied
-        ? `applied: ${summary(r.changes)}`
-        : `nothing applied: ${summary(r.changes)}`,
-  );
+  const verb = r.applied === undefined ? "plan" : r.applied ? "applied" : "nothing applied";
+  lines.push(r.changes.length === 0 ? summary(r.changes) : `${verb}: ${summary(r.changes)}`);
   return `${lines.join("\n")}\n`;
 }
 
