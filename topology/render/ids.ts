@@ -105,8 +105,6 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
     sets(owner, g.id, "utilization", g.utilization, "utilization");
     ops(owner, g.id, g.ops);
   }
-  if (plan.managed.ids.length > 0)
-    add(plan.managed.tag, "cluster", "the tag listing what kvmha manages (kvmha-managed)");
   // crmsh names a node's utilization after the node (pcs and crm_attribute after its corosync id).
   for (const n of plan.nodeUtilization) {
     add(`${n.node}-utilization`, `nodes.${n.node}`, `the utilization of node ${n.node}`, ["crmsh"]);
@@ -118,6 +116,8 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
         ["crmsh"],
       );
   }
+  if (plan.managed.ids.length > 0)
+    add(plan.managed.tag, "cluster", "the tag listing what kvmha manages (kvmha-managed)");
   return out;
 }
 
