@@ -111,6 +111,28 @@ describe("cluster: kvmha apply, day 2", { timeout: 600_000 }, () => {
     assert.deepEqual(qemuPids(), before, "a guest's QEMU changed");
   });
 
+  test("pcs.sh run again hands over to kvmha apply (here on a copy of the CIB)", async () => {
+    const on = L().anyUp();
+    const copy = path.join(L().c.nodes.dir, "config", "cib-copy.xml");
+    fs.writeFileSync(copy, await on.execOk("cibadmin", ["--query"], { killAfterMs: 20_000 }));
+    const script = path.join(L().c.nodes.dir, "config", "rendered", "pcs.sh");
+    const r = await on.exec("sh", [script], {
+      killAfterMs: 150_000,
+      env: { ...process.env, PATH: `${DIST_BIN}:${process.env.PATH ?? ""}`, CIB_file: copy },
+    });
+    assert.equal(r.code, 0, `second pcs.sh: ${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^(applied: .*|no changes: .*)$/m);
+    // Without kvmha, one line says what to do, and nothing is changed.
+    const before = fs.readFileSync(copy, "utf8");
+    const bare = await on.exec("sh", [script], {
+      killAfterMs: 60_000,
+      env: { ...process.env, PATH: "/usr/sbin:/usr/bin:/sbin:/bin", CIB_file: copy },
+    });
+    assert.equal(bare.code, 1);
+    assert.match(bare.stderr, /apply the changes with kvmha apply /);
+    assert.equal(fs.readFileSync(copy, "utf8"), before);
+  });
+
   test("a changed inventory: only what changed changes, vm2 keeps running, a second apply is empty", async () => {
     const before = qemuPids();
     const plan = await run("plan", changed);
@@ -120,6 +142,8 @@ describe("cluster: kvmha apply, day 2", { timeout: 600_000 }, () => {
       "change device fence-ipmi-node2",
       "change device fence-ipmi-node3",
       "change device fence-pdu-b",
+      // The BMCs' power_timeout makes fencing longer: stonith-timeout follows.
+      "change property stonith-timeout",
       "change tag kvmha-managed",
       "remove guest vm1",
     ];
