@@ -185,6 +185,7 @@ export async function runPlan(
       return 0;
     }
     const done = await applyPlan(source, desired, { plan, cib }, deadline);
+    for (const w of done.warnings) io.err(`${prefix}: crm_verify: ${w}\n`);
     const final = { ...report, changes: done.plan.changes, applied: done.pushed };
     await io.out(parsed.json ? planJson(final) : planText(final));
     return 0;

@@ -57,6 +57,7 @@ describe("cluster: kvmha apply, day 2", { timeout: 600_000 }, () => {
       killAfterMs: 150_000,
     });
     assert.equal(r.code, 0, `kvmha ${verb} exit ${r.code}: ${r.stderr}`);
+    if (r.stderr.trim() !== "") console.log(`kvmha ${verb} said: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as Plan;
   }
   const ids = (p: Plan) => p.changes.map((c) => `${c.action} ${c.kind} ${c.id}`).sort();

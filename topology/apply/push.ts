@@ -104,14 +104,29 @@ export async function simulate(plan: CibPlan, deadline: Deadline): Promise<Trans
   });
 }
 
-async function verify(dir: string, plan: CibPlan, deadline: Deadline): Promise<void> {
+/**
+ * crm_verify on the planned CIB: errors refuse it; warnings alone (exit 78 with "Warnings found",
+ * no "Errors found": an orphan's history, say) do not, and are returned to be shown.
+ */
+async function verify(dir: string, plan: CibPlan, deadline: Deadline): Promise<string[]> {
   const file = write(dir, "verify.xml", serialize(plan.planned));
-  const r = await runProgram("crm_verify", ["--xml-file", file], deadline.within(STEP_MS), {
+  const r = await runProgram("crm_verify", ["--xml-file", file, "-V"], deadline.within(STEP_MS), {
     env: env({ kind: "live" }),
   });
-  const why = whyFailed(r);
-  if (why !== undefined)
-    throw new ApplyError(`crm_verify refuses the planned CIB, nothing pushed: ${why}`);
+  const text = `${r.stderr}\n${r.stdout}`;
+  const warnings = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^(crm_verify: )?warning: /i.test(l));
+  if (r.code === 0) return warnings;
+  if (r.code === 78 && /Warnings found/.test(text) && !/Errors found|error: /i.test(text))
+    return warnings;
+  const errors = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /error: /i.test(l));
+  const why = errors.length > 0 ? errors.slice(0, 3).join("; ") : (whyFailed(r) ?? "");
+  throw new ApplyError(`crm_verify refuses the planned CIB, nothing pushed: ${why}`);
 }
 
 /** The patch from the CIB read to the planned one, pushed; false when a newer CIB refused it. */
@@ -188,6 +203,8 @@ export interface Applied {
   /** The plan that was pushed (empty: nothing to do). */
   readonly plan: CibPlan;
   readonly pushed: boolean;
+  /** crm_verify's warnings about the planned CIB (not a reason to refuse it). */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -204,11 +221,12 @@ export async function applyPlan(
   let cib = first.cib;
   let plan = first.plan;
   let stopped = false;
+  let warnings: string[] = [];
   return withScratch(async (dir) => {
     for (let attempt = 1; ; attempt += 1) {
-      if (plan.changes.length === 0) return { plan, pushed: false };
+      if (plan.changes.length === 0) return { plan, pushed: false, warnings };
       const step = fs.mkdtempSync(path.join(dir, "step-"));
-      await verify(step, plan, deadline);
+      warnings = await verify(step, plan, deadline);
       if (!stopped && plan.removedGuests.length > 0) {
         await stopGuests(source, plan.removedGuests, deadline);
         stopped = true;
@@ -216,7 +234,7 @@ export async function applyPlan(
         plan = planCib(cib, desired);
         continue;
       }
-      if (await patch(source, step, plan, deadline)) return { plan, pushed: true };
+      if (await patch(source, step, plan, deadline)) return { plan, pushed: true, warnings };
       const now = await readCib(source, deadline);
       if (versionOf(now) !== versionOf(cib) || attempt >= ATTEMPTS)
         throw new ApplyError(
