@@ -2,7 +2,8 @@
 // kvmha render's pcs script, then kvmha apply with the inventory, then a changed inventory (a guest
 // added, a guest removed, an outlet moved, a BMC timeout changed) applied again: only the changed
 // objects change, the unrelated guest keeps running (its QEMU process is the same), a second apply
-// is empty; a fenced node that comes back takes no guest back (stickiness). kvmha apply runs on a
+// is empty; kvmha check --probe --libvirt-uri finds a guest defined on a node the cluster does not
+// run it on; a fenced node that comes back takes no guest back (stickiness). kvmha apply runs on a
 // node, against the live CIB, as an admin would. Needs root, the lab's packages
 // (scripts/lab-deps.sh) and `npm run build`.
 // Run: node --import tsx --test test/integration/cluster-apply.test.ts
@@ -173,6 +174,42 @@ describe("cluster: kvmha apply, day 2", { timeout: 600_000 }, () => {
     assert.equal(now.get("vm2"), before.get("vm2"), "vm2's QEMU was restarted");
     assert.equal(now.get("vm1"), undefined, "vm1 still runs");
     assert.deepEqual((await run("apply", changed)).changes, []);
+  });
+
+  test("kvmha check --probe --libvirt-uri: a guest defined or autostart on another node is found there", async () => {
+    const s0 = (await crmStatus(L().anyUp()))!;
+    const home = startedOn(s0, "vm2")!;
+    const [other, third] = L().c.nodes.nodes.filter((n) => n.name !== home);
+    const xml = path.join(L().c.nodes.sharedDir, "vm2", "vm2.xml");
+    await other!.execOk("virsh", ["-c", "qemu:///system", "define", xml], { killAfterMs: 30_000 });
+    await third!.execOk("virsh", ["-c", "qemu:///system", "define", xml], { killAfterMs: 30_000 });
+    await third!.execOk("virsh", ["-c", "qemu:///system", "autostart", "vm2"], {
+      killAfterMs: 30_000,
+    });
+    try {
+      const r = await L()
+        .anyUp()
+        .exec(kvmha, ["check", "--probe", "--libvirt-uri", "qemu+tcp://%n/system", "--json"], {
+          killAfterMs: 120_000,
+        });
+      const doc = JSON.parse(r.stdout) as {
+        findings: { id: string; severity: string; subject: { id: string }; message: string }[];
+      };
+      const libvirt = doc.findings
+        .filter((f) => /^probe-(guest|libvirt)/.test(f.id))
+        .map((f) => `${f.severity} ${f.id} ${f.subject.id} ${/on (node\d)/.exec(f.message)?.[1]}`)
+        .sort();
+      assert.deepEqual(libvirt, [
+        `error probe-guest-autostart vm2 ${third!.name}`,
+        `warning probe-guest-defined vm2 ${other!.name}`,
+      ]);
+      assert.equal(r.code, 1, "an error is found");
+    } finally {
+      for (const n of [other!, third!]) {
+        await n.exec("virsh", ["-c", "qemu:///system", "autostart", "--disable", "vm2"]);
+        await n.exec("virsh", ["-c", "qemu:///system", "undefine", "vm2"]);
+      }
+    }
   });
 
   test("a fenced node that comes back takes no guest back", async () => {

@@ -95,13 +95,20 @@ describe("kvmha plan: the CIB against the inventory", () => {
     assert.deepEqual(planCib(applied(p), await rendered(changed)).changes, []);
   });
 
-  test("a guest the admin stopped stays stopped (target-role is the admin's)", async () => {
+  test("a guest the admin stopped stays stopped (target-role is the admin's), the agent's utilization stays", async () => {
     const live = applied(planCib(EMPTY, await rendered(BASE))).replace(
       '<nvpair id="web1-meta_attributes-',
       '<nvpair id="web1-meta_attributes-target-role" name="target-role" value="Stopped"/><nvpair id="web1-meta_attributes-',
     );
     assert.match(live, /target-role/);
     assert.deepEqual(planCib(live, await rendered(BASE)).changes, []);
+    // Utilization the inventory does not set is VirtualDomain's own (update_utilization).
+    const agentWrote = live.replace(
+      '<nvpair id="web1-utilization-cpu"',
+      '<nvpair id="web1-utilization-hv_memory" name="hv_memory" value="128"/><nvpair id="web1-utilization-cpu"',
+    );
+    assert.match(agentWrote, /hv_memory/);
+    assert.deepEqual(planCib(agentWrote, await rendered(BASE)).changes, []);
   });
 
   test("what kvmha never made is never removed; what names a removed guest stops the plan", async () => {

@@ -14,7 +14,8 @@
  * An object the rendered configuration has is made as rendered (an admin's object of that id in
  * another place is an error, never replaced); one kvmha owned that the inventory dropped is
  * removed. A guest's target-role and is-managed are kept as the cluster has them unless the
- * inventory sets them: `pcs resource disable` is the admin's to undo.
+ * inventory sets them (`pcs resource disable` is the admin's to undo), and so is utilization
+ * (VirtualDomain's own, with update_utilization).
  */
 import { KvmhaError } from "../../lib/errors.js";
 import { XmlError, parseXml } from "../check/xml.js";
@@ -100,20 +101,32 @@ function kvmhaMade(n: Node, owned: ReadonlySet<string>): boolean {
   }
 }
 
-/** Meta attributes a guest keeps from the cluster unless the inventory sets them. */
-const ADMIN_META = ["target-role", "is-managed"];
+/**
+ * What a resource keeps from the cluster unless the inventory sets it: meta target-role and
+ * is-managed (the admin's `pcs resource disable`), and utilization (VirtualDomain writes its
+ * guest's cpu and memory there when it starts, with update_utilization).
+ */
+const KEPT: readonly (readonly [string, (name: string) => boolean])[] = [
+  ["meta_attributes", (name) => name === "target-role" || name === "is-managed"],
+  ["utilization", () => true],
+];
 
-/** `desired` with the live resource's target-role / is-managed where the inventory has none. */
-function keepAdminMeta(live: Node, desired: Node): Node {
-  const liveMeta = child(live, "meta_attributes");
-  if (liveMeta === undefined || desired.name !== "primitive") return desired;
+/** `desired` with what the live resource keeps (KEPT) where the inventory sets nothing. */
+function keepClusterOwned(live: Node, desired: Node): Node {
+  if (desired.name !== "primitive") return desired;
   const out = structuredClone(desired);
-  for (const name of ADMIN_META) {
-    const pair = liveMeta.children.find((c) => c.name === "nvpair" && c.attrs.name === name);
-    if (pair === undefined) continue;
-    const meta = ensureChild(out, "meta_attributes", { id: `${out.attrs.id}-meta_attributes` });
-    if (meta.children.some((c) => c.attrs.name === name)) continue;
-    meta.children.push(structuredClone(pair));
+  for (const [section, kept] of KEPT) {
+    const liveSet = child(live, section);
+    if (liveSet === undefined) continue;
+    for (const pair of liveSet.children) {
+      const name = pair.attrs.name ?? "";
+      if (pair.name !== "nvpair" || !kept(name)) continue;
+      const set = ensureChild(out, section, {
+        id: liveSet.attrs.id ?? `${out.attrs.id}-${section}`,
+      });
+      if (set.children.some((c) => c.attrs.name === name)) continue;
+      set.children.push(structuredClone(pair));
+    }
   }
   return out;
 }
@@ -202,7 +215,7 @@ export function planCib(liveXml: string, desiredXml: string): CibPlan {
         throw new ApplyError(
           `the CIB already has an object with id '${id}' (a <${found.node.name}> in <${found.parent.name}>) where kvmha makes a <${want.name}> in <${section}>: kvmha replaces none of the admin's objects; rename or remove it`,
         );
-      const next = keepAdminMeta(found.node, want);
+      const next = keepClusterOwned(found.node, want);
       const diff = differences(found.node, next);
       if (diff.length === 0) continue;
       container.children[container.children.indexOf(found.node)] = structuredClone(next);
