@@ -6,10 +6,11 @@
  */
 import {
   type CliCommand,
+  type CommandIo,
   EXIT_USAGE,
-  helpText,
   parseCommandLine,
-  writeStdout,
+  processIo,
+  startCommand,
 } from "../lib/cli/args.js";
 import { VERSION } from "../lib/cli/version.js";
 import { Deadline } from "../lib/deadline.js";
@@ -110,17 +111,7 @@ function parse(command: CliCommand, args: readonly string[]): Args | "help" | "v
   };
 }
 
-export interface ApplyIo {
-  out(text: string): void | Promise<void>;
-  err(text: string): void;
-}
-
-const processIo: ApplyIo = {
-  out: writeStdout,
-  err: (text) => {
-    process.stderr.write(text);
-  },
-};
+export type ApplyIo = CommandIo;
 
 /** The resources a plan's simulation is about: the ones it touches, and kvmha's. */
 function concerned(plan: CibPlan): Set<string> {
@@ -135,22 +126,9 @@ export async function runPlan(
   io: ApplyIo = processIo,
 ): Promise<number> {
   const prefix = `kvmha ${command.name}`;
-  let parsed: Args | "help" | "version";
-  try {
-    parsed = parse(command, args);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`${prefix}: ERROR: ${err.message}\n`);
-    return err.exitCode;
-  }
-  if (parsed === "help") {
-    await io.out(helpText(command));
-    return 0;
-  }
-  if (parsed === "version") {
-    await io.out(`kvmha ${VERSION}\n`);
-    return 0;
-  }
+  const started = await startCommand(command, () => parse(command, args), io, VERSION);
+  if ("exit" in started) return started.exit;
+  const parsed = started.args;
   const deadline = Deadline.inSeconds(parsed.timeoutS);
   const source: CibSource =
     parsed.cib === undefined ? { kind: "live" } : { kind: "file", path: parsed.cib };
