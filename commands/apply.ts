@@ -61,7 +61,7 @@ export const planCommand: CliCommand = {
 export const applyCommand: CliCommand = {
   name: "apply",
   summary: "make the cluster's kvmha objects what the inventory says, in one verified push",
-  synopsis: "INVENTORY [--cib FILE] [--json] [--pacemaker 2|3] [--timeout S]",
+  synopsis: "INVENTORY [--cib FILE] [--json] [--pacemaker 2|3] [options]",
   description:
     "Plans as kvmha plan does, then checks the planned CIB with crm_verify, stops the guests it removes (target-role Stopped, waited for), and pushes one patch against the CIB it read: a CIB changed meanwhile refuses it, and nothing is pushed on any error. Objects kvmha did not create are left alone; applying twice changes nothing.",
   options,
