@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { ApplyError, type CibPlan, planCib } from "../../topology/apply/diff.js";
 import { parseTransition } from "../../topology/apply/simulate.js";
 import { planJson, planText } from "../../topology/apply/report.js";
-import { serialize } from "../../topology/apply/tree.js";
+import { type Node, differences, serialize } from "../../topology/apply/tree.js";
 import { loadForRender, renderFormat } from "../../topology/render/render.js";
 
 const EMPTY = `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="7" num_updates="3" admin_epoch="0">
@@ -109,6 +109,24 @@ describe("kvmha plan: the CIB against the inventory", () => {
     );
     assert.match(agentWrote, /hv_memory/);
     assert.deepEqual(planCib(agentWrote, await rendered(BASE)).changes, []);
+  });
+
+  test("a secret put into a kvmha device by hand is never printed", async () => {
+    const live = applied(planCib(EMPTY, await rendered(BASE))).replace(
+      '<nvpair id="fence-ipmi-hv1-instance_attributes-username" name="username" value="fence"/>',
+      '<nvpair id="fence-ipmi-hv1-instance_attributes-username" name="username" value="fence"/><nvpair id="x" name="password" value="s3cret"/>',
+    );
+    const withPassword = planCib(live, await rendered(BASE));
+    assert.deepEqual(
+      withPassword.changes.map((c) => c.details),
+      [["-instance_attributes password"]],
+    );
+    const set = (v: string): Node => ({
+      name: "instance_attributes",
+      attrs: { id: "s" },
+      children: [{ name: "nvpair", attrs: { id: "p", name: "passwd", value: v }, children: [] }],
+    });
+    assert.deepEqual(differences(set("s3cret"), set("other")), ["passwd: [hidden] → [hidden]"]);
   });
 
   test("what kvmha never made is never removed; what names a removed guest stops the plan", async () => {

@@ -83,6 +83,9 @@ export function flatten(n: Node): Map<string, string> {
   return out;
 }
 
+/** Parameter names whose values are secrets (passwd, community, kg, key…). */
+const SECRET_NAME = /pass|community|secret|_kg\b|kg$|key/i;
+
 /** What differs between two elements, as flatten's lines (`name: old → new`), sorted. */
 export function differences(before: Node, after: Node): string[] {
   const a = flatten(before);
@@ -93,9 +96,12 @@ export function differences(before: Node, after: Node): string[] {
     const y = b.get(key);
     if (x === y) continue;
     const name = key.replace(/@/g, "").trim();
-    if (x === undefined) out.push(`+${name}${y === "" ? "" : `=${y}`}`);
+    // A secret an admin put into the CIB by hand is never printed (kvmha renders none).
+    const shown = (v: string) =>
+      SECRET_NAME.test(name) && !/_script$/.test(name) ? "[hidden]" : v;
+    if (x === undefined) out.push(`+${name}${y === "" || y === undefined ? "" : `=${shown(y)}`}`);
     else if (y === undefined) out.push(`-${name}`);
-    else out.push(`${name}: ${x} → ${y}`);
+    else out.push(`${name}: ${shown(x)} → ${shown(y)}`);
   }
   return out.sort();
 }
