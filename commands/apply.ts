@@ -18,7 +18,13 @@ import { KvmhaError, UsageError } from "../lib/errors.js";
 import { printable } from "../lib/log.js";
 import { InventoryError } from "../topology/inventory/load.js";
 import { type CibPlan, managedResources, planCib } from "../topology/apply/diff.js";
-import { type CibSource, applyPlan, readCib, simulate } from "../topology/apply/push.js";
+import {
+  type CibSource,
+  applyPlan,
+  readCib,
+  simulate,
+  verifyPlan,
+} from "../topology/apply/push.js";
 import { planJson, planText, relevantTransition } from "../topology/apply/report.js";
 import { detectGeneration } from "../topology/render/detect.js";
 import { describeGeneration, type Generation } from "../topology/render/generation.js";
@@ -148,6 +154,9 @@ export async function runPlan(
     const desired = rendered?.text ?? "";
     const cib = await readCib(source, deadline);
     const plan = planCib(cib, desired);
+    // crm_verify first: a planned CIB it refuses is said as such, before crm_simulate trips on it.
+    if (plan.changes.length > 0)
+      for (const w of await verifyPlan(plan, deadline)) io.err(`${prefix}: crm_verify: ${w}\n`);
     const transition =
       plan.changes.length === 0
         ? []
@@ -163,7 +172,6 @@ export async function runPlan(
       return 0;
     }
     const done = await applyPlan(source, desired, { plan, cib }, deadline);
-    for (const w of done.warnings) io.err(`${prefix}: crm_verify: ${w}\n`);
     const final = { ...report, changes: done.plan.changes, applied: done.pushed };
     await io.out(parsed.json ? planJson(final) : planText(final));
     return 0;

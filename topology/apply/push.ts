@@ -85,6 +85,11 @@ function write(dir: string, name: string, text: string): string {
   return file;
 }
 
+/** crm_verify on the planned CIB (its warnings returned); ApplyError when it refuses it. */
+export async function verifyPlan(plan: CibPlan, deadline: Deadline): Promise<string[]> {
+  return withScratch((dir) => verify(dir, plan, deadline));
+}
+
 /** What Pacemaker would do with the planned CIB (crm_simulate --run: nothing is executed). */
 export async function simulate(plan: CibPlan, deadline: Deadline): Promise<Transition[]> {
   return withScratch(async (dir) => {
@@ -117,14 +122,19 @@ async function verify(dir: string, plan: CibPlan, deadline: Deadline): Promise<s
   const warnings = text
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => /^(crm_verify: )?warning: /i.test(l));
+    .filter((l) => /\bwarning: /i.test(l))
+    .map((l) => l.replace(/^.*?\bwarning: /i, ""));
   if (r.code === 0) return warnings;
-  if (r.code === 78 && /Warnings found/.test(text) && !/Errors found|error: /i.test(text))
+  if (r.code === 78 && /Warnings found/.test(text) && !/Errors found|error ?: /i.test(text))
     return warnings;
-  const errors = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => /error: /i.test(l));
+  const errors = [
+    ...new Set(
+      text
+        .split("\n")
+        .map((l) => l.trim().replace(/^\S*\.xml:\d+: /, ""))
+        .filter((l) => /error ?: /i.test(l)),
+    ),
+  ];
   const why = errors.length > 0 ? errors.slice(0, 3).join("; ") : (whyFailed(r) ?? "");
   throw new ApplyError(`crm_verify refuses the planned CIB, nothing pushed: ${why}`);
 }
