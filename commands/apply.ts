@@ -26,7 +26,7 @@ import {
   verifyPlan,
 } from "../topology/apply/push.js";
 import { planJson, planText, relevantTransition } from "../topology/apply/report.js";
-import { detectGeneration } from "../topology/render/detect.js";
+import { detectGeneration, generationOfCib } from "../topology/render/detect.js";
 import { describeGeneration, type Generation } from "../topology/render/generation.js";
 import { loadForRender, renderFormat } from "../topology/render/render.js";
 
@@ -141,9 +141,13 @@ export async function runPlan(
   try {
     const loaded = await loadForRender(parsed.inventory);
     for (const w of loaded.warnings) io.err(`${w}\n`);
+    const cib = await readCib(source, deadline);
     let pacemaker = parsed.pacemaker ?? loaded.inventory.cluster.pacemaker;
     if (pacemaker === undefined) {
-      const detected = await detectGeneration();
+      // A CIB file says its own generation; the live cluster's is what detection asks first.
+      const detected =
+        (source.kind === "file" ? generationOfCib(cib, source.path) : undefined) ??
+        (await detectGeneration());
       pacemaker = detected.pacemaker;
       io.err(`${prefix}: for ${describeGeneration(pacemaker)}, from ${detected.how}\n`);
     }
@@ -152,7 +156,6 @@ export async function runPlan(
       pacemaker,
     });
     const desired = rendered?.text ?? "";
-    const cib = await readCib(source, deadline);
     const plan = planCib(cib, desired);
     // crm_verify first: a planned CIB it refuses is said as such, before crm_simulate trips on it.
     if (plan.changes.length > 0)
