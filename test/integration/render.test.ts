@@ -1,3 +1,4 @@
+// Why one file: each generation's tests share the samples it renders and applies once in before().
 /**
  * kvmha render's outputs proven with Pacemaker's own tools, in each lab generation (Pacemaker 2.1
  * with pcs 0.11 and crmsh 4.4; Pacemaker 3.0 with pcs 0.12 and crmsh 5), each sample rendered FOR
