@@ -1,3 +1,4 @@
+// Why one file: every feature here is tested against the one libvirtd (test driver) it starts once.
 // ocf:kvmha:VirtualDomain's newer features against the lab's libvirtd with the test driver:
 // utilization written only on change (a fake crm_resource on PATH logs its calls), persistent
 // definitions kept across start/stop, validate-all's environment checks (OCF_CHECK_LEVEL=10),
