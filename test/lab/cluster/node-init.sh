@@ -26,11 +26,10 @@ if [ "$root" != / ]; then
   for d in /dev /sys; do
     mount --rbind "$d" "$root$d"
   done
-  # The lab directory (every node's disk, the shared guests, the agents), the generation's QEMU
-  # capability cache (a link out of it), this script's project and the guests' kernel, at the
-  # same paths inside the root.
-  for d in "$(dirname "$dir")" "$(readlink -f "$dir/libvirt/cache")" \
-    "$(cd "$(dirname "$0")/../../.." && pwd)" /boot; do
+  # The lab's base directory (the lab directory: every node's disk, the shared guests, the
+  # agents; beside it the generation's QEMU capability cache), this script's project and the
+  # guests' kernel, at the same paths inside the root.
+  for d in "$(dirname "$(dirname "$dir")")" "$(cd "$(dirname "$0")/../../.." && pwd)" /boot; do
     mkdir -p "$root$d"
     mount --rbind "$d" "$root$d"
   done
