@@ -17,6 +17,7 @@ import {
   type CrmStatus,
   type FenceResult,
 } from "./crm.js";
+import type { LabGeneration } from "../generation.js";
 import type { ClusterNode } from "./nodes.js";
 import { startWatcher, type Watcher } from "./watcher.js";
 
@@ -64,8 +65,10 @@ export async function startFailoverLab(o: {
   guests: string[];
   agents?: AgentSet;
   configure?: Pick<ConfigureOptions, "ipmiExtra" | "pduExtra" | "properties">;
+  /** The lab generation the nodes run (default the host's: Debian 12, Pacemaker 2.1). */
+  generation?: LabGeneration;
 }): Promise<FailoverLab> {
-  const c = await startCluster();
+  const c = await startCluster(o.generation ? { generation: o.generation } : {});
   let w: Watcher | undefined;
   try {
     const names = c.nodes.nodes.map((n) => n.name);

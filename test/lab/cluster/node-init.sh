@@ -3,7 +3,12 @@
 # node's PID namespace). Started by test/lab/cluster/node.ts as
 #
 #   nsenter --net=/run/netns/NETNS -- unshare --pid --fork --kill-child \
-#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME
+#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME [ROOT]
+#
+# With ROOT (a lab generation's root, test/lab/generation.ts) it first binds /dev, /sys, the lab
+# directory, the project and /boot at the same paths inside ROOT, mounts the namespace's /proc
+# there and execs itself chrooted (still PID 1): the node then runs ROOT's corosync, Pacemaker and
+# libvirtd.
 #
 # In the node's private mount namespace it puts the node's directories over
 # the system paths corosync, Pacemaker and libvirtd use, adds kvmha's agents
@@ -14,6 +19,22 @@
 set -eu
 dir=$1
 name=$2
+root=${3:-/}
+
+if [ "$root" != / ]; then
+  mount -t proc proc "$root/proc"
+  for d in /dev /sys; do
+    mount --rbind "$d" "$root$d"
+  done
+  # The lab's base directory (the lab directory: every node's disk, the shared guests, the
+  # agents; beside it the generation's QEMU capability cache), this script's project and the
+  # guests' kernel, at the same paths inside the root.
+  for d in "$(dirname "$(dirname "$dir")")" "$(cd "$(dirname "$0")/../../.." && pwd)" /boot; do
+    mkdir -p "$root$d"
+    mount --rbind "$d" "$root$d"
+  done
+  exec chroot "$root" /bin/bash "$0" "$dir" "$name" /
+fi
 
 hostname "$name"
 mount -t tmpfs -o mode=0755 tmpfs /run
