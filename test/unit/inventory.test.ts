@@ -4,6 +4,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fencePdu } from "../../fence/fence_pdu.js";
+import { agentOptions } from "../../lib/fence/run.js";
 import {
   pduDevices,
   SNMP_AUTH_PROTOCOLS,
@@ -685,7 +686,7 @@ describe("inventory: the JSON Schema and the validator agree", () => {
     assert.deepEqual(pdu.device?.enum, pduDevices());
     assert.deepEqual(pdu.auth_protocol?.enum, [...SNMP_AUTH_PROTOCOLS]);
     assert.deepEqual(pdu.priv_protocol?.enum, [...SNMP_PRIV_PROTOCOLS]);
-    const choices = (name: string) => fencePdu.options.find((o) => o.name === name)?.choices;
+    const choices = (name: string) => agentOptions(fencePdu).find((o) => o.name === name)?.choices;
     assert.deepEqual(choices("snmp_auth_prot"), [...SNMP_AUTH_PROTOCOLS]);
     assert.deepEqual(choices("snmp_priv_prot"), [...SNMP_PRIV_PROTOCOLS]);
   });

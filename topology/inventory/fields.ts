@@ -7,6 +7,7 @@
  * between sections, outlets used twice, SNMP versions and their credentials) the validator checks
  * by hand.
  */
+import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from "../../lib/fence/groups.js";
 import { PDU_PROFILES } from "../../lib/pdu-profiles/index.js";
 import { WAIVABLE_FINDING_IDS } from "../check/findings.js";
 
@@ -30,9 +31,8 @@ export const MAX_ITEMS = 10_000;
 /** The most outlets of one supply (a server has a few power supplies, a chassis a dozen). */
 export const MAX_OUTLETS = 24;
 
-/** fence_pdu's snmp_auth_prot and snmp_priv_prot choices (a unit test compares them with its metadata). */
-export const SNMP_AUTH_PROTOCOLS = ["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] as const;
-export const SNMP_PRIV_PROTOCOLS = ["DES", "AES", "AES256", "AES256C"] as const;
+/** The snmp option group's snmp_auth_prot and snmp_priv_prot choices (lib/fence/groups.ts). */
+export { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS };
 
 /** fence_pdu's device profiles (its `device=` choices): the profiles' own table, so the two never differ. */
 export function pduDevices(): string[] {
