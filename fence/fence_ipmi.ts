@@ -286,6 +286,11 @@ export const registration: FenceRegistration<IpmiSession> = {
   agent: fenceIpmi,
   shipped: true,
   replaces: { agent: "fence_ipmilan", package: "fence-agents-ipmilan" },
-  topology: { level: "bmc", protocol: "ipmi", recognises: ["fence_ipmilan"] },
+  topology: {
+    level: "bmc",
+    protocol: "ipmi",
+    recognises: ["fence_ipmilan"],
+    probes: ["fence_ipmilan"],
+  },
   warmUp: async () => (await import("../lib/ipmi/warm-up.js")).exerciseIpmiClient(),
 };

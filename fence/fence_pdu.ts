@@ -552,6 +552,7 @@ export const registration: FenceRegistration<PduSession> = {
       "fence_wti",
       "fence_cyberpower_ssh",
     ],
+    probes: ["fence_eaton_snmp"],
   },
   warmUp: async () => (await import("../lib/snmp/client.js")).exerciseSnmpCodec(),
 };

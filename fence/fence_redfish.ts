@@ -228,6 +228,6 @@ export const registration: FenceRegistration<RedfishSession> = {
   // Its name is fence-agents' own: packaged in kvmha-fence-aliases, as fence-agents' names are.
   shipped: true,
   replaces: { agent: "fence_redfish", package: "fence-agents-redfish" },
-  topology: { level: "bmc", protocol: "redfish", recognises: [] },
+  topology: { level: "bmc", protocol: "redfish", recognises: [], probes: [] },
   warmUp: async () => (await import("../lib/redfish/warm-up.js")).exerciseRedfishClient(),
 };

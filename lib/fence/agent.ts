@@ -124,4 +124,10 @@ export interface FenceTopology {
    * `kvmha check --probe` asks them through this agent (their own aliases are counted anyway).
    */
   readonly recognises: readonly string[];
+  /**
+   * Those of them whose devices this agent can ask in their place (`kvmha check --probe`): same
+   * protocol, same options (fence_ipmilan for fence_ipmi; fence_eaton_snmp, one of fence_pdu's
+   * profiles). Its own name and aliases are always asked through it.
+   */
+  readonly probes: readonly string[];
 }

@@ -167,7 +167,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout, ipmitool_timeout, method, hexadecimal_kg_file, hexadecimal_kg_script",
+        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of protocol, address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout, ipmitool_timeout, method, hexadecimal_kg_file, hexadecimal_kg_script, ssl_insecure, ssl_cacert, ssl_fingerprint, systems_uri, shell_timeout",
       ],
     );
     assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), [
