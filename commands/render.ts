@@ -20,6 +20,7 @@ import { describeGeneration, type Generation } from "../topology/render/generati
 import {
   type RenderedFile,
   loadForRender,
+  outputDirectory,
   renderFormat,
   writeRendered,
 } from "../topology/render/render.js";
@@ -150,6 +151,9 @@ export async function main(args: readonly string[], io: RenderIo = processIo): P
     return err.exitCode;
   }
   for (const w of loaded.warnings) io.err(`${w}\n`);
+  // An unsafe --output is refused before anything else is said or found out (checked again, and
+  // created, when the files are written).
+  if (parsed.output !== undefined) outputDirectory(parsed.output, false);
   let pacemaker = parsed.pacemaker ?? loaded.inventory.cluster.pacemaker;
   if (pacemaker === undefined) {
     const detected = await detectGeneration();

@@ -61,6 +61,7 @@ function changed(finding: string, name: string, from: string | RegExp, to: strin
 
 const CASES: readonly Case[] = [
   broken("stonith-disabled", "stonith-disabled"),
+  broken("no-stickiness", "no-stickiness"),
   broken("node-without-level", "node-without-level"),
   broken("pdu-level-incomplete", "pdu-level-single"),
   broken("pdu-level-incomplete", "pdu-no-level"),
@@ -116,6 +117,13 @@ const IN_WORDS: readonly string[] = [
   "duplicate-outlet",
   "duplicate-bmc",
   "rules-not-evaluated",
+  // corosync.conf, not the CIB: which tie-breaker (a quorum device needs a qnetd host) is the admin's
+  "quorum-no-tie-breaker",
+  // where the secret goes (a root-only file, cibsecret) and its value are the admin's
+  "secret-in-cib",
+  // what replaces a removed feature depends on what it was for
+  "pacemaker3-unsupported",
+  "pacemaker3-upgrade",
 ];
 
 function check(xml: string): Finding[] {

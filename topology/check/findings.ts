@@ -184,8 +184,11 @@ const RULE_FINDINGS = {
   // cluster-wide policy
   "no-stickiness": {
     severity: "warning",
-    fix: () =>
-      "pcs resource defaults update resource-stickiness=100 (crmsh: rsc_defaults resource-stickiness=100)",
+    fix: () => ({
+      intro: "keep resources where they run when a node comes back",
+      pcs: [command("pcs", "resource", "defaults", "update", "resource-stickiness=100")],
+      crmsh: [command("crm", "configure", "rsc_defaults", "resource-stickiness=100")],
+    }),
   },
   "quorum-no-tie-breaker": {
     severity: "warning",

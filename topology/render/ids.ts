@@ -98,6 +98,12 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
       `fencing level ${l.index} of ${l.target}`,
       ["cib", "pcs"],
     );
+  for (const r of plan.remotes) {
+    const owner = `nodes.${r.id}`;
+    add(r.id, owner, `the connection of remote node ${r.id}`);
+    sets(owner, r.id, "instance_attributes", [["server", r.server], ...r.params], "parameter");
+    ops(owner, r.id, r.ops);
+  }
   for (const g of plan.guests) {
     const owner = `guests.${g.id}`;
     add(g.id, owner, `the guest ${g.id}`);
@@ -106,17 +112,39 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
     sets(owner, g.id, "utilization", g.utilization, "utilization");
     ops(owner, g.id, g.ops);
   }
-  // crmsh names a node's utilization after the node (pcs and crm_attribute after its corosync id).
-  for (const n of plan.nodeUtilization) {
-    add(`${n.node}-utilization`, `nodes.${n.node}`, `the utilization of node ${n.node}`, ["crmsh"]);
-    for (const [name] of n.attributes)
-      add(
-        `${n.node}-utilization-${name}`,
-        `nodes.${n.node}`,
-        `node ${n.node}'s utilization ${name}`,
-        ["crmsh"],
-      );
+  for (const d of plan.dependencies) {
+    const owner = `guests.${d.guest}`;
+    add(d.orderId, owner, `the order of ${d.guest} after ${d.clone}`);
+    add(d.colocationId, owner, `the colocation of ${d.guest} with ${d.clone}`);
   }
+  // crmsh names a node's utilization after the node (pcs and crm_attribute after its corosync id);
+  // a remote node's entry is in the CIB XML too, and its id is its name for pcs as well.
+  for (const n of plan.nodeUtilization) {
+    const formats: readonly IdFormat[] = n.remote ? ["cib", "crmsh"] : ["crmsh"];
+    const owner = `nodes.${n.node}`;
+    const what = `the utilization of node ${n.node}`;
+    add(`${n.node}-utilization`, owner, what, formats);
+    if (n.remote) add(`nodes-${n.node}-utilization`, owner, what, ["pcs"]);
+    for (const [name] of n.attributes) {
+      const attr = `node ${n.node}'s utilization ${name}`;
+      add(`${n.node}-utilization-${name}`, owner, attr, formats);
+      if (n.remote) add(`nodes-${n.node}-utilization-${name}`, owner, attr, ["pcs"]);
+    }
+  }
+  // rsc_defaults: crmsh's name for the set, which the CIB XML uses too; pcs names it its own way.
+  if (plan.resourceDefaults.length > 0) {
+    const sets: readonly (readonly [string, readonly IdFormat[]])[] = [
+      ["rsc-options", ["cib", "crmsh"]],
+      ["rsc_defaults-meta_attributes", ["pcs"]],
+    ];
+    for (const [set, formats] of sets) {
+      add(set, "cluster", "the resource defaults", formats);
+      for (const [name] of plan.resourceDefaults)
+        add(`${set}-${name}`, "cluster", `the resource default ${name}`, formats);
+    }
+  }
+  for (const w of plan.waivers)
+    add(w.tag, "cluster", `the tag ${w.tag} (what kvmha check accepts on purpose)`);
   return out;
 }
 

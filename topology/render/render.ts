@@ -155,9 +155,10 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 
 /**
  * The output directory, made ready to write into: created (not recursively: its parent must
  * exist), or an existing directory that is no symbolic link and that only root or the invoking
- * user can change, and every directory above it too. Returns its real path.
+ * user can change, and every directory above it too. Returns its real path. With `create` false a
+ * missing directory is only checked for where it would be made.
  */
-function outputDirectory(dir: string): string {
+export function outputDirectory(dir: string, create = true): string {
   const uid = process.geteuid?.() ?? 0;
   const shown = printable(dir);
   const refuse = (why: string): never => {
@@ -184,6 +185,7 @@ function outputDirectory(dir: string): string {
     if (why !== undefined) refuse(`${printable(above)} above it ${why}`);
   }
   const target = path.join(parent, path.basename(absolute));
+  if (!create && !fs.existsSync(target)) return target;
   try {
     fs.mkdirSync(target, 0o755);
     return target;
