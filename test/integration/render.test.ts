@@ -37,7 +37,15 @@ import { labGenerations } from "../lab/generation.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/inventories");
 const TEMPLATES = path.join(ROOT, "crm-templates");
-const SAMPLES = ["two-node", "three-node", "multi-outlet", "sbd", "no-pdu", "remote"] as const;
+const SAMPLES = [
+  "two-node",
+  "three-node",
+  "multi-outlet",
+  "sbd",
+  "no-pdu",
+  "remote",
+  "redfish",
+] as const;
 
 /**
  * What pcs says while pcs.sh runs that is not a warning about the configuration: pcs -f cannot ask
