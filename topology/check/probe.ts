@@ -5,6 +5,7 @@
  * outlet for a PDU. Nothing is switched. The plan and the reading of the agents' answers are pure;
  * the runner (spawn, bounded, a few at a time) is the one I/O part.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { type AgentRun, type Runner, readCibSecret, spawnRunner } from "./agent-runner.js";
 import type { Primitive } from "./cib.js";
@@ -229,6 +230,11 @@ export async function probeDevices(
       // fence_ipmilan, whose lanplus=0 default stdinFor passes on; fence_eaton_snmp).
       const agent = probeAgentFor(device.type);
       if (agent === undefined) return outcome("skipped", "kvmha has no agent for it");
+      // An agent under fence-agents' name (fence_redfish) is in kvmha-fence-aliases: a node
+      // without that package has fence-agents' file there, or none. None: not probed (not a
+      // device problem).
+      if (options.runner === undefined && !fs.existsSync(path.join(options.agentDir, agent)))
+        return outcome("skipped", `${agent} is not in ${options.agentDir}`);
       const untrusted = options.runScripts === true ? undefined : untrustedReason(device);
       if (untrusted !== undefined) return outcome("skipped", untrusted);
       const endpoint = endpointText(device);
