@@ -1,3 +1,5 @@
+// Why one file: every comparison runs on the one private libvirtd and guest it starts, in one
+// hyperfine run.
 /**
  * ocf:kvmha:VirtualDomain (dist/bin/VirtualDomain) against ocf:heartbeat:VirtualDomain
  * (resource-agents) on the same QEMU (TCG) guest of a private lab libvirtd, in one run:

@@ -9,7 +9,7 @@
 //   kvmha-fence-aliases-<version>-<revision>.noarch.rpm   fence-agents' names; conflicts with the
 //                                                         fence-agents packages that own them
 //
-// Requires on the C/C++ runtime come from rpm's own ELF dependency generator, as for any RPM.
+// Requires on the C runtime come from rpm's own ELF dependency generator, as for any RPM.
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

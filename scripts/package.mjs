@@ -490,7 +490,7 @@ if (formats.includes("deb")) {
   main.file(`${DOC}/copyright`, copyright());
   main.file(`${DOC}/changelog.Debian.gz`, gzip("changelog", changelog("kvmha")));
 
-  // Depends: what the executable links against, as dpkg-shlibdeps works it out (libc6, libstdc++6, libgcc-s1).
+  // Depends: what the executable links against, as dpkg-shlibdeps works it out (libc6 for the Bun build).
   const shlibsDir = join(STAGE, "shlibdeps");
   rmSync(shlibsDir, { recursive: true, force: true });
   mkdirSync(join(shlibsDir, "debian"), { recursive: true });

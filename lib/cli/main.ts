@@ -93,7 +93,7 @@ export function aliasTable(): { name: string; of: string; owner: string }[] {
 }
 
 /**
- * kvmha's own subcommands (`kvmha render`, `kvmha check`): tools for the admin, not agents, so they
+ * kvmha's own subcommands (`kvmha render`, `check`, `plan`, `apply`): tools for the admin, not agents, so they
  * have no links of their own. Each module exports `main(args)` returning the exit code.
  */
 const subcommands: Record<
@@ -114,6 +114,16 @@ const subcommands: Record<
     summary: "check a CIB's fencing and guest resources (and, with --probe, the devices)",
     run: async (args) => (await import("../../commands/check.js")).main(args),
     declaration: async () => (await import("../../commands/check.js")).checkCommand,
+  },
+  plan: {
+    summary: "show what kvmha apply would change in the cluster, and what Pacemaker would do then",
+    run: async (args) => (await import("../../commands/plan.js")).main(args),
+    declaration: async () => (await import("../../commands/plan.js")).planCommand,
+  },
+  apply: {
+    summary: "make the cluster's kvmha objects what the inventory says, in one verified push",
+    run: async (args) => (await import("../../commands/apply.js")).main(args),
+    declaration: async () => (await import("../../commands/apply.js")).applyCommand,
   },
 };
 

@@ -117,11 +117,13 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     ),
     ".TP",
     ".B 0",
-    roff("Success (render: rendered; check: no problem found)."),
+    roff(
+      "Success (render: rendered; check: no problem found; plan: planned; apply: applied, or nothing to change).",
+    ),
     ".TP",
     ".B 1",
     roff(
-      "Failure (render: the inventory has errors; check: problems found); one line on stderr says why.",
+      "Failure (render: the inventory has errors; check: problems found; plan, apply: the plan cannot be made or pushed, nothing pushed); one line on stderr says why.",
     ),
     ".TP",
     ".B 2",
@@ -136,6 +138,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     "pcs(8)",
     "crm(8)",
     "stonith_admin(8)",
+    "crm_simulate(8)",
   ];
   out.push(
     ".SH SEE ALSO",

@@ -1,3 +1,4 @@
+// Why one file: every test drives the same started simulated PDUs, ours beside fence_apc_snmp.
 /**
  * fence_pdu, the built executable, against simulated PDUs (net-snmp's snmpd with our pass_persist
  * handler serving each device profile's tables), and beside the reference fence_apc_snmp where

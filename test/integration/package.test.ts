@@ -1,3 +1,5 @@
+// Why one file: install, upgrade and purge are one sequence on this machine's /usr; split, files
+// could interleave.
 /**
  * The Debian packages (scripts/package.mjs), installed for real into this machine's /usr with
  * dpkg, beside Debian's fence-agents: contents, install, every surface an admin touches (pcs,

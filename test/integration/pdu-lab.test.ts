@@ -1,3 +1,5 @@
+// Why one file: every test here uses the one snmpd lab PDU started at the top, with the reference
+// clients.
 // Proves the PDU test lab with independent clients: Net-SNMP's snmpget,
 // snmpset and snmpwalk, and the reference fence_apc_snmp, against a real
 // snmpd (with the lab's pass_persist handler) started here.

@@ -226,7 +226,13 @@ describe("what an admin reads: help within 80 columns, man pages like the Cluste
   });
 
   it("kvmha, its subcommands and VirtualDomain's usage fit 80 columns too", () => {
-    for (const args of [["--help"], ["render", "--help"], ["check", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["render", "--help"],
+      ["check", "--help"],
+      ["plan", "--help"],
+      ["apply", "--help"],
+    ]) {
       const r = kvmha(args);
       assert.equal(r.status, 0, args.join(" "));
       assertFits(args.join(" "), r.stdout);

@@ -1,3 +1,4 @@
+// Why one file: one lab device: its configuration, process, handler and state file belong together.
 // A switched PDU for tests: Net-SNMP's snmpd on a loopback UDP port,
 // serving a device profile's outlet tables through a pass_persist handler
 // (pdu-handler.mjs) whose outlet states live in a JSON file the test can

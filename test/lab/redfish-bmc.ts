@@ -1,3 +1,4 @@
+// Why one file: one device: its resources, sessions, tasks and quirks act on one shared state.
 /**
  * A Redfish BMC for the lab: HTTPS on loopback with a certificate made at start (openssl, signed by
  * a lab CA), serving real vendors' resources (test/fixtures/redfish: iDRAC, iLO 5, OpenBMC, a

@@ -1,3 +1,5 @@
+// Why one file: the field table's behaviour, section by section, against the same sample
+// inventories.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";

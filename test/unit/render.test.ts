@@ -1,3 +1,5 @@
+// Why one file: each describe renders the same fixture inventories; split, each part would reload
+// them.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";

@@ -1,3 +1,5 @@
+// Why one file: the walk over the document, section by section; each part is a few lines of the
+// same walk.
 /**
  * Inventory validation: our own walk over the parsed YAML document, so that every problem is
  * reported at its line and column with what was expected, and all of them at once. Each field's

@@ -145,6 +145,8 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
   }
   for (const w of plan.waivers)
     add(w.tag, "cluster", `the tag ${w.tag} (what kvmha check accepts on purpose)`);
+  if (plan.managed.ids.length > 0)
+    add(plan.managed.tag, "cluster", "the tag listing what kvmha manages (kvmha-managed)");
   return out;
 }
 
