@@ -62,7 +62,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
   for (const c of commandTable().filter((x) => x.shipped)) {
     const where =
       c.kind === "fence"
-        ? `/usr/sbin/${c.name}`
+        ? `/usr/sbin/${c.name}${c.package === "kvmha" ? "" : ` (package ${c.package}: the name is fence-agents')`}`
         : `/usr/lib/ocf/resource.d/kvmha/${c.name} (ocf:kvmha:${c.name})`;
     out.push(
       ".TP",
@@ -79,7 +79,15 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     ),
   );
   for (const a of aliasTable())
-    out.push(".TP", `.B ${roff(a.name)}`, roff(`${a.of}, under this name; see ${a.name}(8).`));
+    out.push(
+      ".TP",
+      `.B ${roff(a.name)}`,
+      roff(
+        a.of === a.name
+          ? `kvmha's own agent, whose name is fence-agents'; see ${a.name}(8).`
+          : `${a.of}, under this name; see ${a.name}(8).`,
+      ),
+    );
   out.push(
     ".SH OPTIONS",
     ".TP",

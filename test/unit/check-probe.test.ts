@@ -103,6 +103,21 @@ describe("kvmha check --probe", () => {
       [["fence-pdu-pdu-a", "'community' is kept by cibsecrets and not readable here"]],
     );
     assert.ok(asked.every((x) => !x.includes("lrm://")));
+    // Without a runner, an agent missing from the agent directory is not run: skipped, no finding.
+    const missing = await probeDevices(contextOf(parseCib(twoNode)), {
+      agentDir: "/nonexistent/kvmha-agents",
+      timeoutMs: 1000,
+      jobs: 1,
+      runScripts: true,
+    });
+    assert.deepEqual(missing.findings, []);
+    assert.ok(
+      missing.outcomes.some(
+        (o) =>
+          o.result === "skipped" && o.detail === "fence_ipmi is not in /nonexistent/kvmha-agents",
+      ),
+      JSON.stringify(missing.outcomes),
+    );
     const dir = fs.mkdtempSync(`${os.tmpdir()}/kvmha-cibsecrets-`);
     try {
       fs.mkdirSync(`${dir}/dev`);
