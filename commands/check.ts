@@ -16,6 +16,7 @@ import {
 } from "../topology/check/report.js";
 import { contextOf } from "../topology/check/context.js";
 import { COROSYNC_CONF, CorosyncConfError, readCorosyncConf } from "../topology/check/corosync.js";
+import { probeGuestDefinitions } from "../topology/check/libvirt-probe.js";
 import { runRules } from "../topology/check/rules.js";
 import { applyWaivers } from "../topology/check/waivers.js";
 import {
@@ -51,6 +52,11 @@ export const checkCommand: CliCommand = {
       help: "with --cib FILE and --probe: run the file's password_script (and other _script) commands and give its devices this node's cibsecrets; without it such devices are not probed (the live CIB's are always used)",
     },
     { name: "probe-timeout", value: "S", help: "seconds one agent run may take (default 30)" },
+    {
+      name: "libvirt-uri",
+      value: "PATTERN",
+      help: "with --probe: also ask each node's libvirt, read-only, whether it has a cluster guest defined or marked autostart (a second copy could start there); %n is the node's name: qemu+ssh://%n/system, or qemu:///system for this node's",
+    },
     { name: "probe-jobs", value: "N", help: "agent runs at once (default 4)" },
     {
       name: "agent-dir",
@@ -87,6 +93,7 @@ interface Args {
   probeJobs: number;
   agentDir: string | undefined;
   corosyncConf: string | undefined;
+  libvirtUri: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -121,6 +128,7 @@ export function parseArgs(args: readonly string[]): Args {
     probeJobs: 4,
     agentDir: undefined,
     corosyncConf: undefined,
+    libvirtUri: undefined,
   };
   if (parsed.kind === "help") return { ...none, help: true, version: false };
   if (parsed.kind === "version") return { ...none, help: false, version: true };
@@ -131,6 +139,8 @@ export function parseArgs(args: readonly string[]): Args {
     throw new UsageError("--live and --cib exclude each other", EXIT_USAGE);
   if (v["run-scripts"] === true && v.probe !== true)
     throw new UsageError("--run-scripts is for --probe (kvmha check --help)", EXIT_USAGE);
+  if (str("libvirt-uri") !== undefined && v.probe !== true)
+    throw new UsageError("--libvirt-uri is for --probe (kvmha check --help)", EXIT_USAGE);
   return {
     cib: str("cib"),
     json: v.json === true,
@@ -142,6 +152,7 @@ export function parseArgs(args: readonly string[]): Args {
     probeJobs: positiveNumber("--probe-jobs", str("probe-jobs"), 4, true),
     agentDir: str("agent-dir"),
     corosyncConf: str("corosync-conf"),
+    libvirtUri: str("libvirt-uri"),
     help: false,
     version: false,
   };
@@ -274,6 +285,13 @@ export async function main(args: readonly string[]): Promise<number> {
     const result = await probeDevices(ctx, options);
     findings.push(...result.findings);
     probe = result.outcomes;
+    if (parsed.libvirtUri !== undefined)
+      findings.push(
+        ...(await probeGuestDefinitions(ctx, {
+          uriPattern: parsed.libvirtUri,
+          timeoutMs: options.timeoutMs,
+        })),
+      );
   }
   const { findings: counted, waived } = applyWaivers(ctx, findings);
   const report: Report = { source, ctx, findings: counted, probe, strict: parsed.strict, waived };

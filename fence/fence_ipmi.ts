@@ -3,9 +3,8 @@
  * Same option names; IPMI 2.0 (RMCP+) unless lanplus=0 is given explicitly.
  */
 import { UsageError } from "../lib/errors.js";
-import type { FenceAgent } from "../lib/fence/agent.js";
+import type { FenceAgent, FenceRegistration } from "../lib/fence/agent.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { processIo, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import { chassisControl, getChassisStatus } from "../lib/ipmi/chassis.js";
 import { type IpmiSession, type IpmiTarget, openSession } from "../lib/ipmi/client.js";
@@ -282,6 +281,16 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
   },
 };
 
-export function main(args: readonly string[], invokedAs?: string): Promise<number> {
-  return runFenceAgent(fenceIpmi, args, processIo, invokedAs);
-}
+/** What kvmha reads from this file (fence/registry.ts). */
+export const registration: FenceRegistration<IpmiSession> = {
+  agent: fenceIpmi,
+  shipped: true,
+  replaces: { agent: "fence_ipmilan", package: "fence-agents-ipmilan" },
+  topology: {
+    level: "bmc",
+    protocol: "ipmi",
+    recognises: ["fence_ipmilan"],
+    probes: ["fence_ipmilan"],
+  },
+  warmUp: async () => (await import("../lib/ipmi/warm-up.js")).exerciseIpmiClient(),
+};

@@ -9,11 +9,11 @@
  * other profiles are tried, and a device with no outlet table is an error, never an empty list.
  */
 import { UsageError } from "../lib/errors.js";
-import type { FenceAgent, PlugInfo, PowerState } from "../lib/fence/agent.js";
+import type { FenceAgent, FenceRegistration, PlugInfo, PowerState } from "../lib/fence/agent.js";
 import { FenceFailure } from "../lib/fence/errors.js";
 import type { Logger } from "../lib/log.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { plugList, processIo, runFenceAgent } from "../lib/fence/run.js";
+import { plugList } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import {
   type SnmpAuthProtocol,
@@ -59,87 +59,6 @@ const PRIV_PROTOCOLS: Record<string, SnmpPrivProtocol> = {
 
 const pduOptions: readonly OptionSpec[] = [
   { ...standard.ip, required: true },
-  { ...standard.ipport, default: "161" },
-  {
-    name: "community",
-    short: "c",
-    value: "community",
-    type: "string",
-    default: "private",
-    secret: true,
-    shortdesc: "Set the community string (SNMP v1 and v2c)",
-    order: 1,
-  },
-  {
-    // Not in fence_apc_snmp: lets the CIB hold a reference instead of the community itself.
-    name: "community_script",
-    value: "script",
-    type: "string",
-    scriptFor: "community",
-    shortdesc:
-      "Script to run to retrieve the community string (SNMP v1 and v2c; wins over community)",
-    order: 1,
-  },
-  {
-    name: "snmp_version",
-    short: "d",
-    value: "version",
-    type: "select",
-    choices: ["1", "2c", "3"],
-    default: "1",
-    shortdesc: "Specifies SNMP version to use",
-    order: 1,
-  },
-  { ...standard.username, shortdesc: "SNMPv3 user name" },
-  { ...standard.password, shortdesc: "SNMPv3 authentication password" },
-  standard.password_script,
-  {
-    name: "snmp_auth_prot",
-    short: "b",
-    value: "prot",
-    type: "select",
-    choices: Object.keys(AUTH_PROTOCOLS),
-    shortdesc: "Set authentication protocol (SNMPv3; default MD5, as net-snmp's tools)",
-    order: 1,
-  },
-  {
-    name: "snmp_sec_level",
-    short: "E",
-    value: "level",
-    type: "select",
-    choices: ["noAuthNoPriv", "authNoPriv", "authPriv"],
-    shortdesc:
-      "Set security level (SNMPv3; default: authPriv with a privacy password, authNoPriv with a password)",
-    order: 1,
-  },
-  {
-    name: "snmp_priv_prot",
-    short: "B",
-    value: "prot",
-    type: "select",
-    choices: Object.keys(PRIV_PROTOCOLS),
-    shortdesc:
-      "Set privacy protocol (SNMPv3; default DES, as net-snmp's tools; AES256 is Blumenthal's, AES256C Reeder's)",
-    order: 1,
-  },
-  {
-    name: "snmp_priv_passwd",
-    short: "P",
-    value: "pass",
-    type: "string",
-    secret: true,
-    shortdesc: "Set privacy protocol password",
-    order: 1,
-  },
-  {
-    name: "snmp_priv_passwd_script",
-    short: "R",
-    value: "script",
-    type: "string",
-    scriptFor: "snmp_priv_passwd",
-    shortdesc: "Script to run to retrieve privacy password",
-    order: 1,
-  },
   {
     name: "device",
     value: "profile",
@@ -148,44 +67,6 @@ const pduOptions: readonly OptionSpec[] = [
     shortdesc:
       "The PDU's device profile, when its sysObjectID does not say it (default: recognised by sysObjectID, then the vendor's other profiles)",
     order: 1,
-  },
-  {
-    name: "inet4_only",
-    short: "4",
-    type: "boolean",
-    shortdesc: "Forces agent to use IPv4 addresses only",
-    order: 1,
-  },
-  {
-    name: "inet6_only",
-    short: "6",
-    type: "boolean",
-    shortdesc: "Forces agent to use IPv6 addresses only",
-    order: 1,
-  },
-  {
-    name: "snmpget_path",
-    value: "path",
-    type: "string",
-    shortdesc: "Accepted for compatibility; unused",
-    order: 200,
-    ignored: "fence_pdu speaks SNMP itself",
-  },
-  {
-    name: "snmpset_path",
-    value: "path",
-    type: "string",
-    shortdesc: "Accepted for compatibility; unused",
-    order: 200,
-    ignored: "fence_pdu speaks SNMP itself",
-  },
-  {
-    name: "snmpwalk_path",
-    value: "path",
-    type: "string",
-    shortdesc: "Accepted for compatibility; unused",
-    order: 200,
-    ignored: "fence_pdu speaks SNMP itself",
   },
 ];
 
@@ -511,6 +392,7 @@ export const fencePdu: FenceAgent<PduSession> = {
     },
   ],
   options: pduOptions,
+  groups: ["snmp"],
   plugs: "many",
   required: ["ip"],
   needsPassword: false,
@@ -645,6 +527,32 @@ export const fencePdu: FenceAgent<PduSession> = {
   },
 };
 
-export function main(args: readonly string[], invokedAs?: string): Promise<number> {
-  return runFenceAgent(fencePdu, args, processIo, invokedAs);
-}
+/** What kvmha reads from this file (fence/registry.ts). */
+export const registration: FenceRegistration<PduSession> = {
+  agent: fencePdu,
+  shipped: true,
+  replaces: { agent: "fence_apc_snmp", package: "fence-agents-apc-snmp" },
+  // fence-agents' other PDU agents: kvmha check counts their devices as the PDU level; --probe
+  // asks fence_eaton_snmp's through fence_pdu (one of its profiles), the others it cannot.
+  topology: {
+    level: "pdu",
+    protocol: "snmp",
+    recognises: [
+      "fence_eaton_snmp",
+      "fence_apc",
+      "fence_cdu",
+      "fence_eaton_ssh",
+      "fence_emerson",
+      "fence_eps",
+      "fence_ipdu",
+      "fence_lindypdu",
+      "fence_netio",
+      "fence_raritan",
+      "fence_raritan_px3",
+      "fence_wti",
+      "fence_cyberpower_ssh",
+    ],
+    probes: ["fence_eaton_snmp"],
+  },
+  warmUp: async () => (await import("../lib/snmp/client.js")).exerciseSnmpCodec(),
+};

@@ -6,17 +6,14 @@
 import { readFileSync } from "node:fs";
 import { Deadline } from "../lib/deadline.js";
 import { UsageError } from "../lib/errors.js";
-import type { FenceAgent, FenceContext } from "../lib/fence/agent.js";
+import type { FenceAgent, FenceContext, FenceRegistration } from "../lib/fence/agent.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import { processIo, runFenceAgent } from "../lib/fence/run.js";
 import type { FenceOptions } from "../lib/fence/values.js";
 import { type AuthMode, RedfishClient } from "../lib/redfish/client.js";
 import type { Trust } from "../lib/redfish/connection.js";
 import { normaliseRoot } from "../lib/redfish/resources.js";
 import { RedfishSystem } from "../lib/redfish/system.js";
 import { endpointOf, parseFingerprints } from "../lib/redfish/target.js";
-
-const NATIVE = "fence_redfish speaks HTTPS itself and runs no gnutls-cli";
 
 const redfishOptions: readonly OptionSpec[] = [
   standard.ip,
@@ -40,42 +37,6 @@ const redfishOptions: readonly OptionSpec[] = [
     type: "string",
     shortdesc:
       "Redfish Systems resource URI, i.e. /redfish/v1/Systems/System.Embedded.1 (unset: the one member of the Systems collection)",
-    order: 1,
-  },
-  {
-    name: "ssl",
-    short: "z",
-    type: "boolean",
-    default: "1",
-    shortdesc: "Use SSL connection with verifying certificate (always HTTPS)",
-    order: 1,
-  },
-  {
-    name: "ssl_secure",
-    type: "boolean",
-    shortdesc: "Use SSL connection with verifying certificate (the default)",
-    order: 1,
-  },
-  {
-    name: "ssl_insecure",
-    type: "boolean",
-    shortdesc: "Use SSL connection without verifying certificate",
-    order: 1,
-  },
-  {
-    name: "ssl_cacert",
-    value: "file",
-    type: "string",
-    shortdesc:
-      "PEM file of the CA certificates that sign the BMC's certificate, trusted instead of the system's",
-    order: 1,
-  },
-  {
-    name: "ssl_fingerprint",
-    value: "sha256",
-    type: "string",
-    shortdesc:
-      "Trust the BMC's certificate by its SHA-256 fingerprint (as 'openssl x509 -noout -fingerprint -sha256' prints it; several separated by commas), whoever signed it",
     order: 1,
   },
   {
@@ -115,14 +76,6 @@ const redfishOptions: readonly OptionSpec[] = [
     ...standard.shell_timeout,
     default: "10",
     shortdesc: "Wait X seconds for the BMC to answer one HTTPS request",
-  },
-  {
-    name: "gnutlscli_path",
-    value: "path",
-    type: "string",
-    shortdesc: "Accepted for compatibility; unused",
-    order: 200,
-    ignored: NATIVE,
   },
 ];
 
@@ -197,6 +150,7 @@ export const fenceRedfish: FenceAgent<RedfishSession> = {
     vendorUrl: "http://www.dmtf.org",
   },
   options: redfishOptions,
+  groups: ["ssl"],
   plugs: "none",
   required: ["username"],
   needsPassword: true,
@@ -268,6 +222,12 @@ export const fenceRedfish: FenceAgent<RedfishSession> = {
   },
 };
 
-export function main(args: readonly string[], invokedAs?: string): Promise<number> {
-  return runFenceAgent(fenceRedfish, args, processIo, invokedAs);
-}
+/** What kvmha reads from this file (fence/registry.ts). */
+export const registration: FenceRegistration<RedfishSession> = {
+  agent: fenceRedfish,
+  // Its name is fence-agents' own: packaged in kvmha-fence-aliases, as fence-agents' names are.
+  shipped: true,
+  replaces: { agent: "fence_redfish", package: "fence-agents-redfish" },
+  topology: { level: "bmc", protocol: "redfish", recognises: [], probes: [] },
+  warmUp: async () => (await import("../lib/redfish/warm-up.js")).exerciseRedfishClient(),
+};

@@ -151,6 +151,7 @@ function findStripper() {
 const commands = await stepAsync("command table", async () => {
   const { tsImport } = await import("tsx/esm/api");
   const table = await tsImport(pathToFileURL(COMMAND_TABLE).href, import.meta.url);
+  await table.loadCommandTables();
   return table.commandTable();
 });
 for (const c of commands) {
@@ -196,6 +197,10 @@ const esbuildOptions = {
   define: {
     __KVMHA_VERSION__: JSON.stringify(pkg.version),
     __KVMHA_TEMPLATES__: JSON.stringify(templateTexts),
+    // fence/registry.ts: the agents' names (their files are bundled by its pattern imports).
+    __KVMHA_FENCE_AGENTS__: JSON.stringify(
+      commands.filter((c) => c.kind === "fence").map((c) => c.name),
+    ),
     "import.meta.url": "__kvmhaImportMeta.url",
     "import.meta.filename": "__kvmhaImportMeta.filename",
     "import.meta.dirname": "__kvmhaImportMeta.dirname",

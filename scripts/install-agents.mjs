@@ -172,8 +172,11 @@ if (!existsSync(source) || statSync(source).size !== built.size) {
   fail(`${source} does not match ${join(from, "manifest.json")}: run \`npm run build\` again`);
 }
 
-const shipped = built.commands.filter((c) => c.shipped);
-const skipped = built.commands.filter((c) => !c.shipped).map((c) => c.name);
+// A command under a fence-agents name (fence_redfish) is fence-agents' file: only the
+// kvmha-fence-aliases package takes that name over (with dpkg-divert), never this script.
+const installable = (c) => c.shipped && (c.package ?? "kvmha") === "kvmha";
+const shipped = built.commands.filter(installable);
+const skipped = built.commands.filter((c) => !installable(c)).map((c) => c.name);
 
 withPermissionHint(() => {
   const old = readInstallManifest();
@@ -278,5 +281,8 @@ withPermissionHint(() => {
   say(
     `installed kvmha ${built.version} into ${prefix}: ${links.map((l) => `${l.dir}/${l.name}`).join(", ")} -> ${EXE}`,
   );
-  if (skipped.length > 0) say(`not installed (not implemented yet): ${skipped.join(", ")}`);
+  if (skipped.length > 0)
+    say(
+      `not installed (not shipped, or a fence-agents name: package kvmha-fence-aliases): ${skipped.join(", ")}`,
+    );
 });

@@ -17,21 +17,6 @@ import { join } from "node:path";
 const EXE_PATH = "usr/libexec/kvmha/kvmha";
 
 /**
- * The fence-agents RPM that owns each alias's name on RHEL and Fedora (fence-agents.spec), and the
- * single fence-agents package of SLES (and the `fence-agents` that RHEL's fence-agents-all provides).
- */
-const RPM_OWNERS = {
-  fence_ipmilanplus: "fence-agents-ipmilan",
-  fence_idrac: "fence-agents-ipmilan",
-  fence_ilo3: "fence-agents-ipmilan",
-  fence_ilo4: "fence-agents-ipmilan",
-  fence_ilo5: "fence-agents-ipmilan",
-  fence_imm: "fence-agents-ipmilan",
-  fence_apc_snmp: "fence-agents-apc-snmp",
-  fence_tripplite_snmp: "fence-agents-apc-snmp",
-};
-
-/**
  * SPDX identifiers of the embedded runtime's main parts: Node.js's LICENSE file names each; Bun is
  * MIT and statically links JavaScriptCore/WebKit (LGPL-2) and BoringSSL (ISC, OpenSSL-derived).
  */
@@ -66,7 +51,10 @@ export function buildRpms(c) {
 
   const conflicts = [
     ...new Set(
-      c.aliases.map((a) => RPM_OWNERS[a.name] ?? c.fail(`no RPM owner known for ${a.name}`)),
+      // The fence-agents package that owns each name (RHEL's and Fedora's fence-agents.spec), as
+      // its agent's registration says; and SLES's single fence-agents (RHEL's fence-agents-all
+      // provides it too).
+      c.aliases.map((a) => a.owner ?? c.fail(`no RPM owner known for ${a.name}`)),
     ),
     "fence-agents",
   ];
@@ -95,7 +83,7 @@ export function buildRpms(c) {
     CONFLICTS: conflicts.join(", "),
     ALIAS_DESCRIPTION: [
       "Makes the names cluster administrators know from fence-agents run kvmha's native agents: " +
-        `${c.aliases.map((a) => `${a.name} (${a.of})`).join(", ")}.`,
+        `${c.aliases.map(c.aliasItem).join(", ")}.`,
       "RPM has no diversions: this package replaces the fence-agents packages that own these " +
         `names (${conflicts.join(", ")}), so it cannot be installed beside them. Existing ` +
         "stonith devices then use kvmha without a configuration change; see " +
@@ -103,6 +91,7 @@ export function buildRpms(c) {
     ]
       .map((p) => c.wrap(p).replaceAll("\n ", "\n"))
       .join("\n\n"),
+    AGENTS: c.agentList(""),
     FENCE_FILES: fenceFiles.join("\n"),
     OCF_MAN: ocfMan.join("\n"),
     ALIAS_FILES: aliasFiles.join("\n"),

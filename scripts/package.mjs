@@ -148,17 +148,51 @@ const maintainer = process.env.DEBEMAIL?.includes("<") ? process.env.DEBEMAIL : 
 // The command table and the man page renderers, through tsx (as build.mjs reads the table).
 const { tsImport } = await import("tsx/esm/api");
 const ts = (path) => tsImport(pathToFileURL(join(ROOT, path)).href, import.meta.url);
-const [
-  { aliasTable, commandTable, subcommandDeclarations },
-  { kvmhaManPage },
-  { ocfManPage, ocfManPageName, parseOcfMetadata },
-] = await Promise.all([ts("lib/cli/main.ts"), ts("lib/cli/manpage.ts"), ts("lib/ocf/manpage.ts")]);
+const {
+  aliasTable,
+  commandTable,
+  fenceAgentSummaries,
+  loadCommandTables,
+  subcommandDeclarations,
+  kvmhaManPage,
+  ocfManPage,
+  ocfManPageName,
+  parseOcfMetadata,
+} = await ts("scripts/package-api.ts");
+await loadCommandTables();
 const built = new Set(manifest.commands.map((c) => c.name));
-const shipped = commandTable().filter((c) => c.shipped);
+// The kvmha package's commands; an agent under a fence-agents name is kvmha-fence-aliases' (aliases).
+const shipped = commandTable().filter((c) => c.shipped && c.package === "kvmha");
 for (const c of shipped)
   if (!built.has(c.name))
     fail(`${c.name} is in lib/cli/main.ts but not in the build: run \`npm run build\``);
 const aliases = aliasTable();
+
+/** The fence agents, one item each, for the packages' descriptions (`indent` before each line). */
+function agentList(indent) {
+  return fenceAgentSummaries()
+    .map((a) => {
+      const where =
+        a.package === "kvmha"
+          ? `a drop-in for ${a.replaces}`
+          : `under its own name in ${a.package}`;
+      const words = `- ${a.name}: ${a.shortdesc}; ${where}`.split(" ");
+      const lines = [""];
+      for (const word of words) {
+        const last = lines.length - 1;
+        if (lines[last] !== "" && indent.length + lines[last].length + 1 + word.length > 72)
+          lines.push(`  ${word}`);
+        else lines[last] = lines[last] === "" ? word : `${lines[last]} ${word}`;
+      }
+      return lines.map((l) => `${indent}${l}`).join("\n");
+    })
+    .join("\n");
+}
+
+/** An alias as the aliases package lists it: `fence_ilo3 (fence_ipmi)`. */
+function aliasItem(a) {
+  return `${a.name} (${a.of === a.name ? "kvmha's own" : a.of})`;
+}
 const declarations = await subcommandDeclarations();
 
 /** gzip -9n, as policy wants for man pages and docs: no file name, no time stamp in the header. */
@@ -476,7 +510,12 @@ if (formats.includes("deb")) {
   packages.push(
     finish(
       main,
-      template("kvmha/control.in", { VERSION: version, MAINTAINER: maintainer, DEPENDS: depends }),
+      template("kvmha/control.in", {
+        VERSION: version,
+        MAINTAINER: maintainer,
+        DEPENDS: depends,
+        AGENTS: agentList("  "),
+      }),
       {
         preinst: readFileSync(join(PACKAGING, "kvmha/preinst"), "utf8"),
       },
@@ -503,7 +542,7 @@ if (formats.includes("deb")) {
       template("kvmha-fence-aliases/control.in", {
         VERSION: version,
         MAINTAINER: maintainer,
-        ALIASES: wrap(aliases.map((a) => `${a.name} (${a.of})`).join(", ")),
+        ALIASES: wrap(aliases.map(aliasItem).join(", ")),
       }),
       {
         preinst: template("kvmha-fence-aliases/preinst", { PATHS: diverted.join(" ") }),
@@ -532,6 +571,8 @@ if (formats.includes("rpm")) {
       mainTree,
       aliasTree,
       aliases,
+      agentList,
+      aliasItem,
       bundledPackages,
       runtimeVersion: manifest.runtime,
       version: pkg.version,

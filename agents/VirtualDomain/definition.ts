@@ -82,8 +82,20 @@ export async function restoreDefinition(ctx: OcfContext): Promise<void> {
 
 /** `virsh dominfo` says the domain starts with libvirtd. */
 export async function autostarts(ctx: OcfContext, d: Domain): Promise<boolean> {
+  return (await definedHere(ctx, d)).autostart;
+}
+
+/** What `virsh dominfo` says of the domain's definition on this node (both false: none). */
+export async function definedHere(
+  ctx: OcfContext,
+  d: Domain,
+): Promise<{ persistent: boolean; autostart: boolean }> {
   const info = await run(ctx, ["dominfo", d.name], stepDeadline(ctx, 10_000));
-  return info.code === 0 && /^Autostart:\s+enable/m.test(info.stdout);
+  if (info.code !== 0) return { persistent: false, autostart: false };
+  return {
+    persistent: /^Persistent:\s+yes/m.test(info.stdout),
+    autostart: /^Autostart:\s+enable/m.test(info.stdout),
+  };
 }
 
 /**

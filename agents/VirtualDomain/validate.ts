@@ -10,7 +10,7 @@ import { diskLockManager, qemuConfPath } from "../../lib/libvirt/qemu-conf.js";
 import type { OcfContext } from "../../lib/ocf/agent.js";
 import { OcfGenericError, OcfNotConfigured, OcfNotInstalled } from "../../lib/ocf/codes.js";
 import { haveBinary, stepDeadline } from "../../lib/ocf/toolbox.js";
-import { autostarts } from "./definition.js";
+import { definedHere } from "./definition.js";
 import { type Domain, configuredDomain, isQemu } from "./domain.js";
 import { reason, run } from "./libvirt.js";
 import { given, hypervisor, text, words } from "./parameters.js";
@@ -80,9 +80,16 @@ async function checkEnvironment(ctx: OcfContext, d: Domain): Promise<void> {
     );
   const effective = r.stdout.trim();
   ctx.log.debug(`hypervisor ${effective} answers`);
-  if (await autostarts(ctx, d))
+  // The classic advice: definitions on shared storage only, undefined on every node (kvmha check
+  // --probe --libvirt-uri asks every node the same).
+  const here = await definedHere(ctx, d);
+  if (here.autostart)
     ctx.log.warning(
       `domain ${d.name} is defined here with autostart on: libvirtd starts it at boot behind Pacemaker's back (start turns it off)`,
+    );
+  else if (here.persistent)
+    ctx.log.warning(
+      `domain ${d.name} is defined persistently here: virsh start or virt-manager on this node can start a second copy beside the cluster's (virsh undefine ${d.name}: the cluster starts it from its config file)`,
     );
   if (!isQemu(d)) return;
   const conf = qemuConfPath(effective, ctx.childEnv());

@@ -200,3 +200,42 @@ export function writeStdout(text: string): Promise<void> {
     });
   });
 }
+
+/** Where a subcommand writes: the process's streams, or a test's. */
+export interface CommandIo {
+  /** Resolves once the text is written (a pipe may take it in several goes). */
+  out(text: string): void | Promise<void>;
+  err(text: string): void;
+}
+
+export const processIo: CommandIo = {
+  out: writeStdout,
+  err: (text) => {
+    process.stderr.write(text);
+  },
+};
+
+/**
+ * The common start of a subcommand: its arguments parsed by `parse` (a UsageError is one line and
+ * its exit code), `--help` and `--version` answered. Returns the exit code when that is all.
+ */
+export async function startCommand<A>(
+  command: CliCommand,
+  parse: () => A | "help" | "version",
+  io: CommandIo,
+  version: string,
+): Promise<{ readonly exit: number } | { readonly args: A }> {
+  let parsed: A | "help" | "version";
+  try {
+    parsed = parse();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`kvmha ${command.name}: ERROR: ${err.message}\n`);
+    return { exit: err.exitCode };
+  }
+  if (parsed === "help" || parsed === "version") {
+    await io.out(parsed === "help" ? helpText(command) : `kvmha ${version}\n`);
+    return { exit: 0 };
+  }
+  return { args: parsed };
+}

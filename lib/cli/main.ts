@@ -1,6 +1,13 @@
 import { basename } from "node:path";
 import { KvmhaError, messageOf } from "../errors.js";
 import { printable } from "../log.js";
+import type { FenceRegistration } from "../fence/agent.js";
+import {
+  fenceAgentNames,
+  fenceAgentsSync,
+  loadFenceAgent,
+  loadFenceAgents,
+} from "../../fence/registry.js";
 import type { CliCommand } from "./args.js";
 import { EXIT_USAGE, wrapList } from "./usage.js";
 import { VERSION, runtimeLabel } from "./version.js";
@@ -24,34 +31,18 @@ export interface CommandSpec {
   readonly run: Command;
 }
 
+/** The package a command's files are in: fence-agents' names go to kvmha-fence-aliases. */
+export type PackageName = "kvmha" | "kvmha-fence-aliases";
+
 /**
- * The multi-call table: one binary, one behaviour per invoked name. It is the one list of names:
- * scripts/build.mjs makes a link in dist/bin for every entry and scripts/install-agents.mjs
- * installs the shipped ones. An agent module is imported on first use: the bundle holds every
- * agent, but the startup snapshot initializes only this dispatcher, so nothing an agent reads at
- * load time (environment, clock) is frozen at build time.
+ * The commands that are not fence agents. Fence agents are registered by their own files
+ * (fence/registry.ts reads every fence/fence_*.ts's `registration`), so the multi-call table is
+ * those plus these: scripts/build.mjs makes a link in dist/bin for every entry and
+ * scripts/install-agents.mjs installs the shipped ones. An agent module is imported on first use:
+ * the bundle holds every agent, but the startup snapshot initializes only this dispatcher, so
+ * nothing an agent reads at load time (environment, clock) is frozen at build time.
  */
-const commands: Record<string, CommandSpec> = {
-  fence_ipmi: {
-    kind: "fence",
-    shipped: true,
-    run: async (args, invokedAs) =>
-      (await import("../../fence/fence_ipmi.js")).main(args, invokedAs),
-  },
-  fence_pdu: {
-    kind: "fence",
-    shipped: true,
-    run: async (args, invokedAs) =>
-      (await import("../../fence/fence_pdu.js")).main(args, invokedAs),
-  },
-  // Not shipped yet: /usr/sbin/fence_redfish is fence-agents' file, so installing it (install-agents,
-  // the .deb) waits for the packaging decision (kvmha-fence-aliases' dpkg-divert, or another name).
-  fence_redfish: {
-    kind: "fence",
-    shipped: false,
-    run: async (args, invokedAs) =>
-      (await import("../../fence/fence_redfish.js")).main(args, invokedAs),
-  },
+const otherCommands: Record<string, CommandSpec> = {
   VirtualDomain: {
     kind: "ocf",
     shipped: true,
@@ -65,30 +56,44 @@ const commands: Record<string, CommandSpec> = {
   },
 };
 
-/**
- * fence-agents' names that our agents answer to (alias → command). Each agent declares what its
- * aliases change (`aliases` in its FenceAgent). They are not links in dist/bin nor installed by
- * install-agents: fence-agents owns these files, and the kvmha-fence-aliases package takes them
- * over with dpkg-divert (scripts/package.mjs, docs/install.md).
- */
-const aliases: Record<string, string> = {
-  fence_ipmilanplus: "fence_ipmi",
-  fence_idrac: "fence_ipmi",
-  fence_ilo3: "fence_ipmi",
-  fence_ilo4: "fence_ipmi",
-  fence_ilo5: "fence_ipmi",
-  fence_imm: "fence_ipmi",
-  fence_apc_snmp: "fence_pdu",
-  fence_tripplite_snmp: "fence_pdu",
-};
+/** A registered fence agent as a command. */
+function fenceCommand(r: FenceRegistration): CommandSpec {
+  return {
+    kind: "fence",
+    shipped: r.shipped,
+    run: async (args, invokedAs) => {
+      const { processIo, runFenceAgent } = await import("../fence/run.js");
+      return runFenceAgent(r.agent, args, processIo, invokedAs);
+    },
+  };
+}
 
-/** The aliases and the command each stands for, for the package script and man pages. */
-export function aliasTable(): { name: string; of: string }[] {
-  return Object.entries(aliases).map(([name, of]) => ({ name, of }));
+/** An agent whose own name is fence-agents' (fence_redfish) is packaged as fence-agents' names are. */
+function packageOf(r: FenceRegistration): PackageName {
+  return r.replaces.agent === r.agent.docs.name ? "kvmha-fence-aliases" : "kvmha";
 }
 
 /**
- * kvmha's own subcommands (`kvmha render`, `kvmha check`): tools for the admin, not agents, so they
+ * fence-agents' names that our agents answer to, from the agents' registrations: their aliases
+ * (alias → agent; each agent declares what its aliases change) and an agent whose own name is
+ * fence-agents'. `owner` is the distribution package that owns that name's file. They are not
+ * links in dist/bin nor installed by install-agents: fence-agents owns these files, and the
+ * kvmha-fence-aliases package takes them over (dpkg-divert; on RPM systems it conflicts with
+ * their owners: scripts/package.mjs, docs/install.md).
+ */
+export function aliasTable(): { name: string; of: string; owner: string }[] {
+  return fenceAgentsSync()
+    .filter((r) => r.shipped)
+    .flatMap((r) =>
+      [
+        ...(packageOf(r) === "kvmha-fence-aliases" ? [r.agent.docs.name] : []),
+        ...(r.agent.aliases ?? []).map((a) => a.name),
+      ].map((name) => ({ name, of: r.agent.docs.name, owner: r.replaces.package })),
+    );
+}
+
+/**
+ * kvmha's own subcommands (`kvmha render`, `check`, `plan`, `apply`): tools for the admin, not agents, so they
  * have no links of their own. Each module exports `main(args)` returning the exit code.
  */
 const subcommands: Record<
@@ -110,6 +115,16 @@ const subcommands: Record<
     run: async (args) => (await import("../../commands/check.js")).main(args),
     declaration: async () => (await import("../../commands/check.js")).checkCommand,
   },
+  plan: {
+    summary: "show what kvmha apply would change in the cluster, and what Pacemaker would do then",
+    run: async (args) => (await import("../../commands/plan.js")).main(args),
+    declaration: async () => (await import("../../commands/plan.js")).planCommand,
+  },
+  apply: {
+    summary: "make the cluster's kvmha objects what the inventory says, in one verified push",
+    run: async (args) => (await import("../../commands/apply.js")).main(args),
+    declaration: async () => (await import("../../commands/apply.js")).applyCommand,
+  },
 };
 
 /** The subcommands and what each does, for usage texts and man pages. */
@@ -128,19 +143,13 @@ export async function subcommandDeclarations(): Promise<CliCommand[]> {
  * declarations only: nothing that reads the environment, the clock or randomness).
  */
 export async function preloadShippedCommands(): Promise<void> {
-  await import("../../fence/fence_ipmi.js");
-  await import("../../fence/fence_pdu.js");
-  await import("../../fence/fence_redfish.js");
+  const agents = await loadFenceAgents();
   // VirtualDomain's monitor runs every few seconds on every node: in the snapshot it starts
   // initialized. xml2js stays out (loaded on first parse; a steady-state monitor does not parse),
   // since everything here is deserialized at every start of every agent, fence agents included.
   const { virtualDomain } = await import("../../agents/VirtualDomain.js");
   const { warmUpWithoutTimers } = await import("./snapshot.js");
-  await warmUpWithoutTimers(async () => (await import("../snmp/client.js")).exerciseSnmpCodec());
-  await warmUpWithoutTimers(async () => (await import("../ipmi/warm-up.js")).exerciseIpmiClient());
-  await warmUpWithoutTimers(async () =>
-    (await import("../redfish/warm-up.js")).exerciseRedfishClient(),
-  );
+  for (const { warmUp } of agents) if (warmUp !== undefined) await warmUpWithoutTimers(warmUp);
   await warmUpWithoutTimers(async () =>
     (await import("../ocf/warm-up.js")).exerciseOcfAgent(virtualDomain, {
       OCF_RESKEY_config: "/nonexistent/kvmha-warm-up.xml",
@@ -149,17 +158,59 @@ export async function preloadShippedCommands(): Promise<void> {
   (await import("../libvirt/warm-up.js")).exerciseLibvirtMonitorPath();
 }
 
-/** Every name the binary answers to. */
-export function commandNames(): string[] {
-  return Object.keys(commands);
+/**
+ * Loads every agent's registration, so that the tables below need no loading of their own: a
+ * script that imports this module through tsx's API (build, package) calls it first (its
+ * synchronous loading needs `node --import tsx`, which registers tsx for require too).
+ */
+export async function loadCommandTables(): Promise<void> {
+  await loadFenceAgents();
 }
 
-/** The table without its functions, for the build and install scripts. */
-export function commandTable(): { name: string; kind: CommandKind; shipped: boolean }[] {
-  return Object.entries(commands).map(([name, spec]) => ({
+/** The shipped fence agents as the packages' descriptions list them. */
+export function fenceAgentSummaries(): {
+  name: string;
+  shortdesc: string;
+  replaces: string;
+  package: PackageName;
+}[] {
+  return fenceAgentsSync()
+    .filter((r) => r.shipped)
+    .map((r) => ({
+      name: r.agent.docs.name,
+      shortdesc: r.agent.docs.shortdesc,
+      replaces: r.replaces.agent,
+      package: packageOf(r),
+    }));
+}
+
+/** Every command, fence agents from their registrations (for tables: see fenceAgentsSync). */
+function commands(): Map<string, CommandSpec & { package: PackageName }> {
+  const table = new Map<string, CommandSpec & { package: PackageName }>();
+  for (const r of fenceAgentsSync())
+    table.set(r.agent.docs.name, { ...fenceCommand(r), package: packageOf(r) });
+  for (const [name, spec] of Object.entries(otherCommands))
+    table.set(name, { ...spec, package: "kvmha" });
+  return table;
+}
+
+/** Every name the binary answers to. */
+export function commandNames(): string[] {
+  return [...commands().keys()];
+}
+
+/** The table without its functions, for the build and install scripts and the packages. */
+export function commandTable(): {
+  name: string;
+  kind: CommandKind;
+  shipped: boolean;
+  package: PackageName;
+}[] {
+  return [...commands()].map(([name, spec]) => ({
     name,
     kind: spec.kind,
     shipped: spec.shipped,
+    package: spec.package,
   }));
 }
 
@@ -169,12 +220,23 @@ function shippedNames(): string[] {
     .map((c) => c.name);
 }
 
+/** The command an invoked name runs: an agent's own name, or an alias of one; undefined: none. */
+async function commandFor(name: string): Promise<CommandSpec | undefined> {
+  if (Object.hasOwn(otherCommands, name)) return otherCommands[name];
+  // An agent's own name loads that agent's module alone (the usual case, under Pacemaker).
+  if (fenceAgentNames().includes(name)) return fenceCommand(await loadFenceAgent(name));
+  const owner = (await loadFenceAgents()).find((r) =>
+    (r.agent.aliases ?? []).some((a) => a.name === name),
+  );
+  return owner === undefined ? undefined : fenceCommand(owner);
+}
+
 /** `kvmha <command> args…` runs a command by name, so the one binary works without its links. */
 export async function main(argv0: string, args: readonly string[]): Promise<number> {
   let name = basename(argv0);
   let rest = args;
-  const known = (n: string): boolean => Object.hasOwn(commands, n) || Object.hasOwn(aliases, n);
-  if (name === "kvmha" || !known(name)) {
+  let command = name === "kvmha" ? undefined : await commandFor(name);
+  if (command === undefined) {
     const [first, ...tail] = args;
     if (first === "--version" || first === "-V") {
       process.stdout.write(`kvmha ${VERSION} (${runtimeLabel()})\n`);
@@ -189,7 +251,8 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
         return reportFatal(`kvmha ${first}`, err);
       }
     }
-    if (first !== undefined && first !== "--help" && first !== "-h" && !known(first)) {
+    command = first === undefined ? undefined : await commandFor(first);
+    if (first !== undefined && first !== "--help" && first !== "-h" && command === undefined) {
       // Bad input gets one line and exit 2, as every usage error; the full usage is for --help.
       process.stderr.write(
         `kvmha: ERROR: unknown command '${printable(first)}' (kvmha --help lists the commands)\n`,
@@ -204,8 +267,6 @@ export async function main(argv0: string, args: readonly string[]): Promise<numb
     name = first;
     rest = tail;
   }
-  const target = Object.hasOwn(aliases, name) ? (aliases[name] as string) : name;
-  const command = Object.hasOwn(commands, target) ? commands[target] : undefined;
   if (command === undefined) return 1;
   try {
     return await command.run(rest, name);
@@ -231,7 +292,8 @@ function topUsage(): string {
     ),
   );
   lines.push("  aliases (package kvmha-fence-aliases):");
-  lines.push(...wrapList(Object.keys(aliases), 70, ", ").map((l) => `          ${l}`));
+  const aliases = aliasTable().map((a) => a.name);
+  lines.push(...wrapList(aliases, 70, ", ").map((l) => `          ${l}`));
   lines.push("  kvmha --version    its version. Exit status: 0 ok, 1 failure, 2 usage error");
   return `${lines.join("\n")}\n`;
 }

@@ -62,7 +62,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
   for (const c of commandTable().filter((x) => x.shipped)) {
     const where =
       c.kind === "fence"
-        ? `/usr/sbin/${c.name}`
+        ? `/usr/sbin/${c.name}${c.package === "kvmha" ? "" : ` (package ${c.package}: the name is fence-agents')`}`
         : `/usr/lib/ocf/resource.d/kvmha/${c.name} (ocf:kvmha:${c.name})`;
     out.push(
       ".TP",
@@ -79,7 +79,15 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     ),
   );
   for (const a of aliasTable())
-    out.push(".TP", `.B ${roff(a.name)}`, roff(`${a.of}, under this name; see ${a.name}(8).`));
+    out.push(
+      ".TP",
+      `.B ${roff(a.name)}`,
+      roff(
+        a.of === a.name
+          ? `kvmha's own agent, whose name is fence-agents'; see ${a.name}(8).`
+          : `${a.of}, under this name; see ${a.name}(8).`,
+      ),
+    );
   out.push(
     ".SH OPTIONS",
     ".TP",
@@ -109,11 +117,13 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     ),
     ".TP",
     ".B 0",
-    roff("Success (render: rendered; check: no problem found)."),
+    roff(
+      "Success (render: rendered; check: no problem found; plan: planned; apply: applied, or nothing to change).",
+    ),
     ".TP",
     ".B 1",
     roff(
-      "Failure (render: the inventory has errors; check: problems found); one line on stderr says why.",
+      "Failure (render: the inventory has errors; check: problems found; plan, apply: the plan cannot be made or pushed, nothing pushed); one line on stderr says why.",
     ),
     ".TP",
     ".B 2",
@@ -128,6 +138,7 @@ export function kvmhaManPage(version: string, subcommands: readonly CliCommand[]
     "pcs(8)",
     "crm(8)",
     "stonith_admin(8)",
+    "crm_simulate(8)",
   ];
   out.push(
     ".SH SEE ALSO",

@@ -5,6 +5,7 @@
  */
 import type { Deadline } from "../deadline.js";
 import type { Logger } from "../log.js";
+import type { OptionGroup } from "./groups.js";
 import type { AgentDocs } from "./metadata.js";
 import type { OptionSpec } from "./options.js";
 import type { FenceOptions } from "./values.js";
@@ -74,6 +75,8 @@ export interface FenceAgent<Session> {
   readonly aliases?: readonly FenceAlias[];
   /** The agent's own options and the standard ones it uses (common ones are added by the framework). */
   readonly options: readonly OptionSpec[];
+  /** Option groups it takes (lib/fence/groups.ts): "ssl", "snmp"; its own options win over theirs. */
+  readonly groups?: readonly OptionGroup[];
   /** "none": the device is the target (IPMI). "many": plugs select targets (PDU outlets). */
   readonly plugs: "none" | "many";
   /** Options that must be set for any action that talks to the device. */
@@ -87,4 +90,44 @@ export interface FenceAgent<Session> {
   /** The per-command budget in ms, when the agent has its own option for it (ipmitool_timeout). */
   commandTimeoutMs?(options: FenceOptions): number;
   readonly device: FenceDevice<Session>;
+}
+
+/**
+ * What kvmha reads from an agent's file (`export const registration` in fence/fence_*.ts): the
+ * command line, the build, the packages, man pages, `kvmha render` and `kvmha check` all take the
+ * agent from here (fence/registry.ts finds the files), so a new agent is its file, its tests and
+ * its lab device (docs/adding-an-agent.md).
+ */
+export interface FenceRegistration<Session = unknown> {
+  readonly agent: FenceAgent<Session>;
+  /** Installed by install-agents and the packages, advertised in `kvmha --help`. */
+  readonly shipped: boolean;
+  /**
+   * The fence-agents agent it stands in for, and the distribution package that owns that agent's
+   * files (and its aliases'): an agent or alias of a fence-agents name is packaged in
+   * kvmha-fence-aliases, diverted on Debian, in place of that package on RPM systems.
+   */
+  readonly replaces: { readonly agent: string; readonly package: string };
+  /** Where its devices stand in a topology (absent: kvmha render and check do not know it). */
+  readonly topology?: FenceTopology;
+  /** Runs the protocol client's whole path once while the startup snapshot is taken (no timers). */
+  readonly warmUp?: () => Promise<unknown>;
+}
+
+export interface FenceTopology {
+  /** The fencing level its devices make: the node's own BMC (level 1), or a PDU outlet. */
+  readonly level: "bmc" | "pdu";
+  /** The inventory's `protocol:` of that device that renders this agent (bmc: ipmi, redfish). */
+  readonly protocol: string;
+  /**
+   * fence-agents' agents whose devices are the same kind: kvmha check counts them at this level and
+   * `kvmha check --probe` asks them through this agent (their own aliases are counted anyway).
+   */
+  readonly recognises: readonly string[];
+  /**
+   * Those of them whose devices this agent can ask in their place (`kvmha check --probe`): same
+   * protocol, same options (fence_ipmilan for fence_ipmi; fence_eaton_snmp, one of fence_pdu's
+   * profiles). Its own name and aliases are always asked through it.
+   */
+  readonly probes: readonly string[];
 }

@@ -4,6 +4,7 @@
  * as fence-agents' fence_ipmilan does for fence_ilo3 & co., so that a link is all an alias needs.
  */
 import type { FenceAgent } from "./agent.js";
+import { groupOptions } from "./groups.js";
 import { type OptionSpec, commonOptions, standard } from "./options.js";
 
 /** Every agent advertises its aliases as fence-agents' <symlink> elements, under any name. */
@@ -30,6 +31,7 @@ export function agentAs<S>(agent: FenceAgent<S>, invokedAs?: string): FenceAgent
   if (alias === undefined) throw new Error(`${invokedAs} is not an alias of ${agent.docs.name}`);
   const known: readonly OptionSpec[] = [
     ...agent.options,
+    ...groupOptions(agent.groups),
     standard.plug,
     standard.plug_separator,
     standard.separator,

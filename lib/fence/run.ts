@@ -14,6 +14,7 @@ import { agentAs } from "./alias.js";
 import type { FenceAgent, FenceContext, FenceDevice, PowerState, PowerTarget } from "./agent.js";
 import { FenceExit, FenceFailure } from "./errors.js";
 import { manPage, metadataXml, usageText } from "./metadata.js";
+import { groupOptions } from "./groups.js";
 import { type OptionSpec, commonOptions, standard } from "./options.js";
 import { OptionIndex, type RawInput, parseArgv, parseStdin } from "./parse.js";
 import { runPasswordScript } from "./secrets.js";
@@ -62,7 +63,7 @@ export function agentOptions<S>(agent: FenceAgent<S>): OptionSpec[] {
   const extra: OptionSpec[] =
     agent.plugs === "many" ? [standard.plug, standard.plug_separator, standard.separator] : [];
   const byName = new Map<string, OptionSpec>();
-  for (const spec of [...agent.options, ...extra, ...commonOptions])
+  for (const spec of [...agent.options, ...groupOptions(agent.groups), ...extra, ...commonOptions])
     if (!byName.has(spec.name)) byName.set(spec.name, spec);
   return [...byName.values()];
 }

@@ -147,33 +147,49 @@ const LOCK_POLL_MS = 200;
  * passes fails the action with the owner named. Locks are for what instances of an agent share on
  * a node (a lock in HA_RSCTMP, e.g. stateFile(ctx, "lock") or join(ctx.rscTmp, "NAME.lock")).
  */
+/** Makes each withLock call's own file name unique within this process (the pid, across them). */
+let lockAttempts = 0;
+
 export async function withLock<T>(
   file: string,
   deadline: Deadline,
   body: () => Promise<T>,
 ): Promise<T> {
   await fs.mkdir(dirname(file), { recursive: true });
-  for (;;) {
-    try {
-      await fs.writeFile(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  // The pid is written first and the file then linked under the lock's name, so a lock file is
+  // never seen empty: a reader of a half-written one would take it for a dead owner's.
+  lockAttempts += 1;
+  const mine = `${file}.${process.pid}.${lockAttempts}`;
+  await fs.writeFile(mine, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+  try {
+    for (;;) {
+      try {
+        await fs.link(mine, file);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      let owner: number | undefined;
+      let inode: number;
+      try {
+        inode = (await fs.stat(file)).ino;
+        owner = Number.parseInt(await fs.readFile(file, "utf8"), 10);
+      } catch {
+        continue; // released meanwhile
+      }
+      if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
+        // Its owner died holding it (or it is not a lock file of ours): take it over, unless
+        // another waiter did so first (the name then holds another file).
+        const now = await fs.stat(file).catch(() => undefined);
+        if (now?.ino === inode) await fs.rm(file, { force: true });
+        continue;
+      }
+      if (deadline.remainingMs() < LOCK_POLL_MS)
+        throw new OcfGenericError(`lock ${file} is held by process ${owner}`);
+      await sleep(LOCK_POLL_MS, deadline);
     }
-    let owner: number | undefined;
-    try {
-      owner = Number.parseInt(await fs.readFile(file, "utf8"), 10);
-    } catch {
-      continue; // released meanwhile
-    }
-    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
-      // Its owner died holding it (or it is not a lock file of ours): take it over.
-      await fs.rm(file, { force: true });
-      continue;
-    }
-    if (deadline.remainingMs() < LOCK_POLL_MS)
-      throw new OcfGenericError(`lock ${file} is held by process ${owner}`);
-    await sleep(LOCK_POLL_MS, deadline);
+  } finally {
+    await fs.rm(mine, { force: true }).catch(() => undefined);
   }
   try {
     return await body();

@@ -5,7 +5,8 @@
  * BMC whose chassis is off while its node is up (another machine's BMC), an outlet that is off
  * while its node is up, an outlet the PDU does not have, a BMC that does not answer. A node the
  * status section shows down may have its outlets off. The lab's passwords and communities are in
- * the CIB on purpose (the probe is to use them), so that warning is waived by a tag.
+ * the CIB on purpose (the probe is to use them), so that warning is waived by a tag. Then two lab
+ * Redfish BMCs (test/lab/redfish-bmc.ts, iDRAC's and iLO's resources), asked through fence_redfish.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -18,6 +19,7 @@ import { DIST_BIN, agentPath } from "../lab/agents.js";
 import { type RunResult, run } from "../lab/clients.js";
 import { ADMIN_USER, type Bmc, startBmc } from "../lab/ipmi-bmc.js";
 import { PDU_COMMUNITIES, type Pdu, startPdu } from "../lab/pdu-sim.js";
+import { REDFISH_OPERATOR, type RedfishBmc, startRedfishBmc } from "../lab/redfish-bmc.js";
 import { takeUdpPort } from "../lab/daemon.js";
 import { releasePort } from "../lab/ports.js";
 
@@ -289,5 +291,121 @@ describe("kvmha check --probe against the lab's BMCs and PDUs", () => {
     );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^kvmha check: ERROR: --probe needs kvmha's fence_ipmi, not found in /);
+  });
+});
+
+describe("kvmha check --probe against the lab's Redfish BMCs", () => {
+  let bmcs: RedfishBmc[] = [];
+  let tmp: string;
+  before(async () => {
+    agentPath("fence_redfish");
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kvmha-check-probe-redfish-"));
+    const first = await startRedfishBmc({ vendor: "dell" });
+    bmcs.push(first);
+    bmcs.push(await startRedfishBmc({ vendor: "hpe-ilo5", certificates: first.certificates }));
+  });
+  after(async () => {
+    await Promise.allSettled(bmcs.map((b) => b.stop()));
+    bmcs = [];
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** node1 and node2 fenced by their Redfish BMCs (level 1): kvmha's fence_redfish, fence-agents' name. */
+  function redfishCib(password = REDFISH_OPERATOR.password): string {
+    const [a, b] = bmcs;
+    assert.ok(a !== undefined && b !== undefined);
+    const dev = (id: string, bmc: RedfishBmc, node: string, extra: Record<string, string>) =>
+      device(id, "fence_redfish", {
+        ip: bmc.host,
+        ipport: bmc.port,
+        username: REDFISH_OPERATOR.name,
+        password,
+        pcmk_host_list: node,
+        ...extra,
+      });
+    return `<cib have-quorum="1"><configuration>
+  <crm_config><cluster_property_set id="o">${nv("o", "stonith-enabled", "true")}</cluster_property_set></crm_config>
+  <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+  <resources>
+    ${dev("fence-redfish-node1", a, "node1", { ssl_cacert: a.certificates.caFile, pcmk_delay_base: "10s" })}
+    ${dev("fence-redfish-node2", b, "node2", { ssl_fingerprint: b.certificates.fingerprint })}
+  </resources>
+  <constraints>
+    <rsc_location id="l1" rsc="fence-redfish-node1" node="node1" score="-INFINITY"/>
+    <rsc_location id="l2" rsc="fence-redfish-node2" node="node2" score="-INFINITY"/>
+  </constraints>
+  <fencing-topology>
+    <fencing-level id="fl-node1-1" index="1" target="node1" devices="fence-redfish-node1"/>
+    <fencing-level id="fl-node2-1" index="1" target="node2" devices="fence-redfish-node2"/>
+  </fencing-topology>
+</configuration>
+<status>
+  <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+  <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member"/>
+</status></cib>`;
+  }
+
+  async function probe(xml: string): Promise<{ code: number | null; doc: ProbeDoc }> {
+    const file = path.join(tmp, "cib.xml");
+    fs.writeFileSync(file, xml);
+    const r = await run(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        ENTRY,
+        "check",
+        "--probe",
+        "--agent-dir",
+        DIST_BIN,
+        "--cib",
+        file,
+        "--json",
+        "--probe-timeout",
+        "20",
+        "--run-scripts",
+      ],
+      { killAfterMs: 120_000 },
+    );
+    assert.equal(r.stderr, "", "nothing on stderr");
+    return { code: r.code, doc: JSON.parse(r.stdout) as ProbeDoc };
+  }
+  const probeFindings = (doc: ProbeDoc): string[][] =>
+    doc.findings.filter((f) => f.id.startsWith("probe-")).map((f) => [f.id, f.subject.id]);
+
+  it("both BMCs answer on (CA file, pinned fingerprint): asked with fence_redfish, status only", async () => {
+    const { code, doc } = await probe(redfishCib());
+    assert.deepEqual(probeFindings(doc), []);
+    assert.deepEqual(
+      doc.probe.map((p) => [p.device, p.agent, p.result, p.detail]),
+      [
+        ["fence-redfish-node1", "fence_redfish", "ok", "chassis on"],
+        ["fence-redfish-node2", "fence_redfish", "ok", "chassis on"],
+      ],
+    );
+    assert.equal(code, 0, JSON.stringify(doc.findings));
+    // Read-only: no reset was sent.
+    for (const b of bmcs)
+      assert.ok(!b.requests.some((q) => q.method === "POST" && /Reset/.test(q.path)));
+  });
+
+  it("a system that is off while its node is up: probe-bmc-off; a wrong password: probe-credentials", async () => {
+    const b = bmcs[1];
+    assert.ok(b !== undefined);
+    b.setPower("off");
+    try {
+      const { code, doc } = await probe(redfishCib());
+      assert.equal(code, 1);
+      assert.deepEqual(probeFindings(doc), [["probe-bmc-off", "fence-redfish-node2"]]);
+    } finally {
+      b.setPower("on");
+    }
+    const { code, doc } = await probe(redfishCib("not-the-password"));
+    assert.equal(code, 1);
+    assert.deepEqual(probeFindings(doc), [
+      ["probe-credentials", "fence-redfish-node1"],
+      ["probe-credentials", "fence-redfish-node2"],
+    ]);
+    assert.ok(!JSON.stringify(doc).includes("not-the-password"), "the password is never shown");
   });
 });

@@ -1,13 +1,14 @@
 /**
  * fence_ipmi, the built executable, against real BMCs: OpenIPMI's ipmi_sim (cipher suite 3,
- * IPMI 1.5), our cipher-17 test BMC, and a lossy proxy for the network faults. The reference
+ * IPMI 1.5; 2.0.33 on the host and 2.0.37 from the Debian 13 root, which serves no cipher 17), our cipher-17 test BMC, and a lossy proxy for the network faults. The reference
  * fence_ipmilan runs beside it where the two must agree.
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { after, before, describe, it } from "node:test";
 import { runAgentArgs, runAgentStdin } from "../lab/agents.js";
-import { fenceIpmilan, run } from "../lab/clients.js";
+import { fenceIpmilan, ipmitool, run } from "../lab/clients.js";
+import { type GenerationName, labGenerations } from "../lab/generation.js";
 import { ADMIN_USER, type Bmc, OPERATOR_USER, VIEWER_USER, startBmc } from "../lab/ipmi-bmc.js";
 import { type AgentOptions, assertOneLineFailure, ipmiTarget } from "../lab/ipmi-fence.js";
 import { type LossyProxy, startLossyProxy } from "../lab/lossy-proxy.js";
@@ -16,205 +17,250 @@ import { type TestBmc, startTestBmc } from "../lab/rmcpplus-bmc.js";
 type Options = AgentOptions;
 const target = ipmiTarget;
 
-describe("fence_ipmi against ipmi_sim (cipher suite 3)", () => {
-  let bmc: Bmc;
-  before(async () => {
-    bmc = await startBmc();
-  });
-  after(async () => {
-    await bmc?.stop();
-  });
+/** The OpenIPMI (ipmi_sim) each lab generation ships. */
+const OPENIPMI: Record<GenerationName, string> = { debian12: "2.0.33", debian13: "2.0.37" };
 
-  it("status, off, on, reboot over stdin, each read back from the BMC", async () => {
-    let r = await runAgentStdin("fence_ipmi", target(bmc, { action: "status" }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Status: ON\n");
-    assert.equal(r.stderr, "");
-
-    r = await runAgentStdin("fence_ipmi", target(bmc, { action: "off" }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Powered OFF\n");
-    assert.equal(await bmc.readPower(), "off");
-
-    r = await runAgentStdin("fence_ipmi", target(bmc, { action: "status" }));
-    assert.equal(r.code, 2);
-    assert.equal(r.stdout, "Status: OFF\n");
-
-    r = await runAgentStdin("fence_ipmi", target(bmc, { action: "off" }));
-    assert.equal(r.stdout, "Success: Already OFF\n");
-
-    r = await runAgentStdin("fence_ipmi", target(bmc, { action: "on" }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Powered ON\n");
-    assert.equal(await bmc.readPower(), "on");
-
-    const before = (await bmc.chassisCalls()).length;
-    r = await runAgentStdin("fence_ipmi", target(bmc, { action: "reboot" }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Rebooted\n");
-    assert.equal(await bmc.readPower(), "on");
-    const sets = (await bmc.chassisCalls()).slice(before).filter((c) => c.startsWith("set power"));
-    assert.deepEqual(sets, ["set power 0", "set power 1"], "off, then on");
-  });
-
-  it("takes the command line, with legacy aliases and short options", async () => {
-    // Only in this test is a password in argv: it is the lab's, and the CLI style must work too.
-    let r = await runAgentArgs("fence_ipmi", [
-      "-a",
-      bmc.host,
-      "-u",
-      String(bmc.port),
-      "-l",
-      "admin",
-      "-p",
-      ADMIN_USER.password,
-      "-o",
-      "status",
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    r = await runAgentArgs("fence_ipmi", [
-      `--ip=${bmc.host}`,
-      "--ipport",
-      String(bmc.port),
-      "--username=admin",
-      "--password-script",
-      `echo ${ADMIN_USER.password}`,
-      "--action=status",
-      "-C",
-      "3",
-      "-P",
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    r = await runAgentStdin("fence_ipmi", {
-      ipaddr: bmc.host,
-      ipport: bmc.port,
-      login: "admin",
-      passwd: ADMIN_USER.password,
-      action: "monitor",
-      lanplus: 1,
-      cipher: 3,
-      privlvl: "ADMINISTRATOR",
+for (const gen of labGenerations()) {
+  describe(`${gen.title}: fence_ipmi against ipmi_sim ${OPENIPMI[gen.name]} (cipher suite 3)`, () => {
+    let bmc: Bmc;
+    before(async () => {
+      const v = await gen.run(gen.requireProgram("dpkg-query"), [
+        "-W",
+        "-f=${Version}",
+        "openipmi",
+      ]);
+      assert.equal(v.code, 0, v.stderr);
+      assert.ok(v.stdout.startsWith(`${OPENIPMI[gen.name]}-`), `openipmi ${v.stdout}`);
+      bmc = await startBmc({ generation: gen });
     });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "");
-  });
+    after(async () => {
+      await bmc?.stop();
+    });
 
-  it("accepts operator privilege for fencing", async () => {
-    const r = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, {
-        username: OPERATOR_USER.name,
-        password: OPERATOR_USER.password,
-        privlvl: "operator",
-        action: "reboot",
-      }),
-    );
-    assert.equal(r.code, 0, r.stderr);
-  });
+    it("status, off, on, reboot over stdin, each read back from the BMC", async () => {
+      let r = await runAgentStdin("fence_ipmi", target(bmc, { action: "status" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Status: ON\n");
+      assert.equal(r.stderr, "");
 
-  it("speaks IPMI 1.5 only when lanplus=0 is asked for", async () => {
-    for (const auth of ["md5", "password"]) {
+      r = await runAgentStdin("fence_ipmi", target(bmc, { action: "off" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Powered OFF\n");
+      assert.equal(await bmc.readPower(), "off");
+
+      r = await runAgentStdin("fence_ipmi", target(bmc, { action: "status" }));
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, "Status: OFF\n");
+
+      r = await runAgentStdin("fence_ipmi", target(bmc, { action: "off" }));
+      assert.equal(r.stdout, "Success: Already OFF\n");
+
+      r = await runAgentStdin("fence_ipmi", target(bmc, { action: "on" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Powered ON\n");
+      assert.equal(await bmc.readPower(), "on");
+
+      const before = (await bmc.chassisCalls()).length;
+      r = await runAgentStdin("fence_ipmi", target(bmc, { action: "reboot" }));
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Rebooted\n");
+      assert.equal(await bmc.readPower(), "on");
+      const sets = (await bmc.chassisCalls())
+        .slice(before)
+        .filter((c) => c.startsWith("set power"));
+      assert.deepEqual(sets, ["set power 0", "set power 1"], "off, then on");
+    });
+
+    it("takes the command line, with legacy aliases and short options", async () => {
+      // Only in this test is a password in argv: it is the lab's, and the CLI style must work too.
+      let r = await runAgentArgs("fence_ipmi", [
+        "-a",
+        bmc.host,
+        "-u",
+        String(bmc.port),
+        "-l",
+        "admin",
+        "-p",
+        ADMIN_USER.password,
+        "-o",
+        "status",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await runAgentArgs("fence_ipmi", [
+        `--ip=${bmc.host}`,
+        "--ipport",
+        String(bmc.port),
+        "--username=admin",
+        "--password-script",
+        `echo ${ADMIN_USER.password}`,
+        "--action=status",
+        "-C",
+        "3",
+        "-P",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await runAgentStdin("fence_ipmi", {
+        ipaddr: bmc.host,
+        ipport: bmc.port,
+        login: "admin",
+        passwd: ADMIN_USER.password,
+        action: "monitor",
+        lanplus: 1,
+        cipher: 3,
+        privlvl: "ADMINISTRATOR",
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "");
+    });
+
+    it("accepts operator privilege for fencing", async () => {
       const r = await runAgentStdin(
         "fence_ipmi",
-        target(bmc, { lanplus: 0, auth, action: "status" }),
+        target(bmc, {
+          username: OPERATOR_USER.name,
+          password: OPERATOR_USER.password,
+          privlvl: "operator",
+          action: "reboot",
+        }),
       );
-      assert.equal(r.code, 0, `${auth}: ${r.stderr}`);
-      assert.equal(r.stdout, "Status: ON\n");
-    }
-  });
+      assert.equal(r.code, 0, r.stderr);
+    });
 
-  it("fails a wrong password at RAKP, at once, in one line", async () => {
-    const r = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, { password: "not-the-password", action: "off" }),
-    );
-    assertOneLineFailure(r, /password|authenticat|RAKP/i);
-    assert.doesNotMatch(r.stderr, /not-the-password/);
-    assert.equal(await bmc.readPower(), "on");
-  });
+    it("speaks IPMI 1.5 only when lanplus=0 is asked for", async () => {
+      for (const auth of ["md5", "password"]) {
+        const r = await runAgentStdin(
+          "fence_ipmi",
+          target(bmc, { lanplus: 0, auth, action: "status" }),
+        );
+        assert.equal(r.code, 0, `${auth}: ${r.stderr}`);
+        assert.equal(r.stdout, "Status: ON\n");
+      }
+    });
 
-  it("fails an unknown user in one line", async () => {
-    const r = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, { username: "nobody", action: "status" }),
-    );
-    assertOneLineFailure(r, /user|name|authenticat/i);
-  });
-
-  it("fails at once when the BMC refuses Chassis Control for lack of privilege (0xD4)", async () => {
-    const r = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, {
-        username: VIEWER_USER.name,
-        password: VIEWER_USER.password,
-        privlvl: "user",
-        action: "off",
-      }),
-    );
-    assertOneLineFailure(r, /privilege/i);
-    assert.match(r.stderr, /0xD4/i);
-    assert.ok(r.ms < 5000, `took ${r.ms} ms`);
-    assert.equal(await bmc.readPower(), "on");
-  });
-
-  it("fails after power_timeout when the BMC accepts off but never powers off", async () => {
-    await bmc.setStuck(true);
-    try {
-      const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "off", power_timeout: 2 }));
-      assertOneLineFailure(r, /Timed out waiting to power OFF/);
-      assert.ok(r.ms >= 2000 && r.ms < 10_000, `took ${r.ms} ms`);
-      assert.equal(await bmc.readPower(), "on");
-      const reboot = await runAgentStdin(
+    it("fails a wrong password at RAKP, at once, in one line", async () => {
+      const r = await runAgentStdin(
         "fence_ipmi",
-        target(bmc, { action: "reboot", power_timeout: 1 }),
+        target(bmc, { password: "not-the-password", action: "off" }),
       );
-      assert.equal(reboot.code, 1, "reboot never succeeds without a verified off");
-    } finally {
-      await bmc.setStuck(false);
-    }
-  });
+      assertOneLineFailure(r, /password|authenticat|RAKP/i);
+      assert.doesNotMatch(r.stderr, /not-the-password/);
+      assert.equal(await bmc.readPower(), "on");
+    });
 
-  it("method=cycle uses the BMC's power cycle, warned about as unverified", async () => {
-    const before = (await bmc.chassisCalls()).length;
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "reboot", method: "cycle" }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "Success: Rebooted\n");
-    assert.match(r.stderr, /^WARNING: method=cycle: .*not verified/);
-    assert.ok((await bmc.chassisCalls()).slice(before).includes("set power 0"));
-  });
+    it("fails an unknown user in one line", async () => {
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { username: "nobody", action: "status" }),
+      );
+      assertOneLineFailure(r, /user|name|authenticat/i);
+    });
 
-  it("reports a diagnostic interrupt the BMC does not support with its completion code", async () => {
-    const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "diag" }));
-    assertOneLineFailure(r, /Chassis Control: invalid data field in request \(0xCC\)/);
-  });
+    it("fails at once when the BMC refuses Chassis Control for lack of privilege (0xD4)", async () => {
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, {
+          username: VIEWER_USER.name,
+          password: VIEWER_USER.password,
+          privlvl: "user",
+          action: "off",
+        }),
+      );
+      assertOneLineFailure(r, /privilege/i);
+      assert.match(r.stderr, /0xD4/i);
+      assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+      assert.equal(await bmc.readPower(), "on");
+    });
 
-  it("agrees with fence_ipmilan on the same BMC", async () => {
-    await bmc.setPower("off");
-    const reference = await fenceIpmilan(bmc, "status");
-    const ours = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, { action: "status", lanplus: 1, cipher: 3 }),
-    );
-    assert.equal(reference.code, 2, reference.stderr);
-    assert.equal(ours.code, reference.code);
-    assert.equal(ours.stdout, reference.stdout);
-    await bmc.setPower("on");
-  });
+    it("fails after power_timeout when the BMC accepts off but never powers off", async () => {
+      await bmc.setStuck(true);
+      try {
+        const r = await runAgentStdin(
+          "fence_ipmi",
+          target(bmc, { action: "off", power_timeout: 2 }),
+        );
+        assertOneLineFailure(r, /Timed out waiting to power OFF/);
+        assert.ok(r.ms >= 2000 && r.ms < 10_000, `took ${r.ms} ms`);
+        assert.equal(await bmc.readPower(), "on");
+        const reboot = await runAgentStdin(
+          "fence_ipmi",
+          target(bmc, { action: "reboot", power_timeout: 1 }),
+        );
+        assert.equal(reboot.code, 1, "reboot never succeeds without a verified off");
+      } finally {
+        await bmc.setStuck(false);
+      }
+    });
 
-  it("keeps the password out of stderr and the debug file, at any verbosity", async () => {
-    const debugFile = `${bmc.dir}/fence-debug.log`;
-    const r = await runAgentStdin(
-      "fence_ipmi",
-      target(bmc, { action: "status", verbose: 1, verbose_level: 3, debug_file: debugFile }),
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stderr.length > 0, "verbose output expected");
-    const { readFile } = await import("node:fs/promises");
-    const debug = await readFile(debugFile, "utf8");
-    for (const text of [r.stderr, r.stdout, debug])
-      assert.doesNotMatch(text, new RegExp(ADMIN_USER.password));
+    it("method=cycle uses the BMC's power cycle, warned about as unverified", async () => {
+      const before = (await bmc.chassisCalls()).length;
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { action: "reboot", method: "cycle" }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Success: Rebooted\n");
+      assert.match(r.stderr, /^WARNING: method=cycle: .*not verified/);
+      assert.ok((await bmc.chassisCalls()).slice(before).includes("set power 0"));
+    });
+
+    it("reports a diagnostic interrupt the BMC does not support with its completion code", async () => {
+      const r = await runAgentStdin("fence_ipmi", target(bmc, { action: "diag" }));
+      assertOneLineFailure(r, /Chassis Control: invalid data field in request \(0xCC\)/);
+    });
+
+    it("agrees with fence_ipmilan on the same BMC", async () => {
+      await bmc.setPower("off");
+      const reference = await fenceIpmilan(bmc, "status", { generation: gen });
+      const ours = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { action: "status", lanplus: 1, cipher: 3 }),
+      );
+      assert.equal(reference.code, 2, reference.stderr);
+      assert.equal(ours.code, reference.code);
+      assert.equal(ours.stdout, reference.stdout);
+      await bmc.setPower("on");
+    });
+
+    it("keeps the password out of stderr and the debug file, at any verbosity", async () => {
+      const debugFile = `${bmc.dir}/fence-debug.log`;
+      const r = await runAgentStdin(
+        "fence_ipmi",
+        target(bmc, { action: "status", verbose: 1, verbose_level: 3, debug_file: debugFile }),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stderr.length > 0, "verbose output expected");
+      const { readFile } = await import("node:fs/promises");
+      const debug = await readFile(debugFile, "utf8");
+      for (const text of [r.stderr, r.stdout, debug])
+        assert.doesNotMatch(text, new RegExp(ADMIN_USER.password));
+    });
+
+    // OpenIPMI's lanserv knows two RAKP algorithms (lanserv_ipmi.c's auths[]: RAKP-HMAC-SHA1 and
+    // RAKP-HMAC-MD5, in 2.0.33 and 2.0.37 alike): Open Session for suite 17 (RAKP-HMAC-SHA256) is
+    // refused with RMCP+ status 0x04, by fence_ipmi's session and by the generation's ipmitool.
+    it("serves no cipher suite 17: Open Session refused (invalid authentication algorithm)", async () => {
+      const r = await runAgentStdin("fence_ipmi", target(bmc, { cipher: 17, action: "status" }));
+      assertOneLineFailure(
+        r,
+        /does not support cipher suite 17: invalid authentication algorithm \(RMCP\+ status 0x04\)/,
+      );
+      const seventeen = await ipmitool(bmc, ["chassis", "power", "status"], {
+        cipher: 17,
+        generation: gen,
+        retries: 1,
+        timeoutSec: 1,
+      });
+      assert.notEqual(seventeen.code, 0, seventeen.stdout);
+      assert.match(seventeen.stderr, /invalid authentication algorithm/i);
+      const three = await ipmitool(bmc, ["chassis", "power", "status"], { generation: gen });
+      assert.equal(three.code, 0, three.stderr);
+      assert.equal(three.stdout.trim(), "Chassis Power is on");
+      // Without `cipher`, 17 is refused and 3 taken at once.
+      const auto = await runAgentStdin("fence_ipmi", target(bmc, { action: "status" }));
+      assert.equal(auto.code, 0, auto.stderr);
+    });
   });
-});
+}
 
 describe("fence_ipmi against faulty networks and BMCs", () => {
   let bmc: Bmc;

@@ -25,8 +25,9 @@ const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
   version: string;
 };
 const V = `${pkg.version}-1`;
+// The kvmha package's own names; fence-agents' names (fence_redfish too) are the aliases package's.
 const fenceAgents = commandTable()
-  .filter((c) => c.shipped && c.kind === "fence")
+  .filter((c) => c.shipped && c.kind === "fence" && c.package === "kvmha")
   .map((c) => c.name);
 const ocfAgents = commandTable()
   .filter((c) => c.shipped && c.kind === "ocf")

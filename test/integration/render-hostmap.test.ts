@@ -1,11 +1,13 @@
 /**
- * The rendered pcmk_host_map, as Pacemaker's own fencer reads it: for the multi-outlet sample
- * (Eaton "unit:outlet" outlets, escaped as 1\:3 for Pacemaker 2.1's parser) a stand-alone
- * pacemaker-fenced registers each PDU device and fences each node; the plug the agent receives
- * must be exactly the node's outlets.
+ * The rendered pcmk_host_map, as Pacemaker's own fencer reads it, in each lab generation: for the
+ * multi-outlet sample (Eaton "unit:outlet" outlets, escaped as 1\:3: 2.1.5 and 3.0.0 parse the map
+ * with the same code) a stand-alone pacemaker-fenced registers each PDU device and fences each
+ * node; the plug fence_pdu receives must be exactly the node's outlets. And what 3.0 did change:
+ * an agent that advertises no `port` parameter gets no plug at all.
  *
  * The fencer runs in namespaces of its own (network: its IPC sockets are abstract unix sockets;
- * mount: a private /dev/shm, and a recording script bind-mounted over /usr/sbin/fence_dummy;
+ * mount: a private /dev/shm, and a recording script bind-mounted over /usr/sbin/fence_dummy that
+ * answers with the metadata of the agent it stands for;
  * pid: everything in it dies with the test's process), so nothing outside is touched.
  */
 import assert from "node:assert/strict";
@@ -16,8 +18,9 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadInventory } from "../../topology/inventory/load.js";
 import { planCluster } from "../../topology/render/plan.js";
+import { agentPath } from "../lab/agents.js";
 import { run } from "../lab/clients.js";
-import { labGenerations } from "../lab/generation.js";
+import { type LabGeneration, labGenerations } from "../lab/generation.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FENCED = "/usr/lib/pacemaker/pacemaker-fenced";
@@ -55,15 +58,86 @@ function corosyncLines(dir: string): string[] {
   ];
 }
 
+interface Registration {
+  id: string;
+  map: string;
+}
+
 /**
- * Pacemaker 3.0.0 does not read 2.1's escaped `1\:3` as 2.1 does: its fencer hands the agent no
- * plug at all for it (seen in the lab). Render must write the map for the cluster's generation
- * (issue 17, part 2); until it does, the Pacemaker 3 run is reported as TODO, never skipped.
+ * Runs a fencer in the generation's root with the recording agent over fence_dummy, its metadata
+ * `meta`; registers each device in turn (one at a time, so each fencing runs that device: a
+ * stand-alone fencer has no peers to carry a multi-device level to its end) and fences every node
+ * with it. Returns the agent's calls, each node's section headed `== DEVICE NODE`.
  */
-const TODO: Record<string, { todo?: string }> = {
-  debian12: {},
-  debian13: { todo: "Pacemaker 3.0 hands no plug for 2.1's escaped map (issue 17, part 2)" },
-};
+async function fenceEach(
+  gen: LabGeneration,
+  tmp: string,
+  meta: string,
+  devices: readonly Registration[],
+  nodes: readonly string[],
+): Promise<string> {
+  fs.writeFileSync(path.join(tmp, "meta.xml"), meta);
+  const calls = path.join(tmp, "calls");
+  fs.writeFileSync(calls, "");
+  // The recording agent: every call's stdin, then the metadata when asked; every action succeeds.
+  fs.writeFileSync(
+    path.join(tmp, "agent.sh"),
+    `#!/bin/sh\ninput=$(cat)\nprintf '%s\\n--\\n' "$input" >> ${q(calls)}\ncase "$input" in *action=metadata*) cat ${q(path.join(tmp, "meta.xml"))} ;; esac\nexit 0\n`,
+    { mode: 0o755 },
+  );
+  const lines = [
+    "set -eu",
+    "mount -t tmpfs tmpfs /dev/shm",
+    `mount --bind ${q(path.join(tmp, "agent.sh"))} ${DUMMY}`,
+    "ip link set lo up",
+    ...(gen.pacemaker === 3 ? corosyncLines(tmp) : []),
+    `PCMK_logfile=${q(path.join(tmp, "fenced.log"))} ${FENCED} -s > ${q(path.join(tmp, "fenced.out"))} 2>&1 &`,
+    // Wait (bounded) until the fencer answers.
+    "i=0; until stonith_admin --list-registered >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'fencer did not start' >&2; exit 1; }; sleep 0.1; done",
+  ];
+  for (const d of devices) {
+    lines.push(
+      `stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${d.map}`)} --option pcmk_host_check=static-list`,
+    );
+    for (const node of nodes) {
+      lines.push(`echo "== ${d.id} ${node}" >> ${q(calls)}`);
+      lines.push(
+        `stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`,
+      );
+    }
+    lines.push(`stonith_admin --deregister ${d.id}`);
+  }
+  fs.writeFileSync(path.join(tmp, "run.sh"), `${lines.join("\n")}\n`);
+  const inner = gen.enter("/bin/sh", [path.join(tmp, "run.sh")]);
+  const r = await run(
+    "unshare",
+    [
+      "--net",
+      "--mount",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      "--propagation",
+      "private",
+      inner.program,
+      ...inner.args,
+    ],
+    { killAfterMs: 120_000, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } },
+  );
+  const out = path.join(tmp, "fenced.out");
+  assert.equal(
+    r.code,
+    0,
+    `${r.stdout}${r.stderr}\n${fs.existsSync(out) ? fs.readFileSync(out, "utf8") : ""}`,
+  );
+  return fs.readFileSync(calls, "utf8");
+}
+
+/** The agent's calls for fencing `node` with device `id`. */
+function section(log: string, id: string, node: string): string {
+  return log.split(`== ${id} ${node}\n`)[1]?.split("== ")[0] ?? "";
+}
 
 for (const gen of labGenerations()) {
   let tmp = "";
@@ -81,96 +155,62 @@ for (const gen of labGenerations()) {
   });
 
   describe(`${gen.title}: kvmha render's pcmk_host_map as pacemaker-fenced reads it`, () => {
-    it(
-      "multi-outlet: fencing each node hands the agent exactly that node's outlets",
-      TODO[gen.name],
-      async () => {
-        const { inventory } = await loadInventory(
-          path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"),
-        );
-        const plan = planCluster(inventory);
-        const pdus = plan.devices.filter((d) => d.agent === "fence_pdu");
-        assert.equal(pdus.length, 2);
+    it("multi-outlet: fencing each node hands fence_pdu exactly that node's outlets", async () => {
+      const { inventory } = await loadInventory(
+        path.join(ROOT, "test/fixtures/inventories/multi-outlet.yaml"),
+      );
+      const plan = planCluster(inventory, gen.pacemaker);
+      const pdus = plan.devices.filter((d) => d.agent === "fence_pdu");
+      assert.equal(pdus.length, 2);
+      // The agent the map is for: the fencer reads fence_pdu's own metadata (it advertises port).
+      const meta = await run(agentPath("fence_pdu"), ["-o", "metadata"], { killAfterMs: 30_000 });
+      assert.equal(meta.code, 0, meta.stderr);
+      const devices = pdus.map((d) => ({
+        id: d.id,
+        map: d.params.find(([n]) => n === "pcmk_host_map")?.[1] ?? "",
+      }));
+      // The rendered map keeps `\:` inside the Eaton outlets for both generations.
+      assert.match(devices[0]!.map, /\\:/);
+      const log = await fenceEach(gen, tmp, meta.stdout, devices, plan.nodes);
 
-        const meta = await gen.run(DUMMY, ["-o", "metadata"], { killAfterMs: 30_000 });
-        assert.equal(meta.code, 0, meta.stderr);
-        fs.writeFileSync(path.join(tmp, "meta.xml"), meta.stdout);
-        const calls = path.join(tmp, "calls");
-        // The recording agent: every call's stdin, then the metadata when asked; every action succeeds.
-        fs.writeFileSync(
-          path.join(tmp, "agent.sh"),
-          `#!/bin/sh\ninput=$(cat)\nprintf '%s\\n--\\n' "$input" >> ${q(calls)}\ncase "$input" in *action=metadata*) cat ${q(path.join(tmp, "meta.xml"))} ;; esac\nexit 0\n`,
-          { mode: 0o755 },
-        );
-        const lines = [
-          "set -eu",
-          "mount -t tmpfs tmpfs /dev/shm",
-          `mount --bind ${q(path.join(tmp, "agent.sh"))} ${DUMMY}`,
-          "ip link set lo up",
-          ...(gen.pacemaker === 3 ? corosyncLines(tmp) : []),
-          `PCMK_logfile=${q(path.join(tmp, "fenced.log"))} ${FENCED} -s > ${q(path.join(tmp, "fenced.out"))} 2>&1 &`,
-          // Wait (bounded) until the fencer answers.
-          "i=0; until stonith_admin --list-registered >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || { echo 'fencer did not start' >&2; exit 1; }; sleep 0.1; done",
-        ];
-        // One device registered at a time, so that each fencing runs that device (a stand-alone fencer
-        // has no peers to carry a multi-device level to its end).
-        for (const d of pdus) {
-          const map = d.params.find(([n]) => n === "pcmk_host_map")?.[1] ?? "";
-          lines.push(
-            `stonith_admin --register ${d.id} --agent fence_dummy --option ${q(`pcmk_host_map=${map}`)} --option pcmk_host_check=static-list`,
+      // Each fencing: one "off" for that node, with its outlets on that PDU as the plug.
+      for (const d of pdus) {
+        const pdu = d.id.replace(/^fence-pdu-/, "");
+        for (const node of inventory.nodes) {
+          const calls = section(log, d.id, node.name);
+          const outlets = node.power.find((s) => s.pdu === pdu)?.outlets ?? [];
+          assert.deepEqual(
+            [...calls.matchAll(/^port=(.*)$/gm)].map((m) => m[1]),
+            [outlets.join(",")],
+            `${d.id} ${node.name}:\n${calls}`,
           );
-          for (const node of plan.nodes) {
-            lines.push(`echo "== ${d.id} ${node}" >> ${q(calls)}`);
-            lines.push(
-              `stonith_admin --fence ${node} --timeout 30 --tolerance 0 >/dev/null || { echo 'fencing ${node} with ${d.id} failed' >&2; exit 1; }`,
-            );
-          }
-          lines.push(`stonith_admin --deregister ${d.id}`);
+          assert.match(calls, new RegExp(`^nodename=${node.name}$`, "m"));
+          assert.match(calls, /^action=off$/m);
         }
-        fs.writeFileSync(path.join(tmp, "run.sh"), `${lines.join("\n")}\n`);
-        const inner = gen.enter("/bin/sh", [path.join(tmp, "run.sh")]);
-        const r = await run(
-          "unshare",
-          [
-            "--net",
-            "--mount",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "--propagation",
-            "private",
-            inner.program,
-            ...inner.args,
-          ],
-          {
-            killAfterMs: 120_000,
-            env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
-          },
-        );
-        assert.equal(
-          r.code,
-          0,
-          `${r.stdout}${r.stderr}\n${fs.existsSync(path.join(tmp, "fenced.out")) ? fs.readFileSync(path.join(tmp, "fenced.out"), "utf8") : ""}`,
-        );
+      }
+    });
 
-        // Each fencing: one "off" for that node, with its outlets on that PDU as the plug.
-        const log = fs.readFileSync(calls, "utf8");
-        for (const d of pdus) {
-          const pdu = d.id.replace(/^fence-pdu-/, "");
-          for (const node of inventory.nodes) {
-            const section = log.split(`== ${d.id} ${node.name}\n`)[1]?.split("== ")[0] ?? "";
-            const outlets = node.power.find((s) => s.pdu === pdu)?.outlets ?? [];
-            assert.deepEqual(
-              [...section.matchAll(/^port=(.*)$/gm)].map((m) => m[1]),
-              [outlets.join(",")],
-              `${d.id} ${node.name}:\n${section}`,
-            );
-            assert.match(section, new RegExp(`^nodename=${node.name}$`, "m"));
-            assert.match(section, /^action=off$/m);
-          }
-        }
-      },
-    );
+    // What did change in 3.0 (its ChangeLog: "default pcmk_host_argument to none if port not
+    // advertised"): an agent whose metadata has no `port` parameter, as fence_dummy's, gets the
+    // mapped plug from 2.1 (as port=) and no plug at all from 3.0. kvmha's agents advertise port.
+    it("an agent that advertises no port parameter: port= from 2.1, no plug from 3.0", async () => {
+      const meta = await gen.run(DUMMY, ["-o", "metadata"], { killAfterMs: 30_000 });
+      assert.equal(meta.code, 0, meta.stderr);
+      assert.doesNotMatch(meta.stdout, /<parameter name="(port|plug)"/);
+      const log = await fenceEach(
+        gen,
+        tmp,
+        meta.stdout,
+        [{ id: "fence-noport", map: "hv1:1\\:3" }],
+        ["hv1"],
+      );
+      const calls = section(log, "fence-noport", "hv1");
+      assert.match(calls, /^action=off$/m);
+      assert.deepEqual(
+        [...calls.matchAll(/^(port|plug)=(.*)$/gm)].map((m) => m[0]),
+        gen.pacemaker === 2 ? ["port=1:3"] : [],
+        calls,
+      );
+    });
   });
 }

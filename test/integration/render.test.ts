@@ -39,7 +39,15 @@ import { labGenerations } from "../lab/generation.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FIXTURES = path.join(ROOT, "test/fixtures/inventories");
 const TEMPLATES = path.join(ROOT, "crm-templates");
-const SAMPLES = ["two-node", "three-node", "multi-outlet", "sbd", "no-pdu", "remote"] as const;
+const SAMPLES = [
+  "two-node",
+  "three-node",
+  "multi-outlet",
+  "sbd",
+  "no-pdu",
+  "remote",
+  "redfish",
+] as const;
 
 /**
  * What pcs says while pcs.sh runs that is not a warning about the configuration: pcs -f cannot ask
@@ -369,6 +377,9 @@ for (const gen of labGenerations()) {
         gen.requireProgram(p);
       link(agentPath("fence_ipmi"), gen.hostPath("/usr/sbin/fence_ipmi"));
       link(agentPath("fence_pdu"), gen.hostPath("/usr/sbin/fence_pdu"));
+      // fence-agents' fence_redfish where it is installed (the same parameters kvmha renders),
+      // else kvmha's (the Pacemaker 3 root has no fence-agents-redfish).
+      link(agentPath("fence_redfish"), gen.hostPath("/usr/sbin/fence_redfish"));
       if (!fs.existsSync(ocfDir)) {
         fs.mkdirSync(ocfDir, { recursive: true });
         madeOcfDir = true;
@@ -449,7 +460,7 @@ for (const gen of labGenerations()) {
           const [pcs, crmsh, cib] = await Promise.all(files.map(normalized));
           assert.deepEqual(crmsh, pcs, "crmsh differs from pcs");
           assert.deepEqual(cib, pcs, "CIB XML differs from pcs");
-          // what the cluster lab asked for landed in the CIB: IPMI tried once, every device's failures expire
+          // what the cluster lab asked for landed in the CIB: a BMC tried once, every device's failures expire
           const devices = (
             pcs as {
               primitives: {
@@ -464,7 +475,7 @@ for (const gen of labGenerations()) {
           assert.ok(devices.length > 0);
           for (const d of devices) {
             assert.equal(d.meta["failure-timeout"], "120s", `${d.id ?? ""} failure-timeout`);
-            const once = d.type === "fence_ipmi" ? "1" : undefined;
+            const once = d.type === "fence_ipmi" || d.type === "fence_redfish" ? "1" : undefined;
             assert.equal(d.params["pcmk_off_retries"], once, `${d.id ?? ""} pcmk_off_retries`);
             assert.equal(
               d.params["pcmk_reboot_retries"],

@@ -1,3 +1,4 @@
+// Why one file: every feature here is tested against the one libvirtd (test driver) it starts once.
 // ocf:kvmha:VirtualDomain's newer features against the lab's libvirtd with the test driver:
 // utilization written only on change (a fake crm_resource on PATH logs its calls), persistent
 // definitions kept across start/stop, validate-all's environment checks (OCF_CHECK_LEVEL=10),
@@ -228,6 +229,10 @@ describe("VirtualDomain features with the test driver", { timeout: 180_000 }, ()
       new RegExp(`^${name}$`, "m"),
     );
     assert.equal(await lv.virshOk(["dumpxml", "--inactive", name], { uri: lv.testUri }), before);
+    // Defined without autostart now: validate-all at depth 10 still says a second copy can start.
+    r = await agent("validate-all", { ...env, OCF_CHECK_LEVEL: "10" });
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.err, /WARNING: domain .* is defined persistently here: virsh start/);
     assert.equal((await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "0" })).code, 7);
     assert.equal(
       fs.existsSync(path.join(dir, "varlib-same", "VirtualDomain")),

@@ -13,7 +13,8 @@ import { after, before, describe, test } from "node:test";
 import { Deadline } from "../../lib/deadline.js";
 import { localEndpoint, remoteDomainState } from "../../lib/libvirt/remote.js";
 import { startLibvirt, type Libvirt } from "../lab/libvirt-daemon.js";
-import { runVirtualDomain, showRun } from "../lab/libvirt-ocf.js";
+import { runVirtualDomain, showRun, testResource } from "../lab/libvirt-ocf.js";
+import { labGenerations } from "../lab/generation.js";
 import { defineGuest, guestKernel } from "../lab/libvirt-guest.js";
 import { assertBefore } from "../lab/bounds.js";
 
@@ -191,50 +192,7 @@ describe("VirtualDomain with the test driver", { timeout: 120_000 }, () => {
   });
 
   test("libvirtd asked over its socket answers as virsh does: running, paused, shut off, no such domain", async () => {
-    const endpoint = localEndpoint(lv.testUri, {
-      exists: fs.existsSync,
-      clientConf: () => "",
-      euid: 0,
-    });
-    assert.ok(endpoint !== undefined, lv.testUri);
-    const { config, name } = resource();
-    const both = async (): Promise<[string, string]> => {
-      const a = await remoteDomainState(endpoint, name, Deadline.in(5000));
-      const r = await lv.virsh(["domstate", "--reason", name], { uri: lv.testUri });
-      const viaVirsh =
-        r.code === 0
-          ? r.stdout.trim()
-          : /failed to get domain/.test(r.stderr)
-            ? "gone"
-            : `error: ${r.stderr.trim()}`;
-      return [
-        a.kind === "state" ? a.line : a.kind === "gone" ? "gone" : `unavailable: ${a.why}`,
-        viaVirsh,
-      ];
-    };
-    const seen: string[] = [];
-    const step = async (...virshArgs: string[]): Promise<void> => {
-      if (virshArgs.length > 0) await lv.virshOk(virshArgs, { uri: lv.testUri });
-      const [socket, virsh] = await both();
-      assert.equal(socket, virsh, `after virsh ${virshArgs.join(" ")}`);
-      seen.push(socket);
-    };
-    await step();
-    await step("define", config);
-    await step("start", name);
-    await step("suspend", name);
-    await step("resume", name);
-    await step("destroy", name);
-    await step("undefine", name);
-    assert.deepEqual(seen, [
-      "gone",
-      "shut off (unknown)",
-      "running (booted)",
-      "paused (user)",
-      "running (unpaused)",
-      "shut off (destroyed)",
-      "gone",
-    ]);
+    await socketAgreesWithVirsh(lv, resource());
   });
 
   test('libvirtd unreachable: monitor and stop fail with a reason, never "stopped"', async () => {
@@ -325,3 +283,99 @@ describe("VirtualDomain with QEMU guests (TCG)", { timeout: 240_000 }, () => {
     }
   });
 });
+
+/**
+ * remoteDomainState() over libvirtd's socket and `virsh domstate --reason` (the generation's own
+ * virsh) agree at every step of a test-driver domain's life: define, start, suspend, resume,
+ * destroy, undefine.
+ */
+async function socketAgreesWithVirsh(
+  lv: Libvirt,
+  { config, name }: { config: string; name: string },
+): Promise<void> {
+  const endpoint = localEndpoint(lv.testUri, {
+    exists: fs.existsSync,
+    clientConf: () => "",
+    euid: 0,
+  });
+  assert.ok(endpoint !== undefined, lv.testUri);
+  const both = async (): Promise<[string, string]> => {
+    const a = await remoteDomainState(endpoint, name, Deadline.in(5000));
+    const r = await lv.virsh(["domstate", "--reason", name], { uri: lv.testUri });
+    const viaVirsh =
+      r.code === 0
+        ? r.stdout.trim()
+        : /failed to get domain/.test(r.stderr)
+          ? "gone"
+          : `error: ${r.stderr.trim()}`;
+    return [
+      a.kind === "state" ? a.line : a.kind === "gone" ? "gone" : `unavailable: ${a.why}`,
+      viaVirsh,
+    ];
+  };
+  const seen: string[] = [];
+  const step = async (...virshArgs: string[]): Promise<void> => {
+    if (virshArgs.length > 0) await lv.virshOk(virshArgs, { uri: lv.testUri });
+    const [socket, virsh] = await both();
+    assert.equal(socket, virsh, `after virsh ${virshArgs.join(" ")}`);
+    seen.push(socket);
+  };
+  await step();
+  await step("define", config);
+  await step("start", name);
+  await step("suspend", name);
+  await step("resume", name);
+  await step("destroy", name);
+  await step("undefine", name);
+  assert.deepEqual(seen, [
+    "gone",
+    "shut off (unknown)",
+    "running (booted)",
+    "paused (user)",
+    "running (unpaused)",
+    "shut off (destroyed)",
+    "gone",
+  ]);
+}
+
+// The generations beyond the host's (Debian 13: libvirt 11.3 in its root; the tests above run the
+// host's 9.0): the socket client against that libvirtd and its virsh, and the agent's probe,
+// start, monitor and stop through it. (Real QEMU guests of each generation, with migration:
+// virtualdomain-migrate.test.ts.)
+for (const gen of labGenerations().filter((g) => g.root !== "/")) {
+  describe(`${gen.title}: VirtualDomain with libvirtd's test driver`, { timeout: 120_000 }, () => {
+    let lv: Libvirt;
+    let dir: string;
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "vd-gen-"));
+      lv = await startLibvirt({ generation: gen });
+      await lv.holdTestDriver();
+      const v = await lv.virshOk(["version", "--daemon"]);
+      assert.match(v, /Running against daemon: 11\.3/);
+    });
+    after(async () => {
+      await lv?.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("libvirtd 11 over its socket answers as its virsh does", async () => {
+      await socketAgreesWithVirsh(lv, testResource(dir, "vd-g1", "g1", lv.testUri, testXml));
+    });
+
+    test("probe, start, monitor, stop, probe against libvirtd 11 (the in-process agent: virsh 9 acts, the socket answers)", async () => {
+      const { env, name } = testResource(dir, "vd-g2", "g2", lv.testUri, testXml);
+      const probe = { ...env, OCF_RESKEY_CRM_meta_interval: "0" };
+      let r = await agent("monitor", probe);
+      assert.equal(r.code, 7, show(r));
+      r = await agent("start", env);
+      assert.equal(r.code, 0, show(r));
+      assert.equal((await lv.virshOk(["domstate", name], { uri: lv.testUri })).trim(), "running");
+      r = await agent("monitor", { ...env, OCF_RESKEY_CRM_meta_interval: "10000" });
+      assert.equal(r.code, 0, show(r));
+      r = await agent("stop", env);
+      assert.equal(r.code, 0, show(r));
+      r = await agent("monitor", probe);
+      assert.equal(r.code, 7, show(r));
+    });
+  });
+}

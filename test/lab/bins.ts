@@ -44,6 +44,7 @@ export const LAB_PACKAGES = {
   crm_attribute: "pacemaker-cli-utils",
   // Debian packaging and the surfaces an admin touches (package.test.ts)
   dpkg: "dpkg",
+  "dpkg-query": "dpkg",
   "dpkg-deb": "dpkg",
   "dpkg-divert": "dpkg",
   "dpkg-shlibdeps": "dpkg-dev",

@@ -5,6 +5,7 @@
 import { Deadline } from "../../lib/deadline.js";
 import { runProgram } from "../../lib/program.js";
 import { requireProgram } from "./bins.js";
+import type { LabGeneration } from "./generation.js";
 import { ADMIN_USER, LAB_CIPHER_SUITE, type LabUser } from "./ipmi-bmc.js";
 
 export interface IpmiTarget {
@@ -90,6 +91,8 @@ export interface IpmitoolOptions {
   /** -R: number of retries. */
   retries?: number;
   killAfterMs?: number;
+  /** The lab generation whose ipmitool to run (generation.ts); default the host's. */
+  generation?: LabGeneration;
 }
 
 /** Run `ipmitool` against a lab target; the password goes in IPMI_PASSWORD (-E). */
@@ -107,10 +110,14 @@ export function ipmitool(
   if (opts.timeoutSec !== undefined) argv.push("-N", String(opts.timeoutSec));
   if (opts.retries !== undefined) argv.push("-R", String(opts.retries));
   argv.push(...args);
-  return run(requireProgram("ipmitool"), argv, {
+  const gen = opts.generation;
+  const runOptions = {
     env: { ...process.env, IPMI_PASSWORD: user.password, LC_ALL: "C" },
     killAfterMs: opts.killAfterMs,
-  });
+  };
+  return gen === undefined
+    ? run(requireProgram("ipmitool"), argv, runOptions)
+    : gen.run(gen.requireProgram("ipmitool"), argv, runOptions);
 }
 
 export interface FenceIpmilanOptions {
@@ -120,6 +127,8 @@ export interface FenceIpmilanOptions {
   /** Extra key=value options for the agent (e.g. { power_timeout: '5' }). */
   extra?: Record<string, string>;
   killAfterMs?: number;
+  /** The lab generation whose fence_ipmilan to run (generation.ts); default the host's. */
+  generation?: LabGeneration;
 }
 
 /**
@@ -148,9 +157,13 @@ export function fenceIpmilan(
   const input = Object.entries(lines)
     .map(([k, v]) => `${k}=${v}\n`)
     .join("");
-  return run(requireProgram("fence_ipmilan"), [], {
+  const gen = opts.generation;
+  const runOptions = {
     input,
     env: { ...process.env, LC_ALL: "C" },
     killAfterMs: opts.killAfterMs ?? 60_000,
-  });
+  };
+  return gen === undefined
+    ? run(requireProgram("fence_ipmilan"), [], runOptions)
+    : gen.run(gen.requireProgram("fence_ipmilan"), [], runOptions);
 }

@@ -24,6 +24,7 @@ import {
   startUdpDaemon,
 } from "./daemon.js";
 import { type ChassisFiles, chassisFiles, initChassisFiles } from "./bmc-chassis.js";
+import type { LabGeneration } from "./generation.js";
 import { LAB_USERS, type LabUser, type Privilege } from "./ipmi-users.js";
 import { authCapsRequest, isAuthCapsAnswer } from "./ipmi-wire.js";
 import { pollUdp } from "./ports.js";
@@ -56,6 +57,11 @@ export interface BmcOptions {
   guid?: string;
   /** How long to wait for the BMC to answer; default 15 s. */
   startTimeoutMs?: number;
+  /**
+   * The lab generation whose ipmi_sim to run (generation.ts: Debian 13's runs in its root, which
+   * sees the BMC's directory at the same path); default the host's.
+   */
+  generation?: LabGeneration;
 }
 
 export interface Bmc extends ChassisFiles {
@@ -254,7 +260,11 @@ export async function startBmcDaemon(spec: BmcDaemonSpec): Promise<BmcDaemon> {
 
 /** Start a simulated BMC; resolves once it answers IPMI on its UDP port. */
 export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
-  const ipmiSim = requireProgram("ipmi_sim");
+  const gen = opts.generation;
+  const ipmiSim = gen === undefined ? requireProgram("ipmi_sim") : gen.requireProgram("ipmi_sim");
+  // The same pid runs ipmi_sim in a generation's root (unshare and chroot exec in place).
+  const command = (args: string[]): { program: string; args: string[] } =>
+    gen === undefined ? { program: ipmiSim, args } : gen.command(ipmiSim, args);
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host))
     throw new Error(`lab BMC host must be a 127.0.0.0/8 address, got '${host}'`);
@@ -267,7 +277,7 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
 
   const daemon = await startBmcDaemon({
     name: "ipmi_sim",
-    program: ipmiSim,
+    program: command([]).program,
     dirPrefix: "kvmha-lab-",
     reaper: orphans,
     host,
@@ -282,7 +292,8 @@ export async function startBmc(opts: BmcOptions = {}): Promise<Bmc> {
     },
     async args(port, dir) {
       await fsp.writeFile(path.join(dir, "lan.conf"), lanConf({ dir, host, port, guid, users }));
-      return ["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"];
+      return command(["-c", `${dir}/lan.conf`, "-f", `${dir}/bmc.emu`, "-s", `${dir}/state`, "-n"])
+        .args;
     },
   });
   return {

@@ -3,6 +3,7 @@
 // package, never a skip.
 
 import fs from "node:fs";
+import path from "node:path";
 
 import { missingProgram } from "./bins.js";
 
@@ -15,11 +16,11 @@ const QEMU_DRIVER_DIRS = [
   "/usr/lib/libvirt/connection-driver",
 ];
 
-/** libvirtd loads its QEMU driver as a module from a separate package. */
-export function requireQemuDriver(): string {
+/** libvirtd loads its QEMU driver as a module from a separate package (under `root`, default /). */
+export function requireQemuDriver(root = "/"): string {
   for (const dir of QEMU_DRIVER_DIRS) {
     const file = `${dir}/libvirt_driver_qemu.so`;
-    if (fs.existsSync(file)) return file;
+    if (fs.existsSync(path.join(root, file))) return file;
   }
   throw missingProgram("libvirt_driver_qemu.so", "libvirt-daemon-driver-qemu");
 }

@@ -1,9 +1,11 @@
-// A private libvirtd for tests: Debian 12's monolithic libvirtd (the package
-// ships no virtqemud), started by hand (no systemd) in its own mount
-// namespace, where the lab's directory is bind-mounted over /etc/libvirt,
-// /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt
-// (test/lab/libvirt/ns-start.sh). Clients reach it through its socket, which
-// the host sees at <dir>/run/libvirt-sock:
+// A private libvirtd for tests: a lab generation's monolithic libvirtd (Debian
+// 12's 9.0 on the host, Debian 13's 11.3 in its root: neither ships
+// virtqemud), started by hand (no systemd) in its own mount namespace, where
+// the lab's directory is bind-mounted over /etc/libvirt, /run/libvirt,
+// /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt
+// (test/lab/libvirt/ns-start.sh; in the root's, then in-root.sh chroots). Its
+// socket is libvirtd's, /run/libvirt/libvirt-sock, which the host sees at
+// <dir>/run/libvirt-sock:
 //
 //   qemu+unix:///system?socket=<dir>/run/libvirt-sock   the QEMU driver
 //   test+unix:///default?socket=<dir>/run/libvirt-sock  the test driver
@@ -49,6 +51,7 @@ import {
   terminate,
   waitExit,
 } from "./daemon.js";
+import type { LabGeneration } from "./generation.js";
 import { requireQemuDriver } from "./libvirt-bins.js";
 
 export interface LibvirtOptions {
@@ -60,6 +63,12 @@ export interface LibvirtOptions {
   listenTcp?: { address: string; port?: number };
   /** How long to wait for libvirtd to answer; default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * The lab generation whose libvirtd, QEMU and virsh to run (generation.ts); default the host's.
+   * Debian 13's run chrooted in its root, which sees the lab directory, the project and /boot
+   * (the guests' kernel) at the same paths.
+   */
+  generation?: LabGeneration;
 }
 
 export interface VirshOptions {
@@ -85,9 +94,16 @@ export interface Libvirt {
   tcpUri?: string;
   hostUuid: string;
   netns?: string;
+  /** The generation it runs (undefined: the host's). */
+  generation?: LabGeneration;
+  /** `name` of this generation (a path inside its root), throwing with the fix when missing. */
+  requireProgram(name: LibvirtProgram): string;
   /** Where the guests' kernels, initramfs, XML and console logs go (a directory under `dir`). */
   guestDir: string;
-  /** Prefix to run a command inside libvirtd's mount (and network) namespace: `[...nsenter, prog, ...args]`. */
+  /**
+   * Prefix to run a command inside libvirtd's mount (and network) namespace, and its root:
+   * `[...nsenter, prog, ...args]`.
+   */
   nsenter: string[];
   /** `virsh -c <uri> ARGS` with a time limit (LC_ALL=C). */
   virsh(args: readonly string[], opts?: VirshOptions): Promise<RunResult>;
@@ -212,13 +228,18 @@ export function withQemuUser(text: string, file: "passwd" | "group"): string {
 }
 
 /** Start a private libvirtd; resolves once `virsh -c <uri> version` answers. */
+export type LibvirtProgram = "virsh" | "qemu-system-x86_64" | "libvirtd";
+
 export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> {
-  const libvirtd = requireProgram("libvirtd");
-  const virsh = requireProgram("virsh");
+  const gen = opts.generation;
+  const genProgram = (name: LibvirtProgram): string =>
+    gen === undefined ? requireProgram(name) : gen.requireProgram(name);
+  const libvirtd = genProgram("libvirtd");
+  const virsh = genProgram("virsh");
   const unshare = requireProgram("unshare");
   const nsenterBin = requireProgram("nsenter");
-  requireProgram("qemu-system-x86_64");
-  requireQemuDriver();
+  genProgram("qemu-system-x86_64");
+  requireQemuDriver(gen?.root ?? "/");
   if (process.getuid?.() !== 0)
     throw new Error("the libvirt lab needs root (mount namespaces, a system-mode libvirtd)");
   const hostUuid = opts.hostUuid ?? randomUUID();
@@ -246,7 +267,7 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     for (const sub of ["etc", "run", "lib", "log", "guests"]) await fsp.mkdir(path.join(dir, sub));
     // QEMU capability probing costs seconds per libvirtd; its cache (keyed by
     // the binaries' timestamps) is shared by all lab libvirtds.
-    const cache = path.join(base, CACHE_NAME);
+    const cache = path.join(base, gen === undefined ? CACHE_NAME : `${CACHE_NAME}-${gen.name}`);
     await fsp.mkdir(cache, { recursive: true });
     await fsp.symlink(cache, path.join(dir, "cache"));
     await fsp.writeFile(
@@ -261,9 +282,12 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     await fsp.writeFile(path.join(dir, "etc", "libvirt.conf"), "# kvmha lab\n");
     await fsp.writeFile(
       path.join(dir, "passwd"),
-      withQemuUser(await readOr("/etc/passwd"), "passwd"),
+      withQemuUser(await readOr(gen?.hostPath("/etc/passwd") ?? "/etc/passwd"), "passwd"),
     );
-    await fsp.writeFile(path.join(dir, "group"), withQemuUser(await readOr("/etc/group"), "group"));
+    await fsp.writeFile(
+      path.join(dir, "group"),
+      withQemuUser(await readOr(gen?.hostPath("/etc/group") ?? "/etc/group"), "group"),
+    );
   } catch (err) {
     await fsp.rm(dir, { recursive: true, force: true });
     throw err;
@@ -280,6 +304,9 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     "/run/libvirt/libvirtd.pid",
   ];
   if (listenTcp) daemonArgs.push("--listen");
+  // In a generation's root: in-root.sh binds /proc, /dev, /sys, the lab and project directories
+  // and /boot (the guests' kernel is the host's), then chroots: the same pid becomes libvirtd.
+  const inRoot = gen?.enter(libvirtd, daemonArgs.slice(1), ["/boot"]);
   const argv = [
     unshare,
     "--mount",
@@ -289,7 +316,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     "/bin/sh",
     NS_START,
     dir,
-    ...daemonArgs,
+    gen?.root ?? "/",
+    ...(inRoot === undefined ? daemonArgs : [inRoot.program, ...inRoot.args]),
   ];
   const [program, args] =
     netns === undefined
@@ -319,12 +347,17 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
   });
   const pid = child.pid;
 
-  const runVirsh = (a: readonly string[], o: VirshOptions = {}): Promise<RunResult> =>
-    run(virsh, ["-q", "-c", o.uri ?? uri, ...a], {
+  // The generation's own virsh (in its root, which sees the socket at the same path).
+  const virshCommand = (a: readonly string[]): { program: string; args: string[] } =>
+    gen === undefined ? { program: virsh, args: [...a] } : gen.command(virsh, a);
+  const runVirsh = (a: readonly string[], o: VirshOptions = {}): Promise<RunResult> => {
+    const c = virshCommand(["-q", "-c", o.uri ?? uri, ...a]);
+    return run(c.program, c.args, {
       env: VIRSH_ENV,
       killAfterMs: o.killAfterMs ?? 30_000,
       ...(o.input === undefined ? {} : { input: o.input }),
     });
+  };
 
   // Readiness: the namespace exists (recorded for cleanup) and libvirtd answers.
   const hostNs = namespaceOf(process.pid, "mnt");
@@ -372,6 +405,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     nsenterBin,
     `--mount=/proc/${pid}/ns/mnt`,
     ...(netns ? [`--net=/run/netns/${netns}`] : []),
+    // libvirtd's root: the generation's (chrooted), or the namespace's own.
+    ...(gen === undefined ? [] : [`--root=/proc/${pid}/root`, `--wd=/proc/${pid}/root`]),
     "--",
   ];
   let holder: ChildProcess | undefined;
@@ -386,6 +421,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     ...(listenTcp ? { tcpUri: `qemu+tcp://${listenTcp.address}:${listenTcp.port}/system` } : {}),
     hostUuid,
     ...(netns ? { netns } : {}),
+    ...(gen === undefined ? {} : { generation: gen }),
+    requireProgram: genProgram,
     guestDir,
     nsenter,
     virsh: runVirsh,
@@ -408,7 +445,8 @@ export async function startLibvirt(opts: LibvirtOptions = {}): Promise<Libvirt> 
     },
     async holdTestDriver() {
       if (holder && holder.exitCode === null && holder.signalCode === null) return;
-      const h = spawn(virsh, ["-c", testUri], { stdio: ["pipe", "pipe", "pipe"], env: VIRSH_ENV });
+      const c = virshCommand(["-c", testUri]);
+      const h = spawn(c.program, c.args, { stdio: ["pipe", "pipe", "pipe"], env: VIRSH_ENV });
       holders.add(h);
       holder = h;
       let out = "";

@@ -14,7 +14,6 @@ import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 
 import type { Libvirt } from "./libvirt-daemon.js";
-import { requireProgram } from "./bins.js";
 import { requireStaticBusybox } from "./libvirt-bins.js";
 import { sleep } from "./daemon.js";
 
@@ -283,7 +282,7 @@ export async function defineGuest(lv: Libvirt, opts: GuestOptions): Promise<Gues
     throw new Error(`memoryMb must be 64-4096, got ${memoryMb}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > 8)
     throw new Error(`vcpus must be 1-8, got ${vcpus}`);
-  const emulator = requireProgram("qemu-system-x86_64");
+  const emulator = lv.requireProgram("qemu-system-x86_64");
   const k = guestKernel();
   const initrd = await initramfsIn(lv, k);
   const dir = path.join(lv.guestDir, name);

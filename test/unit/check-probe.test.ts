@@ -11,6 +11,7 @@ import { readCibSecret } from "../../topology/check/agent-runner.js";
 import { parseCib } from "../../topology/check/cib.js";
 import { type CheckContext, contextOf } from "../../topology/check/context.js";
 import { PROBE_FINDING_IDS } from "../../topology/check/findings.js";
+import { type VirshRunner, probeGuestDefinitions } from "../../topology/check/libvirt-probe.js";
 import {
   type AgentRun,
   type ProbeOptions,
@@ -102,6 +103,21 @@ describe("kvmha check --probe", () => {
       [["fence-pdu-pdu-a", "'community' is kept by cibsecrets and not readable here"]],
     );
     assert.ok(asked.every((x) => !x.includes("lrm://")));
+    // Without a runner, an agent missing from the agent directory is not run: skipped, no finding.
+    const missing = await probeDevices(contextOf(parseCib(twoNode)), {
+      agentDir: "/nonexistent/kvmha-agents",
+      timeoutMs: 1000,
+      jobs: 1,
+      runScripts: true,
+    });
+    assert.deepEqual(missing.findings, []);
+    assert.ok(
+      missing.outcomes.some(
+        (o) =>
+          o.result === "skipped" && o.detail === "fence_ipmi is not in /nonexistent/kvmha-agents",
+      ),
+      JSON.stringify(missing.outcomes),
+    );
     const dir = fs.mkdtempSync(`${os.tmpdir()}/kvmha-cibsecrets-`);
     try {
       fs.mkdirSync(`${dir}/dev`);
@@ -372,6 +388,70 @@ describe("kvmha check --probe", () => {
     assert.deepEqual(stdinFor(pdu, "status", "3"), {
       stdin: "ip=10.0.0.201\nsnmp_version=2c\ncommunity=private\naction=status\nplug=3\n",
     });
+  });
+
+  it("--libvirt-uri: each node's libvirt asked read-only; autostart an error, defined a warning, no answer a warning", async () => {
+    const ctx = contextOf(
+      parseCib(
+        twoNode.replace(
+          "</resources>",
+          '<primitive id="web1" class="ocf" provider="kvmha" type="VirtualDomain"><instance_attributes id="web1-ia"><nvpair id="web1-c" name="config" value="/srv/vm/web1.xml"/></instance_attributes></primitive><primitive id="db1" class="ocf" provider="heartbeat" type="VirtualDomain"><instance_attributes id="db1-ia"><nvpair id="db1-c" name="config" value="/srv/vm/db1.xml"/></instance_attributes></primitive></resources>',
+        ),
+      ),
+    );
+    const asked: string[] = [];
+    const answers: Record<string, AgentRun> = {
+      "qemu+ssh://node1/system --persistent": ok("web1\nother\n"),
+      "qemu+ssh://node1/system --autostart": ok("\n"),
+      "qemu+ssh://node2/system --persistent": ok("database\n"),
+      "qemu+ssh://node2/system --autostart": ok("database\n"),
+    };
+    const run: VirshRunner = async (args) => {
+      asked.push(args.join(" "));
+      const key = `${args[2] ?? ""} ${args[5] ?? ""}`;
+      return (
+        answers[key] ?? {
+          code: 1,
+          stdout: "",
+          stderr: "error: failed to connect to the hypervisor",
+          timedOut: false,
+          spawnError: undefined,
+        }
+      );
+    };
+    const found = await probeGuestDefinitions(ctx, {
+      uriPattern: "qemu+ssh://%n/system",
+      timeoutMs: 1000,
+      run,
+      domainOf: (f) => (f === "/srv/vm/db1.xml" ? "database" : undefined),
+    });
+    for (const f of found) produced.add(f.id);
+    assert.ok(
+      asked.every((a) => a.startsWith("-r -c qemu+ssh://node")),
+      asked.join("\n"),
+    );
+    assert.deepEqual(found.map((f) => `${f.severity} ${f.id} ${f.subject.id}`).sort(), [
+      "error probe-guest-autostart db1",
+      "warning probe-guest-defined web1",
+    ]);
+    const auto = found.find((f) => f.id === "probe-guest-autostart")!;
+    assert.match(auto.message, /db1 \(domain database\) is marked autostart in libvirt on node2/);
+    assert.equal(
+      auto.hint,
+      "virsh -c qemu+ssh://node2/system autostart --disable database; virsh -c qemu+ssh://node2/system undefine database (the cluster starts it from its config= file)",
+    );
+    // A node whose libvirt does not answer: said, never taken for "nothing defined there".
+    const silent = await probeGuestDefinitions(ctx, {
+      uriPattern: "qemu+tcp://%n-down/system",
+      timeoutMs: 1000,
+      run,
+    });
+    for (const f of silent) produced.add(f.id);
+    assert.deepEqual(
+      silent.map((f) => `${f.id} ${f.subject.id}`),
+      ["probe-libvirt-failed node1", "probe-libvirt-failed node2"],
+    );
+    assert.match(silent[0]!.message, /did not answer: exit 1: error: failed to connect/);
   });
 
   // Tests run in order: this one, last in the file, sees what every test above produced.

@@ -9,7 +9,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { main as apply } from "../../commands/apply.js";
 import { main as check } from "../../commands/check.js";
+import { main as plan } from "../../commands/plan.js";
 import { main as render } from "../../commands/render.js";
 import { fenceIpmi } from "../../fence/fence_ipmi.js";
 import { fencePdu } from "../../fence/fence_pdu.js";
@@ -40,6 +42,16 @@ function renderCli(args: string[]): Case["run"] {
     return { code, text };
   };
 }
+
+function applyCli(command: typeof apply, args: string[]): Case["run"] {
+  return async () => {
+    let text = "";
+    const code = await command(args, { out: () => undefined, err: (t) => (text += t) });
+    return { code, text };
+  };
+}
+
+const SAMPLE = "test/fixtures/inventories/three-node.yaml";
 
 function checkCli(args: string[]): Case["run"] {
   return async () => {
@@ -158,6 +170,22 @@ const CASES: readonly Case[] = [
     what: "two sources",
     command: "kvmha check --live --cib x.xml",
     run: checkCli(["--live", "--cib", "x.xml"]),
+  },
+  { what: "no inventory", command: "kvmha plan", run: applyCli(plan, []) },
+  {
+    what: "bad generation",
+    command: "kvmha apply inv.yaml --pacemaker 4",
+    run: applyCli(apply, ["inv.yaml", "--pacemaker", "4"]),
+  },
+  {
+    what: "CIB file missing",
+    command: `kvmha plan ${SAMPLE} --cib nowhere.xml`,
+    run: applyCli(plan, [SAMPLE, "--pacemaker", "2", "--cib", "nowhere.xml"]),
+  },
+  {
+    what: "CIB file not a CIB",
+    command: `kvmha apply ${SAMPLE} --cib package.json`,
+    run: applyCli(apply, [SAMPLE, "--pacemaker", "2", "--cib", "package.json"]),
   },
 ];
 

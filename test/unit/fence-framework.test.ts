@@ -422,7 +422,7 @@ describe("fence_pdu's community_script", () => {
     const meta = await runPdu("action=metadata\n");
     assert.match(meta.out, /<parameter name="community_script" unique="0" required="0">/);
     assert.equal(
-      fencePdu.options.find((o) => o.name === "community_script")?.scriptFor,
+      agentOptions(fencePdu).find((o) => o.name === "community_script")?.scriptFor,
       "community",
     );
   });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { fencePdu } from "../../fence/fence_pdu.js";
+import { agentOptions } from "../../lib/fence/run.js";
 import {
   pduDevices,
   SNMP_AUTH_PROTOCOLS,
@@ -168,7 +169,7 @@ describe("inventory: bad inventories give FILE:LINE:COL errors", () => {
         ),
       ),
       [
-        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout, ipmitool_timeout, method, hexadecimal_kg_file, hexadecimal_kg_script",
+        "inv.yaml:5:44: unknown key 'pasword_file' in nodes.hv1.bmc (did you mean 'password_file'?); expected one of protocol, address, port, user, password_file, password_script, cipher, lanplus, privlvl, login_timeout, power_timeout, ipmitool_timeout, method, hexadecimal_kg_file, hexadecimal_kg_script, ssl_insecure, ssl_cacert, ssl_fingerprint, systems_uri, shell_timeout",
       ],
     );
     assert.deepEqual(errorsOf(`${GOOD}gests: []\n`), [
@@ -687,7 +688,7 @@ describe("inventory: the JSON Schema and the validator agree", () => {
     assert.deepEqual(pdu.device?.enum, pduDevices());
     assert.deepEqual(pdu.auth_protocol?.enum, [...SNMP_AUTH_PROTOCOLS]);
     assert.deepEqual(pdu.priv_protocol?.enum, [...SNMP_PRIV_PROTOCOLS]);
-    const choices = (name: string) => fencePdu.options.find((o) => o.name === name)?.choices;
+    const choices = (name: string) => agentOptions(fencePdu).find((o) => o.name === name)?.choices;
     assert.deepEqual(choices("snmp_auth_prot"), [...SNMP_AUTH_PROTOCOLS]);
     assert.deepEqual(choices("snmp_priv_prot"), [...SNMP_PRIV_PROTOCOLS]);
   });

@@ -1,6 +1,7 @@
 /**
  * libvirt's RPC as VirtualDomain's monitor speaks it (lib/libvirt/rpc.ts, pure) against messages
- * recorded between virsh and libvirtd 9.0 (test/fixtures/libvirt-rpc/*.hex, capture.ts there), and
+ * recorded between virsh and libvirtd 9.0 (test/fixtures/libvirt-rpc/*.hex, capture.ts there) and
+ * 11.3 (libvirt-11/*.hex, from the lab's Debian 13 root), and
  * the socket client (lib/libvirt/remote.ts) against a scripted libvirtd on a UNIX socket: answers
  * split across reads, polkit, SASL, errors, garbage, silence, a missing socket.
  */
@@ -68,115 +69,137 @@ function only(buf: Buffer) {
   return messages[0]!;
 }
 
-describe("libvirt RPC codec, against virsh and libvirtd 9.0", () => {
-  const running = conversation("domstate-running.hex");
-  const gone = conversation("domstate-no-domain.hex");
-  const paused = conversation("domstate-paused.hex");
+/**
+ * The recordings, one directory per libvirt: Debian 12's 9.0 (virsh and libvirtd on the host) and
+ * Debian 13's 11.3 (both from the lab's Debian 13 root; the same calls, serials and replies, but
+ * for the error's format string, now "Domain not found: %1$s").
+ */
+const RECORDINGS = [
+  { version: "9.0", dir: "." },
+  { version: "11.3", dir: "libvirt-11" },
+] as const;
 
-  it("encodes the calls virsh sends byte for byte (same serials)", () => {
-    assert.deepEqual(encodeCall(Proc.AUTH_LIST, 0), byProc(running.calls, Proc.AUTH_LIST));
-    assert.deepEqual(
-      encodeCall(Proc.CONNECT_OPEN, 2, connectOpenArgs("qemu:///system")),
-      byProc(running.calls, Proc.CONNECT_OPEN),
-    );
-    assert.deepEqual(
-      encodeCall(Proc.DOMAIN_LOOKUP_BY_NAME, 6, lookupByNameArgs("vd-bench")),
-      byProc(running.calls, Proc.DOMAIN_LOOKUP_BY_NAME),
-    );
-    assert.deepEqual(
-      encodeCall(Proc.DOMAIN_LOOKUP_BY_NAME, 6, lookupByNameArgs("no-such-guest")),
-      byProc(gone.calls, Proc.DOMAIN_LOOKUP_BY_NAME),
-    );
-    const dom = decodeDomain(only(byProc(running.replies, Proc.DOMAIN_LOOKUP_BY_NAME)).body);
-    assert.deepEqual(
-      encodeCall(Proc.DOMAIN_GET_STATE, 7, getStateArgs(dom)),
-      byProc(running.calls, Proc.DOMAIN_GET_STATE),
-    );
-    assert.deepEqual(encodeCall(Proc.CONNECT_CLOSE, 9), byProc(running.calls, Proc.CONNECT_CLOSE));
-  });
+for (const { version, dir } of RECORDINGS) {
+  describe(`libvirt RPC codec, against virsh and libvirtd ${version}`, () => {
+    const running = conversation(path.join(dir, "domstate-running.hex"));
+    const gone = conversation(path.join(dir, "domstate-no-domain.hex"));
+    const paused = conversation(path.join(dir, "domstate-paused.hex"));
 
-  it("decodes libvirtd's replies: auth types, the domain, its state and reason", () => {
-    const auth = only(byProc(running.replies, Proc.AUTH_LIST));
-    assert.deepEqual(
-      {
-        program: auth.program,
-        version: auth.version,
-        type: auth.type,
-        serial: auth.serial,
-        status: auth.status,
-      },
-      {
-        program: REMOTE_PROGRAM,
-        version: 1,
-        type: MessageType.REPLY,
-        serial: 0,
-        status: MessageStatus.OK,
-      },
-    );
-    assert.deepEqual(decodeAuthList(auth.body), [AuthType.NONE]);
-    const dom = decodeDomain(only(byProc(running.replies, Proc.DOMAIN_LOOKUP_BY_NAME)).body);
-    assert.equal(dom.name, "vd-bench");
-    assert.equal(dom.uuid.length, 16);
-    assert.ok(dom.id > 0, "a running domain has an ID");
-    const state = decodeState(only(byProc(running.replies, Proc.DOMAIN_GET_STATE)).body);
-    assert.equal(domstateLine(state.state, state.reason), "running (booted)");
-    const p = decodeState(only(byProc(paused.replies, Proc.DOMAIN_GET_STATE)).body);
-    assert.equal(domstateLine(p.state, p.reason), "paused (user)");
-    // What the warm-up and the scripted daemon below send is what libvirtd sends.
-    assert.deepEqual(encodeReply(Proc.CONNECT_OPEN, 2), byProc(running.replies, Proc.CONNECT_OPEN));
-    assert.deepEqual(
-      encodeReply(
-        Proc.DOMAIN_GET_STATE,
-        7,
-        new XdrWriter().int(state.state).int(state.reason).bytes(),
-      ),
-      byProc(running.replies, Proc.DOMAIN_GET_STATE),
-    );
-  });
+    it("encodes the calls virsh sends byte for byte (same serials)", () => {
+      assert.deepEqual(encodeCall(Proc.AUTH_LIST, 0), byProc(running.calls, Proc.AUTH_LIST));
+      assert.deepEqual(
+        encodeCall(Proc.CONNECT_OPEN, 2, connectOpenArgs("qemu:///system")),
+        byProc(running.calls, Proc.CONNECT_OPEN),
+      );
+      assert.deepEqual(
+        encodeCall(Proc.DOMAIN_LOOKUP_BY_NAME, 6, lookupByNameArgs("vd-bench")),
+        byProc(running.calls, Proc.DOMAIN_LOOKUP_BY_NAME),
+      );
+      assert.deepEqual(
+        encodeCall(Proc.DOMAIN_LOOKUP_BY_NAME, 6, lookupByNameArgs("no-such-guest")),
+        byProc(gone.calls, Proc.DOMAIN_LOOKUP_BY_NAME),
+      );
+      const dom = decodeDomain(only(byProc(running.replies, Proc.DOMAIN_LOOKUP_BY_NAME)).body);
+      assert.deepEqual(
+        encodeCall(Proc.DOMAIN_GET_STATE, 7, getStateArgs(dom)),
+        byProc(running.calls, Proc.DOMAIN_GET_STATE),
+      );
+      assert.deepEqual(
+        encodeCall(Proc.CONNECT_CLOSE, 9),
+        byProc(running.calls, Proc.CONNECT_CLOSE),
+      );
+    });
 
-  it("decodes the error of a lookup of no such domain", () => {
-    const m = only(byProc(gone.replies, Proc.DOMAIN_LOOKUP_BY_NAME));
-    assert.equal(m.status, MessageStatus.ERROR);
-    const e = decodeError(m.body);
-    assert.equal(e.code, ERR_NO_DOMAIN);
-    assert.equal(e.message, "Domain not found: no domain with matching name 'no-such-guest'");
-  });
+    it("decodes libvirtd's replies: auth types, the domain, its state and reason", () => {
+      const auth = only(byProc(running.replies, Proc.AUTH_LIST));
+      assert.deepEqual(
+        {
+          program: auth.program,
+          version: auth.version,
+          type: auth.type,
+          serial: auth.serial,
+          status: auth.status,
+        },
+        {
+          program: REMOTE_PROGRAM,
+          version: 1,
+          type: MessageType.REPLY,
+          serial: 0,
+          status: MessageStatus.OK,
+        },
+      );
+      assert.deepEqual(decodeAuthList(auth.body), [AuthType.NONE]);
+      const dom = decodeDomain(only(byProc(running.replies, Proc.DOMAIN_LOOKUP_BY_NAME)).body);
+      assert.equal(dom.name, "vd-bench");
+      assert.equal(dom.uuid.length, 16);
+      assert.ok(dom.id > 0, "a running domain has an ID");
+      const state = decodeState(only(byProc(running.replies, Proc.DOMAIN_GET_STATE)).body);
+      assert.equal(domstateLine(state.state, state.reason), "running (booted)");
+      const p = decodeState(only(byProc(paused.replies, Proc.DOMAIN_GET_STATE)).body);
+      assert.equal(domstateLine(p.state, p.reason), "paused (user)");
+      // What the warm-up and the scripted daemon below send is what libvirtd sends.
+      assert.deepEqual(
+        encodeReply(Proc.CONNECT_OPEN, 2),
+        byProc(running.replies, Proc.CONNECT_OPEN),
+      );
+      assert.deepEqual(
+        encodeReply(
+          Proc.DOMAIN_GET_STATE,
+          7,
+          new XdrWriter().int(state.state).int(state.reason).bytes(),
+        ),
+        byProc(running.replies, Proc.DOMAIN_GET_STATE),
+      );
+    });
 
-  it("splits a stream into messages whatever the chunking, keeping a partial one", () => {
-    const stream = Buffer.concat(running.replies);
-    for (const cut of [1, 3, 4, 5, 27, 28, 29, stream.length - 1]) {
-      const a = takeMessages(stream.subarray(0, cut));
-      const b = takeMessages(Buffer.concat([a.rest, stream.subarray(cut)]));
-      assert.equal(a.messages.length + b.messages.length, running.replies.length, `cut at ${cut}`);
-      assert.equal(b.rest.length, 0);
-    }
-    assert.throws(() => takeMessages(Buffer.from("0000000300000000", "hex")), RpcProtocolError);
-    assert.throws(() => takeMessages(Buffer.from("7fffffff", "hex")), RpcProtocolError);
-  });
+    it("decodes the error of a lookup of no such domain", () => {
+      const m = only(byProc(gone.replies, Proc.DOMAIN_LOOKUP_BY_NAME));
+      assert.equal(m.status, MessageStatus.ERROR);
+      const e = decodeError(m.body);
+      assert.equal(e.code, ERR_NO_DOMAIN);
+      assert.equal(e.message, "Domain not found: no domain with matching name 'no-such-guest'");
+    });
 
-  it("refuses truncated bodies and absurd strings instead of reading past them", () => {
-    assert.throws(() => decodeState(Buffer.from("00000001", "hex")), RpcProtocolError);
-    assert.throws(() => decodeDomain(Buffer.from("00000008766400", "hex")), RpcProtocolError);
-    assert.throws(() => decodeDomain(Buffer.from("ffffffff", "hex")), RpcProtocolError);
-    assert.throws(() => decodeAuthList(Buffer.from("000000ff", "hex")), RpcProtocolError);
-  });
+    it("splits a stream into messages whatever the chunking, keeping a partial one", () => {
+      const stream = Buffer.concat(running.replies);
+      for (const cut of [1, 3, 4, 5, 27, 28, 29, stream.length - 1]) {
+        const a = takeMessages(stream.subarray(0, cut));
+        const b = takeMessages(Buffer.concat([a.rest, stream.subarray(cut)]));
+        assert.equal(
+          a.messages.length + b.messages.length,
+          running.replies.length,
+          `cut at ${cut}`,
+        );
+        assert.equal(b.rest.length, 0);
+      }
+      assert.throws(() => takeMessages(Buffer.from("0000000300000000", "hex")), RpcProtocolError);
+      assert.throws(() => takeMessages(Buffer.from("7fffffff", "hex")), RpcProtocolError);
+    });
 
-  it("the snapshot warm-up runs through the codec without a socket, a file or a throw", () => {
-    assert.doesNotThrow(() => exerciseLibvirtMonitorPath());
-  });
+    it("refuses truncated bodies and absurd strings instead of reading past them", () => {
+      assert.throws(() => decodeState(Buffer.from("00000001", "hex")), RpcProtocolError);
+      assert.throws(() => decodeDomain(Buffer.from("00000008766400", "hex")), RpcProtocolError);
+      assert.throws(() => decodeDomain(Buffer.from("ffffffff", "hex")), RpcProtocolError);
+      assert.throws(() => decodeAuthList(Buffer.from("000000ff", "hex")), RpcProtocolError);
+    });
 
-  it("names states and reasons as virsh prints them, so the health mapping is virsh's", () => {
-    assert.equal(domstateLine(3, 5), "paused (I/O error)");
-    assert.equal(parseDomstate(domstateLine(3, 5)).health, "failed");
-    assert.equal(parseDomstate(domstateLine(3, 1)).health, "running");
-    assert.equal(parseDomstate(domstateLine(5, 2)).health, "stopped");
-    assert.equal(domstateLine(5, 2), "shut off (destroyed)");
-    assert.equal(parseDomstate(domstateLine(6, 1)).health, "failed");
-    assert.equal(parseDomstate(domstateLine(0, 0)).health, "unknown");
-    assert.equal(domstateLine(1, 99), "running (unknown)");
-    assert.equal(domstateLine(42, 0), "no state (unknown)");
+    it("the snapshot warm-up runs through the codec without a socket, a file or a throw", () => {
+      assert.doesNotThrow(() => exerciseLibvirtMonitorPath());
+    });
+
+    it("names states and reasons as virsh prints them, so the health mapping is virsh's", () => {
+      assert.equal(domstateLine(3, 5), "paused (I/O error)");
+      assert.equal(parseDomstate(domstateLine(3, 5)).health, "failed");
+      assert.equal(parseDomstate(domstateLine(3, 1)).health, "running");
+      assert.equal(parseDomstate(domstateLine(5, 2)).health, "stopped");
+      assert.equal(domstateLine(5, 2), "shut off (destroyed)");
+      assert.equal(parseDomstate(domstateLine(6, 1)).health, "failed");
+      assert.equal(parseDomstate(domstateLine(0, 0)).health, "unknown");
+      assert.equal(domstateLine(1, 99), "running (unknown)");
+      assert.equal(domstateLine(42, 0), "no state (unknown)");
+    });
   });
-});
+}
 
 describe("libvirtd's socket for a hypervisor URI", () => {
   const ctx = (o: Partial<EndpointContext> = {}): EndpointContext => ({

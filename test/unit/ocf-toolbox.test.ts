@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { Deadline } from "../../lib/deadline.js";
 import type { OcfContext } from "../../lib/ocf/agent.js";
@@ -125,6 +125,24 @@ describe("OCF toolbox", () => {
       /body/,
     );
     assert.equal(existsSync(file), false);
+  });
+
+  it("withLock: many at once, never two inside (a lock file is never seen half-written)", async () => {
+    const file = join(tmp(), "many.lock");
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, () =>
+        withLock(file, Deadline.in(60_000), async () => {
+          inside += 1;
+          most = Math.max(most, inside);
+          await new Promise((r) => setTimeout(r, 5));
+          inside -= 1;
+        }),
+      ),
+    );
+    assert.equal(most, 1);
+    assert.deepEqual(readdirSync(dirname(file)), []);
   });
 
   it("withLock: a dead owner's lock is taken over; a live owner's fails at the deadline, named", async () => {

@@ -3,50 +3,37 @@
  * device claims (pcmk_host_list, pcmk_host_map, pcmk_host_check), which plug it passes for each,
  * and how long its agent may take. Devices are recognized by agent and host lists, never by id.
  */
+import { registrationFor } from "../agents.js";
 import type { Cib, Primitive } from "./cib.js";
 import { parseDurationMs, parseFencerSeconds } from "./duration.js";
 
-/** ipmi: a node's own BMC; pdu: a switched PDU's outlets; other: anything else (sbd, virsh, …). */
-export type DeviceFamily = "ipmi" | "pdu" | "other";
+/**
+ * What a device is, by its agent: a BMC (the family is its protocol: "ipmi", "redfish"), a PDU, or
+ * other. Known from the agents' registrations (topology/agents.ts): ours, their aliases, and the
+ * fence-agents agents each registers as the same kind (fence_ipmilan, fence_eaton_snmp, ...).
+ */
+export type DeviceFamily = string;
 
-/** IPMI agents: ours and fence-agents' fence_ipmilan with the aliases it is installed under. */
-const IPMI_AGENTS = new Set([
-  "fence_ipmi",
-  "fence_ipmilan",
-  "fence_ipmilanplus",
-  "fence_idrac",
-  "fence_ilo3",
-  "fence_ilo4",
-  "fence_ilo5",
-  "fence_imm",
-]);
-/** Agents that switch outlets of a power distribution unit. */
-const PDU_AGENTS = new Set([
-  "fence_pdu",
-  "fence_apc_snmp",
-  "fence_eaton_snmp",
-  "fence_tripplite_snmp",
-  "fence_apc",
-  "fence_cdu",
-  "fence_eaton_ssh",
-  "fence_emerson",
-  "fence_eps",
-  "fence_ipdu",
-  "fence_lindypdu",
-  "fence_netio",
-  "fence_raritan",
-  "fence_raritan_px3",
-  "fence_wti",
-  "fence_cyberpower_ssh",
-]);
-/** fence-agents' IPMI agents that default to IPMI 1.5 (lanplus off); the aliases turn it on. */
 const LANPLUS_OFF_BY_DEFAULT = new Set(["fence_ipmilan"]);
 
 export function familyOf(agent: string): DeviceFamily {
-  if (IPMI_AGENTS.has(agent)) return "ipmi";
-  if (PDU_AGENTS.has(agent)) return "pdu";
-  return "other";
+  const t = registrationFor(agent)?.topology;
+  if (t === undefined) return "other";
+  return t.level === "pdu" ? "pdu" : t.protocol;
 }
+
+/** A BMC's family: the node's own management controller (level 1), whatever its protocol. */
+export function isBmc(family: DeviceFamily): boolean {
+  return family !== "pdu" && family !== "other";
+}
+
+/** A family as messages name it: IPMI, Redfish, PDU. */
+export function familyLabel(family: DeviceFamily): string {
+  return family === "redfish" ? "Redfish" : family.toUpperCase();
+}
+
+/** The default port of a family's protocol. */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { ipmi: "623", redfish: "443" };
 
 /**
  * SBD: fence_sbd (and fence_watchdog) list the nodes they serve from the shared disk's slots (or
@@ -140,7 +127,7 @@ export function claimOf(device: Primitive): Claim {
   }
   // No list: the fencer asks the agent. An IPMI agent answers "status" for any node name (it has
   // no plugs), so it claims every node; a PDU agent looks the node name up among its outlets.
-  if (family === "ipmi")
+  if (isBmc(family))
     return {
       kind: "all",
       why: "no pcmk_host_list or pcmk_host_map: the agent's status succeeds for any node name",
@@ -183,7 +170,7 @@ export function endpointOf(device: Primitive): string | undefined {
   if (ip === undefined || ip === "") return undefined;
   const family = familyOf(device.type);
   const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
-  const port = device.instance.get("ipport") ?? (family === "ipmi" ? "623" : snmp ? "161" : "");
+  const port = device.instance.get("ipport") ?? DEFAULT_PORTS[family] ?? (snmp ? "161" : "");
   return `${ip.toLowerCase()}${port === "" ? "" : `:${port}`}`;
 }
 
@@ -199,6 +186,7 @@ const TIMING_DEFAULTS: Readonly<
   fence_pdu: { login: 5, power: 20, wait: 0, shell: 3 },
   fence_ipmilan: { login: 5, power: 20, wait: 2, shell: 3 },
   fence_ilo3: { login: 5, power: 20, wait: 4, shell: 3 },
+  fence_redfish: { login: 5, power: 20, wait: 0, shell: 10 },
 };
 const GENERIC_TIMING = { login: 5, power: 20, wait: 0, shell: 3 };
 
@@ -223,9 +211,11 @@ export function agentWorstSeconds(device: Primitive, action: FenceAction): numbe
     TIMING_DEFAULTS[device.type] ??
     (family === "ipmi"
       ? (TIMING_DEFAULTS.fence_ipmilan ?? GENERIC_TIMING)
-      : family === "pdu"
-        ? (TIMING_DEFAULTS.fence_pdu ?? GENERIC_TIMING)
-        : GENERIC_TIMING);
+      : family === "redfish"
+        ? (TIMING_DEFAULTS.fence_redfish ?? GENERIC_TIMING)
+        : family === "pdu"
+          ? (TIMING_DEFAULTS.fence_pdu ?? GENERIC_TIMING)
+          : GENERIC_TIMING);
   const snmp = device.type === "fence_pdu" || device.type.endsWith("_snmp");
   const login = snmp
     ? seconds(device, "shell_timeout", d.shell)

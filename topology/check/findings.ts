@@ -467,6 +467,22 @@ const PROBE_FINDINGS = {
     severity: "error",
     fix: (a: { node: string }) => `fix ${a.node}'s outlet in pcmk_host_map`,
   },
+  // --libvirt-uri: each node's libvirt asked, read-only, about the cluster's guests.
+  "probe-guest-autostart": {
+    severity: "error",
+    fix: (a: { uri: string; domain: string }) =>
+      `${command("virsh", "-c", a.uri, "autostart", "--disable", a.domain)}; ${command("virsh", "-c", a.uri, "undefine", a.domain)} (the cluster starts it from its config= file)`,
+  },
+  "probe-guest-defined": {
+    severity: "warning",
+    fix: (a: { uri: string; domain: string }) =>
+      `${command("virsh", "-c", a.uri, "undefine", a.domain)} (the cluster starts it from its config= file; keep that file on shared storage)`,
+  },
+  "probe-libvirt-failed": {
+    severity: "warning",
+    fix: (a: { uri: string }) =>
+      `check that ${command("virsh", "-r", "-c", a.uri, "list", "--all")} answers from this node (--libvirt-uri gives the URI, %n the node)`,
+  },
 } as const satisfies Record<string, Entry>;
 
 const FINDINGS = { ...RULE_FINDINGS, ...PROBE_FINDINGS };

@@ -5,26 +5,15 @@
  * outlet for a PDU. Nothing is switched. The plan and the reading of the agents' answers are pure;
  * the runner (spawn, bounded, a few at a time) is the one I/O part.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { type AgentRun, type Runner, readCibSecret, spawnRunner } from "./agent-runner.js";
 import type { Primitive } from "./cib.js";
-import { claimOf, familyOf, lanplusDefaultOff, outletsOf, sameNode } from "./devices.js";
+import { claimOf, familyOf, isBmc, lanplusDefaultOff, outletsOf, sameNode } from "./devices.js";
 import type { ProbeOutcome } from "./report.js";
 import type { CheckContext } from "./context.js";
 import { type Finding, deviceSubject, finding } from "./findings.js";
-import { aliasTable } from "../../lib/cli/main.js";
-
-/**
- * The agents kvmha can probe with, by the CIB's agent name: ours, the fence-agents names they stand
- * in for (lib/cli/main.ts's alias table), and the reference agents they speak for (fence_ipmilan,
- * whose lanplus=0 default stdinFor passes on; fence_eaton_snmp, one of fence_pdu's profiles).
- */
-function probeAgent(agent: string): "fence_ipmi" | "fence_pdu" | undefined {
-  const ours = aliasTable().find((a) => a.name === agent)?.of ?? agent;
-  if (ours === "fence_ipmi" || agent === "fence_ipmilan") return "fence_ipmi";
-  if (ours === "fence_pdu" || agent === "fence_eaton_snmp") return "fence_pdu";
-  return undefined;
-}
+import { probeAgentFor } from "../agents.js";
 
 /** An option name as an agent may read it from stdin ('-' and '_' alike; any case, to be safe). */
 const agentKey = (name: string): string => name.trim().toLowerCase().replace(/-/g, "_");
@@ -189,7 +178,7 @@ async function pool<T, R>(
 
 function failureFinding(device: Primitive, endpoint: string, reason: string): Finding {
   const kind = classify(reason);
-  const what = familyOf(device.type) === "ipmi" ? "BMC" : "PDU";
+  const what = isBmc(familyOf(device.type)) ? "BMC" : "PDU";
   const subject = deviceSubject(device.id);
   if (kind === "credentials")
     return finding(
@@ -237,13 +226,20 @@ export async function probeDevices(
         findings,
         outcome: { device: device.id, agent: device.type, result, detail },
       });
-      const agent = probeAgent(device.type);
+      // Ours, their aliases, and the reference agents they speak for (their registrations' probes:
+      // fence_ipmilan, whose lanplus=0 default stdinFor passes on; fence_eaton_snmp).
+      const agent = probeAgentFor(device.type);
       if (agent === undefined) return outcome("skipped", "kvmha has no agent for it");
+      // An agent under fence-agents' name (fence_redfish) is in kvmha-fence-aliases: a node
+      // without that package has fence-agents' file there, or none. None: not probed (not a
+      // device problem).
+      if (options.runner === undefined && !fs.existsSync(path.join(options.agentDir, agent)))
+        return outcome("skipped", `${agent} is not in ${options.agentDir}`);
       const untrusted = options.runScripts === true ? undefined : untrustedReason(device);
       if (untrusted !== undefined) return outcome("skipped", untrusted);
       const endpoint = endpointText(device);
       const family = familyOf(device.type);
-      const first = await ask(device, agent, family === "ipmi" ? "status" : "monitor");
+      const first = await ask(device, agent, isBmc(family) ? "status" : "monitor");
       if ("noSecret" in first) {
         return outcome(
           "skipped",
@@ -263,7 +259,7 @@ export async function probeDevices(
       const answered =
         first.spawnError === undefined &&
         !first.timedOut &&
-        (first.code === 0 || (family === "ipmi" && first.code === 2));
+        (first.code === 0 || (isBmc(family) && first.code === 2));
       if (!answered) {
         findings.push(failureFinding(device, endpoint, agentReason(first)));
         return outcome("problem", findings[0]?.message ?? "");
@@ -273,7 +269,7 @@ export async function probeDevices(
         claim.kind === "static"
           ? [...claim.targets].filter(([node]) => ctx.nodes.some((n) => sameNode(n, node)))
           : [];
-      if (family === "ipmi") {
+      if (isBmc(family)) {
         const off = first.code === 2;
         for (const [node] of targets) {
           if (off && nodeUp(ctx, node)) {

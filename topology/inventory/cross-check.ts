@@ -5,7 +5,7 @@
  * one domain XML.
  */
 import { isSeq, type Node as YamlNode } from "yaml";
-import type { Cluster, Dependencies, Guest, Node, Pdu } from "./model.js";
+import type { Bmc, Cluster, Dependencies, Guest, Node, Pdu } from "./model.js";
 import { WAIVABLE_FINDING_IDS } from "../check/findings.js";
 import { dependencyNames } from "./policy.js";
 import type { InventoryWalker } from "./validate.js";
@@ -39,6 +39,11 @@ function sameBox<T>(
   }
 }
 
+/** A BMC's port: given, or its protocol's (IPMI's 623, HTTPS's 443). */
+function bmcPort(bmc: Bmc): number {
+  return bmc.port ?? (bmc.protocol === "redfish" ? 443 : 623);
+}
+
 export function crossCheck(v: InventoryWalker, sections: Sections): void {
   const { nodes, pdus, guests, cluster, dependencies } = sections;
   // Fencing one node through a BMC that powers another kills the wrong machine: kvmha check calls
@@ -46,10 +51,9 @@ export function crossCheck(v: InventoryWalker, sections: Sections): void {
   sameBox(
     v,
     nodes,
-    (n) =>
-      n.bmc === undefined ? undefined : `${n.bmc.address.toLowerCase()}:${n.bmc.port ?? 623}`,
+    (n) => (n.bmc === undefined ? undefined : `${n.bmc.address.toLowerCase()}:${bmcPort(n.bmc)}`),
     (n, first) =>
-      `nodes.${n.name}.bmc: address ${n.bmc?.address ?? ""} port ${n.bmc?.port ?? 623} is already node '${first.name}'s BMC; expected each node's own BMC (a BMC powers one machine)`,
+      `nodes.${n.name}.bmc: address ${n.bmc?.address ?? ""} port ${n.bmc === undefined ? "" : bmcPort(n.bmc)} is already node '${first.name}'s BMC; expected each node's own BMC (a BMC powers one machine)`,
   );
   sameBox(
     v,
@@ -160,7 +164,8 @@ export function crossCheck(v: InventoryWalker, sections: Sections): void {
   // resource ids must not collide: devices, remote nodes' connections, guests, dependencies
   const ids = new Map<string, string>();
   for (const n of nodes) {
-    if (n.value.bmc !== undefined) ids.set(`fence-ipmi-${n.value.name}`, "a fencing device");
+    if (n.value.bmc !== undefined)
+      ids.set(`fence-${n.value.bmc.protocol}-${n.value.name}`, "a fencing device");
     if (n.value.remote !== undefined) ids.set(n.value.name, "a remote node's connection resource");
   }
   for (const p of pdus) ids.set(`fence-pdu-${p.value.name}`, "a fencing device");

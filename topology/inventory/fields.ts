@@ -7,6 +7,8 @@
  * between sections, outlets used twice, SNMP versions and their credentials) the validator checks
  * by hand.
  */
+import { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS } from "../../lib/fence/groups.js";
+import { bmcProtocols } from "../agents.js";
 import { PDU_PROFILES } from "../../lib/pdu-profiles/index.js";
 import { WAIVABLE_FINDING_IDS } from "../check/findings.js";
 
@@ -30,9 +32,8 @@ export const MAX_ITEMS = 10_000;
 /** The most outlets of one supply (a server has a few power supplies, a chassis a dozen). */
 export const MAX_OUTLETS = 24;
 
-/** fence_pdu's snmp_auth_prot and snmp_priv_prot choices (a unit test compares them with its metadata). */
-export const SNMP_AUTH_PROTOCOLS = ["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] as const;
-export const SNMP_PRIV_PROTOCOLS = ["DES", "AES", "AES256", "AES256C"] as const;
+/** The snmp option group's snmp_auth_prot and snmp_priv_prot choices (lib/fence/groups.ts). */
+export { SNMP_AUTH_PROTOCOLS, SNMP_PRIV_PROTOCOLS };
 
 /** fence_pdu's device profiles (its `device=` choices): the profiles' own table, so the two never differ. */
 export function pduDevices(): string[] {
@@ -336,6 +337,12 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
       { prefix: "hexadecimal_kg", what: "the BMC's Kg key", required: false },
     ],
     fields: {
+      protocol: {
+        kind: "choice",
+        choices: bmcProtocols,
+        description:
+          "how the BMC is fenced: ipmi (default: fence_ipmi) or redfish (fence_redfish: HTTPS, for BMCs whose IPMI over LAN is off)",
+      },
       address: {
         kind: "text",
         required: true,
@@ -343,7 +350,12 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
         check: isAddress,
         description: "IPv4 or IPv6 address or DNS host name",
       },
-      port: { kind: "integer", min: 1, max: 65535 },
+      port: {
+        kind: "integer",
+        min: 1,
+        max: 65535,
+        description: "default 623 (ipmi), 443 (redfish)",
+      },
       user: { kind: "text", expected: "the BMC user name" },
       password_file: {
         kind: "secret-file",
@@ -383,6 +395,37 @@ export const SECTIONS: Readonly<Record<Section, SectionSpec>> = {
         kind: "secret-script",
         description: "command printing the BMC's Kg key in hexadecimal on its first line",
       },
+      // protocol: redfish (fence_redfish's options of the same names)
+      ssl_insecure: {
+        kind: "boolean",
+        description:
+          "redfish: do not verify the BMC's certificate (default: verified against the system's CAs)",
+      },
+      ssl_cacert: {
+        kind: "text",
+        expected: "an absolute path of plain characters",
+        pattern: SAFE_PATH,
+        description: "redfish: PEM file of the CAs that sign the BMC's certificate",
+      },
+      ssl_fingerprint: {
+        kind: "text",
+        expected:
+          "SHA-256 fingerprints (64 hexadecimal digits each, colons allowed; several separated by commas)",
+        pattern: /^[0-9A-Fa-f:]{64,95}(,[0-9A-Fa-f:]{64,95})*$/,
+        description: "redfish: trust the BMC's certificate by its SHA-256 fingerprint",
+      },
+      systems_uri: {
+        kind: "text",
+        expected: "a Redfish path beginning with /redfish/v1/Systems/",
+        pattern: /^\/redfish\/v1\/Systems\/[A-Za-z0-9._~%-]+$/,
+        description:
+          "redfish: the system's resource (default: the one member of the Systems collection)",
+      },
+      shell_timeout: seconds(
+        1,
+        60,
+        "redfish: fence_redfish shell_timeout: one HTTPS request, seconds (default 10)",
+      ),
     },
   },
   supply: {

@@ -10,6 +10,8 @@ export type SecretRef =
   | { readonly kind: "script"; readonly command: string };
 
 export interface Bmc {
+  /** How it is fenced: ipmi (fence_ipmi) or redfish (fence_redfish); agents register protocols. */
+  readonly protocol: string;
   readonly address: string;
   readonly port: number | undefined;
   readonly user: string | undefined;
@@ -26,6 +28,14 @@ export interface Bmc {
   readonly method: "onoff" | "cycle" | undefined;
   /** The BMC's Kg key (IPMI 2.0 two-key login), by reference: hexadecimal_kg_script. */
   readonly kg: SecretRef | undefined;
+  /** redfish: how the certificate is trusted (fence_redfish's options; none: the system's CAs). */
+  readonly tls: {
+    readonly insecure: boolean | undefined;
+    readonly cacert: string | undefined;
+    readonly fingerprint: string | undefined;
+  };
+  /** redfish: the system's resource; undefined: the agent finds the one member of Systems. */
+  readonly systemsUri: string | undefined;
 }
 
 /** One power supply of a node: the PDU feeding it and the outlet(s) it is plugged into. */
@@ -183,6 +193,8 @@ export const DEFAULTS = {
   ipmiLoginTimeout: 5,
   ipmiPowerTimeout: 20,
   ipmiRequestTimeout: 2,
+  /** fence_redfish's shell_timeout: one HTTPS request. */
+  redfishRequestTimeout: 10,
   pduLoginTimeout: 5,
   pduShellTimeout: 3,
   pduPowerTimeout: 20,

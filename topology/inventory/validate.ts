@@ -8,6 +8,7 @@
  * (load.ts does the file I/O and formatting). Subjects are named by their names (`nodes.hv2.bmc`),
  * by their place in a list only where they have none yet.
  */
+import { bmcAgent } from "../agents.js";
 import { isScalar, isSeq, LineCounter, type Node as YamlNode, parseDocument } from "yaml";
 import { crossCheck } from "./cross-check.js";
 import {
@@ -353,13 +354,46 @@ class InventoryWalker extends Walker {
     const request = this.integer(m, "ipmitool_timeout");
     const method = this.choice(m, "method")?.value;
     const kg = this.secret(m, "hexadecimal_kg");
+    const protocol = this.choice(m, "protocol")?.value ?? "ipmi";
+    const insecure = this.flag(m, "ssl_insecure");
+    const cacert = this.text(m, "ssl_cacert")?.value;
+    const fingerprint = this.text(m, "ssl_fingerprint")?.value;
+    const systemsUri = this.text(m, "systems_uri")?.value;
+    const shell = this.integer(m, "shell_timeout");
+    // Each protocol's own keys: another's would be silently dropped, and the admin misled.
+    const only: Readonly<Record<string, readonly string[]>> = {
+      ipmi: [
+        "cipher",
+        "lanplus",
+        "privlvl",
+        "ipmitool_timeout",
+        "hexadecimal_kg_file",
+        "hexadecimal_kg_script",
+      ],
+      redfish: ["ssl_insecure", "ssl_cacert", "ssl_fingerprint", "systems_uri", "shell_timeout"],
+    };
+    for (const [owner, keys] of Object.entries(only)) {
+      if (owner === protocol) continue;
+      for (const key of keys)
+        if (m.get(key) !== undefined)
+          this.error(
+            m.get(key),
+            `${m.field(key)}: ${key} is for protocol ${owner}, and this BMC's protocol is ${protocol}`,
+          );
+    }
+    if (insecure === true && (cacert !== undefined || fingerprint !== undefined))
+      this.error(
+        m.get("ssl_insecure"),
+        `${m.field("ssl_insecure")}: ssl_insecure turns off the certificate check that ssl_cacert and ssl_fingerprint ask for; expected one or the other`,
+      );
     if (method === "cycle")
       this.warn(
         m.get("method"),
-        `${m.field("method")}: cycle asks the BMC for a power cycle, which fence_ipmi cannot read back: the node may never have been off (onoff, the default, proves it)`,
+        `${m.field("method")}: cycle asks the BMC for a power cycle, which ${bmcAgent(protocol)} cannot read back: the node may never have been off (onoff, the default, proves it)`,
       );
     if (address === undefined) return undefined;
     return {
+      protocol,
       address: address.value,
       port: port?.value,
       user: user?.value,
@@ -369,9 +403,14 @@ class InventoryWalker extends Walker {
       privlvl: privlvl?.value as Bmc["privlvl"],
       loginTimeout: login?.value ?? DEFAULTS.ipmiLoginTimeout,
       powerTimeout: powerT?.value ?? DEFAULTS.ipmiPowerTimeout,
-      requestTimeout: request?.value ?? DEFAULTS.ipmiRequestTimeout,
+      requestTimeout:
+        protocol === "redfish"
+          ? (shell?.value ?? DEFAULTS.redfishRequestTimeout)
+          : (request?.value ?? DEFAULTS.ipmiRequestTimeout),
       method: method === "onoff" || method === "cycle" ? method : undefined,
       kg,
+      tls: { insecure, cacert, fingerprint },
+      systemsUri,
     };
   }
 

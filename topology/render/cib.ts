@@ -126,12 +126,14 @@ export function renderCib(plan: Plan, t: Template, source: string): { xml: strin
         devices: xmlValue(l.devices.join(",")),
       }),
     );
-  const tags = plan.waivers.map((x) =>
-    fill(t, "tag", {
-      tag: xmlValue(x.tag),
-      refs: joinFragments(x.ids.map((id) => fill(t, "tag-ref", { id: xmlValue(id) }))),
-    }),
-  );
+  const tags = [plan.managed, ...plan.waivers]
+    .filter((x) => x.ids.length > 0)
+    .map((x) =>
+      fill(t, "tag", {
+        tag: xmlValue(x.tag),
+        refs: joinFragments(x.ids.map((id) => fill(t, "tag-ref", { id: xmlValue(id) }))),
+      }),
+    );
   w(
     fill(t, "footer", {
       tags: tags.length > 0 ? fill(t, "tags", { tags: joinFragments(tags) }) : fragment(""),

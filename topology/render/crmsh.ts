@@ -105,7 +105,7 @@ export function renderCrmsh(
   );
   if (plan.resourceDefaults.length > 0)
     w(fill(t, "resource-defaults", { pairs: pairs(plan.resourceDefaults) }));
-  for (const x of plan.waivers)
+  for (const x of [plan.managed, ...plan.waivers].filter((m) => m.ids.length > 0))
     w(fill(t, "waiver", { tag: word(x.tag), ids: fragment(x.ids.join(" ")) }));
 
   const apply: Fragment[] = scriptHead(t, plan, source, "apply");

@@ -31,11 +31,16 @@ async function fromLiveCib(): Promise<ChosenGeneration | undefined> {
     maxOutput: 256 << 20,
   });
   if (r.code !== 0) return undefined;
+  return generationOfCib(r.stdout, "the live cluster's CIB");
+}
+
+/** The generation a CIB's text says (dc-version, else its schema); undefined when it says none. */
+export function generationOfCib(text: string, what: string): ChosenGeneration | undefined {
   try {
-    const cib = parseCib(r.stdout);
+    const cib = parseCib(text);
     const g = cibGeneration(cib.validateWith, cib.properties.get("dc-version"));
     if (g.pacemaker === undefined) return undefined;
-    return { pacemaker: g.pacemaker, how: `the live cluster's CIB (${g.from})` };
+    return { pacemaker: g.pacemaker, how: `${what} (${g.from})` };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 /**
- * The fencing part of the plan: one fence_ipmi device per BMC, one fence_pdu device per PDU, SBD;
- * the levels (IPMI, then every PDU of the node in one level, then SBD) of every node, members and
+ * The fencing part of the plan: one BMC device per node (fence_ipmi, or fence_redfish for
+ * `protocol: redfish`), one fence_pdu device per PDU, SBD; the levels (the BMC, then every PDU of
+ * the node in one level, then SBD) of every node, members and
  * Pacemaker Remote nodes alike; each device's timeouts from its agent's worst case, and
  * stonith-timeout from the longest fencing of any node. Pure: Inventory in, devices and levels out.
  */
@@ -13,6 +14,7 @@ import {
   type SecretRef,
   type TwoNode,
 } from "../inventory/model.js";
+import { bmcAgent } from "../agents.js";
 import { type Generation, hostMapFor } from "./generation.js";
 
 export type Pair = readonly [name: string, value: string];
@@ -26,7 +28,8 @@ export function secretCommand(ref: SecretRef): string {
 
 export interface StonithDevice {
   readonly id: string;
-  readonly agent: "fence_ipmi" | "fence_pdu" | "fence_sbd";
+  /** fence_pdu, fence_sbd, or the agent a BMC's protocol registers (fence_ipmi, fence_redfish). */
+  readonly agent: string;
   readonly params: readonly Pair[];
   /** Meta attributes of the device's resource (failure-timeout). */
   readonly meta: readonly Pair[];
@@ -45,6 +48,8 @@ export interface FencingLevel {
 /** The fencing device ids: stable, documented in docs/templates.md, used in levels and constraints. */
 export const deviceId = {
   ipmi: (node: string): string => `fence-ipmi-${node}`,
+  /** A node's BMC device: fence-ipmi-NODE, fence-redfish-NODE (its protocol). */
+  bmc: (node: string, protocol: string): string => `fence-${protocol}-${node}`,
   pdu: (pdu: string): string => `fence-pdu-${pdu}`,
   sbd: "fence-sbd",
 } as const;
@@ -112,15 +117,20 @@ function budgets(
   };
 }
 
-/** fence_ipmi. Alone in its level, the fencer asks it for a reboot. */
-function ipmiBudgets(bmc: Bmc): Budgets {
+/** The option that bounds one request of a BMC's agent: fence_ipmi's and fence_redfish's. */
+function requestOption(bmc: Bmc): string {
+  return bmc.protocol === "redfish" ? "shell_timeout" : "ipmitool_timeout";
+}
+
+/** fence_ipmi or fence_redfish. Alone in its level, the fencer asks it for a reboot. */
+function bmcBudgets(bmc: Bmc): Budgets {
   const req = bmc.requestTimeout;
   const scripts = [bmc.password, bmc.kg].filter((r) => r !== undefined).length * SCRIPT_SECONDS;
   const fixed = START_SECONDS + scripts + bmc.loginTimeout + 2 * req;
   const change = bmc.powerTimeout + 2 * req;
   return budgets(
     fixed,
-    `(start ${START_SECONDS} + scripts ${scripts} + login_timeout ${bmc.loginTimeout} + status, close 2 x ipmitool_timeout ${req})`,
+    `(start ${START_SECONDS} + scripts ${scripts} + login_timeout ${bmc.loginTimeout} + status, close 2 x ${requestOption(bmc)} ${req})`,
     change,
     `(power_timeout ${bmc.powerTimeout} + switch, last read 2 x ${req})`,
     "reboot (off, then on)",
@@ -197,25 +207,40 @@ export interface Fencing {
   readonly properties: readonly Pair[];
 }
 
-function ipmiDevice(node: Node, bmc: Bmc, twoNode: TwoNode | undefined, race: Race) {
-  const b = ipmiBudgets(bmc);
-  const delay = race.perDevice(node.name);
-  const wait = delay + race.once;
+/** The agent's options for a BMC, by its protocol. */
+function bmcParams(bmc: Bmc): Pair[] {
   const params: Pair[] = [["ip", bmc.address]];
   if (bmc.port !== undefined) params.push(["ipport", String(bmc.port)]);
   if (bmc.user !== undefined) params.push(["username", bmc.user]);
   if (bmc.password !== undefined) params.push(["password_script", secretCommand(bmc.password)]);
-  if (bmc.kg !== undefined) params.push(["hexadecimal_kg_script", secretCommand(bmc.kg)]);
-  if (bmc.lanplus !== undefined) params.push(["lanplus", bmc.lanplus ? "1" : "0"]);
-  if (bmc.cipher !== undefined) params.push(["cipher", String(bmc.cipher)]);
-  if (bmc.privlvl !== undefined) params.push(["privlvl", bmc.privlvl]);
+  if (bmc.protocol === "redfish") {
+    if (bmc.tls.insecure === true) params.push(["ssl_insecure", "1"]);
+    if (bmc.tls.cacert !== undefined) params.push(["ssl_cacert", bmc.tls.cacert]);
+    if (bmc.tls.fingerprint !== undefined) params.push(["ssl_fingerprint", bmc.tls.fingerprint]);
+    if (bmc.systemsUri !== undefined) params.push(["systems_uri", bmc.systemsUri]);
+  } else {
+    if (bmc.kg !== undefined) params.push(["hexadecimal_kg_script", secretCommand(bmc.kg)]);
+    if (bmc.lanplus !== undefined) params.push(["lanplus", bmc.lanplus ? "1" : "0"]);
+    if (bmc.cipher !== undefined) params.push(["cipher", String(bmc.cipher)]);
+    if (bmc.privlvl !== undefined) params.push(["privlvl", bmc.privlvl]);
+  }
   if (bmc.method !== undefined) params.push(["method", bmc.method]);
   if (bmc.loginTimeout !== DEFAULTS.ipmiLoginTimeout)
     params.push(["login_timeout", String(bmc.loginTimeout)]);
   if (bmc.powerTimeout !== DEFAULTS.ipmiPowerTimeout)
     params.push(["power_timeout", String(bmc.powerTimeout)]);
-  if (bmc.requestTimeout !== DEFAULTS.ipmiRequestTimeout)
-    params.push(["ipmitool_timeout", String(bmc.requestTimeout)]);
+  const defaultRequest =
+    bmc.protocol === "redfish" ? DEFAULTS.redfishRequestTimeout : DEFAULTS.ipmiRequestTimeout;
+  if (bmc.requestTimeout !== defaultRequest)
+    params.push([requestOption(bmc), String(bmc.requestTimeout)]);
+  return params;
+}
+
+function bmcDevice(node: Node, bmc: Bmc, twoNode: TwoNode | undefined, race: Race) {
+  const b = bmcBudgets(bmc);
+  const delay = race.perDevice(node.name);
+  const wait = delay + race.once;
+  const params = bmcParams(bmc);
   params.push(["pcmk_host_list", node.name]);
   if (delay > 0)
     params.push([
@@ -228,8 +253,8 @@ function ipmiDevice(node: Node, bmc: Bmc, twoNode: TwoNode | undefined, race: Ra
   );
   params.push(["pcmk_off_retries", IPMI_TRIES], ["pcmk_reboot_retries", IPMI_TRIES]);
   const device: StonithDevice = {
-    id: deviceId.ipmi(node.name),
-    agent: "fence_ipmi",
+    id: deviceId.bmc(node.name, bmc.protocol),
+    agent: bmcAgent(bmc.protocol),
     params,
     meta: DEVICE_META,
     // Fencing devices never run on a Pacemaker Remote node: only a member needs keeping off.
@@ -316,7 +341,7 @@ export function planFencing(inv: Inventory, generation: Generation): Fencing {
 
   for (const node of inv.nodes) {
     if (node.bmc === undefined) continue;
-    const { device, seconds } = ipmiDevice(node, node.bmc, twoNode, race);
+    const { device, seconds } = bmcDevice(node, node.bmc, twoNode, race);
     devices.push(device);
     ipmiSeconds.set(node.name, seconds);
   }
@@ -365,10 +390,14 @@ export function planFencing(inv: Inventory, generation: Generation): Fencing {
     }
     if (node.bmc !== undefined) {
       index += 1;
-      levels.push({ target: node.name, index, devices: [deviceId.ipmi(node.name)] });
+      levels.push({
+        target: node.name,
+        index,
+        devices: [deviceId.bmc(node.name, node.bmc.protocol)],
+      });
       const s = ipmiSeconds.get(node.name) ?? 0;
       total += s;
-      parts.push(`IPMI reboot ${s}`);
+      parts.push(`${node.bmc.protocol === "redfish" ? "Redfish" : "IPMI"} reboot ${s}`);
     }
     if (node.power.length > 0) {
       index += 1;

@@ -9,7 +9,10 @@
  *   `constraint colocation add A with B INFINITY`) for `score=`, which pcs 0.11.5 rejects.
  * - pcmk_host_map is read by the same parser in 2.1.5 and 3.0.0 (build_port_aliases() in
  *   daemons/fenced/fenced_commands.c): `:` and `=` end a node name unless escaped with `\`, and
- *   backslashes are removed from the plug. So a `unit:outlet` plug is escaped in both.
+ *   backslashes are removed from the plug. So a `unit:outlet` plug is escaped in both. What 3.0
+ *   changed is whom the plug reaches: an agent whose metadata advertises neither `port` nor `plug`
+ *   gets none (2.1 passed `port=` regardless); kvmha's fence agents advertise both.
+ *   (test/integration/render-hostmap.test.ts proves both with each generation's pacemaker-fenced.)
  *
  * Nothing else we write differs: the CIB elements (primitives, meta and instance attributes,
  * rsc_location/order/colocation, fencing levels, rsc_defaults) validate against both pacemaker-3.x

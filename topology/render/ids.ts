@@ -74,7 +74,8 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
     add(`cib-bootstrap-options-${name}`, "cluster", `the cluster option ${name}`);
 
   const owners = new Map<string, string>();
-  for (const n of inventory.nodes) owners.set(deviceId.ipmi(n.name), `nodes.${n.name}`);
+  for (const n of inventory.nodes)
+    owners.set(deviceId.bmc(n.name, n.bmc?.protocol ?? "ipmi"), `nodes.${n.name}`);
   for (const p of inventory.pdus) owners.set(deviceId.pdu(p.name), `pdus.${p.name}`);
   owners.set(deviceId.sbd, "cluster.sbd");
   for (const d of plan.devices) {
@@ -144,6 +145,8 @@ export function generatedIds(plan: Plan, inventory: Inventory): GeneratedId[] {
   }
   for (const w of plan.waivers)
     add(w.tag, "cluster", `the tag ${w.tag} (what kvmha check accepts on purpose)`);
+  if (plan.managed.ids.length > 0)
+    add(plan.managed.tag, "cluster", "the tag listing what kvmha manages (kvmha-managed)");
   return out;
 }
 

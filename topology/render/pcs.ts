@@ -1,4 +1,5 @@
 /** The plan spelt as a pcs script (crm-templates/pcs.sh.tmpl). Pure: plan and template in, text out. */
+import path from "node:path";
 import { commentText, shellWord } from "./escape.js";
 import {
   avoidConstraint,
@@ -9,7 +10,14 @@ import {
 } from "./common.js";
 import { pcsScore } from "./generation.js";
 import { DEVICE_MONITOR_INTERVAL, type Pair, type Plan } from "./plan.js";
-import { type Fragment, fill, fragment, joinFragments, type Template } from "./template.js";
+import {
+  type Fragment,
+  fill,
+  fragment,
+  joinFragments,
+  sectionNames,
+  type Template,
+} from "./template.js";
 
 export function renderPcs(plan: Plan, t: Template, source: string): string {
   const out: Fragment[] = [];
@@ -31,6 +39,14 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
   const ops = (list: Fragment[]): Fragment => joinFragments(list, fill(t, "op-separator", {}));
 
   for (const f of scriptHead(t, plan, source, "header")) w(f);
+  // An adapted template from before day 2 has no rerun section: its script stays create-only.
+  if (sectionNames(t).includes("rerun"))
+    w(
+      fill(t, "rerun", {
+        inventory: shellWord(path.resolve(source)),
+        pacemaker: fragment(String(plan.pacemaker)),
+      }),
+    );
 
   w(fill(t, "devices-heading", {}));
   for (const d of plan.devices) {
@@ -112,7 +128,7 @@ export function renderPcs(plan: Plan, t: Template, source: string): string {
   if (plan.resourceDefaults.length > 0)
     w(fill(t, "resource-defaults", { pairs: pairs(plan.resourceDefaults) }));
   if (plan.waivers.length > 0) w(fill(t, "waivers-heading", {}));
-  for (const x of plan.waivers)
+  for (const x of [...plan.waivers, plan.managed].filter((m) => m.ids.length > 0))
     w(
       fill(t, "waiver", {
         tag: shellWord(x.tag),

@@ -43,6 +43,9 @@ export type {
 } from "./resources.js";
 export type { Generation } from "./generation.js";
 
+/** The tag listing the resources kvmha created (`kvmha apply` removes only what it lists). */
+export const MANAGED_TAG = "kvmha-managed";
+
 export interface Plan {
   readonly cluster: string;
   /** The Pacemaker generation the plan is spelt for (2: pcs 0.11, crmsh 4.4; 3: pcs 0.12, crmsh 5). */
@@ -61,6 +64,11 @@ export interface Plan {
   readonly resourceDefaults: readonly Pair[];
   /** kvmha check findings accepted on purpose: a tag each, listing the resources. */
   readonly waivers: readonly Waiver[];
+  /**
+   * The tag kvmha-managed, listing every resource the plan creates: what `kvmha apply` owns
+   * (topology/apply/diff.ts); pcs tags only resources.
+   */
+  readonly managed: Waiver;
   readonly properties: readonly Pair[];
   /** Two-node clusters: corosync.conf's quorum section needs two_node (pcs cannot set it in the CIB). */
   readonly twoNode:
@@ -118,6 +126,7 @@ export function planCluster(inv: Inventory, generation?: Generation): Plan {
     nodeUtilization,
     resourceDefaults: resourceDefaults(inv),
     waivers: waiversOf(inv, created),
+    managed: { tag: MANAGED_TAG, ids: created },
     properties,
     twoNode: inv.cluster.twoNode,
     stonithTimeout: fencing.stonithTimeout,

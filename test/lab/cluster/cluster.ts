@@ -70,7 +70,8 @@ export async function startCluster(opts: NodesOptions = {}): Promise<Cluster> {
     // Devices first (they must answer when the nodes' fencers look), then the nodes.
     const bmcs = new Map<string, Bmc>();
     for (const s of specs) {
-      const bmc = await startBmc();
+      // The generation's ipmi_sim (the nodes' fence_ipmi reaches it through the relay).
+      const bmc = await startBmc({ ...(opts.generation ? { generation: opts.generation } : {}) });
       started.push(bmc);
       bmcs.set(s.name, bmc);
     }

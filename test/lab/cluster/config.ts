@@ -304,10 +304,17 @@ export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise
   const out = path.join(dir, "rendered");
   // The built executable (it finds crm-templates/ beside dist/; the lab's copy of it does not).
   const kvmha = path.join(DIST_BIN, "kvmha");
-  const commands: string[][] = [[kvmha, "render", inventory, "--output", out]];
-  const r = await runProgram(kvmha, ["render", inventory, "--output", out], {
-    killAfterMs: 30_000,
-  });
+  // For the nodes' Pacemaker (pcs 0.11 or 0.12 applies it).
+  const args = [
+    "render",
+    inventory,
+    "--output",
+    out,
+    "--pacemaker",
+    String(c.nodes.generation?.pacemaker ?? 2),
+  ];
+  const commands: string[][] = [[kvmha, ...args]];
+  const r = await runProgram(kvmha, args, { killAfterMs: 30_000 });
   if (r.code !== 0) throw new Error(`kvmha render failed (exit ${r.code}): ${r.stderr.trim()}`);
   const pcsScript = path.join(out, "pcs.sh");
   commands.push(["sh", pcsScript]);

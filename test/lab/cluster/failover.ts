@@ -17,6 +17,7 @@ import {
   type CrmStatus,
   type FenceResult,
 } from "./crm.js";
+import type { LabGeneration } from "../generation.js";
 import type { ClusterNode, NodeSpec } from "./nodes.js";
 import { startWatcher, type Watcher } from "./watcher.js";
 
@@ -64,10 +65,15 @@ export async function startFailoverLab(o: {
   guests: string[];
   agents?: AgentSet;
   configure?: Pick<ConfigureOptions, "ipmiExtra" | "pduExtra" | "properties">;
+  /** The lab generation the nodes run (default the host's: Debian 12, Pacemaker 2.1). */
+  generation?: LabGeneration;
   /** The lab's nodes (e.g. with a Pacemaker Remote node); default node1..node3, all members. */
   nodes?: NodeSpec[];
 }): Promise<FailoverLab> {
-  const c = await startCluster(o.nodes ? { nodes: o.nodes } : {});
+  const c = await startCluster({
+    ...(o.generation ? { generation: o.generation } : {}),
+    ...(o.nodes ? { nodes: o.nodes } : {}),
+  });
   let w: Watcher | undefined;
   try {
     const names = c.nodes.nodes.map((n) => n.name);

@@ -3,7 +3,12 @@
 # node's PID namespace). Started by test/lab/cluster/node.ts as
 #
 #   nsenter --net=/run/netns/NETNS -- unshare --pid --fork --kill-child \
-#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME [ROLE]
+#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME [ROOT] [ROLE]
+#
+# With ROOT (a lab generation's root, test/lab/generation.ts) it first binds /dev, /sys, the lab
+# directory, the project and /boot at the same paths inside ROOT, mounts the namespace's /proc
+# there and execs itself chrooted (still PID 1): the node then runs ROOT's corosync, Pacemaker and
+# libvirtd.
 #
 # ROLE is "member" (the default: corosync and pacemakerd) or "remote": a
 # Pacemaker Remote node runs pacemaker-remoted instead, which the cluster
@@ -19,7 +24,23 @@
 set -eu
 dir=$1
 name=$2
-role=${3:-member}
+root=${3:-/}
+role=${4:-member}
+
+if [ "$root" != / ]; then
+  mount -t proc proc "$root/proc"
+  for d in /dev /sys; do
+    mount --rbind "$d" "$root$d"
+  done
+  # The lab's base directory (the lab directory: every node's disk, the shared guests, the
+  # agents; beside it the generation's QEMU capability cache), this script's project and the
+  # guests' kernel, at the same paths inside the root.
+  for d in "$(dirname "$(dirname "$dir")")" "$(cd "$(dirname "$0")/../../.." && pwd)" /boot; do
+    mkdir -p "$root$d"
+    mount --rbind "$d" "$root$d"
+  done
+  exec chroot "$root" /bin/bash "$0" "$dir" "$name" / "$role"
+fi
 
 hostname "$name"
 mount -t tmpfs -o mode=0755 tmpfs /run

@@ -27,6 +27,7 @@ import { agentPath } from "../agents.js";
 import { corosyncConf, seedCib } from "./node-files.js";
 import { libvirtdConf, qemuConf, withQemuUser } from "../libvirt-daemon.js";
 import { requireProgram } from "../bins.js";
+import type { LabGeneration } from "../generation.js";
 import { run, type RunResult } from "../clients.js";
 import {
   cleanupAtExit,
@@ -103,6 +104,8 @@ export interface ClusterNode {
 }
 
 export interface Nodes {
+  /** The generation the nodes run (undefined: the host's). */
+  readonly generation?: LabGeneration;
   readonly dir: string;
   readonly hubNetns: string;
   /** Host path seen by every node at the same place (the lab's "cluster filesystem"). */
@@ -132,6 +135,11 @@ export interface NodesOptions {
   tokenMs?: number;
   /** Extra cluster properties for the seed CIB (name → value). */
   properties?: Record<string, string>;
+  /**
+   * The lab generation whose corosync, Pacemaker, libvirtd and QEMU the nodes run (generation.ts):
+   * Debian 13's run chrooted in its root (node-init.sh). Default the host's.
+   */
+  generation?: LabGeneration;
 }
 
 export const DEFAULT_NODES: readonly NodeSpec[] = Object.freeze([
@@ -228,13 +236,13 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   }
 }
 
-function idsOf(user: string, group: string): { uid: number; gid: number } {
+function idsOf(user: string, group: string, root = "/"): { uid: number; gid: number } {
   const pw = fs
-    .readFileSync("/etc/passwd", "utf8")
+    .readFileSync(path.join(root, "etc/passwd"), "utf8")
     .split("\n")
     .find((l) => l.startsWith(`${user}:`));
   const gr = fs
-    .readFileSync("/etc/group", "utf8")
+    .readFileSync(path.join(root, "etc/group"), "utf8")
     .split("\n")
     .find((l) => l.startsWith(`${group}:`));
   const uid = Number(pw?.split(":")[2]);
@@ -258,23 +266,31 @@ async function writeAuthkey(dir: string, key: Buffer, haclient: number): Promise
 
 /** Create the hub and the nodes' namespaces and disks, and boot every node. */
 export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
-  for (const p of ["ip", "unshare", "nsenter", "libvirtd", "virsh", "qemu-system-x86_64"] as const)
-    requireProgram(p);
+  const gen = opts.generation;
+  const root = gen?.root ?? "/";
+  for (const p of ["unshare", "nsenter"] as const) requireProgram(p);
+  for (const p of ["ip", "libvirtd", "virsh", "qemu-system-x86_64"] as const)
+    if (gen === undefined) requireProgram(p);
+    else gen.requireProgram(p);
   for (const p of ["corosync", "pacemakerd", "crm_mon", "cibadmin"]) {
-    if (!fs.existsSync(`/usr/sbin/${p}`))
+    if (!fs.existsSync(path.join(root, "usr/sbin", p)))
       throw new Error(
-        `lab program '${p}' is not installed (Debian packages corosync, pacemaker); run scripts/lab-deps.sh`,
+        `lab program '${p}' is not installed in ${root} (Debian packages corosync, pacemaker); run ${gen === undefined ? "scripts/lab-deps.sh" : "scripts/lab-root.sh"}`,
       );
   }
   if (process.getuid?.() !== 0) throw new Error("the cluster lab needs root (namespaces, mounts)");
   const specs = opts.nodes ?? DEFAULT_NODES;
+  if (specs.some((s) => s.remote) && gen !== undefined)
+    throw new Error(
+      `a Pacemaker Remote node runs the host's pacemaker-remoted only, not in the ${gen.name} root`,
+    );
   if (specs.some((s) => s.remote) && !fs.existsSync(PACEMAKER_REMOTED))
     throw new Error(
       `lab program '${PACEMAKER_REMOTED}' is missing (Debian package pacemaker-remote, unpacked: it conflicts with pacemaker); run scripts/lab-deps.sh`,
     );
   const prefix = opts.prefix ?? 24;
   const tokenMs = opts.tokenMs ?? 2000;
-  const hacluster = idsOf("hacluster", "haclient");
+  const hacluster = idsOf("hacluster", "haclient", root);
   const kvmha = agentPath("kvmha");
 
   const base = labBaseDir();
@@ -364,6 +380,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
         NODE_INIT,
         s.dir,
         s.spec.name,
+        root,
         s.spec.remote ? "remote" : "member",
       ],
       { cwd: s.dir, stdio: ["ignore", logFd, logFd], env: ENV },
@@ -419,9 +436,12 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
       path.join(dir, "hosts"),
       `127.0.0.1 localhost\n${specs.map((n) => `${n.address} ${n.name}`).join("\n")}\n`,
     );
-    const passwd = withQemuUser(await readOr("/etc/passwd"), "passwd");
-    const group = withQemuUser(await readOr("/etc/group"), "group");
-    const cache = path.join(base, LIBVIRT_CACHE);
+    const passwd = withQemuUser(await readOr(path.join(root, "etc/passwd")), "passwd");
+    const group = withQemuUser(await readOr(path.join(root, "etc/group")), "group");
+    const cache = path.join(
+      base,
+      gen === undefined ? LIBVIRT_CACHE : `${LIBVIRT_CACHE}-${gen.name}`,
+    );
     await fsp.mkdir(cache, { recursive: true });
     const properties = { "dc-deadtime": "5s", "stonith-enabled": "false", ...opts.properties };
     // Pacemaker Remote's shared key (members' controllers and pacemaker-remoted alike).
@@ -508,7 +528,17 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
 
   const nsenterArgs = (s: NodeState): string[] => {
     if (s.initPid === undefined) throw new Error(`node ${s.spec.name} is powered off`);
-    return ["-t", String(s.initPid), "-n", "-m", "-u", "-p", "--"];
+    // In a generation's root: the node's init's root (and working directory) too.
+    return [
+      "-t",
+      String(s.initPid),
+      "-n",
+      "-m",
+      "-u",
+      "-p",
+      ...(gen === undefined ? [] : ["-r", "-w"]),
+      "--",
+    ];
   };
 
   const nodes: ClusterNode[] = states.map((s) => {
@@ -559,6 +589,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
 
   let stopped: Promise<void> | undefined;
   return {
+    ...(gen === undefined ? {} : { generation: gen }),
     dir,
     hubNetns,
     sharedDir,

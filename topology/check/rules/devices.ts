@@ -1,7 +1,15 @@
 /** The devices: which nodes each claims, where it may run, and hardware two of them share. */
 import type { Primitive } from "../cib.js";
 import { type CheckContext, allowedOn, locationScore, metaOf } from "../context.js";
-import { claimOf, endpointOf, familyOf, outletsOf, sameNode, selfListing } from "../devices.js";
+import {
+  claimOf,
+  endpointOf,
+  familyOf,
+  isBmc,
+  outletsOf,
+  sameNode,
+  selfListing,
+} from "../devices.js";
 import { type Allowance, type Finding, type Rule, deviceSubject, finding } from "../findings.js";
 
 /**
@@ -87,7 +95,7 @@ export const deviceClaims: Rule = (ctx) => {
 /** The members a device may well run on: for a node's own IPMI device, the others. */
 function othersThan(ctx: CheckContext, d: Primitive): string[] {
   const c = claimOf(d);
-  if (c.kind !== "static" || familyOf(d.type) !== "ipmi") return [...ctx.members];
+  if (c.kind !== "static" || !isBmc(familyOf(d.type))) return [...ctx.members];
   return ctx.members.filter((n) => ![...c.targets.keys()].some((t) => sameNode(t, n)));
 }
 
@@ -109,7 +117,7 @@ export const deviceOnOwnTarget: Rule = (ctx) => {
     }
     const c = claimOf(d);
     // Only a node's own BMC device is kept off that node: a PDU device fences several nodes.
-    if (c.kind !== "static" || familyOf(d.type) !== "ipmi") continue;
+    if (c.kind !== "static" || !isBmc(familyOf(d.type))) continue;
     const targets = ctx.members.filter((n) => [...c.targets.keys()].some((t) => sameNode(t, n)));
     for (const target of targets) {
       const others = ctx.members.filter((n) => !sameNode(n, target));
@@ -157,7 +165,7 @@ export const sharedHardware: Rule = (ctx) => {
           const key = `${endpoint} outlet ${outlet}`;
           outletOwners.set(key, [...(outletOwners.get(key) ?? []), { node, device: d.id }]);
         }
-      } else if (family === "ipmi" && endpointOf(d) !== undefined) {
+      } else if (isBmc(family) && endpointOf(d) !== undefined) {
         bmcOwners.set(endpoint, [...(bmcOwners.get(endpoint) ?? []), { node, device: d.id }]);
       }
     }

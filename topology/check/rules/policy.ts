@@ -5,7 +5,7 @@
 import type { Primitive } from "../cib.js";
 import { parseScore } from "../cib.js";
 import { type CheckContext, metaOf } from "../context.js";
-import { familyOf, isStonith } from "../devices.js";
+import { familyLabel, familyOf, isStonith } from "../devices.js";
 import { type Finding, type Rule, cluster, deviceSubject, finding } from "../findings.js";
 import { isGuest } from "./guests.js";
 
@@ -86,7 +86,7 @@ export const secretsInCib: Rule = (ctx) => {
         finding(
           "secret-in-cib",
           deviceSubject(d.id),
-          `${s.name} is written in the CIB${familyOf(d.type) === "other" ? "" : ` (a ${familyOf(d.type).toUpperCase()} credential)`}: every node and every crm_report holds it, readable by the haclient group`,
+          `${s.name} is written in the CIB${familyOf(d.type) === "other" ? "" : ` (a ${familyLabel(familyOf(d.type))} credential)`}: every node and every crm_report holds it, readable by the haclient group`,
           { device: d.id, option: s.name, script },
         ),
       );

@@ -1,7 +1,7 @@
 /** The fencing topology: levels that can work, and every node covered (its PDUs together). */
 import type { FencingLevel, Primitive } from "../cib.js";
 import { type CheckContext, levelName, levelNodes, levelsFor } from "../context.js";
-import { claimOf, claims, familyOf, selfListing } from "../devices.js";
+import { claimOf, claims, familyOf, isBmc, selfListing } from "../devices.js";
 import {
   type Finding,
   type NumberedLevel,
@@ -59,14 +59,14 @@ export const levelDevices: Rule = (ctx) => {
 };
 
 /**
- * The levels kvmha gives a node with these devices: its BMC first (each IPMI device a level),
+ * The levels kvmha gives a node with these devices: its BMC first (each BMC device a level),
  * then every PDU in one level (all supplies off before any on), then the rest, one level each.
  */
 function kvmhaLevels(devices: readonly Primitive[]): string[][] {
   const of = (f: string) => devices.filter((d) => familyOf(d.type) === f).map((d) => d.id);
   const pdus = of("pdu");
   return [
-    ...of("ipmi").map((id) => [id]),
+    ...devices.filter((d) => isBmc(familyOf(d.type))).map((d) => [d.id]),
     ...(pdus.length > 0 ? [pdus] : []),
     ...of("other").map((id) => [id]),
   ];
