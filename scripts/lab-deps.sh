@@ -4,6 +4,9 @@
 #   scripts/lab-deps.sh          install what is missing (apt-get update once)
 #   scripts/lab-deps.sh --check  only report; exit 1 if something is missing
 #
+# Packages that conflict with a lab package are unpacked (dpkg-deb -x), never
+# installed: LAB_UNPACKED below, each under /var/lib/kvmha-lab/PACKAGE.
+#
 # Idempotent: when everything is present it only asks dpkg and exits 0.
 # Needs root (or password-less sudo) only when it has to install.
 set -euo pipefail
@@ -48,6 +51,13 @@ LAB_PACKAGES=(
   rpmlint                    # the RPM packages' lint
 )
 
+# Unpacked, not installed (they conflict with a package above), in the version of the package
+# named after the colon, which they must match.
+LAB_UNPACKED=(
+  pacemaker-remote:pacemaker # pacemaker-remoted: the cluster lab's Pacemaker Remote node (Conflicts: pacemaker)
+)
+LAB_UNPACKED_DIR=/var/lib/kvmha-lab
+
 check_only=0
 case "${1:-}" in
   "") ;;
@@ -75,9 +85,50 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 1
 fi
 
+# "PACKAGE=VERSION" of each unpacked package missing (or of another version than its partner's).
+missing_unpacked() {
+  local entry pkg partner version
+  for entry in "${LAB_UNPACKED[@]}"; do
+    pkg=${entry%%:*}
+    partner=${entry#*:}
+    version=$(dpkg-query -W -f='${Version}' "$partner" 2>/dev/null || true)
+    [[ -n $version ]] || continue # the partner is missing: installed first, then unpacked
+    [[ $(cat "$LAB_UNPACKED_DIR/$pkg/.version" 2>/dev/null) == "$version" ]] || echo "$pkg=$version"
+  done
+}
+
+unpack() {
+  local spec=$1 pkg=${1%%=*} tmp deb
+  tmp=$(mktemp -d)
+  chmod 755 "$tmp" # apt's _apt user downloads into it
+  if ! (cd "$tmp" && apt-get download -q "$spec" >/dev/null); then
+    rm -rf "$tmp"
+    echo "lab-deps: apt-get download $spec failed" >&2
+    return 1
+  fi
+  deb=$(ls "$tmp"/*.deb)
+  rm -rf "${LAB_UNPACKED_DIR:?}/$pkg"
+  mkdir -p "$LAB_UNPACKED_DIR/$pkg"
+  dpkg-deb -x "$deb" "$LAB_UNPACKED_DIR/$pkg"
+  echo "${spec#*=}" >"$LAB_UNPACKED_DIR/$pkg/.version"
+  rm -rf "$tmp"
+  echo "lab-deps: unpacked $spec into $LAB_UNPACKED_DIR/$pkg"
+}
+
 mapfile -t missing < <(missing_packages)
+mapfile -t unpacked < <(missing_unpacked)
+if ((${#missing[@]} == 0 && ${#unpacked[@]} == 0)); then
+  echo "lab-deps: all ${#LAB_PACKAGES[@]} lab packages are installed, ${#LAB_UNPACKED[@]} unpacked"
+  exit 0
+fi
 if ((${#missing[@]} == 0)); then
-  echo "lab-deps: all ${#LAB_PACKAGES[@]} lab packages are installed"
+  echo "lab-deps: not unpacked: ${unpacked[*]}"
+  ((check_only)) && exit 1
+  if ((EUID != 0)); then
+    echo "lab-deps: unpacking into $LAB_UNPACKED_DIR needs root" >&2
+    exit 1
+  fi
+  for spec in "${unpacked[@]}"; do unpack "$spec"; done
   exit 0
 fi
 
@@ -115,3 +166,9 @@ if ((${#still[@]} > 0)); then
   exit 1
 fi
 echo "lab-deps: installed ${missing[*]}"
+mapfile -t unpacked < <(missing_unpacked)
+if ((${#unpacked[@]} > 0)) && ((EUID != 0)); then
+  echo "lab-deps: unpacking into $LAB_UNPACKED_DIR needs root" >&2
+  exit 1
+fi
+for spec in "${unpacked[@]}"; do unpack "$spec"; done

@@ -75,6 +75,11 @@ export interface Configured {
 }
 
 const GUEST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/**
+ * A lab remote node's reconnect_interval (s): after its fencing the cluster tries its connection
+ * again this long after the failure (the inventory's default, 60 s, would hold a test that long).
+ */
+export const REMOTE_RECONNECT_S = 15;
 
 /** Write the guests' XML, kernel-side files and console paths onto the shared directory. */
 export async function writeGuests(
@@ -253,8 +258,13 @@ export async function labInventory(
   ];
   for (const n of names) {
     const b = c.ipmiOptions(n);
+    const node = c.nodes.node(n);
+    lines.push(`  - name: ${n}`);
+    if (node.remote)
+      lines.push(
+        `    remote: { address: ${q(node.address)}, reconnect_interval: ${REMOTE_RECONNECT_S} }`,
+      );
     lines.push(
-      `  - name: ${n}`,
       `    bmc: { address: ${q(b.ip!)}, port: ${b.ipport}, user: ${q(b.username!)}, password_file: ${q(pwFile)}, lanplus: true }`,
       "    power:",
       `      - { pdu: a, outlets: [${c.outletOf(n)}] }`,

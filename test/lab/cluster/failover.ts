@@ -18,7 +18,7 @@ import {
   type FenceResult,
 } from "./crm.js";
 import type { LabGeneration } from "../generation.js";
-import type { ClusterNode } from "./nodes.js";
+import type { ClusterNode, NodeSpec } from "./nodes.js";
 import { startWatcher, type Watcher } from "./watcher.js";
 
 export interface Timed {
@@ -67,8 +67,13 @@ export async function startFailoverLab(o: {
   configure?: Pick<ConfigureOptions, "ipmiExtra" | "pduExtra" | "properties">;
   /** The lab generation the nodes run (default the host's: Debian 12, Pacemaker 2.1). */
   generation?: LabGeneration;
+  /** The lab's nodes (e.g. with a Pacemaker Remote node); default node1..node3, all members. */
+  nodes?: NodeSpec[];
 }): Promise<FailoverLab> {
-  const c = await startCluster(o.generation ? { generation: o.generation } : {});
+  const c = await startCluster({
+    ...(o.generation ? { generation: o.generation } : {}),
+    ...(o.nodes ? { nodes: o.nodes } : {}),
+  });
   let w: Watcher | undefined;
   try {
     const names = c.nodes.nodes.map((n) => n.name);
@@ -96,7 +101,9 @@ export async function startFailoverLab(o: {
     const diag = async (from: ClusterNode, last: CrmStatus | undefined) =>
       `last status ${JSON.stringify(last)}\nfencing: ${JSON.stringify(await fenceResults(logs()))}\npower: ${JSON.stringify(c.power.events().slice(-12))}\n--- ${from.name} pacemaker.log ---\n${await from.log(60)}`;
 
-    await waitForStatus(c.nodes.nodes[0]!, "all online", allOnline(names), 90_000);
+    // Remote nodes join through the configuration's connection resources.
+    const members = c.nodes.nodes.filter((n) => !n.remote).map((n) => n.name);
+    await waitForStatus(c.nodes.nodes[0]!, "all online", allOnline(members), 90_000);
     const t0 = Date.now();
     const conf = await configureCluster(c, {
       ...o.configure,

@@ -5,7 +5,9 @@
 import type { NodeSpec } from "./nodes.js";
 
 export function corosyncConf(nodes: readonly NodeSpec[], tokenMs: number): string {
+  // Pacemaker Remote nodes are not corosync members.
   const list = nodes
+    .filter((n) => n.remote !== true)
     .map(
       (n, i) =>
         `  node {\n    ring0_addr: ${n.address}\n    name: ${n.name}\n    nodeid: ${i + 1}\n  }`,

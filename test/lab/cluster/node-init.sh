@@ -3,12 +3,17 @@
 # node's PID namespace). Started by test/lab/cluster/node.ts as
 #
 #   nsenter --net=/run/netns/NETNS -- unshare --pid --fork --kill-child \
-#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME [ROOT]
+#       --mount --uts --propagation private --mount-proc -- /bin/bash node-init.sh DIR NAME [ROOT] [ROLE]
 #
 # With ROOT (a lab generation's root, test/lab/generation.ts) it first binds /dev, /sys, the lab
 # directory, the project and /boot at the same paths inside ROOT, mounts the namespace's /proc
 # there and execs itself chrooted (still PID 1): the node then runs ROOT's corosync, Pacemaker and
 # libvirtd.
+#
+# ROLE is "member" (the default: corosync and pacemakerd) or "remote": a
+# Pacemaker Remote node runs pacemaker-remoted instead, which the cluster
+# reaches through an ocf:pacemaker:remote connection resource (TCP 3121,
+# TLS with the shared /etc/pacemaker/authkey).
 #
 # In the node's private mount namespace it puts the node's directories over
 # the system paths corosync, Pacemaker and libvirtd use, adds kvmha's agents
@@ -20,6 +25,7 @@ set -eu
 dir=$1
 name=$2
 root=${3:-/}
+role=${4:-member}
 
 if [ "$root" != / ]; then
   mount -t proc proc "$root/proc"
@@ -33,7 +39,7 @@ if [ "$root" != / ]; then
     mkdir -p "$root$d"
     mount --rbind "$d" "$root$d"
   done
-  exec chroot "$root" /bin/bash "$0" "$dir" "$name" /
+  exec chroot "$root" /bin/bash "$0" "$dir" "$name" / "$role"
 fi
 
 hostname "$name"
@@ -47,6 +53,10 @@ bind "$dir/etc/corosync" /etc/corosync
 bind "$dir/lib/corosync" /var/lib/corosync
 bind "$dir/lib/pacemaker" /var/lib/pacemaker
 bind "$dir/log" /var/log
+# Pacemaker Remote's key (the lab's, the same on every node; the host's is never read).
+if [ -d "$dir/etc/pacemaker" ]; then
+  bind "$dir/etc/pacemaker" /etc/pacemaker
+fi
 # The agents: overlays whose upper layers hold links to the lab's copy of kvmha.
 mount -t overlay overlay -o "lowerdir=/usr/sbin,upperdir=$dir/ovl/sbin,workdir=$dir/ovl/sbin.work" /usr/sbin
 mount -t overlay overlay -o "lowerdir=/usr/lib/ocf/resource.d,upperdir=$dir/ovl/ocf,workdir=$dir/ovl/ocf.work" /usr/lib/ocf/resource.d
@@ -65,17 +75,23 @@ chown hacluster:haclient /run/crm /run/pacemaker
 ip link set lo up
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
-corosync -f >>/var/log/corosync.out 2>&1 &
-echo $! >/run/corosync.pid
-# pacemakerd gives up if corosync does not answer yet: wait for it (bounded).
-tries=0
-until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1 || [ $tries -ge 100 ]; do
-  sleep 0.1
-  tries=$((tries + 1))
-done
-PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no PCMK_logpriority=info \
-  pacemakerd >>/var/log/pacemakerd.out 2>&1 &
-echo $! >/run/pacemakerd.pid
+if [ "$role" = remote ]; then
+  PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no PCMK_logpriority=info \
+    pacemaker-remoted >>/var/log/pacemaker-remoted.out 2>&1 &
+  echo $! >/run/pacemaker-remoted.pid
+else
+  corosync -f >>/var/log/corosync.out 2>&1 &
+  echo $! >/run/corosync.pid
+  # pacemakerd gives up if corosync does not answer yet: wait for it (bounded).
+  tries=0
+  until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1 || [ $tries -ge 100 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+  PCMK_logfile=/var/log/pacemaker/pacemaker.log PCMK_debug=no PCMK_logpriority=info \
+    pacemakerd >>/var/log/pacemakerd.out 2>&1 &
+  echo $! >/run/pacemakerd.pid
+fi
 libvirtd --config /etc/libvirt/libvirtd.conf --pid-file /run/libvirt/libvirtd.pid --listen \
   >>/var/log/libvirtd.out 2>&1 &
 # PID 1: reap whatever is reparented to us, forever.

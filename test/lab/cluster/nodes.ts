@@ -17,6 +17,7 @@
 //                      ovl/ (upper layers of the /usr/sbin and OCF overlays), init.pid, pidns
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -51,11 +52,19 @@ const NODE_INIT = fileURLToPath(new URL("./node-init.sh", import.meta.url));
 const DIR_PREFIX = "kvmha-cluster-";
 /** /var/cache/libvirt of every lab libvirtd, as libvirt-daemon.ts shares it (QEMU capability probes cost seconds). */
 const LIBVIRT_CACHE = "kvmha-cache-libvirt";
+/**
+ * pacemaker-remoted, from the Debian package pacemaker-remote that scripts/lab-deps.sh unpacks
+ * (it conflicts with pacemaker, so it is never installed); a remote node's /usr/sbin overlay
+ * links it.
+ */
+export const PACEMAKER_REMOTED = "/var/lib/kvmha-lab/pacemaker-remote/usr/sbin/pacemaker-remoted";
 const ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", HOME: "/root" };
 
 export interface NodeSpec {
   name: string;
   address: string;
+  /** A Pacemaker Remote node: pacemaker-remoted instead of corosync + pacemakerd (not in corosync's nodelist). */
+  remote?: boolean;
 }
 
 export interface ClusterNode {
@@ -64,6 +73,8 @@ export interface ClusterNode {
   readonly address: string;
   /** Its network namespace (`ip netns` name). */
   readonly netns: string;
+  /** A Pacemaker Remote node (pacemaker-remoted), not a corosync member. */
+  readonly remote: boolean;
   /** The node's disk (see the layout above). */
   readonly dir: string;
   /** PID 1 of the node's PID namespace as the host sees it; undefined while powered off. */
@@ -244,6 +255,15 @@ function idsOf(user: string, group: string, root = "/"): { uid: number; gid: num
   return { uid, gid };
 }
 
+/** /etc/pacemaker/authkey as Pacemaker wants it: root:haclient, 0640. */
+async function writeAuthkey(dir: string, key: Buffer, haclient: number): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
+  await fsp.chown(dir, 0, haclient);
+  const file = path.join(dir, "authkey");
+  await fsp.writeFile(file, key, { mode: 0o640 });
+  await fsp.chown(file, 0, haclient);
+}
+
 /** Create the hub and the nodes' namespaces and disks, and boot every node. */
 export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
   const gen = opts.generation;
@@ -260,6 +280,14 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
   }
   if (process.getuid?.() !== 0) throw new Error("the cluster lab needs root (namespaces, mounts)");
   const specs = opts.nodes ?? DEFAULT_NODES;
+  if (specs.some((s) => s.remote) && gen !== undefined)
+    throw new Error(
+      `a Pacemaker Remote node runs the host's pacemaker-remoted only, not in the ${gen.name} root`,
+    );
+  if (specs.some((s) => s.remote) && !fs.existsSync(PACEMAKER_REMOTED))
+    throw new Error(
+      `lab program '${PACEMAKER_REMOTED}' is missing (Debian package pacemaker-remote, unpacked: it conflicts with pacemaker); run scripts/lab-deps.sh`,
+    );
   const prefix = opts.prefix ?? 24;
   const tokenMs = opts.tokenMs ?? 2000;
   const hacluster = idsOf("hacluster", "haclient", root);
@@ -353,6 +381,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
         s.dir,
         s.spec.name,
         root,
+        s.spec.remote ? "remote" : "member",
       ],
       { cwd: s.dir, stdio: ["ignore", logFd, logFd], env: ENV },
     );
@@ -415,6 +444,8 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
     );
     await fsp.mkdir(cache, { recursive: true });
     const properties = { "dc-deadtime": "5s", "stonith-enabled": "false", ...opts.properties };
+    // Pacemaker Remote's shared key (members' controllers and pacemaker-remoted alike).
+    const authkey = randomBytes(4096);
 
     for (const [i, s] of states.entries()) {
       await ipOk(["netns", "add", s.netns]);
@@ -458,6 +489,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
         await fsp.mkdir(path.join(d, sub), { recursive: true });
       }
       await fsp.writeFile(path.join(d, "etc/corosync/corosync.conf"), corosyncConf(specs, tokenMs));
+      await writeAuthkey(path.join(d, "etc/pacemaker"), authkey, hacluster.gid);
       await fsp.writeFile(path.join(d, "lib/pacemaker/cib/cib.xml"), seedCib(properties), {
         mode: 0o600,
       });
@@ -483,6 +515,8 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
       for (const a of ["fence_ipmi", "fence_pdu"])
         await fsp.symlink(bin, path.join(d, "ovl/sbin", a));
       await fsp.symlink(bin, path.join(d, "ovl/ocf/kvmha/VirtualDomain"));
+      if (s.spec.remote)
+        await fsp.symlink(PACEMAKER_REMOTED, path.join(d, "ovl/sbin/pacemaker-remoted"));
     }
     for (const s of states) await boot(s);
   } catch (err) {
@@ -518,6 +552,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
       name: s.spec.name,
       address: s.spec.address,
       netns: s.netns,
+      remote: s.spec.remote === true,
       dir: s.dir,
       get initPid() {
         return s.initPid;
