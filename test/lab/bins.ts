@@ -40,6 +40,7 @@ export const LAB_PACKAGES = {
   cibadmin: "pacemaker-cli-utils",
   crm_verify: "pacemaker-cli-utils",
   crm_simulate: "pacemaker-cli-utils",
+  crm_diff: "pacemaker-cli-utils",
   crm_resource: "pacemaker-cli-utils",
   crm_attribute: "pacemaker-cli-utils",
   // Debian packaging and the surfaces an admin touches (package.test.ts)
