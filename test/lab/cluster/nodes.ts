@@ -1,3 +1,5 @@
+// Why one file: the nodes' life (namespaces, boot, power cut, reaping) all follow the lab
+// directory's one layout, described below.
 // The cluster lab's nodes: three (or more) simulated hypervisors on this one
 // machine. Each node is a network namespace plugged into a bridge in a hub
 // namespace, and, inside it, a PID + mount + UTS namespace whose PID 1 is
