@@ -163,7 +163,12 @@ function fixture(relative: string): Record<string, unknown> {
  * Makes a lab CA, a BMC certificate it signs (for 127.0.0.1 and localhost), another CA, and a
  * self-signed BMC certificate (what iDRAC and iLO ship with).
  */
-export function makeLabCertificates(dir: string): LabCertificates {
+export function makeLabCertificates(
+  dir: string,
+  /** More IP addresses the BMC's certificates name (the cluster lab's management address). */
+  extraIps: readonly string[] = [],
+): LabCertificates {
+  const san = ["IP:127.0.0.1", ...extraIps.map((ip) => `IP:${ip}`), "DNS:localhost"].join(",");
   const openssl = requireProgram("openssl");
   const run = (...args: string[]): void => {
     execFileSync(openssl, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
@@ -188,7 +193,7 @@ export function makeLabCertificates(dir: string): LabCertificates {
     );
   selfSigned("ca", "kvmha lab Redfish CA");
   selfSigned("other-ca", "kvmha lab unrelated CA");
-  selfSigned("self", "idrac-kvmha-lab", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  selfSigned("self", "idrac-kvmha-lab", `subjectAltName=${san}`);
   run(
     "req",
     "-newkey",
@@ -203,7 +208,7 @@ export function makeLabCertificates(dir: string): LabCertificates {
   );
   fs.writeFileSync(
     path.join(dir, "bmc.ext"),
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`,
   );
   run(
     "x509",
@@ -256,6 +261,11 @@ export class RedfishBmc {
   readonly quirks: RedfishQuirks;
   readonly requests: RequestRecord[] = [];
   readonly systems: SimulatedSystem[] = [];
+  /**
+   * Called when a reset changes a system's power (not for setPower): the cluster lab passes it
+   * on to the node's power, as ipmi_sim's chassis hook does for an IPMI BMC.
+   */
+  onPowerChange: ((state: "on" | "off", systemId: string) => void) | undefined;
   private readonly resources: Map<string, Record<string, unknown>>;
   private readonly sessions = new Map<string, LabSession>();
   private readonly tasks = new Map<string, LabTask>();
@@ -318,10 +328,12 @@ export class RedfishBmc {
       certificates?: LabCertificates;
       /** Serve the self-signed certificate instead of the lab CA's. */
       selfSigned?: boolean;
+      /** More IP addresses its certificates name (made here; not with `certificates`). */
+      extraIps?: readonly string[];
     } = {},
   ): Promise<RedfishBmc> {
     const dir = await makeLabDir(labBaseDir(), "kvmha-redfish-", "the lab Redfish BMC");
-    const certificates = options.certificates ?? makeLabCertificates(dir);
+    const certificates = options.certificates ?? makeLabCertificates(dir, options.extraIps);
     const bmc = new RedfishBmc(
       options.vendor ?? "dell",
       dir,
@@ -807,11 +819,13 @@ export class RedfishBmc {
     if (delay <= 0) {
       system.pending = undefined;
       system.power = to;
+      this.onPowerChange?.(to, system.id);
       return;
     }
     const timer = setTimeout(() => {
       system.power = to;
       system.pending = undefined;
+      this.onPowerChange?.(to, system.id);
     }, delay);
     system.pending = { to, at: Date.now() + delay, timer };
   }

@@ -7,7 +7,8 @@
 // topology as CIB XML in one cibadmin --replace.
 //
 // Per node N:  level 1 = fence-ipmi-N (fence_ipmi, its BMC, pcmk_host_list=N,
-//              kept off N itself)
+//              kept off N itself); the lab's Redfish node (startCluster's
+//              redfishNode): fence-redfish-N (fence_redfish, ssl_cacert the lab CA)
 //              level 2 = fence-pdu-a,fence-pdu-b (fence_pdu, pcmk_host_map
 //              with N's outlet on each PDU)
 // Per guest:   ocf:kvmha:VirtualDomain, config on the shared directory,
@@ -161,6 +162,8 @@ export function topologyXml(
   rscDefaults: string;
 } {
   const names = c.nodes.nodes.map((n) => n.name);
+  if (c.redfish !== undefined)
+    throw new Error("the reference agents' configuration has no Redfish node (kvmha render's has)");
   const a = AGENTS[o.agents ?? "kvmha"];
   const res: string[] = [];
   const cons: string[] = [];
@@ -249,6 +252,14 @@ export async function labInventory(
   const first = c.ipmiOptions(names[0]!);
   await fsp.writeFile(pwFile, `${first.password}\n`, { mode: 0o600 });
   await fsp.writeFile(commFile, `${c.pduOptions(0).community}\n`, { mode: 0o600 });
+  // The Redfish node's BMC: its own password; its lab CA copied beside the inventory.
+  const rfPwFile = path.join(dir, "bmc-redfish.pw");
+  const rfCa = path.join(dir, "redfish-ca.pem");
+  if (c.redfish !== undefined) {
+    const r = c.redfishOptions(c.redfish.node);
+    await fsp.writeFile(rfPwFile, `${r.password}\n`, { mode: 0o600 });
+    await fsp.copyFile(r.ssl_cacert!, rfCa);
+  }
   const q = (v: string) => JSON.stringify(v);
   const lines = [
     "# The cluster lab (test/lab/cluster), as kvmha render reads it.",
@@ -264,8 +275,16 @@ export async function labInventory(
       lines.push(
         `    remote: { address: ${q(node.address)}, reconnect_interval: ${REMOTE_RECONNECT_S} }`,
       );
+    if (n === c.redfish?.node) {
+      const r = c.redfishOptions(n);
+      lines.push(
+        `    bmc: { protocol: redfish, address: ${q(r.ip!)}, port: ${r.ipport}, user: ${q(r.username!)}, password_file: ${q(rfPwFile)}, ssl_cacert: ${q(rfCa)}, systems_uri: ${q(r.systems_uri!)} }`,
+      );
+    } else
+      lines.push(
+        `    bmc: { address: ${q(b.ip!)}, port: ${b.ipport}, user: ${q(b.username!)}, password_file: ${q(pwFile)}, lanplus: true }`,
+      );
     lines.push(
-      `    bmc: { address: ${q(b.ip!)}, port: ${b.ipport}, user: ${q(b.username!)}, password_file: ${q(pwFile)}, lanplus: true }`,
       "    power:",
       `      - { pdu: a, outlets: [${c.outletOf(n)}] }`,
       `      - { pdu: b, outlets: [${c.outletOf(n)}] }`,
@@ -341,7 +360,7 @@ export async function configureCluster(c: Cluster, o: ConfigureOptions): Promise
     "--update",
     "100",
   ]);
-  for (const n of c.nodes.nodes)
+  for (const n of c.nodes.nodes.filter((x) => x.name !== c.redfish?.node))
     for (const [k, v] of Object.entries(o.ipmiExtra ?? {}))
       extra.push([
         "crm_resource",

@@ -69,10 +69,13 @@ export async function startFailoverLab(o: {
   generation?: LabGeneration;
   /** The lab's nodes (e.g. with a Pacemaker Remote node); default node1..node3, all members. */
   nodes?: NodeSpec[];
+  /** This node's BMC speaks Redfish (startCluster's redfishNode). */
+  redfishNode?: string;
 }): Promise<FailoverLab> {
   const c = await startCluster({
     ...(o.generation ? { generation: o.generation } : {}),
     ...(o.nodes ? { nodes: o.nodes } : {}),
+    ...(o.redfishNode ? { redfishNode: o.redfishNode } : {}),
   });
   let w: Watcher | undefined;
   try {

@@ -9,7 +9,10 @@
 // stream SOCKET to the test process (host namespace), which hands it to the
 // simulated BMC or PDU on the host's loopback, or drops it while that device
 // has no power. Lines coming back are sent from the same listening socket to
-// the client. Exits when SOCKET closes (the test process is gone).
+// the client. A listen with "tcp": PATH is a TCP port instead (a Redfish BMC's
+// HTTPS): every connection is piped to a new connection to the UNIX socket PATH,
+// whose other end (the test process) decides what reaches the device. Exits
+// when SOCKET closes (the test process is gone).
 import dgram from "node:dgram";
 import net from "node:net";
 
@@ -40,7 +43,29 @@ conn.on("data", (chunk) => {
 });
 
 let bound = 0;
+const ready = () => {
+  bound++;
+  if (bound === listens.length) conn.write('{"ready":true}\n');
+};
+
 listens.forEach((l, i) => {
+  if (l.tcp) {
+    const server = net.createServer((client) => {
+      const side = net.createConnection(l.tcp);
+      client.pipe(side);
+      side.pipe(client);
+      client.on("error", () => side.destroy());
+      side.on("error", () => client.destroy());
+      client.on("close", () => side.destroy());
+      side.on("close", () => client.destroy());
+    });
+    server.on("error", (err) => {
+      process.stderr.write(`hub-relay: ${l.address}:${l.port}/tcp: ${err.message}\n`);
+      process.exit(1);
+    });
+    server.listen(l.port, l.address, ready);
+    return;
+  }
   const s = dgram.createSocket("udp4");
   sockets[i] = s;
   s.on("message", (msg, rinfo) => {
@@ -52,8 +77,5 @@ listens.forEach((l, i) => {
     process.stderr.write(`hub-relay: ${l.address}:${l.port}: ${err.message}\n`);
     process.exit(1);
   });
-  s.bind(l.port, l.address, () => {
-    bound++;
-    if (bound === listens.length) conn.write('{"ready":true}\n');
-  });
+  s.bind(l.port, l.address, ready);
 });

@@ -514,7 +514,7 @@ export async function startNodes(opts: NodesOptions = {}): Promise<Nodes> {
       await fsp.writeFile(path.join(d, "group"), group);
       // The agents, as a package would install them: links to the multi-call binary.
       const bin = path.join(dir, "agents", "kvmha");
-      for (const a of ["fence_ipmi", "fence_pdu"])
+      for (const a of ["fence_ipmi", "fence_pdu", "fence_redfish"])
         await fsp.symlink(bin, path.join(d, "ovl/sbin", a));
       await fsp.symlink(bin, path.join(d, "ovl/ocf/kvmha/VirtualDomain"));
       if (s.spec.remote)

@@ -16,14 +16,17 @@
 
 import fs from "node:fs";
 
-import type { Bmc } from "../ipmi-bmc.js";
 import type { Pdu } from "../pdu-sim.js";
 import { sleep } from "../daemon.js";
 import type { ClusterNode } from "./nodes.js";
 
 export interface PowerFeed {
   node: ClusterNode;
-  bmc: Bmc;
+  /**
+   * The node's BMC: its directory holds chassis.log, a line per chassis power call ("set power
+   * 0"), written by ipmi_sim's hook or, for a Redfish BMC, by the cluster lab on each reset.
+   */
+  bmc: { readonly dir: string };
   /** The node's outlet on each PDU (same order as `pdus`). */
   outlets: number[];
 }
@@ -43,6 +46,8 @@ export interface Power {
   setSuppliesDead(node: string, dead: boolean): Promise<void>;
   /** A PDU outlet ignores SETs (accepts them, does not switch), or works again. */
   setOutletStuck(pdu: number, outlet: number, stuck: boolean): Promise<void>;
+  /** Read the devices' records now (a caller that just wrote one; otherwise inotify and a poll do). */
+  sync(): void;
   /** Every power change with its time, oldest first (the scenarios' timelines). */
   events(): PowerEvent[];
   /** Wait until every node's running state matches its power (boots done); bounded. */
@@ -219,6 +224,7 @@ export function startPower(o: {
       else set.delete(outlet);
       await o.pdus[pdu]!.setFault({ stuck: [...set] });
     },
+    sync: () => scan(),
     events: () => [...log],
     async settle(ms) {
       const deadline = Date.now() + ms;

@@ -6,6 +6,12 @@
 // socket to this side, which relays it to the device's loopback port, one
 // upstream socket per client as a NAT would, unless the device has no power:
 // then the datagram is dropped, as a dead BMC answers nothing.
+//
+// A TCP target (a Redfish BMC's HTTPS) is relayed by connection: the hub side
+// accepts it and pipes it to a UNIX socket of this side, which connects to the
+// device while it has power. Without power nothing gets through, either way:
+// the client's bytes (its TLS handshake, a request) vanish and no answer comes,
+// as from a BMC that lost power; a connection that lost power stays silent.
 
 import dgram from "node:dgram";
 import fs from "node:fs";
@@ -27,8 +33,10 @@ export interface RelayTarget {
   /** The device on the host's loopback. */
   upstreamHost: string;
   upstreamPort: number;
-  /** Whether the device has power (answers); checked per datagram. */
+  /** Whether the device has power (answers); checked per datagram (TCP: per chunk). */
   powered(): boolean;
+  /** A TCP port (relayed by connection) instead of UDP. */
+  tcp?: boolean;
 }
 
 export interface Relay {
@@ -125,7 +133,63 @@ export async function startRelay(o: {
   }, 10_000);
   sweep.unref();
 
-  const listens = o.targets.map((t) => ({ address: t.address, port: t.port }));
+  // TCP targets: one UNIX socket each, a connection per client connection.
+  const tcpServers: net.Server[] = [];
+  const tcpSockets = new Set<net.Socket>();
+  const tcpPaths = o.targets.map((t, i) =>
+    t.tcp === true ? path.join(o.dir, `relay-tcp-${i}.sock`) : undefined,
+  );
+  for (const [i, t] of o.targets.entries()) {
+    const p = tcpPaths[i];
+    if (p === undefined) continue;
+    const server = net.createServer((c) => {
+      tcpSockets.add(c);
+      c.on("close", () => tcpSockets.delete(c));
+      c.on("error", () => undefined);
+      // Dead from the start, or since: bytes go nowhere, nothing comes back, nothing is closed.
+      let silent = !t.powered();
+      let up: net.Socket | undefined;
+      const check = (): boolean => {
+        if (!silent && !t.powered()) {
+          silent = true;
+          up?.destroy();
+        }
+        return !silent;
+      };
+      if (!silent) {
+        up = net.createConnection(t.upstreamPort, t.upstreamHost);
+        tcpSockets.add(up);
+        up.on("close", () => {
+          tcpSockets.delete(up!);
+          if (!silent) c.end();
+        });
+        up.on("error", () => undefined);
+        up.on("data", (d: Buffer) => {
+          if (check()) c.write(d);
+        });
+      }
+      c.on("data", (d: Buffer) => {
+        if (check()) {
+          counts[i]!.relayed++;
+          up!.write(d);
+        } else counts[i]!.dropped++;
+      });
+      c.on("end", () => {
+        if (!silent) up?.end();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(p, () => resolve());
+    });
+    tcpServers.push(server);
+  }
+
+  const listens = o.targets.map((t, i) => ({
+    address: t.address,
+    port: t.port,
+    ...(tcpPaths[i] === undefined ? {} : { tcp: tcpPaths[i] }),
+  }));
   const logFile = path.join(o.dir, "relay.log");
   const proc: LabProcess = spawnLogged(
     requireProgram("nsenter"),
@@ -147,6 +211,8 @@ export async function startRelay(o: {
     conn?.destroy();
     await terminate(proc, "hub relay", 2_000);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const sock of tcpSockets) sock.destroy();
+    for (const t of tcpServers) await new Promise<void>((resolve) => t.close(() => resolve()));
     for (const u of upstreams.values()) u.sock.close();
     upstreams.clear();
   };
