@@ -58,15 +58,9 @@ const ipmiOptions: readonly OptionSpec[] = [
     order: 1,
   },
   {
-    name: "method",
-    short: "m",
-    value: "method",
-    type: "select",
-    choices: ["onoff", "cycle"],
-    default: "onoff",
+    ...standard.method,
     shortdesc:
       "Method to fence: onoff (verified off, then on) or cycle (the BMC's own power cycle, which is NOT verified)",
-    order: 1,
   },
   {
     name: "hexadecimal_kg",

@@ -50,15 +50,9 @@ const redfishOptions: readonly OptionSpec[] = [
     order: 1,
   },
   {
-    name: "method",
-    short: "m",
-    value: "method",
-    type: "select",
-    choices: ["onoff", "cycle"],
-    default: "onoff",
+    ...standard.method,
     shortdesc:
       "Method to fence: onoff (verified off, then on) or cycle (the BMC's ForceRestart, which is NOT verified)",
-    order: 1,
   },
   {
     ...standard.plug,

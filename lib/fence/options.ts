@@ -64,6 +64,18 @@ export const standard = {
     shortdesc: "Fencing action",
     order: ORDER_DEVICE,
   },
+  // fence-agents' method: the framework turns `cycle` into the device's power cycle (run.ts).
+  method: {
+    name: "method",
+    short: "m",
+    value: "method",
+    type: "select",
+    choices: ["onoff", "cycle"],
+    default: "onoff",
+    shortdesc:
+      "Method to fence: onoff (verified off, then on) or cycle (the device's own power cycle, which is NOT verified)",
+    order: ORDER_DEVICE,
+  },
   ip: {
     name: "ip",
     aliases: ["ipaddr"],
