@@ -10,7 +10,7 @@ import path from "node:path";
 import { agentPath } from "../test/lab/agents.js";
 import { requireProgram } from "../test/lab/bins.js";
 import { ADMIN_USER, startBmc } from "../test/lab/ipmi-bmc.js";
-import { type BenchCase, benchmark, optionsFile, saveResult } from "./hyperfine.js";
+import { benchmark, optionsFile, saveResult, stdinCases } from "./hyperfine.js";
 import { messageOf } from "../lib/errors.js";
 
 async function main(): Promise<void> {
@@ -36,13 +36,7 @@ async function main(): Promise<void> {
       );
     // Put the chassis back on before each timed run, so that off and reboot always have work to do.
     const powerOn = `printf 1 > ${bmc.powerFile}`;
-    const timed = (name: string, action: string, runs: number): BenchCase => ({
-      name,
-      reference: `${reference} < ${input(action, "ref")}`,
-      ours: `${ours} < ${input(action, "ours")}`,
-      prepare: powerOn,
-      runs,
-    });
+    const timed = stdinCases(reference, ours, input, powerOn);
     const table = benchmark({
       title: "fence_ipmi vs fence_ipmilan on one ipmi_sim BMC",
       referenceName: "fence_ipmilan",

@@ -13,7 +13,7 @@ import { messageOf } from "../lib/errors.js";
 import { agentPath } from "../test/lab/agents.js";
 import { requireProgram } from "../test/lab/bins.js";
 import { REDFISH_ADMIN } from "../test/lab/redfish-bmc.js";
-import { type BenchCase, benchmark, optionsFile, saveResult } from "./hyperfine.js";
+import { benchmark, optionsFile, saveResult, stdinCases } from "./hyperfine.js";
 
 interface LabBmcProcess {
   readonly child: ChildProcess;
@@ -59,13 +59,7 @@ async function main(): Promise<void> {
       );
     // Put the system back on before each timed run, so that off and reboot always have work to do.
     const powerOn = `${curl} -s -o /dev/null -X PUT http://127.0.0.1:${bmc.controlPort}/power/on`;
-    const timed = (name: string, action: string, runs: number): BenchCase => ({
-      name,
-      reference: `${reference} < ${input(action, "ref")}`,
-      ours: `${ours} < ${input(action, "ours")}`,
-      prepare: powerOn,
-      runs,
-    });
+    const timed = stdinCases(reference, ours, input, powerOn);
     const table = benchmark({
       title: "fence_redfish vs fence-agents' fence_redfish on one lab Redfish BMC (iDRAC 9)",
       referenceName: "fence-agents fence_redfish",

@@ -26,6 +26,25 @@ export interface BenchCase {
   readonly warmup?: number;
 }
 
+/**
+ * A maker of cases in which both agents read their options from a file on stdin (as under
+ * Pacemaker), `input(action, side)` naming that file, and `prepare` puts the device back first.
+ */
+export function stdinCases(
+  reference: string,
+  ours: string,
+  input: (action: string, side: "ref" | "ours") => string,
+  prepare: string,
+): (name: string, action: string, runs: number) => BenchCase {
+  return (name, action, runs) => ({
+    name,
+    reference: `${reference} < ${input(action, "ref")}`,
+    ours: `${ours} < ${input(action, "ours")}`,
+    prepare,
+    runs,
+  });
+}
+
 export interface HyperfineResult {
   mean: number;
   stddev: number;
