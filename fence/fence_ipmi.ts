@@ -5,7 +5,6 @@
 import { UsageError } from "../lib/errors.js";
 import type { FenceAgent, FenceRegistration } from "../lib/fence/agent.js";
 import { type OptionSpec, standard } from "../lib/fence/options.js";
-import type { FenceOptions } from "../lib/fence/values.js";
 import { chassisControl, getChassisStatus } from "../lib/ipmi/chassis.js";
 import { type IpmiSession, type IpmiTarget, openSession } from "../lib/ipmi/client.js";
 
@@ -117,12 +116,7 @@ const ipmiOptions: readonly OptionSpec[] = [
   },
   // Advertised by fence_ipmilan, so accepted; with one target it changes nothing.
   standard.plug_separator,
-  {
-    name: "port_as_ip",
-    type: "boolean",
-    shortdesc: 'Make "port/plug" to be an alias to IP address',
-    order: 200,
-  },
+  standard.port_as_ip,
   {
     name: "target",
     value: "targetaddress",
@@ -157,14 +151,6 @@ const ipmiOptions: readonly OptionSpec[] = [
 ];
 
 const SUPPORTED_CIPHERS = new Set([3, 17]);
-
-/** The BMC's address: with port_as_ip the plug names it (one device entry for many BMCs). */
-function hostOf(options: FenceOptions): string {
-  const plug = options.string("plug");
-  return options.flag("port_as_ip") && plug !== undefined && plug !== ""
-    ? plug
-    : (options.string("ip") ?? "");
-}
 
 export const fenceIpmi: FenceAgent<IpmiSession> = {
   docs: {
@@ -227,7 +213,7 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
       throw new UsageError("Failed: auth applies to IPMI 1.5 only; give lanplus=0 to use it");
     }
     kgKey(options.secret("hexadecimal_kg")?.reveal());
-    if (hostOf(options) === "") throw new UsageError("Failed: You have to enter fence address");
+    if (options.host() === "") throw new UsageError("Failed: You have to enter fence address");
   },
   device: {
     async connect(ctx) {
@@ -237,7 +223,7 @@ export const fenceIpmi: FenceAgent<IpmiSession> = {
       const cipher = options.integer("cipher");
       const auth = options.string("auth");
       const target: IpmiTarget = {
-        host: hostOf(options),
+        host: options.host(),
         port: options.integer("ipport") ?? 623,
         username: options.string("username") ?? "",
         password: options.secret("password")?.reveal() ?? "",

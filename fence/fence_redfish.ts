@@ -60,12 +60,7 @@ const redfishOptions: readonly OptionSpec[] = [
     shortdesc: "IP address or hostname of fencing device (together with --port-as-ip)",
   },
   standard.plug_separator,
-  {
-    name: "port_as_ip",
-    type: "boolean",
-    shortdesc: 'Make "port/plug" to be an alias to IP address',
-    order: 200,
-  },
+  standard.port_as_ip,
   {
     ...standard.shell_timeout,
     default: "10",
@@ -79,14 +74,6 @@ const SYSTEM_CA_BUNDLES = [
   "/etc/pki/tls/certs/ca-bundle.crt",
   "/etc/ssl/ca-bundle.pem",
 ];
-
-/** The BMC's address: with port_as_ip the plug names it (one device entry for many BMCs). */
-function ipOf(options: FenceOptions): string {
-  const plug = options.string("plug");
-  return options.flag("port_as_ip") && plug !== undefined && plug !== ""
-    ? plug
-    : (options.string("ip") ?? "");
-}
 
 function readPem(file: string, option: string): string {
   let text: string;
@@ -150,7 +137,7 @@ export const fenceRedfish: FenceAgent<RedfishSession> = {
   needsPassword: true,
   extraActions: ["diag"],
   validate(options) {
-    const ip = ipOf(options);
+    const ip = options.host();
     if (ip === "") throw new UsageError("Failed: You have to enter fence address");
     if (endpointOf(ip, options.integer("ipport") ?? 443) === undefined)
       throw new UsageError(`Failed: '${ip}' is not a host, host:port or [IPv6]:port`);
@@ -177,7 +164,7 @@ export const fenceRedfish: FenceAgent<RedfishSession> = {
   device: {
     async connect(ctx) {
       const { options } = ctx;
-      const endpoint = endpointOf(ipOf(options), options.integer("ipport") ?? 443);
+      const endpoint = endpointOf(options.host(), options.integer("ipport") ?? 443);
       if (endpoint === undefined) throw new UsageError("Failed: You have to enter fence address");
       const root = normaliseRoot(uriOption(options, "redfish_uri") ?? "/redfish/v1");
       const log = (line: string): void => ctx.log.debug(line);

@@ -76,6 +76,13 @@ export const standard = {
       "Method to fence: onoff (verified off, then on) or cycle (the device's own power cycle, which is NOT verified)",
     order: ORDER_DEVICE,
   },
+  // fence-agents' port_as_ip: the plug is the device's address (FenceOptions.host reads it).
+  port_as_ip: {
+    name: "port_as_ip",
+    type: "boolean",
+    shortdesc: 'Make "port/plug" to be an alias to IP address',
+    order: 200,
+  },
   ip: {
     name: "ip",
     aliases: ["ipaddr"],

@@ -196,9 +196,7 @@ export async function runFenceAgent<S>(
 
 /** The device as messages name it: its address (and port), and the plugs the action is about. */
 function deviceName<S>(agent: FenceAgent<S>, options: FenceOptions): string {
-  const plug = options.declares("plug") ? (options.string("plug") ?? "") : "";
-  const plugIsHost = options.declares("port_as_ip") && options.flag("port_as_ip") && plug !== "";
-  const host = plugIsHost ? plug : (options.string("ip") ?? "");
+  const host = options.host();
   const port = options.declares("ipport") ? options.integer("ipport") : undefined;
   const address = host.includes(":") && port !== undefined ? `[${host}]` : host;
   const where = port === undefined ? address : `${address}:${port}`;

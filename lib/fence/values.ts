@@ -68,6 +68,16 @@ export class FenceOptions {
     return this.string(name) === "1";
   }
 
+  /**
+   * The device's address: `ip`, or the plug where the agent takes port_as_ip and it is set (one
+   * device entry for many BMCs, as in fence-agents).
+   */
+  host(): string {
+    const plug = this.declares("plug") ? (this.string("plug") ?? "") : "";
+    if (this.declares("port_as_ip") && this.flag("port_as_ip") && plug !== "") return plug;
+    return this.string("ip") ?? "";
+  }
+
   /** A copy with one value replaced (e.g. the password that password_script printed). */
   with(name: string, value: string): FenceOptions {
     const values = new Map(this.values);
