@@ -222,7 +222,9 @@ function checkRequiredOptions<S>(
   action: string,
 ): void {
   for (const name of agent.required) {
-    if (options.string(name) === undefined || options.string(name) === "") {
+    // The address may be the plug (port_as_ip), as fence-agents takes it.
+    const value = name === "ip" ? options.host() : (options.string(name) ?? "");
+    if (value === "") {
       throw new UsageError(
         name === "ip"
           ? "Failed: You have to enter fence address"

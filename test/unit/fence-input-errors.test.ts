@@ -32,6 +32,24 @@ describe("values out of range are refused by the option layer, with the fix", ()
   });
 
   it("delay above 24.8 days would become 1 ms in a timer: refused", async () => {
+    // port_as_ip: the plug is the address, so no ip is needed (fence-agents takes it so).
+    const plugAsIp = await run(fenceIpmi, [
+      "--port-as-ip",
+      "-n",
+      "127.0.0.1",
+      "-u",
+      "1",
+      "-o",
+      "status",
+      "-l",
+      "u",
+      "-p",
+      "x",
+      "--login-timeout",
+      "1",
+    ]);
+    assert.doesNotMatch(plugAsIp.err, /You have to enter fence address/);
+    assert.match(plugAsIp.err, /127\.0\.0\.1:1/);
     const r = await run(fencePdu, [], "ip=127.0.0.1\nplug=1\naction=off\ndelay=2147484\n");
     assert.equal(r.code, 1);
     assert.equal(
